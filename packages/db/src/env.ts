@@ -1,0 +1,53 @@
+import { resolve } from "node:path";
+import { z } from "zod";
+
+/** The only place this package reads process.env. Validated once, on first use. */
+const schema = z.object({
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v === "" ? undefined : v))
+    .refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
+      message: "DATABASE_URL must be a postgres:// or postgresql:// URL (leave it unset for the embedded database)",
+    }),
+  PGLITE_DATA_DIR: z.string().trim().min(1).optional(),
+  PRISMA_SCHEMA_ENGINE_BINARY: z.string().optional(),
+  PG_ADMIN_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "PG_ADMIN_URL must be a postgres:// or postgresql:// URL")
+    .default("postgresql://postgres@127.0.0.1:5432/postgres"),
+});
+
+export interface DbEnv {
+  databaseUrl: string | undefined;
+  pgliteDataDir: string;
+  /** Path to Prisma's native schema engine, when one is installed outside node_modules. */
+  prismaSchemaEngineBinary: string | undefined;
+  /** Server the test suites create their throw-away databases on. */
+  pgAdminUrl: string;
+}
+
+let cached: DbEnv | undefined;
+
+export function dbEnv(): DbEnv {
+  if (cached) return cached;
+  const parsed = schema.safeParse(process.env);
+  if (!parsed.success) {
+    // Name the variable, never echo its value: a URL may carry a password.
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new Error(`Invalid database configuration: ${problems}`);
+  }
+  cached = {
+    databaseUrl: parsed.data.DATABASE_URL,
+    pgliteDataDir: parsed.data.PGLITE_DATA_DIR ? resolve(repoRoot(), parsed.data.PGLITE_DATA_DIR) : resolve(repoRoot(), ".data/pglite"),
+    prismaSchemaEngineBinary: parsed.data.PRISMA_SCHEMA_ENGINE_BINARY,
+    pgAdminUrl: parsed.data.PG_ADMIN_URL,
+  };
+  return cached;
+}
+
+/** Relative paths are taken from the repository root, so every app and script shares one database. */
+function repoRoot(): string {
+  return resolve(import.meta.dirname, "../../..");
+}

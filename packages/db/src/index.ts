@@ -1,0 +1,16 @@
+export { openDatabase, type Database, type DatabaseOptions } from "./client";
+export { dbEnv } from "./env";
+export * from "./generated/prisma/client";
+
+import { openDatabase, type Database } from "./client";
+
+/**
+ * The process-wide database, opened on first use. Kept on globalThis so Next.js dev-mode
+ * module reloads reuse one connection pool (and one embedded database) instead of leaking them.
+ */
+const globalForDb = globalThis as unknown as { tokenvaultDb?: Promise<Database> };
+
+export function getDatabase(): Promise<Database> {
+  globalForDb.tokenvaultDb ??= openDatabase();
+  return globalForDb.tokenvaultDb;
+}
