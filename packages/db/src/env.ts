@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { z } from "zod";
+import { repoRoot } from "./paths";
 
 /** The only place this package reads process.env. Validated once, on first use. */
 const schema = z.object({
@@ -40,14 +41,11 @@ export function dbEnv(): DbEnv {
   }
   cached = {
     databaseUrl: parsed.data.DATABASE_URL,
-    pgliteDataDir: parsed.data.PGLITE_DATA_DIR ? resolve(repoRoot(), parsed.data.PGLITE_DATA_DIR) : resolve(repoRoot(), ".data/pglite"),
+    pgliteDataDir: parsed.data.PGLITE_DATA_DIR ? resolve(/*turbopackIgnore: true*/ repoRoot(), parsed.data.PGLITE_DATA_DIR) : resolve(/*turbopackIgnore: true*/ repoRoot(), ".data/pglite"),
     prismaSchemaEngineBinary: parsed.data.PRISMA_SCHEMA_ENGINE_BINARY,
     pgAdminUrl: parsed.data.PG_ADMIN_URL,
   };
   return cached;
 }
 
-/** Relative paths are taken from the repository root, so every app and script shares one database. */
-function repoRoot(): string {
-  return resolve(import.meta.dirname, "../../..");
-}
+

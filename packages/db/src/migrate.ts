@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { migrationsDir } from "./paths";
 
 /**
  * Applies the committed migrations (prisma/migrations, Prisma's layout) without Prisma's
@@ -8,8 +9,6 @@ import { join, resolve } from "node:path";
  * does: same table, sha256 checksums, timestamps, step counts and the same advisory lock.
  * Either tool can therefore take over a database the other one migrated.
  */
-
-export const MIGRATIONS_DIR = resolve(import.meta.dirname, "../../../prisma/migrations");
 
 /** Prisma's migration advisory lock key, so this applier and `migrate deploy` exclude each other. */
 const PRISMA_ADVISORY_LOCK_KEY = 72707369;
@@ -32,12 +31,12 @@ export class MigrationError extends Error {
   override name = "MigrationError";
 }
 
-export function readMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
-  return readdirSync(dir)
-    .filter((entry) => statSync(join(dir, entry)).isDirectory())
+export function readMigrations(dir: string = migrationsDir()): Migration[] {
+  return readdirSync(/*turbopackIgnore: true*/ dir)
+    .filter((entry) => statSync(join(/*turbopackIgnore: true*/ dir, entry)).isDirectory())
     .sort()
     .map((name) => {
-      const sql = readFileSync(join(dir, name, "migration.sql"), "utf8");
+      const sql = readFileSync(join(/*turbopackIgnore: true*/ dir, name, "migration.sql"), "utf8");
       return { name, sql, checksum: createHash("sha256").update(sql).digest("hex") };
     });
 }

@@ -11,6 +11,7 @@ import { dirname, resolve } from "node:path";
 import { openDatabase, pgExecutor, withPgClient } from "../client";
 import { dbEnv } from "../env";
 import { applyMigrations } from "../migrate";
+import { repoRoot } from "../paths";
 
 function nativeSchemaEngine(): string | undefined {
   const fromEnv = dbEnv().prismaSchemaEngineBinary;
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
 
   const engine = nativeSchemaEngine();
   if (engine) {
-    const root = resolve(import.meta.dirname, "../../../..");
+    const root = repoRoot();
     console.log(`Using Prisma's schema engine (${engine}): prisma migrate deploy`);
     const result = spawnSync("pnpm", ["exec", "prisma", "migrate", "deploy", "--config", resolve(root, "prisma.config.ts")], {
       stdio: "inherit",

@@ -1,0 +1,24 @@
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+
+/**
+ * The repository root: the nearest folder above the working directory holding
+ * pnpm-workspace.yaml. Found from the working directory rather than this file's location
+ * because bundlers (Next.js) move this file at build time, while every app and script of the
+ * workspace runs with its working directory inside the repository.
+ */
+export function repoRoot(from: string = process.cwd()): string {
+  let dir = resolve(/*turbopackIgnore: true*/ from);
+  for (;;) {
+    if (existsSync(join(/*turbopackIgnore: true*/ dir, "pnpm-workspace.yaml"))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) {
+      throw new Error(`Cannot find the Tokenvault repository root (pnpm-workspace.yaml) above ${from}`);
+    }
+    dir = parent;
+  }
+}
+
+export function migrationsDir(): string {
+  return join(/*turbopackIgnore: true*/ repoRoot(), "prisma", "migrations");
+}
