@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { z } from "zod";
-import { repoRoot } from "./paths";
+import { loadRootEnvFile, repoRoot } from "./paths";
 
 /** The only place this package reads process.env. Validated once, on first use. */
 const schema = z.object({
@@ -33,6 +33,7 @@ let cached: DbEnv | undefined;
 
 export function dbEnv(): DbEnv {
   if (cached) return cached;
+  loadRootEnvFile();
   const parsed = schema.safeParse(process.env);
   if (!parsed.success) {
     // Name the variable, never echo its value: a URL may carry a password.

@@ -22,3 +22,16 @@ export function repoRoot(from: string = process.cwd()): string {
 export function migrationsDir(): string {
   return join(/*turbopackIgnore: true*/ repoRoot(), "prisma", "migrations");
 }
+
+let envFileLoaded = false;
+
+/**
+ * Loads `.env` from the repository root into process.env once, if the file exists. Variables
+ * already set in the environment win, so CI and shells override the file.
+ */
+export function loadRootEnvFile(): void {
+  if (envFileLoaded) return;
+  envFileLoaded = true;
+  const file = join(/*turbopackIgnore: true*/ repoRoot(), ".env");
+  if (existsSync(file)) process.loadEnvFile(file);
+}
