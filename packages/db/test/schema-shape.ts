@@ -175,6 +175,8 @@ function sqlDefault(field: DmmfField, baseType: string): string | null {
     throw new Error(`schema-shape: unknown default function ${fn}`);
   }
   if (typeof value === "number" || typeof value === "boolean") return String(value);
+  // The DMMF carries BigInt defaults as strings; PostgreSQL stores the bare number.
+  if (field.type === "BigInt" && typeof value === "string" && /^-?\d+$/.test(value)) return value;
   if (typeof value === "string") return `'${value.replace(/'/g, "''")}'::${baseType}`;
   throw new Error(`schema-shape: unsupported default for ${field.name}`);
 }

@@ -1,13 +1,17 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { openDatabase, type Database } from "@tokenvault/db";
+import { randomBytes } from "node:crypto";
+import { silentLogger } from "./logger";
 import { TokenService } from "./token-service";
+import { createKeyRing } from "./vault/key-ring";
+import { Vault } from "./vault/vault";
 
 describe("TokenService.listConnectionHealth", () => {
   let db: Database;
   let service: TokenService;
   beforeAll(async () => {
     db = await openDatabase({ databaseUrl: inject("databaseUrl") });
-    service = new TokenService({ prisma: () => Promise.resolve(db.prisma) });
+    service = new TokenService({ prisma: () => Promise.resolve(db.prisma), vault: () => new Vault(createKeyRing(randomBytes(32))), logger: silentLogger });
   });
   afterAll(() => db.close());
 

@@ -1,0 +1,119 @@
+import type { PrismaClient } from "@tokenvault/db";
+import { DecryptionError } from "../errors";
+import type { Logger } from "../logger";
+import { recordEncryptions } from "./key-usage";
+import { bindingOf } from "./secret-store";
+import type { Vault } from "./vault";
+
+export interface KeyHolding {
+  keyId: string;
+  records: number;
+  /** The key is in the ring (current or previous). */
+  configured: boolean;
+  current: boolean;
+  encryptions: bigint;
+}
+
+export interface RotationProgress {
+  done: number;
+  total: number;
+}
+
+export interface RotationReport {
+  currentKeyId: string;
+  reencrypted: number;
+  /** Rows rewritten by someone else (a refresh) while the batch ran: already under the current key. */
+  changedConcurrently: number;
+  /** Rows sealed by a key that is not configured: they cannot be read until it is restored. */
+  unknownKey: number;
+  /** Rows that failed authentication: corrupted or moved; left as they are. */
+  failed: number;
+  holdings: KeyHolding[];
+}
+
+/** How many vault records each key still holds, and whether the ring can open them. */
+export async function keyHoldings(prisma: PrismaClient, vault: Vault): Promise<KeyHolding[]> {
+  const [groups, usage] = await Promise.all([
+    prisma.tokenSecret.groupBy({ by: ["keyId"], _count: { _all: true } }),
+    prisma.encryptionKeyUsage.findMany(),
+  ]);
+  const records = new Map(groups.map((g) => [g.keyId, g._count._all]));
+  const encryptions = new Map(usage.map((u) => [u.keyId, u.encryptions]));
+  const ids = new Set([...vault.keyRing.ids, ...records.keys()]);
+  return [...ids]
+    .map((keyId) => ({
+      keyId,
+      records: records.get(keyId) ?? 0,
+      configured: vault.keyRing.get(keyId) !== undefined,
+      current: keyId === vault.currentKeyId,
+      encryptions: encryptions.get(keyId) ?? 0n,
+    }))
+    .sort((a, b) => Number(b.current) - Number(a.current) || b.records - a.records || a.keyId.localeCompare(b.keyId));
+}
+
+/**
+ * Re-encrypts every vault record under the current key, in batches. Idempotent and resumable:
+ * each batch commits on its own and selects only rows not yet under the current key, so a
+ * crash loses at most one uncommitted batch and a rerun continues. Each row is written with a
+ * compare-and-set on its old ciphertext, so a refresh that rewrote it meanwhile wins.
+ */
+export async function rotateKeys(options: {
+  prisma: PrismaClient;
+  vault: Vault;
+  logger: Logger;
+  batchSize?: number;
+  onProgress?: (progress: RotationProgress) => void;
+}): Promise<RotationReport> {
+  const { prisma, vault, logger } = options;
+  const batchSize = options.batchSize ?? 200;
+  const currentKeyId = vault.currentKeyId;
+  const report: RotationReport = { currentKeyId, reencrypted: 0, changedConcurrently: 0, unknownKey: 0, failed: 0, holdings: [] };
+
+  const total = await prisma.tokenSecret.count({ where: { keyId: { not: currentKeyId } } });
+  let done = 0;
+  let afterId: string | undefined;
+  options.onProgress?.({ done, total });
+
+  for (;;) {
+    const rows = await prisma.tokenSecret.findMany({
+      where: { keyId: { not: currentKeyId }, ...(afterId ? { id: { gt: afterId } } : {}) },
+      orderBy: { id: "asc" },
+      take: batchSize,
+      select: { id: true, companyId: true, provider: true, kind: true, externalId: true, ciphertext: true, keyId: true },
+    });
+    if (rows.length === 0) break;
+    afterId = rows[rows.length - 1]?.id;
+
+    const rewrites: { id: string; oldCiphertext: string; ciphertext: string }[] = [];
+    for (const row of rows) {
+      try {
+        const plaintext = vault.open(row.ciphertext, bindingOf(row));
+        rewrites.push({ id: row.id, oldCiphertext: row.ciphertext, ciphertext: vault.seal(plaintext, bindingOf(row)).ciphertext });
+      } catch (error) {
+        if (!(error instanceof DecryptionError)) throw error;
+        if (error.reason === "UNKNOWN_KEY") report.unknownKey++;
+        else report.failed++;
+        logger.warn("vault record could not be re-encrypted", { secretId: row.id, keyId: row.keyId, reason: error.reason });
+      }
+    }
+
+    await prisma.$transaction(async (tx) => {
+      let written = 0;
+      for (const rewrite of rewrites) {
+        const { count } = await tx.tokenSecret.updateMany({
+          where: { id: rewrite.id, ciphertext: rewrite.oldCiphertext },
+          data: { ciphertext: rewrite.ciphertext, keyId: currentKeyId },
+        });
+        written += count;
+      }
+      await recordEncryptions(tx, currentKeyId, rewrites.length, logger);
+      report.reencrypted += written;
+      report.changedConcurrently += rewrites.length - written;
+    });
+    done += rows.length;
+    options.onProgress?.({ done, total: Math.max(total, done) });
+  }
+
+  report.holdings = await keyHoldings(prisma, vault);
+  return report;
+}

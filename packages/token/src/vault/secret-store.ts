@@ -1,0 +1,71 @@
+import type { Prisma, TokenKind, TokenSecret } from "@tokenvault/db";
+import type { Logger } from "../logger";
+import { recordEncryptions } from "./key-usage";
+import type { Vault, VaultBinding } from "./vault";
+
+type Tx = Prisma.TransactionClient;
+
+export interface SecretLocation {
+  companyId: string;
+  provider: string;
+  kind: TokenKind;
+  externalId: string;
+}
+
+export interface SecretWrite extends SecretLocation {
+  value: string;
+  connectionId?: string | null;
+  expiresAt?: Date | null;
+  lastRefreshedAt?: Date | null;
+}
+
+export function bindingOf(location: SecretLocation): VaultBinding {
+  return { companyId: location.companyId, provider: location.provider, kind: location.kind, externalId: location.externalId };
+}
+
+/**
+ * The only code that turns token values into TokenSecret rows and back. Every value is sealed
+ * by the vault, bound to its (company, provider, kind, external id), before Prisma sees it.
+ */
+export class SecretStore {
+  constructor(
+    private readonly vault: () => Vault,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Seals and upserts secrets inside the caller's transaction, counting the encryptions. */
+  async write(tx: Tx, secrets: readonly SecretWrite[]): Promise<void> {
+    if (secrets.length === 0) return;
+    const vault = this.vault();
+    for (const secret of secrets) {
+      const sealed = vault.seal(secret.value, bindingOf(secret));
+      const fields = {
+        ciphertext: sealed.ciphertext,
+        keyId: sealed.keyId,
+        connectionId: secret.connectionId ?? null,
+        expiresAt: secret.expiresAt ?? null,
+        lastRefreshedAt: secret.lastRefreshedAt ?? null,
+        state: "VALID" as const,
+        lastError: null,
+      };
+      await tx.tokenSecret.upsert({
+        where: {
+          companyId_provider_kind_externalId: {
+            companyId: secret.companyId,
+            provider: secret.provider,
+            kind: secret.kind,
+            externalId: secret.externalId,
+          },
+        },
+        create: { companyId: secret.companyId, provider: secret.provider, kind: secret.kind, externalId: secret.externalId, ...fields },
+        update: fields,
+      });
+    }
+    await recordEncryptions(tx, vault.currentKeyId, secrets.length, this.logger);
+  }
+
+  /** Opens a row read from the vault table. Throws DecryptionError when it cannot. */
+  open(row: Pick<TokenSecret, "companyId" | "provider" | "kind" | "externalId" | "ciphertext">): string {
+    return this.vault().open(row.ciphertext, bindingOf(row));
+  }
+}

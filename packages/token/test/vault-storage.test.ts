@@ -1,0 +1,210 @@
+import { execFileSync } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { openDatabase, type Database, type TokenKind } from "@tokenvault/db";
+import { createTestDatabase } from "@tokenvault/db/testing";
+import { TokenService } from "../src/token-service";
+import { silentLogger, type Logger } from "../src/logger";
+import { createKeyRing } from "../src/vault/key-ring";
+import { recordEncryptions, WARN_AT } from "../src/vault/key-usage";
+import { formatRotationReport } from "../src/vault/rotation-report";
+import { keyHoldings, rotateKeys } from "../src/vault/rotation";
+import { SecretStore, type SecretWrite } from "../src/vault/secret-store";
+import { Vault } from "../src/vault/vault";
+
+const [key1, key2, key3] = [randomBytes(32), randomBytes(32), randomBytes(32)];
+
+function secretsFor(companyId: string, count: number): SecretWrite[] {
+  const kinds: TokenKind[] = ["ACCESS_TOKEN", "REFRESH_TOKEN", "API_KEY", "WEBHOOK_SECRET"];
+  return Array.from({ length: count }, (_, i) => ({
+    companyId,
+    provider: i % 2 ? "xero" : "quickbooks",
+    kind: kinds[i % kinds.length]!,
+    externalId: `ext-${i}`,
+    value: `value-${companyId}-${i}-${randomUUID()}`,
+  }));
+}
+
+describe("vault storage (PostgreSQL)", () => {
+  let db: Database;
+  beforeAll(async () => {
+    db = await openDatabase({ databaseUrl: inject("databaseUrl") });
+  });
+  afterAll(() => db.close());
+
+  async function readAll(vault: Vault, companyId: string): Promise<Map<string, string>> {
+    const store = new SecretStore(() => vault, silentLogger);
+    const rows = await db.prisma.tokenSecret.findMany({ where: { companyId } });
+    return new Map(rows.map((row) => [`${row.provider}/${row.kind}/${row.externalId}`, store.open(row)]));
+  }
+
+  it("rotates across three key versions with every record readable throughout", async () => {
+    const companyId = `rot-${randomUUID()}`;
+    const written = secretsFor(companyId, 45);
+    const expected = new Map(written.map((s) => [`${s.provider}/${s.kind}/${s.externalId}`, s.value]));
+
+    const v1 = new Vault(createKeyRing(key1));
+    await db.prisma.$transaction((tx) => new SecretStore(() => v1, silentLogger).write(tx, written));
+    expect(await readAll(v1, companyId)).toEqual(expected);
+
+    // Key 2 becomes current; key 1 is decrypt-only. Readable before, during and after rotation.
+    const v2 = new Vault(createKeyRing(key2, [key1]));
+    expect(await readAll(v2, companyId)).toEqual(expected);
+    const progress: number[] = [];
+    const first = await rotateKeys({
+      prisma: db.prisma,
+      vault: v2,
+      logger: silentLogger,
+      batchSize: 10,
+      onProgress: ({ done }) => progress.push(done),
+    });
+    expect(first.reencrypted).toBeGreaterThanOrEqual(45);
+    expect(progress[0]).toBe(0);
+    expect(progress.length).toBeGreaterThan(5); // batches of 10
+    expect(progress.at(-1)).toBe(first.reencrypted + first.changedConcurrently + first.unknownKey + first.failed);
+    expect(await readAll(v2, companyId)).toEqual(expected);
+    expect(await db.prisma.tokenSecret.count({ where: { companyId, keyId: { not: v2.currentKeyId } } })).toBe(0);
+
+    // Rerun: idempotent, nothing left to do.
+    const again = await rotateKeys({ prisma: db.prisma, vault: v2, logger: silentLogger });
+    expect(again.reencrypted).toBe(0);
+
+    // Key 3; key 1 retired from the ring (it holds nothing any more).
+    const v3 = new Vault(createKeyRing(key3, [key2]));
+    const third = await rotateKeys({ prisma: db.prisma, vault: v3, logger: silentLogger, batchSize: 7 });
+    expect(await readAll(v3, companyId)).toEqual(expected);
+    const holding = third.holdings.find((h) => h.keyId === v3.currentKeyId);
+    expect(holding?.records).toBeGreaterThanOrEqual(45);
+    expect(third.unknownKey).toBe(0);
+    expect(formatRotationReport(third)).toContain(`No record uses ${v2.currentKeyId} any more`);
+  });
+
+  it("resumes after a crash mid-rotation", async () => {
+    const database = await createTestDatabase("resume");
+    const isolated = await openDatabase({ databaseUrl: database.url });
+    try {
+      const v1 = new Vault(createKeyRing(key1));
+      const written = secretsFor("resume", 30);
+      await isolated.prisma.$transaction((tx) => new SecretStore(() => v1, silentLogger).write(tx, written));
+      const v2 = new Vault(createKeyRing(key2, [key1]));
+      // Crash: the progress callback throws after the second batch committed.
+      let batches = 0;
+      await expect(
+        rotateKeys({
+          prisma: isolated.prisma,
+          vault: v2,
+          logger: silentLogger,
+          batchSize: 10,
+          onProgress: ({ done }) => {
+            if (done > 0 && ++batches === 2) throw new Error("simulated crash");
+          },
+        }),
+      ).rejects.toThrow("simulated crash");
+      expect(await isolated.prisma.tokenSecret.count({ where: { keyId: v2.currentKeyId } })).toBe(20);
+      const resumed = await rotateKeys({ prisma: isolated.prisma, vault: v2, logger: silentLogger });
+      expect(resumed.reencrypted).toBe(10);
+      expect(resumed.holdings.map((h) => [h.keyId, h.records])).toEqual([[v2.currentKeyId, 30], [v1.currentKeyId, 0]]);
+    } finally {
+      await isolated.close();
+      await database.drop();
+    }
+  });
+
+  it("reports records under a removed key clearly and leaves them untouched", async () => {
+    const database = await createTestDatabase("removed");
+    const isolated = await openDatabase({ databaseUrl: database.url });
+    try {
+      const v1 = new Vault(createKeyRing(key1));
+      await isolated.prisma.$transaction((tx) => new SecretStore(() => v1, silentLogger).write(tx, secretsFor("orphan", 5)));
+      const before = await isolated.prisma.tokenSecret.findMany({ orderBy: { id: "asc" } });
+      // Key 1 dropped from the ring before its records were rotated.
+      const v3 = new Vault(createKeyRing(key3, [key2]));
+      const report = await rotateKeys({ prisma: isolated.prisma, vault: v3, logger: silentLogger });
+      expect(report.unknownKey).toBe(5);
+      expect(report.reencrypted).toBe(0);
+      const text = formatRotationReport(report);
+      expect(text).toContain(`5 record(s) are sealed by key ${v1.currentKeyId}, which is not configured`);
+      expect(text).toContain("TOKEN_ENCRYPTION_KEYS_PREVIOUS");
+      expect(await isolated.prisma.tokenSecret.findMany({ orderBy: { id: "asc" } })).toEqual(before);
+      expect((await keyHoldings(isolated.prisma, v3)).find((h) => h.keyId === v1.currentKeyId)).toMatchObject({ records: 5, configured: false });
+    } finally {
+      await isolated.close();
+      await database.drop();
+    }
+  });
+
+  it("counts encryptions per key in the same transaction and warns when a 2^28 step is crossed", async () => {
+    const vault = new Vault(createKeyRing(randomBytes(32)));
+    const store = new SecretStore(() => vault, silentLogger);
+    await db.prisma.$transaction((tx) => store.write(tx, secretsFor(`count-${randomUUID()}`, 12)));
+    const usage = await db.prisma.encryptionKeyUsage.findUnique({ where: { keyId: vault.currentKeyId } });
+    expect(usage?.encryptions).toBe(12n);
+
+    const warnings: Record<string, unknown>[] = [];
+    const logger: Logger = { ...silentLogger, warn: (_message, fields) => warnings.push(fields ?? {}) };
+    await db.prisma.$transaction((tx) => recordEncryptions(tx, vault.currentKeyId, Number(WARN_AT) - 20, logger));
+    expect(warnings).toEqual([]);
+    await db.prisma.$transaction((tx) => recordEncryptions(tx, vault.currentKeyId, 10, logger));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ keyId: vault.currentKeyId, encryptions: String(WARN_AT + 2n) });
+    await db.prisma.$transaction((tx) => recordEncryptions(tx, vault.currentKeyId, 10, logger));
+    expect(warnings).toHaveLength(1);
+  });
+
+  it("stores and reads static secrets through the service, fail-closed without a key", async () => {
+    const vault = new Vault(createKeyRing(randomBytes(32)));
+    const service = new TokenService({ prisma: () => Promise.resolve(db.prisma), vault: () => vault, logger: silentLogger });
+    await service.storeSecret({ companyId: "acme", provider: "stripe", kind: "API_KEY", value: "sk_live_canary", userId: "u1" });
+    expect(await service.getSecret("acme", "stripe", "API_KEY")).toBe("sk_live_canary");
+    await expect(service.getSecret("globex", "stripe", "API_KEY")).rejects.toMatchObject({ code: "NO_TOKEN" });
+    const audit = await db.prisma.auditLog.findFirst({ where: { companyId: "acme", action: "SECRET_WRITE" } });
+    expect(JSON.stringify(audit)).not.toContain("sk_live_canary");
+
+    const keyless = new TokenService({
+      prisma: () => Promise.resolve(db.prisma),
+      vault: () => {
+        throw new Error("no key");
+      },
+      logger: silentLogger,
+    });
+    await expect(keyless.storeSecret({ companyId: "acme", provider: "other", kind: "API_KEY", value: "x", userId: "u1" })).rejects.toThrow("no key");
+    expect(await db.prisma.tokenSecret.count({ where: { companyId: "acme", provider: "other" } })).toBe(0);
+    await expect(keyless.getSecret("acme", "stripe", "API_KEY")).rejects.toThrow("no key");
+    await expect(service.storeSecret({ companyId: "../evil", provider: "x", kind: "API_KEY", value: "v", userId: "u" })).rejects.toMatchObject({
+      code: "INVALID_INPUT",
+    });
+  });
+});
+
+describe("database dump", () => {
+  it("contains no plaintext canary after storing canary tokens", async () => {
+    const database = await createTestDatabase("dump");
+    const isolated = await openDatabase({ databaseUrl: database.url });
+    try {
+      const vault = new Vault(createKeyRing(randomBytes(32)));
+      const service = new TokenService({ prisma: () => Promise.resolve(isolated.prisma), vault: () => vault, logger: silentLogger });
+      const canaries = Array.from({ length: 4 }, () => `CANARY-${randomBytes(12).toString("hex")}`);
+      await isolated.prisma.$transaction((tx) =>
+        new SecretStore(() => vault, silentLogger).write(tx, [
+          { companyId: "acme", provider: "quickbooks", kind: "ACCESS_TOKEN", externalId: "123", value: canaries[0]! },
+          { companyId: "acme", provider: "quickbooks", kind: "REFRESH_TOKEN", externalId: "123", value: canaries[1]! },
+        ]),
+      );
+      await service.storeSecret({ companyId: "acme", provider: "stripe", kind: "API_KEY", value: canaries[2]!, userId: "u1" });
+      await service.storeSecret({ companyId: "acme", provider: "stripe", kind: "WEBHOOK_SECRET", value: canaries[3]!, userId: "u1" });
+      expect(await service.getSecret("acme", "stripe", "WEBHOOK_SECRET")).toBe(canaries[3]);
+
+      const dump = execFileSync("pg_dump", ["--data-only", "--inserts", database.url], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+      expect(dump).toContain('"TokenSecret"');
+      expect(dump).toMatch(/tv1\.[A-Za-z0-9_-]{8}\./);
+      for (const canary of canaries) {
+        expect(dump).not.toContain(canary);
+        expect(dump).not.toContain(Buffer.from(canary).toString("base64"));
+        expect(dump).not.toContain(Buffer.from(canary).toString("hex"));
+      }
+    } finally {
+      await isolated.close();
+      await database.drop();
+    }
+  });
+});
