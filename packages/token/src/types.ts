@@ -1,0 +1,97 @@
+import type { AuditAction, AuditOutcome, HealthStatus } from "@tokenvault/db";
+
+/** "quickbooks", "xero", or the id of a configured generic OAuth 2.0 / OpenID Connect provider. */
+export type ProviderId = string;
+
+/** Who asked, for the audit log. Never holds a secret. */
+export interface RequestContext {
+  userId: string;
+  ipAddress?: string | null;
+  userAgent?: string | null;
+}
+
+export interface ValidToken {
+  accessToken: string;
+  tokenType: "Bearer";
+  expiresAt: Date;
+  provider: ProviderId;
+  /** QuickBooks realmId, Xero tenantId (the company's chosen tenant), or null. */
+  externalId: string | null;
+  /** Xero: every tenant this authorization covers. */
+  tenants: ProviderTenant[];
+}
+
+export interface ProviderTenant {
+  id: string;
+  name: string;
+}
+
+export interface GetValidTokenOptions {
+  /** Refresh even if the token looks valid, e.g. after the provider answered 401. */
+  forceRefresh?: boolean;
+  /** Refresh when the token expires within this many ms. Default: the service's margin (5 minutes). */
+  refreshMarginMs?: number;
+}
+
+export type TokenStatusCode = "VALID" | "EXPIRED" | "NO_TOKEN" | "ERROR";
+
+export interface TokenStatus {
+  status: TokenStatusCode;
+  /** Safe to show a person. */
+  message: string;
+  accessTokenExpiresAt: Date | null;
+  refreshTokenExpiresAt: Date | null;
+  lastRefreshedAt: Date | null;
+}
+
+export interface ConnectionHealthView {
+  status: HealthStatus;
+  lastChecked: Date;
+  errorMessage: string | null;
+}
+
+export interface ProviderInfo {
+  id: ProviderId;
+  displayName: string;
+}
+
+/** Everything the dashboard shows for one provider of one company. No secret in it. */
+export interface ConnectionView extends TokenStatus {
+  provider: ProviderId;
+  displayName: string;
+  connected: boolean;
+  externalId: string | null;
+  tenants: ProviderTenant[];
+  connectedBy: string | null;
+  connectedAt: Date | null;
+  health: ConnectionHealthView | null;
+}
+
+export interface AuthorizationRequest {
+  url: string;
+  expiresAt: Date;
+}
+
+export interface CallbackResult {
+  provider: ProviderId;
+  companyId: string;
+  externalId: string | null;
+}
+
+export interface AuditEntry {
+  id: string;
+  timestamp: Date;
+  companyId: string;
+  userId: string;
+  action: AuditAction;
+  outcome: AuditOutcome;
+  connectionType: string;
+  apiEndpoint: string;
+  requestMethod: string;
+  responseStatus: number;
+  ipAddress: string | null;
+  userAgent: string | null;
+  errorMessage: string | null;
+  responseTime: number | null;
+  details: unknown;
+}
