@@ -1,14 +1,24 @@
 import { getDatabase } from "@tokenvault/db";
-import { keyRingFromEnv } from "./env";
+import { keyRingFromEnv, providerSettingsFromEnv } from "./env";
+import { providersFromSettings } from "./providers/from-settings";
+import type { ProviderRegistry } from "./providers/registry";
 import { TokenService } from "./token-service";
 import { Vault } from "./vault/vault";
 
-export { TokenService, type TokenServiceDeps, type ConnectionHealthView, type StaticSecretKind } from "./token-service";
+export { TokenService, DEFAULT_OPTIONS, type TokenServiceDeps, type TokenServiceOptions, type StaticSecretKind, type ExpiringToken } from "./token-service";
 export { systemClock, type Clock } from "./clock";
 export { TokenError, DecryptionError, KeyConfigError, TOKEN_ERROR_CODES, type TokenErrorCode, type DecryptionFailureReason } from "./errors";
 export { consoleLogger, silentLogger, type Logger } from "./logger";
+export { ProviderRegistry } from "./providers/registry";
+export { providersFromSettings, SIMULATOR_CLIENTS } from "./providers/from-settings";
+export { quickbooksAdapter, simulatorQuickbooksEndpoints } from "./providers/quickbooks";
+export { xeroAdapter, simulatorXeroEndpoints } from "./providers/xero";
+export { genericOidcAdapter, type GenericProviderConfig } from "./providers/generic-oidc";
+export type { ProviderAdapter } from "./providers/types";
+export type * from "./types";
 
 let vault: Vault | undefined;
+let providers: Promise<ProviderRegistry> | undefined;
 
 /** The process's vault, built from the environment on first use; throws KeyConfigError when the key is unusable. */
 export function defaultVault(): Vault {
@@ -16,8 +26,15 @@ export function defaultVault(): Vault {
   return vault;
 }
 
-/** The wired default: the process-wide database, the vault from the environment, the system clock. */
+const settings = () => providerSettingsFromEnv();
+
+/** The wired default: the process-wide database, the vault and providers from the environment, the system clock. */
 export const tokenService = new TokenService({
   prisma: async () => (await getDatabase()).prisma,
   vault: defaultVault,
+  providers: () => (providers ??= providersFromSettings(settings())),
+  options: () => {
+    const { refreshMarginMs, appUrl } = settings();
+    return { refreshMarginMs, redirectUriFor: (provider: string) => `${appUrl}/api/oauth/${provider}/callback` };
+  },
 });

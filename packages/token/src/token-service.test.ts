@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { openDatabase, type Database } from "@tokenvault/db";
 import { randomBytes } from "node:crypto";
 import { silentLogger } from "./logger";
+import { ProviderRegistry } from "./providers/registry";
 import { TokenService } from "./token-service";
 import { createKeyRing } from "./vault/key-ring";
 import { Vault } from "./vault/vault";
@@ -11,7 +12,7 @@ describe("TokenService.listConnectionHealth", () => {
   let service: TokenService;
   beforeAll(async () => {
     db = await openDatabase({ databaseUrl: inject("databaseUrl") });
-    service = new TokenService({ prisma: () => Promise.resolve(db.prisma), vault: () => new Vault(createKeyRing(randomBytes(32))), logger: silentLogger });
+    service = new TokenService({ prisma: () => Promise.resolve(db.prisma), vault: () => new Vault(createKeyRing(randomBytes(32))), providers: () => Promise.resolve(new ProviderRegistry([])), logger: silentLogger });
   });
   afterAll(() => db.close());
 

@@ -1,55 +1,206 @@
-import type { HealthStatus, PrismaClient } from "@tokenvault/db";
+import { randomUUID } from "node:crypto";
+import type { HealthStatus, Prisma, PrismaClient, TokenKind } from "@tokenvault/db";
+import { AuditTrail, type AuditEvent } from "./audit-trail";
 import { systemClock, type Clock } from "./clock";
-import { TokenError } from "./errors";
+import { ConnectionStore, metadataOf, secretOf, type ConnectionMetadata, type ConnectionWithSecrets } from "./connection-store";
+import { DecryptionError, TokenError } from "./errors";
+import { recordHealth } from "./health";
 import { consoleLogger, type Logger } from "./logger";
+import { pkceChallenge, randomToken, sha256, STATE_TTL_MS } from "./oauth/pkce-state";
+import { DEFAULT_RETRY, withRetry, type RetryPolicy } from "./oauth/retry";
+import { ProviderCallError, providerFetch, requestToken, revokeToken, toTokenError, type TokenResponse } from "./oauth/token-client";
+import type { ProviderRegistry } from "./providers/registry";
+import { expiresAtFrom, type ProviderAdapter, type ProviderTokenSet } from "./providers/types";
+import { SingleFlight } from "./refresh/single-flight";
+import type {
+  AuthorizationRequest,
+  CallbackResult,
+  ConnectionHealthView,
+  ConnectionView,
+  GetValidTokenOptions,
+  ProviderInfo,
+  ProviderTenant,
+  RequestContext,
+  TokenStatus,
+  ValidToken,
+} from "./types";
 import { SecretStore } from "./vault/secret-store";
 import type { Vault } from "./vault/vault";
+
+export interface TokenServiceOptions {
+  /** Refresh when the access token expires within this margin. Default 5 minutes. */
+  refreshMarginMs: number;
+  /** How long a refresh lease lasts; every provider call (with its retries) must fit inside. */
+  leaseMs: number;
+  /** Timeout of one provider HTTP call. Shorter than the lease. */
+  providerTimeoutMs: number;
+  /** After a refresh fails for provider reasons, no new attempt for this long. */
+  cooldownMs: number;
+  retry: RetryPolicy;
+  /** How often a caller waiting for another process's refresh re-reads the connection. */
+  waitPollMs: number;
+  /** Builds the redirect URI registered with providers (for SDK clients). */
+  redirectUriFor: (provider: string) => string;
+}
+
+export const DEFAULT_OPTIONS: TokenServiceOptions = {
+  refreshMarginMs: 5 * 60 * 1000,
+  leaseMs: 20_000,
+  providerTimeoutMs: 5_000,
+  cooldownMs: 30_000,
+  retry: DEFAULT_RETRY,
+  waitPollMs: 25,
+  redirectUriFor: (provider) => `http://localhost:3000/api/oauth/${provider}/callback`,
+};
 
 export interface TokenServiceDeps {
   /** Resolves the Prisma client; lazy so importing the service opens nothing. */
   prisma: () => Promise<PrismaClient>;
   /** Resolves the vault; throws (KeyConfigError) when no valid key is configured: fail closed. */
   vault: () => Vault;
+  /** Resolves the provider adapters (generic ones may need discovery first). */
+  providers: () => Promise<ProviderRegistry>;
   clock?: Clock;
   logger?: Logger;
-}
-
-export interface ConnectionHealthView {
-  connectionType: string;
-  status: HealthStatus;
-  lastChecked: Date;
-  errorMessage: string | null;
+  /** Overrides of DEFAULT_OPTIONS; a function is resolved on first use, so wiring reads no environment at import. */
+  options?: Partial<TokenServiceOptions> | (() => Partial<TokenServiceOptions>);
 }
 
 export type StaticSecretKind = "API_KEY" | "WEBHOOK_SECRET";
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+export interface ExpiringToken {
+  id: string;
+  companyId: string;
+  provider: string;
+  kind: TokenKind;
+  externalId: string;
+  expiresAt: Date;
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 
 function requireName(field: string, value: unknown): string {
   if (typeof value !== "string" || !NAME.test(value)) {
-    throw new TokenError("INVALID_INPUT", `${field} must be 1-128 letters, digits, '.', '_', ':' or '-'.`);
+    throw new TokenError("INVALID_INPUT", `${field} must be 1-128 letters, digits, '.', '_', ':', '@' or '-'.`);
   }
   return value;
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const SYSTEM: RequestContext = { userId: "system" };
+
 /**
  * The token service. It receives every dependency; `tokenService` in index.ts is only wiring.
+ *
+ * Refresh runs in three layers: an in-process single flight per connection, then a lease on
+ * the connection row claimed by a conditional UPDATE, then a re-read before the provider is
+ * called. The provider call happens outside any transaction; the new token set is written in
+ * one transaction that checks the version the lease was claimed at (the fence), together with
+ * its audit row and health.
  */
 export class TokenService {
-  private readonly prisma: () => Promise<PrismaClient>;
-  private readonly secrets: SecretStore;
   readonly clock: Clock;
   readonly logger: Logger;
+  private readonly optionsSource: TokenServiceDeps["options"];
+  private resolvedOptions: TokenServiceOptions | undefined;
+  private readonly prisma: () => Promise<PrismaClient>;
+  private readonly secrets: SecretStore;
+  private readonly connections: ConnectionStore;
+  private readonly providers: () => Promise<ProviderRegistry>;
+  private readonly audit: AuditTrail;
+  private readonly refreshes = new SingleFlight<ConnectionWithSecrets>();
+  /** Identifies this process's lease claims. */
+  private readonly owner = `${process.pid}:${randomUUID()}`;
 
   constructor(deps: TokenServiceDeps) {
     this.prisma = deps.prisma;
     this.clock = deps.clock ?? systemClock;
     this.logger = deps.logger ?? consoleLogger;
+    this.optionsSource = deps.options;
+    this.providers = deps.providers;
     this.secrets = new SecretStore(deps.vault, this.logger);
+    this.connections = new ConnectionStore(deps.prisma);
+    this.audit = new AuditTrail(deps.prisma, this.logger);
+  }
+
+  get options(): TokenServiceOptions {
+    if (!this.resolvedOptions) {
+      const source = this.optionsSource;
+      this.resolvedOptions = { ...DEFAULT_OPTIONS, ...(typeof source === "function" ? source() : source) };
+    }
+    return this.resolvedOptions;
+  }
+
+  private async adapter(provider: string): Promise<ProviderAdapter> {
+    return (await this.providers()).get(provider);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Reading tokens
+
+  async listProviders(): Promise<ProviderInfo[]> {
+    return (await this.providers()).list().map((p) => ({ id: p.id, displayName: p.displayName }));
+  }
+
+  /**
+   * A token that is valid now, refreshed first when it expires within the margin (or when
+   * `forceRefresh` says the provider refused it). Exactly one refresh happens per expiry,
+   * however many callers in however many processes ask.
+   */
+  async getValidToken(companyId: string, provider: string, userId: string, options: GetValidTokenOptions = {}): Promise<ValidToken> {
+    requireName("companyId", companyId);
+    requireName("userId", userId);
+    const adapter = await this.adapter(provider);
+    const margin = options.refreshMarginMs ?? this.options.refreshMarginMs;
+
+    let connection = await this.requireConnection(companyId, provider);
+    if (options.forceRefresh || !this.isFresh(connection, margin)) {
+      const observed = connection.version;
+      connection = await this.refreshes.run(connection.id, () => this.refreshAcrossProcesses(adapter, connection, observed, margin, !!options.forceRefresh));
+    }
+    const token = this.toValidToken(adapter, connection);
+    this.audit.enqueue(
+      { companyId, action: "TOKEN_READ", outcome: "SUCCESS", connectionType: provider, apiEndpoint: "tokenService.getValidToken", requestMethod: "READ", responseStatus: 200 },
+      { userId },
+      this.clock.now(),
+    );
+    return token;
+  }
+
+  /** Status from the vault alone; never calls the provider. */
+  async getTokenStatus(companyId: string, provider: string): Promise<TokenStatus> {
+    const adapter = await this.adapter(provider);
+    const connection = await this.connections.load(companyId, provider);
+    return this.statusOf(adapter, connection);
+  }
+
+  async listConnections(companyId: string): Promise<ConnectionView[]> {
+    requireName("companyId", companyId);
+    const prisma = await this.prisma();
+    const [rows, health] = await Promise.all([
+      this.connections.listForCompany(companyId),
+      prisma.connectionHealth.findMany({ where: { companyId } }),
+    ]);
+    return (await this.providers()).list().map((adapter) => {
+      const connection = rows.find((r) => r.provider === adapter.id) ?? null;
+      const h = health.find((r) => r.connectionType === adapter.id);
+      const metadata = connection ? metadataOf(connection) : {};
+      return {
+        provider: adapter.id,
+        displayName: adapter.displayName,
+        connected: connection !== null,
+        externalId: connection?.externalId || null,
+        tenants: metadata.tenants ?? [],
+        connectedBy: connection?.connectedBy ?? null,
+        connectedAt: connection?.createdAt ?? null,
+        health: connection && h ? { status: h.status, lastChecked: h.lastChecked, errorMessage: h.errorMessage } : null,
+        ...this.statusOf(adapter, connection),
+      };
+    });
   }
 
   /** Health of every connection a company has, as last recorded. Never calls a provider. */
-  async listConnectionHealth(companyId: string): Promise<ConnectionHealthView[]> {
+  async listConnectionHealth(companyId: string): Promise<(ConnectionHealthView & { connectionType: string })[]> {
     const prisma = await this.prisma();
     return prisma.connectionHealth.findMany({
       where: { companyId },
@@ -58,54 +209,725 @@ export class TokenService {
     });
   }
 
+  /**
+   * A ready SDK client (intuit-oauth OAuthClient, xero-node XeroClient, or openid-client for
+   * generic providers) holding a valid token set. A fresh instance per call: the SDKs keep
+   * token state on the instance, and a shared one would leak a company's token to another.
+   */
+  async getOAuthClient(companyId: string, provider: string, userId = "system"): Promise<unknown> {
+    const adapter = await this.adapter(provider);
+    await this.getValidToken(companyId, provider, userId);
+    const connection = await this.requireConnection(companyId, provider);
+    return adapter.createSdkClient(this.tokenSetOf(connection), this.options.redirectUriFor(provider));
+  }
+
+  /** Vault secrets whose expiry falls before now + `withinMinutes`. Metadata only, never values. */
+  async findExpiringTokens(withinMinutes: number, provider?: string): Promise<ExpiringToken[]> {
+    if (!Number.isFinite(withinMinutes) || withinMinutes < 0) throw new TokenError("INVALID_INPUT", "withinMinutes must be a non-negative number.");
+    const prisma = await this.prisma();
+    const rows = await prisma.tokenSecret.findMany({
+      where: {
+        state: "VALID",
+        expiresAt: { not: null, lte: new Date(this.clock.now().getTime() + withinMinutes * 60_000) },
+        kind: { in: ["ACCESS_TOKEN", "REFRESH_TOKEN"] },
+        ...(provider ? { provider } : {}),
+      },
+      orderBy: { expiresAt: "asc" },
+      select: { id: true, companyId: true, provider: true, kind: true, externalId: true, expiresAt: true },
+    });
+    return rows.map((r) => ({ ...r, expiresAt: r.expiresAt! }));
+  }
+
+  /** Marks one vault secret unusable (e.g. the provider reported it compromised). */
+  async markTokenInvalid(id: string, reason: string): Promise<void> {
+    if (typeof reason !== "string" || reason.trim() === "" || reason.length > 500) throw new TokenError("INVALID_INPUT", "reason must be 1-500 characters.");
+    const prisma = await this.prisma();
+    const secret = await prisma.tokenSecret.findUnique({ where: { id } }).catch(() => null);
+    if (!secret) throw new TokenError("NOT_FOUND", "No such token.");
+    const now = this.clock.now();
+    await prisma.$transaction(async (tx) => {
+      await tx.tokenSecret.update({ where: { id }, data: { state: "INVALID", lastError: reason } });
+      if (secret.kind === "REFRESH_TOKEN") await recordHealth(tx, secret.companyId, secret.provider, "EXPIRED", `Marked invalid: ${reason}`, now);
+      await this.audit.write(
+        tx,
+        {
+          companyId: secret.companyId,
+          action: "REVOKE",
+          outcome: "SUCCESS",
+          connectionType: secret.provider,
+          apiEndpoint: "tokenService.markTokenInvalid",
+          requestMethod: "UPDATE",
+          responseStatus: 200,
+          details: { kind: secret.kind, reason },
+        },
+        SYSTEM,
+        now,
+      );
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Refresh
+
+  private isFresh(connection: ConnectionWithSecrets, marginMs: number): boolean {
+    const access = secretOf(connection, "ACCESS_TOKEN");
+    return !!access && access.state === "VALID" && !!access.expiresAt && access.expiresAt.getTime() - marginMs > this.clock.now().getTime();
+  }
+
+  private isUsable(connection: ConnectionWithSecrets): boolean {
+    return this.isFresh(connection, 0);
+  }
+
+  private needsReauthorization(connection: ConnectionWithSecrets): boolean {
+    const refresh = secretOf(connection, "REFRESH_TOKEN");
+    return !refresh || refresh.state !== "VALID";
+  }
+
+  private async refreshAcrossProcesses(
+    adapter: ProviderAdapter,
+    seen: ConnectionWithSecrets,
+    observedVersion: number,
+    marginMs: number,
+    force: boolean,
+  ): Promise<ConnectionWithSecrets> {
+    const giveUpAt = this.clock.now().getTime() + this.options.leaseMs * 2;
+    let poll = this.options.waitPollMs;
+    for (;;) {
+      const claimed = await this.connections.claimLease(seen.id, this.owner, this.clock.now(), this.options.leaseMs);
+      if (claimed !== null) return this.refreshUnderLease(adapter, seen, claimed, observedVersion, marginMs, force);
+
+      // Another process holds the lease: wait for its write, then use what it stored.
+      await sleep(poll);
+      poll = Math.min(poll * 2, 200);
+      const current = await this.requireConnection(seen.companyId, seen.provider);
+      if (current.version !== observedVersion) {
+        const outcome = this.settle(adapter, current, marginMs);
+        if (outcome) return outcome;
+      }
+      if (this.clock.now().getTime() > giveUpAt) {
+        throw new TokenError("PROVIDER_UNAVAILABLE", `Refreshing the ${adapter.displayName} token is taking too long. Try again shortly.`);
+      }
+    }
+  }
+
+  /** After someone else's write: the token to use, an error to raise, or null to keep waiting. */
+  private settle(adapter: ProviderAdapter, current: ConnectionWithSecrets, marginMs: number): ConnectionWithSecrets | null {
+    if (this.isFresh(current, marginMs)) return current;
+    if (this.needsReauthorization(current)) throw this.reauthError(adapter);
+    if (current.cooldownUntil && current.cooldownUntil > this.clock.now()) {
+      if (this.isUsable(current)) return current; // still valid, only inside the margin
+      throw new TokenError("PROVIDER_UNAVAILABLE", `${adapter.displayName} is not responding. Tokenvault will retry shortly.`);
+    }
+    return null;
+  }
+
+  private reauthError(adapter: ProviderAdapter): TokenError {
+    return new TokenError("REAUTH_REQUIRED", `The ${adapter.displayName} connection has expired. Reconnect ${adapter.displayName}.`);
+  }
+
+  private async refreshUnderLease(
+    adapter: ProviderAdapter,
+    seen: ConnectionWithSecrets,
+    leaseVersion: number,
+    observedVersion: number,
+    marginMs: number,
+    force: boolean,
+  ): Promise<ConnectionWithSecrets> {
+    const leaseEnds = this.clock.now().getTime() + this.options.leaseMs;
+    let leaseHeld = true;
+    try {
+      // Re-read under the lease: another process may have refreshed since we looked.
+      const current = await this.requireConnection(seen.companyId, seen.provider);
+      // A forced refresh is satisfied by one that happened after the caller looked.
+      if (this.isFresh(current, marginMs) && (!force || current.version !== observedVersion)) return current;
+      if (this.needsReauthorization(current)) throw this.reauthError(adapter);
+      if (current.cooldownUntil && current.cooldownUntil > this.clock.now() && !force) {
+        if (this.isUsable(current)) return current;
+        throw new TokenError("PROVIDER_UNAVAILABLE", `${adapter.displayName} is not responding. Tokenvault will retry shortly.`);
+      }
+
+      const refreshSecret = secretOf(current, "REFRESH_TOKEN")!;
+      const refreshToken = this.openSecret(refreshSecret);
+      const started = Date.now();
+      let response: TokenResponse;
+      try {
+        response = await withRetry(
+          this.options.retry,
+          leaseEnds - 1_000,
+          this.options.providerTimeoutMs,
+          () => requestToken(adapter.endpoints.token, adapter.client, { grant_type: "refresh_token", refresh_token: refreshToken }, this.options.providerTimeoutMs),
+          (error, delayMs) => this.logger.warn("refresh attempt failed; retrying", { provider: adapter.id, companyId: current.companyId, kind: error.kind, status: error.status, delayMs: Math.round(delayMs) }),
+        );
+      } catch (error) {
+        if (!(error instanceof ProviderCallError)) throw error;
+        leaseHeld = false;
+        throw await this.recordRefreshFailure(adapter, current, leaseVersion, error, Date.now() - started, force);
+      }
+
+      const now = this.clock.now();
+      const rotated = response.refresh_token !== undefined && response.refresh_token !== refreshToken;
+      const newRefresh = response.refresh_token ?? refreshToken;
+      const refreshExpiresAt = response.x_refresh_token_expires_in
+        ? new Date(now.getTime() + response.x_refresh_token_expires_in * 1000)
+        : adapter.refreshToken.idleTtlSec
+          ? new Date(now.getTime() + adapter.refreshToken.idleTtlSec * 1000)
+          : refreshSecret.expiresAt;
+      const metadata: ConnectionMetadata = { ...metadataOf(current), ...(rotated ? { refreshTokenRotatedAt: now.toISOString() } : {}) };
+      const location = { companyId: current.companyId, provider: current.provider, externalId: current.externalId, connectionId: current.id };
+      const prisma = await this.prisma();
+      leaseHeld = false;
+      await prisma.$transaction(async (tx) => {
+        if (!(await this.connections.fence(tx, current.id, this.owner, leaseVersion, { cooldownUntil: null, metadata }))) {
+          throw new StaleLeaseError();
+        }
+        await this.secrets.write(tx, [
+          { ...location, kind: "ACCESS_TOKEN", value: response.access_token, expiresAt: expiresAtFrom(now, response, adapter.defaultAccessTokenTtlSec), lastRefreshedAt: now },
+          { ...location, kind: "REFRESH_TOKEN", value: newRefresh, expiresAt: refreshExpiresAt, lastRefreshedAt: now },
+          // Kept until this set is stored: a refresh whose response is lost can retry in the grace window.
+          ...(rotated ? [{ ...location, kind: "PREVIOUS_REFRESH_TOKEN" as const, value: refreshToken, expiresAt: new Date(now.getTime() + adapter.refreshToken.graceSec * 1000), lastRefreshedAt: now }] : []),
+        ]);
+        await recordHealth(tx, current.companyId, current.provider, "HEALTHY", null, now);
+        await this.audit.write(
+          tx,
+          {
+            companyId: current.companyId,
+            action: "REFRESH",
+            outcome: "SUCCESS",
+            connectionType: current.provider,
+            apiEndpoint: adapter.endpoints.token,
+            requestMethod: "POST",
+            responseStatus: 200,
+            responseTime: Date.now() - started,
+            details: { forced: force, refreshTokenRotated: rotated },
+          },
+          SYSTEM,
+          now,
+        );
+      });
+      return await this.requireConnection(current.companyId, current.provider);
+    } catch (error) {
+      if (error instanceof StaleLeaseError) {
+        // Our lease expired and someone else took over: their write stands; use it.
+        this.logger.warn("refresh result discarded: the lease was lost (fenced)", { provider: adapter.id, companyId: seen.companyId });
+        const current = await this.requireConnection(seen.companyId, seen.provider);
+        const outcome = this.settle(adapter, current, 0);
+        if (outcome) return outcome;
+        throw new TokenError("PROVIDER_UNAVAILABLE", `Refreshing the ${adapter.displayName} token did not complete. Try again.`);
+      }
+      throw error;
+    } finally {
+      if (leaseHeld) await this.connections.releaseLease(seen.id, this.owner);
+    }
+  }
+
+  /** Records a failed refresh (health, audit, state or cooldown) under the fence and returns the error to raise. */
+  private async recordRefreshFailure(
+    adapter: ProviderAdapter,
+    connection: ConnectionWithSecrets,
+    leaseVersion: number,
+    error: ProviderCallError,
+    responseTime: number,
+    force: boolean,
+  ): Promise<TokenError> {
+    const tokenError = toTokenError(error, adapter.displayName);
+    const now = this.clock.now();
+    const ended = error.kind === "invalid_grant";
+    const health: HealthStatus = ended ? "EXPIRED" : "UNHEALTHY";
+    const prisma = await this.prisma();
+    await prisma.$transaction(async (tx) => {
+      const fenced = await this.connections.fence(tx, connection.id, this.owner, leaseVersion, {
+        cooldownUntil: ended ? null : new Date(now.getTime() + Math.max(this.options.cooldownMs, error.retryAfterMs ?? 0)),
+      });
+      if (!fenced) throw new StaleLeaseError();
+      if (ended) {
+        await tx.tokenSecret.updateMany({
+          where: { connectionId: connection.id, kind: { in: ["ACCESS_TOKEN", "REFRESH_TOKEN"] } },
+          data: { state: "EXPIRED", lastError: tokenError.message },
+        });
+      } else {
+        await tx.tokenSecret.updateMany({ where: { connectionId: connection.id, kind: "REFRESH_TOKEN" }, data: { lastError: tokenError.message } });
+      }
+      await recordHealth(tx, connection.companyId, connection.provider, health, tokenError.message, now);
+      await this.audit.write(
+        tx,
+        {
+          companyId: connection.companyId,
+          action: "REFRESH",
+          outcome: "FAILURE",
+          connectionType: connection.provider,
+          apiEndpoint: adapter.endpoints.token,
+          requestMethod: "POST",
+          responseStatus: error.status ?? 0,
+          responseTime,
+          errorMessage: tokenError.message,
+          details: { forced: force, reason: error.kind, oauthError: error.oauthError },
+        },
+        SYSTEM,
+        now,
+      );
+    });
+    this.logger.warn("refresh failed", { provider: adapter.id, companyId: connection.companyId, kind: error.kind, status: error.status });
+    // A token that is still valid (inside the margin) stays usable while the provider is down.
+    return tokenError;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Connect, check, disconnect
+
+  async getAuthorizationUrl(input: { companyId: string; provider: string; userId: string; redirectUri: string }): Promise<AuthorizationRequest> {
+    const companyId = requireName("companyId", input.companyId);
+    const userId = requireName("userId", input.userId);
+    const adapter = await this.adapter(input.provider);
+    let redirect: URL;
+    try {
+      redirect = new URL(input.redirectUri);
+    } catch {
+      throw new TokenError("INVALID_INPUT", "redirectUri must be an absolute URL.");
+    }
+    if (redirect.protocol !== "https:" && redirect.protocol !== "http:") throw new TokenError("INVALID_INPUT", "redirectUri must be http(s).");
+
+    const state = randomToken();
+    const stateHash = sha256(state);
+    const verifier = adapter.pkce ? randomToken() : null;
+    const now = this.clock.now();
+    const expiresAt = new Date(now.getTime() + STATE_TTL_MS);
+    const prisma = await this.prisma();
+    await prisma.oAuthState.create({
+      data: {
+        stateHash,
+        companyId,
+        provider: adapter.id,
+        userId,
+        redirectUri: redirect.toString(),
+        codeVerifierSealed: verifier ? this.secrets.seal(verifier, { companyId, provider: adapter.id, kind: "PKCE_VERIFIER", externalId: stateHash }) : null,
+        createdAt: now,
+        expiresAt,
+      },
+    });
+    const url = new URL(adapter.endpoints.authorization);
+    url.searchParams.set("response_type", "code");
+    url.searchParams.set("client_id", adapter.client.clientId);
+    url.searchParams.set("redirect_uri", redirect.toString());
+    url.searchParams.set("scope", adapter.scopes.join(" "));
+    url.searchParams.set("state", state);
+    if (verifier) {
+      url.searchParams.set("code_challenge", pkceChallenge(verifier));
+      url.searchParams.set("code_challenge_method", "S256");
+    }
+    return { url: url.toString(), expiresAt };
+  }
+
+  /**
+   * The provider's redirect back: checks the one-time state (present, known, unexpired, unused,
+   * issued to this user, company and provider), refuses a code seen before, exchanges the code
+   * and stores the token set, health and audit row in one transaction.
+   */
+  async handleCallback(input: { provider: string; callbackUrl: string; companyId: string; context: RequestContext }): Promise<CallbackResult> {
+    const adapter = await this.adapter(input.provider);
+    const companyId = requireName("companyId", input.companyId);
+    const context = input.context;
+    requireName("userId", context.userId);
+    let params: URLSearchParams;
+    try {
+      params = new URL(input.callbackUrl).searchParams;
+    } catch {
+      throw new TokenError("INVALID_INPUT", "The callback URL is not valid.");
+    }
+    const state = params.get("state");
+    if (!state) throw new TokenError("INVALID_STATE", "The sign-in response has no state. Start the connection again.");
+    const prisma = await this.prisma();
+    const stateHash = sha256(state);
+    const pending = await prisma.oAuthState.findUnique({ where: { stateHash } });
+    const now = this.clock.now();
+    if (!pending || pending.provider !== adapter.id || pending.companyId !== companyId || pending.userId !== context.userId) {
+      throw new TokenError("INVALID_STATE", "This sign-in response does not belong to a connection you started. Start the connection again.");
+    }
+    if (pending.consumedAt) throw new TokenError("INVALID_STATE", "This sign-in response was already used. Start the connection again.");
+    if (pending.expiresAt <= now) throw new TokenError("INVALID_STATE", "This sign-in response has expired. Start the connection again.");
+
+    const denied = params.get("error");
+    const code = params.get("code");
+    const codeHash = code ? sha256(code) : null;
+    // Consume the state first, atomically: a replay racing this one finds it used.
+    try {
+      const { count } = await prisma.oAuthState.updateMany({ where: { id: pending.id, consumedAt: null }, data: { consumedAt: now, codeHash } });
+      if (count === 0) throw new TokenError("INVALID_STATE", "This sign-in response was already used. Start the connection again.");
+    } catch (error) {
+      if (error instanceof TokenError) throw error;
+      // Unique violation on codeHash: this code was already exchanged under another state.
+      throw new TokenError("INVALID_STATE", "This authorization code was already used. Start the connection again.");
+    }
+
+    if (denied || !code) {
+      await this.auditStandalone({
+        companyId,
+        action: "CONNECT",
+        outcome: "FAILURE",
+        connectionType: adapter.id,
+        apiEndpoint: adapter.endpoints.authorization,
+        requestMethod: "GET",
+        responseStatus: 400,
+        errorMessage: denied === "access_denied" ? "Access was denied on the provider's consent page." : "The provider returned no authorization code.",
+        details: { error: denied ? denied.slice(0, 64) : "missing_code" },
+      }, context);
+      throw new TokenError("AUTHORIZATION_DENIED", denied === "access_denied" ? `${adapter.displayName} access was not granted.` : `${adapter.displayName} did not complete the sign-in.`);
+    }
+
+    const externalIdFromRedirect = adapter.externalIdParam ? params.get(adapter.externalIdParam) : null;
+    if (adapter.externalIdParam && !externalIdFromRedirect) throw new TokenError("INVALID_INPUT", `The ${adapter.displayName} response has no ${adapter.externalIdParam}.`);
+    const verifier = pending.codeVerifierSealed
+      ? this.secrets.openSealed(pending.codeVerifierSealed, { companyId, provider: adapter.id, kind: "PKCE_VERIFIER", externalId: stateHash })
+      : null;
+
+    const started = Date.now();
+    let response: TokenResponse;
+    let tenants: ProviderTenant[] = [];
+    try {
+      // No retry: a code is single-use, a replay after a lost response would be refused anyway.
+      response = await requestToken(
+        adapter.endpoints.token,
+        adapter.client,
+        { grant_type: "authorization_code", code, redirect_uri: pending.redirectUri, ...(verifier ? { code_verifier: verifier } : {}) },
+        this.options.providerTimeoutMs,
+      );
+      if (adapter.discoverTenants) tenants = await adapter.discoverTenants(response.access_token, this.options.providerTimeoutMs);
+    } catch (error) {
+      if (!(error instanceof ProviderCallError)) throw error;
+      const tokenError = toTokenError(error, adapter.displayName);
+      await this.auditStandalone({
+        companyId,
+        action: "CONNECT",
+        outcome: "FAILURE",
+        connectionType: adapter.id,
+        apiEndpoint: adapter.endpoints.token,
+        requestMethod: "POST",
+        responseStatus: error.status ?? 0,
+        responseTime: Date.now() - started,
+        errorMessage: tokenError.message,
+        details: { reason: error.kind },
+      }, context);
+      throw tokenError;
+    }
+    if (!response.refresh_token) throw new TokenError("PROVIDER_UNAVAILABLE", `${adapter.displayName} returned no refresh token; check the offline access scope.`);
+
+    const externalId = externalIdFromRedirect ?? tenants[0]?.id ?? "";
+    const metadata: ConnectionMetadata = { tenants, scope: response.scope, refreshTokenRotatedAt: now.toISOString() };
+    await prisma.$transaction(async (tx) => {
+      const connection = await tx.connection.upsert({
+        where: { companyId_provider: { companyId, provider: adapter.id } },
+        create: { companyId, provider: adapter.id, externalId, connectedBy: context.userId, metadata: metadata as Prisma.InputJsonValue },
+        update: {
+          externalId,
+          connectedBy: context.userId,
+          metadata: metadata as Prisma.InputJsonValue,
+          version: { increment: 1 },
+          cooldownUntil: null,
+          leaseOwner: null,
+          leaseExpiresAt: null,
+        },
+      });
+      // A reconnect may point at another realm or tenant: the old secrets go.
+      await tx.tokenSecret.deleteMany({ where: { connectionId: connection.id } });
+      const location = { companyId, provider: adapter.id, externalId, connectionId: connection.id };
+      await this.secrets.write(tx, [
+        { ...location, kind: "ACCESS_TOKEN", value: response.access_token, expiresAt: expiresAtFrom(now, response, adapter.defaultAccessTokenTtlSec), lastRefreshedAt: now },
+        {
+          ...location,
+          kind: "REFRESH_TOKEN",
+          value: response.refresh_token!,
+          expiresAt: response.x_refresh_token_expires_in
+            ? new Date(now.getTime() + response.x_refresh_token_expires_in * 1000)
+            : adapter.refreshToken.idleTtlSec
+              ? new Date(now.getTime() + adapter.refreshToken.idleTtlSec * 1000)
+              : null,
+          lastRefreshedAt: now,
+        },
+      ]);
+      await recordHealth(tx, companyId, adapter.id, "HEALTHY", null, now);
+      await this.audit.write(
+        tx,
+        {
+          companyId,
+          action: "CONNECT",
+          outcome: "SUCCESS",
+          connectionType: adapter.id,
+          apiEndpoint: adapter.endpoints.token,
+          requestMethod: "POST",
+          responseStatus: 200,
+          responseTime: Date.now() - started,
+          details: { externalId: externalId || null, tenants: tenants.length },
+        },
+        context,
+        now,
+      );
+    });
+    return { provider: adapter.id, companyId, externalId: externalId || null };
+  }
+
+  /** Forces a refresh now (admin action) and reports the resulting status. */
+  async refreshNow(companyId: string, provider: string, context: RequestContext): Promise<TokenStatus> {
+    await this.getValidToken(companyId, provider, context.userId, { forceRefresh: true });
+    return this.getTokenStatus(companyId, provider);
+  }
+
+  /**
+   * A live, cheap API call (QuickBooks CompanyInfo, Xero connections) with a valid token. A 401
+   * gets one forced refresh and a second try; the outcome becomes the connection's health.
+   */
+  async checkConnection(companyId: string, provider: string, context: RequestContext): Promise<ConnectionHealthView> {
+    const adapter = await this.adapter(provider);
+    await this.requireConnection(companyId, provider);
+    const started = Date.now();
+    let status: HealthStatus = "HEALTHY";
+    let errorMessage: string | null = null;
+    let responseStatus = 0;
+    let url = adapter.endpoints.api;
+    try {
+      let result = await this.callCheck(adapter, companyId, context, false);
+      if (result.status === 401 || result.status === 403) result = await this.callCheck(adapter, companyId, context, true);
+      responseStatus = result.status;
+      url = result.url;
+      if (result.status === 401 || result.status === 403) {
+        status = "EXPIRED";
+        errorMessage = `${adapter.displayName} no longer accepts this connection. Reconnect ${adapter.displayName}.`;
+      } else if (result.status >= 400) {
+        status = "UNHEALTHY";
+        errorMessage = `${adapter.displayName} answered the check with HTTP ${result.status}.`;
+      }
+    } catch (error) {
+      if (error instanceof TokenError && error.code === "REAUTH_REQUIRED") {
+        status = "EXPIRED";
+        errorMessage = error.message;
+        responseStatus = 400;
+      } else if (error instanceof TokenError || error instanceof ProviderCallError) {
+        status = "UNHEALTHY";
+        errorMessage = error instanceof TokenError ? error.message : toTokenError(error, adapter.displayName).message;
+        responseStatus = error instanceof ProviderCallError ? (error.status ?? 0) : 0;
+      } else {
+        throw error;
+      }
+    }
+    const now = this.clock.now();
+    const prisma = await this.prisma();
+    await prisma.$transaction(async (tx) => {
+      await recordHealth(tx, companyId, provider, status, errorMessage, now);
+      await this.audit.write(
+        tx,
+        {
+          companyId,
+          action: "CHECK",
+          outcome: status === "HEALTHY" ? "SUCCESS" : "FAILURE",
+          connectionType: provider,
+          apiEndpoint: url,
+          requestMethod: "GET",
+          responseStatus,
+          responseTime: Date.now() - started,
+          errorMessage,
+        },
+        context,
+        now,
+      );
+    });
+    return { status, lastChecked: now, errorMessage };
+  }
+
+  private async callCheck(adapter: ProviderAdapter, companyId: string, context: RequestContext, force: boolean): Promise<{ status: number; url: string }> {
+    await this.getValidToken(companyId, adapter.id, context.userId, { forceRefresh: force });
+    const connection = await this.requireConnection(companyId, adapter.id);
+    const request = adapter.checkRequest(this.tokenSetOf(connection));
+    const response = await providerFetch(request.url, { headers: request.headers }, this.options.providerTimeoutMs);
+    await response.body?.cancel();
+    return { status: response.status, url: request.url.split("?")[0]! };
+  }
+
+  /** Revokes the authorization at the provider, then removes the connection and its secrets. */
+  async disconnect(companyId: string, provider: string, context: RequestContext): Promise<void> {
+    const adapter = await this.adapter(provider);
+    const connection = await this.requireConnection(companyId, provider);
+    const refresh = secretOf(connection, "REFRESH_TOKEN");
+    const started = Date.now();
+    let revokeStatus = 200;
+    if (adapter.endpoints.revocation && refresh && refresh.state === "VALID") {
+      try {
+        await revokeToken(adapter.endpoints.revocation, adapter.client, this.openSecret(refresh), adapter.revocationStyle, this.options.providerTimeoutMs);
+      } catch (error) {
+        if (!(error instanceof ProviderCallError)) throw error;
+        const tokenError = toTokenError(error, adapter.displayName);
+        await this.auditStandalone({
+          companyId,
+          action: "REVOKE",
+          outcome: "FAILURE",
+          connectionType: provider,
+          apiEndpoint: adapter.endpoints.revocation,
+          requestMethod: "POST",
+          responseStatus: error.status ?? 0,
+          responseTime: Date.now() - started,
+          errorMessage: tokenError.message,
+        }, context);
+        // Kept: removing the secrets now would leave a live grant nobody can revoke.
+        throw new TokenError(tokenError.code, `${adapter.displayName} could not revoke the connection, so it was kept. Try again shortly.`);
+      }
+    } else {
+      revokeStatus = 204;
+    }
+    const now = this.clock.now();
+    const prisma = await this.prisma();
+    await prisma.$transaction(async (tx) => {
+      await this.audit.write(
+        tx,
+        {
+          companyId,
+          action: "REVOKE",
+          outcome: "SUCCESS",
+          connectionType: provider,
+          apiEndpoint: adapter.endpoints.revocation ?? "none",
+          requestMethod: "POST",
+          responseStatus: revokeStatus,
+          responseTime: Date.now() - started,
+        },
+        context,
+        now,
+      );
+      await tx.tokenSecret.deleteMany({ where: { connectionId: connection.id } });
+      await tx.connection.delete({ where: { id: connection.id } });
+      await tx.connectionHealth.deleteMany({ where: { companyId, connectionType: provider } });
+      await this.audit.write(
+        tx,
+        { companyId, action: "DISCONNECT", outcome: "SUCCESS", connectionType: provider, apiEndpoint: "tokenService.disconnect", requestMethod: "DELETE", responseStatus: 200 },
+        context,
+        now,
+      );
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Static secrets
+
   /** Stores a static secret (API key, webhook secret) through the vault, with an audit row in the same transaction. */
-  async storeSecret(input: {
-    companyId: string;
-    provider: string;
-    kind: StaticSecretKind;
-    value: string;
-    userId: string;
-    externalId?: string;
-  }): Promise<void> {
+  async storeSecret(input: { companyId: string; provider: string; kind: StaticSecretKind; value: string; userId: string; externalId?: string }): Promise<void> {
     const location = {
       companyId: requireName("companyId", input.companyId),
       provider: requireName("provider", input.provider),
       kind: input.kind,
       externalId: input.externalId === undefined || input.externalId === "" ? "" : requireName("externalId", input.externalId),
     };
-    if (input.kind !== "API_KEY" && input.kind !== "WEBHOOK_SECRET") {
-      throw new TokenError("INVALID_INPUT", "kind must be API_KEY or WEBHOOK_SECRET.");
-    }
+    if (input.kind !== "API_KEY" && input.kind !== "WEBHOOK_SECRET") throw new TokenError("INVALID_INPUT", "kind must be API_KEY or WEBHOOK_SECRET.");
     const userId = requireName("userId", input.userId);
     const prisma = await this.prisma();
+    const now = this.clock.now();
     await prisma.$transaction(async (tx) => {
-      await this.secrets.write(tx, [{ ...location, value: input.value, lastRefreshedAt: this.clock.now() }]);
-      await tx.auditLog.create({
-        data: {
+      await this.secrets.write(tx, [{ ...location, value: input.value, lastRefreshedAt: now }]);
+      await this.audit.write(
+        tx,
+        {
           companyId: location.companyId,
-          userId,
           action: "SECRET_WRITE",
           outcome: "SUCCESS",
           connectionType: location.provider,
           apiEndpoint: "vault",
           requestMethod: "WRITE",
           responseStatus: 200,
-          timestamp: this.clock.now(),
           details: { kind: location.kind, externalId: location.externalId },
         },
-      });
+        { userId },
+        now,
+      );
     });
   }
 
   /** Reads a static secret. NO_TOKEN when absent; DecryptionError (DECRYPTION_FAILED) when it cannot be opened. */
   async getSecret(companyId: string, provider: string, kind: StaticSecretKind, externalId = ""): Promise<string> {
     const prisma = await this.prisma();
-    const row = await prisma.tokenSecret.findUnique({
-      where: { companyId_provider_kind_externalId: { companyId, provider, kind, externalId } },
-    });
+    const row = await prisma.tokenSecret.findUnique({ where: { companyId_provider_kind_externalId: { companyId, provider, kind, externalId } } });
     if (!row) throw new TokenError("NO_TOKEN", `No ${kind === "API_KEY" ? "API key" : "webhook secret"} is stored for ${provider}.`);
-    const value = this.secrets.open(row);
+    const value = this.openSecret(row);
     await prisma.tokenSecret.update({ where: { id: row.id }, data: { lastUsedAt: this.clock.now() } });
     return value;
   }
+
+  /** Writes queued audit rows (token reads). Call at shutdown. */
+  async close(): Promise<void> {
+    await this.audit.flush();
+  }
+
+  /** Test and shutdown hook: audit rows still queued. */
+  get pendingAuditRows(): number {
+    return this.audit.pending;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Helpers
+
+  private async requireConnection(companyId: string, provider: string): Promise<ConnectionWithSecrets> {
+    const connection = await this.connections.load(companyId, provider);
+    if (!connection) throw new TokenError("NO_TOKEN", "This provider is not connected.");
+    return connection;
+  }
+
+  private openSecret(secret: { companyId: string; provider: string; kind: TokenKind; externalId: string; ciphertext: string }): string {
+    try {
+      return this.secrets.open(secret);
+    } catch (error) {
+      if (error instanceof DecryptionError) this.logger.error("vault secret could not be opened", { companyId: secret.companyId, provider: secret.provider, kind: secret.kind, reason: error.reason, keyId: error.keyId });
+      throw error;
+    }
+  }
+
+  private tokenSetOf(connection: ConnectionWithSecrets): ProviderTokenSet {
+    const access = secretOf(connection, "ACCESS_TOKEN");
+    const refresh = secretOf(connection, "REFRESH_TOKEN");
+    if (!access) throw new TokenError("NO_TOKEN", "This provider is not connected.");
+    return {
+      accessToken: this.openSecret(access),
+      refreshToken: refresh ? this.openSecret(refresh) : null,
+      accessTokenExpiresAt: access.expiresAt ?? this.clock.now(),
+      refreshTokenExpiresAt: refresh?.expiresAt ?? null,
+      externalId: connection.externalId || null,
+    };
+  }
+
+  private toValidToken(adapter: ProviderAdapter, connection: ConnectionWithSecrets): ValidToken {
+    const access = secretOf(connection, "ACCESS_TOKEN");
+    if (!access?.expiresAt) throw new TokenError("NO_TOKEN", "This provider is not connected.");
+    return {
+      accessToken: this.openSecret(access),
+      tokenType: "Bearer",
+      expiresAt: access.expiresAt,
+      provider: adapter.id,
+      externalId: connection.externalId || null,
+      tenants: metadataOf(connection).tenants ?? [],
+    };
+  }
+
+  private statusOf(adapter: ProviderAdapter, connection: ConnectionWithSecrets | null): TokenStatus {
+    if (!connection) {
+      return { status: "NO_TOKEN", message: `${adapter.displayName} is not connected.`, accessTokenExpiresAt: null, refreshTokenExpiresAt: null, lastRefreshedAt: null };
+    }
+    const access = secretOf(connection, "ACCESS_TOKEN");
+    const refresh = secretOf(connection, "REFRESH_TOKEN");
+    const base = {
+      accessTokenExpiresAt: access?.expiresAt ?? null,
+      refreshTokenExpiresAt: refresh?.expiresAt ?? null,
+      lastRefreshedAt: access?.lastRefreshedAt ?? null,
+    };
+    const now = this.clock.now();
+    if (!refresh || refresh.state !== "VALID" || (refresh.expiresAt && refresh.expiresAt <= now)) {
+      return { status: "EXPIRED", message: `The ${adapter.displayName} connection has expired. Reconnect ${adapter.displayName}.`, ...base };
+    }
+    if (connection.cooldownUntil && connection.cooldownUntil > now) {
+      return { status: "ERROR", message: refresh.lastError ?? `${adapter.displayName} is not responding. Tokenvault will retry shortly.`, ...base };
+    }
+    if (access?.expiresAt && access.expiresAt > now) return { status: "VALID", message: `Connected to ${adapter.displayName}.`, ...base };
+    return { status: "VALID", message: `Connected to ${adapter.displayName}; the access token will be refreshed on next use.`, ...base };
+  }
+
+  private async auditStandalone(event: AuditEvent, context: RequestContext): Promise<void> {
+    const prisma = await this.prisma();
+    await prisma.$transaction((tx) => this.audit.write(tx, event, context, this.clock.now()));
+  }
+}
+
+/** Thrown inside the write transaction when the fence refuses a stale lease holder. */
+class StaleLeaseError extends Error {
+  override readonly name = "StaleLeaseError";
 }

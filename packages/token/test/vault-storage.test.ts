@@ -3,6 +3,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { openDatabase, type Database, type TokenKind } from "@tokenvault/db";
 import { createTestDatabase } from "@tokenvault/db/testing";
+import { ProviderRegistry } from "../src/providers/registry";
 import { TokenService } from "../src/token-service";
 import { silentLogger, type Logger } from "../src/logger";
 import { createKeyRing } from "../src/vault/key-ring";
@@ -12,6 +13,7 @@ import { keyHoldings, rotateKeys } from "../src/vault/rotation";
 import { SecretStore, type SecretWrite } from "../src/vault/secret-store";
 import { Vault } from "../src/vault/vault";
 
+const noProviders = () => Promise.resolve(new ProviderRegistry([]));
 const [key1, key2, key3] = [randomBytes(32), randomBytes(32), randomBytes(32)];
 
 function secretsFor(companyId: string, count: number): SecretWrite[] {
@@ -153,7 +155,7 @@ describe("vault storage (PostgreSQL)", () => {
 
   it("stores and reads static secrets through the service, fail-closed without a key", async () => {
     const vault = new Vault(createKeyRing(randomBytes(32)));
-    const service = new TokenService({ prisma: () => Promise.resolve(db.prisma), vault: () => vault, logger: silentLogger });
+    const service = new TokenService({ prisma: () => Promise.resolve(db.prisma), vault: () => vault, providers: noProviders, logger: silentLogger });
     await service.storeSecret({ companyId: "acme", provider: "stripe", kind: "API_KEY", value: "sk_live_canary", userId: "u1" });
     expect(await service.getSecret("acme", "stripe", "API_KEY")).toBe("sk_live_canary");
     await expect(service.getSecret("globex", "stripe", "API_KEY")).rejects.toMatchObject({ code: "NO_TOKEN" });
@@ -165,6 +167,7 @@ describe("vault storage (PostgreSQL)", () => {
       vault: () => {
         throw new Error("no key");
       },
+      providers: noProviders,
       logger: silentLogger,
     });
     await expect(keyless.storeSecret({ companyId: "acme", provider: "other", kind: "API_KEY", value: "x", userId: "u1" })).rejects.toThrow("no key");
@@ -182,7 +185,7 @@ describe("database dump", () => {
     const isolated = await openDatabase({ databaseUrl: database.url });
     try {
       const vault = new Vault(createKeyRing(randomBytes(32)));
-      const service = new TokenService({ prisma: () => Promise.resolve(isolated.prisma), vault: () => vault, logger: silentLogger });
+      const service = new TokenService({ prisma: () => Promise.resolve(isolated.prisma), vault: () => vault, providers: noProviders, logger: silentLogger });
       const canaries = Array.from({ length: 4 }, () => `CANARY-${randomBytes(12).toString("hex")}`);
       await isolated.prisma.$transaction((tx) =>
         new SecretStore(() => vault, silentLogger).write(tx, [

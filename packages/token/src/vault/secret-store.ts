@@ -64,6 +64,15 @@ export class SecretStore {
     await recordEncryptions(tx, vault.currentKeyId, secrets.length, this.logger);
   }
 
+  /** Seals a value kept outside the vault table (a PKCE verifier), bound to its own place. */
+  seal(value: string, binding: VaultBinding): string {
+    return this.vault().seal(value, binding).ciphertext;
+  }
+
+  openSealed(ciphertext: string, binding: VaultBinding): string {
+    return this.vault().open(ciphertext, binding);
+  }
+
   /** Opens a row read from the vault table. Throws DecryptionError when it cannot. */
   open(row: Pick<TokenSecret, "companyId" | "provider" | "kind" | "externalId" | "ciphertext">): string {
     return this.vault().open(row.ciphertext, bindingOf(row));

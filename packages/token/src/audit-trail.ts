@@ -1,0 +1,93 @@
+import type { AuditAction, AuditOutcome, Prisma, PrismaClient } from "@tokenvault/db";
+import type { Logger } from "./logger";
+import type { RequestContext } from "./types";
+
+export interface AuditEvent {
+  companyId: string;
+  action: AuditAction;
+  outcome: AuditOutcome;
+  connectionType: string;
+  apiEndpoint: string;
+  requestMethod: string;
+  responseStatus: number;
+  errorMessage?: string | null;
+  responseTime?: number | null;
+  details?: Record<string, string | number | boolean | null>;
+}
+
+function row(event: AuditEvent, context: RequestContext, at: Date): Prisma.AuditLogCreateManyInput {
+  return {
+    timestamp: at,
+    companyId: event.companyId,
+    userId: context.userId,
+    action: event.action,
+    outcome: event.outcome,
+    connectionType: event.connectionType,
+    apiEndpoint: event.apiEndpoint,
+    requestMethod: event.requestMethod,
+    responseStatus: event.responseStatus,
+    ipAddress: context.ipAddress ?? null,
+    userAgent: context.userAgent ? context.userAgent.slice(0, 512) : null,
+    errorMessage: event.errorMessage ?? null,
+    responseTime: event.responseTime ?? null,
+    details: event.details ?? undefined,
+  };
+}
+
+/**
+ * Writes audit rows. Events that change state are written in the caller's transaction, so the
+ * row and the change commit together. Token reads, which are hot, are queued and written in
+ * batches off the request path; `flush()` runs on an interval and at shutdown.
+ */
+export class AuditTrail {
+  private queue: Prisma.AuditLogCreateManyInput[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly prisma: () => Promise<PrismaClient>,
+    private readonly logger: Logger,
+    private readonly options: { flushIntervalMs: number; maxBatch: number } = { flushIntervalMs: 1_000, maxBatch: 500 },
+  ) {}
+
+  async write(tx: Prisma.TransactionClient, event: AuditEvent, context: RequestContext, at: Date): Promise<void> {
+    await tx.auditLog.create({ data: row(event, context, at) });
+  }
+
+  /** Queues a token-read row; never blocks or fails the read. */
+  enqueue(event: AuditEvent, context: RequestContext, at: Date): void {
+    this.queue.push(row(event, context, at));
+    if (this.queue.length >= this.options.maxBatch) void this.flush();
+    else if (!this.timer) {
+      this.timer = setTimeout(() => void this.flush(), this.options.flushIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /** Writes every queued row. Safe to call concurrently; resolves when the queue is empty. */
+  flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.flushing = this.flushing.then(async () => {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, this.options.maxBatch);
+        try {
+          const prisma = await this.prisma();
+          await prisma.auditLog.createMany({ data: batch });
+        } catch (error) {
+          // Put the rows back for the next flush rather than lose them.
+          this.queue.unshift(...batch);
+          this.logger.error("audit flush failed; rows kept for retry", { rows: batch.length, error: error instanceof Error ? error.message : "unknown" });
+          return;
+        }
+      }
+    });
+    return this.flushing;
+  }
+}

@@ -1,0 +1,59 @@
+import type { ClientCredentials, TokenResponse } from "../oauth/token-client";
+import type { ProviderTenant } from "../types";
+
+export interface ProviderEndpoints {
+  authorization: string;
+  token: string;
+  revocation: string | null;
+  /** Base of the provider's API, used by live checks and the SDK clients. */
+  api: string;
+}
+
+/** A token set as the vault holds it, decrypted, for building SDK clients and checks. */
+export interface ProviderTokenSet {
+  accessToken: string;
+  refreshToken: string | null;
+  accessTokenExpiresAt: Date;
+  refreshTokenExpiresAt: Date | null;
+  externalId: string | null;
+}
+
+export interface CheckRequest {
+  url: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * Everything provider-specific, declared as data plus a few small functions. The service
+ * runs one flow for all providers; an adapter only says where and how.
+ */
+export interface ProviderAdapter {
+  id: string;
+  displayName: string;
+  endpoints: ProviderEndpoints;
+  client: ClientCredentials;
+  scopes: string[];
+  /** Send a PKCE S256 challenge with the authorization request. */
+  pkce: boolean;
+  revocationStyle: "form" | "json";
+  /** Used when a token response has no expires_in. */
+  defaultAccessTokenTtlSec: number;
+  refreshToken: {
+    /** Lifetime of a refresh token when the response does not say (Xero: 60 days unused). */
+    idleTtlSec: number | null;
+    /** Seconds the previous refresh token stays usable after a rotation (Xero 30 min). */
+    graceSec: number;
+  };
+  /** Query parameter of the redirect carrying the external id (Intuit: realmId). */
+  externalIdParam: string | null;
+  /** Provider facts learned after the code exchange (Xero: the tenants of the authorization). */
+  discoverTenants?: (accessToken: string, timeoutMs: number) => Promise<ProviderTenant[]>;
+  /** A cheap authenticated API call proving the connection works. */
+  checkRequest(tokens: ProviderTokenSet): CheckRequest;
+  /** A fresh SDK client holding this token set. Never cached: SDK instances keep token state. */
+  createSdkClient(tokens: ProviderTokenSet, redirectUri: string): Promise<unknown>;
+}
+
+export function expiresAtFrom(now: Date, response: TokenResponse, defaultTtlSec: number): Date {
+  return new Date(now.getTime() + (response.expires_in ?? defaultTtlSec) * 1000);
+}

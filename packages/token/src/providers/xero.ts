@@ -1,0 +1,81 @@
+import { XeroClient } from "xero-node";
+import { ProviderCallError, providerFetch } from "../oauth/token-client";
+import type { ProviderTenant } from "../types";
+import type { ProviderAdapter, ProviderEndpoints } from "./types";
+
+export const XERO_ENDPOINTS: ProviderEndpoints = {
+  authorization: "https://login.xero.com/identity/connect/authorize",
+  token: "https://identity.xero.com/connect/token",
+  revocation: "https://identity.xero.com/connect/revocation",
+  api: "https://api.xero.com",
+};
+
+export function simulatorXeroEndpoints(simulatorUrl: string): ProviderEndpoints {
+  return {
+    authorization: `${simulatorUrl}/xero/identity/connect/authorize`,
+    token: `${simulatorUrl}/xero/identity/connect/token`,
+    revocation: `${simulatorUrl}/xero/identity/connect/revocation`,
+    api: `${simulatorUrl}/xero/api`,
+  };
+}
+
+interface XeroConnection {
+  id: string;
+  tenantId: string;
+  tenantName?: string;
+  updatedDateUtc?: string;
+}
+
+/**
+ * Xero. Access tokens live 30 min; refresh tokens are single-use, expire after 60 days unused,
+ * and the previous one keeps working for 30 minutes when a response was lost. One
+ * authorization can cover several tenants (GET /connections) and revoking it removes them all,
+ * so the token set belongs to the authorization (the connection row), not to a tenant.
+ */
+export function xeroAdapter(config: { clientId: string; clientSecret: string; endpoints: ProviderEndpoints }): ProviderAdapter {
+  const api = config.endpoints.api;
+  return {
+    id: "xero",
+    displayName: "Xero",
+    endpoints: config.endpoints,
+    client: { clientId: config.clientId, clientSecret: config.clientSecret, auth: "client_secret_basic" },
+    scopes: ["offline_access", "accounting.settings.read"],
+    pkce: true,
+    revocationStyle: "form",
+    defaultAccessTokenTtlSec: 1800,
+    refreshToken: { idleTtlSec: 60 * 24 * 3600, graceSec: 30 * 60 },
+    externalIdParam: null,
+    discoverTenants: async (accessToken, timeoutMs): Promise<ProviderTenant[]> => {
+      const response = await providerFetch(`${api}/connections`, { headers: { authorization: `Bearer ${accessToken}`, accept: "application/json" } }, timeoutMs);
+      if (!response.ok) throw new ProviderCallError(response.status >= 500 ? "server_error" : "rejected", response.status, null, null);
+      const connections = (await response.json()) as XeroConnection[];
+      // Most recently authorized first, as xero-node orders them.
+      return connections
+        .sort((a, b) => Date.parse(b.updatedDateUtc ?? "") - Date.parse(a.updatedDateUtc ?? ""))
+        .map((c) => ({ id: c.tenantId, name: c.tenantName ?? c.tenantId }));
+    },
+    checkRequest: (tokens) => ({
+      url: `${api}/connections`,
+      headers: { authorization: `Bearer ${tokens.accessToken}`, accept: "application/json" },
+    }),
+    createSdkClient: (tokens, redirectUri) => {
+      // No initialize(): it would discover identity.xero.com and set process-wide openid-client
+      // defaults. Token calls stay with the service (it owns refresh); the client gets the token
+      // set and this deployment's API base.
+      const client = new XeroClient({
+        clientId: config.clientId,
+        clientSecret: config.clientSecret,
+        redirectUris: [redirectUri],
+        scopes: ["offline_access", "accounting.settings.read"],
+      });
+      client.setTokenSet({
+        access_token: tokens.accessToken,
+        refresh_token: tokens.refreshToken ?? undefined,
+        token_type: "Bearer",
+        expires_at: Math.floor(tokens.accessTokenExpiresAt.getTime() / 1000),
+      });
+      client.accountingApi.basePath = `${api}/api.xro/2.0`;
+      return Promise.resolve(client);
+    },
+  };
+}
