@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { KeyConfigError } from "../errors";
 import type { ProviderSettings } from "../env";
-import { genericOidcAdapter, type GenericProviderConfig } from "./generic-oidc";
+import { genericOidcAdapter } from "./generic-oidc";
 import { QUICKBOOKS_ENDPOINTS, quickbooksAdapter, simulatorQuickbooksEndpoints } from "./quickbooks";
 import { ProviderRegistry } from "./registry";
 import type { ProviderAdapter } from "./types";
