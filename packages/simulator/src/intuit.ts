@@ -28,13 +28,13 @@ export const intuitPolicy: ProviderPolicy = {
     const body: Record<string, unknown> = {
       token_type: "bearer",
       access_token: access.value,
-      expires_in: secondsLeft(ctx, access.expiresAt),
+      expires_in: secondsLeft(access.issuedAt, access.expiresAt),
       refresh_token: refresh.value,
-      x_refresh_token_expires_in: secondsLeft(ctx, refresh.expiresAt),
+      x_refresh_token_expires_in: secondsLeft(access.issuedAt, refresh.expiresAt),
     };
     // intuit-oauth opts in to the absolute lifetime with this header.
     if (ctx.req.headers["x-include-refresh-token-hard-expires-in"] === "true" && grant.hardExpiresAt !== undefined) {
-      body.x_refresh_token_hard_expires_in = secondsLeft(ctx, grant.hardExpiresAt);
+      body.x_refresh_token_hard_expires_in = secondsLeft(access.issuedAt, grant.hardExpiresAt);
     }
     if (grant.scope.includes("openid")) {
       const now = Math.floor(ctx.sim.clock.now() / 1000);

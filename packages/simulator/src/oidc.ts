@@ -29,7 +29,7 @@ export const oidcPolicy: ProviderPolicy = {
     const body: Record<string, unknown> = {
       access_token: access.value,
       token_type: "Bearer",
-      expires_in: secondsLeft(ctx, access.expiresAt),
+      expires_in: secondsLeft(access.issuedAt, access.expiresAt),
       refresh_token: refresh.value,
       scope: grant.scope.join(" "),
     };

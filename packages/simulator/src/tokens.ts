@@ -42,9 +42,9 @@ function seconds(ms: number): number {
   return Math.max(0, Math.floor(ms / 1000));
 }
 
-/** Seconds left on a token, as expires_in style fields report them. */
-export function secondsLeft(ctx: RequestContext, expiresAt: number): number {
-  return seconds(expiresAt - ctx.sim.clock.now());
+/** Seconds from `now` (the request's issue time, so one response is self-consistent) until `expiresAt`. */
+export function secondsLeft(now: number, expiresAt: number): number {
+  return seconds(expiresAt - now);
 }
 
 /** RFC 6749 §2.3 client authentication, limited to the methods the provider accepts. */

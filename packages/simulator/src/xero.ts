@@ -53,7 +53,7 @@ export const xeroPolicy: ProviderPolicy = {
     return {
       ...(idToken ? { id_token: idToken } : {}),
       access_token: access.value,
-      expires_in: secondsLeft(ctx, access.expiresAt),
+      expires_in: secondsLeft(access.issuedAt, access.expiresAt),
       token_type: "Bearer",
       refresh_token: refresh.value,
       scope: grant.scope.join(" "),
