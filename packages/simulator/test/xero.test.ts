@@ -189,7 +189,7 @@ describe("Xero with openid-client 5", () => {
 
   it("rejects malformed token requests with a JSON OAuth error", async () => {
     const basic = `Basic ${btoa(`${XERO_CLIENT_ID}:${XERO_CLIENT_SECRET}`)}`;
-    const post = (body: BodyInit, headers: Record<string, string> = {}) => fetch(xeroEndpoints(sim.url).tokenEndpoint, { method: "POST", headers: { authorization: basic, ...headers }, body });
+    const post = (body: string | URLSearchParams, headers: Record<string, string> = {}) => fetch(xeroEndpoints(sim.url).tokenEndpoint, { method: "POST", headers: { authorization: basic, ...headers }, body });
     const cases: Array<[Response, number, string]> = [
       [await post(new URLSearchParams({ grant_type: "password" })), 400, "unsupported_grant_type"],
       [await post(new URLSearchParams({})), 400, "invalid_request"],
