@@ -1,0 +1,100 @@
+import { randomBytes } from "node:crypto";
+
+export type Provider = "intuit" | "xero" | "oidc";
+export const PROVIDERS: readonly Provider[] = ["intuit", "xero", "oidc"];
+
+/** Dev clients registered on every start (and after a reset), so nothing needs setting up for local work. */
+export const DEFAULT_CLIENTS = {
+  intuit: { clientId: "sim-intuit-client", clientSecret: "sim-intuit-secret" },
+  xero: { clientId: "sim-xero-client", clientSecret: "sim-xero-secret" },
+  oidc: { clientId: "sim-oidc-client", clientSecret: "sim-oidc-secret" },
+} as const satisfies Record<Provider, { clientId: string; clientSecret: string }>;
+
+export const INTUIT_CLIENT_ID = DEFAULT_CLIENTS.intuit.clientId;
+export const INTUIT_CLIENT_SECRET = DEFAULT_CLIENTS.intuit.clientSecret;
+export const XERO_CLIENT_ID = DEFAULT_CLIENTS.xero.clientId;
+export const XERO_CLIENT_SECRET = DEFAULT_CLIENTS.xero.clientSecret;
+export const OIDC_CLIENT_ID = DEFAULT_CLIENTS.oidc.clientId;
+export const OIDC_CLIENT_SECRET = DEFAULT_CLIENTS.oidc.clientSecret;
+
+export interface ClientRecord {
+  provider: Provider;
+  clientId: string;
+  /** Undefined for a public client (PKCE, no secret), which Xero and the generic provider allow. */
+  clientSecret: string | undefined;
+  /** Exact redirect URIs. Empty means "any http(s) URI on localhost or 127.0.0.1", the dev default. */
+  redirectUris: string[];
+  name: string;
+}
+
+export interface RegisterClientInput {
+  provider: Provider;
+  clientId?: string;
+  clientSecret?: string;
+  public?: boolean;
+  redirectUris?: string[];
+  name?: string;
+}
+
+function isLoopbackUri(uri: string): boolean {
+  try {
+    const url = new URL(uri);
+    return (url.protocol === "http:" || url.protocol === "https:") && ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname) && url.hash === "";
+  } catch {
+    return false;
+  }
+}
+
+export class ClientRegistry {
+  private readonly clients = new Map<string, ClientRecord>();
+
+  constructor() {
+    this.reset();
+  }
+
+  private key(provider: Provider, clientId: string): string {
+    return `${provider}\u0000${clientId}`;
+  }
+
+  reset(): void {
+    this.clients.clear();
+    for (const provider of Object.keys(DEFAULT_CLIENTS) as Provider[]) {
+      const { clientId, clientSecret } = DEFAULT_CLIENTS[provider];
+      this.clients.set(this.key(provider, clientId), { provider, clientId, clientSecret, redirectUris: [], name: `Simulator dev app (${provider})` });
+    }
+  }
+
+  register(input: RegisterClientInput): ClientRecord {
+    const clientId = input.clientId ?? `sim-${input.provider}-${randomBytes(6).toString("hex")}`;
+    if (input.public && input.provider === "intuit") throw new Error("Intuit has no public clients: a client secret is required");
+    const record: ClientRecord = {
+      provider: input.provider,
+      clientId,
+      clientSecret: input.public ? undefined : (input.clientSecret ?? randomBytes(18).toString("base64url")),
+      redirectUris: [...(input.redirectUris ?? [])],
+      name: input.name ?? clientId,
+    };
+    for (const uri of record.redirectUris) {
+      try {
+        new URL(uri);
+      } catch {
+        throw new Error(`redirect URI "${uri}" is not an absolute URL`);
+      }
+    }
+    this.clients.set(this.key(input.provider, clientId), record);
+    return record;
+  }
+
+  get(provider: Provider, clientId: string | undefined): ClientRecord | undefined {
+    return clientId === undefined ? undefined : this.clients.get(this.key(provider, clientId));
+  }
+
+  list(): ClientRecord[] {
+    return [...this.clients.values()];
+  }
+
+  redirectAllowed(client: ClientRecord, redirectUri: string): boolean {
+    if (client.redirectUris.length === 0) return isLoopbackUri(redirectUri);
+    return client.redirectUris.includes(redirectUri);
+  }
+}

@@ -1,0 +1,346 @@
+import { z } from "zod";
+import { PROVIDERS, type ClientRecord, type Provider, type RegisterClientInput } from "./clients";
+import { defaultSettings, type RequestContext, type Settings, type SimState } from "./context";
+import { ENDPOINTS, type Fault, type FaultSpec } from "./faults";
+import { HttpError, json, parseJsonObject, readBody, type SimResponse } from "./http";
+import type { Route } from "./router";
+import type { Grant, Stats } from "./state";
+
+export interface ClockView {
+  now: number;
+  iso: string;
+  offsetMs: number;
+}
+
+export type ClientView = ClientRecord;
+
+export interface SettingsPatch {
+  strict?: boolean;
+  autoApprove?: boolean | Partial<Record<Provider, boolean>>;
+  xeroTenantsPerAuthorization?: number;
+  intuitCompaniesPerAuthorization?: number;
+}
+
+export interface GrantFilter {
+  provider?: Provider;
+  clientId?: string;
+  realmId?: string;
+  tenantId?: string;
+  /** A refresh or access token value (current or old) belonging to the grant. */
+  token?: string;
+  status?: "active" | "revoked";
+}
+
+export type RevokeSelector = Pick<GrantFilter, "provider" | "clientId" | "realmId" | "tenantId">;
+
+export interface RefreshTokenView {
+  id: string;
+  state: "current" | "grace" | "spent" | "expired";
+  issuedAt: string;
+  expiresAt: string;
+  graceUntil: string | undefined;
+}
+
+/** What the control API shows of a grant: token ids and states, never token values. */
+export interface GrantView {
+  id: string;
+  provider: Provider;
+  clientId: string;
+  subject: string;
+  scope: string[];
+  status: "active" | "revoked";
+  createdAt: string;
+  revokedAt: string | undefined;
+  revokedReason: string | undefined;
+  realmId: string | undefined;
+  authEventId: string;
+  tenants: Array<{ connectionId: string; tenantId: string; tenantName: string }>;
+  currentRefreshTokenId: string | undefined;
+  refreshTokens: RefreshTokenView[];
+  activeAccessTokenIds: string[];
+  counters: { refreshSuccess: number; refreshFailed: number; invalidGrant: number };
+}
+
+/**
+ * Everything a test can do to the simulator. The same interface is served in process
+ * (Simulator) and over HTTP (connectSimulator), so forked test workers drive it alike.
+ */
+export interface SimulatorControl {
+  clock(): Promise<ClockView>;
+  advanceClock(ms: number): Promise<ClockView>;
+  setClock(epochMs: number): Promise<ClockView>;
+  registerClient(input: RegisterClientInput): Promise<ClientView>;
+  listClients(): Promise<ClientView[]>;
+  getSettings(): Promise<Settings>;
+  updateSettings(patch: SettingsPatch): Promise<Settings>;
+  addFault(spec: FaultSpec): Promise<Fault>;
+  listFaults(): Promise<Fault[]>;
+  removeFault(id: string): Promise<boolean>;
+  clearFaults(): Promise<void>;
+  listGrants(filter?: GrantFilter): Promise<GrantView[]>;
+  getGrant(id: string): Promise<GrantView | undefined>;
+  /** Provider-side revocation (the user disconnected the app). */
+  revokeGrant(id: string): Promise<GrantView>;
+  revokeGrants(selector: RevokeSelector): Promise<GrantView[]>;
+  stats(): Promise<Stats>;
+  reset(): Promise<void>;
+}
+
+const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+
+export function grantView(grant: Grant, now: number): GrantView {
+  return {
+    id: grant.id,
+    provider: grant.provider,
+    clientId: grant.clientId,
+    subject: grant.subject,
+    scope: [...grant.scope],
+    status: grant.revokedAt === undefined ? "active" : "revoked",
+    createdAt: iso(grant.createdAt)!,
+    revokedAt: iso(grant.revokedAt),
+    revokedReason: grant.revokedReason,
+    realmId: grant.realmId,
+    authEventId: grant.authEventId,
+    tenants: grant.tenants.map(({ connectionId, tenantId, tenantName }) => ({ connectionId, tenantId, tenantName })),
+    currentRefreshTokenId: grant.currentRefreshTokenId,
+    refreshTokens: grant.refreshTokens.map((t) => ({
+      id: t.id,
+      state:
+        now >= t.expiresAt ? "expired" : t.id === grant.currentRefreshTokenId ? "current" : t.graceUntil !== undefined && now < t.graceUntil ? "grace" : "spent",
+      issuedAt: iso(t.issuedAt)!,
+      expiresAt: iso(t.expiresAt)!,
+      graceUntil: iso(t.graceUntil),
+    })),
+    activeAccessTokenIds: grant.revokedAt === undefined ? grant.accessTokens.filter((t) => t.revokedAt === undefined && now < t.expiresAt).map((t) => t.id) : [],
+    counters: { ...grant.counters },
+  };
+}
+
+function matchesFilter(grant: Grant, filter: GrantFilter, state: SimState): boolean {
+  if (filter.provider && grant.provider !== filter.provider) return false;
+  if (filter.clientId && grant.clientId !== filter.clientId) return false;
+  if (filter.realmId && grant.realmId !== filter.realmId) return false;
+  if (filter.tenantId && !grant.tenants.some((t) => t.tenantId === filter.tenantId)) return false;
+  if (filter.status && (grant.revokedAt === undefined ? "active" : "revoked") !== filter.status) return false;
+  if (filter.token) {
+    const owner = state.store.findRefreshToken(filter.token)?.grant ?? state.store.findAccessToken(filter.token)?.grant;
+    if (owner !== grant) return false;
+  }
+  return true;
+}
+
+/** The in-process implementation; the HTTP routes below call into it. */
+export class LocalControl implements SimulatorControl {
+  constructor(private readonly state: SimState) {}
+
+  private clockView(): ClockView {
+    const now = this.state.clock.now();
+    return { now, iso: new Date(now).toISOString(), offsetMs: this.state.clock.offset };
+  }
+
+  clock(): Promise<ClockView> {
+    return Promise.resolve(this.clockView());
+  }
+
+  advanceClock(ms: number): Promise<ClockView> {
+    if (!Number.isFinite(ms)) throw new HttpError(400, "invalid_request", "ms must be a finite number");
+    this.state.clock.advance(ms);
+    return this.clock();
+  }
+
+  setClock(epochMs: number): Promise<ClockView> {
+    if (!Number.isFinite(epochMs)) throw new HttpError(400, "invalid_request", "now must be a finite number");
+    this.state.clock.set(epochMs);
+    return this.clock();
+  }
+
+  registerClient(input: RegisterClientInput): Promise<ClientView> {
+    try {
+      return Promise.resolve({ ...this.state.clients.register(input) });
+    } catch (error) {
+      throw new HttpError(400, "invalid_request", (error as Error).message);
+    }
+  }
+
+  listClients(): Promise<ClientView[]> {
+    return Promise.resolve(this.state.clients.list().map((c) => ({ ...c })));
+  }
+
+  getSettings(): Promise<Settings> {
+    return Promise.resolve(structuredClone(this.state.settings));
+  }
+
+  updateSettings(patch: SettingsPatch): Promise<Settings> {
+    const settings = this.state.settings;
+    if (patch.strict !== undefined) settings.strict = patch.strict;
+    if (typeof patch.autoApprove === "boolean") for (const p of PROVIDERS) settings.autoApprove[p] = patch.autoApprove;
+    else if (patch.autoApprove) Object.assign(settings.autoApprove, patch.autoApprove);
+    if (patch.xeroTenantsPerAuthorization !== undefined) settings.xeroTenantsPerAuthorization = patch.xeroTenantsPerAuthorization;
+    if (patch.intuitCompaniesPerAuthorization !== undefined) settings.intuitCompaniesPerAuthorization = patch.intuitCompaniesPerAuthorization;
+    return this.getSettings();
+  }
+
+  addFault(spec: FaultSpec): Promise<Fault> {
+    try {
+      return Promise.resolve({ ...this.state.faults.add(spec) });
+    } catch (error) {
+      throw new HttpError(400, "invalid_request", (error as Error).message);
+    }
+  }
+
+  listFaults(): Promise<Fault[]> {
+    return Promise.resolve(this.state.faults.list());
+  }
+
+  removeFault(id: string): Promise<boolean> {
+    return Promise.resolve(this.state.faults.remove(id));
+  }
+
+  clearFaults(): Promise<void> {
+    this.state.faults.clear();
+    return Promise.resolve();
+  }
+
+  listGrants(filter: GrantFilter = {}): Promise<GrantView[]> {
+    const now = this.state.clock.now();
+    return Promise.resolve([...this.state.store.grants.values()].filter((g) => matchesFilter(g, filter, this.state)).map((g) => grantView(g, now)));
+  }
+
+  getGrant(id: string): Promise<GrantView | undefined> {
+    const grant = this.state.store.grants.get(id);
+    return Promise.resolve(grant && grantView(grant, this.state.clock.now()));
+  }
+
+  revokeGrant(id: string): Promise<GrantView> {
+    const grant = this.state.store.grants.get(id);
+    if (!grant) throw new HttpError(404, "not_found", `no grant "${id}"`);
+    this.state.store.revokeGrant(grant, "provider_revocation", this.state.clock.now());
+    return Promise.resolve(grantView(grant, this.state.clock.now()));
+  }
+
+  async revokeGrants(selector: RevokeSelector): Promise<GrantView[]> {
+    if (!selector.provider && !selector.clientId && !selector.realmId && !selector.tenantId) {
+      throw new HttpError(400, "invalid_request", "give at least one of provider, clientId, realmId, tenantId");
+    }
+    const targets = [...this.state.store.grants.values()].filter((g) => g.revokedAt === undefined && matchesFilter(g, selector, this.state));
+    return Promise.all(targets.map((g) => this.revokeGrant(g.id)));
+  }
+
+  stats(): Promise<Stats> {
+    return Promise.resolve(this.state.store.stats());
+  }
+
+  reset(): Promise<void> {
+    this.state.store.reset();
+    this.state.faults.clear();
+    this.state.clients.reset();
+    this.state.clock.reset();
+    this.state.settings = defaultSettings(this.state.initialStrict);
+    return Promise.resolve();
+  }
+}
+
+// ---- HTTP surface -------------------------------------------------------------
+
+const provider = z.enum(["intuit", "xero", "oidc"]);
+const schemas = {
+  advance: z.object({ ms: z.number().finite() }).strict(),
+  set: z.object({ now: z.union([z.number().finite(), z.iso.datetime()]) }).strict(),
+  client: z
+    .object({
+      provider,
+      clientId: z.string().min(1).max(200).optional(),
+      clientSecret: z.string().min(1).max(200).optional(),
+      public: z.boolean().optional(),
+      redirectUris: z.array(z.string().min(1)).optional(),
+      name: z.string().min(1).max(200).optional(),
+    })
+    .strict(),
+  settings: z
+    .object({
+      strict: z.boolean().optional(),
+      autoApprove: z.union([z.boolean(), z.object({ intuit: z.boolean().optional(), xero: z.boolean().optional(), oidc: z.boolean().optional() }).strict()]).optional(),
+      xeroTenantsPerAuthorization: z.number().int().min(1).max(50).optional(),
+      intuitCompaniesPerAuthorization: z.number().int().min(1).max(50).optional(),
+    })
+    .strict(),
+  fault: z
+    .object({
+      kind: z.enum(["latency", "error", "rate_limit", "drop"]),
+      provider: provider.optional(),
+      endpoint: z.enum([...ENDPOINTS, "any"]).optional(),
+      grantId: z.string().min(1).optional(),
+      clientId: z.string().min(1).optional(),
+      refreshToken: z.string().min(1).optional(),
+      latencyMs: z.number().int().min(0).max(600_000).optional(),
+      status: z.number().int().min(500).max(599).optional(),
+      retryAfterSeconds: z.number().int().min(0).max(86_400).optional(),
+      count: z.number().int().min(1).optional(),
+    })
+    .strict()
+    .refine((f) => f.kind !== "latency" || f.latencyMs !== undefined, { message: "a latency fault needs latencyMs" }),
+  revokeSelector: z.object({ provider: provider.optional(), clientId: z.string().optional(), realmId: z.string().optional(), tenantId: z.string().optional() }).strict(),
+  grantFilter: z
+    .object({
+      provider: provider.optional(),
+      clientId: z.string().optional(),
+      realmId: z.string().optional(),
+      tenantId: z.string().optional(),
+      token: z.string().optional(),
+      status: z.enum(["active", "revoked"]).optional(),
+    })
+    .strict(),
+};
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => (i.path.length > 0 ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; ");
+  throw new HttpError(400, "invalid_request", problems);
+}
+
+async function body<T>(ctx: RequestContext, schema: z.ZodType<T>): Promise<T> {
+  return parse(schema, parseJsonObject(await readBody(ctx.req)));
+}
+
+/** The /__sim/* JSON API; each route is a thin wrapper over LocalControl. */
+export function controlRoutes(control: LocalControl): Route[] {
+  const ok = (value: unknown) => json(200, value ?? { ok: true });
+  const route = (methods: string[], path: string, handle: (ctx: RequestContext) => Promise<SimResponse>): Route => ({ methods, path, handle });
+  return [
+    route(["GET"], "/__sim/health", () => Promise.resolve(ok({ ok: true }))),
+    route(["GET"], "/__sim/clock", async () => ok(await control.clock())),
+    route(["POST"], "/__sim/clock/advance", async (ctx) => ok(await control.advanceClock((await body(ctx, schemas.advance)).ms))),
+    route(["POST"], "/__sim/clock/set", async (ctx) => {
+      const { now } = await body(ctx, schemas.set);
+      return ok(await control.setClock(typeof now === "number" ? now : Date.parse(now)));
+    }),
+    route(["GET"], "/__sim/clients", async () => ok(await control.listClients())),
+    route(["POST"], "/__sim/clients", async (ctx) => json(201, await control.registerClient(await body(ctx, schemas.client)))),
+    route(["GET"], "/__sim/settings", async () => ok(await control.getSettings())),
+    route(["PATCH", "POST"], "/__sim/settings", async (ctx) => ok(await control.updateSettings(await body(ctx, schemas.settings)))),
+    route(["GET"], "/__sim/faults", async () => ok(await control.listFaults())),
+    route(["POST"], "/__sim/faults", async (ctx) => json(201, await control.addFault(await body(ctx, schemas.fault)))),
+    route(["DELETE"], "/__sim/faults", async () => {
+      await control.clearFaults();
+      return ok(undefined);
+    }),
+    route(["DELETE"], "/__sim/faults/:id", async (ctx) => {
+      if (!(await control.removeFault(ctx.params.id!))) throw new HttpError(404, "not_found", `no fault "${ctx.params.id}"`);
+      return ok(undefined);
+    }),
+    route(["GET"], "/__sim/grants", async (ctx) => ok(await control.listGrants(parse(schemas.grantFilter, Object.fromEntries(ctx.url.searchParams))))),
+    route(["POST"], "/__sim/grants/revoke", async (ctx) => ok(await control.revokeGrants(await body(ctx, schemas.revokeSelector)))),
+    route(["GET"], "/__sim/grants/:id", async (ctx) => {
+      const grant = await control.getGrant(ctx.params.id!);
+      if (!grant) throw new HttpError(404, "not_found", `no grant "${ctx.params.id}"`);
+      return ok(grant);
+    }),
+    route(["POST"], "/__sim/grants/:id/revoke", async (ctx) => ok(await control.revokeGrant(ctx.params.id!))),
+    route(["GET"], "/__sim/stats", async () => ok(await control.stats())),
+    route(["POST"], "/__sim/reset", async () => {
+      await control.reset();
+      return ok(undefined);
+    }),
+  ];
+}

@@ -1,0 +1,15 @@
+/** The only place this package reads process.env: the CLI's listening address. */
+export interface SimulatorEnv {
+  port: number;
+  host: string;
+}
+
+export function simulatorEnv(): SimulatorEnv {
+  const rawPort = process.env.PORT?.trim();
+  const port = rawPort ? Number(rawPort) : 4010;
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new Error(`PORT must be an integer between 0 and 65535, got "${rawPort}"`);
+  }
+  const host = process.env.SIMULATOR_HOST?.trim() || "127.0.0.1";
+  return { port, host };
+}
