@@ -1,0 +1,88 @@
+import { randomBytes } from "node:crypto";
+import { openDatabase, type Database } from "@tokenvault/db";
+import { startSimulator, type Simulator } from "@tokenvault/simulator";
+import { silentLogger, type Logger } from "../src/logger";
+import { SIMULATOR_CLIENTS } from "../src/providers/from-settings";
+import { quickbooksAdapter, simulatorQuickbooksEndpoints } from "../src/providers/quickbooks";
+import { ProviderRegistry } from "../src/providers/registry";
+import { simulatorXeroEndpoints, xeroAdapter } from "../src/providers/xero";
+import { TokenService, type TokenServiceOptions } from "../src/token-service";
+import { createKeyRing } from "../src/vault/key-ring";
+import { Vault } from "../src/vault/vault";
+
+export const REDIRECT = (provider: string) => `http://127.0.0.1:3999/api/oauth/${provider}/callback`;
+
+export function registryFor(simulatorUrl: string): ProviderRegistry {
+  return new ProviderRegistry([
+    quickbooksAdapter({ ...SIMULATOR_CLIENTS.quickbooks, environment: "sandbox", endpoints: simulatorQuickbooksEndpoints(simulatorUrl) }),
+    xeroAdapter({ ...SIMULATOR_CLIENTS.xero, endpoints: simulatorXeroEndpoints(simulatorUrl) }),
+  ]);
+}
+
+/** Fast retries so failure tests finish quickly; everything else as in production. */
+export const TEST_OPTIONS: Partial<TokenServiceOptions> = {
+  retry: { attempts: 3, baseDelayMs: 20, maxDelayMs: 100 },
+  providerTimeoutMs: 2_000,
+  leaseMs: 10_000,
+  cooldownMs: 30_000,
+  redirectUriFor: REDIRECT,
+};
+
+export interface Harness {
+  db: Database;
+  sim: Simulator;
+  vault: Vault;
+  keyHex: string;
+  service(options?: Partial<TokenServiceOptions>, logger?: Logger): TokenService;
+  /** Runs the whole consent flow through the simulator (auto-approved) and the callback. */
+  connect(service: TokenService, companyId: string, provider: string, userId?: string): Promise<string>;
+  /** Makes the stored access token expire within the refresh margin. */
+  expireSoon(companyId: string, provider: string, inMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function createHarness(databaseUrl: string, options: { strict?: boolean } = {}): Promise<Harness> {
+  const db = await openDatabase({ databaseUrl });
+  const sim = await startSimulator({ strict: options.strict ?? true });
+  await sim.updateSettings({ autoApprove: true });
+  const key = randomBytes(32);
+  const vault = new Vault(createKeyRing(key));
+  const registry = registryFor(sim.url);
+  const services: TokenService[] = [];
+  return {
+    db,
+    sim,
+    vault,
+    keyHex: key.toString("hex"),
+    service(overrides = {}, logger = silentLogger) {
+      const service = new TokenService({
+        prisma: () => Promise.resolve(db.prisma),
+        vault: () => vault,
+        providers: () => Promise.resolve(registry),
+        logger,
+        options: { ...TEST_OPTIONS, ...overrides },
+      });
+      services.push(service);
+      return service;
+    },
+    async connect(service, companyId, provider, userId = "alice") {
+      const { url } = await service.getAuthorizationUrl({ companyId, provider, userId, redirectUri: REDIRECT(provider) });
+      const consent = await fetch(url, { redirect: "manual" });
+      const location = consent.headers.get("location");
+      if (consent.status !== 302 || !location) throw new Error(`consent did not redirect: ${consent.status}`);
+      await service.handleCallback({ provider, callbackUrl: location, companyId, context: { userId } });
+      return location;
+    },
+    async expireSoon(companyId, provider, inMs = 60_000) {
+      await db.prisma.tokenSecret.updateMany({
+        where: { companyId, provider, kind: "ACCESS_TOKEN" },
+        data: { expiresAt: new Date(Date.now() + inMs) },
+      });
+    },
+    async close() {
+      for (const service of services) await service.close();
+      await sim.close();
+      await db.close();
+    },
+  };
+}

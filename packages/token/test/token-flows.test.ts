@@ -1,0 +1,399 @@
+import { randomUUID } from "node:crypto";
+import OAuthClient from "intuit-oauth";
+import { XeroClient } from "xero-node";
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import type { TokenService } from "../src/token-service";
+import { TokenError } from "../src/errors";
+import { createHarness, REDIRECT, type Harness } from "./harness";
+
+let h: Harness;
+let service: TokenService;
+let company: string;
+
+beforeAll(async () => {
+  h = await createHarness(inject("databaseUrl"));
+  service = h.service();
+});
+afterAll(() => h.close());
+beforeEach(async () => {
+  company = `co-${randomUUID().slice(0, 8)}`;
+  await h.sim.clearFaults();
+});
+
+async function grantOf(companyId: string, provider: "quickbooks" | "xero") {
+  const connection = await h.db.prisma.connection.findUniqueOrThrow({ where: { companyId_provider: { companyId, provider } } });
+  const grants = await h.sim.listGrants(provider === "quickbooks" ? { realmId: connection.externalId } : { tenantId: connection.externalId });
+  const active = grants.find((g) => g.status === "active") ?? grants[0];
+  if (!active) throw new Error("no grant at the simulator");
+  return active;
+}
+
+async function auditRows(companyId: string) {
+  return h.db.prisma.auditLog.findMany({ where: { companyId }, orderBy: { timestamp: "asc" } });
+}
+
+async function expectTokenError(promise: Promise<unknown>, code: string): Promise<TokenError> {
+  const error = await promise.then(
+    () => {
+      throw new Error(`expected TokenError ${code}, but the call succeeded`);
+    },
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(TokenError);
+  expect((error as TokenError).code).toBe(code);
+  return error as TokenError;
+}
+
+describe("connect", () => {
+  it("connects QuickBooks through consent and callback: realmId, encrypted tokens, health, audit", async () => {
+    await h.connect(service, company, "quickbooks");
+    const token = await service.getValidToken(company, "quickbooks", "alice");
+    expect(token.externalId).toMatch(/\S+/);
+    expect(token.expiresAt.getTime()).toBeGreaterThan(Date.now() + 50 * 60_000);
+    const secrets = await h.db.prisma.tokenSecret.findMany({ where: { companyId: company } });
+    expect(secrets.map((s) => s.kind).sort()).toEqual(["ACCESS_TOKEN", "REFRESH_TOKEN"]);
+    for (const s of secrets) expect(s.ciphertext).toMatch(/^tv1\./);
+    expect(JSON.stringify(secrets)).not.toContain(token.accessToken);
+    expect(await service.listConnectionHealth(company)).toMatchObject([{ connectionType: "quickbooks", status: "HEALTHY" }]);
+    const audit = await auditRows(company);
+    expect(audit.map((a) => [a.action, a.outcome])).toContainEqual(["CONNECT", "SUCCESS"]);
+    expect(JSON.stringify(audit)).not.toContain(token.accessToken);
+  });
+
+  it("connects Xero with PKCE and records every tenant of the authorization", async () => {
+    await h.connect(service, company, "xero");
+    const token = await service.getValidToken(company, "xero", "alice");
+    expect(token.tenants).toHaveLength(2);
+    expect(token.externalId).toBe(token.tenants[0]?.id);
+    const grant = await grantOf(company, "xero");
+    expect(grant.tenants.map((t) => t.tenantId).sort()).toEqual(token.tenants.map((t) => t.id).sort());
+  });
+
+  it("refuses a missing, unknown, reused or foreign state and a second use of a code", async () => {
+    const callback = await h.connect(service, company, "quickbooks");
+    // Reused: the same redirect again.
+    await expectTokenError(service.handleCallback({ provider: "quickbooks", callbackUrl: callback, companyId: company, context: { userId: "alice" } }), "INVALID_STATE");
+    // Missing and unknown.
+    const noState = new URL(callback);
+    noState.searchParams.delete("state");
+    await expectTokenError(service.handleCallback({ provider: "quickbooks", callbackUrl: noState.toString(), companyId: company, context: { userId: "alice" } }), "INVALID_STATE");
+    const unknown = new URL(callback);
+    unknown.searchParams.set("state", "forged-state");
+    await expectTokenError(service.handleCallback({ provider: "quickbooks", callbackUrl: unknown.toString(), companyId: company, context: { userId: "alice" } }), "INVALID_STATE");
+
+    // Foreign: a state issued to another user, company or provider.
+    const { url } = await service.getAuthorizationUrl({ companyId: company, provider: "quickbooks", userId: "alice", redirectUri: REDIRECT("quickbooks") });
+    const redirect = (await fetch(url, { redirect: "manual" })).headers.get("location")!;
+    await expectTokenError(service.handleCallback({ provider: "quickbooks", callbackUrl: redirect, companyId: company, context: { userId: "mallory" } }), "INVALID_STATE");
+    await expectTokenError(service.handleCallback({ provider: "quickbooks", callbackUrl: redirect, companyId: "other-co", context: { userId: "alice" } }), "INVALID_STATE");
+    await expectTokenError(service.handleCallback({ provider: "xero", callbackUrl: redirect, companyId: company, context: { userId: "alice" } }), "INVALID_STATE");
+
+    // The same code under a fresh, valid state: refused before it reaches the provider.
+    const second = await service.getAuthorizationUrl({ companyId: company, provider: "quickbooks", userId: "alice", redirectUri: REDIRECT("quickbooks") });
+    const replay = new URL(callback);
+    replay.searchParams.set("state", new URL(second.url).searchParams.get("state")!);
+    await expectTokenError(service.handleCallback({ provider: "quickbooks", callbackUrl: replay.toString(), companyId: company, context: { userId: "alice" } }), "INVALID_STATE");
+    // The legitimate pending flow still completes.
+    await service.handleCallback({ provider: "quickbooks", callbackUrl: redirect, companyId: company, context: { userId: "alice" } });
+  });
+
+  it("refuses an expired state", async () => {
+    const { url } = await service.getAuthorizationUrl({ companyId: company, provider: "quickbooks", userId: "alice", redirectUri: REDIRECT("quickbooks") });
+    const redirect = (await fetch(url, { redirect: "manual" })).headers.get("location")!;
+    await h.db.prisma.oAuthState.updateMany({ where: { companyId: company }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await expectTokenError(service.handleCallback({ provider: "quickbooks", callbackUrl: redirect, companyId: company, context: { userId: "alice" } }), "INVALID_STATE");
+  });
+
+  it("reports a denied consent as AUTHORIZATION_DENIED and audits it", async () => {
+    const { url } = await service.getAuthorizationUrl({ companyId: company, provider: "quickbooks", userId: "alice", redirectUri: REDIRECT("quickbooks") });
+    const denied = new URL(REDIRECT("quickbooks"));
+    denied.searchParams.set("error", "access_denied");
+    denied.searchParams.set("state", new URL(url).searchParams.get("state")!);
+    await expectTokenError(service.handleCallback({ provider: "quickbooks", callbackUrl: denied.toString(), companyId: company, context: { userId: "alice" } }), "AUTHORIZATION_DENIED");
+    expect((await auditRows(company)).map((a) => [a.action, a.outcome])).toEqual([["CONNECT", "FAILURE"]]);
+  });
+
+  it("rejects bad input with typed errors and changes nothing", async () => {
+    await expectTokenError(service.getAuthorizationUrl({ companyId: "", provider: "quickbooks", userId: "alice", redirectUri: REDIRECT("quickbooks") }), "INVALID_INPUT");
+    await expectTokenError(service.getAuthorizationUrl({ companyId: company, provider: "sage", userId: "alice", redirectUri: REDIRECT("sage") }), "UNKNOWN_PROVIDER");
+    await expectTokenError(service.getAuthorizationUrl({ companyId: company, provider: "quickbooks", userId: "alice", redirectUri: "not a url" }), "INVALID_INPUT");
+    await expectTokenError(service.getValidToken(company, "quickbooks", "alice"), "NO_TOKEN");
+    expect(await h.db.prisma.oAuthState.count({ where: { companyId: company } })).toBe(0);
+  });
+});
+
+describe("getValidToken and refresh", () => {
+  it("returns the stored token while it is valid, without calling the provider", async () => {
+    await h.connect(service, company, "quickbooks");
+    const before = (await h.sim.stats()).totals.tokenEndpointCalls;
+    const a = await service.getValidToken(company, "quickbooks", "alice");
+    const b = await service.getValidToken(company, "quickbooks", "bob");
+    expect(a.accessToken).toBe(b.accessToken);
+    expect((await h.sim.stats()).totals.tokenEndpointCalls).toBe(before);
+  });
+
+  it("refreshes once within the margin, shared by 50 concurrent callers, and audits it with the token write", async () => {
+    await h.connect(service, company, "xero");
+    const first = await service.getValidToken(company, "xero", "alice");
+    await h.expireSoon(company, "xero");
+    const grant = await grantOf(company, "xero");
+    const results = await Promise.all(Array.from({ length: 50 }, () => service.getValidToken(company, "xero", "alice")));
+    expect(new Set(results.map((r) => r.accessToken)).size).toBe(1);
+    expect(results[0]!.accessToken).not.toBe(first.accessToken);
+    const after = await h.sim.getGrant(grant.id);
+    expect(after?.counters).toEqual({ refreshSuccess: 1, refreshFailed: 0, invalidGrant: 0 });
+    const refreshes = (await auditRows(company)).filter((a) => a.action === "REFRESH");
+    expect(refreshes).toHaveLength(1);
+    expect(refreshes[0]).toMatchObject({ outcome: "SUCCESS", details: { forced: false, refreshTokenRotated: true } });
+    // Xero rotates: the previous refresh token is kept, encrypted, for the grace window.
+    const previous = await h.db.prisma.tokenSecret.findFirst({ where: { companyId: company, kind: "PREVIOUS_REFRESH_TOKEN" } });
+    expect(previous?.ciphertext).toMatch(/^tv1\./);
+  });
+
+  it("forces a refresh after a provider 401", async () => {
+    await h.connect(service, company, "quickbooks");
+    const first = await service.getValidToken(company, "quickbooks", "alice");
+    const forced = await service.getValidToken(company, "quickbooks", "alice", { forceRefresh: true });
+    expect(forced.accessToken).not.toBe(first.accessToken);
+    const rows = (await auditRows(company)).filter((a) => a.action === "REFRESH");
+    expect(rows[0]).toMatchObject({ outcome: "SUCCESS", details: { forced: true } });
+  });
+
+  it("keeps the QuickBooks refresh token until it changes (about daily) and stores the new one when it does", async () => {
+    await h.connect(service, company, "quickbooks");
+    await h.expireSoon(company, "quickbooks");
+    await service.getValidToken(company, "quickbooks", "alice");
+    let rows = (await auditRows(company)).filter((a) => a.action === "REFRESH");
+    expect(rows.at(-1)?.details).toMatchObject({ refreshTokenRotated: false });
+    await h.sim.advanceClock(25 * 3600 * 1000);
+    await h.expireSoon(company, "quickbooks");
+    await service.getValidToken(company, "quickbooks", "alice");
+    rows = (await auditRows(company)).filter((a) => a.action === "REFRESH");
+    expect(rows.at(-1)?.details).toMatchObject({ refreshTokenRotated: true });
+    // The stored (new) refresh token works for the next refresh.
+    await h.expireSoon(company, "quickbooks");
+    await service.getValidToken(company, "quickbooks", "alice");
+    expect((await grantOf(company, "quickbooks")).counters.invalidGrant).toBe(0);
+  });
+
+  it("marks the connection expired on invalid_grant, with no retry loop", async () => {
+    await h.connect(service, company, "quickbooks");
+    const grant = await grantOf(company, "quickbooks");
+    await h.sim.revokeGrant(grant.id);
+    await h.expireSoon(company, "quickbooks");
+    await expectTokenError(service.getValidToken(company, "quickbooks", "alice"), "REAUTH_REQUIRED");
+    expect((await h.sim.getGrant(grant.id))?.counters.invalidGrant).toBe(1);
+    // Later callers are told at once; the provider is not asked again.
+    await expectTokenError(service.getValidToken(company, "quickbooks", "alice"), "REAUTH_REQUIRED");
+    expect((await h.sim.getGrant(grant.id))?.counters.invalidGrant).toBe(1);
+    expect(await service.getTokenStatus(company, "quickbooks")).toMatchObject({ status: "EXPIRED" });
+    expect(await service.listConnectionHealth(company)).toMatchObject([{ status: "EXPIRED" }]);
+    const failure = (await auditRows(company)).find((a) => a.action === "REFRESH");
+    expect(failure).toMatchObject({ outcome: "FAILURE", responseStatus: 400, details: { reason: "invalid_grant" } });
+  });
+
+  it("retries 5xx and 429 (honouring Retry-After) and succeeds", async () => {
+    await h.connect(service, company, "quickbooks");
+    await h.sim.addFault({ kind: "error", provider: "intuit", status: 503, count: 1 });
+    await h.sim.addFault({ kind: "rate_limit", provider: "intuit", retryAfterSeconds: 1, count: 1 });
+    await h.expireSoon(company, "quickbooks");
+    const started = Date.now();
+    await service.getValidToken(company, "quickbooks", "alice");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000); // waited for Retry-After
+    expect((await auditRows(company)).filter((a) => a.action === "REFRESH").map((a) => a.outcome)).toEqual(["SUCCESS"]);
+    expect(await service.listConnectionHealth(company)).toMatchObject([{ status: "HEALTHY" }]);
+  });
+
+  it("gives up after bounded retries: unhealthy, cooldown, and a still-valid token keeps working", async () => {
+    await h.connect(service, company, "quickbooks");
+    const grant = await grantOf(company, "quickbooks");
+    await h.sim.addFault({ kind: "error", provider: "intuit", status: 502 });
+    await h.expireSoon(company, "quickbooks", -1000); // already expired: nothing to fall back on
+    const calls = (await h.sim.stats()).totals.tokenEndpointCalls;
+    await expectTokenError(service.getValidToken(company, "quickbooks", "alice"), "PROVIDER_UNAVAILABLE");
+    expect((await h.sim.stats()).totals.tokenEndpointCalls - calls).toBe(3);
+    expect(await service.listConnectionHealth(company)).toMatchObject([{ status: "UNHEALTHY" }]);
+    expect(await service.getTokenStatus(company, "quickbooks")).toMatchObject({ status: "ERROR" });
+    // Cooldown: the next call does not reach the provider.
+    await expectTokenError(service.getValidToken(company, "quickbooks", "alice"), "PROVIDER_UNAVAILABLE");
+    expect((await h.sim.stats()).totals.tokenEndpointCalls - calls).toBe(3);
+    // A token still valid (inside the margin only) is served during the cooldown.
+    await h.expireSoon(company, "quickbooks", 60_000);
+    await expect(service.getValidToken(company, "quickbooks", "alice")).resolves.toMatchObject({ tokenType: "Bearer" });
+    expect((await h.sim.getGrant(grant.id))?.counters.invalidGrant).toBe(0);
+  });
+
+  it("times out a provider call that hangs", async () => {
+    const quick = h.service({ providerTimeoutMs: 300, retry: { attempts: 1, baseDelayMs: 10, maxDelayMs: 10 } });
+    await h.connect(quick, company, "quickbooks");
+    await h.sim.addFault({ kind: "latency", provider: "intuit", latencyMs: 1500, count: 1 });
+    await h.expireSoon(company, "quickbooks", -1000);
+    const started = Date.now();
+    await expectTokenError(quick.getValidToken(company, "quickbooks", "alice"), "PROVIDER_UNAVAILABLE");
+    expect(Date.now() - started).toBeLessThan(1400);
+    const row = (await auditRows(company)).find((a) => a.action === "REFRESH");
+    expect(row?.details).toMatchObject({ reason: "timeout" });
+  });
+
+  it("survives a lost response: the retry uses the same refresh token inside Xero's grace window", async () => {
+    await h.connect(service, company, "xero");
+    const grant = await grantOf(company, "xero");
+    await h.sim.addFault({ kind: "drop", provider: "xero", count: 1 });
+    await h.expireSoon(company, "xero");
+    const token = await service.getValidToken(company, "xero", "alice");
+    expect((await h.sim.stats()).totals.droppedResponses).toBeGreaterThanOrEqual(1);
+    const after = await h.sim.getGrant(grant.id);
+    expect(after?.status).toBe("active");
+    expect(after?.counters.invalidGrant).toBe(0);
+    // The stored refresh token is the grant's current one: the next refresh works.
+    await h.expireSoon(company, "xero");
+    const next = await service.getValidToken(company, "xero", "alice");
+    expect(next.accessToken).not.toBe(token.accessToken);
+    expect((await h.sim.getGrant(grant.id))?.status).toBe("active");
+  });
+
+  it("fences a stale lease holder: its late write is refused and it uses the winner's token", async () => {
+    const slow = h.service({ leaseMs: 300, providerTimeoutMs: 3_000, retry: { attempts: 1, baseDelayMs: 10, maxDelayMs: 10 } });
+    const fast = h.service({ leaseMs: 10_000 });
+    await h.connect(fast, company, "xero");
+    const grant = await grantOf(company, "xero");
+    await h.expireSoon(company, "xero");
+    await h.sim.addFault({ kind: "latency", provider: "xero", latencyMs: 1_200, count: 1 });
+    const slowResult = slow.getValidToken(company, "xero", "alice");
+    await new Promise((r) => setTimeout(r, 600)); // the slow holder's lease has expired
+    const fastResult = await fast.getValidToken(company, "xero", "bob");
+    const late = await slowResult;
+    expect(late.accessToken).toBe(fastResult.accessToken);
+    const stored = await fast.getValidToken(company, "xero", "carol");
+    expect(stored.accessToken).toBe(fastResult.accessToken);
+    const refreshes = (await auditRows(company)).filter((a) => a.action === "REFRESH");
+    expect(refreshes.map((r) => r.outcome)).toEqual(["SUCCESS"]);
+    const after = await h.sim.getGrant(grant.id);
+    expect(after?.status).toBe("active");
+    expect(after?.counters.refreshSuccess).toBe(2); // both reached Xero; only one set was stored
+    // The stored set is the grant's current one.
+    await h.expireSoon(company, "xero");
+    await fast.getValidToken(company, "xero", "alice");
+    expect((await h.sim.getGrant(grant.id))?.counters.invalidGrant).toBe(0);
+  });
+});
+
+describe("isolation and SDK clients", () => {
+  it("two companies never see each other's tokens", async () => {
+    const other = `${company}-b`;
+    await h.connect(service, company, "quickbooks");
+    await h.connect(service, other, "quickbooks");
+    const a = await service.getValidToken(company, "quickbooks", "alice");
+    const b = await service.getValidToken(other, "quickbooks", "alice");
+    expect(a.accessToken).not.toBe(b.accessToken);
+    expect(a.externalId).not.toBe(b.externalId);
+    // A ciphertext moved to the other company's row does not open.
+    const aRow = await h.db.prisma.tokenSecret.findFirstOrThrow({ where: { companyId: company, kind: "ACCESS_TOKEN" } });
+    const bRow = await h.db.prisma.tokenSecret.findFirstOrThrow({ where: { companyId: other, kind: "ACCESS_TOKEN" } });
+    await h.db.prisma.tokenSecret.update({ where: { id: bRow.id }, data: { ciphertext: aRow.ciphertext } });
+    await expectTokenError(service.getValidToken(other, "quickbooks", "alice"), "DECRYPTION_FAILED");
+  });
+
+  it("returns a fresh, working SDK instance per call, each holding only its company's token", async () => {
+    const other = `${company}-b`;
+    await h.connect(service, company, "quickbooks");
+    await h.connect(service, other, "quickbooks");
+    const a = (await service.getOAuthClient(company, "quickbooks")) as OAuthClient;
+    const a2 = (await service.getOAuthClient(company, "quickbooks")) as OAuthClient;
+    const b = (await service.getOAuthClient(other, "quickbooks")) as OAuthClient;
+    expect(a).toBeInstanceOf(OAuthClient);
+    expect(a).not.toBe(a2);
+    expect(a.getToken().access_token).toBe((await service.getValidToken(company, "quickbooks", "x")).accessToken);
+    expect(b.getToken().access_token).toBe((await service.getValidToken(other, "quickbooks", "x")).accessToken);
+    expect(a.getToken().realmId).not.toBe(b.getToken().realmId);
+    // The SDK instance works against the provider (the simulator) with its token.
+    const realmId = a.getToken().realmId;
+    const response = await a.makeApiCall({ url: `${h.sim.url}/intuit/v3/company/${realmId}/companyinfo/${realmId}` });
+    expect(response.status ?? response.response?.status).toBe(200);
+
+    await h.connect(service, company, "xero");
+    const x1 = (await service.getOAuthClient(company, "xero")) as XeroClient;
+    const x2 = (await service.getOAuthClient(company, "xero")) as XeroClient;
+    expect(x1).toBeInstanceOf(XeroClient);
+    expect(x1).not.toBe(x2);
+    expect(x1.readTokenSet().access_token).toBe((await service.getValidToken(company, "xero", "x")).accessToken);
+  });
+});
+
+describe("check, status and disconnect", () => {
+  it("checks live: healthy, then expired after the provider revoked the grant", async () => {
+    await h.connect(service, company, "quickbooks");
+    expect(await service.checkConnection(company, "quickbooks", { userId: "alice", ipAddress: "203.0.113.9", userAgent: "vitest" })).toMatchObject({ status: "HEALTHY", errorMessage: null });
+    await h.sim.revokeGrant((await grantOf(company, "quickbooks")).id);
+    const checked = await service.checkConnection(company, "quickbooks", { userId: "alice" });
+    expect(checked.status).toBe("EXPIRED");
+    expect(checked.errorMessage).toMatch(/Reconnect QuickBooks Online/);
+    expect(await service.getTokenStatus(company, "quickbooks")).toMatchObject({ status: "EXPIRED" });
+    const checks = (await auditRows(company)).filter((a) => a.action === "CHECK");
+    expect(checks.map((c) => c.outcome)).toEqual(["SUCCESS", "FAILURE"]);
+    expect(checks[0]).toMatchObject({ ipAddress: "203.0.113.9", userAgent: "vitest", responseStatus: 200 });
+    // Reconnect restores it.
+    await h.connect(service, company, "quickbooks");
+    expect(await service.checkConnection(company, "quickbooks", { userId: "alice" })).toMatchObject({ status: "HEALTHY" });
+  });
+
+  it("checks Xero through /connections", async () => {
+    await h.connect(service, company, "xero");
+    expect(await service.checkConnection(company, "xero", { userId: "alice" })).toMatchObject({ status: "HEALTHY" });
+  });
+
+  it("reports status without calling the provider", async () => {
+    expect(await service.getTokenStatus(company, "quickbooks")).toMatchObject({ status: "NO_TOKEN", accessTokenExpiresAt: null });
+    await h.connect(service, company, "quickbooks");
+    const calls = (await h.sim.stats()).totals.tokenEndpointCalls;
+    const status = await service.getTokenStatus(company, "quickbooks");
+    expect(status.status).toBe("VALID");
+    expect(status.refreshTokenExpiresAt!.getTime()).toBeGreaterThan(Date.now() + 90 * 24 * 3600 * 1000);
+    expect(status.lastRefreshedAt).toBeInstanceOf(Date);
+    expect((await h.sim.stats()).totals.tokenEndpointCalls).toBe(calls);
+    const list = await service.listConnections(company);
+    expect(list.map((c) => [c.provider, c.connected, c.status])).toEqual([
+      ["quickbooks", true, "VALID"],
+      ["xero", false, "NO_TOKEN"],
+    ]);
+  });
+
+  it("disconnect revokes at the provider, then removes the secrets", async () => {
+    await h.connect(service, company, "xero");
+    const grant = await grantOf(company, "xero");
+    await service.disconnect(company, "xero", { userId: "alice" });
+    expect((await h.sim.getGrant(grant.id))?.status).toBe("revoked");
+    expect(await h.db.prisma.tokenSecret.count({ where: { companyId: company } })).toBe(0);
+    expect(await service.getTokenStatus(company, "xero")).toMatchObject({ status: "NO_TOKEN" });
+    const actions = (await auditRows(company)).map((a) => `${a.action}:${a.outcome}`);
+    expect(actions).toEqual(expect.arrayContaining(["CONNECT:SUCCESS", "REVOKE:SUCCESS", "DISCONNECT:SUCCESS"]));
+  });
+
+  it("keeps the connection when the provider cannot revoke it", async () => {
+    await h.connect(service, company, "quickbooks");
+    await h.sim.addFault({ kind: "error", provider: "intuit", endpoint: "revoke", status: 503 });
+    await expectTokenError(service.disconnect(company, "quickbooks", { userId: "alice" }), "PROVIDER_UNAVAILABLE");
+    expect(await h.db.prisma.tokenSecret.count({ where: { companyId: company } })).toBe(2);
+    expect((await auditRows(company)).map((a) => `${a.action}:${a.outcome}`)).toContain("REVOKE:FAILURE");
+  });
+
+  it("finds expiring tokens and marks one invalid", async () => {
+    await h.connect(service, company, "quickbooks");
+    await h.expireSoon(company, "quickbooks", 2 * 60_000);
+    const expiring = (await service.findExpiringTokens(5, "quickbooks")).filter((t) => t.companyId === company);
+    expect(expiring.map((t) => t.kind)).toEqual(["ACCESS_TOKEN"]);
+    expect(JSON.stringify(expiring)).not.toMatch(/tv1\./);
+    await service.markTokenInvalid(expiring[0]!.id, "leaked in a support ticket");
+    expect((await service.findExpiringTokens(5, "quickbooks")).filter((t) => t.companyId === company)).toEqual([]);
+    await expectTokenError(service.findExpiringTokens(-1), "INVALID_INPUT");
+  });
+
+  it("audits token reads in batches, flushed on close", async () => {
+    await h.connect(service, company, "quickbooks");
+    const reader = h.service();
+    for (let i = 0; i < 5; i++) await reader.getValidToken(company, "quickbooks", "reader");
+    expect(reader.pendingAuditRows).toBe(5);
+    await reader.close();
+    expect(await h.db.prisma.auditLog.count({ where: { companyId: company, action: "TOKEN_READ", userId: "reader" } })).toBe(5);
+  });
+});
