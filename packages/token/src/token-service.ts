@@ -298,7 +298,7 @@ export class TokenService {
 
       // Another process holds the lease: wait for its write, then use what it stored.
       await sleep(poll);
-      poll = Math.min(poll * 2, 200);
+      poll = Math.min(poll * 2, 100);
       const current = await this.requireConnection(seen.companyId, seen.provider);
       if (current.version !== observedVersion) {
         const outcome = this.settle(adapter, current, marginMs);

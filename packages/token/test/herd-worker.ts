@@ -1,0 +1,61 @@
+// One OS process of the herd test and benchmark: its own TokenService, Prisma client and
+// connection pool. On each "go <cycle>" line from the parent it runs CALLERS concurrent
+// getValidToken calls and answers with one JSON line.
+import { createInterface } from "node:readline";
+import { openDatabase } from "@tokenvault/db";
+import { silentLogger } from "../src/logger";
+import { TokenService } from "../src/token-service";
+import { keyRingFromSettings } from "../src/vault/key-ring";
+import { Vault } from "../src/vault/vault";
+import { registryFor, TEST_OPTIONS } from "./harness";
+
+const env = process.env;
+const [databaseUrl, simulatorUrl, keyHex, companyId, provider] = [env.HERD_DATABASE_URL, env.HERD_SIMULATOR_URL, env.HERD_KEY, env.HERD_COMPANY, env.HERD_PROVIDER];
+if (!databaseUrl || !simulatorUrl || !keyHex || !companyId || !provider) throw new Error("herd worker: missing HERD_* settings");
+const callers = Number(env.HERD_CALLERS ?? 50);
+
+const db = await openDatabase({ databaseUrl });
+const registry = registryFor(simulatorUrl);
+const vault = new Vault(keyRingFromSettings({ current: keyHex, previous: undefined }));
+const service = new TokenService({
+  prisma: () => Promise.resolve(db.prisma),
+  vault: () => vault,
+  providers: () => Promise.resolve(registry),
+  logger: silentLogger,
+  options: TEST_OPTIONS,
+});
+
+const lines = createInterface({ input: process.stdin });
+process.stdout.write(JSON.stringify({ ready: process.pid }) + "\n");
+for await (const line of lines) {
+  const [command, arg] = line.split(" ");
+  if (command === "quit") break;
+  if (command === "go") {
+    const started = performance.now();
+    const settled = await Promise.allSettled(
+      Array.from({ length: callers }, async () => {
+        const token = await service.getValidToken(companyId, provider, `herd-${process.pid}`);
+        return { token: token.accessToken, at: performance.now() - started };
+      }),
+    );
+    const ok = settled.filter((s) => s.status === "fulfilled").map((s) => s.value);
+    const errors = settled.filter((s) => s.status === "rejected").map((s) => String((s.reason as Error).message));
+    process.stdout.write(
+      JSON.stringify({ cycle: Number(arg), tokens: [...new Set(ok.map((o) => o.token))], count: ok.length, errors, lastMs: Math.max(0, ...ok.map((o) => o.at)) }) + "\n",
+    );
+  }
+  if (command === "read") {
+    // Benchmark: N sequential reads of a valid token, reporting each latency.
+    const n = Number(arg);
+    const latencies: number[] = [];
+    const started = performance.now();
+    for (let i = 0; i < n; i++) {
+      const t = performance.now();
+      await service.getValidToken(companyId, provider, "bench");
+      latencies.push(performance.now() - t);
+    }
+    process.stdout.write(JSON.stringify({ latencies, totalMs: performance.now() - started }) + "\n");
+  }
+}
+await service.close();
+await db.close();

@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createHarness, type Harness } from "./harness";
+import { HerdProcess } from "./herd-process";
+
+const PROCESSES = 4;
+const CALLERS = 50;
+const CYCLES = 20;
+
+interface CycleReport {
+  cycle: number;
+  tokens: string[];
+  count: number;
+  errors: string[];
+}
+
+describe("refresh exactly once across processes (herd)", () => {
+  let h: Harness;
+  const herd: HerdProcess[] = [];
+  beforeAll(async () => {
+    h = await createHarness(inject("databaseUrl"), { strict: true });
+  });
+  afterAll(async () => {
+    await Promise.all(herd.map((p) => p.stop()));
+    await h.close();
+  });
+
+  it.each(["xero", "quickbooks"] as const)(
+    `%s: ${PROCESSES} processes x ${CALLERS} callers over ${CYCLES} expiry cycles, strict mode: one refresh per cycle, everyone gets the fresh token`,
+    async (provider) => {
+      const company = `herd-${provider}`;
+      const service = h.service();
+      await h.connect(service, company, provider);
+      const connection = await h.db.prisma.connection.findUniqueOrThrow({ where: { companyId_provider: { companyId: company, provider } } });
+      const [grant] = await h.sim.listGrants(provider === "xero" ? { tenantId: connection.externalId } : { realmId: connection.externalId });
+      expect(grant).toBeDefined();
+
+      const workers = Array.from(
+        { length: PROCESSES },
+        () =>
+          new HerdProcess({
+            HERD_DATABASE_URL: inject("databaseUrl"),
+            HERD_SIMULATOR_URL: h.sim.url,
+            HERD_KEY: h.keyHex,
+            HERD_COMPANY: company,
+            HERD_PROVIDER: provider,
+            HERD_CALLERS: String(CALLERS),
+          }),
+      );
+      herd.push(...workers);
+      for (const w of workers) await w.next<{ ready: number }>();
+
+      let previous = (await service.getValidToken(company, provider, "setup")).accessToken;
+      for (let cycle = 1; cycle <= CYCLES; cycle++) {
+        await h.expireSoon(company, provider);
+        if (provider === "quickbooks" && cycle % 5 === 0) await h.sim.advanceClock(25 * 3600 * 1000); // make the refresh value rotate too
+        for (const w of workers) w.send(`go ${cycle}`);
+        const reports = await Promise.all(workers.map((w) => w.next<CycleReport>()));
+        const tokens = new Set(reports.flatMap((r) => r.tokens));
+        expect(reports.flatMap((r) => r.errors), `cycle ${cycle}`).toEqual([]);
+        expect(reports.reduce((n, r) => n + r.count, 0)).toBe(PROCESSES * CALLERS);
+        expect(tokens.size, `cycle ${cycle}: every caller holds the same token`).toBe(1);
+        const [fresh] = [...tokens];
+        expect(fresh, `cycle ${cycle}: the token is new`).not.toBe(previous);
+        previous = fresh!;
+      }
+      const after = await h.sim.getGrant(grant!.id);
+      expect(after?.status).toBe("active");
+      expect(after?.counters).toEqual({ refreshSuccess: CYCLES, refreshFailed: 0, invalidGrant: 0 });
+      expect((await h.sim.stats()).totals.reuseDetected).toBe(0);
+      const refreshRows = await h.db.prisma.auditLog.count({ where: { companyId: company, action: "REFRESH", outcome: "SUCCESS" } });
+      expect(refreshRows).toBe(CYCLES);
+      await Promise.all(workers.map((w) => w.stop()));
+    },
+    120_000,
+  );
+});
