@@ -34,78 +34,86 @@ describe("vault storage (PostgreSQL)", () => {
   });
   afterAll(() => db.close());
 
-  async function readAll(vault: Vault, companyId: string): Promise<Map<string, string>> {
+  async function readAll(vault: Vault, companyId: string, database: Database = db): Promise<Map<string, string>> {
     const store = new SecretStore(() => vault, silentLogger);
-    const rows = await db.prisma.tokenSecret.findMany({ where: { companyId } });
+    const rows = await database.prisma.tokenSecret.findMany({ where: { companyId } });
     return new Map(rows.map((row) => [`${row.provider}/${row.kind}/${row.externalId}`, store.open(row)]));
   }
 
   it("rotates across three key versions with every record readable throughout", async () => {
-    const companyId = `rot-${randomUUID()}`;
-    const written = secretsFor(companyId, 45);
-    const expected = new Map(written.map((s) => [`${s.provider}/${s.kind}/${s.externalId}`, s.value]));
-
-    const v1 = new Vault(createKeyRing(key1));
-    await db.prisma.$transaction((tx) => new SecretStore(() => v1, silentLogger).write(tx, written));
-    expect(await readAll(v1, companyId)).toEqual(expected);
-
-    // Key 2 becomes current; key 1 is decrypt-only. Readable before, during and after rotation.
-    const v2 = new Vault(createKeyRing(key2, [key1]));
-    expect(await readAll(v2, companyId)).toEqual(expected);
-    const progress: number[] = [];
-    const first = await rotateKeys({
-      prisma: db.prisma,
-      vault: v2,
-      logger: silentLogger,
-      batchSize: 10,
-      onProgress: ({ done }) => progress.push(done),
-    });
-    expect(first.reencrypted).toBeGreaterThanOrEqual(45);
-    expect(progress[0]).toBe(0);
-    expect(progress.length).toBeGreaterThan(5); // batches of 10
-    expect(progress.at(-1)).toBe(first.reencrypted + first.changedConcurrently + first.unknownKey + first.failed);
-    expect(await readAll(v2, companyId)).toEqual(expected);
-    expect(await db.prisma.tokenSecret.count({ where: { companyId, keyId: { not: v2.currentKeyId } } })).toBe(0);
-
-    // Rerun: idempotent, nothing left to do.
-    const again = await rotateKeys({ prisma: db.prisma, vault: v2, logger: silentLogger });
-    expect(again.reencrypted).toBe(0);
-
-    // Key 3; key 1 retired from the ring (it holds nothing any more).
-    const v3 = new Vault(createKeyRing(key3, [key2]));
-    const third = await rotateKeys({ prisma: db.prisma, vault: v3, logger: silentLogger, batchSize: 7 });
-    expect(await readAll(v3, companyId)).toEqual(expected);
-    const holding = third.holdings.find((h) => h.keyId === v3.currentKeyId);
-    expect(holding?.records).toBeGreaterThanOrEqual(45);
-    expect(third.unknownKey).toBe(0);
-    expect(formatRotationReport(third)).toContain(`No record uses ${v2.currentKeyId} any more`);
-  });
-
-  it("resumes after a crash mid-rotation", async () => {
-    const database = await createTestDatabase("resume");
-    const isolated = await openDatabase({ databaseUrl: database.url });
+    // Rotation covers the whole vault table: its own database, so other suites' rows stay out.
+    const database = await createTestDatabase("rotate");
+    const own = await openDatabase({ databaseUrl: database.url });
     try {
+      const companyId = `rot-${randomUUID()}`;
+      const written = secretsFor(companyId, 45);
+      const expected = new Map(written.map((s) => [`${s.provider}/${s.kind}/${s.externalId}`, s.value]));
+
       const v1 = new Vault(createKeyRing(key1));
-      const written = secretsFor("resume", 30);
-      await isolated.prisma.$transaction((tx) => new SecretStore(() => v1, silentLogger).write(tx, written));
+      await own.prisma.$transaction((tx) => new SecretStore(() => v1, silentLogger).write(tx, written));
+      expect(await readAll(v1, companyId, own)).toEqual(expected);
+
+      // Key 2 becomes current; key 1 is decrypt-only. Readable before, during and after rotation.
       const v2 = new Vault(createKeyRing(key2, [key1]));
-      // Crash: the progress callback throws after the second batch committed.
-      let batches = 0;
-      await expect(
-        rotateKeys({
-          prisma: isolated.prisma,
-          vault: v2,
-          logger: silentLogger,
-          batchSize: 10,
-          onProgress: ({ done }) => {
-            if (done > 0 && ++batches === 2) throw new Error("simulated crash");
-          },
-        }),
-      ).rejects.toThrow("simulated crash");
-      expect(await isolated.prisma.tokenSecret.count({ where: { keyId: v2.currentKeyId } })).toBe(20);
-      const resumed = await rotateKeys({ prisma: isolated.prisma, vault: v2, logger: silentLogger });
-      expect(resumed.reencrypted).toBe(10);
-      expect(resumed.holdings.map((h) => [h.keyId, h.records])).toEqual([[v2.currentKeyId, 30], [v1.currentKeyId, 0]]);
+      expect(await readAll(v2, companyId, own)).toEqual(expected);
+      const progress: number[] = [];
+      const first = await rotateKeys({
+        prisma: own.prisma,
+        vault: v2,
+        logger: silentLogger,
+        batchSize: 10,
+        onProgress: ({ done }) => progress.push(done),
+      });
+      expect(first.reencrypted).toBe(45);
+      expect(progress[0]).toBe(0);
+      expect(progress.length).toBeGreaterThan(5); // batches of 10
+      expect(progress.at(-1)).toBe(first.reencrypted + first.changedConcurrently + first.unknownKey + first.failed);
+      expect(await readAll(v2, companyId, own)).toEqual(expected);
+      expect(await own.prisma.tokenSecret.count({ where: { companyId, keyId: { not: v2.currentKeyId } } })).toBe(0);
+
+      // Rerun: idempotent, nothing left to do.
+      const again = await rotateKeys({ prisma: own.prisma, vault: v2, logger: silentLogger });
+      expect(again.reencrypted).toBe(0);
+
+      // Key 3; key 1 retired from the ring (it holds nothing any more).
+      const v3 = new Vault(createKeyRing(key3, [key2]));
+      const third = await rotateKeys({ prisma: own.prisma, vault: v3, logger: silentLogger, batchSize: 7 });
+      expect(await readAll(v3, companyId, own)).toEqual(expected);
+      const holding = third.holdings.find((h) => h.keyId === v3.currentKeyId);
+      expect(holding?.records).toBeGreaterThanOrEqual(45);
+      expect(third.unknownKey).toBe(0);
+      expect(formatRotationReport(third)).toContain(`No record uses ${v2.currentKeyId} any more`);
+        } finally {
+        await own.close();
+        await database.drop();
+      }
+    });
+
+    it("resumes after a crash mid-rotation", async () => {
+      const database = await createTestDatabase("resume");
+      const isolated = await openDatabase({ databaseUrl: database.url });
+      try {
+        const v1 = new Vault(createKeyRing(key1));
+        const written = secretsFor("resume", 30);
+        await isolated.prisma.$transaction((tx) => new SecretStore(() => v1, silentLogger).write(tx, written));
+        const v2 = new Vault(createKeyRing(key2, [key1]));
+        // Crash: the progress callback throws after the second batch committed.
+        let batches = 0;
+        await expect(
+          rotateKeys({
+            prisma: isolated.prisma,
+            vault: v2,
+            logger: silentLogger,
+            batchSize: 10,
+            onProgress: ({ done }) => {
+              if (done > 0 && ++batches === 2) throw new Error("simulated crash");
+            },
+          }),
+        ).rejects.toThrow("simulated crash");
+        expect(await isolated.prisma.tokenSecret.count({ where: { keyId: v2.currentKeyId } })).toBe(20);
+        const resumed = await rotateKeys({ prisma: isolated.prisma, vault: v2, logger: silentLogger });
+        expect(resumed.reencrypted).toBe(10);
+        expect(resumed.holdings.map((h) => [h.keyId, h.records])).toEqual([[v2.currentKeyId, 30], [v1.currentKeyId, 0]]);
     } finally {
       await isolated.close();
       await database.drop();
