@@ -49,7 +49,7 @@ export const DEFAULT_OPTIONS: TokenServiceOptions = {
   providerTimeoutMs: 5_000,
   cooldownMs: 30_000,
   retry: DEFAULT_RETRY,
-  waitPollMs: 25,
+  waitPollMs: 10,
   redirectUriFor: (provider) => `http://localhost:3000/api/oauth/${provider}/callback`,
 };
 
@@ -298,7 +298,7 @@ export class TokenService {
 
       // Another process holds the lease: wait for its write, then use what it stored.
       await sleep(poll);
-      poll = Math.min(poll * 2, 100);
+      poll = Math.min(poll * 2, 50);
       const current = await this.requireConnection(seen.companyId, seen.provider);
       if (current.version !== observedVersion) {
         const outcome = this.settle(adapter, current, marginMs);

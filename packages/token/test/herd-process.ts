@@ -9,6 +9,8 @@ export class HerdProcess {
   private readonly queue: string[] = [];
   private waiting: ((line: string) => void) | undefined;
   private stderr = "";
+  private exited: Error | undefined;
+  private onExit: ((error: Error) => void) | undefined;
 
   constructor(env: Record<string, string>) {
     this.child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "herd-worker.ts")], {
@@ -16,6 +18,10 @@ export class HerdProcess {
       env: { ...process.env, ...env },
     });
     this.child.stderr.on("data", (chunk: Buffer) => (this.stderr += chunk.toString()));
+    this.child.once("exit", (code) => {
+      this.exited = new Error(`herd worker exited (${code}):\n${this.stderr}`);
+      this.onExit?.(this.exited);
+    });
     this.lines = createInterface({ input: this.child.stdout });
     this.lines.on("line", (line) => {
       if (this.waiting) {
@@ -30,10 +36,15 @@ export class HerdProcess {
     const line =
       this.queue.shift() ??
       (await new Promise<string>((resolve, reject) => {
+        if (this.exited) return reject(this.exited);
         const timer = setTimeout(() => reject(new Error(`herd worker silent for ${timeoutMs} ms:\n${this.stderr}`)), timeoutMs);
-        this.child.once("exit", (code) => reject(new Error(`herd worker exited (${code}):\n${this.stderr}`)));
+        this.onExit = (error) => {
+          clearTimeout(timer);
+          reject(error);
+        };
         this.waiting = (l) => {
           clearTimeout(timer);
+          this.onExit = undefined;
           resolve(l);
         };
       }));

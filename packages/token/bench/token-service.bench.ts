@@ -1,0 +1,119 @@
+// `pnpm bench` (token service): getValidToken with a valid token, in one process and in four,
+// and the herd: from expiry until 4 processes x 50 callers hold the new token. Each figure is
+// printed beside its floor: the bare database read the service cannot avoid (one indexed
+// lookup of the connection and its secrets), and the simulator's own refresh round trip.
+import { createTestDatabase } from "@tokenvault/db/testing";
+import { SIMULATOR_CLIENTS } from "../src/providers/from-settings";
+import { createHarness } from "../test/harness";
+import { HerdProcess } from "../test/herd-process";
+
+const PROCESSES = 4;
+const CALLERS = 50;
+const READS = 3000;
+const HERD_CYCLES = 10;
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+};
+const ms = (v: number) => `${v.toFixed(3)} ms`;
+const ratio = (v: number, floor: number) => `${(v / floor).toFixed(2)}x`;
+
+const database = await createTestDatabase("bench");
+const h = await createHarness(database.url, { strict: true });
+try {
+  const service = h.service();
+  const company = "bench-co";
+  await h.connect(service, company, "quickbooks");
+  const connection = await h.db.prisma.connection.findUniqueOrThrow({ where: { companyId_provider: { companyId: company, provider: "quickbooks" } } });
+
+  // --- one process ---------------------------------------------------------------------
+  for (let i = 0; i < 300; i++) await service.getValidToken(company, "quickbooks", "bench");
+  const serviceLatencies: number[] = [];
+  let started = performance.now();
+  for (let i = 0; i < READS; i++) {
+    const t = performance.now();
+    await service.getValidToken(company, "quickbooks", "bench");
+    serviceLatencies.push(performance.now() - t);
+  }
+  const serviceRate = READS / ((performance.now() - started) / 1000);
+  await service.close();
+
+  const floorLatencies: number[] = [];
+  started = performance.now();
+  for (let i = 0; i < READS; i++) {
+    const t = performance.now();
+    await h.db.prisma.connection.findUnique({ where: { companyId_provider: { companyId: company, provider: "quickbooks" } }, include: { secrets: true } });
+    floorLatencies.push(performance.now() - t);
+  }
+  const floorRate = READS / ((performance.now() - started) / 1000);
+
+  // --- four processes --------------------------------------------------------------------
+  const workers = Array.from(
+    { length: PROCESSES },
+    () =>
+      new HerdProcess({
+        HERD_DATABASE_URL: database.url,
+        HERD_SIMULATOR_URL: h.sim.url,
+        HERD_KEY: h.keyHex,
+        HERD_COMPANY: company,
+        HERD_PROVIDER: "quickbooks",
+        HERD_CALLERS: String(CALLERS),
+      }),
+  );
+  for (const w of workers) await w.next();
+  for (const w of workers) w.send("read 300"); // warm-up
+  await Promise.all(workers.map((w) => w.next()));
+  started = performance.now();
+  for (const w of workers) w.send(`read ${READS}`);
+  const multi = await Promise.all(workers.map((w) => w.next<{ latencies: number[]; totalMs: number }>()));
+  const multiElapsed = performance.now() - started;
+  const multiLatencies = multi.flatMap((m) => m.latencies);
+  const multiRate = (PROCESSES * READS) / (multiElapsed / 1000);
+
+  // --- herd ------------------------------------------------------------------------------
+  const herdTimes: number[] = [];
+  for (let cycle = 1; cycle <= HERD_CYCLES; cycle++) {
+    await h.expireSoon(company, "quickbooks");
+    const t = performance.now();
+    for (const w of workers) w.send(`go ${cycle}`);
+    const reports = await Promise.all(workers.map((w) => w.next<{ tokens: string[]; errors: string[] }>()));
+    herdTimes.push(performance.now() - t);
+    if (new Set(reports.flatMap((r) => r.tokens)).size !== 1 || reports.some((r) => r.errors.length > 0)) throw new Error(`herd cycle ${cycle} did not converge`);
+  }
+  await Promise.all(workers.map((w) => w.stop()));
+
+  // Floor of the herd: the simulator's own refresh round trip (one POST, no service).
+  const refreshSecret = await h.db.prisma.tokenSecret.findFirstOrThrow({ where: { connectionId: connection.id, kind: "REFRESH_TOKEN" } });
+  const refreshToken = h.vault.open(refreshSecret.ciphertext, { companyId: company, provider: "quickbooks", kind: "REFRESH_TOKEN", externalId: connection.externalId });
+  const basic = `Basic ${Buffer.from(`${SIMULATOR_CLIENTS.quickbooks.clientId}:${SIMULATOR_CLIENTS.quickbooks.clientSecret}`).toString("base64")}`;
+  const roundTrips: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const t = performance.now();
+    const response = await fetch(`${h.sim.url}/intuit/oauth2/v1/tokens/bearer`, {
+      method: "POST",
+      headers: { authorization: basic, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: refreshToken }),
+    });
+    await response.text();
+    roundTrips.push(performance.now() - t);
+  }
+
+  const rows: [string, string, string, string][] = [
+    ["getValidToken, 1 process: median", ms(percentile(serviceLatencies, 50)), ms(percentile(floorLatencies, 50)), ratio(percentile(serviceLatencies, 50), percentile(floorLatencies, 50))],
+    ["getValidToken, 1 process: p99", ms(percentile(serviceLatencies, 99)), ms(percentile(floorLatencies, 99)), ratio(percentile(serviceLatencies, 99), percentile(floorLatencies, 99))],
+    ["getValidToken, 1 process: calls/s", serviceRate.toFixed(0), floorRate.toFixed(0), ratio(floorRate, serviceRate)],
+    [`getValidToken, ${PROCESSES} processes: median`, ms(percentile(multiLatencies, 50)), ms(percentile(floorLatencies, 50)), ratio(percentile(multiLatencies, 50), percentile(floorLatencies, 50))],
+    [`getValidToken, ${PROCESSES} processes: p99`, ms(percentile(multiLatencies, 99)), ms(percentile(floorLatencies, 99)), ratio(percentile(multiLatencies, 99), percentile(floorLatencies, 99))],
+    [`getValidToken, ${PROCESSES} processes: calls/s`, multiRate.toFixed(0), floorRate.toFixed(0), `${(multiRate / serviceRate).toFixed(2)}x of 1 process`],
+    [`herd ${PROCESSES}x${CALLERS}: expiry to all hold new token (median)`, ms(percentile(herdTimes, 50)), ms(percentile(roundTrips, 50)), ratio(percentile(herdTimes, 50), percentile(roundTrips, 50))],
+    [`herd ${PROCESSES}x${CALLERS}: worst of ${HERD_CYCLES} cycles`, ms(Math.max(...herdTimes)), ms(percentile(roundTrips, 50)), ratio(Math.max(...herdTimes), percentile(roundTrips, 50))],
+  ];
+  console.log("\nToken service (PostgreSQL, provider simulator)");
+  console.log(`${"figure".padEnd(52)} ${"measured".padStart(12)} ${"floor".padStart(12)}  ratio`);
+  for (const [name, value, floor, r] of rows) console.log(`${name.padEnd(52)} ${value.padStart(12)} ${floor.padStart(12)}  ${r}`);
+  console.log("floors: one indexed read of the connection and its secrets (getValidToken); the simulator's refresh round trip (herd)");
+} finally {
+  await h.close();
+  await database.drop();
+}
