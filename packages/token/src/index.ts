@@ -38,3 +38,16 @@ export const tokenService = new TokenService({
     return { refreshMarginMs, redirectUriFor: (provider: string) => `${appUrl}/api/oauth/${provider}/callback` };
   },
 });
+
+/**
+ * Validates every setting the token service reads (vault keys, provider credentials, URLs) and
+ * throws a KeyConfigError naming the first bad variable. Call it at process start-up (the web
+ * app does in instrumentation.ts) so a misconfiguration stops the process instead of a request.
+ */
+export function validateTokenEnvironment(): void {
+  defaultVault();
+  providerSettingsFromEnv();
+}
+
+// Token reads are audited in batches; write what is queued before the process ends.
+process.once("beforeExit", () => void tokenService.close());
