@@ -2,7 +2,7 @@ import { DEFAULT_CLIENTS } from "./clients";
 import { simulatorEnv } from "./env";
 import { startSimulator } from "./server";
 
-/** `pnpm simulator`: runs the providers on PORT (default 4010) until interrupted. */
+/** `pnpm simulator`: runs the providers on SIMULATOR_PORT (default 4010) until interrupted. */
 const { port, host } = simulatorEnv();
 const sim = await startSimulator({ port, host });
 const lines = [

@@ -5,10 +5,11 @@ export interface SimulatorEnv {
 }
 
 export function simulatorEnv(): SimulatorEnv {
-  const rawPort = process.env.PORT?.trim();
+  // Its own variable: PORT belongs to the web app, and `pnpm dev` runs both.
+  const rawPort = process.env.SIMULATOR_PORT?.trim();
   const port = rawPort ? Number(rawPort) : 4010;
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw new Error(`PORT must be an integer between 0 and 65535, got "${rawPort}"`);
+    throw new Error(`SIMULATOR_PORT must be an integer between 0 and 65535, got "${rawPort}"`);
   }
   const host = process.env.SIMULATOR_HOST?.trim() || "127.0.0.1";
   return { port, host };
