@@ -1,1 +1,1 @@
-export {};
+export { AuditLogQuery, csvField, csvHeader, csvRow, MAX_PAGE_SIZE, type AuditLogFilters, type AuditLogPage } from "./audit-log-query";

@@ -1,0 +1,104 @@
+import type { AuditAction, AuditOutcome, Prisma, PrismaClient } from "@tokenvault/db";
+import { TokenError } from "../errors";
+import type { AuditEntry } from "../types";
+
+export interface AuditLogFilters {
+  connectionType?: string;
+  action?: AuditAction;
+  outcome?: AuditOutcome;
+  userId?: string;
+  from?: Date;
+  to?: Date;
+}
+
+export interface AuditLogPage {
+  items: AuditEntry[];
+  /** Opaque; pass back to get the next (older) page. Null on the last page. */
+  nextCursor: string | null;
+}
+
+interface Cursor {
+  t: string;
+  id: string;
+}
+
+export const MAX_PAGE_SIZE = 200;
+
+function encodeCursor(entry: { timestamp: Date; id: string }): string {
+  return Buffer.from(JSON.stringify({ t: entry.timestamp.toISOString(), id: entry.id } satisfies Cursor)).toString("base64url");
+}
+
+function decodeCursor(cursor: string): Cursor {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as Partial<Cursor>;
+    if (typeof parsed.t === "string" && typeof parsed.id === "string" && !Number.isNaN(Date.parse(parsed.t)) && /^[0-9a-f-]{36}$/.test(parsed.id)) {
+      return { t: parsed.t, id: parsed.id };
+    }
+  } catch {
+    // fall through
+  }
+  throw new TokenError("INVALID_INPUT", "The page cursor is not valid.");
+}
+
+/**
+ * Reads one company's audit log newest first with keyset pagination on (timestamp, id): each
+ * page is an index range scan of (companyId, timestamp DESC, id DESC), however deep it is.
+ */
+export class AuditLogQuery {
+  constructor(private readonly prisma: () => Promise<PrismaClient>) {}
+
+  private where(companyId: string, filters: AuditLogFilters): Prisma.AuditLogWhereInput {
+    return {
+      companyId,
+      ...(filters.connectionType ? { connectionType: filters.connectionType } : {}),
+      ...(filters.action ? { action: filters.action } : {}),
+      ...(filters.outcome ? { outcome: filters.outcome } : {}),
+      ...(filters.userId ? { userId: filters.userId } : {}),
+      ...(filters.from || filters.to ? { timestamp: { ...(filters.from ? { gte: filters.from } : {}), ...(filters.to ? { lt: filters.to } : {}) } } : {}),
+    };
+  }
+
+  async list(companyId: string, filters: AuditLogFilters = {}, options: { cursor?: string | null; limit?: number } = {}): Promise<AuditLogPage> {
+    const limit = Math.min(Math.max(1, Math.floor(options.limit ?? 50)), MAX_PAGE_SIZE);
+    const after = options.cursor ? decodeCursor(options.cursor) : null;
+    const where = this.where(companyId, filters);
+    const keyset: Prisma.AuditLogWhereInput | undefined = after
+      ? { OR: [{ timestamp: { lt: new Date(after.t) } }, { timestamp: new Date(after.t), id: { lt: after.id } }] }
+      : undefined;
+    const prisma = await this.prisma();
+    const rows = await prisma.auditLog.findMany({
+      where: keyset ? { AND: [where, keyset] } : where,
+      orderBy: [{ timestamp: "desc" }, { id: "desc" }],
+      take: limit + 1,
+    });
+    const items = rows.slice(0, limit);
+    return { items, nextCursor: rows.length > limit && items.length > 0 ? encodeCursor(items[items.length - 1]!) : null };
+  }
+
+  /** Every matching row, newest first, in pages: for streaming exports without holding them all. */
+  async *all(companyId: string, filters: AuditLogFilters = {}, pageSize = 1000): AsyncGenerator<AuditEntry> {
+    let cursor: string | null = null;
+    do {
+      const page: AuditLogPage = await this.list(companyId, filters, { cursor, limit: Math.min(pageSize, MAX_PAGE_SIZE) });
+      yield* page.items;
+      cursor = page.nextCursor;
+    } while (cursor);
+  }
+}
+
+const CSV_COLUMNS = ["timestamp", "userId", "action", "outcome", "connectionType", "apiEndpoint", "requestMethod", "responseStatus", "responseTime", "ipAddress", "userAgent", "errorMessage"] as const;
+
+/** One CSV field: quoted when needed, and formula-looking text neutralised for spreadsheets. */
+export function csvField(value: unknown): string {
+  let text = value instanceof Date ? value.toISOString() : value === null || value === undefined ? "" : String(value);
+  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n']/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export function csvHeader(): string {
+  return `${CSV_COLUMNS.join(",")}\r\n`;
+}
+
+export function csvRow(entry: AuditEntry): string {
+  return `${CSV_COLUMNS.map((column) => csvField(entry[column])).join(",")}\r\n`;
+}

@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDatabase, type Database } from "@tokenvault/db";
+import { createTestDatabase, type TestDatabase } from "@tokenvault/db/testing";
+import { AuditLogQuery, csvField } from "../src/audit/audit-log-query";
+
+// A million rows of one company among others, in a database of its own.
+describe("audit log query on a million rows", () => {
+  let database: TestDatabase;
+  let db: Database;
+  let query: AuditLogQuery;
+  beforeAll(async () => {
+    database = await createTestDatabase("audit");
+    db = await openDatabase({ databaseUrl: database.url });
+    await db.prisma.$executeRawUnsafe(`
+      INSERT INTO "AuditLog" (id, "timestamp", "companyId", "userId", action, outcome, "connectionType", "apiEndpoint", "requestMethod", "responseStatus")
+      SELECT gen_random_uuid(),
+             timestamp '2026-01-01' + (g * interval '1 second') - ((g % 7) * interval '1 millisecond'),
+             CASE WHEN g % 10 = 0 THEN 'globex' ELSE 'acme' END,
+             'user-' || (g % 5),
+             (ARRAY['REFRESH','CHECK','CONNECT','TOKEN_READ'])[1 + g % 4]::"AuditAction",
+             CASE WHEN g % 13 = 0 THEN 'FAILURE' ELSE 'SUCCESS' END::"AuditOutcome",
+             CASE WHEN g % 2 = 0 THEN 'quickbooks' ELSE 'xero' END,
+             '/endpoint', 'POST', 200
+        FROM generate_series(1, 1000000) g`);
+    // Same timestamp for several rows: the id must break the tie.
+    await db.prisma.$executeRawUnsafe(`
+      INSERT INTO "AuditLog" (id, "timestamp", "companyId", "userId", action, outcome, "connectionType", "apiEndpoint", "requestMethod", "responseStatus")
+      SELECT gen_random_uuid(), timestamp '2030-01-01', 'acme', 'tie', 'CHECK', 'SUCCESS', 'xero', '/t', 'GET', 200 FROM generate_series(1, 7)`);
+    await db.prisma.$executeRawUnsafe(`ANALYZE "AuditLog"`);
+    query = new AuditLogQuery(() => Promise.resolve(db.prisma));
+  }, 180_000);
+  afterAll(async () => {
+    await db.close();
+    await database.drop();
+  });
+
+  it("pages newest first without overlap or gap, across equal timestamps", async () => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let previous: { t: number; id: string } | null = null;
+    for (let page = 0; page < 5; page++) {
+      const result = await query.list("acme", {}, { cursor, limit: 3 });
+      for (const item of result.items) {
+        expect(item.companyId).toBe("acme");
+        if (previous) {
+          const t = item.timestamp.getTime();
+          expect(t < previous.t || (t === previous.t && item.id < previous.id)).toBe(true);
+        }
+        previous = { t: item.timestamp.getTime(), id: item.id };
+        seen.push(item.id);
+      }
+      cursor = result.nextCursor;
+    }
+    expect(new Set(seen).size).toBe(15);
+    expect(seen.slice(0, 7).length).toBe(7);
+  });
+
+  it("filters by connection type, action, outcome, user and time range", async () => {
+    const page = await query.list("acme", { connectionType: "quickbooks", action: "REFRESH", outcome: "FAILURE", userId: "user-2", from: new Date("2026-01-02"), to: new Date("2026-01-20") }, { limit: 200 });
+    expect(page.items.length).toBeGreaterThan(0);
+    for (const item of page.items) {
+      expect(item).toMatchObject({ connectionType: "quickbooks", action: "REFRESH", outcome: "FAILURE", userId: "user-2" });
+      expect(item.timestamp >= new Date("2026-01-02") && item.timestamp < new Date("2026-01-20")).toBe(true);
+    }
+  });
+
+  it("reads a deep page through the (companyId, timestamp, id) index, with no sort and no sequential scan", async () => {
+    let cursor: string | null = null;
+    for (let i = 0; i < 3; i++) cursor = (await query.list("acme", {}, { cursor, limit: 200 })).nextCursor;
+    const after = JSON.parse(Buffer.from(cursor!, "base64url").toString()) as { t: string; id: string };
+    const plan = await db.prisma.$queryRawUnsafe<{ "QUERY PLAN": string }[]>(
+      `EXPLAIN SELECT * FROM "AuditLog" WHERE "companyId" = 'acme' AND ("timestamp" < $1 OR ("timestamp" = $1 AND id < $2::uuid)) ORDER BY "timestamp" DESC, id DESC LIMIT 51`,
+      new Date(after.t),
+      after.id,
+    );
+    const text = plan.map((r) => r["QUERY PLAN"]).join("\n");
+    expect(text).toMatch(/Index Scan using "AuditLog_companyId_timestamp_id_idx"/);
+    expect(text).not.toMatch(/Seq Scan|Sort/);
+  });
+
+  it("refuses a forged cursor with a typed error", async () => {
+    await expect(query.list("acme", {}, { cursor: "bm90LWEtY3Vyc29y" })).rejects.toMatchObject({ code: "INVALID_INPUT" });
+  });
+
+  it("escapes CSV fields and neutralises formulas", () => {
+    expect(csvField('say "hi", ok')).toBe('"say ""hi"", ok"');
+    expect(csvField("=HYPERLINK(1)")).toBe(`"'=HYPERLINK(1)"`);
+    expect(csvField(null)).toBe("");
+    expect(csvField(new Date("2026-01-01T00:00:00Z"))).toBe("2026-01-01T00:00:00.000Z");
+  });
+});
