@@ -7,7 +7,6 @@ const config: NextConfig = {
   // and the pg driver has optional native bits a bundler should not touch.
   serverExternalPackages: ["@electric-sql/pglite", "pglite-prisma-adapter", "@prisma/adapter-pg", "pg", "@prisma/client"],
   poweredByHeader: false,
-  typedRoutes: true,
 };
 
 export default config;

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -5,6 +6,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "@tokenvault/db/testing";
 import { readMigrations } from "@tokenvault/db/migrate";
 import { startProductionServer, type RunningServer } from "./next-server";
+
+/** Production refuses to start without these: tests pass throw-away values. */
+const SECRETS = { TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("hex"), SESSION_SECRET: randomBytes(32).toString("base64url") };
 
 describe("home page on the production build", () => {
   const cleanups: (() => Promise<void>)[] = [];
@@ -15,7 +19,7 @@ describe("home page on the production build", () => {
   it("serves on the embedded database, migrated at start, when DATABASE_URL is unset", async () => {
     const dataDir = await mkdtemp(join(tmpdir(), "tokenvault-pglite-"));
     cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-    const server: RunningServer = await startProductionServer({ DATABASE_URL: undefined, PGLITE_DATA_DIR: dataDir });
+    const server: RunningServer = await startProductionServer({ ...SECRETS, DATABASE_URL: undefined, PGLITE_DATA_DIR: dataDir });
     cleanups.push(() => server.stop());
 
     const response = await fetch(server.url);
@@ -27,10 +31,24 @@ describe("home page on the production build", () => {
     expect((await stat(join(dataDir, "PG_VERSION"))).isFile()).toBe(true);
   });
 
+  it("refuses to start in production without TOKEN_ENCRYPTION_KEY, naming it and nothing else", async () => {
+    const database: TestDatabase = await createTestDatabase("web-nokey");
+    cleanups.push(() => database.drop());
+    const error = await startProductionServer({ SESSION_SECRET: SECRETS.SESSION_SECRET, TOKEN_ENCRYPTION_KEY: undefined, DATABASE_URL: database.url }).then(
+      async (server) => {
+        await server.stop();
+        throw new Error("the server started without a key");
+      },
+      (e: unknown) => e as Error,
+    );
+    expect(error.message).toContain("TOKEN_ENCRYPTION_KEY is not set");
+    expect(error.message).not.toContain(SECRETS.SESSION_SECRET);
+  });
+
   it("serves on PostgreSQL through DATABASE_URL (migrated by `pnpm db:migrate`, not at start)", async () => {
     const database: TestDatabase = await createTestDatabase("web");
     cleanups.push(() => database.drop());
-    const server = await startProductionServer({ DATABASE_URL: database.url });
+    const server = await startProductionServer({ ...SECRETS, DATABASE_URL: database.url });
     cleanups.push(() => server.stop());
 
     const html = await (await fetch(server.url)).text();

@@ -29,12 +29,15 @@ export async function freePort(): Promise<number> {
  * environment, and resolves once it answers HTTP. The build must exist: turbo runs
  * `build` before this package's tests.
  */
-export async function startProductionServer(env: Record<string, string | undefined>): Promise<RunningServer> {
+export async function startProductionServer(
+  env: Record<string, string | undefined> | ((url: string) => Record<string, string | undefined>),
+): Promise<RunningServer> {
   if (!existsSync(join(webRoot, ".next", "BUILD_ID"))) {
     throw new Error("apps/web has no production build: run `pnpm --filter @tokenvault/web build` first");
   }
   const nextBin = createRequire(join(webRoot, "package.json")).resolve("next/dist/bin/next");
   const port = await freePort();
+  if (typeof env === "function") env = env(`http://127.0.0.1:${port}`);
   const childEnv: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: "production", PORT: String(port) };
   for (const [key, value] of Object.entries(env)) {
     if (value === undefined) delete childEnv[key];

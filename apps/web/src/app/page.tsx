@@ -1,3 +1,4 @@
+import Link from "next/link";
 import { getDatabase } from "@tokenvault/db";
 
 // Reads the database on every request: the page reports live state, never a build-time snapshot.
@@ -23,6 +24,11 @@ export default async function HomePage() {
       <h1>Tokenvault</h1>
       <p className="lead">
         QuickBooks Online and Xero credentials, encrypted at rest and refreshed before they expire.
+      </p>
+      <p>
+        <Link className="button primary-link" href="/connections">
+          Open the dashboard
+        </Link>
       </p>
       <section className="card" aria-labelledby="status-heading">
         <h2 id="status-heading">System status</h2>

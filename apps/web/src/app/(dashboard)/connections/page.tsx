@@ -1,0 +1,24 @@
+import { ConnectionsBoard } from "~/components/connections-board";
+import { currentCaller } from "~/server/auth/session";
+
+export default async function ConnectionsPage({ searchParams }: { searchParams: Promise<{ connected?: string; error?: string }> }) {
+  const { connected, error } = await searchParams;
+  const caller = await currentCaller();
+  return (
+    <main>
+      <h1>Connections</h1>
+      <p className="lead">Accounting integrations of {caller?.companyId}. Tokens are refreshed automatically before they expire.</p>
+      {connected && (
+        <p role="status" className="banner ok">
+          Connected. The connection is ready to use.
+        </p>
+      )}
+      {error && (
+        <p role="alert" className="banner bad">
+          {error}
+        </p>
+      )}
+      <ConnectionsBoard isAdmin={caller?.role === "admin"} />
+    </main>
+  );
+}

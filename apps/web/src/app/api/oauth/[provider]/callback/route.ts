@@ -1,0 +1,31 @@
+import { NextResponse, type NextRequest } from "next/server";
+import { TokenError } from "@tokenvault/token";
+import { defaultContextDeps } from "~/server/api/services";
+
+/**
+ * The provider redirects here after consent. The state is checked, the code exchanged and the
+ * tokens stored by the token service; the user goes back to the dashboard with a message.
+ */
+export async function GET(request: NextRequest, { params }: { params: Promise<{ provider: string }> }) {
+  const { provider } = await params;
+  const back = new URL("/connections", request.nextUrl);
+  const caller = await defaultContextDeps.resolveSession(request);
+  if (!caller) {
+    const signIn = new URL("/sign-in", request.nextUrl);
+    signIn.searchParams.set("error", "Your session ended during the connection. Sign in and connect again.");
+    return NextResponse.redirect(signIn, 303);
+  }
+  try {
+    await defaultContextDeps.tokenService.handleCallback({
+      provider,
+      callbackUrl: request.url,
+      companyId: caller.companyId,
+      context: { userId: caller.userId, ipAddress: request.headers.get("x-forwarded-for")?.split(",")[0]?.trim() ?? null, userAgent: request.headers.get("user-agent") },
+    });
+    back.searchParams.set("connected", provider);
+  } catch (error) {
+    back.searchParams.set("error", error instanceof TokenError ? error.message : "The connection could not be completed. Try again.");
+    if (!(error instanceof TokenError)) console.error("oauth callback failed:", error instanceof Error ? error.message.slice(0, 200) : "unknown");
+  }
+  return NextResponse.redirect(back, 303);
+}

@@ -1,0 +1,40 @@
+import { LOCAL_USERS, DEMO_PASSWORD } from "~/server/auth/local-users";
+import { webEnv } from "~/env";
+import { signInAction } from "./actions";
+
+export const dynamic = "force-dynamic";
+
+export default async function SignInPage({ searchParams }: { searchParams: Promise<{ error?: string }> }) {
+  const { error } = await searchParams;
+  const demo = webEnv().demoUsers;
+  return (
+    <main className="narrow">
+      <h1>Sign in to Tokenvault</h1>
+      {error && (
+        <p role="alert" className="banner bad">
+          {error}
+        </p>
+      )}
+      {demo ? (
+        <form action={signInAction} className="card form">
+          <label htmlFor="userId">User</label>
+          <select id="userId" name="userId" defaultValue="alice">
+            {LOCAL_USERS.map((u) => (
+              <option key={u.userId} value={u.userId}>
+                {u.name} ({u.role}, {u.companyId})
+              </option>
+            ))}
+          </select>
+          <label htmlFor="password">Password</label>
+          <input id="password" name="password" type="password" autoComplete="current-password" required />
+          <p className="hint">Development users share the password “{DEMO_PASSWORD}”.</p>
+          <button type="submit" className="primary">
+            Sign in
+          </button>
+        </form>
+      ) : (
+        <p className="card">Sign-in is provided by the host application.</p>
+      )}
+    </main>
+  );
+}

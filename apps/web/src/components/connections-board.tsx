@@ -1,0 +1,117 @@
+"use client";
+
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { useTRPC } from "~/trpc/react";
+import { relative } from "./format";
+
+type Badge = { label: string; tone: "ok" | "warn" | "bad" | "idle" };
+
+function badgeOf(connection: { connected: boolean; status: string; health: { status: string } | null }): Badge {
+  if (!connection.connected) return { label: "Not connected", tone: "idle" };
+  if (connection.status === "EXPIRED" || connection.health?.status === "EXPIRED") return { label: "Expired", tone: "bad" };
+  if (connection.status === "ERROR" || connection.health?.status === "UNHEALTHY") return { label: "Unhealthy", tone: "warn" };
+  return { label: "Healthy", tone: "ok" };
+}
+
+export function ConnectionsBoard({ isAdmin }: { isAdmin: boolean }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [message, setMessage] = useState<{ tone: "ok" | "bad"; text: string } | null>(null);
+  const list = useQuery(trpc.connection.list.queryOptions(undefined, { refetchInterval: 15_000 }));
+  const invalidate = () => queryClient.invalidateQueries({ queryKey: trpc.connection.list.queryKey() });
+  const onError = (error: { message: string }) => setMessage({ tone: "bad", text: error.message });
+
+  const connect = useMutation(trpc.connection.connect.mutationOptions({ onSuccess: ({ url }) => window.location.assign(url), onError }));
+  const check = useMutation(
+    trpc.connection.check.mutationOptions({
+      onSuccess: (health) => setMessage(health.status === "HEALTHY" ? { tone: "ok", text: "Check passed: the connection works." } : { tone: "bad", text: health.errorMessage ?? "The check failed." }),
+      onError,
+      onSettled: invalidate,
+    }),
+  );
+  const refresh = useMutation(trpc.connection.refresh.mutationOptions({ onSuccess: () => setMessage({ tone: "ok", text: "Token refreshed." }), onError, onSettled: invalidate }));
+  const disconnect = useMutation(trpc.connection.disconnect.mutationOptions({ onSuccess: () => setMessage({ tone: "ok", text: "Disconnected." }), onError, onSettled: invalidate }));
+
+  if (list.isPending) return <p aria-busy="true" className="card muted">Loading connections…</p>;
+  if (list.isError) return <p role="alert" className="banner bad">Connections could not be loaded: {list.error.message}</p>;
+  if (list.data.length === 0) return <p className="card muted">No provider is configured for this deployment.</p>;
+
+  const busy = (provider: string, m: { isPending: boolean; variables?: { provider: string } }) => m.isPending && m.variables?.provider === provider;
+
+  return (
+    <>
+      {message && (
+        <p role={message.tone === "bad" ? "alert" : "status"} className={`banner ${message.tone}`}>
+          {message.text}
+        </p>
+      )}
+      <div className="cards">
+        {list.data.map((c) => {
+          const badge = badgeOf(c);
+          const error = c.health?.errorMessage ?? (c.status === "EXPIRED" || c.status === "ERROR" ? c.message : null);
+          return (
+            <section key={c.provider} className="card connection" aria-labelledby={`title-${c.provider}`} data-provider={c.provider}>
+              <header>
+                <h2 id={`title-${c.provider}`}>{c.displayName}</h2>
+                <span className={`badge ${badge.tone}`} data-testid={`status-${c.provider}`}>
+                  {badge.label}
+                </span>
+              </header>
+              {c.connected ? (
+                <dl>
+                  {c.externalId && (
+                    <>
+                      <dt>{c.provider === "quickbooks" ? "Company (realm)" : c.tenants.length > 0 ? "Organisation" : "Account"}</dt>
+                      <dd>{c.tenants.find((t) => t.id === c.externalId)?.name ?? c.externalId}</dd>
+                    </>
+                  )}
+                  <dt>Access token expires</dt>
+                  <dd>{relative(c.accessTokenExpiresAt)}</dd>
+                  <dt>Authorization expires</dt>
+                  <dd>{relative(c.refreshTokenExpiresAt)}</dd>
+                  <dt>Last refreshed</dt>
+                  <dd>{relative(c.lastRefreshedAt)}</dd>
+                  <dt>Last checked</dt>
+                  <dd>{relative(c.health?.lastChecked)}</dd>
+                  {error && (
+                    <>
+                      <dt>Last error</dt>
+                      <dd className="error-text" data-testid={`error-${c.provider}`}>
+                        {error}
+                      </dd>
+                    </>
+                  )}
+                </dl>
+              ) : (
+                <p className="muted">Connect {c.displayName} to let Tokenvault keep its tokens valid.</p>
+              )}
+              <div className="actions">
+                {(!c.connected || badge.tone === "bad") && (
+                  <button type="button" className="primary" disabled={busy(c.provider, connect)} onClick={() => connect.mutate({ provider: c.provider })}>
+                    {busy(c.provider, connect) ? "Redirecting…" : c.connected ? "Reconnect" : "Connect"}
+                  </button>
+                )}
+                {c.connected && (
+                  <>
+                    <button type="button" disabled={busy(c.provider, check)} onClick={() => check.mutate({ provider: c.provider })}>
+                      {busy(c.provider, check) ? "Checking…" : "Check"}
+                    </button>
+                    {isAdmin && badge.tone !== "bad" && (
+                      <button type="button" disabled={busy(c.provider, refresh)} onClick={() => refresh.mutate({ provider: c.provider })}>
+                        {busy(c.provider, refresh) ? "Refreshing…" : "Refresh now"}
+                      </button>
+                    )}
+                    <button type="button" className="danger" disabled={busy(c.provider, disconnect)} onClick={() => disconnect.mutate({ provider: c.provider })}>
+                      {busy(c.provider, disconnect) ? "Disconnecting…" : "Disconnect"}
+                    </button>
+                  </>
+                )}
+              </div>
+            </section>
+          );
+        })}
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,49 @@
+import { z } from "zod";
+import { adminProcedure, protectedProcedure } from "../trpc";
+import { connectionView, healthView, providerId, tokenStatus } from "./schemas";
+
+const byProvider = z.object({ provider: providerId });
+
+/** Connections of the caller's company. Procedures are thin: validate, scope, call the service. */
+export const connectionRouter = {
+  list: protectedProcedure.output(z.array(connectionView)).query(({ ctx }) => ctx.tokenService.listConnections(ctx.caller.companyId)),
+
+  status: protectedProcedure
+    .input(byProvider)
+    .output(tokenStatus)
+    .query(({ ctx, input }) => ctx.tokenService.getTokenStatus(ctx.caller.companyId, input.provider)),
+
+  connect: protectedProcedure
+    .input(byProvider.extend({ origin: z.url().optional() }))
+    .output(z.object({ url: z.url(), expiresAt: z.date() }))
+    .mutation(({ ctx, input }) =>
+      ctx.tokenService.getAuthorizationUrl({
+        companyId: ctx.caller.companyId,
+        provider: input.provider,
+        userId: ctx.caller.userId,
+        redirectUri: ctx.tokenService.options.redirectUriFor(input.provider),
+      }),
+    ),
+
+  check: protectedProcedure
+    .input(byProvider)
+    .output(healthView)
+    .mutation(({ ctx, input }) =>
+      ctx.tokenService.checkConnection(ctx.caller.companyId, input.provider, { userId: ctx.caller.userId, ipAddress: ctx.ipAddress, userAgent: ctx.userAgent }),
+    ),
+
+  refresh: adminProcedure
+    .input(byProvider)
+    .output(tokenStatus)
+    .mutation(({ ctx, input }) =>
+      ctx.tokenService.refreshNow(ctx.caller.companyId, input.provider, { userId: ctx.caller.userId, ipAddress: ctx.ipAddress, userAgent: ctx.userAgent }),
+    ),
+
+  disconnect: protectedProcedure
+    .input(byProvider)
+    .output(z.object({ disconnected: z.literal(true) }))
+    .mutation(async ({ ctx, input }) => {
+      await ctx.tokenService.disconnect(ctx.caller.companyId, input.provider, { userId: ctx.caller.userId, ipAddress: ctx.ipAddress, userAgent: ctx.userAgent });
+      return { disconnected: true as const };
+    }),
+};

@@ -1,0 +1,78 @@
+import { initTRPC, TRPCError } from "@trpc/server";
+import superjson from "superjson";
+import { ZodError } from "zod";
+import type { AuditLogQuery } from "@tokenvault/token/audit";
+import { TokenError, type TokenService } from "@tokenvault/token";
+import type { Caller, SessionResolver } from "../auth/caller";
+import { TokenCodeCause, toTRPCError } from "./errors";
+
+export interface Context {
+  caller: Caller | null;
+  tokenService: TokenService;
+  auditLog: AuditLogQuery;
+  ipAddress: string | null;
+  userAgent: string | null;
+}
+
+export interface ContextDeps {
+  resolveSession: SessionResolver;
+  tokenService: TokenService;
+  auditLog: AuditLogQuery;
+}
+
+/** Builds the context of one request: the caller (through the pluggable resolver) and the services. */
+export async function createContext(deps: ContextDeps, request: { headers: Headers }): Promise<Context> {
+  const forwarded = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
+  return {
+    caller: await deps.resolveSession(request),
+    tokenService: deps.tokenService,
+    auditLog: deps.auditLog,
+    ipAddress: forwarded || request.headers.get("x-real-ip") || null,
+    userAgent: request.headers.get("user-agent"),
+  };
+}
+
+const t = initTRPC.context<Context>().create({
+  transformer: superjson,
+  // Never include stack traces, whatever NODE_ENV says.
+  isDev: false,
+  errorFormatter({ shape, error }) {
+    return {
+      message: shape.message,
+      code: shape.code,
+      data: {
+        code: shape.data.code,
+        httpStatus: shape.data.httpStatus,
+        path: shape.data.path,
+        tokenErrorCode: error.cause instanceof TokenCodeCause ? error.cause.tokenCode : null,
+        fieldErrors: error.cause instanceof ZodError ? error.cause.issues.map((i) => ({ path: i.path.join("."), message: i.message })) : null,
+      },
+    };
+  },
+});
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+
+/** Every procedure: errors leave through toTRPCError, the one mapping. */
+const safeErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (result.ok) return result;
+  const { error } = result;
+  // tRPC wraps what a procedure throws; unwrap token errors, hide everything unexpected.
+  if (error.cause instanceof TokenError) throw toTRPCError(error.cause);
+  if (error.code === "INTERNAL_SERVER_ERROR" && !(error.cause instanceof TokenCodeCause)) throw toTRPCError(error.cause ?? new Error(error.message));
+  return result;
+});
+
+export const publicProcedure = t.procedure.use(safeErrors);
+
+export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
+  if (!ctx.caller) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in to continue." });
+  return next({ ctx: { ...ctx, caller: ctx.caller } });
+});
+
+export const adminProcedure = protectedProcedure.use(({ ctx, next }) => {
+  if (ctx.caller.role !== "admin") throw new TRPCError({ code: "FORBIDDEN", message: "Only administrators can do this." });
+  return next();
+});

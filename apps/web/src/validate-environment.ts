@@ -1,0 +1,17 @@
+import { validateTokenEnvironment } from "@tokenvault/token";
+import { webEnv } from "./env";
+
+/**
+ * Every setting of the web app and the token service, checked at start-up. Next only logs an
+ * error thrown by the instrumentation hook and keeps serving 500s, so a bad setting exits here.
+ */
+export function validateEnvironment(): void {
+  try {
+    webEnv();
+    validateTokenEnvironment();
+  } catch (error) {
+    // The messages name variables, never their values.
+    console.error(`Tokenvault cannot start: ${error instanceof Error ? error.message : "invalid configuration"}`);
+    process.exit(1);
+  }
+}
