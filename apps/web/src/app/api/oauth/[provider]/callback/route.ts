@@ -1,4 +1,4 @@
-import { NextResponse, type NextRequest } from "next/server";
+import type { NextRequest } from "next/server";
 import { TokenError } from "@tokenvault/token";
 import { defaultContextDeps } from "~/server/api/services";
 
@@ -8,12 +8,10 @@ import { defaultContextDeps } from "~/server/api/services";
  */
 export async function GET(request: NextRequest, { params }: { params: Promise<{ provider: string }> }) {
   const { provider } = await params;
-  const back = new URL("/connections", request.nextUrl);
+  const back = new URLSearchParams();
   const caller = await defaultContextDeps.resolveSession(request);
   if (!caller) {
-    const signIn = new URL("/sign-in", request.nextUrl);
-    signIn.searchParams.set("error", "Your session ended during the connection. Sign in and connect again.");
-    return NextResponse.redirect(signIn, 303);
+    return redirectTo(`/sign-in?${new URLSearchParams({ error: "Your session ended during the connection. Sign in and connect again." }).toString()}`);
   }
   try {
     await defaultContextDeps.tokenService.handleCallback({
@@ -22,10 +20,15 @@ export async function GET(request: NextRequest, { params }: { params: Promise<{ 
       companyId: caller.companyId,
       context: { userId: caller.userId, ipAddress: request.headers.get("x-forwarded-for")?.split(",")[0]?.trim() ?? null, userAgent: request.headers.get("user-agent") },
     });
-    back.searchParams.set("connected", provider);
+    back.set("connected", provider);
   } catch (error) {
-    back.searchParams.set("error", error instanceof TokenError ? error.message : "The connection could not be completed. Try again.");
+    back.set("error", error instanceof TokenError ? error.message : "The connection could not be completed. Try again.");
     if (!(error instanceof TokenError)) console.error("oauth callback failed:", error instanceof Error ? error.message.slice(0, 200) : "unknown");
   }
-  return NextResponse.redirect(back, 303);
+  return redirectTo(`/connections?${back.toString()}`);
+}
+
+/** A relative Location: the browser stays on the host it came from (Next's nextUrl may name another). */
+function redirectTo(path: string): Response {
+  return new Response(null, { status: 303, headers: { location: path, "cache-control": "no-store" } });
 }

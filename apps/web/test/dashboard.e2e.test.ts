@@ -1,0 +1,191 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDatabase, type Database } from "@tokenvault/db";
+import { createTestDatabase, type TestDatabase } from "@tokenvault/db/testing";
+import { startSimulator, type Simulator } from "@tokenvault/simulator";
+import { keyRingFromSettings, Vault } from "@tokenvault/token/vault";
+import { startProductionServer, type RunningServer } from "./next-server";
+
+// The whole dashboard flow in Chromium against the production build and the provider
+// simulator: sign in, connect, provider-side revocation, check, reconnect, Xero, disconnect,
+// the audit log, and what a member may not see. Screenshots land in test-results/.
+const SHOTS = join(import.meta.dirname, "..", "test-results");
+const KEY = randomBytes(32).toString("hex");
+
+describe("dashboard in a real browser", () => {
+  let sim: Simulator;
+  let database: TestDatabase;
+  let db: Database;
+  let server: RunningServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+
+  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  const card = (provider: string) => page.locator(`section[data-provider="${provider}"]`);
+  const status = (provider: string) => page.getByTestId(`status-${provider}`);
+
+  async function signIn(userId: string) {
+    await page.goto(`${server.url}/sign-in`);
+    await page.getByLabel("User").selectOption(userId);
+    await page.getByLabel("Password").fill("tokenvault");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(/\/connections/);
+  }
+
+  async function approveOnConsentPage(name: string) {
+    await page.waitForURL((url) => url.toString().startsWith(sim.url));
+    await shot(name);
+    await page.getByRole("button", { name: "Approve" }).click();
+    await page.waitForURL(/\/connections\?(connected|error)=/);
+    const error = new URL(page.url()).searchParams.get("error");
+    if (error) throw new Error(`the connection failed: ${error}`);
+  }
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    sim = await startSimulator({ strict: true });
+    database = await createTestDatabase("e2e");
+    db = await openDatabase({ databaseUrl: database.url });
+    server = await startProductionServer((url) => ({
+      DATABASE_URL: database.url,
+      TOKEN_ENCRYPTION_KEY: KEY,
+      SESSION_SECRET: randomBytes(32).toString("base64url"),
+      SESSION_COOKIE_SECURE: "0",
+      TOKENVAULT_DEMO_USERS: "1",
+      PROVIDER_SIMULATOR_URL: sim.url,
+      APP_URL: url,
+    }));
+    browser = await chromium.launch({
+      executablePath: "/usr/bin/chromium",
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    });
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    await sim?.close();
+    await db?.close();
+    await database?.drop();
+  });
+
+  it("sends a signed-out visitor to sign-in, and signs in", async () => {
+    await page.goto(`${server.url}/connections`);
+    await page.waitForURL(/\/sign-in/);
+    await shot("01-sign-in");
+    await signIn("alice");
+    await expect.poll(() => page.getByTestId("signed-in-as").textContent()).toContain("Alice Admin");
+    await expect.poll(() => status("quickbooks").textContent()).toBe("Not connected");
+    await shot("02-connections-empty");
+  });
+
+  it("connects QuickBooks through the consent page; the card shows healthy", async () => {
+    await card("quickbooks").getByRole("button", { name: "Connect" }).click();
+    await approveOnConsentPage("03-quickbooks-consent");
+    await page.getByText("Connected. The connection is ready to use.").waitFor();
+    await expect.poll(() => status("quickbooks").textContent()).toBe("Healthy");
+    await shot("04-quickbooks-healthy");
+  });
+
+  it("after the provider revokes the grant, Check shows expired with a Reconnect button", async () => {
+    await sim.revokeGrants({ provider: "intuit" });
+    await card("quickbooks").getByRole("button", { name: "Check" }).click();
+    await expect.poll(() => status("quickbooks").textContent()).toBe("Expired");
+    await expect.poll(() => page.getByTestId("error-quickbooks").textContent()).toMatch(/Reconnect QuickBooks Online/);
+    expect(await card("quickbooks").getByRole("button", { name: "Reconnect" }).isVisible()).toBe(true);
+    await shot("05-quickbooks-expired");
+  });
+
+  it("reconnects QuickBooks", async () => {
+    await card("quickbooks").getByRole("button", { name: "Reconnect" }).click();
+    await approveOnConsentPage("06-quickbooks-reconsent");
+    await expect.poll(() => status("quickbooks").textContent()).toBe("Healthy");
+    await card("quickbooks").getByRole("button", { name: "Check" }).click();
+    await page.getByText("Check passed: the connection works.").waitFor();
+  });
+
+  it("connects Xero, then disconnects it", async () => {
+    await card("xero").getByRole("button", { name: "Connect" }).click();
+    await approveOnConsentPage("07-xero-consent");
+    await expect.poll(() => status("xero").textContent()).toBe("Healthy");
+    await shot("08-both-connected");
+    await card("xero").getByRole("button", { name: "Disconnect" }).click();
+    await expect.poll(() => status("xero").textContent()).toBe("Not connected");
+    expect((await sim.listGrants({ provider: "xero" })).every((g) => g.status === "revoked")).toBe(true);
+    await shot("09-xero-disconnected");
+  });
+
+  it("never sends a token, a ciphertext or a stack trace over HTTP", async () => {
+    const vault = new Vault(keyRingFromSettings({ current: KEY, previous: undefined }));
+    const secrets = await db.prisma.tokenSecret.findMany({ where: { companyId: "acme" } });
+    expect(secrets.length).toBeGreaterThan(0);
+    const values = secrets.map((s) => vault.open(s.ciphertext, s));
+    const responses = await Promise.all([
+      page.request.get(`${server.url}/api/trpc/connection.list`),
+      page.request.get(`${server.url}/api/trpc/connection.status?input=${encodeURIComponent(JSON.stringify({ json: { provider: "quickbooks" } }))}`),
+      page.request.get(`${server.url}/api/trpc/audit.list?input=${encodeURIComponent(JSON.stringify({ json: { limit: 200 } }))}`),
+      page.request.post(`${server.url}/api/trpc/connection.refresh`, { data: { json: { provider: "quickbooks" } } }),
+      page.request.post(`${server.url}/api/trpc/connection.check`, { data: { json: { provider: "nope" } } }),
+      page.request.post(`${server.url}/api/trpc/connection.disconnect`, { data: { json: { provider: "xero" } } }),
+      page.request.get(`${server.url}/api/audit/export`),
+      page.request.post(`${server.url}/api/trpc/connection.connect`, { data: { json: { provider: "xero" } } }),
+    ]);
+    for (const response of responses) {
+      const body = await response.text();
+      for (const value of values) expect(body).not.toContain(value);
+      expect(body).not.toMatch(/tv1\.[A-Za-z0-9_-]{8}\./);
+      expect(body).not.toMatch(/"stack"|\bat \/|node_modules/);
+    }
+    expect(responses.map((r) => r.status())).toEqual([200, 200, 200, 200, 404, 404, 200, 200]);
+  });
+
+  it("shows the admin an audit row for each step, and exports CSV", async () => {
+    await page.getByRole("link", { name: "Audit log" }).click();
+    await page.waitForURL(/\/audit/);
+    await page.locator("tbody tr").first().waitFor();
+    const actions = await page.locator("tbody tr").evaluateAll((rows) => rows.map((r) => `${r.getAttribute("data-action")}:${r.getAttribute("data-outcome")}`));
+    for (const step of ["CONNECT:SUCCESS", "CHECK:FAILURE", "CHECK:SUCCESS", "REVOKE:SUCCESS", "DISCONNECT:SUCCESS"]) expect(actions).toContain(step);
+    expect(actions.filter((a) => a === "CONNECT:SUCCESS").length).toBe(3);
+    await shot("10-audit-log");
+    await page.getByLabel("Action").selectOption("CHECK");
+    await expect.poll(async () => new Set(await page.locator("tbody tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-action"))))).toEqual(new Set(["CHECK"]));
+    const csv = await page.request.get(`${server.url}/api/audit/export?action=CONNECT`);
+    expect(csv.headers()["content-type"]).toContain("text/csv");
+    const lines = (await csv.text()).trim().split("\r\n");
+    expect(lines[0]).toMatch(/^timestamp,userId,action/);
+    expect(lines.slice(1).every((l) => l.includes(",CONNECT,"))).toBe(true);
+    expect(lines).toHaveLength(4);
+  });
+
+  it("keeps companies apart and keeps members out of the audit log", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL(/\/sign-in/);
+    await signIn("carol"); // globex: acme's connection is invisible
+    await expect.poll(() => status("quickbooks").textContent()).toBe("Not connected");
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL(/\/sign-in/);
+
+    await signIn("bob"); // acme member
+    await expect.poll(() => status("quickbooks").textContent()).toBe("Healthy");
+    expect(await page.getByRole("link", { name: "Audit log" }).count()).toBe(0);
+    await page.goto(`${server.url}/audit`);
+    await page.getByText("Only administrators can read the audit log.").waitFor();
+    await shot("11-member-audit-forbidden");
+    const api = await page.request.get(`${server.url}/api/trpc/audit.list?input=${encodeURIComponent(JSON.stringify({ json: {} }))}`);
+    expect(api.status()).toBe(403);
+    expect((await api.json()) as unknown).toMatchObject({ error: { json: { data: { code: "FORBIDDEN" } } } });
+    expect((await page.request.get(`${server.url}/api/audit/export`)).status()).toBe(403);
+    const refresh = await page.request.post(`${server.url}/api/trpc/connection.refresh`, { data: { json: { provider: "quickbooks" } } });
+    expect(refresh.status()).toBe(403);
+
+    await context.clearCookies();
+    expect((await page.request.get(`${server.url}/api/trpc/connection.list`)).status()).toBe(401);
+  });
+});
