@@ -1,0 +1,130 @@
+import { randomBytes } from "node:crypto";
+import { TRPCError } from "@trpc/server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDatabase, type Database } from "@tokenvault/db";
+import { createTestDatabase, type TestDatabase } from "@tokenvault/db/testing";
+import { startSimulator, type Simulator } from "@tokenvault/simulator";
+import { ProviderRegistry, quickbooksAdapter, silentLogger, simulatorQuickbooksEndpoints, simulatorXeroEndpoints, SIMULATOR_CLIENTS, TokenService, xeroAdapter } from "@tokenvault/token";
+import { AuditLogQuery } from "@tokenvault/token/audit";
+import { createKeyRing, Vault } from "@tokenvault/token/vault";
+import { createCaller } from "~/server/api/root";
+import { createContext } from "~/server/api/trpc";
+import type { Caller } from "~/server/auth/caller";
+
+// Every procedure through the server-side caller, with a real token service, PostgreSQL and
+// the simulator; the session resolver is the pluggable one a host app would provide.
+const alice: Caller = { userId: "alice", companyId: "acme", role: "admin", name: "Alice" };
+const bob: Caller = { userId: "bob", companyId: "acme", role: "member", name: "Bob" };
+const carol: Caller = { userId: "carol", companyId: "globex", role: "admin", name: "Carol" };
+
+describe("routers through the server-side caller", () => {
+  let sim: Simulator;
+  let database: TestDatabase;
+  let db: Database;
+  let service: TokenService;
+  let vault: Vault;
+  const api = async (caller: Caller | null) =>
+    createCaller(
+      await createContext(
+        { resolveSession: () => Promise.resolve(caller), tokenService: service, auditLog: new AuditLogQuery(() => Promise.resolve(db.prisma)) },
+        { headers: new Headers({ "user-agent": "routers-test", "x-forwarded-for": "198.51.100.7" }) },
+      ),
+    );
+
+  beforeAll(async () => {
+    sim = await startSimulator({ strict: true });
+    await sim.updateSettings({ autoApprove: true });
+    database = await createTestDatabase("routers");
+    db = await openDatabase({ databaseUrl: database.url });
+    vault = new Vault(createKeyRing(randomBytes(32)));
+    const registry = new ProviderRegistry([
+      quickbooksAdapter({ ...SIMULATOR_CLIENTS.quickbooks, environment: "sandbox", endpoints: simulatorQuickbooksEndpoints(sim.url) }),
+      xeroAdapter({ ...SIMULATOR_CLIENTS.xero, endpoints: simulatorXeroEndpoints(sim.url) }),
+    ]);
+    service = new TokenService({
+      prisma: () => Promise.resolve(db.prisma),
+      vault: () => vault,
+      providers: () => Promise.resolve(registry),
+      logger: silentLogger,
+      options: { redirectUriFor: (p) => `http://127.0.0.1:3999/api/oauth/${p}/callback` },
+    });
+  });
+  afterAll(async () => {
+    await service.close();
+    await sim.close();
+    await db.close();
+    await database.drop();
+  });
+
+  async function codeOf(promise: Promise<unknown>): Promise<string> {
+    const error = await promise.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(TRPCError);
+    return (error as TRPCError).code;
+  }
+
+  it("refuses every procedure without a session", async () => {
+    const anonymous = await api(null);
+    expect(await codeOf(anonymous.connection.list())).toBe("UNAUTHORIZED");
+    expect(await codeOf(anonymous.connection.status({ provider: "quickbooks" }))).toBe("UNAUTHORIZED");
+    expect(await codeOf(anonymous.connection.connect({ provider: "quickbooks" }))).toBe("UNAUTHORIZED");
+    expect(await codeOf(anonymous.connection.check({ provider: "quickbooks" }))).toBe("UNAUTHORIZED");
+    expect(await codeOf(anonymous.connection.refresh({ provider: "quickbooks" }))).toBe("UNAUTHORIZED");
+    expect(await codeOf(anonymous.connection.disconnect({ provider: "quickbooks" }))).toBe("UNAUTHORIZED");
+    expect(await codeOf(anonymous.audit.list({}))).toBe("UNAUTHORIZED");
+  });
+
+  it("runs every procedure for an admin; no result carries a token or a ciphertext", async () => {
+    const admin = await api(alice);
+    const { url } = await admin.connection.connect({ provider: "quickbooks" });
+    const location = (await fetch(url, { redirect: "manual" })).headers.get("location")!;
+    await service.handleCallback({ provider: "quickbooks", callbackUrl: location, companyId: "acme", context: { userId: "alice" } });
+
+    const results: unknown[] = [
+      await admin.connection.list(),
+      await admin.connection.status({ provider: "quickbooks" }),
+      await admin.connection.check({ provider: "quickbooks" }),
+      await admin.connection.refresh({ provider: "quickbooks" }),
+      await admin.audit.list({ limit: 200 }),
+    ];
+    const secrets = (await db.prisma.tokenSecret.findMany({ where: { companyId: "acme" } })).map((s) => vault.open(s.ciphertext, s));
+    const text = JSON.stringify(results);
+    for (const secret of secrets) expect(text).not.toContain(secret);
+    expect(text).not.toMatch(/tv1\./);
+    expect(results[2]).toMatchObject({ status: "HEALTHY" });
+    const audit = results[4] as { items: { action: string; ipAddress: string | null }[] };
+    expect(audit.items.find((i) => i.action === "CHECK")?.ipAddress).toBe("198.51.100.7");
+    expect(await admin.connection.disconnect({ provider: "quickbooks" })).toEqual({ disconnected: true });
+  });
+
+  it("maps token errors to tRPC codes with safe messages", async () => {
+    const admin = await api(alice);
+    expect(await codeOf(admin.connection.check({ provider: "quickbooks" }))).toBe("NOT_FOUND"); // disconnected above
+    expect(await codeOf(admin.connection.status({ provider: "sage" }))).toBe("NOT_FOUND");
+    expect(await codeOf(admin.connection.status({ provider: "../../etc" }))).toBe("BAD_REQUEST");
+    expect(await codeOf(admin.audit.list({ cursor: "forged" }))).toBe("BAD_REQUEST");
+    const error = await admin.connection.refresh({ provider: "xero" }).catch((e: unknown) => e as TRPCError);
+    expect(error).toMatchObject({ code: "NOT_FOUND", message: "This provider is not connected." });
+  });
+
+  it("scopes to the caller's company and keeps members out of admin procedures", async () => {
+    const admin = await api(alice);
+    const { url } = await admin.connection.connect({ provider: "xero" });
+    const location = (await fetch(url, { redirect: "manual" })).headers.get("location")!;
+    await service.handleCallback({ provider: "xero", callbackUrl: location, companyId: "acme", context: { userId: "alice" } });
+
+    const member = await api(bob);
+    expect((await member.connection.list()).find((c) => c.provider === "xero")?.connected).toBe(true);
+    expect(await codeOf(member.audit.list({}))).toBe("FORBIDDEN");
+    expect(await codeOf(member.connection.refresh({ provider: "xero" }))).toBe("FORBIDDEN");
+
+    const other = await api(carol);
+    expect((await other.connection.list()).every((c) => !c.connected)).toBe(true);
+    expect(await codeOf(other.connection.disconnect({ provider: "xero" }))).toBe("NOT_FOUND");
+    expect((await other.audit.list({})).items).toEqual([]);
+    // acme's connection is untouched by globex's attempt.
+    expect((await member.connection.status({ provider: "xero" })).status).toBe("VALID");
+  });
+});
