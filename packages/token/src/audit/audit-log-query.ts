@@ -89,7 +89,7 @@ export class AuditLogQuery {
 const CSV_COLUMNS = ["timestamp", "userId", "action", "outcome", "connectionType", "apiEndpoint", "requestMethod", "responseStatus", "responseTime", "ipAddress", "userAgent", "errorMessage"] as const;
 
 /** One CSV field: quoted when needed, and formula-looking text neutralised for spreadsheets. */
-export function csvField(value: unknown): string {
+export function csvField(value: string | number | Date | null | undefined): string {
   let text = value instanceof Date ? value.toISOString() : value === null || value === undefined ? "" : String(value);
   if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
   return /[",\r\n']/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
