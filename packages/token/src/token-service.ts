@@ -156,7 +156,7 @@ export class TokenService {
     let connection = await this.requireConnection(companyId, provider);
     if (options.forceRefresh || !this.isFresh(connection, margin)) {
       const observed = connection.version;
-      connection = await this.refreshes.run(connection.id, () => this.refreshAcrossProcesses(adapter, connection, observed, margin, !!options.forceRefresh));
+      connection = await this.refreshes.run(connection.id, () => this.refreshAcrossProcesses(adapter, connection, observed, margin, !!options.forceRefresh, userId));
     }
     const token = this.toValidToken(adapter, connection);
     this.audit.enqueue(
@@ -289,12 +289,13 @@ export class TokenService {
     observedVersion: number,
     marginMs: number,
     force: boolean,
+    userId: string,
   ): Promise<ConnectionWithSecrets> {
     const giveUpAt = this.clock.now().getTime() + this.options.leaseMs * 2;
     let poll = this.options.waitPollMs;
     for (;;) {
       const claimed = await this.connections.claimLease(seen.id, this.owner, this.clock.now(), this.options.leaseMs);
-      if (claimed !== null) return this.refreshUnderLease(adapter, seen, claimed, observedVersion, marginMs, force);
+      if (claimed !== null) return this.refreshUnderLease(adapter, seen, claimed, observedVersion, marginMs, force, userId);
 
       // Another process holds the lease: wait for its write, then use what it stored.
       await sleep(poll);
@@ -332,6 +333,7 @@ export class TokenService {
     observedVersion: number,
     marginMs: number,
     force: boolean,
+    userId: string,
   ): Promise<ConnectionWithSecrets> {
     const leaseEnds = this.clock.now().getTime() + this.options.leaseMs;
     let leaseHeld = true;
@@ -361,7 +363,7 @@ export class TokenService {
       } catch (error) {
         if (!(error instanceof ProviderCallError)) throw error;
         leaseHeld = false;
-        throw await this.recordRefreshFailure(adapter, current, leaseVersion, error, Date.now() - started, force);
+        throw await this.recordRefreshFailure(adapter, current, leaseVersion, error, Date.now() - started, force, userId);
       }
 
       const now = this.clock.now();
@@ -400,7 +402,8 @@ export class TokenService {
             responseTime: Date.now() - started,
             details: { forced: force, refreshTokenRotated: rotated },
           },
-          SYSTEM,
+          // The caller whose request found the token expiring (or forced the refresh).
+          { userId },
           now,
         );
       });
@@ -428,6 +431,7 @@ export class TokenService {
     error: ProviderCallError,
     responseTime: number,
     force: boolean,
+    userId: string,
   ): Promise<TokenError> {
     const tokenError = toTokenError(error, adapter.displayName);
     const now = this.clock.now();
@@ -462,7 +466,7 @@ export class TokenService {
           errorMessage: tokenError.message,
           details: { forced: force, reason: error.kind, oauthError: error.oauthError },
         },
-        SYSTEM,
+        { userId },
         now,
       );
     });

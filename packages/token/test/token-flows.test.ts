@@ -156,7 +156,7 @@ describe("getValidToken and refresh", () => {
     const forced = await service.getValidToken(company, "quickbooks", "alice", { forceRefresh: true });
     expect(forced.accessToken).not.toBe(first.accessToken);
     const rows = (await auditRows(company)).filter((a) => a.action === "REFRESH");
-    expect(rows[0]).toMatchObject({ outcome: "SUCCESS", details: { forced: true } });
+    expect(rows[0]).toMatchObject({ outcome: "SUCCESS", userId: "alice", details: { forced: true } });
   });
 
   it("keeps the QuickBooks refresh token until it changes (about daily) and stores the new one when it does", async () => {
