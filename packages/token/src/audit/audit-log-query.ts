@@ -1,4 +1,4 @@
-import type { AuditAction, AuditOutcome, Prisma, PrismaClient } from "@tokenvault/db";
+import { Prisma, type AuditAction, type AuditOutcome, type PrismaClient } from "@tokenvault/db";
 import { TokenError } from "../errors";
 import type { AuditEntry } from "../types";
 
@@ -47,30 +47,35 @@ function decodeCursor(cursor: string): Cursor {
 export class AuditLogQuery {
   constructor(private readonly prisma: () => Promise<PrismaClient>) {}
 
-  private where(companyId: string, filters: AuditLogFilters): Prisma.AuditLogWhereInput {
-    return {
-      companyId,
-      ...(filters.connectionType ? { connectionType: filters.connectionType } : {}),
-      ...(filters.action ? { action: filters.action } : {}),
-      ...(filters.outcome ? { outcome: filters.outcome } : {}),
-      ...(filters.userId ? { userId: filters.userId } : {}),
-      ...(filters.from || filters.to ? { timestamp: { ...(filters.from ? { gte: filters.from } : {}), ...(filters.to ? { lt: filters.to } : {}) } } : {}),
-    };
+  /**
+   * The SQL of one page. The cursor is a row comparison, ("timestamp", id) < (t, id): an index
+   * range condition on (companyId, timestamp DESC, id DESC), so a page deep in the log starts
+   * at the cursor instead of scanning every newer row (an OR of the two cases would be a filter).
+   */
+  pageQuery(companyId: string, filters: AuditLogFilters, cursor: string | null | undefined, limit: number): Prisma.Sql {
+    const after = cursor ? decodeCursor(cursor) : null;
+    const conditions: Prisma.Sql[] = [Prisma.sql`"companyId" = ${companyId}`];
+    if (filters.connectionType) conditions.push(Prisma.sql`"connectionType" = ${filters.connectionType}`);
+    if (filters.action) conditions.push(Prisma.sql`"action" = ${filters.action}::"AuditAction"`);
+    if (filters.outcome) conditions.push(Prisma.sql`"outcome" = ${filters.outcome}::"AuditOutcome"`);
+    if (filters.userId) conditions.push(Prisma.sql`"userId" = ${filters.userId}`);
+    if (filters.from) conditions.push(Prisma.sql`"timestamp" >= ${filters.from}`);
+    if (filters.to) conditions.push(Prisma.sql`"timestamp" < ${filters.to}`);
+    if (after) conditions.push(Prisma.sql`("timestamp", "id") < (${new Date(after.t)}::timestamptz, ${after.id}::uuid)`);
+    return Prisma.sql`
+      SELECT "id", "timestamp", "companyId", "userId", "action"::text AS "action", "outcome"::text AS "outcome",
+             "connectionType", "apiEndpoint", "requestMethod", "responseStatus", "ipAddress", "userAgent",
+             "errorMessage", "responseTime", "details"
+        FROM "AuditLog"
+       WHERE ${Prisma.join(conditions, " AND ")}
+       ORDER BY "timestamp" DESC, "id" DESC
+       LIMIT ${limit + 1}`;
   }
 
   async list(companyId: string, filters: AuditLogFilters = {}, options: { cursor?: string | null; limit?: number } = {}): Promise<AuditLogPage> {
     const limit = Math.min(Math.max(1, Math.floor(options.limit ?? 50)), MAX_PAGE_SIZE);
-    const after = options.cursor ? decodeCursor(options.cursor) : null;
-    const where = this.where(companyId, filters);
-    const keyset: Prisma.AuditLogWhereInput | undefined = after
-      ? { OR: [{ timestamp: { lt: new Date(after.t) } }, { timestamp: new Date(after.t), id: { lt: after.id } }] }
-      : undefined;
     const prisma = await this.prisma();
-    const rows = await prisma.auditLog.findMany({
-      where: keyset ? { AND: [where, keyset] } : where,
-      orderBy: [{ timestamp: "desc" }, { id: "desc" }],
-      take: limit + 1,
-    });
+    const rows = await prisma.$queryRaw<AuditEntry[]>(this.pageQuery(companyId, filters, options.cursor, limit));
     const items = rows.slice(0, limit);
     return { items, nextCursor: rows.length > limit && items.length > 0 ? encodeCursor(items[items.length - 1]!) : null };
   }
