@@ -185,6 +185,12 @@ describe("dashboard in a real browser", () => {
     const refresh = await page.request.post(`${server.url}/api/trpc/connection.refresh`, { data: { json: { provider: "quickbooks" } } });
     expect(refresh.status()).toBe(403);
 
+    // A tampered session cookie is no session.
+    const [session] = (await context.cookies()).filter((c) => c.name === "tokenvault_session");
+    expect(session?.httpOnly).toBe(true);
+    expect(session?.sameSite).toBe("Lax");
+    await context.addCookies([{ ...session!, value: `${session!.value.slice(0, -4)}AAAA` }]);
+    expect((await page.request.get(`${server.url}/api/trpc/connection.list`)).status()).toBe(401);
     await context.clearCookies();
     expect((await page.request.get(`${server.url}/api/trpc/connection.list`)).status()).toBe(401);
   });

@@ -1,4 +1,4 @@
-import { getIronSession, type SessionOptions } from "iron-session";
+import { getIronSession, unsealData, type SessionOptions } from "iron-session";
 import { cookies } from "next/headers";
 import { webEnv } from "~/env";
 import type { Caller, SessionResolver } from "./caller";
@@ -35,8 +35,32 @@ export async function currentCaller(): Promise<Caller | null> {
   return callerFor((await currentSession()).userId);
 }
 
-/** The default SessionResolver: Tokenvault's sealed, httpOnly, SameSite cookie. */
-export const cookieSessionResolver: SessionResolver = async () => currentCaller();
+function readCookie(headers: Headers, name: string): string | undefined {
+  for (const part of (headers.get("cookie") ?? "").split(";")) {
+    const index = part.indexOf("=");
+    if (index < 0 || part.slice(0, index).trim() !== name) continue;
+    const raw = part.slice(index + 1).trim();
+    try {
+      return decodeURIComponent(raw);
+    } catch {
+      return raw;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The default SessionResolver: Tokenvault's sealed, httpOnly, SameSite cookie, read from the
+ * request's own headers, so it works for any Request (route handlers, tests, a host's server).
+ */
+export const cookieSessionResolver: SessionResolver = async ({ headers }) => {
+  const seal = readCookie(headers, SESSION_COOKIE);
+  if (!seal) return null;
+  const { password, ttl } = options();
+  // Expired, tampered or sealed with another secret: an empty object, i.e. signed out.
+  const data = await unsealData<SessionData>(seal, { password, ttl });
+  return callerFor(typeof data.userId === "string" ? data.userId : undefined);
+};
 
 export async function signIn(caller: Caller): Promise<void> {
   const session = await currentSession();
