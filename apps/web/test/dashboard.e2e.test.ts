@@ -80,7 +80,14 @@ describe("dashboard in a real browser", () => {
     await page.goto(`${server.url}/connections`);
     await page.waitForURL(/\/sign-in/);
     await shot("01-sign-in");
+    await page.getByLabel("Password").fill("wrong");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByText("Unknown user or wrong password.").waitFor();
     await signIn("alice");
+    // Banners come from codes: a crafted link cannot put its own words on the page.
+    await page.goto(`${server.url}/connections?error=${encodeURIComponent("Your account is locked, call +1 555 0100")}`);
+    await page.getByText("The connection could not be completed. Try again.").waitFor();
+    expect(await page.getByText("call +1 555 0100").count()).toBe(0);
     await expect.poll(() => page.getByTestId("signed-in-as").textContent()).toContain("Alice Admin");
     await expect.poll(() => status("quickbooks").textContent()).toBe("Not connected");
     await shot("02-connections-empty");

@@ -13,7 +13,7 @@ export async function signInAction(formData: FormData): Promise<void> {
   const userId = text("userId");
   const password = text("password");
   const caller = webEnv().demoUsers ? verifyLocalUser(userId, password) : null;
-  if (!caller) redirect(`/sign-in?error=${encodeURIComponent("Unknown user or wrong password.")}`);
+  if (!caller) redirect("/sign-in?error=BAD_CREDENTIALS");
   await signIn(caller);
   redirect("/connections");
 }

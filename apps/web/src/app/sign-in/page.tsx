@@ -1,5 +1,6 @@
 import { LOCAL_USERS, DEMO_PASSWORD } from "~/server/auth/local-users";
 import { webEnv } from "~/env";
+import { noticeFor } from "~/components/notices";
 import { signInAction } from "./actions";
 
 export const dynamic = "force-dynamic";
@@ -12,7 +13,7 @@ export default async function SignInPage({ searchParams }: { searchParams: Promi
       <h1>Sign in to Tokenvault</h1>
       {error && (
         <p role="alert" className="banner bad">
-          {error}
+          {noticeFor(error)}
         </p>
       )}
       {demo ? (

@@ -1,4 +1,5 @@
 import { ConnectionsBoard } from "~/components/connections-board";
+import { noticeFor } from "~/components/notices";
 import { currentCaller } from "~/server/auth/session";
 
 export default async function ConnectionsPage({ searchParams }: { searchParams: Promise<{ connected?: string; error?: string }> }) {
@@ -15,7 +16,7 @@ export default async function ConnectionsPage({ searchParams }: { searchParams: 
       )}
       {error && (
         <p role="alert" className="banner bad">
-          {error}
+          {noticeFor(error)}
         </p>
       )}
       <ConnectionsBoard isAdmin={caller?.role === "admin"} />

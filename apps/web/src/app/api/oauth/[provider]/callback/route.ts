@@ -11,7 +11,7 @@ export async function GET(request: NextRequest, { params }: { params: Promise<{ 
   const back = new URLSearchParams();
   const caller = await defaultContextDeps.resolveSession(request);
   if (!caller) {
-    return redirectTo(`/sign-in?${new URLSearchParams({ error: "Your session ended during the connection. Sign in and connect again." }).toString()}`);
+    return redirectTo("/sign-in?error=SESSION_ENDED");
   }
   try {
     await defaultContextDeps.tokenService.handleCallback({
@@ -22,7 +22,8 @@ export async function GET(request: NextRequest, { params }: { params: Promise<{ 
     });
     back.set("connected", provider);
   } catch (error) {
-    back.set("error", error instanceof TokenError ? error.message : "The connection could not be completed. Try again.");
+    // A code, not a message: the page shows its own text, so a crafted link cannot put words on it.
+    back.set("error", error instanceof TokenError ? error.code : "UNKNOWN");
     if (!(error instanceof TokenError)) console.error("oauth callback failed:", error instanceof Error ? error.message.slice(0, 200) : "unknown");
   }
   return redirectTo(`/connections?${back.toString()}`);

@@ -1,0 +1,20 @@
+/**
+ * The texts of banners named in a URL (?error=CODE). Only codes travel in links; unknown codes
+ * get a generic text, so nobody can make the dashboard display words of their choosing.
+ */
+const NOTICES: Record<string, string> = {
+  INVALID_STATE: "This sign-in response is not valid any more (used, expired or started elsewhere). Start the connection again.",
+  AUTHORIZATION_DENIED: "Access was not granted on the provider's page.",
+  REAUTH_REQUIRED: "The provider refused the authorization. Start the connection again.",
+  PROVIDER_UNAVAILABLE: "The provider is not responding. Try again in a moment.",
+  RATE_LIMITED: "The provider is rate limiting requests. Try again shortly.",
+  UNKNOWN_PROVIDER: "This provider is not available.",
+  CONFIGURATION: "The provider rejected Tokenvault's app credentials. An administrator must check the configuration.",
+  SESSION_ENDED: "Your session ended during the connection. Sign in and connect again.",
+  BAD_CREDENTIALS: "Unknown user or wrong password.",
+};
+
+export function noticeFor(code: string | undefined): string | null {
+  if (!code) return null;
+  return NOTICES[code] ?? "The connection could not be completed. Try again.";
+}
