@@ -41,11 +41,13 @@ export function envelopeHeader(keyId: string): string {
 /** Splits an envelope, or throws DecryptionError (MALFORMED / UNSUPPORTED_VERSION). Never echoes the input. */
 export function parseEnvelope(envelope: unknown): ParsedEnvelope {
   if (typeof envelope !== "string" || envelope.length > MAX_ENVELOPE_CHARS) throw new DecryptionError("MALFORMED");
-  const parts = envelope.split(".");
-  const [version, keyId, payload] = parts;
-  if (parts.length !== 3 || version === undefined || keyId === undefined || payload === undefined) {
-    throw new DecryptionError("MALFORMED");
-  }
+  // Two dots, found without splitting: the payload is most of the string.
+  const firstDot = envelope.indexOf(".");
+  const secondDot = firstDot < 0 ? -1 : envelope.indexOf(".", firstDot + 1);
+  if (secondDot < 0 || envelope.indexOf(".", secondDot + 1) >= 0) throw new DecryptionError("MALFORMED");
+  const version = envelope.slice(0, firstDot);
+  const keyId = envelope.slice(firstDot + 1, secondDot);
+  const payload = envelope.slice(secondDot + 1);
   if (version !== ENVELOPE_VERSION) {
     throw new DecryptionError(/^tv\d+$/.test(version) ? "UNSUPPORTED_VERSION" : "MALFORMED");
   }

@@ -48,8 +48,9 @@ const aadCache = new Map<string, Buffer>();
 const AAD_CACHE_LIMIT = 4096;
 
 function associatedData(header: string, binding: VaultBinding): Buffer {
-  // JSON of a fixed-order array: unambiguous whatever characters the fields hold.
-  const text = `${header}\n${JSON.stringify([binding.companyId, binding.provider, binding.kind, binding.externalId])}`;
+  // Length-prefixed fields in a fixed order: unambiguous whatever characters they hold.
+  const { companyId, provider, kind, externalId } = binding;
+  const text = `${header}\n${companyId.length}:${companyId}${provider.length}:${provider}${kind.length}:${kind}${externalId.length}:${externalId}`;
   let aad = aadCache.get(text);
   if (!aad) {
     if (aadCache.size >= AAD_CACHE_LIMIT) aadCache.clear();
