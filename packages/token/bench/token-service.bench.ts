@@ -10,7 +10,8 @@ import { HerdProcess } from "../test/herd-process";
 const PROCESSES = 4;
 const CALLERS = 50;
 const READS = 3000;
-const HERD_CYCLES = 10;
+const HERD_CYCLES = 20;
+const HERD_WARMUP = 8;
 
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -48,6 +49,14 @@ try {
   }
   const floorRate = READS / ((performance.now() - started) / 1000);
 
+  // --- one forced refresh, one caller: the work the herd shares ------------------------------
+  const refreshTimes: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    const t = performance.now();
+    await service.getValidToken(company, "quickbooks", "bench", { forceRefresh: true });
+    refreshTimes.push(performance.now() - t);
+  }
+
   // --- four processes --------------------------------------------------------------------
   const workers = Array.from(
     { length: PROCESSES },
@@ -72,13 +81,14 @@ try {
   const multiRate = (PROCESSES * READS) / (multiElapsed / 1000);
 
   // --- herd ------------------------------------------------------------------------------
+  // The first cycles warm up each process's refresh path (whichever process wins the lease).
   const herdTimes: number[] = [];
-  for (let cycle = 1; cycle <= HERD_CYCLES; cycle++) {
+  for (let cycle = 1 - HERD_WARMUP; cycle <= HERD_CYCLES; cycle++) {
     await h.expireSoon(company, "quickbooks");
     const t = performance.now();
     for (const w of workers) w.send(`go ${cycle}`);
     const reports = await Promise.all(workers.map((w) => w.next<{ tokens: string[]; errors: string[] }>()));
-    herdTimes.push(performance.now() - t);
+    if (cycle > 0) herdTimes.push(performance.now() - t);
     if (new Set(reports.flatMap((r) => r.tokens)).size !== 1 || reports.some((r) => r.errors.length > 0)) throw new Error(`herd cycle ${cycle} did not converge`);
   }
   await Promise.all(workers.map((w) => w.stop()));
@@ -106,8 +116,9 @@ try {
     [`getValidToken, ${PROCESSES} processes: median`, ms(percentile(multiLatencies, 50)), ms(percentile(floorLatencies, 50)), ratio(percentile(multiLatencies, 50), percentile(floorLatencies, 50))],
     [`getValidToken, ${PROCESSES} processes: p99`, ms(percentile(multiLatencies, 99)), ms(percentile(floorLatencies, 99)), ratio(percentile(multiLatencies, 99), percentile(floorLatencies, 99))],
     [`getValidToken, ${PROCESSES} processes: calls/s`, multiRate.toFixed(0), floorRate.toFixed(0), `${(multiRate / serviceRate).toFixed(2)}x of 1 process`],
+    ["one forced refresh, 1 caller (median)", ms(percentile(refreshTimes.slice(5), 50)), ms(percentile(roundTrips, 50)), ratio(percentile(refreshTimes.slice(5), 50), percentile(roundTrips, 50))],
     [`herd ${PROCESSES}x${CALLERS}: expiry to all hold new token (median)`, ms(percentile(herdTimes, 50)), ms(percentile(roundTrips, 50)), ratio(percentile(herdTimes, 50), percentile(roundTrips, 50))],
-    [`herd ${PROCESSES}x${CALLERS}: worst of ${HERD_CYCLES} cycles`, ms(Math.max(...herdTimes)), ms(percentile(roundTrips, 50)), ratio(Math.max(...herdTimes), percentile(roundTrips, 50))],
+    [`herd ${PROCESSES}x${CALLERS}: p95 of ${HERD_CYCLES} cycles`, ms(percentile(herdTimes, 95)), ms(percentile(roundTrips, 50)), ratio(percentile(herdTimes, 95), percentile(roundTrips, 50))],
   ];
   console.log("\nToken service (PostgreSQL, provider simulator)");
   console.log(`${"figure".padEnd(52)} ${"measured".padStart(12)} ${"floor".padStart(12)}  ratio`);

@@ -49,7 +49,7 @@ export const DEFAULT_OPTIONS: TokenServiceOptions = {
   providerTimeoutMs: 5_000,
   cooldownMs: 30_000,
   retry: DEFAULT_RETRY,
-  waitPollMs: 10,
+  waitPollMs: 5,
   redirectUriFor: (provider) => `http://localhost:3000/api/oauth/${provider}/callback`,
 };
 
@@ -109,6 +109,8 @@ export class TokenService {
   private readonly providers: () => Promise<ProviderRegistry>;
   private readonly audit: AuditTrail;
   private readonly refreshes = new SingleFlight<ConnectionWithSecrets>();
+  /** Concurrent callers for one connection share one read of it: a burst costs one query per process. */
+  private readonly reads = new SingleFlight<ConnectionWithSecrets | null>();
   /** Identifies this process's lease claims. */
   private readonly owner = `${process.pid}:${randomUUID()}`;
 
@@ -153,7 +155,9 @@ export class TokenService {
     const adapter = await this.adapter(provider);
     const margin = options.refreshMarginMs ?? this.options.refreshMarginMs;
 
-    let connection = await this.requireConnection(companyId, provider);
+    const read = await this.reads.run(`${companyId}\u0000${provider}`, () => this.connections.load(companyId, provider));
+    if (!read) throw new TokenError("NO_TOKEN", "This provider is not connected.");
+    let connection = read;
     if (options.forceRefresh || !this.isFresh(connection, margin)) {
       const observed = connection.version;
       connection = await this.refreshes.run(connection.id, () => this.refreshAcrossProcesses(adapter, connection, observed, margin, !!options.forceRefresh, userId));
@@ -299,7 +303,7 @@ export class TokenService {
 
       // Another process holds the lease: wait for its write, then use what it stored.
       await sleep(poll);
-      poll = Math.min(poll * 2, 50);
+      poll = Math.min(poll * 2, 20);
       const current = await this.requireConnection(seen.companyId, seen.provider);
       if (current.version !== observedVersion) {
         const outcome = this.settle(adapter, current, marginMs);
