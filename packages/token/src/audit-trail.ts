@@ -54,6 +54,12 @@ export class AuditTrail {
     await tx.auditLog.create({ data: row(event, context, at) });
   }
 
+  /** Writes one row on its own (an event with no other write to join). */
+  async writeNow(event: AuditEvent, context: RequestContext, at: Date): Promise<void> {
+    const prisma = await this.prisma();
+    await prisma.auditLog.create({ data: row(event, context, at) });
+  }
+
   /** Queues a token-read row; never blocks or fails the read. */
   enqueue(event: AuditEvent, context: RequestContext, at: Date): void {
     this.queue.push(row(event, context, at));

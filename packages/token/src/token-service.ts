@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
-import type { HealthStatus, Prisma, PrismaClient, TokenKind } from "@tokenvault/db";
-import { AuditTrail, type AuditEvent } from "./audit-trail";
+import type { HealthStatus, PrismaClient, TokenKind } from "@tokenvault/db";
+import { AuditTrail } from "./audit-trail";
 import { systemClock, type Clock } from "./clock";
+import { ConnectFlow } from "./connect-flow";
 import { ConnectionStore, metadataOf, secretOf, type ConnectionMetadata, type ConnectionWithSecrets } from "./connection-store";
 import { DecryptionError, TokenError } from "./errors";
 import { recordHealth } from "./health";
 import { consoleLogger, type Logger } from "./logger";
-import { pkceChallenge, randomToken, sha256, STATE_TTL_MS } from "./oauth/pkce-state";
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from "./oauth/retry";
 import { ProviderCallError, providerFetch, requestToken, revokeToken, toTokenError, type TokenResponse } from "./oauth/token-client";
 import type { ProviderRegistry } from "./providers/registry";
@@ -19,11 +19,11 @@ import type {
   ConnectionView,
   GetValidTokenOptions,
   ProviderInfo,
-  ProviderTenant,
   RequestContext,
   TokenStatus,
   ValidToken,
 } from "./types";
+import { requireName } from "./validation";
 import { SecretStore } from "./vault/secret-store";
 import type { Vault } from "./vault/vault";
 
@@ -77,15 +77,6 @@ export interface ExpiringToken {
   expiresAt: Date;
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
-
-function requireName(field: string, value: unknown): string {
-  if (typeof value !== "string" || !NAME.test(value)) {
-    throw new TokenError("INVALID_INPUT", `${field} must be 1-128 letters, digits, '.', '_', ':', '@' or '-'.`);
-  }
-  return value;
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const SYSTEM: RequestContext = { userId: "system" };
 
@@ -108,6 +99,7 @@ export class TokenService {
   private readonly connections: ConnectionStore;
   private readonly providers: () => Promise<ProviderRegistry>;
   private readonly audit: AuditTrail;
+  private readonly connectFlow: ConnectFlow;
   private readonly refreshes = new SingleFlight<ConnectionWithSecrets>();
   /** Concurrent callers for one connection share one read of it: a burst costs one query per process. */
   private readonly reads = new SingleFlight<ConnectionWithSecrets | null>();
@@ -123,6 +115,7 @@ export class TokenService {
     this.secrets = new SecretStore(deps.vault, this.logger);
     this.connections = new ConnectionStore(deps.prisma);
     this.audit = new AuditTrail(deps.prisma, this.logger);
+    this.connectFlow = new ConnectFlow({ prisma: deps.prisma, secrets: this.secrets, audit: this.audit, clock: this.clock, timeoutMs: () => this.options.providerTimeoutMs });
   }
 
   get options(): TokenServiceOptions {
@@ -482,194 +475,14 @@ export class TokenService {
   // ---------------------------------------------------------------------------------------
   // Connect, check, disconnect
 
+  /** A consent URL with a one-time state bound to this user, company and provider (and PKCE where taken). */
   async getAuthorizationUrl(input: { companyId: string; provider: string; userId: string; redirectUri: string }): Promise<AuthorizationRequest> {
-    const companyId = requireName("companyId", input.companyId);
-    const userId = requireName("userId", input.userId);
-    const adapter = await this.adapter(input.provider);
-    let redirect: URL;
-    try {
-      redirect = new URL(input.redirectUri);
-    } catch {
-      throw new TokenError("INVALID_INPUT", "redirectUri must be an absolute URL.");
-    }
-    if (redirect.protocol !== "https:" && redirect.protocol !== "http:") throw new TokenError("INVALID_INPUT", "redirectUri must be http(s).");
-
-    const state = randomToken();
-    const stateHash = sha256(state);
-    const verifier = adapter.pkce ? randomToken() : null;
-    const now = this.clock.now();
-    const expiresAt = new Date(now.getTime() + STATE_TTL_MS);
-    const prisma = await this.prisma();
-    await prisma.oAuthState.create({
-      data: {
-        stateHash,
-        companyId,
-        provider: adapter.id,
-        userId,
-        redirectUri: redirect.toString(),
-        codeVerifierSealed: verifier ? this.secrets.seal(verifier, { companyId, provider: adapter.id, kind: "PKCE_VERIFIER", externalId: stateHash }) : null,
-        createdAt: now,
-        expiresAt,
-      },
-    });
-    const url = new URL(adapter.endpoints.authorization);
-    url.searchParams.set("response_type", "code");
-    url.searchParams.set("client_id", adapter.client.clientId);
-    url.searchParams.set("redirect_uri", redirect.toString());
-    url.searchParams.set("scope", adapter.scopes.join(" "));
-    url.searchParams.set("state", state);
-    if (verifier) {
-      url.searchParams.set("code_challenge", pkceChallenge(verifier));
-      url.searchParams.set("code_challenge_method", "S256");
-    }
-    return { url: url.toString(), expiresAt };
+    return this.connectFlow.authorizationUrl(await this.adapter(input.provider), input);
   }
 
-  /**
-   * The provider's redirect back: checks the one-time state (present, known, unexpired, unused,
-   * issued to this user, company and provider), refuses a code seen before, exchanges the code
-   * and stores the token set, health and audit row in one transaction.
-   */
+  /** The provider's redirect back: see ConnectFlow.callback. */
   async handleCallback(input: { provider: string; callbackUrl: string; companyId: string; context: RequestContext }): Promise<CallbackResult> {
-    const adapter = await this.adapter(input.provider);
-    const companyId = requireName("companyId", input.companyId);
-    const context = input.context;
-    requireName("userId", context.userId);
-    let params: URLSearchParams;
-    try {
-      params = new URL(input.callbackUrl).searchParams;
-    } catch {
-      throw new TokenError("INVALID_INPUT", "The callback URL is not valid.");
-    }
-    const state = params.get("state");
-    if (!state) throw new TokenError("INVALID_STATE", "The sign-in response has no state. Start the connection again.");
-    const prisma = await this.prisma();
-    const stateHash = sha256(state);
-    const pending = await prisma.oAuthState.findUnique({ where: { stateHash } });
-    const now = this.clock.now();
-    if (!pending || pending.provider !== adapter.id || pending.companyId !== companyId || pending.userId !== context.userId) {
-      throw new TokenError("INVALID_STATE", "This sign-in response does not belong to a connection you started. Start the connection again.");
-    }
-    if (pending.consumedAt) throw new TokenError("INVALID_STATE", "This sign-in response was already used. Start the connection again.");
-    if (pending.expiresAt <= now) throw new TokenError("INVALID_STATE", "This sign-in response has expired. Start the connection again.");
-
-    const denied = params.get("error");
-    const code = params.get("code");
-    const codeHash = code ? sha256(code) : null;
-    // Consume the state first, atomically: a replay racing this one finds it used.
-    try {
-      const { count } = await prisma.oAuthState.updateMany({ where: { id: pending.id, consumedAt: null }, data: { consumedAt: now, codeHash } });
-      if (count === 0) throw new TokenError("INVALID_STATE", "This sign-in response was already used. Start the connection again.");
-    } catch (error) {
-      if (error instanceof TokenError) throw error;
-      // Unique violation on codeHash: this code was already exchanged under another state.
-      throw new TokenError("INVALID_STATE", "This authorization code was already used. Start the connection again.");
-    }
-
-    if (denied || !code) {
-      await this.auditStandalone({
-        companyId,
-        action: "CONNECT",
-        outcome: "FAILURE",
-        connectionType: adapter.id,
-        apiEndpoint: adapter.endpoints.authorization,
-        requestMethod: "GET",
-        responseStatus: 400,
-        errorMessage: denied === "access_denied" ? "Access was denied on the provider's consent page." : "The provider returned no authorization code.",
-        details: { error: denied ? denied.slice(0, 64) : "missing_code" },
-      }, context);
-      throw new TokenError("AUTHORIZATION_DENIED", denied === "access_denied" ? `${adapter.displayName} access was not granted.` : `${adapter.displayName} did not complete the sign-in.`);
-    }
-
-    const externalIdFromRedirect = adapter.externalIdParam ? params.get(adapter.externalIdParam) : null;
-    if (adapter.externalIdParam && !externalIdFromRedirect) throw new TokenError("INVALID_INPUT", `The ${adapter.displayName} response has no ${adapter.externalIdParam}.`);
-    const verifier = pending.codeVerifierSealed
-      ? this.secrets.openSealed(pending.codeVerifierSealed, { companyId, provider: adapter.id, kind: "PKCE_VERIFIER", externalId: stateHash })
-      : null;
-
-    const started = Date.now();
-    let response: TokenResponse;
-    let tenants: ProviderTenant[] = [];
-    try {
-      // No retry: a code is single-use, a replay after a lost response would be refused anyway.
-      response = await requestToken(
-        adapter.endpoints.token,
-        adapter.client,
-        { grant_type: "authorization_code", code, redirect_uri: pending.redirectUri, ...(verifier ? { code_verifier: verifier } : {}) },
-        this.options.providerTimeoutMs,
-      );
-      if (adapter.discoverTenants) tenants = await adapter.discoverTenants(response.access_token, this.options.providerTimeoutMs);
-    } catch (error) {
-      if (!(error instanceof ProviderCallError)) throw error;
-      const tokenError = toTokenError(error, adapter.displayName);
-      await this.auditStandalone({
-        companyId,
-        action: "CONNECT",
-        outcome: "FAILURE",
-        connectionType: adapter.id,
-        apiEndpoint: adapter.endpoints.token,
-        requestMethod: "POST",
-        responseStatus: error.status ?? 0,
-        responseTime: Date.now() - started,
-        errorMessage: tokenError.message,
-        details: { reason: error.kind },
-      }, context);
-      throw tokenError;
-    }
-    if (!response.refresh_token) throw new TokenError("PROVIDER_UNAVAILABLE", `${adapter.displayName} returned no refresh token; check the offline access scope.`);
-
-    const externalId = externalIdFromRedirect ?? tenants[0]?.id ?? "";
-    const metadata: ConnectionMetadata = { tenants, scope: response.scope, refreshTokenRotatedAt: now.toISOString() };
-    await prisma.$transaction(async (tx) => {
-      const connection = await tx.connection.upsert({
-        where: { companyId_provider: { companyId, provider: adapter.id } },
-        create: { companyId, provider: adapter.id, externalId, connectedBy: context.userId, metadata: metadata as Prisma.InputJsonValue },
-        update: {
-          externalId,
-          connectedBy: context.userId,
-          metadata: metadata as Prisma.InputJsonValue,
-          version: { increment: 1 },
-          cooldownUntil: null,
-          leaseOwner: null,
-          leaseExpiresAt: null,
-        },
-      });
-      // A reconnect may point at another realm or tenant: the old secrets go.
-      await tx.tokenSecret.deleteMany({ where: { connectionId: connection.id } });
-      const location = { companyId, provider: adapter.id, externalId, connectionId: connection.id };
-      await this.secrets.write(tx, [
-        { ...location, kind: "ACCESS_TOKEN", value: response.access_token, expiresAt: expiresAtFrom(now, response, adapter.defaultAccessTokenTtlSec), lastRefreshedAt: now },
-        {
-          ...location,
-          kind: "REFRESH_TOKEN",
-          value: response.refresh_token!,
-          expiresAt: response.x_refresh_token_expires_in
-            ? new Date(now.getTime() + response.x_refresh_token_expires_in * 1000)
-            : adapter.refreshToken.idleTtlSec
-              ? new Date(now.getTime() + adapter.refreshToken.idleTtlSec * 1000)
-              : null,
-          lastRefreshedAt: now,
-        },
-      ]);
-      await recordHealth(tx, companyId, adapter.id, "HEALTHY", null, now);
-      await this.audit.write(
-        tx,
-        {
-          companyId,
-          action: "CONNECT",
-          outcome: "SUCCESS",
-          connectionType: adapter.id,
-          apiEndpoint: adapter.endpoints.token,
-          requestMethod: "POST",
-          responseStatus: 200,
-          responseTime: Date.now() - started,
-          details: { externalId: externalId || null, tenants: tenants.length },
-        },
-        context,
-        now,
-      );
-    });
-    return { provider: adapter.id, companyId, externalId: externalId || null };
+    return this.connectFlow.callback(await this.adapter(input.provider), input);
   }
 
   /** Forces a refresh now (admin action) and reports the resulting status. */
@@ -761,7 +574,7 @@ export class TokenService {
       } catch (error) {
         if (!(error instanceof ProviderCallError)) throw error;
         const tokenError = toTokenError(error, adapter.displayName);
-        await this.auditStandalone({
+        await this.audit.writeNow({
           companyId,
           action: "REVOKE",
           outcome: "FAILURE",
@@ -771,7 +584,7 @@ export class TokenService {
           responseStatus: error.status ?? 0,
           responseTime: Date.now() - started,
           errorMessage: tokenError.message,
-        }, context);
+        }, context, this.clock.now());
         // Kept: removing the secrets now would leave a live grant nobody can revoke.
         throw new TokenError(tokenError.code, `${adapter.displayName} could not revoke the connection, so it was kept. Try again shortly.`);
       }
@@ -929,10 +742,6 @@ export class TokenService {
     return { status: "VALID", message: `Connected to ${adapter.displayName}; the access token will be refreshed on next use.`, ...base };
   }
 
-  private async auditStandalone(event: AuditEvent, context: RequestContext): Promise<void> {
-    const prisma = await this.prisma();
-    await prisma.$transaction((tx) => this.audit.write(tx, event, context, this.clock.now()));
-  }
 }
 
 /** Thrown inside the write transaction when the fence refuses a stale lease holder. */
