@@ -83,6 +83,15 @@ describe("audit log query on a million rows", () => {
     expect(removed).toBeLessThan(10);
   });
 
+  it("pages a filtered log (by action) through its own index, without a sort", async () => {
+    const first = await query.list("acme", { action: "REFRESH" }, { limit: 50 });
+    const sql = query.pageQuery("acme", { action: "REFRESH" }, first.nextCursor, 50);
+    const plan = await db.prisma.$queryRawUnsafe<{ "QUERY PLAN": string }[]>(`EXPLAIN (ANALYZE, FORMAT TEXT) ${sql.text}`, ...sql.values);
+    const text = plan.map((r) => r["QUERY PLAN"]).join("\n");
+    expect(text).toMatch(/Index Scan using "AuditLog_companyId_action_timestamp_id_idx"/);
+    expect(text).not.toMatch(/Seq Scan|Sort/);
+  });
+
   it("refuses a forged cursor with a typed error", async () => {
     await expect(query.list("acme", {}, { cursor: "bm90LWEtY3Vyc29y" })).rejects.toMatchObject({ code: "INVALID_INPUT" });
   });
