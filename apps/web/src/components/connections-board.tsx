@@ -1,7 +1,7 @@
 "use client";
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { useTRPC } from "~/trpc/react";
 import { relative } from "./format";
 
@@ -14,10 +14,16 @@ function badgeOf(connection: { connected: boolean; status: string; health: { sta
   return { label: "Healthy", tone: "ok" };
 }
 
-export function ConnectionsBoard({ isAdmin }: { isAdmin: boolean }) {
+type Notice = { tone: "ok" | "bad"; text: string };
+
+export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean; initialNotice: Notice | null }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const [message, setMessage] = useState<{ tone: "ok" | "bad"; text: string } | null>(null);
+  // The outcome of a connect arrives in the URL; it shows once, then the next action replaces it.
+  const [message, setMessage] = useState<Notice | null>(initialNotice);
+  useEffect(() => {
+    if (window.location.search) window.history.replaceState(null, "", window.location.pathname);
+  }, []);
   const list = useQuery(trpc.connection.list.queryOptions(undefined, { refetchInterval: 15_000 }));
   const invalidate = () => queryClient.invalidateQueries({ queryKey: trpc.connection.list.queryKey() });
   const onError = (error: { message: string }) => setMessage({ tone: "bad", text: error.message });

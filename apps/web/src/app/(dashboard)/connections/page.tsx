@@ -9,17 +9,10 @@ export default async function ConnectionsPage({ searchParams }: { searchParams: 
     <main>
       <h1>Connections</h1>
       <p className="lead">Accounting integrations of {caller?.companyId}. Tokens are refreshed automatically before they expire.</p>
-      {connected && (
-        <p role="status" className="banner ok">
-          Connected. The connection is ready to use.
-        </p>
-      )}
-      {error && (
-        <p role="alert" className="banner bad">
-          {noticeFor(error)}
-        </p>
-      )}
-      <ConnectionsBoard isAdmin={caller?.role === "admin"} />
+      <ConnectionsBoard
+        isAdmin={caller?.role === "admin"}
+        initialNotice={error ? { tone: "bad", text: noticeFor(error) ?? "" } : connected ? { tone: "ok", text: "Connected. The connection is ready to use." } : null}
+      />
     </main>
   );
 }
