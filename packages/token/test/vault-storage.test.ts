@@ -164,11 +164,11 @@ describe("vault storage (PostgreSQL)", () => {
   it("stores and reads static secrets through the service, fail-closed without a key", async () => {
     const vault = new Vault(createKeyRing(randomBytes(32)));
     const service = new TokenService({ prisma: () => Promise.resolve(db.prisma), vault: () => vault, providers: noProviders, logger: silentLogger });
-    await service.storeSecret({ companyId: "acme", provider: "stripe", kind: "API_KEY", value: "sk_live_canary", userId: "u1" });
-    expect(await service.getSecret("acme", "stripe", "API_KEY")).toBe("sk_live_canary");
+    await service.storeSecret({ companyId: "acme", provider: "stripe", kind: "API_KEY", value: "canary-api-key-value", userId: "u1" });
+    expect(await service.getSecret("acme", "stripe", "API_KEY")).toBe("canary-api-key-value");
     await expect(service.getSecret("globex", "stripe", "API_KEY")).rejects.toMatchObject({ code: "NO_TOKEN" });
     const audit = await db.prisma.auditLog.findFirst({ where: { companyId: "acme", action: "SECRET_WRITE" } });
-    expect(JSON.stringify(audit)).not.toContain("sk_live_canary");
+    expect(JSON.stringify(audit)).not.toContain("canary-api-key-value");
 
     const keyless = new TokenService({
       prisma: () => Promise.resolve(db.prisma),
