@@ -6,7 +6,7 @@ import { recordHealth } from "./health";
 import type { ConnectionMetadata } from "./connection-store";
 import { pkceChallenge, randomToken, sha256, STATE_TTL_MS } from "./oauth/pkce-state";
 import { ProviderCallError, requestToken, toTokenError, type TokenResponse } from "./oauth/token-client";
-import { expiresAtFrom, type ProviderAdapter } from "./providers/types";
+import { expiresAtFrom, refreshExpiresAtFrom, type ProviderAdapter } from "./providers/types";
 import type { AuthorizationRequest, CallbackResult, ProviderTenant, RequestContext } from "./types";
 import { requireName } from "./validation";
 import type { SecretStore } from "./vault/secret-store";
@@ -187,11 +187,7 @@ export class ConnectFlow {
           ...location,
           kind: "REFRESH_TOKEN",
           value: response.refresh_token!,
-          expiresAt: response.x_refresh_token_expires_in
-            ? new Date(now.getTime() + response.x_refresh_token_expires_in * 1000)
-            : adapter.refreshToken.idleTtlSec
-              ? new Date(now.getTime() + adapter.refreshToken.idleTtlSec * 1000)
-              : null,
+          expiresAt: refreshExpiresAtFrom(now, response, adapter, null),
           lastRefreshedAt: now,
         },
       ]);

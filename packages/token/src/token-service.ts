@@ -10,7 +10,7 @@ import { consoleLogger, type Logger } from "./logger";
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from "./oauth/retry";
 import { ProviderCallError, providerFetch, requestToken, revokeToken, toTokenError, type TokenResponse } from "./oauth/token-client";
 import type { ProviderRegistry } from "./providers/registry";
-import { expiresAtFrom, type ProviderAdapter, type ProviderTokenSet } from "./providers/types";
+import { expiresAtFrom, refreshExpiresAtFrom, type ProviderAdapter, type ProviderTokenSet } from "./providers/types";
 import { SingleFlight } from "./refresh/single-flight";
 import type {
   AuthorizationRequest,
@@ -143,6 +143,20 @@ export class TokenService {
    * however many callers in however many processes ask.
    */
   async getValidToken(companyId: string, provider: string, userId: string, options: GetValidTokenOptions = {}): Promise<ValidToken> {
+    const { adapter, connection } = await this.validConnection(companyId, provider, userId, options);
+    return this.toValidToken(adapter, connection);
+  }
+
+  /**
+   * The connection with a valid access token, refreshing it first when needed (see
+   * getValidToken). Every read of a token goes through here, and is audited here.
+   */
+  private async validConnection(
+    companyId: string,
+    provider: string,
+    userId: string,
+    options: GetValidTokenOptions = {},
+  ): Promise<{ adapter: ProviderAdapter; connection: ConnectionWithSecrets }> {
     requireName("companyId", companyId);
     requireName("userId", userId);
     const adapter = await this.adapter(provider);
@@ -155,13 +169,12 @@ export class TokenService {
       const observed = connection.version;
       connection = await this.refreshes.run(connection.id, () => this.refreshAcrossProcesses(adapter, connection, observed, margin, !!options.forceRefresh, userId));
     }
-    const token = this.toValidToken(adapter, connection);
     this.audit.enqueue(
       { companyId, action: "TOKEN_READ", outcome: "SUCCESS", connectionType: provider, apiEndpoint: "tokenService.getValidToken", requestMethod: "READ", responseStatus: 200 },
       { userId },
       this.clock.now(),
     );
-    return token;
+    return { adapter, connection };
   }
 
   /** Status from the vault alone; never calls the provider. */
@@ -212,9 +225,7 @@ export class TokenService {
    * token state on the instance, and a shared one would leak a company's token to another.
    */
   async getOAuthClient(companyId: string, provider: string, userId = "system"): Promise<unknown> {
-    const adapter = await this.adapter(provider);
-    await this.getValidToken(companyId, provider, userId);
-    const connection = await this.requireConnection(companyId, provider);
+    const { adapter, connection } = await this.validConnection(companyId, provider, userId);
     return adapter.createSdkClient(this.tokenSetOf(connection), this.options.redirectUriFor(provider));
   }
 
@@ -314,9 +325,14 @@ export class TokenService {
     if (this.needsReauthorization(current)) throw this.reauthError(adapter);
     if (current.cooldownUntil && current.cooldownUntil > this.clock.now()) {
       if (this.isUsable(current)) return current; // still valid, only inside the margin
-      throw new TokenError("PROVIDER_UNAVAILABLE", `${adapter.displayName} is not responding. Tokenvault will retry shortly.`);
+      throw this.unavailableError(adapter);
     }
     return null;
+  }
+
+  /** During a cooldown: the provider failed a moment ago and is not asked again yet. */
+  private unavailableError(adapter: ProviderAdapter): TokenError {
+    return new TokenError("PROVIDER_UNAVAILABLE", `${adapter.displayName} is not responding. Tokenvault will retry shortly.`);
   }
 
   private reauthError(adapter: ProviderAdapter): TokenError {
@@ -342,7 +358,7 @@ export class TokenService {
       if (this.needsReauthorization(current)) throw this.reauthError(adapter);
       if (current.cooldownUntil && current.cooldownUntil > this.clock.now() && !force) {
         if (this.isUsable(current)) return current;
-        throw new TokenError("PROVIDER_UNAVAILABLE", `${adapter.displayName} is not responding. Tokenvault will retry shortly.`);
+        throw this.unavailableError(adapter);
       }
 
       const refreshSecret = secretOf(current, "REFRESH_TOKEN")!;
@@ -366,11 +382,7 @@ export class TokenService {
       const now = this.clock.now();
       const rotated = response.refresh_token !== undefined && response.refresh_token !== refreshToken;
       const newRefresh = response.refresh_token ?? refreshToken;
-      const refreshExpiresAt = response.x_refresh_token_expires_in
-        ? new Date(now.getTime() + response.x_refresh_token_expires_in * 1000)
-        : adapter.refreshToken.idleTtlSec
-          ? new Date(now.getTime() + adapter.refreshToken.idleTtlSec * 1000)
-          : refreshSecret.expiresAt;
+      const refreshExpiresAt = refreshExpiresAtFrom(now, response, adapter, refreshSecret.expiresAt);
       const metadata: ConnectionMetadata = { ...metadataOf(current), ...(rotated ? { refreshTokenRotatedAt: now.toISOString() } : {}) };
       const location = { companyId: current.companyId, provider: current.provider, externalId: current.externalId, connectionId: current.id };
       const prisma = await this.prisma();
@@ -553,8 +565,7 @@ export class TokenService {
   }
 
   private async callCheck(adapter: ProviderAdapter, companyId: string, context: RequestContext, force: boolean): Promise<{ status: number; url: string }> {
-    await this.getValidToken(companyId, adapter.id, context.userId, { forceRefresh: force });
-    const connection = await this.requireConnection(companyId, adapter.id);
+    const { connection } = await this.validConnection(companyId, adapter.id, context.userId, { forceRefresh: force });
     const request = adapter.checkRequest(this.tokenSetOf(connection));
     const response = await providerFetch(request.url, { headers: request.headers }, this.options.providerTimeoutMs);
     await response.body?.cancel();
@@ -736,7 +747,7 @@ export class TokenService {
       return { status: "EXPIRED", message: `The ${adapter.displayName} connection has expired. Reconnect ${adapter.displayName}.`, ...base };
     }
     if (connection.cooldownUntil && connection.cooldownUntil > now) {
-      return { status: "ERROR", message: refresh.lastError ?? `${adapter.displayName} is not responding. Tokenvault will retry shortly.`, ...base };
+      return { status: "ERROR", message: refresh.lastError ?? this.unavailableError(adapter).message, ...base };
     }
     if (access?.expiresAt && access.expiresAt > now) return { status: "VALID", message: `Connected to ${adapter.displayName}.`, ...base };
     return { status: "VALID", message: `Connected to ${adapter.displayName}; the access token will be refreshed on next use.`, ...base };

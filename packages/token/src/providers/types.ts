@@ -57,3 +57,13 @@ export interface ProviderAdapter {
 export function expiresAtFrom(now: Date, response: TokenResponse, defaultTtlSec: number): Date {
   return new Date(now.getTime() + (response.expires_in ?? defaultTtlSec) * 1000);
 }
+
+/**
+ * When the refresh token of a response expires: what the provider said (Intuit's
+ * x_refresh_token_expires_in), else the adapter's idle lifetime, else `fallback`.
+ */
+export function refreshExpiresAtFrom(now: Date, response: TokenResponse, adapter: Pick<ProviderAdapter, "refreshToken">, fallback: Date | null): Date | null {
+  if (response.x_refresh_token_expires_in) return new Date(now.getTime() + response.x_refresh_token_expires_in * 1000);
+  if (adapter.refreshToken.idleTtlSec) return new Date(now.getTime() + adapter.refreshToken.idleTtlSec * 1000);
+  return fallback;
+}
