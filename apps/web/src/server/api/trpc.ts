@@ -69,7 +69,9 @@ export const publicProcedure = t.procedure.use(safeErrors);
 
 export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
   if (!ctx.caller) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in to continue." });
-  return next({ ctx: { ...ctx, caller: ctx.caller } });
+  // Who acts, for the audit rows the service writes.
+  const requestContext = { userId: ctx.caller.userId, ipAddress: ctx.ipAddress, userAgent: ctx.userAgent };
+  return next({ ctx: { ...ctx, caller: ctx.caller, requestContext } });
 });
 
 export const adminProcedure = protectedProcedure.use(({ ctx, next }) => {

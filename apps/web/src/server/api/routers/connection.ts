@@ -29,21 +29,21 @@ export const connectionRouter = {
     .input(byProvider)
     .output(healthView)
     .mutation(({ ctx, input }) =>
-      ctx.tokenService.checkConnection(ctx.caller.companyId, input.provider, { userId: ctx.caller.userId, ipAddress: ctx.ipAddress, userAgent: ctx.userAgent }),
+      ctx.tokenService.checkConnection(ctx.caller.companyId, input.provider, ctx.requestContext),
     ),
 
   refresh: adminProcedure
     .input(byProvider)
     .output(tokenStatus)
     .mutation(({ ctx, input }) =>
-      ctx.tokenService.refreshNow(ctx.caller.companyId, input.provider, { userId: ctx.caller.userId, ipAddress: ctx.ipAddress, userAgent: ctx.userAgent }),
+      ctx.tokenService.refreshNow(ctx.caller.companyId, input.provider, ctx.requestContext),
     ),
 
   disconnect: protectedProcedure
     .input(byProvider)
     .output(z.object({ disconnected: z.literal(true) }))
     .mutation(async ({ ctx, input }) => {
-      await ctx.tokenService.disconnect(ctx.caller.companyId, input.provider, { userId: ctx.caller.userId, ipAddress: ctx.ipAddress, userAgent: ctx.userAgent });
+      await ctx.tokenService.disconnect(ctx.caller.companyId, input.provider, ctx.requestContext);
       return { disconnected: true as const };
     }),
 };

@@ -1,6 +1,7 @@
 import type { NextRequest } from "next/server";
 import { TokenError } from "@tokenvault/token";
 import { defaultContextDeps } from "~/server/api/services";
+import { createContext } from "~/server/api/trpc";
 
 /**
  * The provider redirects here after consent. The state is checked, the code exchanged and the
@@ -9,16 +10,17 @@ import { defaultContextDeps } from "~/server/api/services";
 export async function GET(request: NextRequest, { params }: { params: Promise<{ provider: string }> }) {
   const { provider } = await params;
   const back = new URLSearchParams();
-  const caller = await defaultContextDeps.resolveSession(request);
+  // The same caller and client details as a tRPC procedure gets.
+  const { caller, tokenService, ipAddress, userAgent } = await createContext(defaultContextDeps, request);
   if (!caller) {
     return redirectTo("/sign-in?error=SESSION_ENDED");
   }
   try {
-    await defaultContextDeps.tokenService.handleCallback({
+    await tokenService.handleCallback({
       provider,
       callbackUrl: request.url,
       companyId: caller.companyId,
-      context: { userId: caller.userId, ipAddress: request.headers.get("x-forwarded-for")?.split(",")[0]?.trim() ?? null, userAgent: request.headers.get("user-agent") },
+      context: { userId: caller.userId, ipAddress, userAgent },
     });
     back.set("connected", provider);
   } catch (error) {
