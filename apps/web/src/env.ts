@@ -1,8 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { z } from "zod";
-import { dbEnv, loadRootEnvFile, repoRoot } from "@tokenvault/db";
+import { dbEnv, loadOrCreateDevSecret, loadRootEnvFile } from "@tokenvault/db";
 
 /** The only place apps/web reads process.env. */
 const schema = z.object({
@@ -30,21 +28,15 @@ export function webEnv(): WebEnv {
   const env = schema.parse(process.env);
   const production = env.NODE_ENV === "production";
   let secret = env.SESSION_SECRET?.trim();
-  if (!secret && !production && !dbEnv().databaseUrl) secret = devSessionSecret();
+  // Outside production on the embedded database, a session secret is generated once into .data/.
+  if (!secret && !production && !dbEnv().databaseUrl) secret = loadOrCreateDevSecret("dev-session-secret", () => randomBytes(32).toString("base64url"));
   if (!secret) throw new Error("SESSION_SECRET is not set: it signs session cookies and needs at least 32 characters.");
   if (secret.length < 32) throw new Error("SESSION_SECRET is too short: it needs at least 32 characters.");
-  cached = { production, sessionSecret: secret, demoUsers: env.TOKENVAULT_DEMO_USERS ? env.TOKENVAULT_DEMO_USERS === "1" : !production,
+  cached = {
+    production,
+    sessionSecret: secret,
+    demoUsers: env.TOKENVAULT_DEMO_USERS ? env.TOKENVAULT_DEMO_USERS === "1" : !production,
     cookieSecure: env.SESSION_COOKIE_SECURE ? env.SESSION_COOKIE_SECURE === "1" : production,
   };
   return cached;
-}
-
-/** Outside production on the embedded database, a session secret is generated once into .data/. */
-function devSessionSecret(): string {
-  const file = join(repoRoot(), ".data", "dev-session-secret");
-  if (existsSync(file)) return readFileSync(file, "utf8").trim();
-  mkdirSync(dirname(file), { recursive: true });
-  const secret = randomBytes(32).toString("base64url");
-  writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: "wx" });
-  return secret;
 }

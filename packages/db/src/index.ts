@@ -1,6 +1,6 @@
 export { openDatabase, type Database, type DatabaseOptions } from "./client";
 export { dbEnv } from "./env";
-export { loadRootEnvFile, repoRoot } from "./paths";
+export { loadOrCreateDevSecret, loadRootEnvFile, repoRoot } from "./paths";
 export * from "./generated/prisma/client";
 
 import { openDatabase, type Database } from "./client";

@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 
 /**
@@ -34,4 +34,19 @@ export function loadRootEnvFile(): void {
   envFileLoaded = true;
   const file = join(/*turbopackIgnore: true*/ repoRoot(), ".env");
   if (existsSync(file)) process.loadEnvFile(file);
+}
+
+/**
+ * A development secret kept in the git-ignored .data/ folder beside the embedded database:
+ * read if present, else created once with `generate` (mode 0600). Only for a fresh clone
+ * outside production; callers decide when that applies.
+ */
+export function loadOrCreateDevSecret(fileName: string, generate: () => string, onCreate?: (file: string) => void): string {
+  const file = join(/*turbopackIgnore: true*/ repoRoot(), ".data", fileName);
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  mkdirSync(dirname(file), { recursive: true });
+  const secret = generate();
+  writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: "wx" });
+  onCreate?.(file);
+  return secret;
 }
