@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DecryptionError, TokenError } from "../errors";
-import { MAX_PLAINTEXT_BYTES, NONCE_BYTES, TAG_BYTES } from "./envelope";
+import { createEnvelopeBuffer, MAX_PLAINTEXT_BYTES, NONCE_BYTES, parseEnvelope, TAG_BYTES } from "./envelope";
 import { createKeyRing } from "./key-ring";
 import { Vault, type VaultBinding } from "./vault";
 
@@ -112,6 +112,24 @@ describe("vault envelope", () => {
     const [, , payload] = variant.split(".") as [string, string, string];
     expect(Buffer.from(payload, "base64url").equals(Buffer.from(ciphertext.split(".")[2]!, "base64url"))).toBe(true);
     expect(reasonOf(() => vault.open(variant, binding))).toBe("MALFORMED");
+  });
+
+  it("reuses one envelope buffer without mixing values: many sizes sealed first, opened afterwards in any order", () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ minLength: 1, maxLength: 3000, unit: "binary" }), { minLength: 1, maxLength: 12 }), (values) => {
+        const sealed = values.map((value) => vault.seal(value, binding).ciphertext);
+        for (let i = values.length - 1; i >= 0; i--) expect(vault.open(sealed[i]!, binding)).toBe(values[i]);
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it("parses into a caller's buffer exactly as into fresh memory, and a buffer too small is MALFORMED, not truncated bytes", () => {
+    const { ciphertext } = vault.seal("x".repeat(500), binding);
+    const own = parseEnvelope(ciphertext);
+    const shared = parseEnvelope(ciphertext, createEnvelopeBuffer());
+    for (const field of ["nonce", "ciphertext", "tag"] as const) expect(shared[field].equals(own[field])).toBe(true);
+    expect(reasonOf(() => parseEnvelope(ciphertext, Buffer.alloc(100)))).toBe("MALFORMED");
   });
 
   it("gives typed errors for truncated, oversized, non-base64 and wrong-version input, never a crash", () => {

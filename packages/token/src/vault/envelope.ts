@@ -30,21 +30,40 @@ export interface ParsedEnvelope {
   tag: Buffer;
 }
 
-export function formatEnvelope(keyId: string, nonce: Buffer, ciphertext: Buffer, tag: Buffer): string {
-  return `${ENVELOPE_VERSION}.${keyId}.${Buffer.concat([nonce, ciphertext, tag]).toString("base64url")}`;
+/** Room for the largest payload: a buffer a Vault reuses for every seal and open. */
+export function createEnvelopeBuffer(): Buffer {
+  return Buffer.allocUnsafe(MAX_PAYLOAD_BYTES);
+}
+
+/**
+ * `header.<base64url(nonce || ciphertext || tag)>`. The payload is assembled in `buffer` (see
+ * createEnvelopeBuffer) rather than a fresh allocation per seal; only public bytes pass through it.
+ */
+export function formatEnvelope(header: string, nonce: Buffer, ciphertext: Buffer, tag: Buffer, buffer: Buffer): string {
+  const length = NONCE_BYTES + ciphertext.length + TAG_BYTES;
+  if (length > buffer.length) throw new RangeError("The envelope buffer is too small for this payload.");
+  buffer.set(nonce, 0);
+  buffer.set(ciphertext, NONCE_BYTES);
+  buffer.set(tag, NONCE_BYTES + ciphertext.length);
+  return `${header}.${buffer.toString("base64url", 0, length)}`;
 }
 
 export function envelopeHeader(keyId: string): string {
   return `${ENVELOPE_VERSION}.${keyId}`;
 }
 
-/** Splits an envelope, or throws DecryptionError (MALFORMED / UNSUPPORTED_VERSION). Never echoes the input. */
-export function parseEnvelope(envelope: unknown): ParsedEnvelope {
+/**
+ * Splits an envelope, or throws DecryptionError (MALFORMED / UNSUPPORTED_VERSION). Never echoes
+ * the input. The payload is decoded into `buffer` when one is given, so nonce, ciphertext and tag
+ * are views into it, valid until it is reused; without one they get their own memory.
+ */
+export function parseEnvelope(envelope: unknown, buffer?: Buffer): ParsedEnvelope {
   if (typeof envelope !== "string" || envelope.length > MAX_ENVELOPE_CHARS) throw new DecryptionError("MALFORMED");
-  // Two dots, found without splitting: the payload is most of the string.
+  // Two dots, found without splitting: the payload is most of the string. A third dot (or any
+  // character outside the alphabet) in the payload is caught by the canonical-length check below.
   const firstDot = envelope.indexOf(".");
   const secondDot = firstDot < 0 ? -1 : envelope.indexOf(".", firstDot + 1);
-  if (secondDot < 0 || envelope.indexOf(".", secondDot + 1) >= 0) throw new DecryptionError("MALFORMED");
+  if (secondDot < 0) throw new DecryptionError("MALFORMED");
   const version = envelope.slice(0, firstDot);
   const keyId = envelope.slice(firstDot + 1, secondDot);
   const payload = envelope.slice(secondDot + 1);
@@ -52,16 +71,19 @@ export function parseEnvelope(envelope: unknown): ParsedEnvelope {
     throw new DecryptionError(/^tv\d+$/.test(version) ? "UNSUPPORTED_VERSION" : "MALFORMED");
   }
   if (!KEY_ID.test(keyId)) throw new DecryptionError("MALFORMED");
-  const bytes = Buffer.from(payload, "base64url");
-  if (bytes.length < NONCE_BYTES + TAG_BYTES || !isCanonicalBase64url(payload, bytes.length)) {
+  // The length bound above keeps a valid payload within MAX_PAYLOAD_BYTES; a buffer that is
+  // too small would truncate, which the canonical check reports as MALFORMED, never as bytes.
+  const bytes = buffer ?? Buffer.from(payload, "base64url");
+  const length = buffer ? buffer.write(payload, 0, "base64url") : bytes.length;
+  if (length < NONCE_BYTES + TAG_BYTES || !isCanonicalBase64url(payload, length)) {
     throw new DecryptionError("MALFORMED", keyId);
   }
   return {
     header: envelopeHeader(keyId),
     keyId,
     nonce: bytes.subarray(0, NONCE_BYTES),
-    ciphertext: bytes.subarray(NONCE_BYTES, bytes.length - TAG_BYTES),
-    tag: bytes.subarray(bytes.length - TAG_BYTES),
+    ciphertext: bytes.subarray(NONCE_BYTES, length - TAG_BYTES),
+    tag: bytes.subarray(length - TAG_BYTES, length),
   };
 }
 

@@ -1,15 +1,13 @@
 import { createCipheriv, createDecipheriv, randomFillSync } from "node:crypto";
 import { DecryptionError, TokenError } from "../errors";
-import { envelopeHeader, formatEnvelope, MAX_PLAINTEXT_BYTES, NONCE_BYTES, parseEnvelope, TAG_BYTES } from "./envelope";
+import { AssociatedDataCache } from "./associated-data";
+import { createEnvelopeBuffer, envelopeHeader, formatEnvelope, MAX_PLAINTEXT_BYTES, NONCE_BYTES, parseEnvelope, TAG_BYTES } from "./envelope";
 import type { KeyRing } from "./key-ring";
 
 /**
  * Where a secret lives. It is authenticated with the ciphertext, so an envelope copied to
  * another tenant, provider, kind or external id does not open.
  */
-/** With the u flag a valid surrogate pair is one code point, so this matches only lone halves. */
-const LONE_SURROGATE = /\p{Cs}/u;
-
 export interface VaultBinding {
   companyId: string;
   provider: string;
@@ -41,30 +39,14 @@ function freshNonce(): Buffer {
 }
 
 /**
- * Associated data per (header, binding), cached: the same few records are sealed and opened
- * over and over, and building this buffer is a measurable share of a 2 KB round trip.
- */
-const aadCache = new Map<string, Buffer>();
-const AAD_CACHE_LIMIT = 4096;
-
-function associatedData(header: string, binding: VaultBinding): Buffer {
-  // Length-prefixed fields in a fixed order: unambiguous whatever characters they hold.
-  const { companyId, provider, kind, externalId } = binding;
-  const text = `${header}\n${companyId.length}:${companyId}${provider.length}:${provider}${kind.length}:${kind}${externalId.length}:${externalId}`;
-  let aad = aadCache.get(text);
-  if (!aad) {
-    if (aadCache.size >= AAD_CACHE_LIMIT) aadCache.clear();
-    aad = Buffer.from(text, "utf8");
-    aadCache.set(text, aad);
-  }
-  return aad;
-}
-
-/**
  * AES-256-GCM with a fresh random 96-bit nonce per seal and a 128-bit tag. Pure: no I/O, no
  * logging. The key ring is validated before a Vault can exist, so a Vault never runs keyless.
  */
 export class Vault {
+  private readonly associatedData = new AssociatedDataCache();
+  /** Holds one envelope's public bytes (nonce, ciphertext, tag) at a time: seal and open are synchronous. */
+  private readonly envelopeBuffer = createEnvelopeBuffer();
+
   constructor(readonly keyRing: KeyRing) {}
 
   get currentKeyId(): string {
@@ -72,7 +54,7 @@ export class Vault {
   }
 
   seal(plaintext: string, binding: VaultBinding): SealedSecret {
-    if (typeof plaintext !== "string" || plaintext.length === 0 || LONE_SURROGATE.test(plaintext)) {
+    if (typeof plaintext !== "string" || plaintext.length === 0 || !plaintext.isWellFormed()) {
       // Ill-formed UTF-16 (a lone surrogate) would not survive the UTF-8 round trip unchanged.
       throw new TokenError("INVALID_INPUT", "A secret must be a non-empty, well-formed string.");
     }
@@ -81,23 +63,24 @@ export class Vault {
       throw new TokenError("INVALID_INPUT", `A secret may not exceed ${MAX_PLAINTEXT_BYTES} bytes.`);
     }
     const key = this.keyRing.current;
+    const header = envelopeHeader(key.id);
     const nonce = freshNonce();
     const cipher = createCipheriv("aes-256-gcm", key.aesKey, nonce, { authTagLength: TAG_BYTES });
-    cipher.setAAD(associatedData(envelopeHeader(key.id), binding));
+    cipher.setAAD(this.associatedData.get(header, binding));
     const head = cipher.update(plaintext, "utf8");
     const tail = cipher.final(); // GCM is a stream mode: final() emits no bytes, it computes the tag
     const ciphertext = tail.length === 0 ? head : Buffer.concat([head, tail]);
-    return { ciphertext: formatEnvelope(key.id, nonce, ciphertext, cipher.getAuthTag()), keyId: key.id };
+    return { ciphertext: formatEnvelope(header, nonce, ciphertext, cipher.getAuthTag(), this.envelopeBuffer), keyId: key.id };
   }
 
   /** Opens an envelope sealed for `binding`, or throws DecryptionError with a reason. */
   open(envelope: string, binding: VaultBinding): string {
-    const parsed = parseEnvelope(envelope);
+    const parsed = parseEnvelope(envelope, this.envelopeBuffer);
     const key = this.keyRing.get(parsed.keyId);
     if (!key) throw new DecryptionError("UNKNOWN_KEY", parsed.keyId);
     // authTagLength pins the tag size: without it Node accepts truncated tags.
     const decipher = createDecipheriv("aes-256-gcm", key.aesKey, parsed.nonce, { authTagLength: TAG_BYTES });
-    decipher.setAAD(associatedData(parsed.header, binding));
+    decipher.setAAD(this.associatedData.get(parsed.header, binding));
     decipher.setAuthTag(parsed.tag);
     try {
       const plaintext = decipher.update(parsed.ciphertext);
