@@ -98,6 +98,7 @@ describe("dashboard in a real browser", () => {
     await approveOnConsentPage("03-quickbooks-consent");
     await page.getByText("Connected. The connection is ready to use.").waitFor();
     await expect.poll(() => status("quickbooks").textContent()).toBe("Healthy");
+    expect(await page.getByTestId("access-expiry-quickbooks").textContent()).toMatch(/^expires in \d+ minutes$/);
     await shot("04-quickbooks-healthy");
   });
 
@@ -107,6 +108,8 @@ describe("dashboard in a real browser", () => {
     await expect.poll(() => status("quickbooks").textContent()).toBe("Expired");
     await expect.poll(() => page.getByTestId("error-quickbooks").textContent()).toMatch(/Reconnect QuickBooks Online/);
     expect(await card("quickbooks").getByRole("button", { name: "Reconnect" }).isVisible()).toBe(true);
+    // The revoked token's nominal expiry is still in the future; the card must not show it.
+    expect(await page.getByTestId("access-expiry-quickbooks").textContent()).toBe("no longer valid");
     await shot("05-quickbooks-expired");
   });
 

@@ -3,16 +3,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { useTRPC } from "~/trpc/react";
-import { relative } from "./format";
-
-type Badge = { label: string; tone: "ok" | "warn" | "bad" | "idle" };
-
-function badgeOf(connection: { connected: boolean; status: string; health: { status: string } | null }): Badge {
-  if (!connection.connected) return { label: "Not connected", tone: "idle" };
-  if (connection.status === "EXPIRED" || connection.health?.status === "EXPIRED") return { label: "Expired", tone: "bad" };
-  if (connection.status === "ERROR" || connection.health?.status === "UNHEALTHY") return { label: "Unhealthy", tone: "warn" };
-  return { label: "Healthy", tone: "ok" };
-}
+import { connectionBadge, credentialExpiry, relative } from "./format";
 
 type Notice = { tone: "ok" | "bad"; text: string };
 
@@ -54,7 +45,7 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
       )}
       <div className="cards">
         {list.data.map((c) => {
-          const badge = badgeOf(c);
+          const badge = connectionBadge(c);
           const error = c.health?.errorMessage ?? (c.status === "EXPIRED" || c.status === "ERROR" ? c.message : null);
           return (
             <section key={c.provider} className="card connection" aria-labelledby={`title-${c.provider}`} data-provider={c.provider}>
@@ -72,10 +63,12 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
                       <dd>{c.tenants.find((t) => t.id === c.externalId)?.name ?? c.externalId}</dd>
                     </>
                   )}
-                  <dt>Access token expires</dt>
-                  <dd>{relative(c.accessTokenExpiresAt)}</dd>
-                  <dt>Authorization expires</dt>
-                  <dd>{relative(c.refreshTokenExpiresAt)}</dd>
+                  <dt>Access token</dt>
+                  <dd data-testid={`access-expiry-${c.provider}`}>
+                    {credentialExpiry(c.accessTokenExpiresAt, { ended: badge.tone === "bad", endedText: "no longer valid", renewable: true })}
+                  </dd>
+                  <dt>Authorization</dt>
+                  <dd>{credentialExpiry(c.refreshTokenExpiresAt, { ended: badge.tone === "bad", endedText: "ended: reconnect to restore", renewable: false })}</dd>
                   <dt>Last refreshed</dt>
                   <dd>{relative(c.lastRefreshedAt)}</dd>
                   <dt>Last checked</dt>

@@ -17,3 +17,34 @@ export function relative(date: Date | null | undefined, now = Date.now()): strin
   }
   return diff >= 0 ? "in under a minute" : "just now";
 }
+
+/**
+ * A card's line for when a credential expires. A connection that has ended (revoked, refused)
+ * never reads "in 40 minutes": the nominal expiry of a token the provider no longer honours
+ * would tell the user it still works. A lapsed access token of a live connection is normal:
+ * it is renewed on its next use.
+ */
+export function credentialExpiry(
+  expiresAt: Date | null | undefined,
+  { ended, endedText, renewable, now = Date.now() }: { ended: boolean; endedText: string; renewable: boolean; now?: number },
+): string {
+  if (ended) return endedText;
+  if (!expiresAt) return "—";
+  if (expiresAt.getTime() > now) return `expires ${relative(expiresAt, now)}`;
+  return renewable ? `expired ${relative(expiresAt, now)}, renewed on next use` : `expired ${relative(expiresAt, now)}`;
+}
+
+export type Badge = { label: "Not connected" | "Expired" | "Unhealthy" | "Healthy"; tone: "ok" | "warn" | "bad" | "idle" };
+
+/** The badge of a connection card. */
+export function connectionBadge(
+  connection: { connected: boolean; status: string; health: { status: string } | null; refreshTokenExpiresAt: Date | null },
+  now = Date.now(),
+): Badge {
+  if (!connection.connected) return { label: "Not connected", tone: "idle" };
+  // An authorization past its end is expired even before anything has tried to use it.
+  const lapsed = connection.refreshTokenExpiresAt !== null && connection.refreshTokenExpiresAt.getTime() <= now;
+  if (lapsed || connection.status === "EXPIRED" || connection.health?.status === "EXPIRED") return { label: "Expired", tone: "bad" };
+  if (connection.status === "ERROR" || connection.health?.status === "UNHEALTHY") return { label: "Unhealthy", tone: "warn" };
+  return { label: "Healthy", tone: "ok" };
+}
