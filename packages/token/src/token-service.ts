@@ -1,16 +1,16 @@
-import { randomUUID } from "node:crypto";
 import type { HealthStatus, PrismaClient, TokenKind } from "@tokenvault/db";
 import { AuditTrail } from "./audit-trail";
 import { systemClock, type Clock } from "./clock";
 import { ConnectFlow } from "./connect-flow";
-import { ConnectionStore, metadataOf, secretOf, type ConnectionMetadata, type ConnectionWithSecrets } from "./connection-store";
-import { DecryptionError, TokenError } from "./errors";
+import { ConnectionStore, metadataOf, secretOf, type ConnectionWithSecrets } from "./connection-store";
+import { TokenError } from "./errors";
 import { recordHealth } from "./health";
 import { consoleLogger, type Logger } from "./logger";
-import { DEFAULT_RETRY, withRetry, type RetryPolicy } from "./oauth/retry";
-import { ProviderCallError, providerFetch, requestToken, revokeToken, toTokenError, type TokenResponse } from "./oauth/token-client";
+import { DEFAULT_RETRY } from "./oauth/retry";
+import { ProviderCallError, providerFetch, revokeToken, toTokenError } from "./oauth/token-client";
 import type { ProviderRegistry } from "./providers/registry";
-import { expiresAtFrom, refreshExpiresAtFrom, type ProviderAdapter, type ProviderTokenSet } from "./providers/types";
+import type { ProviderAdapter, ProviderTokenSet } from "./providers/types";
+import { providerUnavailable, Refresher, type RefreshOptions } from "./refresh/refresher";
 import { SingleFlight } from "./refresh/single-flight";
 import type {
   AuthorizationRequest,
@@ -27,18 +27,9 @@ import { requireName } from "./validation";
 import { SecretStore } from "./vault/secret-store";
 import type { Vault } from "./vault/vault";
 
-export interface TokenServiceOptions {
+export interface TokenServiceOptions extends RefreshOptions {
   /** Refresh when the access token expires within this margin. Default 5 minutes. */
   refreshMarginMs: number;
-  /** How long a refresh lease lasts; every provider call (with its retries) must fit inside. */
-  leaseMs: number;
-  /** Timeout of one provider HTTP call. Shorter than the lease. */
-  providerTimeoutMs: number;
-  /** After a refresh fails for provider reasons, no new attempt for this long. */
-  cooldownMs: number;
-  retry: RetryPolicy;
-  /** How often a caller waiting for another process's refresh re-reads the connection. */
-  waitPollMs: number;
   /** Builds the redirect URI registered with providers (for SDK clients). */
   redirectUriFor: (provider: string) => string;
 }
@@ -77,17 +68,11 @@ export interface ExpiringToken {
   expiresAt: Date;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const SYSTEM: RequestContext = { userId: "system" };
 
 /**
  * The token service. It receives every dependency; `tokenService` in index.ts is only wiring.
- *
- * Refresh runs in three layers: an in-process single flight per connection, then a lease on
- * the connection row claimed by a conditional UPDATE, then a re-read before the provider is
- * called. The provider call happens outside any transaction; the new token set is written in
- * one transaction that checks the version the lease was claimed at (the fence), together with
- * its audit row and health.
+ * Refresh (single flight, lease, fence) lives in refresh/refresher.ts; connecting in connect-flow.ts.
  */
 export class TokenService {
   readonly clock: Clock;
@@ -100,11 +85,9 @@ export class TokenService {
   private readonly providers: () => Promise<ProviderRegistry>;
   private readonly audit: AuditTrail;
   private readonly connectFlow: ConnectFlow;
-  private readonly refreshes = new SingleFlight<ConnectionWithSecrets>();
+  private readonly refresher: Refresher;
   /** Concurrent callers for one connection share one read of it: a burst costs one query per process. */
   private readonly reads = new SingleFlight<ConnectionWithSecrets | null>();
-  /** Identifies this process's lease claims. */
-  private readonly owner = `${process.pid}:${randomUUID()}`;
 
   constructor(deps: TokenServiceDeps) {
     this.prisma = deps.prisma;
@@ -116,6 +99,15 @@ export class TokenService {
     this.connections = new ConnectionStore(deps.prisma);
     this.audit = new AuditTrail(deps.prisma, this.logger);
     this.connectFlow = new ConnectFlow({ prisma: deps.prisma, secrets: this.secrets, audit: this.audit, clock: this.clock, timeoutMs: () => this.options.providerTimeoutMs });
+    this.refresher = new Refresher({
+      prisma: deps.prisma,
+      connections: this.connections,
+      secrets: this.secrets,
+      audit: this.audit,
+      clock: this.clock,
+      logger: this.logger,
+      options: () => this.options,
+    });
   }
 
   get options(): TokenServiceOptions {
@@ -164,11 +156,7 @@ export class TokenService {
 
     const read = await this.reads.run(`${companyId}\u0000${provider}`, () => this.connections.load(companyId, provider));
     if (!read) throw new TokenError("NO_TOKEN", "This provider is not connected.");
-    let connection = read;
-    if (options.forceRefresh || !this.isFresh(connection, margin)) {
-      const observed = connection.version;
-      connection = await this.refreshes.run(connection.id, () => this.refreshAcrossProcesses(adapter, connection, observed, margin, !!options.forceRefresh, userId));
-    }
+    const connection = await this.refresher.ensureFresh(adapter, read, { marginMs: margin, force: !!options.forceRefresh, userId });
     this.audit.enqueue(
       { companyId, action: "TOKEN_READ", outcome: "SUCCESS", connectionType: provider, apiEndpoint: "tokenService.getValidToken", requestMethod: "READ", responseStatus: 200 },
       { userId },
@@ -275,216 +263,6 @@ export class TokenService {
   }
 
   // ---------------------------------------------------------------------------------------
-  // Refresh
-
-  private isFresh(connection: ConnectionWithSecrets, marginMs: number): boolean {
-    const access = secretOf(connection, "ACCESS_TOKEN");
-    return !!access && access.state === "VALID" && !!access.expiresAt && access.expiresAt.getTime() - marginMs > this.clock.now().getTime();
-  }
-
-  private isUsable(connection: ConnectionWithSecrets): boolean {
-    return this.isFresh(connection, 0);
-  }
-
-  private needsReauthorization(connection: ConnectionWithSecrets): boolean {
-    const refresh = secretOf(connection, "REFRESH_TOKEN");
-    return !refresh || refresh.state !== "VALID";
-  }
-
-  private async refreshAcrossProcesses(
-    adapter: ProviderAdapter,
-    seen: ConnectionWithSecrets,
-    observedVersion: number,
-    marginMs: number,
-    force: boolean,
-    userId: string,
-  ): Promise<ConnectionWithSecrets> {
-    const giveUpAt = this.clock.now().getTime() + this.options.leaseMs * 2;
-    let poll = this.options.waitPollMs;
-    for (;;) {
-      const claimed = await this.connections.claimLease(seen.id, this.owner, this.clock.now(), this.options.leaseMs);
-      if (claimed !== null) return this.refreshUnderLease(adapter, seen, claimed, observedVersion, marginMs, force, userId);
-
-      // Another process holds the lease: wait for its write, then use what it stored.
-      await sleep(poll);
-      poll = Math.min(poll * 2, 20);
-      const current = await this.requireConnection(seen.companyId, seen.provider);
-      if (current.version !== observedVersion) {
-        const outcome = this.settle(adapter, current, marginMs);
-        if (outcome) return outcome;
-      }
-      if (this.clock.now().getTime() > giveUpAt) {
-        throw new TokenError("PROVIDER_UNAVAILABLE", `Refreshing the ${adapter.displayName} token is taking too long. Try again shortly.`);
-      }
-    }
-  }
-
-  /** After someone else's write: the token to use, an error to raise, or null to keep waiting. */
-  private settle(adapter: ProviderAdapter, current: ConnectionWithSecrets, marginMs: number): ConnectionWithSecrets | null {
-    if (this.isFresh(current, marginMs)) return current;
-    if (this.needsReauthorization(current)) throw this.reauthError(adapter);
-    if (current.cooldownUntil && current.cooldownUntil > this.clock.now()) {
-      if (this.isUsable(current)) return current; // still valid, only inside the margin
-      throw this.unavailableError(adapter);
-    }
-    return null;
-  }
-
-  /** During a cooldown: the provider failed a moment ago and is not asked again yet. */
-  private unavailableError(adapter: ProviderAdapter): TokenError {
-    return new TokenError("PROVIDER_UNAVAILABLE", `${adapter.displayName} is not responding. Tokenvault will retry shortly.`);
-  }
-
-  private reauthError(adapter: ProviderAdapter): TokenError {
-    return new TokenError("REAUTH_REQUIRED", `The ${adapter.displayName} connection has expired. Reconnect ${adapter.displayName}.`);
-  }
-
-  private async refreshUnderLease(
-    adapter: ProviderAdapter,
-    seen: ConnectionWithSecrets,
-    leaseVersion: number,
-    observedVersion: number,
-    marginMs: number,
-    force: boolean,
-    userId: string,
-  ): Promise<ConnectionWithSecrets> {
-    const leaseEnds = this.clock.now().getTime() + this.options.leaseMs;
-    let leaseHeld = true;
-    try {
-      // Re-read under the lease: another process may have refreshed since we looked.
-      const current = await this.requireConnection(seen.companyId, seen.provider);
-      // A forced refresh is satisfied by one that happened after the caller looked.
-      if (this.isFresh(current, marginMs) && (!force || current.version !== observedVersion)) return current;
-      if (this.needsReauthorization(current)) throw this.reauthError(adapter);
-      if (current.cooldownUntil && current.cooldownUntil > this.clock.now() && !force) {
-        if (this.isUsable(current)) return current;
-        throw this.unavailableError(adapter);
-      }
-
-      const refreshSecret = secretOf(current, "REFRESH_TOKEN")!;
-      const refreshToken = this.openSecret(refreshSecret);
-      const started = Date.now();
-      let response: TokenResponse;
-      try {
-        response = await withRetry(
-          this.options.retry,
-          leaseEnds - 1_000,
-          this.options.providerTimeoutMs,
-          () => requestToken(adapter.endpoints.token, adapter.client, { grant_type: "refresh_token", refresh_token: refreshToken }, this.options.providerTimeoutMs),
-          (error, delayMs) => this.logger.warn("refresh attempt failed; retrying", { provider: adapter.id, companyId: current.companyId, kind: error.kind, status: error.status, delayMs: Math.round(delayMs) }),
-        );
-      } catch (error) {
-        if (!(error instanceof ProviderCallError)) throw error;
-        leaseHeld = false;
-        throw await this.recordRefreshFailure(adapter, current, leaseVersion, error, Date.now() - started, force, userId);
-      }
-
-      const now = this.clock.now();
-      const rotated = response.refresh_token !== undefined && response.refresh_token !== refreshToken;
-      const newRefresh = response.refresh_token ?? refreshToken;
-      const refreshExpiresAt = refreshExpiresAtFrom(now, response, adapter, refreshSecret.expiresAt);
-      const metadata: ConnectionMetadata = { ...metadataOf(current), ...(rotated ? { refreshTokenRotatedAt: now.toISOString() } : {}) };
-      const location = { companyId: current.companyId, provider: current.provider, externalId: current.externalId, connectionId: current.id };
-      const prisma = await this.prisma();
-      leaseHeld = false;
-      await prisma.$transaction(async (tx) => {
-        if (!(await this.connections.fence(tx, current.id, this.owner, leaseVersion, { cooldownUntil: null, metadata }))) {
-          throw new StaleLeaseError();
-        }
-        await this.secrets.write(tx, [
-          { ...location, kind: "ACCESS_TOKEN", value: response.access_token, expiresAt: expiresAtFrom(now, response, adapter.defaultAccessTokenTtlSec), lastRefreshedAt: now },
-          { ...location, kind: "REFRESH_TOKEN", value: newRefresh, expiresAt: refreshExpiresAt, lastRefreshedAt: now },
-          // Kept until this set is stored: a refresh whose response is lost can retry in the grace window.
-          ...(rotated ? [{ ...location, kind: "PREVIOUS_REFRESH_TOKEN" as const, value: refreshToken, expiresAt: new Date(now.getTime() + adapter.refreshToken.graceSec * 1000), lastRefreshedAt: now }] : []),
-        ]);
-        await recordHealth(tx, current.companyId, current.provider, "HEALTHY", null, now);
-        await this.audit.write(
-          tx,
-          {
-            companyId: current.companyId,
-            action: "REFRESH",
-            outcome: "SUCCESS",
-            connectionType: current.provider,
-            apiEndpoint: adapter.endpoints.token,
-            requestMethod: "POST",
-            responseStatus: 200,
-            responseTime: Date.now() - started,
-            details: { forced: force, refreshTokenRotated: rotated },
-          },
-          // The caller whose request found the token expiring (or forced the refresh).
-          { userId },
-          now,
-        );
-      });
-      return await this.requireConnection(current.companyId, current.provider);
-    } catch (error) {
-      if (error instanceof StaleLeaseError) {
-        // Our lease expired and someone else took over: their write stands; use it.
-        this.logger.warn("refresh result discarded: the lease was lost (fenced)", { provider: adapter.id, companyId: seen.companyId });
-        const current = await this.requireConnection(seen.companyId, seen.provider);
-        const outcome = this.settle(adapter, current, 0);
-        if (outcome) return outcome;
-        throw new TokenError("PROVIDER_UNAVAILABLE", `Refreshing the ${adapter.displayName} token did not complete. Try again.`);
-      }
-      throw error;
-    } finally {
-      if (leaseHeld) await this.connections.releaseLease(seen.id, this.owner);
-    }
-  }
-
-  /** Records a failed refresh (health, audit, state or cooldown) under the fence and returns the error to raise. */
-  private async recordRefreshFailure(
-    adapter: ProviderAdapter,
-    connection: ConnectionWithSecrets,
-    leaseVersion: number,
-    error: ProviderCallError,
-    responseTime: number,
-    force: boolean,
-    userId: string,
-  ): Promise<TokenError> {
-    const tokenError = toTokenError(error, adapter.displayName);
-    const now = this.clock.now();
-    const ended = error.kind === "invalid_grant";
-    const health: HealthStatus = ended ? "EXPIRED" : "UNHEALTHY";
-    const prisma = await this.prisma();
-    await prisma.$transaction(async (tx) => {
-      const fenced = await this.connections.fence(tx, connection.id, this.owner, leaseVersion, {
-        cooldownUntil: ended ? null : new Date(now.getTime() + Math.max(this.options.cooldownMs, error.retryAfterMs ?? 0)),
-      });
-      if (!fenced) throw new StaleLeaseError();
-      if (ended) {
-        await tx.tokenSecret.updateMany({
-          where: { connectionId: connection.id, kind: { in: ["ACCESS_TOKEN", "REFRESH_TOKEN"] } },
-          data: { state: "EXPIRED", lastError: tokenError.message },
-        });
-      } else {
-        await tx.tokenSecret.updateMany({ where: { connectionId: connection.id, kind: "REFRESH_TOKEN" }, data: { lastError: tokenError.message } });
-      }
-      await recordHealth(tx, connection.companyId, connection.provider, health, tokenError.message, now);
-      await this.audit.write(
-        tx,
-        {
-          companyId: connection.companyId,
-          action: "REFRESH",
-          outcome: "FAILURE",
-          connectionType: connection.provider,
-          apiEndpoint: adapter.endpoints.token,
-          requestMethod: "POST",
-          responseStatus: error.status ?? 0,
-          responseTime,
-          errorMessage: tokenError.message,
-          details: { forced: force, reason: error.kind, oauthError: error.oauthError },
-        },
-        { userId },
-        now,
-      );
-    });
-    this.logger.warn("refresh failed", { provider: adapter.id, companyId: connection.companyId, kind: error.kind, status: error.status });
-    // A token that is still valid (inside the margin) stays usable while the provider is down.
-    return tokenError;
-  }
-
-  // ---------------------------------------------------------------------------------------
   // Connect, check, disconnect
 
   /** A consent URL with a one-time state bound to this user, company and provider (and PKCE where taken). */
@@ -581,7 +359,7 @@ export class TokenService {
     let revokeStatus = 200;
     if (adapter.endpoints.revocation && refresh && refresh.state === "VALID") {
       try {
-        await revokeToken(adapter.endpoints.revocation, adapter.client, this.openSecret(refresh), adapter.revocationStyle, this.options.providerTimeoutMs);
+        await revokeToken(adapter.endpoints.revocation, adapter.client, this.secrets.open(refresh), adapter.revocationStyle, this.options.providerTimeoutMs);
       } catch (error) {
         if (!(error instanceof ProviderCallError)) throw error;
         const tokenError = toTokenError(error, adapter.displayName);
@@ -672,7 +450,7 @@ export class TokenService {
     const prisma = await this.prisma();
     const row = await prisma.tokenSecret.findUnique({ where: { companyId_provider_kind_externalId: { companyId, provider, kind, externalId } } });
     if (!row) throw new TokenError("NO_TOKEN", `No ${kind === "API_KEY" ? "API key" : "webhook secret"} is stored for ${provider}.`);
-    const value = this.openSecret(row);
+    const value = this.secrets.open(row);
     await prisma.tokenSecret.update({ where: { id: row.id }, data: { lastUsedAt: this.clock.now() } });
     return value;
   }
@@ -696,22 +474,13 @@ export class TokenService {
     return connection;
   }
 
-  private openSecret(secret: { companyId: string; provider: string; kind: TokenKind; externalId: string; ciphertext: string }): string {
-    try {
-      return this.secrets.open(secret);
-    } catch (error) {
-      if (error instanceof DecryptionError) this.logger.error("vault secret could not be opened", { companyId: secret.companyId, provider: secret.provider, kind: secret.kind, reason: error.reason, keyId: error.keyId });
-      throw error;
-    }
-  }
-
   private tokenSetOf(connection: ConnectionWithSecrets): ProviderTokenSet {
     const access = secretOf(connection, "ACCESS_TOKEN");
     const refresh = secretOf(connection, "REFRESH_TOKEN");
     if (!access) throw new TokenError("NO_TOKEN", "This provider is not connected.");
     return {
-      accessToken: this.openSecret(access),
-      refreshToken: refresh ? this.openSecret(refresh) : null,
+      accessToken: this.secrets.open(access),
+      refreshToken: refresh ? this.secrets.open(refresh) : null,
       accessTokenExpiresAt: access.expiresAt ?? this.clock.now(),
       refreshTokenExpiresAt: refresh?.expiresAt ?? null,
       externalId: connection.externalId || null,
@@ -722,7 +491,7 @@ export class TokenService {
     const access = secretOf(connection, "ACCESS_TOKEN");
     if (!access?.expiresAt) throw new TokenError("NO_TOKEN", "This provider is not connected.");
     return {
-      accessToken: this.openSecret(access),
+      accessToken: this.secrets.open(access),
       tokenType: "Bearer",
       expiresAt: access.expiresAt,
       provider: adapter.id,
@@ -747,15 +516,10 @@ export class TokenService {
       return { status: "EXPIRED", message: `The ${adapter.displayName} connection has expired. Reconnect ${adapter.displayName}.`, ...base };
     }
     if (connection.cooldownUntil && connection.cooldownUntil > now) {
-      return { status: "ERROR", message: refresh.lastError ?? this.unavailableError(adapter).message, ...base };
+      return { status: "ERROR", message: refresh.lastError ?? providerUnavailable(adapter).message, ...base };
     }
     if (access?.expiresAt && access.expiresAt > now) return { status: "VALID", message: `Connected to ${adapter.displayName}.`, ...base };
     return { status: "VALID", message: `Connected to ${adapter.displayName}; the access token will be refreshed on next use.`, ...base };
   }
 
-}
-
-/** Thrown inside the write transaction when the fence refuses a stale lease holder. */
-class StaleLeaseError extends Error {
-  override readonly name = "StaleLeaseError";
 }

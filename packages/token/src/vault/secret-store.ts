@@ -1,4 +1,5 @@
 import type { Prisma, TokenKind, TokenSecret } from "@tokenvault/db";
+import { DecryptionError } from "../errors";
 import type { Logger } from "../logger";
 import { recordEncryptions } from "./key-usage";
 import type { Vault, VaultBinding } from "./vault";
@@ -73,8 +74,15 @@ export class SecretStore {
     return this.vault().open(ciphertext, binding);
   }
 
-  /** Opens a row read from the vault table. Throws DecryptionError when it cannot. */
+  /** Opens a row read from the vault table. Throws DecryptionError when it cannot, and logs why (never the value). */
   open(row: Pick<TokenSecret, "companyId" | "provider" | "kind" | "externalId" | "ciphertext">): string {
-    return this.vault().open(row.ciphertext, bindingOf(row));
+    try {
+      return this.vault().open(row.ciphertext, bindingOf(row));
+    } catch (error) {
+      if (error instanceof DecryptionError) {
+        this.logger.error("vault secret could not be opened", { companyId: row.companyId, provider: row.provider, kind: row.kind, reason: error.reason, keyId: error.keyId });
+      }
+      throw error;
+    }
   }
 }

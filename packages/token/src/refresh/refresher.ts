@@ -1,0 +1,288 @@
+import { randomUUID } from "node:crypto";
+import type { HealthStatus, PrismaClient } from "@tokenvault/db";
+import type { AuditTrail } from "../audit-trail";
+import type { Clock } from "../clock";
+import { metadataOf, secretOf, type ConnectionMetadata, type ConnectionStore, type ConnectionWithSecrets } from "../connection-store";
+import { TokenError } from "../errors";
+import { recordHealth } from "../health";
+import type { Logger } from "../logger";
+import { withRetry, type RetryPolicy } from "../oauth/retry";
+import { ProviderCallError, requestToken, toTokenError, type TokenResponse } from "../oauth/token-client";
+import { expiresAtFrom, refreshExpiresAtFrom, type ProviderAdapter } from "../providers/types";
+import type { SecretStore } from "../vault/secret-store";
+import { SingleFlight } from "./single-flight";
+
+export interface RefreshOptions {
+  /** How long a refresh lease lasts; every provider call (with its retries) must fit inside. */
+  leaseMs: number;
+  /** Timeout of one provider HTTP call. Shorter than the lease. */
+  providerTimeoutMs: number;
+  /** After a refresh fails for provider reasons, no new attempt for this long. */
+  cooldownMs: number;
+  retry: RetryPolicy;
+  /** How often a caller waiting for another process's refresh re-reads the connection. */
+  waitPollMs: number;
+}
+
+export interface RefresherDeps {
+  prisma: () => Promise<PrismaClient>;
+  connections: ConnectionStore;
+  secrets: SecretStore;
+  audit: AuditTrail;
+  clock: Clock;
+  logger: Logger;
+  /** Read on every refresh, so options resolved late (from the environment) apply. */
+  options: () => RefreshOptions;
+}
+
+export interface RefreshRequest {
+  /** Refresh when the access token expires within this margin. */
+  marginMs: number;
+  /** The provider refused the token: refresh even if it looks fresh (once, however many ask). */
+  force: boolean;
+  /** Who asked; recorded on the audit row. */
+  userId: string;
+}
+
+/** True when the access token is valid for at least `marginMs` more. */
+export function isFresh(connection: ConnectionWithSecrets, marginMs: number, now: Date): boolean {
+  const access = secretOf(connection, "ACCESS_TOKEN");
+  return !!access && access.state === "VALID" && !!access.expiresAt && access.expiresAt.getTime() - marginMs > now.getTime();
+}
+
+function needsReauthorization(connection: ConnectionWithSecrets): boolean {
+  const refresh = secretOf(connection, "REFRESH_TOKEN");
+  return !refresh || refresh.state !== "VALID";
+}
+
+/** During a cooldown: the provider failed a moment ago and is not asked again yet. */
+export function providerUnavailable(adapter: ProviderAdapter): TokenError {
+  return new TokenError("PROVIDER_UNAVAILABLE", `${adapter.displayName} is not responding. Tokenvault will retry shortly.`);
+}
+
+export function reauthorizationRequired(adapter: ProviderAdapter): TokenError {
+  return new TokenError("REAUTH_REQUIRED", `The ${adapter.displayName} connection has expired. Reconnect ${adapter.displayName}.`);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Refreshes a connection's tokens exactly once per expiry, however many callers in however many
+ * processes ask. Three layers:
+ *
+ * 1. an in-process single flight per connection;
+ * 2. a lease on the connection row, claimed by a conditional UPDATE (ConnectionStore.claimLease);
+ *    callers that do not get it wait for the holder's write and use it;
+ * 3. under the lease, a re-read before the provider is called: someone may have refreshed since.
+ *
+ * The provider call happens outside any transaction. The new token set is written in one
+ * transaction that checks the version the lease was claimed at (the fence), together with its
+ * audit row and health, so a holder whose lease lapsed cannot overwrite a newer set.
+ */
+export class Refresher {
+  private readonly flights = new SingleFlight<ConnectionWithSecrets>();
+  /** Identifies this process's lease claims. */
+  private readonly owner = `${process.pid}:${randomUUID()}`;
+
+  constructor(private readonly deps: RefresherDeps) {}
+
+  /** `connection` as read, when it is fresh for the margin; otherwise the connection after a refresh. */
+  async ensureFresh(adapter: ProviderAdapter, connection: ConnectionWithSecrets, request: RefreshRequest): Promise<ConnectionWithSecrets> {
+    if (!request.force && isFresh(connection, request.marginMs, this.deps.clock.now())) return connection;
+    const observedVersion = connection.version;
+    return this.flights.run(connection.id, () => this.acrossProcesses(adapter, connection, observedVersion, request));
+  }
+
+  private async acrossProcesses(adapter: ProviderAdapter, seen: ConnectionWithSecrets, observedVersion: number, request: RefreshRequest): Promise<ConnectionWithSecrets> {
+    const { clock } = this.deps;
+    const options = this.deps.options();
+    const giveUpAt = clock.now().getTime() + options.leaseMs * 2;
+    let poll = options.waitPollMs;
+    for (;;) {
+      const claimed = await this.deps.connections.claimLease(seen.id, this.owner, clock.now(), options.leaseMs);
+      if (claimed !== null) return this.underLease(adapter, seen, claimed, observedVersion, request);
+
+      // Another process holds the lease: wait for its write, then use what it stored.
+      await sleep(poll);
+      poll = Math.min(poll * 2, 20);
+      const current = await this.reload(seen);
+      if (current.version !== observedVersion) {
+        const outcome = this.settle(adapter, current, request.marginMs);
+        if (outcome) return outcome;
+      }
+      if (clock.now().getTime() > giveUpAt) {
+        throw new TokenError("PROVIDER_UNAVAILABLE", `Refreshing the ${adapter.displayName} token is taking too long. Try again shortly.`);
+      }
+    }
+  }
+
+  /** After someone else's write: the token to use, an error to raise, or null to keep waiting. */
+  private settle(adapter: ProviderAdapter, current: ConnectionWithSecrets, marginMs: number): ConnectionWithSecrets | null {
+    const now = this.deps.clock.now();
+    if (isFresh(current, marginMs, now)) return current;
+    if (needsReauthorization(current)) throw reauthorizationRequired(adapter);
+    if (current.cooldownUntil && current.cooldownUntil > now) {
+      if (isFresh(current, 0, now)) return current; // still valid, only inside the margin
+      throw providerUnavailable(adapter);
+    }
+    return null;
+  }
+
+  private async underLease(
+    adapter: ProviderAdapter,
+    seen: ConnectionWithSecrets,
+    leaseVersion: number,
+    observedVersion: number,
+    { marginMs, force, userId }: RefreshRequest,
+  ): Promise<ConnectionWithSecrets> {
+    const { clock, logger, connections } = this.deps;
+    const options = this.deps.options();
+    const leaseEnds = clock.now().getTime() + options.leaseMs;
+    let leaseHeld = true;
+    try {
+      // Re-read under the lease: another process may have refreshed since we looked.
+      const current = await this.reload(seen);
+      // A forced refresh is satisfied by one that happened after the caller looked. Unlike
+      // settle(), a forced refresh does not wait out a cooldown.
+      if (isFresh(current, marginMs, clock.now()) && (!force || current.version !== observedVersion)) return current;
+      if (needsReauthorization(current)) throw reauthorizationRequired(adapter);
+      if (current.cooldownUntil && current.cooldownUntil > clock.now() && !force) {
+        if (isFresh(current, 0, clock.now())) return current;
+        throw providerUnavailable(adapter);
+      }
+
+      const refreshSecret = secretOf(current, "REFRESH_TOKEN")!;
+      const refreshToken = this.deps.secrets.open(refreshSecret);
+      const started = Date.now();
+      let response: TokenResponse;
+      try {
+        response = await withRetry(
+          options.retry,
+          leaseEnds - 1_000,
+          options.providerTimeoutMs,
+          () => requestToken(adapter.endpoints.token, adapter.client, { grant_type: "refresh_token", refresh_token: refreshToken }, options.providerTimeoutMs),
+          (error, delayMs) => logger.warn("refresh attempt failed; retrying", { provider: adapter.id, companyId: current.companyId, kind: error.kind, status: error.status, delayMs: Math.round(delayMs) }),
+        );
+      } catch (error) {
+        if (!(error instanceof ProviderCallError)) throw error;
+        leaseHeld = false;
+        throw await this.recordFailure(adapter, current, leaseVersion, error, Date.now() - started, force, userId);
+      }
+
+      const now = clock.now();
+      const rotated = response.refresh_token !== undefined && response.refresh_token !== refreshToken;
+      const newRefresh = response.refresh_token ?? refreshToken;
+      const refreshExpiresAt = refreshExpiresAtFrom(now, response, adapter, refreshSecret.expiresAt);
+      const metadata: ConnectionMetadata = { ...metadataOf(current), ...(rotated ? { refreshTokenRotatedAt: now.toISOString() } : {}) };
+      const location = { companyId: current.companyId, provider: current.provider, externalId: current.externalId, connectionId: current.id };
+      const prisma = await this.deps.prisma();
+      leaseHeld = false;
+      await prisma.$transaction(async (tx) => {
+        if (!(await connections.fence(tx, current.id, this.owner, leaseVersion, { cooldownUntil: null, metadata }))) {
+          throw new StaleLeaseError();
+        }
+        await this.deps.secrets.write(tx, [
+          { ...location, kind: "ACCESS_TOKEN", value: response.access_token, expiresAt: expiresAtFrom(now, response, adapter.defaultAccessTokenTtlSec), lastRefreshedAt: now },
+          { ...location, kind: "REFRESH_TOKEN", value: newRefresh, expiresAt: refreshExpiresAt, lastRefreshedAt: now },
+          // Kept until this set is stored: a refresh whose response is lost can retry in the grace window.
+          ...(rotated ? [{ ...location, kind: "PREVIOUS_REFRESH_TOKEN" as const, value: refreshToken, expiresAt: new Date(now.getTime() + adapter.refreshToken.graceSec * 1000), lastRefreshedAt: now }] : []),
+        ]);
+        await recordHealth(tx, current.companyId, current.provider, "HEALTHY", null, now);
+        await this.deps.audit.write(
+          tx,
+          {
+            companyId: current.companyId,
+            action: "REFRESH",
+            outcome: "SUCCESS",
+            connectionType: current.provider,
+            apiEndpoint: adapter.endpoints.token,
+            requestMethod: "POST",
+            responseStatus: 200,
+            responseTime: Date.now() - started,
+            details: { forced: force, refreshTokenRotated: rotated },
+          },
+          // The caller whose request found the token expiring (or forced the refresh).
+          { userId },
+          now,
+        );
+      });
+      return await this.reload(current);
+    } catch (error) {
+      if (error instanceof StaleLeaseError) {
+        // Our lease expired and someone else took over: their write stands; use it.
+        logger.warn("refresh result discarded: the lease was lost (fenced)", { provider: adapter.id, companyId: seen.companyId });
+        const current = await this.reload(seen);
+        const outcome = this.settle(adapter, current, 0);
+        if (outcome) return outcome;
+        throw new TokenError("PROVIDER_UNAVAILABLE", `Refreshing the ${adapter.displayName} token did not complete. Try again.`);
+      }
+      throw error;
+    } finally {
+      if (leaseHeld) await connections.releaseLease(seen.id, this.owner);
+    }
+  }
+
+  /** Records a failed refresh (health, audit, state or cooldown) under the fence and returns the error to raise. */
+  private async recordFailure(
+    adapter: ProviderAdapter,
+    connection: ConnectionWithSecrets,
+    leaseVersion: number,
+    error: ProviderCallError,
+    responseTime: number,
+    force: boolean,
+    userId: string,
+  ): Promise<TokenError> {
+    const tokenError = toTokenError(error, adapter.displayName);
+    const now = this.deps.clock.now();
+    const ended = error.kind === "invalid_grant";
+    const health: HealthStatus = ended ? "EXPIRED" : "UNHEALTHY";
+    const cooldownMs = Math.max(this.deps.options().cooldownMs, error.retryAfterMs ?? 0);
+    const prisma = await this.deps.prisma();
+    await prisma.$transaction(async (tx) => {
+      const fenced = await this.deps.connections.fence(tx, connection.id, this.owner, leaseVersion, {
+        cooldownUntil: ended ? null : new Date(now.getTime() + cooldownMs),
+      });
+      if (!fenced) throw new StaleLeaseError();
+      if (ended) {
+        await tx.tokenSecret.updateMany({
+          where: { connectionId: connection.id, kind: { in: ["ACCESS_TOKEN", "REFRESH_TOKEN"] } },
+          data: { state: "EXPIRED", lastError: tokenError.message },
+        });
+      } else {
+        await tx.tokenSecret.updateMany({ where: { connectionId: connection.id, kind: "REFRESH_TOKEN" }, data: { lastError: tokenError.message } });
+      }
+      await recordHealth(tx, connection.companyId, connection.provider, health, tokenError.message, now);
+      await this.deps.audit.write(
+        tx,
+        {
+          companyId: connection.companyId,
+          action: "REFRESH",
+          outcome: "FAILURE",
+          connectionType: connection.provider,
+          apiEndpoint: adapter.endpoints.token,
+          requestMethod: "POST",
+          responseStatus: error.status ?? 0,
+          responseTime,
+          errorMessage: tokenError.message,
+          details: { forced: force, reason: error.kind, oauthError: error.oauthError },
+        },
+        { userId },
+        now,
+      );
+    });
+    this.deps.logger.warn("refresh failed", { provider: adapter.id, companyId: connection.companyId, kind: error.kind, status: error.status });
+    // A token that is still valid (inside the margin) stays usable while the provider is down.
+    return tokenError;
+  }
+
+  private async reload(connection: ConnectionWithSecrets): Promise<ConnectionWithSecrets> {
+    const current = await this.deps.connections.load(connection.companyId, connection.provider);
+    if (!current) throw new TokenError("NO_TOKEN", "This provider is not connected.");
+    return current;
+  }
+}
+
+/** Thrown inside the write transaction when the fence refuses a stale lease holder. */
+class StaleLeaseError extends Error {
+  override readonly name = "StaleLeaseError";
+}
