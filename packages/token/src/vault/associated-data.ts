@@ -16,44 +16,39 @@ interface CachedEntry {
   header: string;
   provider: string;
   kind: string;
-  externalId: string;
   data: Buffer;
 }
 
 /**
  * The same few records are sealed and opened over and over, and building (then hashing) the
  * text above on every call was a measurable share of a 2 KB round trip. Entries are found by
- * company, then compared field by field: no string is built on a hit. Bounded: cleared when full.
+ * company and external id (a firm may hold hundreds of Xero tenants), then compared field by
+ * field: no string is built on a hit. Bounded: cleared when full.
  */
 export class AssociatedDataCache {
-  private readonly byCompany = new Map<string, CachedEntry[]>();
+  private readonly byRecord = new Map<string, Map<string, CachedEntry[]>>();
   private size = 0;
 
   constructor(private readonly limit = 4096) {}
 
   get(header: string, binding: VaultBinding): Buffer {
-    const entries = this.byCompany.get(binding.companyId);
+    const entries = this.byRecord.get(binding.companyId)?.get(binding.externalId);
     if (entries) {
       for (const entry of entries) {
-        if (
-          entry.externalId === binding.externalId &&
-          entry.kind === binding.kind &&
-          entry.provider === binding.provider &&
-          entry.header === header
-        ) {
-          return entry.data;
-        }
+        if (entry.kind === binding.kind && entry.provider === binding.provider && entry.header === header) return entry.data;
       }
     }
     const data = encodeAssociatedData(header, binding);
     if (this.size >= this.limit) {
-      this.byCompany.clear();
+      this.byRecord.clear();
       this.size = 0;
     }
-    const entry = { header, provider: binding.provider, kind: binding.kind, externalId: binding.externalId, data };
-    const list = this.byCompany.get(binding.companyId);
+    let company = this.byRecord.get(binding.companyId);
+    if (!company) this.byRecord.set(binding.companyId, (company = new Map<string, CachedEntry[]>()));
+    const entry = { header, provider: binding.provider, kind: binding.kind, data };
+    const list = company.get(binding.externalId);
     if (list) list.push(entry);
-    else this.byCompany.set(binding.companyId, [entry]);
+    else company.set(binding.externalId, [entry]);
     this.size++;
     return data;
   }
