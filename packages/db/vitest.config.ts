@@ -4,7 +4,9 @@ export default defineConfig({
   test: {
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
     globalSetup: ["./test/global-setup.ts"],
-    testTimeout: 30_000,
+    // PGlite runs PostgreSQL in WebAssembly: about 6 s for a migration alone, several times that on a
+    // busy 2-vCPU machine.
+    testTimeout: 90_000,
     hookTimeout: 60_000,
   },
 });
