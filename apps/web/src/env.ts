@@ -12,11 +12,13 @@ const schema = z.object({
 
 export interface WebEnv {
   production: boolean;
+  /** `next dev` or the test runner: the only modes with development defaults. */
+  development: boolean;
   /** Iron-session password: at least 32 characters. */
   sessionSecret: string;
-  /** Seeded local users (two companies, an admin and a member each) can sign in. */
+  /** Seeded local users (two companies, an admin and a member each) can sign in. Default: in development. */
   demoUsers: boolean;
-  /** Session cookie only over HTTPS. Default: in production. */
+  /** Session cookie only over HTTPS. Default: everywhere but development. */
   cookieSecure: boolean;
 }
 
@@ -27,16 +29,20 @@ export function webEnv(): WebEnv {
   loadRootEnvFile();
   const env = schema.parse(process.env);
   const production = env.NODE_ENV === "production";
+  // Development defaults only where NODE_ENV says so: a deployment with NODE_ENV=staging (or
+  // unset) gets the production ones, not demo users with a published password.
+  const development = env.NODE_ENV === "development" || env.NODE_ENV === "test";
   let secret = env.SESSION_SECRET?.trim();
-  // Outside production on the embedded database, a session secret is generated once into .data/.
-  if (!secret && !production && !dbEnv().databaseUrl) secret = loadOrCreateDevSecret("dev-session-secret", () => randomBytes(32).toString("base64url"));
+  // In development on the embedded database, a session secret is generated once into .data/.
+  if (!secret && development && !dbEnv().databaseUrl) secret = loadOrCreateDevSecret("dev-session-secret", () => randomBytes(32).toString("base64url"));
   if (!secret) throw new Error("SESSION_SECRET is not set: it signs session cookies and needs at least 32 characters.");
   if (secret.length < 32) throw new Error("SESSION_SECRET is too short: it needs at least 32 characters.");
   cached = {
     production,
+    development,
     sessionSecret: secret,
-    demoUsers: env.TOKENVAULT_DEMO_USERS ? env.TOKENVAULT_DEMO_USERS === "1" : !production,
-    cookieSecure: env.SESSION_COOKIE_SECURE ? env.SESSION_COOKIE_SECURE === "1" : production,
+    demoUsers: env.TOKENVAULT_DEMO_USERS ? env.TOKENVAULT_DEMO_USERS === "1" : development,
+    cookieSecure: env.SESSION_COOKIE_SECURE ? env.SESSION_COOKIE_SECURE === "1" : !development,
   };
   return cached;
 }

@@ -7,8 +7,13 @@ import { webEnv } from "./env";
  */
 export function validateEnvironment(): void {
   try {
-    webEnv();
+    const env = webEnv();
     validateTokenEnvironment();
+    if (env.demoUsers && !env.development) {
+      console.warn(
+        "Tokenvault: TOKENVAULT_DEMO_USERS=1 outside development. The seeded demo users, whose password is published, can sign in as administrators. Never enable this on a deployment people rely on.",
+      );
+    }
   } catch (error) {
     // The messages name variables, never their values.
     console.error(`Tokenvault cannot start: ${error instanceof Error ? error.message : "invalid configuration"}`);

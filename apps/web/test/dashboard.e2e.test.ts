@@ -127,6 +127,12 @@ describe("dashboard in a real browser", () => {
     await expect.poll(() => status("xero").textContent()).toBe("Healthy");
     await shot("08-both-connected");
     await card("xero").getByRole("button", { name: "Disconnect" }).click();
+    // It asks first; Cancel changes nothing.
+    await card("xero").getByRole("button", { name: "Cancel" }).click();
+    expect(await status("xero").textContent()).toBe("Healthy");
+    await card("xero").getByRole("button", { name: "Disconnect" }).click();
+    await shot("09a-xero-confirm-disconnect");
+    await card("xero").getByRole("button", { name: "Yes, disconnect" }).click();
     await expect.poll(() => status("xero").textContent()).toBe("Not connected");
     expect((await sim.listGrants({ provider: "xero" })).every((g) => g.status === "revoked")).toBe(true);
     await shot("09-xero-disconnected");
@@ -154,6 +160,18 @@ describe("dashboard in a real browser", () => {
       expect(body).not.toMatch(/"stack"|\bat \/|node_modules/);
     }
     expect(responses.map((r) => r.status())).toEqual([200, 200, 200, 200, 404, 404, 200, 200]);
+  });
+
+  it("answers bad input with a sentence and field errors, and refuses oversized batches", async () => {
+    const bad = await page.request.get(`${server.url}/api/trpc/audit.list?input=${encodeURIComponent(JSON.stringify({ json: { userId: "x".repeat(500) } }))}`);
+    expect(bad.status()).toBe(400);
+    const { error } = (await bad.json()) as { error: { json: { message: string; data: { fieldErrors: { path: string }[] } } } };
+    expect(error.json.message).toBe("Invalid input.");
+    expect(error.json.data.fieldErrors.map((f) => f.path)).toEqual(["userId"]);
+    const calls = (n: number) => Array.from({ length: n }, () => "connection.list").join(",");
+    const batchInput = (n: number) => encodeURIComponent(JSON.stringify(Object.fromEntries(Array.from({ length: n }, (_, i) => [i, { json: null }]))));
+    expect((await page.request.get(`${server.url}/api/trpc/${calls(10)}?batch=1&input=${batchInput(10)}`)).status()).toBe(200);
+    expect((await page.request.get(`${server.url}/api/trpc/${calls(11)}?batch=1&input=${batchInput(11)}`)).status()).toBe(400);
   });
 
   it("shows the admin an audit row for each step, and exports CSV", async () => {
@@ -196,7 +214,7 @@ describe("dashboard in a real browser", () => {
     expect(refresh.status()).toBe(403);
 
     // A tampered session cookie is no session.
-    const [session] = (await context.cookies()).filter((c) => c.name === "tokenvault_session");
+    const [session] = (await context.cookies()).filter((c) => c.name === "tokenvault_session" || c.name === "__Host-tokenvault_session");
     expect(session?.httpOnly).toBe(true);
     expect(session?.sameSite).toBe("Lax");
     await context.addCookies([{ ...session!, value: `${session!.value.slice(0, -4)}AAAA` }]);

@@ -136,11 +136,12 @@ export function AuditTable() {
         </div>
       )}
       <div className="pager">
-        <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
+        <button type="button" disabled={cursors.length <= 1 || page.isPlaceholderData} onClick={() => setCursors((c) => c.slice(0, -1))}>
           Newer
         </button>
-        <button type="button" disabled={!page.data?.nextCursor} onClick={() => page.data?.nextCursor && setCursors((c) => [...c, page.data.nextCursor])}>
-          Older
+        {/* While a page loads, the previous one stays on screen: its cursor must not be pushed twice. */}
+        <button type="button" disabled={!page.data?.nextCursor || page.isPlaceholderData} onClick={() => page.data?.nextCursor && setCursors((c) => [...c, page.data.nextCursor])}>
+          {page.isPlaceholderData ? "Loading…" : "Older"}
         </button>
       </div>
     </>

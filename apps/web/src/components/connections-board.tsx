@@ -12,6 +12,8 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
   const queryClient = useQueryClient();
   // The outcome of a connect arrives in the URL; it shows once, then the next action replaces it.
   const [message, setMessage] = useState<Notice | null>(initialNotice);
+  // Disconnecting revokes at the provider and takes consent to undo: it asks first.
+  const [confirmingDisconnect, setConfirmingDisconnect] = useState<string | null>(null);
   useEffect(() => {
     if (window.location.search) window.history.replaceState(null, "", window.location.pathname);
   }, []);
@@ -101,12 +103,36 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
                         {busy(c.provider, refresh) ? "Refreshing…" : "Refresh now"}
                       </button>
                     )}
-                    <button type="button" className="danger" disabled={busy(c.provider, disconnect)} onClick={() => disconnect.mutate({ provider: c.provider })}>
-                      {busy(c.provider, disconnect) ? "Disconnecting…" : "Disconnect"}
-                    </button>
+                    {confirmingDisconnect !== c.provider && (
+                      <button type="button" className="danger" disabled={busy(c.provider, disconnect)} onClick={() => setConfirmingDisconnect(c.provider)}>
+                        {busy(c.provider, disconnect) ? "Disconnecting…" : "Disconnect"}
+                      </button>
+                    )}
                   </>
                 )}
               </div>
+              {confirmingDisconnect === c.provider && (
+                <div role="alertdialog" aria-labelledby={`confirm-${c.provider}`} className="confirm">
+                  <p id={`confirm-${c.provider}`}>
+                    Disconnect {c.displayName}? Tokenvault revokes its access at {c.displayName}; connecting again needs consent at {c.displayName}.
+                  </p>
+                  <div className="actions">
+                    <button
+                      type="button"
+                      className="danger"
+                      onClick={() => {
+                        setConfirmingDisconnect(null);
+                        disconnect.mutate({ provider: c.provider });
+                      }}
+                    >
+                      Yes, disconnect
+                    </button>
+                    <button type="button" autoFocus onClick={() => setConfirmingDisconnect(null)}>
+                      Cancel
+                    </button>
+                  </div>
+                </div>
+              )}
             </section>
           );
         })}

@@ -1,7 +1,7 @@
 import Link from "next/link";
 import { redirect } from "next/navigation";
 import type { ReactNode } from "react";
-import { currentCaller } from "~/server/auth/session";
+import { currentCaller } from "~/server/api/services";
 import { signOutAction } from "../sign-in/actions";
 
 export const dynamic = "force-dynamic";

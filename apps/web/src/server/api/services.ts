@@ -1,6 +1,8 @@
+import { headers } from "next/headers";
 import { getDatabase } from "@tokenvault/db";
 import { tokenService } from "@tokenvault/token";
 import { AuditLogQuery } from "@tokenvault/token/audit";
+import type { Caller } from "../auth/caller";
 import { cookieSessionResolver } from "../auth/session";
 import type { ContextDeps } from "./trpc";
 
@@ -10,3 +12,8 @@ export const defaultContextDeps: ContextDeps = {
   tokenService,
   auditLog: new AuditLogQuery(async () => (await getDatabase()).prisma),
 };
+
+/** The caller of the current page request, through the same resolver as the API and the routes. */
+export async function currentCaller(): Promise<Caller | null> {
+  return defaultContextDeps.resolveSession({ headers: await headers() });
+}

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { ZodError } from "zod";
@@ -20,14 +21,28 @@ export interface ContextDeps {
   auditLog: AuditLogQuery;
 }
 
+/**
+ * The client address for audit rows: the last X-Forwarded-For entry, i.e. the address the
+ * nearest proxy saw (entries before it are whatever the client claimed), or X-Real-IP. Only a
+ * syntactically valid IP address is kept: the header is client-controlled when no proxy
+ * overwrites it, and must not become arbitrary text in the audit log.
+ */
+export function clientAddress(headers: Headers): string | null {
+  const candidates = [headers.get("x-forwarded-for")?.split(",").at(-1), headers.get("x-real-ip")];
+  for (const candidate of candidates) {
+    const address = candidate?.trim();
+    if (address && isIP(address)) return address;
+  }
+  return null;
+}
+
 /** Builds the context of one request: the caller (through the pluggable resolver) and the services. */
 export async function createContext(deps: ContextDeps, request: { headers: Headers }): Promise<Context> {
-  const forwarded = request.headers.get("x-forwarded-for")?.split(",")[0]?.trim();
   return {
     caller: await deps.resolveSession(request),
     tokenService: deps.tokenService,
     auditLog: deps.auditLog,
-    ipAddress: forwarded || request.headers.get("x-real-ip") || null,
+    ipAddress: clientAddress(request.headers),
     userAgent: request.headers.get("user-agent"),
   };
 }
@@ -37,8 +52,10 @@ const t = initTRPC.context<Context>().create({
   // Never include stack traces, whatever NODE_ENV says.
   isDev: false,
   errorFormatter({ shape, error }) {
+    const invalidInput = error.cause instanceof ZodError;
     return {
-      message: shape.message,
+      // A zod message is its issues as JSON: people get a sentence, programs get fieldErrors.
+      message: invalidInput ? "Invalid input." : shape.message,
       code: shape.code,
       data: {
         code: shape.data.code,

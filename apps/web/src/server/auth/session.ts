@@ -8,20 +8,26 @@ interface SessionData {
   userId?: string;
 }
 
-export const SESSION_COOKIE = "tokenvault_session";
+/**
+ * Over HTTPS the cookie carries the __Host- prefix: browsers then accept it only Secure, for
+ * path /, with no Domain, so a sibling subdomain cannot plant a second session cookie.
+ */
+export function sessionCookieName(): string {
+  return webEnv().cookieSecure ? "__Host-tokenvault_session" : "tokenvault_session";
+}
 
 function options(): SessionOptions {
   const env = webEnv();
   return {
-    cookieName: SESSION_COOKIE,
+    cookieName: sessionCookieName(),
     password: env.sessionSecret,
     ttl: 8 * 3600,
     cookieOptions: { httpOnly: true, sameSite: "lax", secure: env.cookieSecure, path: "/" },
   };
 }
 
-/** The session of the current request (server components, actions, route handlers). */
-export async function currentSession() {
+/** The session of the current request, for signing in and out (reading the caller goes through the SessionResolver). */
+async function currentSession() {
   return getIronSession<SessionData>(await cookies(), options());
 }
 
@@ -29,10 +35,6 @@ export async function currentSession() {
 function callerFor(userId: string | undefined): Caller | null {
   if (!userId || !webEnv().demoUsers) return null;
   return LOCAL_USERS.find((u) => u.userId === userId) ?? null;
-}
-
-export async function currentCaller(): Promise<Caller | null> {
-  return callerFor((await currentSession()).userId);
 }
 
 function readCookie(headers: Headers, name: string): string | undefined {
@@ -54,7 +56,7 @@ function readCookie(headers: Headers, name: string): string | undefined {
  * request's own headers, so it works for any Request (route handlers, tests, a host's server).
  */
 export const cookieSessionResolver: SessionResolver = async ({ headers }) => {
-  const seal = readCookie(headers, SESSION_COOKIE);
+  const seal = readCookie(headers, sessionCookieName());
   if (!seal) return null;
   const { password, ttl } = options();
   // Expired, tampered or sealed with another secret: an empty object, i.e. signed out.

@@ -1,5 +1,5 @@
 import { AuditTable } from "~/components/audit-table";
-import { currentCaller } from "~/server/auth/session";
+import { currentCaller } from "~/server/api/services";
 
 export default async function AuditPage() {
   const caller = await currentCaller();

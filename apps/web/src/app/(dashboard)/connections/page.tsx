@@ -1,6 +1,6 @@
 import { ConnectionsBoard } from "~/components/connections-board";
 import { noticeFor } from "~/components/notices";
-import { currentCaller } from "~/server/auth/session";
+import { currentCaller } from "~/server/api/services";
 
 export default async function ConnectionsPage({ searchParams }: { searchParams: Promise<{ connected?: string; error?: string }> }) {
   const { connected, error } = await searchParams;
