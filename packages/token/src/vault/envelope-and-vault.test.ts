@@ -132,6 +132,23 @@ describe("vault envelope", () => {
     expect(reasonOf(() => parseEnvelope(ciphertext, Buffer.alloc(100)))).toBe("MALFORMED");
   });
 
+  it("opens only the exact text it sealed: no other alphabet, no character that decodes to the same low byte", () => {
+    const { ciphertext } = vault.seal("only one text opens this", binding);
+    const headerLength = ciphertext.lastIndexOf(".") + 1;
+    let tried = 0;
+    for (let i = headerLength; i < ciphertext.length; i++) {
+      const original = ciphertext.charCodeAt(i);
+      // "+" and "/" for "-" and "_", and characters whose low byte is the original one.
+      const lookalikes = [original === 45 ? 43 : original === 95 ? 47 : -1, original + 0x80, original + 0x100, original + 0x7f00, 0x20, 0x3d, 0xa0].filter((c) => c > 0);
+      for (const code of lookalikes) {
+        const variant = ciphertext.slice(0, i) + String.fromCharCode(code) + ciphertext.slice(i + 1);
+        expect(reasonOf(() => vault.open(variant, binding))).toBe("MALFORMED");
+        tried++;
+      }
+    }
+    expect(tried).toBeGreaterThan(2 * (ciphertext.length - headerLength));
+  });
+
   it("gives typed errors for truncated, oversized, non-base64 and wrong-version input, never a crash", () => {
     const { ciphertext, keyId } = vault.seal("value", binding);
     const cases: [unknown, string][] = [
