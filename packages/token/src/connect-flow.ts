@@ -5,7 +5,7 @@ import { TokenError } from "./errors";
 import { recordHealth } from "./health";
 import type { ConnectionMetadata } from "./connection-store";
 import { pkceChallenge, randomToken, sha256, STATE_TTL_MS } from "./oauth/pkce-state";
-import { ProviderCallError, requestToken, toTokenError, type TokenResponse } from "./oauth/token-client";
+import { ProviderCallError, requestToken, revokeToken, toTokenError, type TokenResponse } from "./oauth/token-client";
 import { expiresAtFrom, refreshExpiresAtFrom, type ProviderAdapter } from "./providers/types";
 import type { AuthorizationRequest, CallbackResult, ProviderTenant, RequestContext } from "./types";
 import { requireName } from "./validation";
@@ -127,6 +127,8 @@ export class ConnectFlow {
 
     const externalIdFromRedirect = adapter.externalIdParam ? params.get(adapter.externalIdParam) : null;
     if (adapter.externalIdParam && !externalIdFromRedirect) throw new TokenError("INVALID_INPUT", `The ${adapter.displayName} response has no ${adapter.externalIdParam}.`);
+    // It names the record its tokens are bound to: the same rules as every other id.
+    if (externalIdFromRedirect !== null) requireName(adapter.externalIdParam ?? "externalId", externalIdFromRedirect);
     const verifier = pending.codeVerifierSealed
       ? this.deps.secrets.openSealed(pending.codeVerifierSealed, { companyId, provider: adapter.id, kind: "PKCE_VERIFIER", externalId: stateHash })
       : null;
@@ -142,7 +144,6 @@ export class ConnectFlow {
         { grant_type: "authorization_code", code, redirect_uri: pending.redirectUri, ...(verifier ? { code_verifier: verifier } : {}) },
         this.deps.timeoutMs(),
       );
-      if (adapter.discoverTenants) tenants = await adapter.discoverTenants(response.access_token, this.deps.timeoutMs());
     } catch (error) {
       if (!(error instanceof ProviderCallError)) throw error;
       const tokenError = toTokenError(error, adapter.displayName);
@@ -160,9 +161,46 @@ export class ConnectFlow {
       }, context, this.deps.clock.now());
       throw tokenError;
     }
-    if (!response.refresh_token) throw new TokenError("PROVIDER_UNAVAILABLE", `${adapter.displayName} returned no refresh token; check the offline access scope.`);
+    if (!response.refresh_token) {
+      await this.revokeQuietly(adapter, response.access_token);
+      throw new TokenError("PROVIDER_UNAVAILABLE", `${adapter.displayName} returned no refresh token; check the offline access scope.`);
+    }
+    // From here the provider holds a live grant: if it cannot be stored, it is revoked, not orphaned.
+    try {
+      if (adapter.discoverTenants) tenants = await adapter.discoverTenants(response.access_token, this.deps.timeoutMs());
+      return await this.store(adapter, { companyId, context, response, tenants, externalId: externalIdFromRedirect ?? tenants[0]?.id ?? "", started, now });
+    } catch (error) {
+      await this.revokeQuietly(adapter, response.refresh_token);
+      if (!(error instanceof ProviderCallError)) throw error;
+      const tokenError = toTokenError(error, adapter.displayName);
+      await this.deps.audit.writeNow({
+        companyId,
+        action: "CONNECT",
+        outcome: "FAILURE",
+        connectionType: adapter.id,
+        apiEndpoint: adapter.endpoints.api,
+        requestMethod: "GET",
+        responseStatus: error.status ?? 0,
+        responseTime: Date.now() - started,
+        errorMessage: tokenError.message,
+        details: { reason: error.kind, step: "tenants" },
+      }, context, this.deps.clock.now());
+      throw tokenError;
+    }
+  }
 
-    const externalId = externalIdFromRedirect ?? tenants[0]?.id ?? "";
+  /** Best effort: a grant that will not be stored should not stay live at the provider. */
+  private async revokeQuietly(adapter: ProviderAdapter, token: string): Promise<void> {
+    if (!adapter.endpoints.revocation) return;
+    await revokeToken(adapter.endpoints.revocation, adapter.client, token, adapter.revocationStyle, this.deps.timeoutMs()).catch(() => undefined);
+  }
+
+  private async store(
+    adapter: ProviderAdapter,
+    input: { companyId: string; context: RequestContext; response: TokenResponse; tenants: ProviderTenant[]; externalId: string; started: number; now: Date },
+  ): Promise<CallbackResult> {
+    const { companyId, context, response, tenants, externalId, started, now } = input;
+    const prisma = await this.deps.prisma();
     const metadata: ConnectionMetadata = { tenants, scope: response.scope, refreshTokenRotatedAt: now.toISOString() };
     await prisma.$transaction(async (tx) => {
       const connection = await tx.connection.upsert({

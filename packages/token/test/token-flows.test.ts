@@ -113,6 +113,26 @@ describe("connect", () => {
     expect((await auditRows(company)).map((a) => [a.action, a.outcome])).toEqual([["CONNECT", "FAILURE"]]);
   });
 
+  it("revokes the new grant instead of orphaning it when Xero's tenant list cannot be read", async () => {
+    const earlier = new Set((await h.sim.listGrants({ provider: "xero" })).map((g) => g.id));
+    await h.sim.addFault({ kind: "error", provider: "xero", endpoint: "api", status: 503 });
+    await expectTokenError(h.connect(service, company, "xero"), "PROVIDER_UNAVAILABLE");
+    await h.sim.clearFaults();
+    const grants = (await h.sim.listGrants({ provider: "xero" })).filter((g) => !earlier.has(g.id));
+    expect(grants.map((g) => g.status)).toEqual(["revoked"]);
+    expect(await h.db.prisma.connection.count({ where: { companyId: company } })).toBe(0);
+    expect((await auditRows(company)).map((a) => [a.action, a.outcome])).toEqual([["CONNECT", "FAILURE"]]);
+  });
+
+  it("refuses a realmId that is not an id, before any code is exchanged", async () => {
+    const { url } = await service.getAuthorizationUrl({ companyId: company, provider: "quickbooks", userId: "alice", redirectUri: REDIRECT("quickbooks") });
+    const redirect = new URL((await fetch(url, { redirect: "manual" })).headers.get("location")!);
+    redirect.searchParams.set("realmId", "../../admin?x=1");
+    const before = (await h.sim.stats()).totals.tokenEndpointCalls;
+    await expectTokenError(service.handleCallback({ provider: "quickbooks", callbackUrl: redirect.toString(), companyId: company, context: { userId: "alice" } }), "INVALID_INPUT");
+    expect((await h.sim.stats()).totals.tokenEndpointCalls).toBe(before);
+  });
+
   it("rejects bad input with typed errors and changes nothing", async () => {
     await expectTokenError(service.getAuthorizationUrl({ companyId: "", provider: "quickbooks", userId: "alice", redirectUri: REDIRECT("quickbooks") }), "INVALID_INPUT");
     await expectTokenError(service.getAuthorizationUrl({ companyId: company, provider: "sage", userId: "alice", redirectUri: REDIRECT("sage") }), "UNKNOWN_PROVIDER");

@@ -2,6 +2,7 @@ import { XeroClient } from "xero-node";
 import { ProviderCallError, providerFetch } from "../oauth/token-client";
 import type { ProviderTenant } from "../types";
 import type { ProviderAdapter, ProviderEndpoints } from "./types";
+import { requireName } from "../validation";
 
 export const XERO_ENDPOINTS: ProviderEndpoints = {
   authorization: "https://login.xero.com/identity/connect/authorize",
@@ -9,6 +10,31 @@ export const XERO_ENDPOINTS: ProviderEndpoints = {
   revocation: "https://identity.xero.com/connect/revocation",
   api: "https://api.xero.com",
 };
+
+/**
+ * Xero's GET /connections reply, checked: tenant ids become the external ids tokens are bound
+ * to, so they follow the same rules as every other id. Null when the reply is not that shape.
+ */
+function parseConnections(body: unknown): XeroConnection[] | null {
+  if (!Array.isArray(body)) return null;
+  const connections: XeroConnection[] = [];
+  for (const item of body as unknown[]) {
+    if (typeof item !== "object" || item === null) return null;
+    const { tenantId, tenantName, updatedDateUtc } = item as Record<string, unknown>;
+    if (typeof tenantId !== "string") return null;
+    try {
+      requireName("tenantId", tenantId);
+    } catch {
+      return null;
+    }
+    connections.push({
+      tenantId,
+      tenantName: typeof tenantName === "string" ? tenantName.slice(0, 200).toWellFormed() : undefined,
+      updatedDateUtc: typeof updatedDateUtc === "string" ? updatedDateUtc : undefined,
+    });
+  }
+  return connections;
+}
 
 export function simulatorXeroEndpoints(simulatorUrl: string): ProviderEndpoints {
   return {
@@ -20,7 +46,6 @@ export function simulatorXeroEndpoints(simulatorUrl: string): ProviderEndpoints 
 }
 
 interface XeroConnection {
-  id: string;
   tenantId: string;
   tenantName?: string;
   updatedDateUtc?: string;
@@ -48,7 +73,8 @@ export function xeroAdapter(config: { clientId: string; clientSecret: string; en
     discoverTenants: async (accessToken, timeoutMs): Promise<ProviderTenant[]> => {
       const response = await providerFetch(`${api}/connections`, { headers: { authorization: `Bearer ${accessToken}`, accept: "application/json" } }, timeoutMs);
       if (!response.ok) throw new ProviderCallError(response.status >= 500 ? "server_error" : "rejected", response.status, null, null);
-      const connections = (await response.json()) as XeroConnection[];
+      const connections = parseConnections(await response.json().catch(() => null));
+      if (!connections) throw new ProviderCallError("server_error", response.status, null, null);
       // Most recently authorized first, as xero-node orders them.
       return connections
         .sort((a, b) => Date.parse(b.updatedDateUtc ?? "") - Date.parse(a.updatedDateUtc ?? ""))

@@ -1,6 +1,15 @@
 import type { VaultBinding } from "./vault";
 
 /**
+ * Lone surrogates would all encode to U+FFFD in UTF-8, so two different bindings could share
+ * associated data. Well-formed strings encode one-to-one, which keeps the encoding below unambiguous.
+ */
+export function isWellFormedBinding(binding: VaultBinding): boolean {
+  const { companyId, provider, kind, externalId } = binding;
+  return [companyId, provider, kind, externalId].every((field) => typeof field === "string" && field.isWellFormed());
+}
+
+/**
  * The associated data of an envelope: its header and the record it is bound to, as
  * length-prefixed fields in a fixed order, unambiguous whatever characters they hold.
  */

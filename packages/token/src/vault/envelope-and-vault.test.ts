@@ -214,6 +214,13 @@ describe("vault envelope", () => {
     expect(reasonOf(() => new Vault(createKeyRing(keyB)).open(envelope.ciphertext, binding))).toBe("UNKNOWN_KEY");
   });
 
+  it("refuses an ill-formed binding: a lone surrogate would share associated data with U+FFFD", () => {
+    const lone = { ...binding, externalId: "\ud800" };
+    expect(() => vault.seal("value", lone)).toThrow(TokenError);
+    const { ciphertext } = vault.seal("value", { ...binding, externalId: "\ufffd" });
+    expect(reasonOf(() => vault.open(ciphertext, lone))).toBe("AUTHENTICATION_FAILED");
+  });
+
   it("refuses empty, oversized and ill-formed plaintext with INVALID_INPUT", () => {
     for (const bad of ["", "a".repeat(MAX_PLAINTEXT_BYTES + 1), "lone \ud800 surrogate"]) {
       expect(() => vault.seal(bad, binding)).toThrow(TokenError);

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomFillSync } from "node:crypto";
 import { DecryptionError, TokenError } from "../errors";
-import { AssociatedDataCache } from "./associated-data";
+import { AssociatedDataCache, isWellFormedBinding } from "./associated-data";
 import { createEnvelopeBuffer, envelopeHeader, formatEnvelope, MAX_PLAINTEXT_BYTES, NONCE_BYTES, parseEnvelope, TAG_BYTES } from "./envelope";
 import type { KeyRing } from "./key-ring";
 
@@ -62,6 +62,7 @@ export class Vault {
     if (plaintext.length * 3 > MAX_PLAINTEXT_BYTES && Buffer.byteLength(plaintext, "utf8") > MAX_PLAINTEXT_BYTES) {
       throw new TokenError("INVALID_INPUT", `A secret may not exceed ${MAX_PLAINTEXT_BYTES} bytes.`);
     }
+    if (!isWellFormedBinding(binding)) throw new TokenError("INVALID_INPUT", "A secret's company, provider, kind and external id must be well-formed strings.");
     const key = this.keyRing.current;
     const header = envelopeHeader(key.id);
     const nonce = freshNonce();
@@ -78,6 +79,8 @@ export class Vault {
     const parsed = parseEnvelope(envelope, this.envelopeBuffer);
     const key = this.keyRing.get(parsed.keyId);
     if (!key) throw new DecryptionError("UNKNOWN_KEY", parsed.keyId);
+    // Nothing can have been sealed for an ill-formed binding (see seal).
+    if (!isWellFormedBinding(binding)) throw new DecryptionError("AUTHENTICATION_FAILED", parsed.keyId);
     // authTagLength pins the tag size: without it Node accepts truncated tags.
     const decipher = createDecipheriv("aes-256-gcm", key.aesKey, parsed.nonce, { authTagLength: TAG_BYTES });
     decipher.setAAD(this.associatedData.get(parsed.header, binding));
