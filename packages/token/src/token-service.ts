@@ -243,6 +243,8 @@ export class TokenService {
     const now = this.clock.now();
     await prisma.$transaction(async (tx) => {
       await tx.tokenSecret.update({ where: { id }, data: { state: "INVALID", lastError: reason } });
+      // A refresh in flight must not write a VALID token set over this: moving the version makes its fence refuse.
+      if (secret.connectionId) await tx.connection.update({ where: { id: secret.connectionId }, data: { version: { increment: 1 } } });
       if (secret.kind === "REFRESH_TOKEN") await recordHealth(tx, secret.companyId, secret.provider, "EXPIRED", `Marked invalid: ${reason}`, now);
       await this.audit.write(
         tx,
@@ -357,7 +359,9 @@ export class TokenService {
     const refresh = secretOf(connection, "REFRESH_TOKEN");
     const started = Date.now();
     let revokeStatus = 200;
-    if (adapter.endpoints.revocation && refresh && refresh.state === "VALID") {
+    // A token marked INVALID (reported compromised) is exactly one to revoke; only one the
+    // provider itself already refused (EXPIRED after invalid_grant) has nothing left to revoke.
+    if (adapter.endpoints.revocation && refresh && refresh.state !== "EXPIRED") {
       try {
         await revokeToken(adapter.endpoints.revocation, adapter.client, this.secrets.open(refresh), adapter.revocationStyle, this.options.providerTimeoutMs);
       } catch (error) {

@@ -76,7 +76,8 @@ export async function createHarness(databaseUrl: string, options: { strict?: boo
     async expireSoon(companyId, provider, inMs = 60_000) {
       await db.prisma.tokenSecret.updateMany({
         where: { companyId, provider, kind: "ACCESS_TOKEN" },
-        data: { expiresAt: new Date(Date.now() + inMs) },
+        // As if issued an hour ago: the token's lifetime (which caps the margin) stays realistic.
+        data: { expiresAt: new Date(Date.now() + inMs), lastRefreshedAt: new Date(Date.now() - 3_600_000) },
       });
     },
     async close() {

@@ -152,6 +152,19 @@ describe("getValidToken and refresh", () => {
     expect((await h.sim.stats()).totals.tokenEndpointCalls).toBe(before);
   });
 
+  it("refreshes once per expiry even when the margin is longer than the token's lifetime", async () => {
+    // Xero's access tokens live 30 minutes; a 31-minute margin must not make every call refresh.
+    const longMargin = h.service({ refreshMarginMs: 31 * 60_000 });
+    await h.connect(longMargin, company, "xero");
+    const calls = async () => (await h.sim.stats()).totals.tokenEndpointCalls;
+    const before = await calls();
+    for (let i = 0; i < 3; i++) await longMargin.getValidToken(company, "xero", "alice");
+    expect(await calls()).toBe(before);
+    await h.expireSoon(company, "xero");
+    for (let i = 0; i < 3; i++) await longMargin.getValidToken(company, "xero", "alice");
+    expect(await calls()).toBe(before + 1);
+  });
+
   it("refreshes once within the margin, shared by 50 concurrent callers, and audits it with the token write", async () => {
     await h.connect(service, company, "xero");
     const first = await service.getValidToken(company, "xero", "alice");
@@ -406,6 +419,26 @@ describe("check, status and disconnect", () => {
     await service.markTokenInvalid(expiring[0]!.id, "leaked in a support ticket");
     expect((await service.findExpiringTokens(5, "quickbooks")).filter((t) => t.companyId === company)).toEqual([]);
     await expectTokenError(service.findExpiringTokens(-1), "INVALID_INPUT");
+  });
+
+  it("a refresh token marked compromised stays invalid through a refresh in flight, and disconnect still revokes it", async () => {
+    await h.connect(service, company, "quickbooks");
+    const grant = await grantOf(company, "quickbooks");
+    const stored = await service.getValidToken(company, "quickbooks", "alice");
+    await h.expireSoon(company, "quickbooks");
+    await h.sim.addFault({ kind: "latency", provider: "intuit", latencyMs: 600, count: 1 });
+    const inFlight = service.getValidToken(company, "quickbooks", "alice");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const refresh = await h.db.prisma.tokenSecret.findFirstOrThrow({ where: { companyId: company, kind: "REFRESH_TOKEN" } });
+    await service.markTokenInvalid(refresh.id, "reported compromised");
+    // The refresh's write is fenced off: the caller keeps the access token that is still valid,
+    // and the compromised refresh token stays INVALID, not overwritten as VALID.
+    expect((await inFlight).accessToken).toBe(stored.accessToken);
+    const after = await h.db.prisma.tokenSecret.findUniqueOrThrow({ where: { id: refresh.id } });
+    expect([after.state, after.ciphertext]).toEqual(["INVALID", refresh.ciphertext]);
+    await expectTokenError(service.getValidToken(company, "quickbooks", "alice", { forceRefresh: true }), "REAUTH_REQUIRED");
+    await service.disconnect(company, "quickbooks", { userId: "alice" });
+    expect((await h.sim.getGrant(grant.id))?.status).toBe("revoked");
   });
 
   it("audits token reads in batches, flushed on close", async () => {

@@ -44,10 +44,16 @@ export interface RefreshRequest {
   userId: string;
 }
 
-/** True when the access token is valid for at least `marginMs` more. */
+/**
+ * True when the access token is valid for at least `marginMs` more. The margin is capped at
+ * half the token's lifetime: with a margin as long as the lifetime (a 5-minute token and the
+ * 5-minute default), a token would be stale the moment it was issued and every call would refresh.
+ */
 export function isFresh(connection: ConnectionWithSecrets, marginMs: number, now: Date): boolean {
   const access = secretOf(connection, "ACCESS_TOKEN");
-  return !!access && access.state === "VALID" && !!access.expiresAt && access.expiresAt.getTime() - marginMs > now.getTime();
+  if (!access || access.state !== "VALID" || !access.expiresAt) return false;
+  const lifetimeMs = access.lastRefreshedAt ? access.expiresAt.getTime() - access.lastRefreshedAt.getTime() : Infinity;
+  return access.expiresAt.getTime() - Math.min(marginMs, lifetimeMs / 2) > now.getTime();
 }
 
 function needsReauthorization(connection: ConnectionWithSecrets): boolean {
