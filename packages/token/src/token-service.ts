@@ -484,7 +484,9 @@ export class TokenService {
     if (!access) throw new TokenError("NO_TOKEN", "This provider is not connected.");
     return {
       accessToken: this.secrets.open(access),
-      refreshToken: refresh ? this.secrets.open(refresh) : null,
+      // Never handed to an SDK: its refresh() would rotate the grant outside the lease and the
+      // fence, and the stored token would go stale (Xero revokes the grant on its reuse).
+      refreshToken: null,
       accessTokenExpiresAt: access.expiresAt ?? this.clock.now(),
       refreshTokenExpiresAt: refresh?.expiresAt ?? null,
       externalId: connection.externalId || null,

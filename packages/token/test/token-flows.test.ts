@@ -339,6 +339,8 @@ describe("isolation and SDK clients", () => {
     expect(a.getToken().access_token).toBe((await service.getValidToken(company, "quickbooks", "x")).accessToken);
     expect(b.getToken().access_token).toBe((await service.getValidToken(other, "quickbooks", "x")).accessToken);
     expect(a.getToken().realmId).not.toBe(b.getToken().realmId);
+    // Refresh stays with the service (lease and fence): the SDK gets no refresh token to rotate.
+    expect(a.getToken().refresh_token).toBe("");
     // The SDK instance works against the provider (the simulator) with its token.
     const realmId = a.getToken().realmId;
     const response = await a.makeApiCall({ url: `${h.sim.url}/intuit/v3/company/${realmId}/companyinfo/${realmId}` });
@@ -350,6 +352,7 @@ describe("isolation and SDK clients", () => {
     expect(x1).toBeInstanceOf(XeroClient);
     expect(x1).not.toBe(x2);
     expect(x1.readTokenSet().access_token).toBe((await service.getValidToken(company, "xero", "x")).accessToken);
+    expect(x1.readTokenSet().refresh_token).toBeUndefined();
   });
 });
 
