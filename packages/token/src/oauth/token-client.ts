@@ -1,4 +1,9 @@
 import { TokenError } from "../errors";
+import { MAX_PLAINTEXT_BYTES } from "../vault/envelope";
+
+/** Bounds on what a provider may tell us: beyond them a Date would be invalid or a wait absurd. */
+const MAX_LIFETIME_SEC = 10 * 365 * 24 * 3600;
+const MAX_RETRY_AFTER_MS = 3600_000;
 
 /** The standard token response (RFC 6749 §5.1) plus the provider extras we read. */
 export interface TokenResponse {
@@ -39,12 +44,23 @@ export class ProviderCallError extends Error {
   }
 }
 
-/** Retry-After is either seconds or an HTTP date. */
+/** Retry-After is either seconds or an HTTP date; capped at an hour. */
 export function parseRetryAfter(value: string | null, now: number): number | null {
   if (!value) return null;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  if (/^\d+$/.test(value.trim())) return Math.min(Number(value.trim()) * 1000, MAX_RETRY_AFTER_MS);
   const date = Date.parse(value);
-  return Number.isNaN(date) ? null : Math.max(0, date - now);
+  return Number.isNaN(date) ? null : Math.min(Math.max(0, date - now), MAX_RETRY_AFTER_MS);
+}
+
+/** A lifetime in seconds from a response field: positive and finite, capped; otherwise absent. */
+function lifetimeSec(value: unknown): number | undefined {
+  const seconds = Number(value);
+  return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, MAX_LIFETIME_SEC) : undefined;
+}
+
+/** A token value the vault can store: a well-formed string within its size limit. */
+function isStorableToken(value: unknown): value is string {
+  return typeof value === "string" && value !== "" && value.isWellFormed() && Buffer.byteLength(value, "utf8") <= MAX_PLAINTEXT_BYTES;
 }
 
 async function classify(response: Response): Promise<ProviderCallError> {
@@ -106,18 +122,21 @@ export async function requestToken(
   } catch {
     throw new ProviderCallError("server_error", response.status, null, null);
   }
-  const token = parsed as Partial<TokenResponse>;
-  if (typeof token.access_token !== "string" || token.access_token === "") {
-    throw new ProviderCallError("server_error", response.status, "missing_access_token", null);
+  const token = (typeof parsed === "object" && parsed !== null ? parsed : {}) as Record<string, unknown>;
+  // Checked before anything is stored: a value the vault would refuse must fail here, as the
+  // provider's error, not later as the caller's bad input after the old token is spent.
+  if (!isStorableToken(token.access_token)) throw new ProviderCallError("server_error", response.status, "malformed_access_token", null);
+  if (token.refresh_token !== undefined && token.refresh_token !== "" && !isStorableToken(token.refresh_token)) {
+    throw new ProviderCallError("server_error", response.status, "malformed_refresh_token", null);
   }
   return {
     access_token: token.access_token,
     token_type: typeof token.token_type === "string" ? token.token_type : undefined,
-    expires_in: Number(token.expires_in) || undefined,
+    expires_in: lifetimeSec(token.expires_in),
     refresh_token: typeof token.refresh_token === "string" && token.refresh_token !== "" ? token.refresh_token : undefined,
-    scope: typeof token.scope === "string" ? token.scope : undefined,
+    scope: typeof token.scope === "string" ? token.scope.slice(0, 2000) : undefined,
     id_token: typeof token.id_token === "string" ? token.id_token : undefined,
-    x_refresh_token_expires_in: Number(token.x_refresh_token_expires_in) || undefined,
+    x_refresh_token_expires_in: lifetimeSec(token.x_refresh_token_expires_in),
   };
 }
 

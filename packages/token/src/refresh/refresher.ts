@@ -171,8 +171,9 @@ export class Refresher {
         );
       } catch (error) {
         if (!(error instanceof ProviderCallError)) throw error;
-        leaseHeld = false;
-        throw await this.recordFailure(adapter, current, leaseVersion, error, Date.now() - started, force, userId);
+        const failure = await this.recordFailure(adapter, current, leaseVersion, error, Date.now() - started, force, userId);
+        leaseHeld = false; // the fenced write released it
+        throw failure;
       }
 
       const now = clock.now();
@@ -182,7 +183,6 @@ export class Refresher {
       const metadata: ConnectionMetadata = { ...metadataOf(current), ...(rotated ? { refreshTokenRotatedAt: now.toISOString() } : {}) };
       const location = { companyId: current.companyId, provider: current.provider, externalId: current.externalId, connectionId: current.id };
       const prisma = await this.deps.prisma();
-      leaseHeld = false;
       await prisma.$transaction(async (tx) => {
         if (!(await connections.fence(tx, current.id, this.owner, leaseVersion, { cooldownUntil: null, metadata }))) {
           throw new StaleLeaseError();
@@ -212,9 +212,11 @@ export class Refresher {
           now,
         );
       });
+      leaseHeld = false; // the fenced write released it
       return await this.reload(current);
     } catch (error) {
       if (error instanceof StaleLeaseError) {
+        leaseHeld = false;
         // Our lease expired and someone else took over: their write stands; use it.
         logger.warn("refresh result discarded: the lease was lost (fenced)", { provider: adapter.id, companyId: seen.companyId });
         const current = await this.reload(seen);
@@ -222,7 +224,11 @@ export class Refresher {
         if (outcome) return outcome;
         throw new TokenError("PROVIDER_UNAVAILABLE", `Refreshing the ${adapter.displayName} token did not complete. Try again.`);
       }
-      throw error;
+      if (error instanceof TokenError) throw error;
+      // The database failed (a Prisma error's message can quote the statement, ciphertexts
+      // included): log its kind only, and report a typed error without it.
+      logger.error("refresh could not read or store the connection", { provider: adapter.id, companyId: seen.companyId, error: error instanceof Error ? error.name : typeof error });
+      throw new TokenError("VAULT_UNAVAILABLE", `Tokenvault could not store the ${adapter.displayName} tokens. Try again shortly.`);
     } finally {
       if (leaseHeld) await connections.releaseLease(seen.id, this.owner);
     }
