@@ -41,15 +41,16 @@ export class ConnectionStore {
 
   /**
    * Claims the refresh lease if nobody holds a live one. Returns the version the holder must
-   * present when it writes, or null when another holder has it.
+   * present when it writes, or null when another holder has it. Expiry is PostgreSQL's clock,
+   * the one clock every process shares: an app server whose clock runs fast cannot take a live lease.
    */
-  async claimLease(connectionId: string, owner: string, now: Date, leaseMs: number): Promise<number | null> {
+  async claimLease(connectionId: string, owner: string, leaseMs: number): Promise<number | null> {
     const prisma = await this.prisma();
     const rows = await prisma.$queryRaw<{ version: number }[]>`
       UPDATE "Connection"
-         SET "leaseOwner" = ${owner}, "leaseExpiresAt" = ${new Date(now.getTime() + leaseMs)}
+         SET "leaseOwner" = ${owner}, "leaseExpiresAt" = clock_timestamp() + make_interval(secs => ${leaseMs / 1000}::float8)
        WHERE "id" = ${connectionId}::uuid
-         AND ("leaseExpiresAt" IS NULL OR "leaseExpiresAt" <= ${now})
+         AND ("leaseExpiresAt" IS NULL OR "leaseExpiresAt" <= clock_timestamp())
       RETURNING "version"`;
     return rows[0]?.version ?? null;
   }

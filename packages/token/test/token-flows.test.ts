@@ -2,9 +2,10 @@ import { randomUUID } from "node:crypto";
 import OAuthClient from "intuit-oauth";
 import { XeroClient } from "xero-node";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
-import type { TokenService } from "../src/token-service";
+import { silentLogger } from "../src/logger";
+import { TokenService } from "../src/token-service";
 import { TokenError } from "../src/errors";
-import { createHarness, REDIRECT, type Harness } from "./harness";
+import { createHarness, REDIRECT, registryFor, TEST_OPTIONS, type Harness } from "./harness";
 
 let h: Harness;
 let service: TokenService;
@@ -150,6 +151,29 @@ describe("getValidToken and refresh", () => {
     const b = await service.getValidToken(company, "quickbooks", "bob");
     expect(a.accessToken).toBe(b.accessToken);
     expect((await h.sim.stats()).totals.tokenEndpointCalls).toBe(before);
+  });
+
+  it("leases by PostgreSQL's clock: a process whose clock runs a minute ahead cannot take a live lease", async () => {
+    await h.connect(service, company, "quickbooks");
+    await h.expireSoon(company, "quickbooks");
+    const ahead = new TokenService({
+      prisma: () => Promise.resolve(h.db.prisma),
+      vault: () => h.vault,
+      providers: () => Promise.resolve(registryFor(h.sim.url)),
+      logger: silentLogger,
+      options: TEST_OPTIONS, // a 10 s lease: a minute ahead, this process would see it long expired
+      clock: { now: () => new Date(Date.now() + 60_000) },
+    });
+    const calls = async () => (await h.sim.stats()).totals.tokenEndpointCalls;
+    const before = await calls();
+    await h.sim.addFault({ kind: "latency", provider: "intuit", latencyMs: 800, count: 1 });
+    const [holder, other] = await Promise.all([
+      service.getValidToken(company, "quickbooks", "alice"),
+      new Promise((resolve) => setTimeout(resolve, 200)).then(() => ahead.getValidToken(company, "quickbooks", "bob")),
+    ]);
+    expect(other.accessToken).toBe(holder.accessToken);
+    expect(await calls()).toBe(before + 1);
+    await ahead.close();
   });
 
   it("refreshes once per expiry even when the margin is longer than the token's lifetime", async () => {

@@ -105,7 +105,7 @@ export class Refresher {
     const giveUpAt = clock.now().getTime() + options.leaseMs * 2;
     let poll = options.waitPollMs;
     for (;;) {
-      const claimed = await this.deps.connections.claimLease(seen.id, this.owner, clock.now(), options.leaseMs);
+      const claimed = await this.deps.connections.claimLease(seen.id, this.owner, options.leaseMs);
       if (claimed !== null) return this.underLease(adapter, seen, claimed, observedVersion, request);
 
       // Another process holds the lease: wait for its write, then use what it stored.
