@@ -7,6 +7,19 @@ const config: NextConfig = {
   // and the pg driver has optional native bits a bundler should not touch.
   serverExternalPackages: ["@electric-sql/pglite", "pglite-prisma-adapter", "@prisma/adapter-pg", "pg", "@prisma/client"],
   poweredByHeader: false,
+  // No page may be framed (clickjacking on Connect/Disconnect), sniffed or leak its URL onward.
+  headers: () =>
+    Promise.resolve([
+      {
+        source: "/:path*",
+        headers: [
+          { key: "Content-Security-Policy", value: "frame-ancestors 'none'" },
+          { key: "X-Frame-Options", value: "DENY" },
+          { key: "X-Content-Type-Options", value: "nosniff" },
+          { key: "Referrer-Policy", value: "same-origin" },
+        ],
+      },
+    ]),
 };
 
 export default config;

@@ -172,6 +172,9 @@ describe("dashboard in a real browser", () => {
     const batchInput = (n: number) => encodeURIComponent(JSON.stringify(Object.fromEntries(Array.from({ length: n }, (_, i) => [i, { json: null }]))));
     expect((await page.request.get(`${server.url}/api/trpc/${calls(10)}?batch=1&input=${batchInput(10)}`)).status()).toBe(200);
     expect((await page.request.get(`${server.url}/api/trpc/${calls(11)}?batch=1&input=${batchInput(11)}`)).status()).toBe(400);
+    // No page may be framed by another site.
+    const headers = (await page.request.get(`${server.url}/connections`)).headers();
+    expect([headers["x-frame-options"], headers["content-security-policy"]]).toEqual(["DENY", "frame-ancestors 'none'"]);
   });
 
   it("shows the admin an audit row for each step, and exports CSV", async () => {

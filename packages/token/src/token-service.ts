@@ -451,6 +451,11 @@ export class TokenService {
 
   /** Reads a static secret. NO_TOKEN when absent; DecryptionError (DECRYPTION_FAILED) when it cannot be opened. */
   async getSecret(companyId: string, provider: string, kind: StaticSecretKind, externalId = ""): Promise<string> {
+    requireName("companyId", companyId);
+    requireName("provider", provider);
+    // Checked at run time too: this must never hand out an OAuth token to a JavaScript caller.
+    if (kind !== "API_KEY" && kind !== "WEBHOOK_SECRET") throw new TokenError("INVALID_INPUT", "kind must be API_KEY or WEBHOOK_SECRET.");
+    if (externalId !== "") requireName("externalId", externalId);
     const prisma = await this.prisma();
     const row = await prisma.tokenSecret.findUnique({ where: { companyId_provider_kind_externalId: { companyId, provider, kind, externalId } } });
     if (!row) throw new TokenError("NO_TOKEN", `No ${kind === "API_KEY" ? "API key" : "webhook secret"} is stored for ${provider}.`);

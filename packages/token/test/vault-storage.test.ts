@@ -167,6 +167,9 @@ describe("vault storage (PostgreSQL)", () => {
     await service.storeSecret({ companyId: "acme", provider: "stripe", kind: "API_KEY", value: "canary-api-key-value", userId: "u1" });
     expect(await service.getSecret("acme", "stripe", "API_KEY")).toBe("canary-api-key-value");
     await expect(service.getSecret("globex", "stripe", "API_KEY")).rejects.toMatchObject({ code: "NO_TOKEN" });
+    // A JavaScript caller cannot ask it for an OAuth token, nor pass ids that are not ids.
+    await expect(service.getSecret("acme", "quickbooks", "REFRESH_TOKEN" as "API_KEY")).rejects.toMatchObject({ code: "INVALID_INPUT" });
+    await expect(service.getSecret("acme/../x", "stripe", "API_KEY")).rejects.toMatchObject({ code: "INVALID_INPUT" });
     const audit = await db.prisma.auditLog.findFirst({ where: { companyId: "acme", action: "SECRET_WRITE" } });
     expect(JSON.stringify(audit)).not.toContain("canary-api-key-value");
 

@@ -257,7 +257,7 @@ export class Refresher {
       if (!fenced) throw new StaleLeaseError();
       if (ended) {
         await tx.tokenSecret.updateMany({
-          where: { connectionId: connection.id, kind: { in: ["ACCESS_TOKEN", "REFRESH_TOKEN"] } },
+          where: { connectionId: connection.id, kind: { in: ["ACCESS_TOKEN", "REFRESH_TOKEN", "PREVIOUS_REFRESH_TOKEN"] } },
           data: { state: "EXPIRED", lastError: tokenError.message },
         });
       } else {
