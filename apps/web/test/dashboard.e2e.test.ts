@@ -193,6 +193,13 @@ describe("dashboard in a real browser", () => {
     expect(lines[0]).toMatch(/^timestamp,userId,action/);
     expect(lines.slice(1).every((l) => l.includes(",CONNECT,"))).toBe(true);
     expect(lines).toHaveLength(4);
+    // The export itself is audited: who, and with which filters.
+    // (The first is the unfiltered export of the previous test.)
+    const exports = await db.prisma.auditLog.findMany({ where: { companyId: "acme", action: "EXPORT" }, orderBy: { timestamp: "asc" } });
+    expect(exports.map((e) => [e.userId, (e.details as { action: string | null }).action])).toEqual([
+      ["alice", null],
+      ["alice", "CONNECT"],
+    ]);
   });
 
   it("keeps companies apart and keeps members out of the audit log", async () => {

@@ -464,6 +464,25 @@ export class TokenService {
     return value;
   }
 
+  /** Records that someone exported the company's audit log (who, when, with which filters). */
+  async recordAuditExport(companyId: string, context: RequestContext, filters: Record<string, string | number | boolean | null>): Promise<void> {
+    requireName("companyId", companyId);
+    await this.audit.writeNow(
+      {
+        companyId,
+        action: "EXPORT",
+        outcome: "SUCCESS",
+        connectionType: "audit-log",
+        apiEndpoint: "/api/audit/export",
+        requestMethod: "GET",
+        responseStatus: 200,
+        details: filters,
+      },
+      context,
+      this.clock.now(),
+    );
+  }
+
   /** Writes queued audit rows (token reads). Call at shutdown. */
   async close(): Promise<void> {
     await this.audit.flush();

@@ -4,7 +4,7 @@ import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTRPC } from "~/trpc/react";
 
-const ACTIONS = ["CONNECT", "REFRESH", "REVOKE", "DISCONNECT", "CHECK", "TOKEN_READ", "SECRET_WRITE", "KEY_ROTATION"] as const;
+const ACTIONS = ["CONNECT", "REFRESH", "REVOKE", "DISCONNECT", "CHECK", "TOKEN_READ", "SECRET_WRITE", "KEY_ROTATION", "EXPORT"] as const;
 type Action = (typeof ACTIONS)[number];
 
 interface Filters {

@@ -27,7 +27,7 @@ export const connectionView = tokenStatus.extend({
   health: healthView.nullable(),
 });
 
-export const auditAction = z.enum(["CONNECT", "REFRESH", "REVOKE", "DISCONNECT", "CHECK", "TOKEN_READ", "SECRET_WRITE", "KEY_ROTATION"]);
+export const auditAction = z.enum(["CONNECT", "REFRESH", "REVOKE", "DISCONNECT", "CHECK", "TOKEN_READ", "SECRET_WRITE", "KEY_ROTATION", "EXPORT"]);
 export const auditOutcome = z.enum(["SUCCESS", "FAILURE"]);
 
 export const auditFilters = z.object({

@@ -2,6 +2,7 @@ import type { NextRequest } from "next/server";
 import { csvHeader, csvRow } from "@tokenvault/token/audit";
 import { auditFilters } from "~/server/api/routers/schemas";
 import { defaultContextDeps } from "~/server/api/services";
+import { clientAddress } from "~/server/api/trpc";
 
 /** Streams the caller's company's audit log as CSV (administrators only), honouring the list filters. */
 export async function GET(request: NextRequest) {
@@ -19,6 +20,12 @@ export async function GET(request: NextRequest) {
   });
   if (!parsed.success) return Response.json({ error: { code: "BAD_REQUEST", message: "Invalid filters." } }, { status: 400 });
 
+  const { connectionType, action, outcome, userId, from, to } = parsed.data;
+  await defaultContextDeps.tokenService.recordAuditExport(
+    caller.companyId,
+    { userId: caller.userId, ipAddress: clientAddress(request.headers), userAgent: request.headers.get("user-agent") },
+    { connectionType: connectionType ?? null, action: action ?? null, outcome: outcome ?? null, userId: userId ?? null, from: from?.toISOString() ?? null, to: to?.toISOString() ?? null },
+  );
   const rows = defaultContextDeps.auditLog.all(caller.companyId, parsed.data);
   const encoder = new TextEncoder();
   const stream = new ReadableStream<Uint8Array>({

@@ -1,0 +1,4 @@
+-- Exporting the audit log is itself audited.
+
+-- AlterEnum
+ALTER TYPE "AuditAction" ADD VALUE 'EXPORT';
