@@ -146,20 +146,7 @@ export class ConnectFlow {
       );
     } catch (error) {
       if (!(error instanceof ProviderCallError)) throw error;
-      const tokenError = toTokenError(error, adapter.displayName);
-      await this.deps.audit.writeNow({
-        companyId,
-        action: "CONNECT",
-        outcome: "FAILURE",
-        connectionType: adapter.id,
-        apiEndpoint: adapter.endpoints.token,
-        requestMethod: "POST",
-        responseStatus: error.status ?? 0,
-        responseTime: Date.now() - started,
-        errorMessage: tokenError.message,
-        details: { reason: error.kind },
-      }, context, this.deps.clock.now());
-      throw tokenError;
+      throw await this.recordFailure(adapter, error, { companyId, context, started, endpoint: adapter.endpoints.token, method: "POST" });
     }
     if (!response.refresh_token) {
       await this.revokeQuietly(adapter, response.access_token);
@@ -172,21 +159,34 @@ export class ConnectFlow {
     } catch (error) {
       await this.revokeQuietly(adapter, response.refresh_token);
       if (!(error instanceof ProviderCallError)) throw error;
-      const tokenError = toTokenError(error, adapter.displayName);
-      await this.deps.audit.writeNow({
-        companyId,
+      throw await this.recordFailure(adapter, error, { companyId, context, started, endpoint: adapter.endpoints.api, method: "GET" });
+    }
+  }
+
+  /** A CONNECT failure's audit row; returns the error to raise. */
+  private async recordFailure(
+    adapter: ProviderAdapter,
+    error: ProviderCallError,
+    at: { companyId: string; context: RequestContext; started: number; endpoint: string; method: string },
+  ): Promise<TokenError> {
+    const tokenError = toTokenError(error, adapter.displayName);
+    await this.deps.audit.writeNow(
+      {
+        companyId: at.companyId,
         action: "CONNECT",
         outcome: "FAILURE",
         connectionType: adapter.id,
-        apiEndpoint: adapter.endpoints.api,
-        requestMethod: "GET",
+        apiEndpoint: at.endpoint,
+        requestMethod: at.method,
         responseStatus: error.status ?? 0,
-        responseTime: Date.now() - started,
+        responseTime: Date.now() - at.started,
         errorMessage: tokenError.message,
-        details: { reason: error.kind, step: "tenants" },
-      }, context, this.deps.clock.now());
-      throw tokenError;
-    }
+        details: { reason: error.kind },
+      },
+      at.context,
+      this.deps.clock.now(),
+    );
+    return tokenError;
   }
 
   /** Best effort: a grant that will not be stored should not stay live at the provider. */
