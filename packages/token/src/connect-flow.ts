@@ -45,17 +45,19 @@ export class ConnectFlow {
     const now = this.deps.clock.now();
     const expiresAt = new Date(now.getTime() + STATE_TTL_MS);
     const prisma = await this.deps.prisma();
-    await prisma.oAuthState.create({
-      data: {
-        stateHash,
-        companyId,
-        provider: adapter.id,
-        userId,
-        redirectUri: redirect.toString(),
-        codeVerifierSealed: verifier ? this.deps.secrets.seal(verifier, { companyId, provider: adapter.id, kind: "PKCE_VERIFIER", externalId: stateHash }) : null,
-        createdAt: now,
-        expiresAt,
-      },
+    await prisma.$transaction(async (tx) => {
+      await tx.oAuthState.create({
+        data: {
+          stateHash,
+          companyId,
+          provider: adapter.id,
+          userId,
+          redirectUri: redirect.toString(),
+          codeVerifierSealed: verifier ? await this.deps.secrets.sealCounted(tx, verifier, { companyId, provider: adapter.id, kind: "PKCE_VERIFIER", externalId: stateHash }) : null,
+          createdAt: now,
+          expiresAt,
+        },
+      });
     });
     const url = new URL(adapter.endpoints.authorization);
     url.searchParams.set("response_type", "code");

@@ -12,6 +12,7 @@ import { formatRotationReport } from "../src/vault/rotation-report";
 import { keyHoldings, rotateKeys } from "../src/vault/rotation";
 import { SecretStore, type SecretWrite } from "../src/vault/secret-store";
 import { Vault } from "../src/vault/vault";
+import { createHarness, REDIRECT, registryFor, TEST_OPTIONS } from "./harness";
 
 const noProviders = () => Promise.resolve(new ProviderRegistry([]));
 const [key1, key2, key3] = [randomBytes(32), randomBytes(32), randomBytes(32)];
@@ -39,6 +40,32 @@ describe("vault storage (PostgreSQL)", () => {
     const rows = await database.prisma.tokenSecret.findMany({ where: { companyId } });
     return new Map(rows.map((row) => [`${row.provider}/${row.kind}/${row.externalId}`, store.open(row)]));
   }
+
+  it("moves a connect in progress to the new key: it completes after the old key is removed", async () => {
+    const database = await createTestDatabase("rotate-pending");
+    const h = await createHarness(database.url);
+    try {
+      const { url } = await h.service().getAuthorizationUrl({ companyId: "acme", provider: "xero", userId: "alice", redirectUri: REDIRECT("xero") });
+      const callbackUrl = (await fetch(url, { redirect: "manual" })).headers.get("location")!;
+      const oldKey = Buffer.from(h.keyHex, "hex");
+      const report = await rotateKeys({ prisma: h.db.prisma, vault: new Vault(createKeyRing(key2, [oldKey])), logger: silentLogger });
+      expect(report.pendingConnects).toBe(1);
+      expect(formatRotationReport(report)).toContain("Connects in progress moved to the current key: 1");
+      const newKeyOnly = new TokenService({
+        prisma: () => Promise.resolve(h.db.prisma),
+        vault: () => new Vault(createKeyRing(key2)),
+        providers: () => Promise.resolve(registryFor(h.sim.url)),
+        logger: silentLogger,
+        options: TEST_OPTIONS,
+      });
+      await newKeyOnly.handleCallback({ provider: "xero", callbackUrl, companyId: "acme", context: { userId: "alice" } });
+      expect((await newKeyOnly.getValidToken("acme", "xero", "alice")).tenants.length).toBeGreaterThan(0);
+      await newKeyOnly.close();
+    } finally {
+      await h.close();
+      await database.drop();
+    }
+  });
 
   it("rotates across three key versions with every record readable throughout", async () => {
     // Rotation covers the whole vault table: its own database, so other suites' rows stay out.

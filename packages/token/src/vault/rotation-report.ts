@@ -5,6 +5,7 @@ export function formatRotationReport(report: RotationReport): string {
   const lines = [
     `Current key: ${report.currentKeyId}`,
     `Re-encrypted: ${report.reencrypted}` + (report.changedConcurrently ? ` (${report.changedConcurrently} were rewritten by a refresh meanwhile)` : ""),
+    ...(report.pendingConnects ? [`Connects in progress moved to the current key: ${report.pendingConnects}`] : []),
     "",
     "Records per key:",
     ...report.holdings.map(

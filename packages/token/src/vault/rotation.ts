@@ -1,6 +1,7 @@
 import type { PrismaClient } from "@tokenvault/db";
 import { DecryptionError } from "../errors";
 import type { Logger } from "../logger";
+import { envelopeKeyId } from "./envelope";
 import { recordEncryptions } from "./key-usage";
 import { bindingOf } from "./secret-store";
 import type { Vault } from "./vault";
@@ -28,6 +29,8 @@ export interface RotationReport {
   unknownKey: number;
   /** Rows that failed authentication: corrupted or moved; left as they are. */
   failed: number;
+  /** PKCE verifiers of connects still in progress, moved to the current key with the records. */
+  pendingConnects: number;
   holdings: KeyHolding[];
 }
 
@@ -67,7 +70,7 @@ export async function rotateKeys(options: {
   const { prisma, vault, logger } = options;
   const batchSize = options.batchSize ?? 200;
   const currentKeyId = vault.currentKeyId;
-  const report: RotationReport = { currentKeyId, reencrypted: 0, changedConcurrently: 0, unknownKey: 0, failed: 0, holdings: [] };
+  const report: RotationReport = { currentKeyId, reencrypted: 0, changedConcurrently: 0, unknownKey: 0, failed: 0, pendingConnects: 0, holdings: [] };
 
   const total = await prisma.tokenSecret.count({ where: { keyId: { not: currentKeyId } } });
   let done = 0;
@@ -114,6 +117,35 @@ export async function rotateKeys(options: {
     options.onProgress?.({ done, total: Math.max(total, done) });
   }
 
+  report.pendingConnects = await rotatePendingVerifiers(prisma, vault, logger);
   report.holdings = await keyHoldings(prisma, vault);
   return report;
+}
+
+/**
+ * A consent in progress holds its PKCE verifier sealed in OAuthState for a few minutes. It
+ * moves to the current key too, so removing the old key right after rotating does not break
+ * a connect that is under way. Expired and consumed states are never opened again: left alone.
+ */
+async function rotatePendingVerifiers(prisma: PrismaClient, vault: Vault, logger: Logger): Promise<number> {
+  const pending = await prisma.oAuthState.findMany({
+    where: { codeVerifierSealed: { not: null }, consumedAt: null, expiresAt: { gt: new Date() } },
+    select: { id: true, stateHash: true, companyId: true, provider: true, codeVerifierSealed: true },
+  });
+  let moved = 0;
+  for (const state of pending) {
+    const sealed = state.codeVerifierSealed!;
+    if (envelopeKeyId(sealed) === vault.currentKeyId) continue;
+    const binding = { companyId: state.companyId, provider: state.provider, kind: "PKCE_VERIFIER", externalId: state.stateHash };
+    try {
+      const resealed = vault.seal(vault.open(sealed, binding), binding).ciphertext;
+      const { count } = await prisma.oAuthState.updateMany({ where: { id: state.id, codeVerifierSealed: sealed }, data: { codeVerifierSealed: resealed } });
+      moved += count;
+    } catch (error) {
+      if (!(error instanceof DecryptionError)) throw error;
+      logger.warn("pending connect could not be re-encrypted", { stateId: state.id, reason: error.reason });
+    }
+  }
+  if (moved > 0) await prisma.$transaction((tx) => recordEncryptions(tx, vault.currentKeyId, moved, logger));
+  return moved;
 }

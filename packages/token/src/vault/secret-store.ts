@@ -65,9 +65,11 @@ export class SecretStore {
     await recordEncryptions(tx, vault.currentKeyId, secrets.length, this.logger);
   }
 
-  /** Seals a value kept outside the vault table (a PKCE verifier), bound to its own place. */
-  seal(value: string, binding: VaultBinding): string {
-    return this.vault().seal(value, binding).ciphertext;
+  /** Seals a value kept outside the vault table (a PKCE verifier), bound to its own place, counting the encryption in `tx`. */
+  async sealCounted(tx: Tx, value: string, binding: VaultBinding): Promise<string> {
+    const sealed = this.vault().seal(value, binding);
+    await recordEncryptions(tx, sealed.keyId, 1, this.logger);
+    return sealed.ciphertext;
   }
 
   openSealed(ciphertext: string, binding: VaultBinding): string {
