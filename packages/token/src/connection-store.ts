@@ -1,4 +1,5 @@
 import type { Connection, Prisma, PrismaClient, TokenKind, TokenSecret } from "@tokenvault/db";
+import { TokenError } from "./errors";
 import type { ProviderTenant } from "./types";
 
 export type ConnectionWithSecrets = Connection & { secrets: TokenSecret[] };
@@ -32,6 +33,13 @@ export class ConnectionStore {
       where: { companyId_provider: { companyId, provider } },
       include: { secrets: true },
     });
+  }
+
+  /** The connection, or NO_TOKEN when the provider is not connected. */
+  async require(companyId: string, provider: string): Promise<ConnectionWithSecrets> {
+    const connection = await this.load(companyId, provider);
+    if (!connection) throw new TokenError("NO_TOKEN", "This provider is not connected.");
+    return connection;
   }
 
   async listForCompany(companyId: string): Promise<ConnectionWithSecrets[]> {

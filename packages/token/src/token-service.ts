@@ -10,7 +10,7 @@ import { DEFAULT_RETRY } from "./oauth/retry";
 import { ProviderCallError, providerFetch, revokeToken, toTokenError } from "./oauth/token-client";
 import type { ProviderRegistry } from "./providers/registry";
 import type { ProviderAdapter, ProviderTokenSet } from "./providers/types";
-import { providerUnavailable, Refresher, type RefreshOptions } from "./refresh/refresher";
+import { providerUnavailable, reauthorizationRequired, Refresher, type RefreshOptions } from "./refresh/refresher";
 import { SingleFlight } from "./refresh/single-flight";
 import type {
   AuthorizationRequest,
@@ -289,7 +289,7 @@ export class TokenService {
    */
   async checkConnection(companyId: string, provider: string, context: RequestContext): Promise<ConnectionHealthView> {
     const adapter = await this.adapter(provider);
-    await this.requireConnection(companyId, provider);
+    await this.connections.require(companyId, provider);
     const started = Date.now();
     let status: HealthStatus = "HEALTHY";
     let errorMessage: string | null = null;
@@ -355,7 +355,7 @@ export class TokenService {
   /** Revokes the authorization at the provider, then removes the connection and its secrets. */
   async disconnect(companyId: string, provider: string, context: RequestContext): Promise<void> {
     const adapter = await this.adapter(provider);
-    const connection = await this.requireConnection(companyId, provider);
+    const connection = await this.connections.require(companyId, provider);
     const refresh = secretOf(connection, "REFRESH_TOKEN");
     const started = Date.now();
     let revokeStatus = 200;
@@ -496,12 +496,6 @@ export class TokenService {
   // ---------------------------------------------------------------------------------------
   // Helpers
 
-  private async requireConnection(companyId: string, provider: string): Promise<ConnectionWithSecrets> {
-    const connection = await this.connections.load(companyId, provider);
-    if (!connection) throw new TokenError("NO_TOKEN", "This provider is not connected.");
-    return connection;
-  }
-
   private tokenSetOf(connection: ConnectionWithSecrets): ProviderTokenSet {
     const access = secretOf(connection, "ACCESS_TOKEN");
     const refresh = secretOf(connection, "REFRESH_TOKEN");
@@ -543,7 +537,7 @@ export class TokenService {
     };
     const now = this.clock.now();
     if (!refresh || refresh.state !== "VALID" || (refresh.expiresAt && refresh.expiresAt <= now)) {
-      return { status: "EXPIRED", message: `The ${adapter.displayName} connection has expired. Reconnect ${adapter.displayName}.`, ...base };
+      return { status: "EXPIRED", message: reauthorizationRequired(adapter).message, ...base };
     }
     if (connection.cooldownUntil && connection.cooldownUntil > now) {
       return { status: "ERROR", message: refresh.lastError ?? providerUnavailable(adapter).message, ...base };

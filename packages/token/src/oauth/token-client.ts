@@ -1,5 +1,5 @@
 import { TokenError } from "../errors";
-import { MAX_PLAINTEXT_BYTES } from "../vault/envelope";
+import { isSealable } from "../vault/vault";
 
 /** Bounds on what a provider may tell us: beyond them a Date would be invalid or a wait absurd. */
 const MAX_LIFETIME_SEC = 10 * 365 * 24 * 3600;
@@ -56,11 +56,6 @@ export function parseRetryAfter(value: string | null, now: number): number | nul
 function lifetimeSec(value: unknown): number | undefined {
   const seconds = Number(value);
   return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, MAX_LIFETIME_SEC) : undefined;
-}
-
-/** A token value the vault can store: a well-formed string within its size limit. */
-function isStorableToken(value: unknown): value is string {
-  return typeof value === "string" && value !== "" && value.isWellFormed() && Buffer.byteLength(value, "utf8") <= MAX_PLAINTEXT_BYTES;
 }
 
 async function classify(response: Response): Promise<ProviderCallError> {
@@ -125,8 +120,8 @@ export async function requestToken(
   const token = (typeof parsed === "object" && parsed !== null ? parsed : {}) as Record<string, unknown>;
   // Checked before anything is stored: a value the vault would refuse must fail here, as the
   // provider's error, not later as the caller's bad input after the old token is spent.
-  if (!isStorableToken(token.access_token)) throw new ProviderCallError("server_error", response.status, "malformed_access_token", null);
-  if (token.refresh_token !== undefined && token.refresh_token !== "" && !isStorableToken(token.refresh_token)) {
+  if (!isSealable(token.access_token)) throw new ProviderCallError("server_error", response.status, "malformed_access_token", null);
+  if (token.refresh_token !== undefined && token.refresh_token !== "" && !isSealable(token.refresh_token)) {
     throw new ProviderCallError("server_error", response.status, "malformed_refresh_token", null);
   }
   return {

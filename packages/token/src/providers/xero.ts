@@ -2,7 +2,7 @@ import { XeroClient } from "xero-node";
 import { ProviderCallError, providerFetch } from "../oauth/token-client";
 import type { ProviderTenant } from "../types";
 import type { ProviderAdapter, ProviderEndpoints } from "./types";
-import { requireName } from "../validation";
+import { isName } from "../validation";
 
 export const XERO_ENDPOINTS: ProviderEndpoints = {
   authorization: "https://login.xero.com/identity/connect/authorize",
@@ -21,12 +21,7 @@ function parseConnections(body: unknown): XeroConnection[] | null {
   for (const item of body as unknown[]) {
     if (typeof item !== "object" || item === null) return null;
     const { tenantId, tenantName, updatedDateUtc } = item as Record<string, unknown>;
-    if (typeof tenantId !== "string") return null;
-    try {
-      requireName("tenantId", tenantId);
-    } catch {
-      return null;
-    }
+    if (!isName(tenantId)) return null;
     connections.push({
       tenantId,
       tenantName: typeof tenantName === "string" ? tenantName.slice(0, 200).toWellFormed() : undefined,

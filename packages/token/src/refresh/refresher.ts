@@ -111,7 +111,7 @@ export class Refresher {
       // Another process holds the lease: wait for its write, then use what it stored.
       await sleep(poll);
       poll = Math.min(poll * 2, 20);
-      const current = await this.reload(seen);
+      const current = await this.deps.connections.require(seen.companyId, seen.provider);
       if (current.version !== observedVersion) {
         const outcome = this.settle(adapter, current, request.marginMs);
         if (outcome) return outcome;
@@ -147,7 +147,7 @@ export class Refresher {
     let leaseHeld = true;
     try {
       // Re-read under the lease: another process may have refreshed since we looked.
-      const current = await this.reload(seen);
+      const current = await this.deps.connections.require(seen.companyId, seen.provider);
       // A forced refresh is satisfied by one that happened after the caller looked. Unlike
       // settle(), a forced refresh does not wait out a cooldown.
       if (isFresh(current, marginMs, clock.now()) && (!force || current.version !== observedVersion)) return current;
@@ -213,13 +213,13 @@ export class Refresher {
         );
       });
       leaseHeld = false; // the fenced write released it
-      return await this.reload(current);
+      return await this.deps.connections.require(current.companyId, current.provider);
     } catch (error) {
       if (error instanceof StaleLeaseError) {
         leaseHeld = false;
         // Our lease expired and someone else took over: their write stands; use it.
         logger.warn("refresh result discarded: the lease was lost (fenced)", { provider: adapter.id, companyId: seen.companyId });
-        const current = await this.reload(seen);
+        const current = await this.deps.connections.require(seen.companyId, seen.provider);
         const outcome = this.settle(adapter, current, 0);
         if (outcome) return outcome;
         throw new TokenError("PROVIDER_UNAVAILABLE", `Refreshing the ${adapter.displayName} token did not complete. Try again.`);
@@ -285,12 +285,6 @@ export class Refresher {
     this.deps.logger.warn("refresh failed", { provider: adapter.id, companyId: connection.companyId, kind: error.kind, status: error.status });
     // A token that is still valid (inside the margin) stays usable while the provider is down.
     return tokenError;
-  }
-
-  private async reload(connection: ConnectionWithSecrets): Promise<ConnectionWithSecrets> {
-    const current = await this.deps.connections.load(connection.companyId, connection.provider);
-    if (!current) throw new TokenError("NO_TOKEN", "This provider is not connected.");
-    return current;
   }
 }
 

@@ -39,6 +39,16 @@ function freshNonce(): Buffer {
 }
 
 /**
+ * What the vault can seal: a non-empty, well-formed string of at most MAX_PLAINTEXT_BYTES in
+ * UTF-8. Ill-formed UTF-16 (a lone surrogate) would not survive the UTF-8 round trip unchanged.
+ */
+export function isSealable(value: unknown): value is string {
+  if (typeof value !== "string" || value.length === 0 || !value.isWellFormed()) return false;
+  // A UTF-16 unit encodes to at most 3 bytes: only long strings need the exact (scanning) count.
+  return value.length * 3 <= MAX_PLAINTEXT_BYTES || Buffer.byteLength(value, "utf8") <= MAX_PLAINTEXT_BYTES;
+}
+
+/**
  * AES-256-GCM with a fresh random 96-bit nonce per seal and a 128-bit tag. Pure: no I/O, no
  * logging. The key ring is validated before a Vault can exist, so a Vault never runs keyless.
  */
@@ -54,13 +64,8 @@ export class Vault {
   }
 
   seal(plaintext: string, binding: VaultBinding): SealedSecret {
-    if (typeof plaintext !== "string" || plaintext.length === 0 || !plaintext.isWellFormed()) {
-      // Ill-formed UTF-16 (a lone surrogate) would not survive the UTF-8 round trip unchanged.
-      throw new TokenError("INVALID_INPUT", "A secret must be a non-empty, well-formed string.");
-    }
-    // A UTF-16 unit encodes to at most 3 bytes: only long strings need the exact (scanning) count.
-    if (plaintext.length * 3 > MAX_PLAINTEXT_BYTES && Buffer.byteLength(plaintext, "utf8") > MAX_PLAINTEXT_BYTES) {
-      throw new TokenError("INVALID_INPUT", `A secret may not exceed ${MAX_PLAINTEXT_BYTES} bytes.`);
+    if (!isSealable(plaintext)) {
+      throw new TokenError("INVALID_INPUT", `A secret must be a non-empty, well-formed string of at most ${MAX_PLAINTEXT_BYTES} bytes.`);
     }
     if (!isWellFormedBinding(binding)) throw new TokenError("INVALID_INPUT", "A secret's company, provider, kind and external id must be well-formed strings.");
     const key = this.keyRing.current;
