@@ -3,9 +3,9 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTRPC } from "~/trpc/react";
+import { AUDIT_ACTIONS } from "~/trpc/shared";
 
-const ACTIONS = ["CONNECT", "REFRESH", "REVOKE", "DISCONNECT", "CHECK", "TOKEN_READ", "SECRET_WRITE", "KEY_ROTATION", "EXPORT"] as const;
-type Action = (typeof ACTIONS)[number];
+type Action = (typeof AUDIT_ACTIONS)[number];
 
 interface Filters {
   connectionType: string;
@@ -60,7 +60,7 @@ export function AuditTable() {
           Action
           <select value={filters.action} onChange={(e) => update({ action: e.target.value as Filters["action"] })}>
             <option value="">All</option>
-            {ACTIONS.map((a) => (
+            {AUDIT_ACTIONS.map((a) => (
               <option key={a} value={a}>
                 {a.replace("_", " ").toLowerCase()}
               </option>

@@ -6,7 +6,7 @@ import { createTRPCContext } from "@trpc/tanstack-react-query";
 import { useState, type ReactNode } from "react";
 import superjson from "superjson";
 import type { AppRouter } from "~/server/api/root";
-import { MAX_BATCH_SIZE } from "./limits";
+import { MAX_BATCH_SIZE } from "./shared";
 
 export const { TRPCProvider, useTRPC } = createTRPCContext<AppRouter>();
 

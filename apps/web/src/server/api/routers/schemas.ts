@@ -1,4 +1,6 @@
 import { z } from "zod";
+import type { AuditAction } from "@tokenvault/db";
+import { AUDIT_ACTIONS } from "~/trpc/shared";
 
 /** Provider ids are short slugs; anything else is refused before it reaches the service. */
 export const providerId = z.string().regex(/^[a-z][a-z0-9-]{1,31}$/, "Unknown provider.");
@@ -27,7 +29,10 @@ export const connectionView = tokenStatus.extend({
   health: healthView.nullable(),
 });
 
-export const auditAction = z.enum(["CONNECT", "REFRESH", "REVOKE", "DISCONNECT", "CHECK", "TOKEN_READ", "SECRET_WRITE", "KEY_ROTATION", "EXPORT"]);
+export const auditAction = z.enum(AUDIT_ACTIONS);
+// The shared list must be the database enum exactly: an action missing on either side fails typecheck here.
+type SameUnion<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+export const auditActionsMatchDatabase: SameUnion<AuditAction, z.infer<typeof auditAction>> = true;
 export const auditOutcome = z.enum(["SUCCESS", "FAILURE"]);
 
 export const auditFilters = z.object({

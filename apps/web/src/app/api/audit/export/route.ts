@@ -2,11 +2,11 @@ import type { NextRequest } from "next/server";
 import { csvHeader, csvRow } from "@tokenvault/token/audit";
 import { auditFilters } from "~/server/api/routers/schemas";
 import { defaultContextDeps } from "~/server/api/services";
-import { clientAddress } from "~/server/api/trpc";
+import { createContext } from "~/server/api/trpc";
 
 /** Streams the caller's company's audit log as CSV (administrators only), honouring the list filters. */
 export async function GET(request: NextRequest) {
-  const caller = await defaultContextDeps.resolveSession(request);
+  const { caller, tokenService, auditLog, ipAddress, userAgent } = await createContext(defaultContextDeps, request);
   if (!caller) return Response.json({ error: { code: "UNAUTHORIZED", message: "Sign in to continue." } }, { status: 401 });
   if (caller.role !== "admin") return Response.json({ error: { code: "FORBIDDEN", message: "Only administrators can do this." } }, { status: 403 });
   const query = request.nextUrl.searchParams;
@@ -21,12 +21,12 @@ export async function GET(request: NextRequest) {
   if (!parsed.success) return Response.json({ error: { code: "BAD_REQUEST", message: "Invalid filters." } }, { status: 400 });
 
   const { connectionType, action, outcome, userId, from, to } = parsed.data;
-  await defaultContextDeps.tokenService.recordAuditExport(
+  await tokenService.recordAuditExport(
     caller.companyId,
-    { userId: caller.userId, ipAddress: clientAddress(request.headers), userAgent: request.headers.get("user-agent") },
+    { userId: caller.userId, ipAddress, userAgent },
     { connectionType: connectionType ?? null, action: action ?? null, outcome: outcome ?? null, userId: userId ?? null, from: from?.toISOString() ?? null, to: to?.toISOString() ?? null },
   );
-  const rows = defaultContextDeps.auditLog.all(caller.companyId, parsed.data);
+  const rows = auditLog.all(caller.companyId, parsed.data);
   const encoder = new TextEncoder();
   const stream = new ReadableStream<Uint8Array>({
     start(controller) {

@@ -2,7 +2,7 @@ import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { appRouter } from "~/server/api/root";
 import { defaultContextDeps } from "~/server/api/services";
 import { createContext } from "~/server/api/trpc";
-import { MAX_BATCH_SIZE } from "~/trpc/limits";
+import { MAX_BATCH_SIZE } from "~/trpc/shared";
 
 const handler = (request: Request) =>
   fetchRequestHandler({
