@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "@tokenvault/db";
 import { createTestDatabase, type TestDatabase } from "@tokenvault/db/testing";
 import { startSimulator, type Simulator } from "@tokenvault/simulator";
-import { keyRingFromSettings, Vault } from "@tokenvault/token/vault";
+import { keyRingFromSettings, Vault } from "@tokenvault/vault";
 import { startProductionServer, type RunningServer } from "./next-server";
 
 // The whole dashboard flow in Chromium against the production build and the provider

@@ -6,7 +6,7 @@ import { createTestDatabase, type TestDatabase } from "@tokenvault/db/testing";
 import { startSimulator, type Simulator } from "@tokenvault/simulator";
 import { ProviderRegistry, quickbooksAdapter, silentLogger, simulatorQuickbooksEndpoints, simulatorXeroEndpoints, SIMULATOR_CLIENTS, TokenService, xeroAdapter } from "@tokenvault/token";
 import { AuditLogQuery } from "@tokenvault/token/audit";
-import { createKeyRing, Vault } from "@tokenvault/token/vault";
+import { createKeyRing, Vault } from "@tokenvault/vault";
 import { createCaller } from "~/server/api/root";
 import { createContext } from "~/server/api/trpc";
 import type { Caller } from "~/server/auth/caller";

@@ -1,7 +1,7 @@
 import type { Prisma, PrismaClient } from "@tokenvault/db";
 import type { AuditTrail } from "./audit-trail";
 import type { Clock } from "./clock";
-import { TokenError } from "./errors";
+import { TokenError } from "@tokenvault/vault";
 import { recordHealth } from "./health";
 import type { ConnectionMetadata } from "./connection-store";
 import { pkceChallenge, randomToken, sha256, STATE_TTL_MS } from "./oauth/pkce-state";
@@ -9,7 +9,7 @@ import { ProviderCallError, requestToken, revokeToken, toTokenError, type TokenR
 import { expiresAtFrom, refreshExpiresAtFrom, type ProviderAdapter } from "./providers/types";
 import type { AuthorizationRequest, CallbackResult, ProviderTenant, RequestContext } from "./types";
 import { requireName } from "./validation";
-import type { SecretStore } from "./vault/secret-store";
+import type { SecretStore } from "./secrets/secret-store";
 
 export interface ConnectFlowDeps {
   prisma: () => Promise<PrismaClient>;

@@ -1,5 +1,5 @@
 import type { Connection, Prisma, PrismaClient, TokenKind, TokenSecret } from "@tokenvault/db";
-import { TokenError } from "./errors";
+import { TokenError } from "@tokenvault/vault";
 import type { ProviderTenant } from "./types";
 
 export type ConnectionWithSecrets = Connection & { secrets: TokenSecret[] };

@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { dbEnv, loadOrCreateDevSecret, loadRootEnvFile } from "@tokenvault/db";
-import { KeyConfigError } from "./errors";
-import { generateKeyMaterial, keyRingFromSettings, type KeyRing } from "./vault/key-ring";
+import { KeyConfigError, generateKeyMaterial, keyRingFromSettings, type KeyRing } from "@tokenvault/vault";
 
 /** The only place this package reads process.env. */
 const optionalText = z

@@ -3,11 +3,11 @@ import { keyRingFromEnv, providerSettingsFromEnv } from "./env";
 import { providersFromSettings } from "./providers/from-settings";
 import type { ProviderRegistry } from "./providers/registry";
 import { TokenService } from "./token-service";
-import { Vault } from "./vault/vault";
+import { Vault } from "@tokenvault/vault";
 
 export { TokenService, DEFAULT_OPTIONS, type TokenServiceDeps, type TokenServiceOptions, type StaticSecretKind, type ExpiringToken } from "./token-service";
 export { systemClock, type Clock } from "./clock";
-export { TokenError, DecryptionError, KeyConfigError, TOKEN_ERROR_CODES, type TokenErrorCode, type DecryptionFailureReason } from "./errors";
+export { TokenError, DecryptionError, KeyConfigError, TOKEN_ERROR_CODES, type TokenErrorCode, type DecryptionFailureReason } from "@tokenvault/vault";
 export { consoleLogger, silentLogger, type Logger } from "./logger";
 export { ProviderRegistry } from "./providers/registry";
 export { providersFromSettings, SIMULATOR_CLIENTS } from "./providers/from-settings";

@@ -4,8 +4,7 @@ import { randomBytes } from "node:crypto";
 import { silentLogger } from "./logger";
 import { ProviderRegistry } from "./providers/registry";
 import { TokenService } from "./token-service";
-import { createKeyRing } from "./vault/key-ring";
-import { Vault } from "./vault/vault";
+import { createKeyRing, Vault } from "@tokenvault/vault";
 
 describe("TokenService.listConnectionHealth", () => {
   let db: Database;

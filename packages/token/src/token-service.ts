@@ -3,7 +3,7 @@ import { AuditTrail } from "./audit-trail";
 import { systemClock, type Clock } from "./clock";
 import { ConnectFlow } from "./connect-flow";
 import { ConnectionStore, metadataOf, secretOf, type ConnectionWithSecrets } from "./connection-store";
-import { TokenError } from "./errors";
+import { TokenError, type Vault } from "@tokenvault/vault";
 import { recordHealth } from "./health";
 import { consoleLogger, type Logger } from "./logger";
 import { DEFAULT_RETRY } from "./oauth/retry";
@@ -24,8 +24,7 @@ import type {
   ValidToken,
 } from "./types";
 import { requireName } from "./validation";
-import { SecretStore } from "./vault/secret-store";
-import type { Vault } from "./vault/vault";
+import { SecretStore } from "./secrets/secret-store";
 
 export interface TokenServiceOptions extends RefreshOptions {
   /** Refresh when the access token expires within this margin. Default 5 minutes. */

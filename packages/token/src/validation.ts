@@ -1,4 +1,4 @@
-import { TokenError } from "./errors";
+import { TokenError } from "@tokenvault/vault";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 

@@ -7,8 +7,7 @@ import { genericOidcAdapter } from "../src/providers/generic-oidc";
 import { providersFromSettings } from "../src/providers/from-settings";
 import { ProviderRegistry } from "../src/providers/registry";
 import { TokenService } from "../src/token-service";
-import { createKeyRing } from "../src/vault/key-ring";
-import { Vault } from "../src/vault/vault";
+import { createKeyRing, Vault } from "@tokenvault/vault";
 import { REDIRECT, TEST_OPTIONS } from "./harness";
 
 describe("generic OAuth 2.0 / OpenID Connect provider (issuer discovery)", () => {

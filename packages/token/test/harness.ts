@@ -7,8 +7,7 @@ import { quickbooksAdapter, simulatorQuickbooksEndpoints } from "../src/provider
 import { ProviderRegistry } from "../src/providers/registry";
 import { simulatorXeroEndpoints, xeroAdapter } from "../src/providers/xero";
 import { TokenService, type TokenServiceOptions } from "../src/token-service";
-import { createKeyRing } from "../src/vault/key-ring";
-import { Vault } from "../src/vault/vault";
+import { createKeyRing, Vault } from "@tokenvault/vault";
 
 export const REDIRECT = (provider: string) => `http://127.0.0.1:3999/api/oauth/${provider}/callback`;
 

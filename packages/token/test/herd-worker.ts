@@ -5,8 +5,7 @@ import { createInterface } from "node:readline";
 import { openDatabase } from "@tokenvault/db";
 import { silentLogger } from "../src/logger";
 import { TokenService } from "../src/token-service";
-import { keyRingFromSettings } from "../src/vault/key-ring";
-import { Vault } from "../src/vault/vault";
+import { keyRingFromSettings, Vault } from "@tokenvault/vault";
 import { registryFor, TEST_OPTIONS } from "./harness";
 
 const env = process.env;

@@ -4,7 +4,7 @@ import { XeroClient } from "xero-node";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { silentLogger } from "../src/logger";
 import { TokenService } from "../src/token-service";
-import { TokenError } from "../src/errors";
+import { TokenError } from "@tokenvault/vault";
 import { createHarness, REDIRECT, registryFor, TEST_OPTIONS, type Harness } from "./harness";
 
 let h: Harness;

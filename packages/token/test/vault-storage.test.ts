@@ -6,12 +6,11 @@ import { createTestDatabase } from "@tokenvault/db/testing";
 import { ProviderRegistry } from "../src/providers/registry";
 import { TokenService } from "../src/token-service";
 import { silentLogger, type Logger } from "../src/logger";
-import { createKeyRing } from "../src/vault/key-ring";
-import { recordEncryptions, WARN_AT } from "../src/vault/key-usage";
-import { formatRotationReport } from "../src/vault/rotation-report";
-import { keyHoldings, rotateKeys } from "../src/vault/rotation";
-import { SecretStore, type SecretWrite } from "../src/vault/secret-store";
-import { Vault } from "../src/vault/vault";
+import { createKeyRing, Vault } from "@tokenvault/vault";
+import { recordEncryptions, WARN_AT } from "../src/secrets/key-usage";
+import { formatRotationReport } from "../src/secrets/rotation-report";
+import { keyHoldings, rotateKeys } from "../src/secrets/rotation";
+import { SecretStore, type SecretWrite } from "../src/secrets/secret-store";
 import { createHarness, REDIRECT, registryFor, TEST_OPTIONS } from "./harness";
 
 const noProviders = () => Promise.resolve(new ProviderRegistry([]));

@@ -1,5 +1,5 @@
 import { Prisma, type AuditAction, type AuditOutcome, type PrismaClient } from "@tokenvault/db";
-import { TokenError } from "../errors";
+import { TokenError } from "@tokenvault/vault";
 import type { AuditEntry } from "../types";
 
 export interface AuditLogFilters {

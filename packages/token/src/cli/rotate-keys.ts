@@ -2,11 +2,10 @@
 // Safe to interrupt and rerun. Exits 1 when records remain that no configured key can open.
 import { getDatabase } from "@tokenvault/db";
 import { keyRingFromEnv } from "../env";
-import { TokenError } from "../errors";
+import { TokenError, Vault } from "@tokenvault/vault";
 import { consoleLogger } from "../logger";
-import { formatRotationReport } from "../vault/rotation-report";
-import { rotateKeys, type RotationProgress } from "../vault/rotation";
-import { Vault } from "../vault/vault";
+import { formatRotationReport } from "../secrets/rotation-report";
+import { rotateKeys, type RotationProgress } from "../secrets/rotation";
 
 function progressPrinter(): (progress: RotationProgress) => void {
   const tty = process.stderr.isTTY;

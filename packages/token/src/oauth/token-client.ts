@@ -1,5 +1,4 @@
-import { TokenError } from "../errors";
-import { isSealable } from "../vault/vault";
+import { TokenError, isSealable } from "@tokenvault/vault";
 
 /** Bounds on what a provider may tell us: beyond them a Date would be invalid or a wait absurd. */
 const MAX_LIFETIME_SEC = 10 * 365 * 24 * 3600;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { KeyConfigError } from "../errors";
+import { KeyConfigError } from "@tokenvault/vault";
 import type { ProviderSettings } from "../env";
 import { genericOidcAdapter } from "./generic-oidc";
 import { QUICKBOOKS_ENDPOINTS, quickbooksAdapter, simulatorQuickbooksEndpoints } from "./quickbooks";

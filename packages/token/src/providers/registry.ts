@@ -1,4 +1,4 @@
-import { TokenError } from "../errors";
+import { TokenError } from "@tokenvault/vault";
 import type { ProviderAdapter } from "./types";
 
 /** The providers this deployment can connect, by id. */

@@ -3,13 +3,13 @@ import type { HealthStatus, PrismaClient } from "@tokenvault/db";
 import type { AuditTrail } from "../audit-trail";
 import type { Clock } from "../clock";
 import { metadataOf, secretOf, type ConnectionMetadata, type ConnectionStore, type ConnectionWithSecrets } from "../connection-store";
-import { TokenError } from "../errors";
+import { TokenError } from "@tokenvault/vault";
 import { recordHealth } from "../health";
 import type { Logger } from "../logger";
 import { withRetry, type RetryPolicy } from "../oauth/retry";
 import { ProviderCallError, requestToken, toTokenError, type TokenResponse } from "../oauth/token-client";
 import { expiresAtFrom, refreshExpiresAtFrom, type ProviderAdapter } from "../providers/types";
-import type { SecretStore } from "../vault/secret-store";
+import type { SecretStore } from "../secrets/secret-store";
 import { SingleFlight } from "./single-flight";
 
 export interface RefreshOptions {

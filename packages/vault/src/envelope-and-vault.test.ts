@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { DecryptionError, TokenError } from "../errors";
+import { DecryptionError, TokenError } from "./errors";
 import { createEnvelopeBuffer, MAX_PLAINTEXT_BYTES, NONCE_BYTES, parseEnvelope, TAG_BYTES } from "./envelope";
 import { createKeyRing } from "./key-ring";
 import { Vault, type VaultBinding } from "./vault";

@@ -1,10 +1,8 @@
 import type { PrismaClient } from "@tokenvault/db";
-import { DecryptionError } from "../errors";
+import { DecryptionError, envelopeKeyId, type Vault } from "@tokenvault/vault";
 import type { Logger } from "../logger";
-import { envelopeKeyId } from "./envelope";
 import { recordEncryptions } from "./key-usage";
 import { bindingOf } from "./secret-store";
-import type { Vault } from "./vault";
 
 export interface KeyHolding {
   keyId: string;

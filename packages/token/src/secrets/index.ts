@@ -1,6 +1,3 @@
-export { Vault, type VaultBinding, type SealedSecret } from "./vault";
-export { createKeyRing, createVaultKey, decodeKeyMaterial, generateKeyMaterial, keyRingFromSettings, type KeyRing, type VaultKey } from "./key-ring";
-export { ENVELOPE_VERSION, envelopeKeyId, parseEnvelope } from "./envelope";
 export { SecretStore, type SecretLocation, type SecretWrite } from "./secret-store";
 export { keyHoldings, rotateKeys, type KeyHolding, type RotationReport } from "./rotation";
 export { formatRotationReport } from "./rotation-report";

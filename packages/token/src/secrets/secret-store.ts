@@ -1,8 +1,7 @@
 import type { Prisma, TokenKind, TokenSecret } from "@tokenvault/db";
-import { DecryptionError } from "../errors";
+import { DecryptionError, type Vault, type VaultBinding } from "@tokenvault/vault";
 import type { Logger } from "../logger";
 import { recordEncryptions } from "./key-usage";
-import type { Vault, VaultBinding } from "./vault";
 
 type Tx = Prisma.TransactionClient;
 

@@ -1,5 +1,5 @@
 import { createSecretKey, hkdfSync, randomBytes, type KeyObject } from "node:crypto";
-import { KeyConfigError } from "../errors";
+import { KeyConfigError } from "./errors";
 
 /** Key material must have full entropy: 32 random bytes, never a password. */
 export const KEY_BYTES = 32;

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { KeyConfigError } from "../errors";
+import { KeyConfigError } from "./errors";
 import { createKeyRing, decodeKeyMaterial, generateKeyMaterial, keyRingFromSettings } from "./key-ring";
 
 describe("key ring", () => {

@@ -5,8 +5,8 @@
 // shared virtual machines) hits both sides of each ratio alike.
 import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, scryptSync } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { createKeyRing } from "../src/vault/key-ring";
-import { Vault, type VaultBinding } from "../src/vault/vault";
+import { createKeyRing } from "../src/key-ring";
+import { Vault, type VaultBinding } from "../src/vault";
 
 const TOKEN = randomBytes(1536).toString("base64"); // 2048 characters, like a large JWT access token
 const binding: VaultBinding = { companyId: "bench-company", provider: "xero", kind: "ACCESS_TOKEN", externalId: "tenant-1" };

@@ -1,4 +1,13 @@
-import type { VaultBinding } from "./vault";
+/**
+ * Where a secret lives. It is authenticated with the ciphertext, so an envelope copied to
+ * another tenant, provider, kind or external id does not open.
+ */
+export interface VaultBinding {
+  companyId: string;
+  provider: string;
+  kind: string;
+  externalId: string;
+}
 
 /**
  * Lone surrogates would all encode to U+FFFD in UTF-8, so two different bindings could share

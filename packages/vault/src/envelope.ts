@@ -1,4 +1,4 @@
-import { DecryptionError } from "../errors";
+import { DecryptionError } from "./errors";
 
 /**
  * Envelope text format, version 1:

@@ -1,5 +1,7 @@
 /**
- * Every failure the token package reports is a TokenError with a stable code. Messages are
+ * Every failure a Tokenvault package reports is a TokenError with a stable code: the one coded
+ * domain error, mapped once to tRPC and HTTP by the web app. It lives here, in the lowest
+ * package, so the vault, the token service and the stores all raise the same type. Messages are
  * written to be shown to a person: they never carry a token, a ciphertext or a key.
  */
 export const TOKEN_ERROR_CODES = [

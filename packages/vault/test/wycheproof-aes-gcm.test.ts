@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { NONCE_BYTES, TAG_BYTES } from "../src/vault/envelope";
+import { NONCE_BYTES, TAG_BYTES } from "../src/envelope";
 
 interface Vector {
   tcId: number;

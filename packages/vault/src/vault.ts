@@ -1,19 +1,10 @@
 import { createCipheriv, createDecipheriv, randomFillSync } from "node:crypto";
-import { DecryptionError, TokenError } from "../errors";
-import { AssociatedDataCache, isWellFormedBinding } from "./associated-data";
+import { DecryptionError, TokenError } from "./errors";
+import { AssociatedDataCache, isWellFormedBinding, type VaultBinding } from "./associated-data";
 import { createEnvelopeBuffer, envelopeHeader, formatEnvelope, MAX_PLAINTEXT_BYTES, NONCE_BYTES, parseEnvelope, TAG_BYTES } from "./envelope";
 import type { KeyRing } from "./key-ring";
 
-/**
- * Where a secret lives. It is authenticated with the ciphertext, so an envelope copied to
- * another tenant, provider, kind or external id does not open.
- */
-export interface VaultBinding {
-  companyId: string;
-  provider: string;
-  kind: string;
-  externalId: string;
-}
+export type { VaultBinding };
 
 export interface SealedSecret {
   ciphertext: string;

@@ -1,6 +1,6 @@
 // `pnpm token:generate-key`: prints a fresh 32-byte vault key in both accepted encodings.
 // The key goes to standard output only; nothing is written to disk.
-import { generateKeyMaterial } from "../vault/key-ring";
+import { generateKeyMaterial } from "../key-ring";
 
 const key = generateKeyMaterial();
 console.log(`TOKEN_ENCRYPTION_KEY (hex)    ${key.hex}`);
