@@ -1,18 +1,10 @@
-import { createHash, randomBytes } from "node:crypto";
+import { sha256 } from "@tokenvault/vault";
 
-/** 256 bits of randomness, URL-safe: used for `state` and PKCE verifiers. */
-export function randomToken(): string {
-  return randomBytes(32).toString("base64url");
-}
+export { randomToken, sha256 } from "@tokenvault/vault";
 
-/** States and codes are stored only as hashes, so a database dump cannot replay a pending flow. */
-export function sha256(value: string): string {
-  return createHash("sha256").update(value, "utf8").digest("base64url");
-}
-
-/** RFC 7636 S256 challenge of a verifier. */
+/** RFC 7636 S256 challenge of a verifier (base64url text, so its UTF-8 is its ASCII). */
 export function pkceChallenge(verifier: string): string {
-  return createHash("sha256").update(verifier, "ascii").digest("base64url");
+  return sha256(verifier);
 }
 
 export const STATE_TTL_MS = 10 * 60 * 1000;

@@ -1,9 +1,8 @@
-import { randomUUID } from "node:crypto";
 import type { HealthStatus, PrismaClient } from "@tokenvault/db";
 import type { AuditTrail } from "../audit-trail";
 import type { Clock } from "../clock";
 import { metadataOf, secretOf, type ConnectionMetadata, type ConnectionStore, type ConnectionWithSecrets } from "../connection-store";
-import { TokenError } from "@tokenvault/vault";
+import { randomToken, TokenError } from "@tokenvault/vault";
 import { recordHealth } from "../health";
 import type { Logger } from "../logger";
 import { withRetry, type RetryPolicy } from "../oauth/retry";
@@ -88,7 +87,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class Refresher {
   private readonly flights = new SingleFlight<ConnectionWithSecrets>();
   /** Identifies this process's lease claims. */
-  private readonly owner = `${process.pid}:${randomUUID()}`;
+  private readonly owner = `${process.pid}:${randomToken(16)}`;
 
   constructor(private readonly deps: RefresherDeps) {}
 
