@@ -9,7 +9,7 @@ export { TokenService, DEFAULT_OPTIONS, type TokenServiceDeps, type TokenService
 export { systemClock, type Clock } from "./clock";
 export { TokenError, DecryptionError, KeyConfigError, TOKEN_ERROR_CODES, type TokenErrorCode, type DecryptionFailureReason } from "@tokenvault/vault";
 export { consoleLogger, silentLogger, type Logger } from "./logger";
-export { ProviderRegistry } from "./providers/registry";
+export { ProviderRegistry, PROVIDER_ALIASES } from "./providers/registry";
 export { providersFromSettings, SIMULATOR_CLIENTS } from "./providers/from-settings";
 export { quickbooksAdapter, simulatorQuickbooksEndpoints } from "./providers/quickbooks";
 export { xeroAdapter, simulatorXeroEndpoints } from "./providers/xero";

@@ -266,9 +266,13 @@ export class TokenService {
   // ---------------------------------------------------------------------------------------
   // Connect, check, disconnect
 
-  /** A consent URL with a one-time state bound to this user, company and provider (and PKCE where taken). */
-  async getAuthorizationUrl(input: { companyId: string; provider: string; userId: string; redirectUri: string }): Promise<AuthorizationRequest> {
-    return this.connectFlow.authorizationUrl(await this.adapter(input.provider), input);
+  /**
+   * A consent URL with a one-time state bound to this user, company and provider (and PKCE
+   * where taken). The redirect URI defaults to this deployment's callback for the provider.
+   */
+  async getAuthorizationUrl(input: { companyId: string; provider: string; userId: string; redirectUri?: string }): Promise<AuthorizationRequest> {
+    const adapter = await this.adapter(input.provider);
+    return this.connectFlow.authorizationUrl(adapter, { ...input, redirectUri: input.redirectUri ?? this.options.redirectUriFor(adapter.id) });
   }
 
   /** The provider's redirect back: see ConnectFlow.callback. */
