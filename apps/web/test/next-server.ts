@@ -38,7 +38,8 @@ export async function startProductionServer(
   const nextBin = createRequire(join(webRoot, "package.json")).resolve("next/dist/bin/next");
   const port = await freePort();
   if (typeof env === "function") env = env(`http://127.0.0.1:${port}`);
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: "production", PORT: String(port) };
+  // As `pnpm start` runs it: the app, not Next, handles SIGTERM (see instrumentation.ts).
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: "production", PORT: String(port), NEXT_MANUAL_SIG_HANDLE: "1" };
   for (const [key, value] of Object.entries(env)) {
     if (value === undefined) delete childEnv[key];
     else childEnv[key] = value;

@@ -26,7 +26,7 @@ describe("routers through the server-side caller", () => {
   const api = async (caller: Caller | null) =>
     createCaller(
       await createContext(
-        { resolveSession: () => Promise.resolve(caller), tokenService: service, auditLog: new AuditLogQuery(() => Promise.resolve(db.prisma)) },
+        { resolveSession: () => Promise.resolve(caller), services: () => Promise.resolve({ tokenService: service, auditLog: new AuditLogQuery(db.prisma) }) },
         { headers: new Headers({ "user-agent": "routers-test", "x-forwarded-for": "198.51.100.7" }) },
       ),
     );
@@ -42,9 +42,9 @@ describe("routers through the server-side caller", () => {
       xeroAdapter({ ...SIMULATOR_CLIENTS.xero, endpoints: simulatorXeroEndpoints(sim.url) }),
     ]);
     service = new TokenService({
-      prisma: () => Promise.resolve(db.prisma),
-      vault: () => vault,
-      providers: () => Promise.resolve(registry),
+      prisma: db.prisma,
+      vault,
+      providers: registry,
       logger: silentLogger,
       options: { redirectUriFor: (p) => `http://127.0.0.1:3999/api/oauth/${p}/callback` },
     });

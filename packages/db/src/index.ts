@@ -15,3 +15,12 @@ export function getDatabase(): Promise<Database> {
   globalForDb.tokenvaultDb ??= openDatabase();
   return globalForDb.tokenvaultDb;
 }
+
+/** Closes the process-wide database if it was opened (at shutdown, after what writes to it). */
+export async function closeDatabase(): Promise<void> {
+  const opening = globalForDb.tokenvaultDb;
+  if (!opening) return;
+  globalForDb.tokenvaultDb = undefined;
+  const database = await opening.catch(() => undefined);
+  await database?.close();
+}

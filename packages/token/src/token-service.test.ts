@@ -11,7 +11,7 @@ describe("TokenService.listConnectionHealth", () => {
   let service: TokenService;
   beforeAll(async () => {
     db = await openDatabase({ databaseUrl: inject("databaseUrl") });
-    service = new TokenService({ prisma: () => Promise.resolve(db.prisma), vault: () => new Vault(createKeyRing(randomBytes(32))), providers: () => Promise.resolve(new ProviderRegistry([])), logger: silentLogger });
+    service = new TokenService({ prisma: db.prisma, vault: new Vault(createKeyRing(randomBytes(32))), providers: new ProviderRegistry([]), logger: silentLogger });
   });
   afterAll(() => db.close());
 

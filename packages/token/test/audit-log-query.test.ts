@@ -27,7 +27,7 @@ describe("audit log query on a million rows", () => {
       INSERT INTO "AuditLog" (id, "timestamp", "companyId", "userId", action, outcome, "connectionType", "apiEndpoint", "requestMethod", "responseStatus")
       SELECT gen_random_uuid(), timestamp '2030-01-01', 'acme', 'tie', 'CHECK', 'SUCCESS', 'xero', '/t', 'GET', 200 FROM generate_series(1, 7)`);
     await db.prisma.$executeRawUnsafe(`ANALYZE "AuditLog"`);
-    query = new AuditLogQuery(() => Promise.resolve(db.prisma));
+    query = new AuditLogQuery(db.prisma);
   }, 180_000);
   afterAll(async () => {
     await db.close();

@@ -28,9 +28,9 @@ describe("generic OAuth 2.0 / OpenID Connect provider (issuer discovery)", () =>
     });
     const vault = new Vault(createKeyRing(randomBytes(32)));
     service = new TokenService({
-      prisma: () => Promise.resolve(db.prisma),
-      vault: () => vault,
-      providers: () => Promise.resolve(new ProviderRegistry([adapter])),
+      prisma: db.prisma,
+      vault: vault,
+      providers: new ProviderRegistry([adapter]),
       logger: silentLogger,
       options: TEST_OPTIONS,
     });

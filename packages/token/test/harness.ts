@@ -6,7 +6,8 @@ import { SIMULATOR_CLIENTS } from "../src/providers/from-settings";
 import { quickbooksAdapter, simulatorQuickbooksEndpoints } from "../src/providers/quickbooks";
 import { ProviderRegistry } from "../src/providers/registry";
 import { simulatorXeroEndpoints, xeroAdapter } from "../src/providers/xero";
-import { TokenService, type TokenServiceOptions } from "../src/token-service";
+import type { TokenServiceOptions } from "../src/service-parts";
+import { TokenService } from "../src/token-service";
 import { createKeyRing, Vault } from "@tokenvault/vault";
 
 export const REDIRECT = (provider: string) => `http://127.0.0.1:3999/api/oauth/${provider}/callback`;
@@ -55,9 +56,9 @@ export async function createHarness(databaseUrl: string, options: { strict?: boo
     keyHex: key.toString("hex"),
     service(overrides = {}, logger = silentLogger) {
       const service = new TokenService({
-        prisma: () => Promise.resolve(db.prisma),
-        vault: () => vault,
-        providers: () => Promise.resolve(registry),
+        prisma: db.prisma,
+        vault: vault,
+        providers: registry,
         logger,
         options: { ...TEST_OPTIONS, ...overrides },
       });

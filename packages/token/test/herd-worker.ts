@@ -17,9 +17,9 @@ const db = await openDatabase({ databaseUrl });
 const registry = registryFor(simulatorUrl);
 const vault = new Vault(keyRingFromSettings({ current: keyHex, previous: undefined }));
 const service = new TokenService({
-  prisma: () => Promise.resolve(db.prisma),
-  vault: () => vault,
-  providers: () => Promise.resolve(registry),
+  prisma: db.prisma,
+  vault: vault,
+  providers: registry,
   logger: silentLogger,
   options: TEST_OPTIONS,
 });

@@ -157,9 +157,9 @@ describe("getValidToken and refresh", () => {
     await h.connect(service, company, "quickbooks");
     await h.expireSoon(company, "quickbooks");
     const ahead = new TokenService({
-      prisma: () => Promise.resolve(h.db.prisma),
-      vault: () => h.vault,
-      providers: () => Promise.resolve(registryFor(h.sim.url)),
+      prisma: h.db.prisma,
+      vault: h.vault,
+      providers: registryFor(h.sim.url),
       logger: silentLogger,
       options: TEST_OPTIONS, // a 10 s lease: a minute ahead, this process would see it long expired
       clock: { now: () => new Date(Date.now() + 60_000) },

@@ -13,7 +13,7 @@ import { keyHoldings, rotateKeys } from "../src/secrets/rotation";
 import { SecretStore, type SecretWrite } from "../src/secrets/secret-store";
 import { createHarness, REDIRECT, registryFor, TEST_OPTIONS } from "./harness";
 
-const noProviders = () => Promise.resolve(new ProviderRegistry([]));
+const noProviders = new ProviderRegistry([]);
 const [key1, key2, key3] = [randomBytes(32), randomBytes(32), randomBytes(32)];
 
 function secretsFor(companyId: string, count: number): SecretWrite[] {
@@ -35,7 +35,7 @@ describe("vault storage (PostgreSQL)", () => {
   afterAll(() => db.close());
 
   async function readAll(vault: Vault, companyId: string, database: Database = db): Promise<Map<string, string>> {
-    const store = new SecretStore(() => vault, silentLogger);
+    const store = new SecretStore(vault, silentLogger);
     const rows = await database.prisma.tokenSecret.findMany({ where: { companyId } });
     return new Map(rows.map((row) => [`${row.provider}/${row.kind}/${row.externalId}`, store.open(row)]));
   }
@@ -51,9 +51,9 @@ describe("vault storage (PostgreSQL)", () => {
       expect(report.pendingConnects).toBe(1);
       expect(formatRotationReport(report)).toContain("Connects in progress moved to the current key: 1");
       const newKeyOnly = new TokenService({
-        prisma: () => Promise.resolve(h.db.prisma),
-        vault: () => new Vault(createKeyRing(key2)),
-        providers: () => Promise.resolve(registryFor(h.sim.url)),
+        prisma: h.db.prisma,
+        vault: new Vault(createKeyRing(key2)),
+        providers: registryFor(h.sim.url),
         logger: silentLogger,
         options: TEST_OPTIONS,
       });
@@ -76,7 +76,7 @@ describe("vault storage (PostgreSQL)", () => {
       const expected = new Map(written.map((s) => [`${s.provider}/${s.kind}/${s.externalId}`, s.value]));
 
       const v1 = new Vault(createKeyRing(key1));
-      await own.prisma.$transaction((tx) => new SecretStore(() => v1, silentLogger).write(tx, written));
+      await own.prisma.$transaction((tx) => new SecretStore(v1, silentLogger).write(tx, written));
       expect(await readAll(v1, companyId, own)).toEqual(expected);
 
       // Key 2 becomes current; key 1 is decrypt-only. Readable before, during and after rotation.
@@ -121,7 +121,7 @@ describe("vault storage (PostgreSQL)", () => {
       try {
         const v1 = new Vault(createKeyRing(key1));
         const written = secretsFor("resume", 30);
-        await isolated.prisma.$transaction((tx) => new SecretStore(() => v1, silentLogger).write(tx, written));
+        await isolated.prisma.$transaction((tx) => new SecretStore(v1, silentLogger).write(tx, written));
         const v2 = new Vault(createKeyRing(key2, [key1]));
         // Crash: the progress callback throws after the second batch committed.
         let batches = 0;
@@ -151,7 +151,7 @@ describe("vault storage (PostgreSQL)", () => {
     const isolated = await openDatabase({ databaseUrl: database.url });
     try {
       const v1 = new Vault(createKeyRing(key1));
-      await isolated.prisma.$transaction((tx) => new SecretStore(() => v1, silentLogger).write(tx, secretsFor("orphan", 5)));
+      await isolated.prisma.$transaction((tx) => new SecretStore(v1, silentLogger).write(tx, secretsFor("orphan", 5)));
       const before = await isolated.prisma.tokenSecret.findMany({ orderBy: { id: "asc" } });
       // Key 1 dropped from the ring before its records were rotated.
       const v3 = new Vault(createKeyRing(key3, [key2]));
@@ -171,7 +171,7 @@ describe("vault storage (PostgreSQL)", () => {
 
   it("counts encryptions per key in the same transaction and warns when a 2^28 step is crossed", async () => {
     const vault = new Vault(createKeyRing(randomBytes(32)));
-    const store = new SecretStore(() => vault, silentLogger);
+    const store = new SecretStore(vault, silentLogger);
     await db.prisma.$transaction((tx) => store.write(tx, secretsFor(`count-${randomUUID()}`, 12)));
     const usage = await db.prisma.encryptionKeyUsage.findUnique({ where: { keyId: vault.currentKeyId } });
     expect(usage?.encryptions).toBe(12n);
@@ -187,9 +187,9 @@ describe("vault storage (PostgreSQL)", () => {
     expect(warnings).toHaveLength(1);
   });
 
-  it("stores and reads static secrets through the service, fail-closed without a key", async () => {
+  it("stores and reads static secrets through the service", async () => {
     const vault = new Vault(createKeyRing(randomBytes(32)));
-    const service = new TokenService({ prisma: () => Promise.resolve(db.prisma), vault: () => vault, providers: noProviders, logger: silentLogger });
+    const service = new TokenService({ prisma: db.prisma, vault: vault, providers: noProviders, logger: silentLogger });
     await service.storeSecret({ companyId: "acme", provider: "stripe", kind: "API_KEY", value: "canary-api-key-value", userId: "u1" });
     expect(await service.getSecret("acme", "stripe", "API_KEY")).toBe("canary-api-key-value");
     await expect(service.getSecret("globex", "stripe", "API_KEY")).rejects.toMatchObject({ code: "NO_TOKEN" });
@@ -199,17 +199,7 @@ describe("vault storage (PostgreSQL)", () => {
     const audit = await db.prisma.auditLog.findFirst({ where: { companyId: "acme", action: "SECRET_WRITE" } });
     expect(JSON.stringify(audit)).not.toContain("canary-api-key-value");
 
-    const keyless = new TokenService({
-      prisma: () => Promise.resolve(db.prisma),
-      vault: () => {
-        throw new Error("no key");
-      },
-      providers: noProviders,
-      logger: silentLogger,
-    });
-    await expect(keyless.storeSecret({ companyId: "acme", provider: "other", kind: "API_KEY", value: "x", userId: "u1" })).rejects.toThrow("no key");
-    expect(await db.prisma.tokenSecret.count({ where: { companyId: "acme", provider: "other" } })).toBe(0);
-    await expect(keyless.getSecret("acme", "stripe", "API_KEY")).rejects.toThrow("no key");
+    // Without a key no Vault, and so no service, can exist: see default-service.test.ts ("fails closed without a key").
     await expect(service.storeSecret({ companyId: "../evil", provider: "x", kind: "API_KEY", value: "v", userId: "u" })).rejects.toMatchObject({
       code: "INVALID_INPUT",
     });
@@ -222,10 +212,10 @@ describe("database dump", () => {
     const isolated = await openDatabase({ databaseUrl: database.url });
     try {
       const vault = new Vault(createKeyRing(randomBytes(32)));
-      const service = new TokenService({ prisma: () => Promise.resolve(isolated.prisma), vault: () => vault, providers: noProviders, logger: silentLogger });
+      const service = new TokenService({ prisma: isolated.prisma, vault: vault, providers: noProviders, logger: silentLogger });
       const canaries = Array.from({ length: 4 }, () => `CANARY-${randomBytes(12).toString("hex")}`);
       await isolated.prisma.$transaction((tx) =>
-        new SecretStore(() => vault, silentLogger).write(tx, [
+        new SecretStore(vault, silentLogger).write(tx, [
           { companyId: "acme", provider: "quickbooks", kind: "ACCESS_TOKEN", externalId: "123", value: canaries[0]! },
           { companyId: "acme", provider: "quickbooks", kind: "REFRESH_TOKEN", externalId: "123", value: canaries[1]! },
         ]),

@@ -45,7 +45,7 @@ function decodeCursor(cursor: string): Cursor {
  * page is an index range scan of (companyId, timestamp DESC, id DESC), however deep it is.
  */
 export class AuditLogQuery {
-  constructor(private readonly prisma: () => Promise<PrismaClient>) {}
+  constructor(private readonly prisma: PrismaClient) {}
 
   /**
    * The SQL of one page. The cursor is a row comparison, ("timestamp", id) < (t, id): an index
@@ -74,8 +74,7 @@ export class AuditLogQuery {
 
   async list(companyId: string, filters: AuditLogFilters = {}, options: { cursor?: string | null; limit?: number } = {}): Promise<AuditLogPage> {
     const limit = Math.min(Math.max(1, Math.floor(options.limit ?? 50)), MAX_PAGE_SIZE);
-    const prisma = await this.prisma();
-    const rows = await prisma.$queryRaw<AuditEntry[]>(this.pageQuery(companyId, filters, options.cursor, limit));
+    const rows = await this.prisma.$queryRaw<AuditEntry[]>(this.pageQuery(companyId, filters, options.cursor, limit));
     const items = rows.slice(0, limit);
     return { items, nextCursor: rows.length > limit && items.length > 0 ? encodeCursor(items[items.length - 1]!) : null };
   }

@@ -1,11 +1,12 @@
 // `pnpm token:rotate-keys`: re-encrypts every vault record under TOKEN_ENCRYPTION_KEY.
 // Safe to interrupt and rerun. Exits 1 when records remain that no configured key can open.
-import { getDatabase } from "@tokenvault/db";
+import { closeDatabase, getDatabase } from "@tokenvault/db";
 import { keyRingFromEnv } from "../env";
 import { TokenError, Vault } from "@tokenvault/vault";
 import { consoleLogger } from "../logger";
 import { formatRotationReport } from "../secrets/rotation-report";
 import { rotateKeys, type RotationProgress } from "../secrets/rotation";
+import { closeOnShutdown } from "../shutdown";
 
 function progressPrinter(): (progress: RotationProgress) => void {
   const tty = process.stderr.isTTY;
@@ -30,13 +31,15 @@ function progressPrinter(): (progress: RotationProgress) => void {
 
 async function main(): Promise<number> {
   const vault = new Vault(keyRingFromEnv());
+  // Interrupted (Ctrl-C, SIGTERM): each batch is its own transaction, so closing is all there is to do.
+  closeOnShutdown(closeDatabase);
   const db = await getDatabase();
   try {
     const report = await rotateKeys({ prisma: db.prisma, vault, logger: consoleLogger, onProgress: progressPrinter() });
     console.log(formatRotationReport(report));
     return report.unknownKey > 0 || report.failed > 0 ? 1 : 0;
   } finally {
-    await db.close();
+    await closeDatabase();
   }
 }
 

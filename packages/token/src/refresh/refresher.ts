@@ -1,14 +1,10 @@
-import type { HealthStatus, PrismaClient } from "@tokenvault/db";
-import type { AuditTrail } from "../audit-trail";
-import type { Clock } from "../clock";
-import { metadataOf, secretOf, type ConnectionMetadata, type ConnectionStore, type ConnectionWithSecrets } from "../connection-store";
+import type { HealthStatus } from "@tokenvault/db";
 import { randomToken, TokenError } from "@tokenvault/vault";
-import { recordHealth } from "../health";
-import type { Logger } from "../logger";
+import { metadataOf, secretOf, type ConnectionMetadata, type ConnectionWithSecrets } from "../connections/connection";
 import { withRetry, type RetryPolicy } from "../oauth/retry";
 import { ProviderCallError, requestToken, toTokenError, type TokenResponse } from "../oauth/token-client";
 import { expiresAtFrom, refreshExpiresAtFrom, type ProviderAdapter } from "../providers/types";
-import type { SecretStore } from "../secrets/secret-store";
+import type { ServiceParts } from "../service-parts";
 import { SingleFlight } from "./single-flight";
 
 export interface RefreshOptions {
@@ -23,16 +19,7 @@ export interface RefreshOptions {
   waitPollMs: number;
 }
 
-export interface RefresherDeps {
-  prisma: () => Promise<PrismaClient>;
-  connections: ConnectionStore;
-  secrets: SecretStore;
-  audit: AuditTrail;
-  clock: Clock;
-  logger: Logger;
-  /** Read on every refresh, so options resolved late (from the environment) apply. */
-  options: () => RefreshOptions;
-}
+export type RefresherDeps = Pick<ServiceParts, "connections" | "secrets" | "clock" | "logger" | "options">;
 
 export interface RefreshRequest {
   /** Refresh when the access token expires within this margin. */
@@ -99,8 +86,7 @@ export class Refresher {
   }
 
   private async acrossProcesses(adapter: ProviderAdapter, seen: ConnectionWithSecrets, observedVersion: number, request: RefreshRequest): Promise<ConnectionWithSecrets> {
-    const { clock } = this.deps;
-    const options = this.deps.options();
+    const { clock, options } = this.deps;
     const giveUpAt = clock.now().getTime() + options.leaseMs * 2;
     let poll = options.waitPollMs;
     for (;;) {
@@ -140,8 +126,7 @@ export class Refresher {
     observedVersion: number,
     { marginMs, force, userId }: RefreshRequest,
   ): Promise<ConnectionWithSecrets> {
-    const { clock, logger, connections } = this.deps;
-    const options = this.deps.options();
+    const { clock, logger, connections, options } = this.deps;
     const leaseEnds = clock.now().getTime() + options.leaseMs;
     let leaseHeld = true;
     try {
@@ -181,8 +166,7 @@ export class Refresher {
       const refreshExpiresAt = refreshExpiresAtFrom(now, response, adapter, refreshSecret.expiresAt);
       const metadata: ConnectionMetadata = { ...metadataOf(current), ...(rotated ? { refreshTokenRotatedAt: now.toISOString() } : {}) };
       const location = { companyId: current.companyId, provider: current.provider, externalId: current.externalId, connectionId: current.id };
-      const prisma = await this.deps.prisma();
-      await prisma.$transaction(async (tx) => {
+      await connections.transaction(async (tx) => {
         if (!(await connections.fence(tx, current.id, this.owner, leaseVersion, { cooldownUntil: null, metadata }))) {
           throw new StaleLeaseError();
         }
@@ -192,10 +176,9 @@ export class Refresher {
           // Kept until this set is stored: a refresh whose response is lost can retry in the grace window.
           ...(rotated ? [{ ...location, kind: "PREVIOUS_REFRESH_TOKEN" as const, value: refreshToken, expiresAt: new Date(now.getTime() + adapter.refreshToken.graceSec * 1000), lastRefreshedAt: now }] : []),
         ]);
-        await recordHealth(tx, current.companyId, current.provider, "HEALTHY", null, now);
-        await this.deps.audit.write(
-          tx,
-          {
+        await connections.recordOutcome(tx, {
+          health: { status: "HEALTHY", errorMessage: null },
+          event: {
             companyId: current.companyId,
             action: "REFRESH",
             outcome: "SUCCESS",
@@ -207,9 +190,9 @@ export class Refresher {
             details: { forced: force, refreshTokenRotated: rotated },
           },
           // The caller whose request found the token expiring (or forced the refresh).
-          { userId },
-          now,
-        );
+          context: { userId },
+          at: now,
+        });
       });
       leaseHeld = false; // the fenced write released it
       return await this.deps.connections.require(current.companyId, current.provider);
@@ -247,25 +230,18 @@ export class Refresher {
     const now = this.deps.clock.now();
     const ended = error.kind === "invalid_grant";
     const health: HealthStatus = ended ? "EXPIRED" : "UNHEALTHY";
-    const cooldownMs = Math.max(this.deps.options().cooldownMs, error.retryAfterMs ?? 0);
-    const prisma = await this.deps.prisma();
-    await prisma.$transaction(async (tx) => {
-      const fenced = await this.deps.connections.fence(tx, connection.id, this.owner, leaseVersion, {
+    const cooldownMs = Math.max(this.deps.options.cooldownMs, error.retryAfterMs ?? 0);
+    const { connections } = this.deps;
+    await connections.transaction(async (tx) => {
+      const fenced = await connections.fence(tx, connection.id, this.owner, leaseVersion, {
         cooldownUntil: ended ? null : new Date(now.getTime() + cooldownMs),
       });
       if (!fenced) throw new StaleLeaseError();
-      if (ended) {
-        await tx.tokenSecret.updateMany({
-          where: { connectionId: connection.id, kind: { in: ["ACCESS_TOKEN", "REFRESH_TOKEN", "PREVIOUS_REFRESH_TOKEN"] } },
-          data: { state: "EXPIRED", lastError: tokenError.message },
-        });
-      } else {
-        await tx.tokenSecret.updateMany({ where: { connectionId: connection.id, kind: "REFRESH_TOKEN" }, data: { lastError: tokenError.message } });
-      }
-      await recordHealth(tx, connection.companyId, connection.provider, health, tokenError.message, now);
-      await this.deps.audit.write(
-        tx,
-        {
+      if (ended) await connections.expireGrant(tx, connection.id, tokenError.message);
+      else await connections.noteRefreshError(tx, connection.id, tokenError.message);
+      await connections.recordOutcome(tx, {
+        health: { status: health, errorMessage: tokenError.message },
+        event: {
           companyId: connection.companyId,
           action: "REFRESH",
           outcome: "FAILURE",
@@ -277,9 +253,9 @@ export class Refresher {
           errorMessage: tokenError.message,
           details: { forced: force, reason: error.kind, oauthError: error.oauthError },
         },
-        { userId },
-        now,
-      );
+        context: { userId },
+        at: now,
+      });
     });
     this.deps.logger.warn("refresh failed", { provider: adapter.id, companyId: connection.companyId, kind: error.kind, status: error.status });
     // A token that is still valid (inside the margin) stays usable while the provider is down.

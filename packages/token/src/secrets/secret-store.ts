@@ -1,4 +1,4 @@
-import type { Prisma, TokenKind, TokenSecret } from "@tokenvault/db";
+import type { Prisma, PrismaClient, TokenKind, TokenSecret } from "@tokenvault/db";
 import { DecryptionError, type Vault, type VaultBinding } from "@tokenvault/vault";
 import type { Logger } from "../logger";
 import { recordEncryptions } from "./key-usage";
@@ -24,19 +24,20 @@ export function bindingOf(location: SecretLocation): VaultBinding {
 }
 
 /**
- * The only code that turns token values into TokenSecret rows and back. Every value is sealed
- * by the vault, bound to its (company, provider, kind, external id), before Prisma sees it.
+ * The only code that turns token values into TokenSecret rows and back (row states are
+ * ConnectionStore's). Every value is sealed by the vault, bound to its (company, provider,
+ * kind, external id), before Prisma sees it.
  */
 export class SecretStore {
   constructor(
-    private readonly vault: () => Vault,
+    private readonly vault: Vault,
     private readonly logger: Logger,
   ) {}
 
   /** Seals and upserts secrets inside the caller's transaction, counting the encryptions. */
   async write(tx: Tx, secrets: readonly SecretWrite[]): Promise<void> {
     if (secrets.length === 0) return;
-    const vault = this.vault();
+    const vault = this.vault;
     for (const secret of secrets) {
       const sealed = vault.seal(secret.value, bindingOf(secret));
       const fields = {
@@ -64,21 +65,32 @@ export class SecretStore {
     await recordEncryptions(tx, vault.currentKeyId, secrets.length, this.logger);
   }
 
+  /** The sealed row at `location`, or null. */
+  find(db: Tx | PrismaClient, location: SecretLocation): Promise<TokenSecret | null> {
+    const { companyId, provider, kind, externalId } = location;
+    return db.tokenSecret.findUnique({ where: { companyId_provider_kind_externalId: { companyId, provider, kind, externalId } } });
+  }
+
+  /** Records that a secret was handed out. */
+  async touch(db: Tx | PrismaClient, id: string, at: Date): Promise<void> {
+    await db.tokenSecret.update({ where: { id }, data: { lastUsedAt: at } });
+  }
+
   /** Seals a value kept outside the vault table (a PKCE verifier), bound to its own place, counting the encryption in `tx`. */
   async sealCounted(tx: Tx, value: string, binding: VaultBinding): Promise<string> {
-    const sealed = this.vault().seal(value, binding);
+    const sealed = this.vault.seal(value, binding);
     await recordEncryptions(tx, sealed.keyId, 1, this.logger);
     return sealed.ciphertext;
   }
 
   openSealed(ciphertext: string, binding: VaultBinding): string {
-    return this.vault().open(ciphertext, binding);
+    return this.vault.open(ciphertext, binding);
   }
 
   /** Opens a row read from the vault table. Throws DecryptionError when it cannot, and logs why (never the value). */
   open(row: Pick<TokenSecret, "companyId" | "provider" | "kind" | "externalId" | "ciphertext">): string {
     try {
-      return this.vault().open(row.ciphertext, bindingOf(row));
+      return this.vault.open(row.ciphertext, bindingOf(row));
     } catch (error) {
       if (error instanceof DecryptionError) {
         this.logger.error("vault secret could not be opened", { companyId: row.companyId, provider: row.provider, kind: row.kind, reason: error.reason, keyId: error.keyId });

@@ -1,16 +1,24 @@
 import { headers } from "next/headers";
 import { getDatabase } from "@tokenvault/db";
-import { tokenService } from "@tokenvault/token";
+import { getTokenService } from "@tokenvault/token";
 import { AuditLogQuery } from "@tokenvault/token/audit";
 import type { Caller } from "../auth/caller";
 import { cookieSessionResolver } from "../auth/session";
-import type { ContextDeps } from "./trpc";
+import type { ContextDeps, Services } from "./trpc";
+
+let auditLog: AuditLogQuery | undefined;
+
+/** The process-wide services, built on the first request that needs them. */
+async function processServices(): Promise<Services> {
+  const [tokenService, database] = await Promise.all([getTokenService(), getDatabase()]);
+  auditLog ??= new AuditLogQuery(database.prisma);
+  return { tokenService, auditLog };
+}
 
 /** Wiring only: the process-wide services and the default (cookie) session resolver. */
 export const defaultContextDeps: ContextDeps = {
   resolveSession: cookieSessionResolver,
-  tokenService,
-  auditLog: new AuditLogQuery(async () => (await getDatabase()).prisma),
+  services: processServices,
 };
 
 /** The caller of the current page request, through the same resolver as the API and the routes. */

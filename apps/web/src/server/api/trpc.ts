@@ -15,10 +15,15 @@ export interface Context {
   userAgent: string | null;
 }
 
-export interface ContextDeps {
-  resolveSession: SessionResolver;
+/** The services a request uses, built on first use by the process (see services.ts). */
+export interface Services {
   tokenService: TokenService;
   auditLog: AuditLogQuery;
+}
+
+export interface ContextDeps {
+  resolveSession: SessionResolver;
+  services: () => Promise<Services>;
 }
 
 /**
@@ -38,10 +43,11 @@ export function clientAddress(headers: Headers): string | null {
 
 /** Builds the context of one request: the caller (through the pluggable resolver) and the services. */
 export async function createContext(deps: ContextDeps, request: { headers: Headers }): Promise<Context> {
+  const [caller, { tokenService, auditLog }] = await Promise.all([deps.resolveSession(request), deps.services()]);
   return {
-    caller: await deps.resolveSession(request),
-    tokenService: deps.tokenService,
-    auditLog: deps.auditLog,
+    caller,
+    tokenService,
+    auditLog,
     ipAddress: clientAddress(request.headers),
     userAgent: request.headers.get("user-agent"),
   };

@@ -1,6 +1,7 @@
 import type { AuditAction, AuditOutcome, Prisma, PrismaClient } from "@tokenvault/db";
-import type { Logger } from "./logger";
-import type { RequestContext } from "./types";
+import type { Logger } from "../logger";
+import type { RequestContext } from "../types";
+import { requireName } from "../validation";
 
 export interface AuditEvent {
   companyId: string;
@@ -45,7 +46,7 @@ export class AuditTrail {
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly prisma: () => Promise<PrismaClient>,
+    private readonly prisma: PrismaClient,
     private readonly logger: Logger,
     private readonly options: { flushIntervalMs: number; maxBatch: number } = { flushIntervalMs: 1_000, maxBatch: 500 },
   ) {}
@@ -56,8 +57,17 @@ export class AuditTrail {
 
   /** Writes one row on its own (an event with no other write to join). */
   async writeNow(event: AuditEvent, context: RequestContext, at: Date): Promise<void> {
-    const prisma = await this.prisma();
-    await prisma.auditLog.create({ data: row(event, context, at) });
+    await this.prisma.auditLog.create({ data: row(event, context, at) });
+  }
+
+  /** Records that someone exported a company's audit log (who, when, with which filters). */
+  async recordExport(companyId: string, context: RequestContext, filters: Record<string, string | number | boolean | null>, at: Date): Promise<void> {
+    requireName("companyId", companyId);
+    await this.writeNow(
+      { companyId, action: "EXPORT", outcome: "SUCCESS", connectionType: "audit-log", apiEndpoint: "/api/audit/export", requestMethod: "GET", responseStatus: 200, details: filters },
+      context,
+      at,
+    );
   }
 
   /** Queues a token-read row; never blocks or fails the read. */
@@ -84,8 +94,7 @@ export class AuditTrail {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, this.options.maxBatch);
         try {
-          const prisma = await this.prisma();
-          await prisma.auditLog.createMany({ data: batch });
+          await this.prisma.auditLog.createMany({ data: batch });
         } catch (error) {
           // Put the rows back for the next flush rather than lose them.
           this.queue.unshift(...batch);

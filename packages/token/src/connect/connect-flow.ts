@@ -1,24 +1,13 @@
-import type { Prisma, PrismaClient } from "@tokenvault/db";
-import type { AuditTrail } from "./audit-trail";
-import type { Clock } from "./clock";
 import { TokenError } from "@tokenvault/vault";
-import { recordHealth } from "./health";
-import type { ConnectionMetadata } from "./connection-store";
-import { pkceChallenge, randomToken, sha256, STATE_TTL_MS } from "./oauth/pkce-state";
-import { ProviderCallError, requestToken, revokeToken, toTokenError, type TokenResponse } from "./oauth/token-client";
-import { expiresAtFrom, refreshExpiresAtFrom, type ProviderAdapter } from "./providers/types";
-import type { AuthorizationRequest, CallbackResult, ProviderTenant, RequestContext } from "./types";
-import { requireName } from "./validation";
-import type { SecretStore } from "./secrets/secret-store";
+import type { ConnectionMetadata } from "../connections/connection";
+import { pkceChallenge, randomToken, sha256, STATE_TTL_MS } from "../oauth/pkce-state";
+import { ProviderCallError, requestToken, revokeToken, toTokenError, type TokenResponse } from "../oauth/token-client";
+import { expiresAtFrom, refreshExpiresAtFrom, type ProviderAdapter } from "../providers/types";
+import type { ServiceParts } from "../service-parts";
+import type { AuthorizationRequest, CallbackResult, ProviderTenant, RequestContext } from "../types";
+import { requireName } from "../validation";
 
-export interface ConnectFlowDeps {
-  prisma: () => Promise<PrismaClient>;
-  secrets: SecretStore;
-  audit: AuditTrail;
-  clock: Clock;
-  /** Timeout of one provider call. */
-  timeoutMs: () => number;
-}
+export type ConnectFlowDeps = Pick<ServiceParts, "prisma" | "connections" | "secrets" | "audit" | "clock" | "options">;
 
 /**
  * Connecting a provider: the consent URL with a one-time state (stored only as a hash, bound
@@ -44,8 +33,7 @@ export class ConnectFlow {
     const verifier = adapter.pkce ? randomToken() : null;
     const now = this.deps.clock.now();
     const expiresAt = new Date(now.getTime() + STATE_TTL_MS);
-    const prisma = await this.deps.prisma();
-    await prisma.$transaction(async (tx) => {
+    await this.deps.prisma.$transaction(async (tx) => {
       await tx.oAuthState.create({
         data: {
           stateHash,
@@ -89,7 +77,7 @@ export class ConnectFlow {
     }
     const state = params.get("state");
     if (!state) throw new TokenError("INVALID_STATE", "The sign-in response has no state. Start the connection again.");
-    const prisma = await this.deps.prisma();
+    const { prisma } = this.deps;
     const stateHash = sha256(state);
     const pending = await prisma.oAuthState.findUnique({ where: { stateHash } });
     const now = this.deps.clock.now();
@@ -144,7 +132,7 @@ export class ConnectFlow {
         adapter.endpoints.token,
         adapter.client,
         { grant_type: "authorization_code", code, redirect_uri: pending.redirectUri, ...(verifier ? { code_verifier: verifier } : {}) },
-        this.deps.timeoutMs(),
+        this.deps.options.providerTimeoutMs,
       );
     } catch (error) {
       if (!(error instanceof ProviderCallError)) throw error;
@@ -156,7 +144,7 @@ export class ConnectFlow {
     }
     // From here the provider holds a live grant: if it cannot be stored, it is revoked, not orphaned.
     try {
-      if (adapter.discoverTenants) tenants = await adapter.discoverTenants(response.access_token, this.deps.timeoutMs());
+      if (adapter.discoverTenants) tenants = await adapter.discoverTenants(response.access_token, this.deps.options.providerTimeoutMs);
       return await this.store(adapter, { companyId, context, response, tenants, externalId: externalIdFromRedirect ?? tenants[0]?.id ?? "", started, now });
     } catch (error) {
       await this.revokeQuietly(adapter, response.refresh_token);
@@ -194,7 +182,7 @@ export class ConnectFlow {
   /** Best effort: a grant that will not be stored should not stay live at the provider. */
   private async revokeQuietly(adapter: ProviderAdapter, token: string): Promise<void> {
     if (!adapter.endpoints.revocation) return;
-    await revokeToken(adapter.endpoints.revocation, adapter.client, token, adapter.revocationStyle, this.deps.timeoutMs()).catch(() => undefined);
+    await revokeToken(adapter.endpoints.revocation, adapter.client, token, adapter.revocationStyle, this.deps.options.providerTimeoutMs).catch(() => undefined);
   }
 
   private async store(
@@ -202,39 +190,18 @@ export class ConnectFlow {
     input: { companyId: string; context: RequestContext; response: TokenResponse; tenants: ProviderTenant[]; externalId: string; started: number; now: Date },
   ): Promise<CallbackResult> {
     const { companyId, context, response, tenants, externalId, started, now } = input;
-    const prisma = await this.deps.prisma();
+    const { connections } = this.deps;
     const metadata: ConnectionMetadata = { tenants, scope: response.scope, refreshTokenRotatedAt: now.toISOString() };
-    await prisma.$transaction(async (tx) => {
-      const connection = await tx.connection.upsert({
-        where: { companyId_provider: { companyId, provider: adapter.id } },
-        create: { companyId, provider: adapter.id, externalId, connectedBy: context.userId, metadata: metadata as Prisma.InputJsonValue },
-        update: {
-          externalId,
-          connectedBy: context.userId,
-          metadata: metadata as Prisma.InputJsonValue,
-          version: { increment: 1 },
-          cooldownUntil: null,
-          leaseOwner: null,
-          leaseExpiresAt: null,
-        },
-      });
-      // A reconnect may point at another realm or tenant: the old secrets go.
-      await tx.tokenSecret.deleteMany({ where: { connectionId: connection.id } });
-      const location = { companyId, provider: adapter.id, externalId, connectionId: connection.id };
+    await connections.transaction(async (tx) => {
+      const connectionId = await connections.saveGrant(tx, { companyId, provider: adapter.id, externalId, connectedBy: context.userId, metadata });
+      const location = { companyId, provider: adapter.id, externalId, connectionId };
       await this.deps.secrets.write(tx, [
         { ...location, kind: "ACCESS_TOKEN", value: response.access_token, expiresAt: expiresAtFrom(now, response, adapter.defaultAccessTokenTtlSec), lastRefreshedAt: now },
-        {
-          ...location,
-          kind: "REFRESH_TOKEN",
-          value: response.refresh_token!,
-          expiresAt: refreshExpiresAtFrom(now, response, adapter, null),
-          lastRefreshedAt: now,
-        },
+        { ...location, kind: "REFRESH_TOKEN", value: response.refresh_token!, expiresAt: refreshExpiresAtFrom(now, response, adapter, null), lastRefreshedAt: now },
       ]);
-      await recordHealth(tx, companyId, adapter.id, "HEALTHY", null, now);
-      await this.deps.audit.write(
-        tx,
-        {
+      await connections.recordOutcome(tx, {
+        health: { status: "HEALTHY", errorMessage: null },
+        event: {
           companyId,
           action: "CONNECT",
           outcome: "SUCCESS",
@@ -246,8 +213,8 @@ export class ConnectFlow {
           details: { externalId: externalId || null, tenants: tenants.length },
         },
         context,
-        now,
-      );
+        at: now,
+      });
     });
     return { provider: adapter.id, companyId, externalId: externalId || null };
   }

@@ -1,0 +1,90 @@
+import type { HealthStatus } from "@tokenvault/db";
+import { TokenError } from "@tokenvault/vault";
+import { ProviderCallError, providerFetch, toTokenError } from "../oauth/token-client";
+import type { ProviderAdapter } from "../providers/types";
+import type { ServiceParts } from "../service-parts";
+import type { TokenReader } from "../tokens/token-reader";
+import type { ConnectionHealthView, RequestContext } from "../types";
+
+export type ConnectionCheckDeps = Pick<ServiceParts, "providers" | "connections" | "clock" | "options">;
+
+interface CheckResult {
+  status: HealthStatus;
+  errorMessage: string | null;
+  responseStatus: number;
+  url: string;
+}
+
+/**
+ * A live, cheap API call (QuickBooks CompanyInfo, Xero connections) with a valid token. A 401
+ * or 403 gets one forced refresh and a second try; the outcome becomes the connection's health.
+ */
+export class ConnectionCheck {
+  constructor(
+    private readonly deps: ConnectionCheckDeps,
+    private readonly tokens: TokenReader,
+  ) {}
+
+  async run(companyId: string, provider: string, context: RequestContext): Promise<ConnectionHealthView> {
+    const adapter = this.deps.providers.get(provider);
+    const started = Date.now();
+    let result: CheckResult;
+    try {
+      result = await this.call(adapter, companyId, context);
+    } catch (error) {
+      // Nothing is connected: there is no health to record.
+      if (error instanceof TokenError && error.code === "NO_TOKEN") throw error;
+      result = failureOf(adapter, error);
+    }
+    const { status, errorMessage, responseStatus, url } = result;
+    const now = this.deps.clock.now();
+    const { connections } = this.deps;
+    await connections.transaction((tx) =>
+      connections.recordOutcome(tx, {
+        health: { status, errorMessage },
+        event: {
+          companyId,
+          action: "CHECK",
+          outcome: status === "HEALTHY" ? "SUCCESS" : "FAILURE",
+          connectionType: adapter.id,
+          apiEndpoint: url,
+          requestMethod: "GET",
+          responseStatus,
+          responseTime: Date.now() - started,
+          errorMessage,
+        },
+        context,
+        at: now,
+      }),
+    );
+    return { status, lastChecked: now, errorMessage };
+  }
+
+  private async call(adapter: ProviderAdapter, companyId: string, context: RequestContext): Promise<CheckResult> {
+    let answer = await this.request(adapter, companyId, context, false);
+    if (answer.status === 401 || answer.status === 403) answer = await this.request(adapter, companyId, context, true);
+    const base = { responseStatus: answer.status, url: answer.url };
+    if (answer.status === 401 || answer.status === 403) {
+      return { ...base, status: "EXPIRED", errorMessage: `${adapter.displayName} no longer accepts this connection. Reconnect ${adapter.displayName}.` };
+    }
+    if (answer.status >= 400) return { ...base, status: "UNHEALTHY", errorMessage: `${adapter.displayName} answered the check with HTTP ${answer.status}.` };
+    return { ...base, status: "HEALTHY", errorMessage: null };
+  }
+
+  private async request(adapter: ProviderAdapter, companyId: string, context: RequestContext, force: boolean): Promise<{ status: number; url: string }> {
+    const read = await this.tokens.read(companyId, adapter.id, context.userId, { forceRefresh: force });
+    const request = adapter.checkRequest(this.tokens.tokenSet(read));
+    const response = await providerFetch(request.url, { headers: request.headers }, this.deps.options.providerTimeoutMs);
+    await response.body?.cancel();
+    return { status: response.status, url: request.url.split("?")[0]! };
+  }
+}
+
+/** A check that could not get an answer: an expired grant, or a provider that failed. Anything else is a bug and propagates. */
+function failureOf(adapter: ProviderAdapter, error: unknown): CheckResult {
+  const url = adapter.endpoints.api;
+  if (error instanceof TokenError && error.code === "REAUTH_REQUIRED") return { status: "EXPIRED", errorMessage: error.message, responseStatus: 400, url };
+  if (error instanceof TokenError) return { status: "UNHEALTHY", errorMessage: error.message, responseStatus: 0, url };
+  if (error instanceof ProviderCallError) return { status: "UNHEALTHY", errorMessage: toTokenError(error, adapter.displayName).message, responseStatus: error.status ?? 0, url };
+  throw error;
+}

@@ -1,0 +1,179 @@
+import type { HealthStatus, Prisma, PrismaClient, TokenKind } from "@tokenvault/db";
+import { TokenError } from "@tokenvault/vault";
+import type { AuditEvent, AuditTrail } from "../audit/audit-trail";
+import type { RequestContext } from "../types";
+import type { ConnectionMetadata, ConnectionWithSecrets } from "./connection";
+
+export type Tx = Prisma.TransactionClient;
+
+/** What happened to a connection: its audit row, and its health when the outcome says something about it. */
+export interface Outcome {
+  event: AuditEvent;
+  context: RequestContext;
+  at: Date;
+  health?: { status: HealthStatus; errorMessage: string | null };
+}
+
+/** Kinds that belong to an OAuth grant (static secrets have no connection). */
+const GRANT_KINDS: TokenKind[] = ["ACCESS_TOKEN", "REFRESH_TOKEN", "PREVIOUS_REFRESH_TOKEN"];
+
+/**
+ * The only code that writes `Connection`, the state of `TokenSecret` rows and `ConnectionHealth`.
+ * (Sealed values are written by SecretStore.) Holds the refresh lease (a conditional UPDATE),
+ * the fence (the version checked and bumped on every write of a token set) and `recordOutcome`,
+ * which writes a health row and its audit row in the caller's transaction.
+ */
+export class ConnectionStore {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly audit: AuditTrail,
+  ) {}
+
+  /** Runs `fn` in one transaction. Never call a provider inside it. */
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.prisma.$transaction(fn);
+  }
+
+  // --- Reading -------------------------------------------------------------------------
+
+  load(companyId: string, provider: string): Promise<ConnectionWithSecrets | null> {
+    return this.prisma.connection.findUnique({ where: { companyId_provider: { companyId, provider } }, include: { secrets: true } });
+  }
+
+  /** The connection, or NO_TOKEN when the provider is not connected. */
+  async require(companyId: string, provider: string): Promise<ConnectionWithSecrets> {
+    const connection = await this.load(companyId, provider);
+    if (!connection) throw new TokenError("NO_TOKEN", "This provider is not connected.");
+    return connection;
+  }
+
+  listForCompany(companyId: string): Promise<ConnectionWithSecrets[]> {
+    return this.prisma.connection.findMany({ where: { companyId }, include: { secrets: true } });
+  }
+
+  listHealth(companyId: string) {
+    return this.prisma.connectionHealth.findMany({
+      where: { companyId },
+      orderBy: { connectionType: "asc" },
+      select: { connectionType: true, status: true, lastChecked: true, errorMessage: true },
+    });
+  }
+
+  /** Grant secrets still VALID whose expiry falls before `before`. Metadata only. */
+  findExpiring(before: Date, provider?: string) {
+    return this.prisma.tokenSecret.findMany({
+      where: { state: "VALID", expiresAt: { not: null, lte: before }, kind: { in: ["ACCESS_TOKEN", "REFRESH_TOKEN"] }, ...(provider ? { provider } : {}) },
+      orderBy: { expiresAt: "asc" },
+      select: { id: true, companyId: true, provider: true, kind: true, externalId: true, expiresAt: true },
+    });
+  }
+
+  findSecret(id: string) {
+    return this.prisma.tokenSecret.findUnique({ where: { id } }).catch(() => null);
+  }
+
+  // --- The lease and the fence ---------------------------------------------------------
+
+  /**
+   * Claims the refresh lease if nobody holds a live one. Returns the version the holder must
+   * present when it writes, or null when another holder has it. Expiry is PostgreSQL's clock,
+   * the one clock every process shares: an app server whose clock runs fast cannot take a live lease.
+   */
+  async claimLease(connectionId: string, owner: string, leaseMs: number): Promise<number | null> {
+    const rows = await this.prisma.$queryRaw<{ version: number }[]>`
+      UPDATE "Connection"
+         SET "leaseOwner" = ${owner}, "leaseExpiresAt" = clock_timestamp() + make_interval(secs => ${leaseMs / 1000}::float8)
+       WHERE "id" = ${connectionId}::uuid
+         AND ("leaseExpiresAt" IS NULL OR "leaseExpiresAt" <= clock_timestamp())
+      RETURNING "version"`;
+    return rows[0]?.version ?? null;
+  }
+
+  /**
+   * The fence: bumps the version and drops the lease only if this holder still owns the
+   * version it claimed. Runs inside the caller's transaction; false means the write must abort.
+   */
+  async fence(
+    tx: Tx,
+    connectionId: string,
+    owner: string,
+    version: number,
+    data: { cooldownUntil?: Date | null; metadata?: ConnectionMetadata },
+  ): Promise<boolean> {
+    const { count } = await tx.connection.updateMany({
+      where: { id: connectionId, version, leaseOwner: owner },
+      data: {
+        version: { increment: 1 },
+        leaseOwner: null,
+        leaseExpiresAt: null,
+        ...(data.cooldownUntil !== undefined ? { cooldownUntil: data.cooldownUntil } : {}),
+        ...(data.metadata !== undefined ? { metadata: data.metadata as Prisma.InputJsonValue } : {}),
+      },
+    });
+    return count === 1;
+  }
+
+  /** Gives a lease back without writing (nothing changed). */
+  async releaseLease(connectionId: string, owner: string): Promise<void> {
+    await this.prisma.connection.updateMany({ where: { id: connectionId, leaseOwner: owner }, data: { leaseOwner: null, leaseExpiresAt: null } });
+  }
+
+  // --- Writes in the caller's transaction ----------------------------------------------
+
+  /**
+   * Creates or re-points the company's connection to a new grant: the version moves (a refresh
+   * in flight for the old grant is fenced out), the lease and cooldown clear, and the old
+   * secrets go (a reconnect may name another realm or tenant). Returns the connection id.
+   */
+  async saveGrant(tx: Tx, grant: { companyId: string; provider: string; externalId: string; connectedBy: string; metadata: ConnectionMetadata }): Promise<string> {
+    const { companyId, provider, externalId, connectedBy } = grant;
+    const metadata = grant.metadata as Prisma.InputJsonValue;
+    const connection = await tx.connection.upsert({
+      where: { companyId_provider: { companyId, provider } },
+      create: { companyId, provider, externalId, connectedBy, metadata },
+      update: { externalId, connectedBy, metadata, version: { increment: 1 }, cooldownUntil: null, leaseOwner: null, leaseExpiresAt: null },
+    });
+    await tx.tokenSecret.deleteMany({ where: { connectionId: connection.id } });
+    return connection.id;
+  }
+
+  /** The provider refused the grant (invalid_grant): every token of it is EXPIRED. */
+  async expireGrant(tx: Tx, connectionId: string, message: string): Promise<void> {
+    await tx.tokenSecret.updateMany({ where: { connectionId, kind: { in: GRANT_KINDS } }, data: { state: "EXPIRED", lastError: message } });
+  }
+
+  /** A refresh failed for a reason that may pass: the refresh token stays VALID and remembers why. */
+  async noteRefreshError(tx: Tx, connectionId: string, message: string): Promise<void> {
+    await tx.tokenSecret.updateMany({ where: { connectionId, kind: "REFRESH_TOKEN" }, data: { lastError: message } });
+  }
+
+  /**
+   * One secret is unusable (reported compromised). Its connection's version moves, so a refresh
+   * in flight cannot write a VALID token set over the decision.
+   */
+  async markSecretInvalid(tx: Tx, secret: { id: string; connectionId: string | null }, reason: string): Promise<void> {
+    await tx.tokenSecret.update({ where: { id: secret.id }, data: { state: "INVALID", lastError: reason } });
+    if (secret.connectionId) await tx.connection.update({ where: { id: secret.connectionId }, data: { version: { increment: 1 } } });
+  }
+
+  /** Removes a connection, its secrets and its health. */
+  async remove(tx: Tx, connection: { id: string; companyId: string; provider: string }): Promise<void> {
+    await tx.tokenSecret.deleteMany({ where: { connectionId: connection.id } });
+    await tx.connection.delete({ where: { id: connection.id } });
+    await tx.connectionHealth.deleteMany({ where: { companyId: connection.companyId, connectionType: connection.provider } });
+  }
+
+  /** Records an outcome: the connection's health (lastChecked moves with every record) and its audit row, together. */
+  async recordOutcome(tx: Tx, outcome: Outcome): Promise<void> {
+    const { event, health, at } = outcome;
+    if (health) {
+      const { companyId, connectionType } = event;
+      await tx.connectionHealth.upsert({
+        where: { companyId_connectionType: { companyId, connectionType } },
+        create: { companyId, connectionType, status: health.status, errorMessage: health.errorMessage, lastChecked: at },
+        update: { status: health.status, errorMessage: health.errorMessage, lastChecked: at },
+      });
+    }
+    await this.audit.write(tx, event, outcome.context, at);
+  }
+}

@@ -1,0 +1,45 @@
+import type { PrismaClient } from "@tokenvault/db";
+import type { AuditTrail } from "./audit/audit-trail";
+import type { Clock } from "./clock";
+import type { ConnectionStore } from "./connections/connection-store";
+import type { Logger } from "./logger";
+import { DEFAULT_RETRY } from "./oauth/retry";
+import type { ProviderRegistry } from "./providers/registry";
+import type { RefreshOptions } from "./refresh/refresher";
+import type { SecretStore } from "./secrets/secret-store";
+import type { RequestContext } from "./types";
+
+export interface TokenServiceOptions extends RefreshOptions {
+  /** Refresh when the access token expires within this margin. Default 5 minutes. */
+  refreshMarginMs: number;
+  /** The redirect URI registered with providers: consent requests and SDK clients. */
+  redirectUriFor: (provider: string) => string;
+}
+
+export const DEFAULT_OPTIONS: TokenServiceOptions = {
+  refreshMarginMs: 5 * 60 * 1000,
+  leaseMs: 20_000,
+  providerTimeoutMs: 5_000,
+  cooldownMs: 30_000,
+  retry: DEFAULT_RETRY,
+  waitPollMs: 5,
+  redirectUriFor: (provider) => `http://localhost:3000/api/oauth/${provider}/callback`,
+};
+
+/**
+ * What every module of the service is built from: plain values, made once by TokenService's
+ * constructor. The two stores are the only writers of their tables (see each one's header).
+ */
+export interface ServiceParts {
+  prisma: PrismaClient;
+  providers: ProviderRegistry;
+  connections: ConnectionStore;
+  secrets: SecretStore;
+  audit: AuditTrail;
+  clock: Clock;
+  logger: Logger;
+  options: TokenServiceOptions;
+}
+
+/** The actor of what the service does on its own (marking a token invalid, background work). */
+export const SYSTEM: RequestContext = { userId: "system" };

@@ -1,0 +1,70 @@
+import { metadataOf, secretOf, type ConnectionWithSecrets } from "../connections/connection";
+import type { ProviderAdapter } from "../providers/types";
+import { providerUnavailable, reauthorizationRequired } from "../refresh/refresher";
+import type { ServiceParts } from "../service-parts";
+import type { ConnectionHealthView, ConnectionView, ProviderInfo, TokenStatus } from "../types";
+import { requireName } from "../validation";
+
+export type ConnectionViewsDeps = Pick<ServiceParts, "providers" | "connections" | "clock">;
+
+/** What people see of connections: status, expiries, health. Reads the database only; never calls a provider or opens a secret. */
+export class ConnectionViews {
+  constructor(private readonly deps: ConnectionViewsDeps) {}
+
+  listProviders(): ProviderInfo[] {
+    return this.deps.providers.list().map((p) => ({ id: p.id, displayName: p.displayName }));
+  }
+
+  async status(companyId: string, provider: string): Promise<TokenStatus> {
+    const adapter = this.deps.providers.get(provider);
+    return this.statusOf(adapter, await this.deps.connections.load(companyId, adapter.id));
+  }
+
+  async list(companyId: string): Promise<ConnectionView[]> {
+    requireName("companyId", companyId);
+    const [rows, health] = await Promise.all([this.deps.connections.listForCompany(companyId), this.deps.connections.listHealth(companyId)]);
+    return this.deps.providers.list().map((adapter) => {
+      const connection = rows.find((r) => r.provider === adapter.id) ?? null;
+      const h = health.find((r) => r.connectionType === adapter.id);
+      const metadata = connection ? metadataOf(connection) : {};
+      return {
+        provider: adapter.id,
+        displayName: adapter.displayName,
+        connected: connection !== null,
+        externalId: connection?.externalId || null,
+        tenants: metadata.tenants ?? [],
+        connectedBy: connection?.connectedBy ?? null,
+        connectedAt: connection?.createdAt ?? null,
+        health: connection && h ? { status: h.status, lastChecked: h.lastChecked, errorMessage: h.errorMessage } : null,
+        ...this.statusOf(adapter, connection),
+      };
+    });
+  }
+
+  /** Health of every connection a company has, as last recorded. */
+  health(companyId: string): Promise<(ConnectionHealthView & { connectionType: string })[]> {
+    return this.deps.connections.listHealth(companyId);
+  }
+
+  private statusOf(adapter: ProviderAdapter, connection: ConnectionWithSecrets | null): TokenStatus {
+    if (!connection) {
+      return { status: "NO_TOKEN", message: `${adapter.displayName} is not connected.`, accessTokenExpiresAt: null, refreshTokenExpiresAt: null, lastRefreshedAt: null };
+    }
+    const access = secretOf(connection, "ACCESS_TOKEN");
+    const refresh = secretOf(connection, "REFRESH_TOKEN");
+    const base = {
+      accessTokenExpiresAt: access?.expiresAt ?? null,
+      refreshTokenExpiresAt: refresh?.expiresAt ?? null,
+      lastRefreshedAt: access?.lastRefreshedAt ?? null,
+    };
+    const now = this.deps.clock.now();
+    if (!refresh || refresh.state !== "VALID" || (refresh.expiresAt && refresh.expiresAt <= now)) {
+      return { status: "EXPIRED", message: reauthorizationRequired(adapter).message, ...base };
+    }
+    if (connection.cooldownUntil && connection.cooldownUntil > now) {
+      return { status: "ERROR", message: refresh.lastError ?? providerUnavailable(adapter).message, ...base };
+    }
+    if (access?.expiresAt && access.expiresAt > now) return { status: "VALID", message: `Connected to ${adapter.displayName}.`, ...base };
+    return { status: "VALID", message: `Connected to ${adapter.displayName}; the access token will be refreshed on next use.`, ...base };
+  }
+}

@@ -1,0 +1,50 @@
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createHarness, type Harness } from "./harness";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await createHarness(inject("databaseUrl"));
+});
+afterAll(() => h.close());
+
+/** Starts the fixture process with the default service wired from `env`; resolves its first line and its exit. */
+function startProcess(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "fixtures/default-service-process.ts"), ...args], {
+    cwd: join(import.meta.dirname, ".."),
+    env: { ...process.env, NODE_ENV: "test", DATABASE_URL: inject("databaseUrl"), PROVIDER_SIMULATOR_URL: h.sim.url, ...env },
+  });
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const firstLine = new Promise<Record<string, unknown>>((resolve, reject) => {
+    createInterface({ input: child.stdout }).once("line", (line) => resolve(JSON.parse(line) as Record<string, unknown>));
+    void exited.then(() => reject(new Error(`fixture exited without a line:\n${stderr}`)));
+  });
+  return { child, firstLine, exited };
+}
+
+describe("the default service, built on demand in a process that owns it", () => {
+  it("writes a TOKEN_READ row queued just before SIGTERM", async () => {
+    await h.connect(h.service(), "sigterm-co", "quickbooks");
+    const run = startProcess(["read", "sigterm-co", "qbo", "reader-before-sigterm"], { TOKEN_ENCRYPTION_KEY: h.keyHex });
+    expect(await run.firstLine).toEqual({ ok: true });
+    // The read is queued (written in batches, a second apart): SIGTERM arrives before the batch.
+    run.child.kill("SIGTERM");
+    expect(await run.exited).toBe(143);
+    const reads = await h.db.prisma.auditLog.findMany({ where: { companyId: "sigterm-co", action: "TOKEN_READ", userId: "reader-before-sigterm" } });
+    expect(reads).toHaveLength(1);
+    expect(reads[0]?.connectionType).toBe("quickbooks");
+  }, 60_000);
+
+  it("fails closed without a key: nothing stored, the variable named", async () => {
+    const run = startProcess(["store-secret", "keyless-co", "stripe"], { TOKEN_ENCRYPTION_KEY: "", ENCRYPTION_KEY: "" });
+    const outcome = await run.firstLine;
+    expect(outcome).toMatchObject({ ok: false, code: "CONFIGURATION" });
+    expect(outcome.message).toContain("TOKEN_ENCRYPTION_KEY");
+    await run.exited;
+    expect(await h.db.prisma.tokenSecret.count({ where: { companyId: "keyless-co" } })).toBe(0);
+  }, 60_000);
+});
