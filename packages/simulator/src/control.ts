@@ -116,6 +116,15 @@ export function grantView(grant: Grant, now: number): GrantView {
   };
 }
 
+/** Runs a state change whose validation throws, turning its message into a 400 for the control API. */
+function asBadRequest<T>(change: () => T): Promise<T> {
+  try {
+    return Promise.resolve(change());
+  } catch (error) {
+    throw new HttpError(400, "invalid_request", (error as Error).message);
+  }
+}
+
 function matchesFilter(grant: Grant, filter: GrantFilter, state: SimState): boolean {
   if (filter.provider && grant.provider !== filter.provider) return false;
   if (filter.clientId && grant.clientId !== filter.clientId) return false;
@@ -155,11 +164,7 @@ export class LocalControl implements SimulatorControl {
   }
 
   registerClient(input: RegisterClientInput): Promise<ClientView> {
-    try {
-      return Promise.resolve({ ...this.state.clients.register(input) });
-    } catch (error) {
-      throw new HttpError(400, "invalid_request", (error as Error).message);
-    }
+    return asBadRequest(() => ({ ...this.state.clients.register(input) }));
   }
 
   listClients(): Promise<ClientView[]> {
@@ -181,11 +186,7 @@ export class LocalControl implements SimulatorControl {
   }
 
   addFault(spec: FaultSpec): Promise<Fault> {
-    try {
-      return Promise.resolve({ ...this.state.faults.add(spec) });
-    } catch (error) {
-      throw new HttpError(400, "invalid_request", (error as Error).message);
-    }
+    return asBadRequest(() => ({ ...this.state.faults.add(spec) }));
   }
 
   listFaults(): Promise<Fault[]> {

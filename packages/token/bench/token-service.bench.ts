@@ -3,7 +3,7 @@
 // printed beside its floor: the bare database read the service cannot avoid (one indexed
 // lookup of the connection and its secrets), and the simulator's own refresh round trip.
 import { createTestDatabase } from "@tokenvault/db/testing";
-import { SIMULATOR_CLIENTS } from "../src/providers/from-settings";
+import { SIMULATOR_CLIENTS } from "../src/providers/simulated";
 import { createHarness } from "../test/harness";
 import { HerdProcess } from "../test/herd-process";
 

@@ -1,4 +1,4 @@
-import type { AuditAction, AuditOutcome, HealthStatus } from "@tokenvault/db";
+import type { AuditLog, HealthStatus } from "@tokenvault/db";
 
 /** "quickbooks", "xero", or the id of a configured generic OAuth 2.0 / OpenID Connect provider. */
 export type ProviderId = string;
@@ -78,20 +78,5 @@ export interface CallbackResult {
   externalId: string | null;
 }
 
-export interface AuditEntry {
-  id: string;
-  timestamp: Date;
-  companyId: string;
-  userId: string;
-  action: AuditAction;
-  outcome: AuditOutcome;
-  connectionType: string;
-  apiEndpoint: string;
-  requestMethod: string;
-  responseStatus: number;
-  ipAddress: string | null;
-  userAgent: string | null;
-  errorMessage: string | null;
-  responseTime: number | null;
-  details: unknown;
-}
+/** One audit log row as stored: the Prisma model is the single declaration of its shape. */
+export type AuditEntry = AuditLog;

@@ -2,10 +2,8 @@ import { randomBytes } from "node:crypto";
 import { openDatabase, type Database } from "@tokenvault/db";
 import { startSimulator, type Simulator } from "@tokenvault/simulator";
 import { silentLogger, type Logger } from "../src/logger";
-import { SIMULATOR_CLIENTS } from "../src/providers/from-settings";
-import { quickbooksAdapter, simulatorQuickbooksEndpoints } from "../src/providers/quickbooks";
 import { ProviderRegistry } from "../src/providers/registry";
-import { simulatorXeroEndpoints, xeroAdapter } from "../src/providers/xero";
+import { simulatedAdapters } from "../src/providers/simulated";
 import type { TokenServiceOptions } from "../src/service-parts";
 import { TokenService } from "../src/token-service";
 import { createKeyRing, Vault } from "@tokenvault/vault";
@@ -13,10 +11,7 @@ import { createKeyRing, Vault } from "@tokenvault/vault";
 export const REDIRECT = (provider: string) => `http://127.0.0.1:3999/api/oauth/${provider}/callback`;
 
 export function registryFor(simulatorUrl: string): ProviderRegistry {
-  return new ProviderRegistry([
-    quickbooksAdapter({ ...SIMULATOR_CLIENTS.quickbooks, environment: "sandbox", endpoints: simulatorQuickbooksEndpoints(simulatorUrl) }),
-    xeroAdapter({ ...SIMULATOR_CLIENTS.xero, endpoints: simulatorXeroEndpoints(simulatorUrl) }),
-  ]);
+  return new ProviderRegistry(simulatedAdapters(simulatorUrl));
 }
 
 /** Fast retries so failure tests finish quickly; everything else as in production. */

@@ -1,20 +1,13 @@
-import type { AuditAction, AuditOutcome, Prisma, PrismaClient } from "@tokenvault/db";
+import type { AuditLog, Prisma, PrismaClient } from "@tokenvault/db";
 import type { Logger } from "../logger";
 import type { RequestContext } from "../types";
 import { requireName } from "../validation";
 
-export interface AuditEvent {
-  companyId: string;
-  action: AuditAction;
-  outcome: AuditOutcome;
-  connectionType: string;
-  apiEndpoint: string;
-  requestMethod: string;
-  responseStatus: number;
-  errorMessage?: string | null;
-  responseTime?: number | null;
-  details?: Record<string, string | number | boolean | null>;
-}
+/** What a module says happened; the row adds who (the request context) and when. */
+export type AuditEvent = Pick<AuditLog, "companyId" | "action" | "outcome" | "connectionType" | "apiEndpoint" | "requestMethod" | "responseStatus"> &
+  Partial<Pick<AuditLog, "errorMessage" | "responseTime">> & {
+    details?: Record<string, string | number | boolean | null>;
+  };
 
 function row(event: AuditEvent, context: RequestContext, at: Date): Prisma.AuditLogCreateManyInput {
   return {

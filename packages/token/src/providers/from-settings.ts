@@ -2,16 +2,11 @@ import { z } from "zod";
 import { KeyConfigError } from "@tokenvault/vault";
 import type { ProviderSettings } from "../env";
 import { genericOidcAdapter } from "./generic-oidc";
-import { QUICKBOOKS_ENDPOINTS, quickbooksAdapter, simulatorQuickbooksEndpoints } from "./quickbooks";
+import { QUICKBOOKS_ENDPOINTS, quickbooksAdapter } from "./quickbooks";
 import { ProviderRegistry } from "./registry";
+import { simulatedQuickbooks, simulatedXero } from "./simulated";
 import type { ProviderAdapter } from "./types";
-import { simulatorXeroEndpoints, XERO_ENDPOINTS, xeroAdapter } from "./xero";
-
-/** The simulator's built-in clients (packages/simulator). Not secrets: they open nothing real. */
-export const SIMULATOR_CLIENTS = {
-  quickbooks: { clientId: "sim-intuit-client", clientSecret: "sim-intuit-secret" },
-  xero: { clientId: "sim-xero-client", clientSecret: "sim-xero-secret" },
-} as const;
+import { XERO_ENDPOINTS, xeroAdapter } from "./xero";
 
 const genericSchema = z.array(
   z.object({
@@ -35,10 +30,10 @@ export async function providersFromSettings(settings: ProviderSettings): Promise
   if (settings.quickbooks) {
     adapters.push(quickbooksAdapter({ ...settings.quickbooks, endpoints: QUICKBOOKS_ENDPOINTS[settings.quickbooks.environment] }));
   } else if (settings.simulatorUrl) {
-    adapters.push(quickbooksAdapter({ ...SIMULATOR_CLIENTS.quickbooks, environment: "sandbox", endpoints: simulatorQuickbooksEndpoints(settings.simulatorUrl) }));
+    adapters.push(simulatedQuickbooks(settings.simulatorUrl));
   }
   if (settings.xero) adapters.push(xeroAdapter({ ...settings.xero, endpoints: XERO_ENDPOINTS }));
-  else if (settings.simulatorUrl) adapters.push(xeroAdapter({ ...SIMULATOR_CLIENTS.xero, endpoints: simulatorXeroEndpoints(settings.simulatorUrl) }));
+  else if (settings.simulatorUrl) adapters.push(simulatedXero(settings.simulatorUrl));
 
   if (settings.oidcProvidersJson) {
     let parsed: unknown;

@@ -16,15 +16,6 @@ export const QUICKBOOKS_ENDPOINTS = {
   },
 } satisfies Record<string, ProviderEndpoints>;
 
-export function simulatorQuickbooksEndpoints(simulatorUrl: string): ProviderEndpoints {
-  return {
-    authorization: `${simulatorUrl}/intuit/connect/oauth2`,
-    token: `${simulatorUrl}/intuit/oauth2/v1/tokens/bearer`,
-    revocation: `${simulatorUrl}/intuit/oauth2/v1/tokens/revoke`,
-    api: `${simulatorUrl}/intuit`,
-  };
-}
-
 /**
  * QuickBooks Online. Access tokens live 1 h; the refresh token rolls for 100 days (5-year cap)
  * and its value changes about once a day, so every response's refresh token is stored.

@@ -31,15 +31,6 @@ function parseConnections(body: unknown): XeroConnection[] | null {
   return connections;
 }
 
-export function simulatorXeroEndpoints(simulatorUrl: string): ProviderEndpoints {
-  return {
-    authorization: `${simulatorUrl}/xero/identity/connect/authorize`,
-    token: `${simulatorUrl}/xero/identity/connect/token`,
-    revocation: `${simulatorUrl}/xero/identity/connect/revocation`,
-    api: `${simulatorUrl}/xero/api`,
-  };
-}
-
 interface XeroConnection {
   tenantId: string;
   tenantName?: string;

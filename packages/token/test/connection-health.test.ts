@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { openDatabase, type Database } from "@tokenvault/db";
 import { randomBytes } from "node:crypto";
-import { silentLogger } from "./logger";
-import { ProviderRegistry } from "./providers/registry";
-import { TokenService } from "./token-service";
+import { silentLogger } from "../src/logger";
+import { ProviderRegistry } from "../src/providers/registry";
+import { TokenService } from "../src/token-service";
 import { createKeyRing, Vault } from "@tokenvault/vault";
 
 describe("TokenService.listConnectionHealth", () => {
