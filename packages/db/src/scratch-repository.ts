@@ -52,7 +52,9 @@ export async function createScratchRepository(): Promise<ScratchRepository> {
       const file = join(root, `probe-${++runs}.mts`);
       await writeFile(file, `${PRELUDE}\n${source}\n`);
       return new Promise<ChildRun>((resolve, reject) => {
-        const child = spawn(process.execPath, ["--import", tsxLoader, file], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"], timeout: 60_000 });
+        // The cast is needed where Next.js's types declare NODE_ENV always present (apps/web); here it is often absent on purpose.
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
+        const child = spawn(process.execPath, ["--import", tsxLoader, file], { cwd: root, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"], timeout: 60_000 });
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
