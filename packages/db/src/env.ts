@@ -4,6 +4,8 @@ import { loadRootEnvFile, repoRoot } from "./paths";
 
 /** The only place this package reads process.env. Validated once, on first use. */
 const schema = z.object({
+  // Read as given; runtime-mode.ts decides what it means (anything but development/test is production).
+  NODE_ENV: z.string().optional(),
   DATABASE_URL: z
     .string()
     .trim()
@@ -21,6 +23,8 @@ const schema = z.object({
 });
 
 export interface DbEnv {
+  /** Raw NODE_ENV: use runtimeMode() (runtime-mode.ts) for what it means. */
+  nodeEnv: string | undefined;
   databaseUrl: string | undefined;
   pgliteDataDir: string;
   /** Path to Prisma's native schema engine, when one is installed outside node_modules. */
@@ -41,6 +45,7 @@ export function dbEnv(): DbEnv {
     throw new Error(`Invalid database configuration: ${problems}`);
   }
   cached = {
+    nodeEnv: parsed.data.NODE_ENV,
     databaseUrl: parsed.data.DATABASE_URL,
     pgliteDataDir: parsed.data.PGLITE_DATA_DIR ? resolve(/*turbopackIgnore: true*/ repoRoot(), parsed.data.PGLITE_DATA_DIR) : resolve(/*turbopackIgnore: true*/ repoRoot(), ".data/pglite"),
     prismaSchemaEngineBinary: parsed.data.PRISMA_SCHEMA_ENGINE_BINARY,
@@ -49,4 +54,10 @@ export function dbEnv(): DbEnv {
   return cached;
 }
 
-
+/**
+ * Forgets the parsed environment, so the next dbEnv() reads process.env again. For tests that
+ * need another environment in the same process; a child process with its own env is better.
+ */
+export function resetDbEnvCacheForTests(): void {
+  cached = undefined;
+}

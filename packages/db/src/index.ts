@@ -1,5 +1,6 @@
 export { openDatabase, type Database, type DatabaseOptions } from "./client";
-export { dbEnv } from "./env";
+export { dbEnv, resetDbEnvCacheForTests } from "./env";
+export { runtimeMode, type DatabaseKind, type RuntimeMode, type RuntimeModeName } from "./runtime-mode";
 export { loadOrCreateDevSecret, loadRootEnvFile, repoRoot } from "./paths";
 export * from "./generated/prisma/client";
 

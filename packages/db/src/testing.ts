@@ -3,6 +3,8 @@ import { pgExecutor, withPgClient } from "./client";
 import { dbEnv } from "./env";
 import { applyMigrations } from "./migrate";
 
+export { createScratchRepository, type ChildRun, type ScratchRepository } from "./scratch-repository";
+
 export interface TestDatabase {
   url: string;
   name: string;

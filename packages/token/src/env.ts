@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { dbEnv, loadOrCreateDevSecret, loadRootEnvFile } from "@tokenvault/db";
-import { KeyConfigError, generateKeyMaterial, keyRingFromSettings, type KeyRing } from "@tokenvault/vault";
+import { loadOrCreateDevSecret, loadRootEnvFile, resetDbEnvCacheForTests, runtimeMode } from "@tokenvault/db";
+import { KeyConfigError, decodeKeyMaterial, generateKeyMaterial, keyRingFromSettings, type KeyRing } from "@tokenvault/vault";
 
-/** The only place this package reads process.env. */
+/** The only place this package reads process.env. Parsed once, on first use. */
 const optionalText = z
   .string()
   .trim()
@@ -12,22 +12,33 @@ const optionalUrl = (name: string) =>
   optionalText.refine((v) => v === undefined || /^https?:\/\/[^\s]+$/.test(v), { message: `${name} must be an http(s) URL` });
 
 const schema = z.object({
-  TOKEN_ENCRYPTION_KEY: z.string().optional(),
+  TOKEN_ENCRYPTION_KEY: optionalText,
+  // The name in the design documents' setup guide: an alias, TOKEN_ENCRYPTION_KEY wins.
+  ENCRYPTION_KEY: optionalText,
   TOKEN_ENCRYPTION_KEYS_PREVIOUS: z.string().optional(),
-  NODE_ENV: z.string().optional(),
   QUICKBOOKS_CLIENT_ID: optionalText,
   QUICKBOOKS_CLIENT_SECRET: optionalText,
   QUICKBOOKS_ENVIRONMENT: z.enum(["sandbox", "production"]).default("sandbox"),
   XERO_CLIENT_ID: optionalText,
   XERO_CLIENT_SECRET: optionalText,
+  // Also from the setup guide. Tokenvault derives redirect URIs from APP_URL; these may only repeat them.
+  QUICKBOOKS_REDIRECT_URI: optionalText,
+  XERO_REDIRECT_URI: optionalText,
   OIDC_PROVIDERS: optionalText,
   PROVIDER_SIMULATOR_URL: optionalUrl("PROVIDER_SIMULATOR_URL"),
   APP_URL: optionalUrl("APP_URL"),
   PORT: z.coerce.number().int().min(1).max(65535).optional(),
   TOKEN_REFRESH_MARGIN_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
 });
+type TokenEnv = z.infer<typeof schema>;
 
-function readEnv() {
+// Each cached on first success; a configuration error is thrown again on the next call.
+let parsedEnv: TokenEnv | undefined;
+let providerSettings: ProviderSettings | undefined;
+let keyRing: KeyRing | undefined;
+
+function readEnv(): TokenEnv {
+  if (parsedEnv) return parsedEnv;
   loadRootEnvFile();
   const parsed = schema.safeParse(process.env);
   if (!parsed.success) {
@@ -35,11 +46,23 @@ function readEnv() {
     const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
     throw new KeyConfigError(String(parsed.error.issues[0]?.path[0] ?? "environment"), `is invalid (${problems}).`);
   }
-  return parsed.data;
+  parsedEnv = parsed.data;
+  return parsedEnv;
+}
+
+/**
+ * Forgets the parsed environment here and in @tokenvault/db, so the next read sees process.env
+ * again. For tests that need another environment in the same process (prefer a child process).
+ * The vault and providers already built by the package index keep what they were built from.
+ */
+export function resetTokenEnvCacheForTests(): void {
+  parsedEnv = undefined;
+  providerSettings = undefined;
+  keyRing = undefined;
+  resetDbEnvCacheForTests();
 }
 
 export interface ProviderSettings {
-  production: boolean;
   quickbooks: { clientId: string; clientSecret: string; environment: "sandbox" | "production" } | null;
   xero: { clientId: string; clientSecret: string } | null;
   /** Where providers without credentials are simulated (development and tests), or null. */
@@ -50,46 +73,84 @@ export interface ProviderSettings {
   refreshMarginMs: number;
 }
 
+/** Where a provider sends the user back: always derived from APP_URL. */
+export function oauthRedirectUri(appUrl: string, provider: string): string {
+  return `${appUrl}/api/oauth/${provider}/callback`;
+}
+
+/**
+ * A redirect URI variable from the setup guide is accepted only when it repeats the derived
+ * URI: honouring a different one would send the provider somewhere Tokenvault does not listen.
+ */
+function checkRedirectUri(variable: string, value: string | undefined, derived: string): void {
+  if (value !== undefined && value !== derived) {
+    throw new KeyConfigError(variable, `differs from the redirect URI Tokenvault uses, ${derived}, which it derives from APP_URL: set APP_URL instead and unset ${variable}.`);
+  }
+}
+
 /** Provider credentials and URLs. In production a provider without credentials is not offered. */
 export function providerSettingsFromEnv(): ProviderSettings {
-  const env = readEnv();
-  const production = env.NODE_ENV === "production";
+  providerSettings ??= buildProviderSettings(readEnv());
+  return providerSettings;
+}
+
+function buildProviderSettings(env: TokenEnv): ProviderSettings {
   const pair = (id: string | undefined, secret: string | undefined, name: string) => {
     if (!!id !== !!secret) throw new KeyConfigError(`${name}_CLIENT_${id ? "SECRET" : "ID"}`, `is missing: set both ${name}_CLIENT_ID and ${name}_CLIENT_SECRET, or neither.`);
     return id && secret ? { clientId: id, clientSecret: secret } : null;
   };
   const qb = pair(env.QUICKBOOKS_CLIENT_ID, env.QUICKBOOKS_CLIENT_SECRET, "QUICKBOOKS");
+  const appUrl = (env.APP_URL ?? `http://localhost:${env.PORT ?? 3000}`).replace(/\/+$/, "");
+  checkRedirectUri("QUICKBOOKS_REDIRECT_URI", env.QUICKBOOKS_REDIRECT_URI, oauthRedirectUri(appUrl, "quickbooks"));
+  checkRedirectUri("XERO_REDIRECT_URI", env.XERO_REDIRECT_URI, oauthRedirectUri(appUrl, "xero"));
   return {
-    production,
     quickbooks: qb ? { ...qb, environment: env.QUICKBOOKS_ENVIRONMENT } : null,
     xero: pair(env.XERO_CLIENT_ID, env.XERO_CLIENT_SECRET, "XERO"),
-    simulatorUrl: (env.PROVIDER_SIMULATOR_URL ?? (production ? null : "http://127.0.0.1:4010"))?.replace(/\/+$/, "") ?? null,
+    simulatorUrl: (env.PROVIDER_SIMULATOR_URL ?? (runtimeMode().development ? "http://127.0.0.1:4010" : null))?.replace(/\/+$/, "") ?? null,
     oidcProvidersJson: env.OIDC_PROVIDERS,
-    appUrl: (env.APP_URL ?? `http://localhost:${env.PORT ?? 3000}`).replace(/\/+$/, ""),
+    appUrl,
     refreshMarginMs: env.TOKEN_REFRESH_MARGIN_SECONDS * 1000,
   };
 }
 
 /**
  * The vault's key ring, validated: a missing or malformed key throws KeyConfigError naming
- * the variable. One convenience, for a fresh clone only: outside production and on the
- * embedded database, a missing TOKEN_ENCRYPTION_KEY is generated once into .data/.
+ * the variable. One convenience, for a fresh clone only: in development or test on the
+ * embedded database, a missing key is generated once into .data/.
  */
 export function keyRingFromEnv(): KeyRing {
-  const env = readEnv();
-  let current = env.TOKEN_ENCRYPTION_KEY;
-  if ((current === undefined || current.trim() === "") && env.NODE_ENV !== "production" && !dbEnv().databaseUrl) {
+  keyRing ??= buildKeyRing(readEnv());
+  return keyRing;
+}
+
+function buildKeyRing(env: TokenEnv): KeyRing {
+  let current = configuredKey(env);
+  if (current === undefined && runtimeMode().devSecrets) {
     current = loadOrCreateDevSecret(
       "dev-encryption-key",
       () => generateKeyMaterial().hex,
-      (file) => console.warn(`TOKEN_ENCRYPTION_KEY is not set: generated a development key in ${file} (embedded database only).`),
+      (file) => console.warn(`TOKEN_ENCRYPTION_KEY is not set: generated a development key in ${file} (development or test on the embedded database only).`),
     );
   }
-  if (current === undefined || current.trim() === "") {
+  if (current === undefined) {
     throw new KeyConfigError(
       "TOKEN_ENCRYPTION_KEY",
       "is not set: the vault refuses to store or read secrets without it. Generate one with `pnpm token:generate-key`.",
     );
   }
   return keyRingFromSettings({ current, previous: env.TOKEN_ENCRYPTION_KEYS_PREVIOUS });
+}
+
+/** TOKEN_ENCRYPTION_KEY, else its alias ENCRYPTION_KEY (errors about the alias name the alias). */
+function configuredKey(env: TokenEnv): string | undefined {
+  const { TOKEN_ENCRYPTION_KEY: own, ENCRYPTION_KEY: alias } = env;
+  if (own !== undefined) {
+    if (alias !== undefined && alias !== own) {
+      // Names only: never print either key.
+      console.warn("Tokenvault: TOKEN_ENCRYPTION_KEY and ENCRYPTION_KEY are both set and differ; TOKEN_ENCRYPTION_KEY is used, ENCRYPTION_KEY is ignored.");
+    }
+    return own;
+  }
+  if (alias !== undefined) decodeKeyMaterial("ENCRYPTION_KEY", alias);
+  return alias;
 }

@@ -1,0 +1,74 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createScratchRepository, type ScratchRepository } from "@tokenvault/db/testing";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { resetWebEnvCacheForTests, webEnv } from "./env";
+
+const envModule = new URL("./env.ts", import.meta.url).href;
+const SECRET = "s".repeat(40);
+
+interface Outcome {
+  value?: { development: boolean; sessionSecret: string; demoUsers: boolean; cookieSecure: boolean };
+  error?: { message: string };
+}
+
+describe("web environment, read in a fresh process", () => {
+  let repo: ScratchRepository;
+  const probe = async (env: Record<string, string>): Promise<Outcome> => {
+    const run = await repo.run(`import { webEnv } from "${envModule}";\nreport(await attempt(webEnv));`, env);
+    expect(run.report, run.stderr).toBeDefined();
+    return run.report as Outcome;
+  };
+  const devSecretFile = () => join(repo.root, ".data", "dev-session-secret");
+
+  beforeEach(async () => {
+    repo = await createScratchRepository();
+  });
+  afterEach(() => repo.remove());
+
+  it("with NODE_ENV unset requires SESSION_SECRET instead of generating one", async () => {
+    const result = await probe({});
+    expect(result.error?.message).toContain("SESSION_SECRET is not set");
+    expect(existsSync(devSecretFile())).toBe(false);
+  });
+
+  it("with NODE_ENV unset turns demo users off and cookies secure", async () => {
+    const result = await probe({ SESSION_SECRET: SECRET });
+    expect(result.value).toEqual({ development: false, sessionSecret: SECRET, demoUsers: false, cookieSecure: true });
+  });
+
+  it("in test on the embedded database generates the session secret into .data/ and turns demo users on", async () => {
+    const result = await probe({ NODE_ENV: "test" });
+    expect(result.value).toMatchObject({ development: true, demoUsers: true, cookieSecure: false });
+    expect(readFileSync(devSecretFile(), "utf8").trim()).toBe(result.value?.sessionSecret);
+  });
+
+  it("in development on a PostgreSQL server requires SESSION_SECRET", async () => {
+    const result = await probe({ NODE_ENV: "development", DATABASE_URL: "postgresql://postgres@127.0.0.1:5432/unused" });
+    expect(result.error?.message).toContain("SESSION_SECRET is not set");
+    expect(existsSync(devSecretFile())).toBe(false);
+  });
+});
+
+describe("web environment in this process", () => {
+  const saved = { SESSION_SECRET: process.env.SESSION_SECRET, TOKENVAULT_DEMO_USERS: process.env.TOKENVAULT_DEMO_USERS };
+  afterEach(() => {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    resetWebEnvCacheForTests();
+  });
+
+  it("is parsed once: a later change to process.env has no effect until the cache is reset", () => {
+    // A secret of its own, so this process never writes .data/ in the real repository.
+    process.env.SESSION_SECRET = SECRET;
+    process.env.TOKENVAULT_DEMO_USERS = "0";
+    resetWebEnvCacheForTests();
+    expect(webEnv().demoUsers).toBe(false);
+    process.env.TOKENVAULT_DEMO_USERS = "1";
+    expect(webEnv().demoUsers).toBe(false);
+    resetWebEnvCacheForTests();
+    expect(webEnv().demoUsers).toBe(true);
+  });
+});

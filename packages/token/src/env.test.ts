@@ -1,0 +1,150 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { createScratchRepository, type ScratchRepository } from "@tokenvault/db/testing";
+import { createKeyRing } from "@tokenvault/vault";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { providerSettingsFromEnv, resetTokenEnvCacheForTests } from "./env";
+
+const envModule = new URL("./env.ts", import.meta.url).href;
+const KEY_A = "a".repeat(64);
+const KEY_B = "b".repeat(64);
+const keyId = (hex: string) => createKeyRing(Buffer.from(hex, "hex")).current.id;
+
+interface Outcome {
+  value?: unknown;
+  error?: { name: string; message: string; variable?: string };
+}
+interface Probe {
+  settings: Outcome;
+  keyId: Outcome;
+  stderr: string;
+}
+
+/** Reads provider settings and the key ring in a fresh process whose environment is exactly `env`. */
+const probeSource = [
+  `import { keyRingFromEnv, providerSettingsFromEnv } from "${envModule}";`,
+  `report({ settings: await attempt(providerSettingsFromEnv), keyId: await attempt(() => keyRingFromEnv().current.id) });`,
+].join("\n");
+
+describe("token environment, read in a fresh process", () => {
+  let repo: ScratchRepository;
+  const probe = async (env: Record<string, string>): Promise<Probe> => {
+    const run = await repo.run(probeSource, env);
+    expect(run.report, run.stderr).toBeDefined();
+    return { ...(run.report as Omit<Probe, "stderr">), stderr: run.stderr };
+  };
+  const devKeyFile = () => join(repo.root, ".data", "dev-encryption-key");
+
+  beforeEach(async () => {
+    repo = await createScratchRepository();
+  });
+  afterEach(() => repo.remove());
+
+  it("with NODE_ENV unset behaves as production: no simulator, no generated key", async () => {
+    const result = await probe({});
+    expect(result.settings.value).toMatchObject({ simulatorUrl: null, quickbooks: null, xero: null, appUrl: "http://localhost:3000" });
+    expect(result.keyId.error).toMatchObject({ name: "KeyConfigError", variable: "TOKEN_ENCRYPTION_KEY" });
+    expect(existsSync(devKeyFile())).toBe(false);
+  });
+
+  it("with any other NODE_ENV value behaves as production", async () => {
+    const result = await probe({ NODE_ENV: "staging" });
+    expect(result.settings.value).toMatchObject({ simulatorUrl: null });
+    expect(result.keyId.error).toMatchObject({ variable: "TOKEN_ENCRYPTION_KEY" });
+    expect(existsSync(devKeyFile())).toBe(false);
+  });
+
+  it.each(["development", "test"])("in %s on the embedded database offers the simulator and generates a key once", async (nodeEnv) => {
+    const first = await probe({ NODE_ENV: nodeEnv });
+    expect(first.settings.value).toMatchObject({ simulatorUrl: "http://127.0.0.1:4010" });
+    expect(first.keyId.value).toEqual(expect.any(String));
+    expect(first.stderr).toContain("TOKEN_ENCRYPTION_KEY is not set: generated a development key");
+    expect(existsSync(devKeyFile())).toBe(true);
+    // The next start reads the same key instead of generating another.
+    const second = await probe({ NODE_ENV: nodeEnv });
+    expect(second.keyId.value).toBe(first.keyId.value);
+    expect(second.stderr).not.toContain("generated a development key");
+  });
+
+  it("in development on a PostgreSQL server generates no key", async () => {
+    const result = await probe({ NODE_ENV: "development", DATABASE_URL: "postgresql://postgres@127.0.0.1:5432/unused" });
+    expect(result.settings.value).toMatchObject({ simulatorUrl: "http://127.0.0.1:4010" });
+    expect(result.keyId.error).toMatchObject({ name: "KeyConfigError", variable: "TOKEN_ENCRYPTION_KEY" });
+    expect(existsSync(devKeyFile())).toBe(false);
+  });
+
+  describe("ENCRYPTION_KEY", () => {
+    it("is honoured as an alias of TOKEN_ENCRYPTION_KEY", async () => {
+      const result = await probe({ ENCRYPTION_KEY: KEY_A });
+      expect(result.keyId.value).toBe(keyId(KEY_A));
+      expect(result.stderr).toBe("");
+    });
+
+    it("loses to TOKEN_ENCRYPTION_KEY, with a warning that names both variables and neither value", async () => {
+      const result = await probe({ TOKEN_ENCRYPTION_KEY: KEY_B, ENCRYPTION_KEY: KEY_A });
+      expect(result.keyId.value).toBe(keyId(KEY_B));
+      expect(result.stderr).toContain("TOKEN_ENCRYPTION_KEY and ENCRYPTION_KEY are both set and differ");
+      expect(result.stderr).not.toContain(KEY_A);
+      expect(result.stderr).not.toContain(KEY_B);
+    });
+
+    it("set to the same key as TOKEN_ENCRYPTION_KEY needs no warning", async () => {
+      const result = await probe({ TOKEN_ENCRYPTION_KEY: KEY_A, ENCRYPTION_KEY: KEY_A });
+      expect(result.keyId.value).toBe(keyId(KEY_A));
+      expect(result.stderr).toBe("");
+    });
+
+    it("when malformed is refused by its own name, without its value", async () => {
+      const result = await probe({ ENCRYPTION_KEY: "not-a-key-zzz" });
+      expect(result.keyId.error).toMatchObject({ name: "KeyConfigError", variable: "ENCRYPTION_KEY" });
+      expect(result.keyId.error?.message).not.toContain("not-a-key-zzz");
+    });
+  });
+
+  describe("QUICKBOOKS_REDIRECT_URI and XERO_REDIRECT_URI", () => {
+    it("are accepted when they equal the URIs derived from APP_URL", async () => {
+      const result = await probe({
+        APP_URL: "https://vault.example.com/",
+        QUICKBOOKS_REDIRECT_URI: "https://vault.example.com/api/oauth/quickbooks/callback",
+        XERO_REDIRECT_URI: "https://vault.example.com/api/oauth/xero/callback",
+      });
+      expect(result.settings.value).toMatchObject({ appUrl: "https://vault.example.com" });
+    });
+
+    it("are compared with the default APP_URL when it is unset", async () => {
+      const result = await probe({ PORT: "4000", QUICKBOOKS_REDIRECT_URI: "http://localhost:4000/api/oauth/quickbooks/callback" });
+      expect(result.settings.value).toMatchObject({ appUrl: "http://localhost:4000" });
+    });
+
+    it.each([
+      ["QUICKBOOKS_REDIRECT_URI", "quickbooks"],
+      ["XERO_REDIRECT_URI", "xero"],
+    ])("refuses %s when it differs, naming APP_URL and the URI Tokenvault uses", async (variable, provider) => {
+      const result = await probe({ APP_URL: "https://vault.example.com", [variable]: "https://elsewhere.example.org/oauth/done" });
+      expect(result.settings.error).toMatchObject({ name: "KeyConfigError", variable });
+      const message = result.settings.error?.message ?? "";
+      expect(message).toContain("APP_URL");
+      expect(message).toContain(`https://vault.example.com/api/oauth/${provider}/callback`);
+      expect(message).not.toContain("elsewhere.example.org");
+    });
+  });
+});
+
+describe("token environment in this process", () => {
+  const saved = process.env.APP_URL;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.APP_URL;
+    else process.env.APP_URL = saved;
+    resetTokenEnvCacheForTests();
+  });
+
+  it("is parsed once: a later change to process.env has no effect until the cache is reset", () => {
+    process.env.APP_URL = "https://first.example.com";
+    resetTokenEnvCacheForTests();
+    expect(providerSettingsFromEnv().appUrl).toBe("https://first.example.com");
+    process.env.APP_URL = "https://second.example.com";
+    expect(providerSettingsFromEnv().appUrl).toBe("https://first.example.com");
+    resetTokenEnvCacheForTests();
+    expect(providerSettingsFromEnv().appUrl).toBe("https://second.example.com");
+  });
+});
