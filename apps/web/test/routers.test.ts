@@ -127,4 +127,14 @@ describe("routers through the server-side caller", () => {
     // acme's connection is untouched by globex's attempt.
     expect((await member.connection.status({ provider: "xero" })).status).toBe("VALID");
   });
+
+  it("shows audit rows without details, company or user agent", async () => {
+    const { items } = await (await api(alice)).audit.list({ limit: 200 });
+    expect(items.length).toBeGreaterThan(0);
+    for (const item of items) {
+      expect(Object.keys(item).sort()).toEqual(
+        ["action", "apiEndpoint", "connectionType", "errorMessage", "id", "ipAddress", "outcome", "requestMethod", "responseStatus", "responseTime", "timestamp", "userId"],
+      );
+    }
+  });
 });

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { adminProcedure, protectedProcedure } from "../trpc";
-import { connectionView, healthView, providerId, tokenStatus } from "./schemas";
+import { authorizationRequest, connectionView, healthView, providerId, tokenStatus } from "./schemas";
 
 const byProvider = z.object({ provider: providerId });
 
@@ -15,7 +15,7 @@ export const connectionRouter = {
 
   connect: protectedProcedure
     .input(byProvider.extend({ origin: z.url().optional() }))
-    .output(z.object({ url: z.url(), expiresAt: z.date() }))
+    .output(authorizationRequest)
     .mutation(({ ctx, input }) =>
       ctx.tokenService.getAuthorizationUrl({
         companyId: ctx.caller.companyId,
