@@ -16,14 +16,8 @@ export const connectionRouter = {
   connect: protectedProcedure
     .input(byProvider.extend({ origin: z.url().optional() }))
     .output(authorizationRequest)
-    .mutation(({ ctx, input }) =>
-      ctx.tokenService.getAuthorizationUrl({
-        companyId: ctx.caller.companyId,
-        provider: input.provider,
-        userId: ctx.caller.userId,
-        redirectUri: ctx.tokenService.options.redirectUriFor(input.provider),
-      }),
-    ),
+    // The service sends the provider back to this deployment's callback for it.
+    .mutation(({ ctx, input }) => ctx.tokenService.getAuthorizationUrl({ companyId: ctx.caller.companyId, provider: input.provider, userId: ctx.caller.userId })),
 
   check: protectedProcedure
     .input(byProvider)
