@@ -4,7 +4,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "@tokenvault/db";
 import { createTestDatabase, type TestDatabase } from "@tokenvault/db/testing";
 import { startSimulator, type Simulator } from "@tokenvault/simulator";
-import { ProviderRegistry, quickbooksAdapter, silentLogger, simulatorQuickbooksEndpoints, simulatorXeroEndpoints, SIMULATOR_CLIENTS, TokenService, xeroAdapter } from "@tokenvault/token";
+import {
+  genericOidcAdapter,
+  ProviderRegistry,
+  quickbooksAdapter,
+  silentLogger,
+  simulatorQuickbooksEndpoints,
+  simulatorXeroEndpoints,
+  SIMULATOR_CLIENTS,
+  TokenService,
+  xeroAdapter,
+} from "@tokenvault/token";
 import { AuditLogQuery } from "@tokenvault/token/audit";
 import { createKeyRing, Vault } from "@tokenvault/vault";
 import { createCaller } from "~/server/api/root";
@@ -40,6 +50,15 @@ describe("routers through the server-side caller", () => {
     const registry = new ProviderRegistry([
       quickbooksAdapter({ ...SIMULATOR_CLIENTS.quickbooks, environment: "sandbox", endpoints: simulatorQuickbooksEndpoints(sim.url) }),
       xeroAdapter({ ...SIMULATOR_CLIENTS.xero, endpoints: simulatorXeroEndpoints(sim.url) }),
+      // A generic OpenID Connect provider, as OIDC_PROVIDERS configures one: the simulator's issuer.
+      await genericOidcAdapter({
+        id: "acme-idp",
+        displayName: "Acme Identity",
+        issuer: `${sim.url}/oidc`,
+        clientId: "sim-oidc-client",
+        clientSecret: "sim-oidc-secret",
+        scopes: ["openid", "offline_access"],
+      }),
     ]);
     service = new TokenService({
       prisma: () => Promise.resolve(db.prisma),
@@ -136,5 +155,12 @@ describe("routers through the server-side caller", () => {
         ["action", "apiEndpoint", "connectionType", "errorMessage", "id", "ipAddress", "outcome", "requestMethod", "responseStatus", "responseTime", "timestamp", "userId"],
       );
     }
+  });
+
+  it("lists the deployment's providers, a configured OIDC provider included", async () => {
+    expect(await codeOf((await api(null)).provider.list())).toBe("UNAUTHORIZED");
+    const providers = await (await api(bob)).provider.list();
+    expect(providers.map((p) => p.id)).toEqual(["quickbooks", "xero", "acme-idp"]);
+    expect(providers).toContainEqual({ id: "acme-idp", displayName: "Acme Identity" });
   });
 });

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { AuditAction } from "@tokenvault/db";
-import type { AuditEntry, AuthorizationRequest, ConnectionHealthView, ConnectionView, ProviderTenant, TokenStatus } from "@tokenvault/token";
+import type { AuditEntry, AuthorizationRequest, ConnectionHealthView, ConnectionView, ProviderInfo, ProviderTenant, TokenStatus } from "@tokenvault/token";
 import type { AuditLogFilters } from "@tokenvault/token/audit";
 import { AUDIT_ACTIONS } from "~/trpc/shared";
 
@@ -18,6 +18,8 @@ function schemaOf<T>() {
 
 /** Provider ids are short slugs; anything else is refused before it reaches the service. */
 export const providerId = z.string().regex(/^[a-z][a-z0-9-]{1,31}$/, "Unknown provider.");
+
+export const providerInfo = schemaOf<ProviderInfo>()(z.object({ id: z.string(), displayName: z.string() }));
 
 export const healthStatus = z.enum(["HEALTHY", "UNHEALTHY", "EXPIRED"]);
 export const tokenStatusCode = z.enum(["VALID", "EXPIRED", "NO_TOKEN", "ERROR"]);
