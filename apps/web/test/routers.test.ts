@@ -168,6 +168,26 @@ describe("routers through the server-side caller", () => {
     expect(providers).toContainEqual({ id: "acme-idp", displayName: "Acme Identity" });
   });
 
+  it("takes 'qbo' for QuickBooks in procedures and in the callback path; answers and audit rows say quickbooks", async () => {
+    const admin = await api(alice);
+    const { url } = await admin.connection.connect({ provider: "qbo" });
+    const location = new URL((await fetch(url, { redirect: "manual" })).headers.get("location")!);
+    expect(location.pathname).toBe("/api/oauth/quickbooks/callback");
+    location.pathname = "/api/oauth/qbo/callback";
+    const back = await oauthCallback(deps(alice), new Request(location), "qbo");
+    expect([back.status, back.headers.get("location")]).toEqual([303, "/connections?connected=quickbooks"]);
+
+    expect(await admin.connection.status({ provider: "qbo" })).toMatchObject({ status: "VALID" });
+    expect(await admin.connection.check({ provider: "qbo" })).toMatchObject({ status: "HEALTHY" });
+    expect((await admin.connection.list()).find((c) => c.provider === "quickbooks")?.connected).toBe(true);
+    const { items } = await admin.audit.list({ connectionType: "qbo", limit: 200 });
+    expect(items.map((i) => `${i.action}:${i.outcome}`)).toEqual(expect.arrayContaining(["CONNECT:SUCCESS", "CHECK:SUCCESS"]));
+    expect(new Set(items.map((i) => i.connectionType))).toEqual(new Set(["quickbooks"]));
+    expect(await admin.connection.disconnect({ provider: "qbo" })).toEqual({ disconnected: true });
+    expect(await codeOf(admin.connection.check({ provider: "quickbooks" }))).toBe("NOT_FOUND");
+  });
+
+
   it("sends the callback back with a code, never a message", async () => {
     const callback = (caller: Caller | null, provider: string) =>
       oauthCallback(deps(caller), new Request(`http://127.0.0.1:3999/api/oauth/${provider}/callback?state=forged&code=x`), provider).then((r) => r.headers.get("location"));

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { AuditAction } from "@tokenvault/db";
-import type { AuditEntry, AuthorizationRequest, ConnectionHealthView, ConnectionView, ProviderInfo, ProviderTenant, TokenStatus } from "@tokenvault/token";
+import { PROVIDER_ALIASES, type AuditEntry, type AuthorizationRequest, type ConnectionHealthView, type ConnectionView, type ProviderInfo, type ProviderTenant, type TokenStatus } from "@tokenvault/token";
 import type { AuditLogFilters } from "@tokenvault/token/audit";
 import { AUDIT_ACTIONS } from "~/trpc/shared";
 
@@ -16,8 +16,15 @@ function schemaOf<T>() {
   return <S extends z.ZodType<T>>(schema: S, ..._exactly: Same<z.output<S>, T> extends true ? [] : [error: "the schema and the type differ"]) => schema;
 }
 
-/** Provider ids are short slugs; anything else is refused before it reaches the service. */
-export const providerId = z.string().regex(/^[a-z][a-z0-9-]{1,31}$/, "Unknown provider.");
+/**
+ * Provider ids are short slugs; anything else is refused before it reaches the service. An alias
+ * (the design documents' "qbo") becomes the provider's id here, at the edge, so what is looked up,
+ * stored, audited and answered is always the id.
+ */
+export const providerId = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{1,31}$/, "Unknown provider.")
+  .transform((id) => PROVIDER_ALIASES.get(id) ?? id);
 
 export const providerInfo = schemaOf<ProviderInfo>()(z.object({ id: z.string(), displayName: z.string() }));
 
