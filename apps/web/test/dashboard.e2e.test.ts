@@ -57,6 +57,10 @@ describe("dashboard in a real browser", () => {
       SESSION_COOKIE_SECURE: "0",
       TOKENVAULT_DEMO_USERS: "1",
       PROVIDER_SIMULATOR_URL: sim.url,
+      // A generic OpenID Connect provider besides QuickBooks and Xero: the simulator's issuer.
+      OIDC_PROVIDERS: JSON.stringify([
+        { id: "acme-idp", displayName: "Acme Identity", issuer: `${sim.url}/oidc`, clientId: "sim-oidc-client", clientSecret: "sim-oidc-secret", scopes: ["openid", "offline_access"] },
+      ]),
       APP_URL: url,
     }));
     browser = await chromium.launch({
@@ -200,6 +204,17 @@ describe("dashboard in a real browser", () => {
       ["alice", null],
       ["alice", "CONNECT"],
     ]);
+  });
+
+  it("filters the audit log by the deployment's providers, the configured OIDC provider included", async () => {
+    await page.getByLabel("Action").selectOption(""); // the previous test left it on CHECK
+    const filter = page.getByLabel("Connection");
+    await expect.poll(() => filter.locator("option").allTextContents()).toEqual(["All", "QuickBooks Online", "Xero", "Acme Identity"]);
+    await filter.selectOption("acme-idp");
+    await page.getByText("No audit entries match these filters.").waitFor();
+    await filter.selectOption("xero");
+    await expect.poll(async () => new Set(await page.locator("tbody tr").evaluateAll((rows) => rows.map((r) => r.children[3]?.textContent)))).toEqual(new Set(["xero"]));
+    await shot("10b-audit-provider-filter");
   });
 
   it("keeps companies apart and keeps members out of the audit log", async () => {

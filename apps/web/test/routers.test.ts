@@ -1,14 +1,29 @@
 import { randomBytes } from "node:crypto";
 import { TRPCError } from "@trpc/server";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { openDatabase, type Database } from "@tokenvault/db";
 import { createTestDatabase, type TestDatabase } from "@tokenvault/db/testing";
 import { startSimulator, type Simulator } from "@tokenvault/simulator";
-import { ProviderRegistry, quickbooksAdapter, silentLogger, simulatorQuickbooksEndpoints, simulatorXeroEndpoints, SIMULATOR_CLIENTS, TokenService, xeroAdapter } from "@tokenvault/token";
+import {
+  genericOidcAdapter,
+  ProviderRegistry,
+  quickbooksAdapter,
+  silentLogger,
+  simulatorQuickbooksEndpoints,
+  simulatorXeroEndpoints,
+  SIMULATOR_CLIENTS,
+  TokenError,
+  TokenService,
+  xeroAdapter,
+} from "@tokenvault/token";
 import { AuditLogQuery } from "@tokenvault/token/audit";
 import { createKeyRing, Vault } from "@tokenvault/vault";
+import { parseInput } from "~/server/api/errors";
+import { oauthCallback } from "~/server/api/oauth-callback";
 import { createCaller } from "~/server/api/root";
-import { createContext } from "~/server/api/trpc";
+import { jsonRoute } from "~/server/api/route-handler";
+import { auditFilters } from "~/server/api/routers/schemas";
+import { createContext, type ContextDeps } from "~/server/api/trpc";
 import type { Caller } from "~/server/auth/caller";
 
 // Every procedure through the server-side caller, with a real token service, PostgreSQL and
@@ -23,13 +38,12 @@ describe("routers through the server-side caller", () => {
   let db: Database;
   let service: TokenService;
   let vault: Vault;
+  const deps = (caller: Caller | null): ContextDeps => ({
+    resolveSession: () => Promise.resolve(caller),
+    services: () => Promise.resolve({ tokenService: service, auditLog: new AuditLogQuery(db.prisma) }),
+  });
   const api = async (caller: Caller | null) =>
-    createCaller(
-      await createContext(
-        { resolveSession: () => Promise.resolve(caller), services: () => Promise.resolve({ tokenService: service, auditLog: new AuditLogQuery(db.prisma) }) },
-        { headers: new Headers({ "user-agent": "routers-test", "x-forwarded-for": "198.51.100.7" }) },
-      ),
-    );
+    createCaller(await createContext(deps(caller), { headers: new Headers({ "user-agent": "routers-test", "x-forwarded-for": "198.51.100.7" }) }));
 
   beforeAll(async () => {
     sim = await startSimulator({ strict: true });
@@ -40,6 +54,15 @@ describe("routers through the server-side caller", () => {
     const registry = new ProviderRegistry([
       quickbooksAdapter({ ...SIMULATOR_CLIENTS.quickbooks, environment: "sandbox", endpoints: simulatorQuickbooksEndpoints(sim.url) }),
       xeroAdapter({ ...SIMULATOR_CLIENTS.xero, endpoints: simulatorXeroEndpoints(sim.url) }),
+      // A generic OpenID Connect provider, as OIDC_PROVIDERS configures one: the simulator's issuer.
+      await genericOidcAdapter({
+        id: "acme-idp",
+        displayName: "Acme Identity",
+        issuer: `${sim.url}/oidc`,
+        clientId: "sim-oidc-client",
+        clientSecret: "sim-oidc-secret",
+        scopes: ["openid", "offline_access"],
+      }),
     ]);
     service = new TokenService({
       prisma: db.prisma,
@@ -126,5 +149,77 @@ describe("routers through the server-side caller", () => {
     expect((await other.audit.list({})).items).toEqual([]);
     // acme's connection is untouched by globex's attempt.
     expect((await member.connection.status({ provider: "xero" })).status).toBe("VALID");
+  });
+
+  it("shows audit rows without details, company or user agent", async () => {
+    const { items } = await (await api(alice)).audit.list({ limit: 200 });
+    expect(items.length).toBeGreaterThan(0);
+    for (const item of items) {
+      expect(Object.keys(item).sort()).toEqual(
+        ["action", "apiEndpoint", "connectionType", "errorMessage", "id", "ipAddress", "outcome", "requestMethod", "responseStatus", "responseTime", "timestamp", "userId"],
+      );
+    }
+  });
+  it("lists the deployment's providers, a configured OIDC provider included", async () => {
+    expect(await codeOf((await api(null)).provider.list())).toBe("UNAUTHORIZED");
+    const providers = await (await api(bob)).provider.list();
+    expect(providers.map((p) => p.id)).toEqual(["quickbooks", "xero", "acme-idp"]);
+    expect(providers).toContainEqual({ id: "acme-idp", displayName: "Acme Identity" });
+  });
+
+  it("takes 'qbo' for QuickBooks in procedures and in the callback path; answers and audit rows say quickbooks", async () => {
+    const admin = await api(alice);
+    const { url } = await admin.connection.connect({ provider: "qbo" });
+    const location = new URL((await fetch(url, { redirect: "manual" })).headers.get("location")!);
+    expect(location.pathname).toBe("/api/oauth/quickbooks/callback");
+    location.pathname = "/api/oauth/qbo/callback";
+    const back = await oauthCallback(deps(alice), new Request(location), "qbo");
+    expect([back.status, back.headers.get("location")]).toEqual([303, "/connections?connected=quickbooks"]);
+
+    expect(await admin.connection.status({ provider: "qbo" })).toMatchObject({ status: "VALID" });
+    expect(await admin.connection.check({ provider: "qbo" })).toMatchObject({ status: "HEALTHY" });
+    expect((await admin.connection.list()).find((c) => c.provider === "quickbooks")?.connected).toBe(true);
+    const { items } = await admin.audit.list({ connectionType: "qbo", limit: 200 });
+    expect(items.map((i) => `${i.action}:${i.outcome}`)).toEqual(expect.arrayContaining(["CONNECT:SUCCESS", "CHECK:SUCCESS"]));
+    expect(new Set(items.map((i) => i.connectionType))).toEqual(new Set(["quickbooks"]));
+    expect(await admin.connection.disconnect({ provider: "qbo" })).toEqual({ disconnected: true });
+    expect(await codeOf(admin.connection.check({ provider: "quickbooks" }))).toBe("NOT_FOUND");
+  });
+
+
+  it("sends the callback back with a code, never a message", async () => {
+    const callback = (caller: Caller | null, provider: string) =>
+      oauthCallback(deps(caller), new Request(`http://127.0.0.1:3999/api/oauth/${provider}/callback?state=forged&code=x`), provider).then((r) => r.headers.get("location"));
+    expect(await callback(null, "quickbooks")).toBe("/sign-in?error=SESSION_ENDED");
+    expect(await callback(alice, "quickbooks")).toBe("/connections?error=INVALID_STATE");
+    expect(await callback(alice, "sage")).toBe("/connections?error=UNKNOWN_PROVIDER");
+    expect(await callback(alice, "..")).toBe("/connections?error=UNKNOWN_PROVIDER");
+  });
+
+  it("answers route handler errors as the procedures do: same codes, statuses and messages", async () => {
+    const request = new Request("http://127.0.0.1:3999/api/audit/export");
+    const answer = async (caller: Caller | null, handle: () => Promise<Response>) => {
+      const response = await jsonRoute(deps(caller), request, "admin", handle);
+      return { status: response.status, body: (await response.json()) as unknown };
+    };
+    const ok = () => Promise.resolve(Response.json({ ok: true }));
+    expect(await answer(null, ok)).toEqual({ status: 401, body: { error: { code: "UNAUTHORIZED", message: "Sign in to continue." } } });
+    expect(await answer(bob, ok)).toEqual({ status: 403, body: { error: { code: "FORBIDDEN", message: "Only administrators can do this." } } });
+    expect(await answer(alice, ok)).toEqual({ status: 200, body: { ok: true } });
+    expect(await answer(alice, () => Promise.resolve(parseInput(auditFilters, { userId: "x".repeat(500) })).then(ok))).toMatchObject({
+      status: 400,
+      body: { error: { code: "BAD_REQUEST", message: "Invalid input.", fieldErrors: [{ path: "userId" }] } },
+    });
+    expect(await answer(alice, () => Promise.reject(new TokenError("NO_TOKEN", "This provider is not connected.")))).toEqual({
+      status: 404,
+      body: { error: { code: "NOT_FOUND", message: "This provider is not connected.", tokenErrorCode: "NO_TOKEN" } },
+    });
+    const logged = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    expect(await answer(alice, () => Promise.reject(new Error("connection string postgres://secret")))).toEqual({
+      status: 500,
+      body: { error: { code: "INTERNAL_SERVER_ERROR", message: "Something went wrong. Try again." } },
+    });
+    expect(logged).toHaveBeenCalledOnce();
+    logged.mockRestore();
   });
 });

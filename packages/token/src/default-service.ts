@@ -1,6 +1,6 @@
 import { getDatabase } from "@tokenvault/db";
 import { Vault } from "@tokenvault/vault";
-import { keyRingFromEnv, providerSettingsFromEnv } from "./env";
+import { keyRingFromEnv, oauthRedirectUri, providerSettingsFromEnv } from "./env";
 import { providersFromSettings } from "./providers/from-settings";
 import { TokenService } from "./token-service";
 
@@ -29,7 +29,7 @@ async function buildFromEnvironment(): Promise<TokenService> {
     prisma: database.prisma,
     vault,
     providers,
-    options: { refreshMarginMs: settings.refreshMarginMs, redirectUriFor: (provider) => `${settings.appUrl}/api/oauth/${provider}/callback` },
+    options: { refreshMarginMs: settings.refreshMarginMs, redirectUriFor: (provider) => oauthRedirectUri(settings.appUrl, provider) },
   });
 }
 

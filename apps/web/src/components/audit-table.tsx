@@ -35,6 +35,8 @@ export function AuditTable() {
     limit: 25,
   };
   const page = useQuery(trpc.audit.list.queryOptions(input, { placeholderData: keepPreviousData, refetchInterval: 30_000 }));
+  // The deployment's providers, configured OpenID Connect ones included.
+  const providers = useQuery(trpc.provider.list.queryOptions(undefined, { staleTime: Infinity }));
   const update = (patch: Partial<Filters>) => {
     setFilters((f) => ({ ...f, ...patch }));
     setCursors([null]);
@@ -52,8 +54,11 @@ export function AuditTable() {
           Connection
           <select value={filters.connectionType} onChange={(e) => update({ connectionType: e.target.value })}>
             <option value="">All</option>
-            <option value="quickbooks">QuickBooks</option>
-            <option value="xero">Xero</option>
+            {providers.data?.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.displayName}
+              </option>
+            ))}
           </select>
         </label>
         <label>

@@ -61,7 +61,7 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
                 <dl>
                   {c.externalId && (
                     <>
-                      <dt>{c.provider === "quickbooks" ? "Company (realm)" : c.tenants.length > 0 ? "Organisation" : "Account"}</dt>
+                      <dt>{c.tenants.length > 0 ? "Organisation" : "Account"}</dt>
                       <dd>{c.tenants.find((t) => t.id === c.externalId)?.name ?? c.externalId}</dd>
                     </>
                   )}

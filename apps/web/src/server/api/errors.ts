@@ -1,9 +1,14 @@
 import { TRPCError } from "@trpc/server";
+import { getHTTPStatusCodeFromError } from "@trpc/server/http";
+import { type z, ZodError } from "zod";
 import { TokenError, type TokenErrorCode } from "@tokenvault/token";
 
 type TRPCCode = TRPCError["code"];
 
-/** The one mapping from token errors to tRPC codes. */
+/**
+ * The one mapping from token errors to tRPC codes. The HTTP status of a tRPC code is tRPC's own
+ * table (getHTTPStatusCodeFromError): procedures and route handlers answer with the same one.
+ */
 const CODE_FOR: Record<TokenErrorCode, TRPCCode> = {
   NO_TOKEN: "NOT_FOUND",
   NOT_FOUND: "NOT_FOUND",
@@ -20,14 +25,14 @@ const CODE_FOR: Record<TokenErrorCode, TRPCCode> = {
 };
 
 /**
- * Turns anything a procedure threw into a TRPCError safe to send: token errors keep their
- * user-facing message and code; anything else becomes a bare internal error (logged here,
- * message only: errors from drivers or SDKs can quote what they were given).
+ * Turns anything a procedure or a route handler threw into a TRPCError safe to send: token
+ * errors keep their user-facing message and code; anything else becomes a bare internal error
+ * (logged here, message only: errors from drivers or SDKs can quote what they were given).
  */
 export function toTRPCError(error: unknown): TRPCError {
   if (error instanceof TRPCError) return error;
   if (error instanceof TokenError) return new TRPCError({ code: CODE_FOR[error.code], message: error.message, cause: new TokenCodeCause(error.code) });
-  console.error("unexpected error in a procedure:", error instanceof Error ? `${error.name}: ${error.message.slice(0, 200)}` : "unknown");
+  console.error("unexpected error in a request:", error instanceof Error ? `${error.name}: ${error.message.slice(0, 200)}` : "unknown");
   return new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: "Something went wrong. Try again." });
 }
 
@@ -37,4 +42,32 @@ export class TokenCodeCause extends Error {
     super(tokenCode);
     this.stack = undefined;
   }
+}
+
+/** What a client is told of an error beyond its code: the same through tRPC's formatter and from a route handler. */
+export function errorDetails(error: TRPCError): { message: string; tokenErrorCode: TokenErrorCode | null; fieldErrors: { path: string; message: string }[] | null } {
+  const invalidInput = error.cause instanceof ZodError;
+  return {
+    // A zod message is its issues as JSON: people get a sentence, programs get fieldErrors.
+    message: invalidInput ? "Invalid input." : error.message,
+    tokenErrorCode: error.cause instanceof TokenCodeCause ? error.cause.tokenCode : null,
+    fieldErrors: error.cause instanceof ZodError ? error.cause.issues.map((i) => ({ path: i.path.join("."), message: i.message })) : null,
+  };
+}
+
+/** Input of a route handler, refused as tRPC refuses a procedure's: BAD_REQUEST, "Invalid input.", field errors. */
+export function parseInput<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new TRPCError({ code: "BAD_REQUEST", message: "Invalid input.", cause: parsed.error });
+  return parsed.data;
+}
+
+/** A route handler's answer to an error: `{ error: { code, message } }` (plus the token code or field errors), with the status tRPC would send. */
+export function errorResponse(error: unknown): Response {
+  const trpcError = toTRPCError(error);
+  const { message, tokenErrorCode, fieldErrors } = errorDetails(trpcError);
+  return Response.json(
+    { error: { code: trpcError.code, message, ...(tokenErrorCode && { tokenErrorCode }), ...(fieldErrors && { fieldErrors }) } },
+    { status: getHTTPStatusCodeFromError(trpcError), headers: { "cache-control": "no-store" } },
+  );
 }

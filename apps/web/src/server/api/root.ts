@@ -1,8 +1,10 @@
 import { auditRouter } from "./routers/audit";
 import { connectionRouter } from "./routers/connection";
+import { providerRouter } from "./routers/provider";
 import { createCallerFactory, router } from "./trpc";
 
 export const appRouter = router({
+  provider: providerRouter,
   connection: connectionRouter,
   audit: auditRouter,
 });

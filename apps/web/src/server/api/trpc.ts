@@ -1,11 +1,10 @@
 import { isIP } from "node:net";
 import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
-import { ZodError } from "zod";
 import type { AuditLogQuery } from "@tokenvault/token/audit";
-import { TokenError, type TokenService } from "@tokenvault/token";
+import { TokenError, type RequestContext, type TokenService } from "@tokenvault/token";
 import type { Caller, SessionResolver } from "../auth/caller";
-import { TokenCodeCause, toTRPCError } from "./errors";
+import { errorDetails, TokenCodeCause, toTRPCError } from "./errors";
 
 export interface Context {
   caller: Caller | null;
@@ -58,18 +57,11 @@ const t = initTRPC.context<Context>().create({
   // Never include stack traces, whatever NODE_ENV says.
   isDev: false,
   errorFormatter({ shape, error }) {
-    const invalidInput = error.cause instanceof ZodError;
+    const { message, tokenErrorCode, fieldErrors } = errorDetails(error);
     return {
-      // A zod message is its issues as JSON: people get a sentence, programs get fieldErrors.
-      message: invalidInput ? "Invalid input." : shape.message,
+      message,
       code: shape.code,
-      data: {
-        code: shape.data.code,
-        httpStatus: shape.data.httpStatus,
-        path: shape.data.path,
-        tokenErrorCode: error.cause instanceof TokenCodeCause ? error.cause.tokenCode : null,
-        fieldErrors: error.cause instanceof ZodError ? error.cause.issues.map((i) => ({ path: i.path.join("."), message: i.message })) : null,
-      },
+      data: { code: shape.data.code, httpStatus: shape.data.httpStatus, path: shape.data.path, tokenErrorCode, fieldErrors },
     };
   },
 });
@@ -90,14 +82,24 @@ const safeErrors = t.middleware(async ({ next }) => {
 
 export const publicProcedure = t.procedure.use(safeErrors);
 
-export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
-  if (!ctx.caller) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in to continue." });
-  // Who acts, for the audit rows the service writes.
-  const requestContext = { userId: ctx.caller.userId, ipAddress: ctx.ipAddress, userAgent: ctx.userAgent };
-  return next({ ctx: { ...ctx, caller: ctx.caller, requestContext } });
-});
+/** Who may call: anyone signed in, or administrators only. */
+export type Access = "signed-in" | "admin";
 
-export const adminProcedure = protectedProcedure.use(({ ctx, next }) => {
-  if (ctx.caller.role !== "admin") throw new TRPCError({ code: "FORBIDDEN", message: "Only administrators can do this." });
-  return next();
-});
+/** The context of a caller who passed the access check. */
+export interface AuthorizedContext extends Context {
+  caller: Caller;
+  /** Who acts, for the audit rows the service writes. */
+  requestContext: RequestContext;
+}
+
+/** The one access check, for procedures and route handlers alike. */
+export function authorize(ctx: Context, access: Access): AuthorizedContext {
+  const { caller } = ctx;
+  if (!caller) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in to continue." });
+  if (access === "admin" && caller.role !== "admin") throw new TRPCError({ code: "FORBIDDEN", message: "Only administrators can do this." });
+  return { ...ctx, caller, requestContext: { userId: caller.userId, ipAddress: ctx.ipAddress, userAgent: ctx.userAgent } };
+}
+
+export const protectedProcedure = publicProcedure.use(({ ctx, next }) => next({ ctx: authorize(ctx, "signed-in") }));
+
+export const adminProcedure = publicProcedure.use(({ ctx, next }) => next({ ctx: authorize(ctx, "admin") }));

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { adminProcedure, protectedProcedure } from "../trpc";
-import { connectionView, healthView, providerId, tokenStatus } from "./schemas";
+import { authorizationRequest, connectionView, healthView, providerId, tokenStatus } from "./schemas";
 
 const byProvider = z.object({ provider: providerId });
 
@@ -15,15 +15,9 @@ export const connectionRouter = {
 
   connect: protectedProcedure
     .input(byProvider.extend({ origin: z.url().optional() }))
-    .output(z.object({ url: z.url(), expiresAt: z.date() }))
-    .mutation(({ ctx, input }) =>
-      ctx.tokenService.getAuthorizationUrl({
-        companyId: ctx.caller.companyId,
-        provider: input.provider,
-        userId: ctx.caller.userId,
-        redirectUri: ctx.tokenService.options.redirectUriFor(input.provider),
-      }),
-    ),
+    .output(authorizationRequest)
+    // The service sends the provider back to this deployment's callback for it.
+    .mutation(({ ctx, input }) => ctx.tokenService.getAuthorizationUrl({ companyId: ctx.caller.companyId, provider: input.provider, userId: ctx.caller.userId })),
 
   check: protectedProcedure
     .input(byProvider)

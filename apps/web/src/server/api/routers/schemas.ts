@@ -1,61 +1,107 @@
 import { z } from "zod";
 import type { AuditAction } from "@tokenvault/db";
+import { PROVIDER_ALIASES, type AuditEntry, type AuthorizationRequest, type ConnectionHealthView, type ConnectionView, type ProviderInfo, type ProviderTenant, type TokenStatus } from "@tokenvault/token";
+import type { AuditLogFilters } from "@tokenvault/token/audit";
 import { AUDIT_ACTIONS } from "~/trpc/shared";
 
-/** Provider ids are short slugs; anything else is refused before it reaches the service. */
-export const providerId = z.string().regex(/^[a-z][a-z0-9-]{1,31}$/, "Unknown provider.");
+/** True when A and B have the same keys and each is assignable to the other. */
+type Same<A, B> = [A, keyof A] extends [B, keyof B] ? ([B, keyof B] extends [A, keyof A] ? true : false) : false;
+
+/**
+ * The schema of exactly T, a type the token package declares: typecheck fails on this call when
+ * either side gains, loses or changes a field the other does not. (A nested object is checked
+ * through its own schema.)
+ */
+function schemaOf<T>() {
+  return <S extends z.ZodType<T>>(schema: S, ..._exactly: Same<z.output<S>, T> extends true ? [] : [error: "the schema and the type differ"]) => schema;
+}
+
+/**
+ * Provider ids are short slugs; anything else is refused before it reaches the service. An alias
+ * (the design documents' "qbo") becomes the provider's id here, at the edge, so what is looked up,
+ * stored, audited and answered is always the id.
+ */
+export const providerId = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{1,31}$/, "Unknown provider.")
+  .transform((id) => PROVIDER_ALIASES.get(id) ?? id);
+
+export const providerInfo = schemaOf<ProviderInfo>()(z.object({ id: z.string(), displayName: z.string() }));
 
 export const healthStatus = z.enum(["HEALTHY", "UNHEALTHY", "EXPIRED"]);
 export const tokenStatusCode = z.enum(["VALID", "EXPIRED", "NO_TOKEN", "ERROR"]);
 
-export const tokenStatus = z.object({
-  status: tokenStatusCode,
-  message: z.string(),
-  accessTokenExpiresAt: z.date().nullable(),
-  refreshTokenExpiresAt: z.date().nullable(),
-  lastRefreshedAt: z.date().nullable(),
-});
+export const tokenStatus = schemaOf<TokenStatus>()(
+  z.object({
+    status: tokenStatusCode,
+    message: z.string(),
+    accessTokenExpiresAt: z.date().nullable(),
+    refreshTokenExpiresAt: z.date().nullable(),
+    lastRefreshedAt: z.date().nullable(),
+  }),
+);
 
-export const healthView = z.object({ status: healthStatus, lastChecked: z.date(), errorMessage: z.string().nullable() });
+export const healthView = schemaOf<ConnectionHealthView>()(z.object({ status: healthStatus, lastChecked: z.date(), errorMessage: z.string().nullable() }));
 
-export const connectionView = tokenStatus.extend({
-  provider: z.string(),
-  displayName: z.string(),
-  connected: z.boolean(),
-  externalId: z.string().nullable(),
-  tenants: z.array(z.object({ id: z.string(), name: z.string() })),
-  connectedBy: z.string().nullable(),
-  connectedAt: z.date().nullable(),
-  health: healthView.nullable(),
-});
+export const providerTenant = schemaOf<ProviderTenant>()(z.object({ id: z.string(), name: z.string() }));
 
-export const auditAction = z.enum(AUDIT_ACTIONS);
+export const connectionView = schemaOf<ConnectionView>()(
+  tokenStatus.extend({
+    provider: z.string(),
+    displayName: z.string(),
+    connected: z.boolean(),
+    externalId: z.string().nullable(),
+    tenants: z.array(providerTenant),
+    connectedBy: z.string().nullable(),
+    connectedAt: z.date().nullable(),
+    health: healthView.nullable(),
+  }),
+);
+
+export const authorizationRequest = schemaOf<AuthorizationRequest>()(z.object({ url: z.url(), expiresAt: z.date() }));
+
 // The shared list must be the database enum exactly: an action missing on either side fails typecheck here.
-type SameUnion<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-export const auditActionsMatchDatabase: SameUnion<AuditAction, z.infer<typeof auditAction>> = true;
+export const auditAction = schemaOf<AuditAction>()(z.enum(AUDIT_ACTIONS));
 export const auditOutcome = z.enum(["SUCCESS", "FAILURE"]);
 
-export const auditFilters = z.object({
-  connectionType: providerId.optional(),
-  action: auditAction.optional(),
-  outcome: auditOutcome.optional(),
-  userId: z.string().min(1).max(128).optional(),
-  from: z.date().optional(),
-  to: z.date().optional(),
-});
+export const auditFilters = schemaOf<AuditLogFilters>()(
+  z.object({
+    connectionType: providerId.optional(),
+    action: auditAction.optional(),
+    outcome: auditOutcome.optional(),
+    userId: z.string().min(1).max(128).optional(),
+    from: z.date().optional(),
+    to: z.date().optional(),
+  }),
+);
 
-/** What the audit API shows of a row: no details blob (it is for operators, not the dashboard). */
-export const auditRow = z.object({
-  id: z.string(),
-  timestamp: z.date(),
-  userId: z.string(),
-  action: auditAction,
-  outcome: auditOutcome,
-  connectionType: z.string(),
-  apiEndpoint: z.string(),
-  requestMethod: z.string(),
-  responseStatus: z.number().int(),
-  responseTime: z.number().int().nullable(),
-  ipAddress: z.string().nullable(),
-  errorMessage: z.string().nullable(),
-});
+/** An audit row as the token package reads it: the one declaration of its shape in the web. */
+export const auditEntry = schemaOf<AuditEntry>()(
+  z.object({
+    id: z.string(),
+    timestamp: z.date(),
+    companyId: z.string(),
+    userId: z.string(),
+    action: auditAction,
+    outcome: auditOutcome,
+    connectionType: z.string(),
+    apiEndpoint: z.string(),
+    requestMethod: z.string(),
+    responseStatus: z.number().int(),
+    ipAddress: z.string().nullable(),
+    userAgent: z.string().nullable(),
+    errorMessage: z.string().nullable(),
+    responseTime: z.number().int().nullable(),
+    // Stored JSON (Prisma JsonValue); never sent by the audit API (see auditRow).
+    details: z.custom<AuditEntry["details"]>(),
+  }),
+);
+
+/**
+ * What the audit API leaves out of a row: the details blob (for operators, not the dashboard),
+ * the company (always the caller's own) and the user agent (the CSV export carries it).
+ */
+const NOT_IN_AUDIT_API = { details: true, companyId: true, userAgent: true } as const;
+
+/** What the audit API shows of a row. */
+export const auditRow = schemaOf<Omit<AuditEntry, keyof typeof NOT_IN_AUDIT_API>>()(auditEntry.omit(NOT_IN_AUDIT_API));

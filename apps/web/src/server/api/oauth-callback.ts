@@ -1,0 +1,34 @@
+import { errorDetails, parseInput, toTRPCError } from "./errors";
+import { routeContext } from "./route-handler";
+import { providerId } from "./routers/schemas";
+import type { ContextDeps } from "./trpc";
+
+/**
+ * The provider redirects to /api/oauth/[provider]/callback after consent. The state is checked,
+ * the code exchanged and the tokens stored by the token service; the user goes back to the
+ * dashboard with a code in the URL. An alias in the path ("qbo") acts on its provider.
+ */
+export async function oauthCallback(deps: ContextDeps, request: Request, providerSegment: string): Promise<Response> {
+  try {
+    const ctx = await routeContext(deps, request, "signed-in");
+    const result = await ctx.tokenService.handleCallback({
+      provider: parseInput(providerId, providerSegment),
+      callbackUrl: request.url,
+      companyId: ctx.caller.companyId,
+      context: ctx.requestContext,
+    });
+    return redirectTo(`/connections?${new URLSearchParams({ connected: result.provider }).toString()}`);
+  } catch (error) {
+    const refused = toTRPCError(error);
+    if (refused.code === "UNAUTHORIZED") return redirectTo("/sign-in?error=SESSION_ENDED");
+    // A code, not a message: the page shows its own text, so a crafted link cannot put words on it.
+    // The only input is the path's provider: one that is not a provider id is an unknown provider.
+    const { tokenErrorCode, fieldErrors } = errorDetails(refused);
+    return redirectTo(`/connections?${new URLSearchParams({ error: tokenErrorCode ?? (fieldErrors ? "UNKNOWN_PROVIDER" : "UNKNOWN") }).toString()}`);
+  }
+}
+
+/** A relative Location: the browser stays on the host it came from (Next's nextUrl may name another). */
+function redirectTo(path: string): Response {
+  return new Response(null, { status: 303, headers: { location: path, "cache-control": "no-store" } });
+}

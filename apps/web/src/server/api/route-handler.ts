@@ -1,0 +1,23 @@
+import { errorResponse } from "./errors";
+import { authorize, createContext, type Access, type AuthorizedContext, type ContextDeps } from "./trpc";
+
+/**
+ * The context of a route handler's request, built and checked as a procedure's is: the same
+ * caller resolution, the same UNAUTHORIZED / FORBIDDEN errors, the same client details.
+ */
+export async function routeContext(deps: ContextDeps, request: Request, access: Access): Promise<AuthorizedContext> {
+  return authorize(await createContext(deps, request), access);
+}
+
+/**
+ * Runs a JSON route handler for a caller with the given access. Whatever it throws (access
+ * refused, bad input, a token error, anything unexpected) answers through errorResponse, with
+ * the status and message a procedure would answer with.
+ */
+export async function jsonRoute(deps: ContextDeps, request: Request, access: Access, handle: (ctx: AuthorizedContext) => Promise<Response>): Promise<Response> {
+  try {
+    return await handle(await routeContext(deps, request, access));
+  } catch (error) {
+    return errorResponse(error);
+  }
+}
