@@ -1,9 +1,7 @@
-import { z } from "zod";
 import { PROVIDERS, type ClientRecord, type Provider, type RegisterClientInput } from "./clients";
-import { defaultSettings, type RequestContext, type Settings, type SimState } from "./context";
-import { ENDPOINTS, type Fault, type FaultSpec } from "./faults";
-import { HttpError, json, parseJsonObject, readBody, type SimResponse } from "./http";
-import type { Route } from "./router";
+import { defaultSettings, type Settings, type SimState } from "./context";
+import type { Fault, FaultSpec } from "./faults";
+import { HttpError } from "./http";
 import type { Grant, Stats } from "./state";
 
 export interface ClockView {
@@ -239,109 +237,4 @@ export class LocalControl implements SimulatorControl {
     this.state.settings = defaultSettings(this.state.initialStrict);
     return Promise.resolve();
   }
-}
-
-// ---- HTTP surface -------------------------------------------------------------
-
-const provider = z.enum(["intuit", "xero", "oidc"]);
-const schemas = {
-  advance: z.object({ ms: z.number().finite() }).strict(),
-  set: z.object({ now: z.union([z.number().finite(), z.iso.datetime()]) }).strict(),
-  client: z
-    .object({
-      provider,
-      clientId: z.string().min(1).max(200).optional(),
-      clientSecret: z.string().min(1).max(200).optional(),
-      public: z.boolean().optional(),
-      redirectUris: z.array(z.string().min(1)).optional(),
-      name: z.string().min(1).max(200).optional(),
-    })
-    .strict(),
-  settings: z
-    .object({
-      strict: z.boolean().optional(),
-      autoApprove: z.union([z.boolean(), z.object({ intuit: z.boolean().optional(), xero: z.boolean().optional(), oidc: z.boolean().optional() }).strict()]).optional(),
-      xeroTenantsPerAuthorization: z.number().int().min(1).max(50).optional(),
-      intuitCompaniesPerAuthorization: z.number().int().min(1).max(50).optional(),
-    })
-    .strict(),
-  fault: z
-    .object({
-      kind: z.enum(["latency", "error", "rate_limit", "drop"]),
-      provider: provider.optional(),
-      endpoint: z.enum([...ENDPOINTS, "any"]).optional(),
-      grantId: z.string().min(1).optional(),
-      clientId: z.string().min(1).optional(),
-      refreshToken: z.string().min(1).optional(),
-      latencyMs: z.number().int().min(0).max(600_000).optional(),
-      status: z.number().int().min(500).max(599).optional(),
-      retryAfterSeconds: z.number().int().min(0).max(86_400).optional(),
-      count: z.number().int().min(1).optional(),
-    })
-    .strict()
-    .refine((f) => f.kind !== "latency" || f.latencyMs !== undefined, { message: "a latency fault needs latencyMs" }),
-  revokeSelector: z.object({ provider: provider.optional(), clientId: z.string().optional(), realmId: z.string().optional(), tenantId: z.string().optional() }).strict(),
-  grantFilter: z
-    .object({
-      provider: provider.optional(),
-      clientId: z.string().optional(),
-      realmId: z.string().optional(),
-      tenantId: z.string().optional(),
-      token: z.string().optional(),
-      status: z.enum(["active", "revoked"]).optional(),
-    })
-    .strict(),
-};
-
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => (i.path.length > 0 ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; ");
-  throw new HttpError(400, "invalid_request", problems);
-}
-
-async function body<T>(ctx: RequestContext, schema: z.ZodType<T>): Promise<T> {
-  return parse(schema, parseJsonObject(await readBody(ctx.req)));
-}
-
-/** The /__sim/* JSON API; each route is a thin wrapper over LocalControl. */
-export function controlRoutes(control: LocalControl): Route[] {
-  const ok = (value: unknown) => json(200, value ?? { ok: true });
-  const route = (methods: string[], path: string, handle: (ctx: RequestContext) => Promise<SimResponse>): Route => ({ methods, path, handle });
-  return [
-    route(["GET"], "/__sim/health", () => Promise.resolve(ok({ ok: true }))),
-    route(["GET"], "/__sim/clock", async () => ok(await control.clock())),
-    route(["POST"], "/__sim/clock/advance", async (ctx) => ok(await control.advanceClock((await body(ctx, schemas.advance)).ms))),
-    route(["POST"], "/__sim/clock/set", async (ctx) => {
-      const { now } = await body(ctx, schemas.set);
-      return ok(await control.setClock(typeof now === "number" ? now : Date.parse(now)));
-    }),
-    route(["GET"], "/__sim/clients", async () => ok(await control.listClients())),
-    route(["POST"], "/__sim/clients", async (ctx) => json(201, await control.registerClient(await body(ctx, schemas.client)))),
-    route(["GET"], "/__sim/settings", async () => ok(await control.getSettings())),
-    route(["PATCH", "POST"], "/__sim/settings", async (ctx) => ok(await control.updateSettings(await body(ctx, schemas.settings)))),
-    route(["GET"], "/__sim/faults", async () => ok(await control.listFaults())),
-    route(["POST"], "/__sim/faults", async (ctx) => json(201, await control.addFault(await body(ctx, schemas.fault)))),
-    route(["DELETE"], "/__sim/faults", async () => {
-      await control.clearFaults();
-      return ok(undefined);
-    }),
-    route(["DELETE"], "/__sim/faults/:id", async (ctx) => {
-      if (!(await control.removeFault(ctx.params.id!))) throw new HttpError(404, "not_found", `no fault "${ctx.params.id}"`);
-      return ok(undefined);
-    }),
-    route(["GET"], "/__sim/grants", async (ctx) => ok(await control.listGrants(parse(schemas.grantFilter, Object.fromEntries(ctx.url.searchParams))))),
-    route(["POST"], "/__sim/grants/revoke", async (ctx) => ok(await control.revokeGrants(await body(ctx, schemas.revokeSelector)))),
-    route(["GET"], "/__sim/grants/:id", async (ctx) => {
-      const grant = await control.getGrant(ctx.params.id!);
-      if (!grant) throw new HttpError(404, "not_found", `no grant "${ctx.params.id}"`);
-      return ok(grant);
-    }),
-    route(["POST"], "/__sim/grants/:id/revoke", async (ctx) => ok(await control.revokeGrant(ctx.params.id!))),
-    route(["GET"], "/__sim/stats", async () => ok(await control.stats())),
-    route(["POST"], "/__sim/reset", async () => {
-      await control.reset();
-      return ok(undefined);
-    }),
-  ];
 }

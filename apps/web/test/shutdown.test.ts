@@ -1,0 +1,59 @@
+import { randomBytes } from "node:crypto";
+import { sealData } from "iron-session";
+import { afterAll, describe, expect, it } from "vitest";
+import { openDatabase } from "@tokenvault/db";
+import { createTestDatabase } from "@tokenvault/db/testing";
+import { startSimulator } from "@tokenvault/simulator";
+import { ProviderRegistry, silentLogger, simulatedAdapters, TokenService } from "@tokenvault/token";
+import { createKeyRing, Vault } from "@tokenvault/vault";
+import { startProductionServer } from "./next-server";
+
+// The production server owns the token service: on SIGTERM it writes the audit rows it still
+// queues (token reads are written in batches, a second apart) before it exits.
+describe("production server shutdown", () => {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  afterAll(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  it("writes the TOKEN_READ rows queued when SIGTERM arrives", async () => {
+    const sim = await startSimulator({ strict: true });
+    cleanups.push(() => sim.close());
+    await sim.updateSettings({ autoApprove: true });
+    const database = await createTestDatabase("web-sigterm");
+    cleanups.push(() => database.drop());
+    const db = await openDatabase({ databaseUrl: database.url });
+    cleanups.push(() => db.close());
+
+    // acme's QuickBooks, connected through the simulator with the key the server will use.
+    const key = randomBytes(32);
+    const service = new TokenService({ prisma: db.prisma, vault: new Vault(createKeyRing(key)), providers: new ProviderRegistry(simulatedAdapters(sim.url)), logger: silentLogger });
+    const { url } = await service.getAuthorizationUrl({ companyId: "acme", provider: "quickbooks", userId: "alice" });
+    const consent = await fetch(url, { redirect: "manual" });
+    await service.handleCallback({ provider: "quickbooks", callbackUrl: consent.headers.get("location")!, companyId: "acme", context: { userId: "alice" } });
+
+    const sessionSecret = randomBytes(32).toString("base64url");
+    const server = await startProductionServer({
+      DATABASE_URL: database.url,
+      TOKEN_ENCRYPTION_KEY: key.toString("hex"),
+      SESSION_SECRET: sessionSecret,
+      SESSION_COOKIE_SECURE: "0",
+      TOKENVAULT_DEMO_USERS: "1",
+      PROVIDER_SIMULATOR_URL: sim.url,
+    });
+    cleanups.push(() => server.stop());
+    const session = await sealData({ userId: "alice" }, { password: sessionSecret, ttl: 3600 });
+
+    const check = await fetch(`${server.url}/api/trpc/connection.check`, {
+      method: "POST",
+      headers: { "content-type": "application/json", cookie: `tokenvault_session=${encodeURIComponent(session)}` },
+      body: JSON.stringify({ json: { provider: "quickbooks" } }),
+    });
+    expect(check.status).toBe(200);
+    await server.stop(); // SIGTERM, at once: the read is still queued
+
+    const reads = await db.prisma.auditLog.count({ where: { companyId: "acme", action: "TOKEN_READ", userId: "alice" } });
+    expect(reads).toBe(1);
+    expect(server.output()).not.toContain("shutdown: a close step failed");
+  });
+});
