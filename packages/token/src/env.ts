@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { loadOrCreateDevSecret, loadRootEnvFile, resetDbEnvCacheForTests, runtimeMode } from "@tokenvault/db";
-import { KeyConfigError, decodeKeyMaterial, generateKeyMaterial, keyRingFromSettings, type KeyRing } from "@tokenvault/vault";
+import { KeyConfigError, generateKeyMaterial, keyRingFromVariables, type KeyRing } from "@tokenvault/vault";
 
 /** The only place this package reads process.env. Parsed once, on first use. */
 const optionalText = z
@@ -124,33 +124,18 @@ export function keyRingFromEnv(): KeyRing {
 }
 
 function buildKeyRing(env: TokenEnv): KeyRing {
-  let current = configuredKey(env);
-  if (current === undefined && runtimeMode().devSecrets) {
-    current = loadOrCreateDevSecret(
-      "dev-encryption-key",
-      () => generateKeyMaterial().hex,
-      (file) => console.warn(`TOKEN_ENCRYPTION_KEY is not set: generated a development key in ${file} (development or test on the embedded database only).`),
-    );
-  }
-  if (current === undefined) {
-    throw new KeyConfigError(
-      "TOKEN_ENCRYPTION_KEY",
-      "is not set: the vault refuses to store or read secrets without it. Generate one with `pnpm token:generate-key`.",
-    );
-  }
-  return keyRingFromSettings({ current, previous: env.TOKEN_ENCRYPTION_KEYS_PREVIOUS });
+  return keyRingFromVariables(
+    { TOKEN_ENCRYPTION_KEY: env.TOKEN_ENCRYPTION_KEY, TOKEN_ENCRYPTION_KEYS_PREVIOUS: env.TOKEN_ENCRYPTION_KEYS_PREVIOUS, aliases: { ENCRYPTION_KEY: env.ENCRYPTION_KEY } },
+    { fallback: developmentKey, warn: (message) => console.warn(message) },
+  );
 }
 
-/** TOKEN_ENCRYPTION_KEY, else its alias ENCRYPTION_KEY (errors about the alias name the alias). */
-function configuredKey(env: TokenEnv): string | undefined {
-  const { TOKEN_ENCRYPTION_KEY: own, ENCRYPTION_KEY: alias } = env;
-  if (own !== undefined) {
-    if (alias !== undefined && alias !== own) {
-      // Names only: never print either key.
-      console.warn("Tokenvault: TOKEN_ENCRYPTION_KEY and ENCRYPTION_KEY are both set and differ; TOKEN_ENCRYPTION_KEY is used, ENCRYPTION_KEY is ignored.");
-    }
-    return own;
-  }
-  if (alias !== undefined) decodeKeyMaterial("ENCRYPTION_KEY", alias);
-  return alias;
+/** In development or test on the embedded database only: a key generated once into .data/. */
+export function developmentKey(): string | undefined {
+  if (!runtimeMode().devSecrets) return undefined;
+  return loadOrCreateDevSecret(
+    "dev-encryption-key",
+    () => generateKeyMaterial().hex,
+    (file) => console.warn(`TOKEN_ENCRYPTION_KEY is not set: generated a development key in ${file} (development or test on the embedded database only).`),
+  );
 }

@@ -9,6 +9,8 @@ export interface VaultKey {
   readonly id: string;
   /** AES-256 key derived once from the configured material, so the raw material is never used directly. */
   readonly aesKey: KeyObject;
+  /** HMAC-SHA-256 key for blind indexes (lookup keys of values that must not be stored), derived once. */
+  readonly indexKey: KeyObject;
 }
 
 export interface KeyRing {
@@ -17,6 +19,8 @@ export interface KeyRing {
   /** Every key that can open envelopes: the current one and the previous, decrypt-only ones. */
   get(id: string): VaultKey | undefined;
   readonly ids: readonly string[];
+  /** Every key, the current one first. */
+  readonly all: readonly VaultKey[];
 }
 
 const HEX_KEY = /^[0-9a-fA-F]{64}$/;
@@ -59,6 +63,7 @@ export function createVaultKey(material: Buffer): VaultKey {
   return {
     id: derive(material, "tokenvault/key-id/v1", 6).toString("base64url"),
     aesKey: createSecretKey(derive(material, "tokenvault/aes-256-gcm/v1", KEY_BYTES)),
+    indexKey: createSecretKey(derive(material, "tokenvault/blind-index/v1", KEY_BYTES)),
   };
 }
 
@@ -69,7 +74,7 @@ export function createKeyRing(current: Buffer, previous: readonly Buffer[] = [])
     const key = createVaultKey(material);
     if (!byId.has(key.id)) byId.set(key.id, key);
   }
-  return { current: currentKey, get: (id) => byId.get(id), ids: [...byId.keys()] };
+  return { current: currentKey, get: (id) => byId.get(id), ids: [...byId.keys()], all: [...byId.values()] };
 }
 
 /** Parses TOKEN_ENCRYPTION_KEY and the comma-separated TOKEN_ENCRYPTION_KEYS_PREVIOUS. */

@@ -1,0 +1,31 @@
+import type { ScriptClient } from "./redis-store";
+
+/** The part of a node-redis client the store uses (`createClient()` from `redis`). */
+export interface NodeRedisLike {
+  evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  close?(): Promise<unknown>;
+}
+
+/** The part of an `@upstash/redis` client (or a Vercel KV client, which has its shape) the store uses. */
+export interface UpstashLike {
+  evalsha(sha: string, keys: string[], args: string[]): Promise<unknown>;
+  eval(script: string, keys: string[], args: string[]): Promise<unknown>;
+}
+
+/** A node-redis client as a ScriptClient; `owned` closes it with the store. */
+export function nodeRedisScripts(client: NodeRedisLike, owned = false): ScriptClient {
+  return {
+    evalSha: (sha, keys, args) => client.evalSha(sha, { keys, arguments: args }),
+    eval: (script, keys, args) => client.eval(script, { keys, arguments: args }),
+    close: owned && client.close ? async () => void (await client.close!()) : undefined,
+  };
+}
+
+/** An Upstash-shaped REST client as a ScriptClient (stateless: nothing to close). */
+export function upstashScripts(client: UpstashLike): ScriptClient {
+  return {
+    evalSha: (sha, keys, args) => client.evalsha(sha, keys, args),
+    eval: (script, keys, args) => client.eval(script, keys, args),
+  };
+}

@@ -1,0 +1,178 @@
+import { byExpiry, type Clock } from "../clock";
+import type { StoreCodec } from "../codec";
+import { StorageError } from "../errors";
+import { resolveOptions, type StoreOptions } from "../options";
+import type { NewTokenMetadata, TokenMetadata, TokenStore } from "../types";
+
+/** Runs a synchronous operation as the interface's promise: a thrown error becomes a rejection. */
+function attempt<T>(operation: () => T): Promise<T> {
+  return new Promise((resolve) => resolve(operation()));
+}
+
+interface Entry {
+  sealed: string;
+  subjectKey: string;
+  idKey: string;
+  expiresAtMs: number;
+}
+
+export interface InMemoryTokenStoreOptions extends StoreOptions {
+  /** Refuses new tokens beyond this many live entries (after sweeping expired ones). Default 10,000. */
+  maxEntries?: number;
+  /** How often expired entries are swept on their own. Default 60 s; 0 turns the sweep off. */
+  sweepIntervalMs?: number;
+  /** Entries removed per cleanup call at most. Default 1,000. */
+  cleanupBatch?: number;
+}
+
+/**
+ * One process's store, for development and tests. Same rules as every backend: blind-indexed
+ * keys and sealed metadata (nothing readable in a heap dump beyond what is in use), expiry by
+ * the clock, bounded size, a sweep that runs on its own.
+ */
+export class InMemoryTokenStore implements TokenStore {
+  private readonly entries = new Map<string, Entry>();
+  private readonly subjects = new Map<string, Set<string>>();
+  private readonly ids = new Map<string, string>();
+  /** Revoked token keys, until the token would have expired. */
+  private readonly revoked = new Map<string, number>();
+  private readonly codec: StoreCodec;
+  private readonly clock: Clock;
+  private readonly maxEntries: number;
+  private readonly cleanupBatch: number;
+  private readonly sweep: NodeJS.Timeout | undefined;
+
+  constructor(options: InMemoryTokenStoreOptions = {}) {
+    ({ codec: this.codec, clock: this.clock } = resolveOptions(options));
+    this.maxEntries = options.maxEntries ?? 10_000;
+    this.cleanupBatch = options.cleanupBatch ?? 1_000;
+    const interval = options.sweepIntervalMs ?? 60_000;
+    if (interval > 0) {
+      this.sweep = setInterval(() => void this.cleanup(), interval);
+      this.sweep.unref();
+    }
+  }
+
+  private now(): number {
+    return this.clock.now().getTime();
+  }
+
+  store(token: string, metadata: NewTokenMetadata): Promise<void> {
+    return attempt(() => this.write(token, metadata));
+  }
+
+  private write(token: string, metadata: NewTokenMetadata): void {
+    const entry = this.codec.encode(token, metadata, this.clock.now());
+    const now = this.now();
+    if ((this.revoked.get(entry.tokenKey) ?? 0) > now) throw new StorageError("store", "CONFLICT", "the token was revoked", entry.tokenKey);
+    if (!this.entries.has(entry.tokenKey) && this.entries.size >= this.maxEntries) {
+      this.removeExpired(Infinity);
+      if (this.entries.size >= this.maxEntries) throw new StorageError("store", "CAPACITY", `the memory store holds its maximum of ${this.maxEntries} tokens`, entry.tokenKey);
+    }
+    this.unlink(entry.tokenKey);
+    this.entries.set(entry.tokenKey, { sealed: entry.sealed, subjectKey: entry.subjectKey, idKey: entry.idKey, expiresAtMs: entry.expiresAtMs });
+    let members = this.subjects.get(entry.subjectKey);
+    if (!members) this.subjects.set(entry.subjectKey, (members = new Set()));
+    members.add(entry.tokenKey);
+    this.ids.set(entry.idKey, entry.tokenKey);
+  }
+
+  get(token: string): Promise<TokenMetadata | null> {
+    return attempt(() => this.liveByKeys("get", this.codec.tokenKeys("get", token)));
+  }
+
+  getById(id: string): Promise<TokenMetadata | null> {
+    return attempt(() => this.liveByKeys("getById", this.codec.idKeys("getById", id).flatMap((idKey) => this.ids.get(idKey) ?? [])));
+  }
+
+  delete(token: string): Promise<boolean> {
+    return attempt(() => {
+      const now = this.now();
+      let deleted = false;
+      for (const key of this.codec.tokenKeys("delete", token)) {
+        const entry = this.entries.get(key);
+        if (!entry) continue;
+        deleted ||= entry.expiresAtMs > now;
+        this.unlink(key);
+      }
+      return deleted;
+    });
+  }
+
+  list(subject: string): Promise<TokenMetadata[]> {
+    return attempt(() => {
+      const now = this.now();
+      const found: TokenMetadata[] = [];
+      for (const subjectKey of this.codec.subjectKeys("list", subject)) {
+        for (const key of this.subjects.get(subjectKey) ?? []) {
+          const entry = this.entries.get(key);
+          if (entry && entry.expiresAtMs > now) found.push(this.codec.decode("list", key, entry.sealed));
+        }
+      }
+      return found.sort(byExpiry);
+    });
+  }
+
+  revoke(token: string): Promise<boolean> {
+    return attempt(() => {
+      const now = this.now();
+      for (const key of this.codec.tokenKeys("revoke", token)) {
+        const entry = this.entries.get(key);
+        if (!entry || entry.expiresAtMs <= now) continue;
+        this.unlink(key);
+        this.revoked.set(key, entry.expiresAtMs);
+        return true;
+      }
+      return false;
+    });
+  }
+
+  isRevoked(token: string): Promise<boolean> {
+    const now = this.now();
+    return attempt(() => this.codec.tokenKeys("isRevoked", token).some((key) => (this.revoked.get(key) ?? 0) > now));
+  }
+
+  cleanup(): Promise<number> {
+    return attempt(() => this.removeExpired(this.cleanupBatch));
+  }
+
+  close(): Promise<void> {
+    if (this.sweep) clearInterval(this.sweep);
+    return Promise.resolve();
+  }
+
+  private liveByKeys(op: "get" | "getById", keys: string[]): TokenMetadata | null {
+    const now = this.now();
+    for (const key of keys) {
+      if ((this.revoked.get(key) ?? 0) > now) return null;
+      const entry = this.entries.get(key);
+      if (entry && entry.expiresAtMs > now) return this.codec.decode(op, key, entry.sealed);
+    }
+    return null;
+  }
+
+  /** Removes an entry and its index entries. */
+  private unlink(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    const members = this.subjects.get(entry.subjectKey);
+    members?.delete(key);
+    if (members?.size === 0) this.subjects.delete(entry.subjectKey);
+    if (this.ids.get(entry.idKey) === key) this.ids.delete(entry.idKey);
+  }
+
+  private removeExpired(limit: number): number {
+    const now = this.now();
+    let removed = 0;
+    for (const [key, entry] of this.entries) {
+      if (removed >= limit) break;
+      if (entry.expiresAtMs <= now) {
+        this.unlink(key);
+        removed++;
+      }
+    }
+    for (const [key, until] of this.revoked) if (until <= now) this.revoked.delete(key);
+    return removed;
+  }
+}

@@ -1,0 +1,130 @@
+import { createHash } from "node:crypto";
+import { byExpiry, type Clock } from "../clock";
+import type { StoreCodec } from "../codec";
+import { StorageError, toStorageError, type StorageOperation } from "../errors";
+import { resolveOptions, type StoreOptions } from "../options";
+import type { NewTokenMetadata, TokenMetadata, TokenStore } from "../types";
+import { SCRIPTS, type ScriptName } from "./redis-scripts";
+
+/**
+ * What the Redis store needs of a client: run a script by its SHA-1, or by its text. Adapters
+ * exist for node-redis and for Upstash-shaped clients (`@upstash/redis`, Vercel KV), so this
+ * package depends on no SDK: an app passes the client it already has.
+ */
+export interface ScriptClient {
+  evalSha(sha: string, keys: string[], args: string[]): Promise<unknown>;
+  eval(script: string, keys: string[], args: string[]): Promise<unknown>;
+  /** Closes the connection, when the store owns it. */
+  close?(): Promise<void>;
+}
+
+export interface RedisTokenStoreOptions extends StoreOptions {
+  /** Key prefix; separate stores (or test runs) sharing one Redis use different ones. Default "tokenvault:store". */
+  prefix?: string;
+  /** Subject indexes visited per cleanup call. Default 100. */
+  cleanupBatch?: number;
+  /** Most tokens `list` returns for one subject. Default 1,000. */
+  listLimit?: number;
+}
+
+const SHAS = Object.fromEntries(Object.entries(SCRIPTS).map(([name, text]) => [name, createHash("sha1").update(text).digest("hex")])) as Record<ScriptName, string>;
+
+/** Redis (node-redis), Upstash and Vercel KV: one implementation, each operation one atomic script. */
+export class RedisTokenStore implements TokenStore {
+  private readonly prefix: string;
+  private readonly codec: StoreCodec;
+  private readonly clock: Clock;
+  private readonly cleanupBatch: number;
+  private readonly listLimit: number;
+
+  constructor(
+    private readonly client: ScriptClient,
+    options: RedisTokenStoreOptions = {},
+  ) {
+    ({ codec: this.codec, clock: this.clock } = resolveOptions(options));
+    this.prefix = options.prefix ?? "tokenvault:store";
+    this.cleanupBatch = options.cleanupBatch ?? 100;
+    this.listLimit = options.listLimit ?? 1_000;
+  }
+
+  private now(): string {
+    return String(this.clock.now().getTime());
+  }
+
+  /** Runs a script (by SHA, loading it on first use), mapping failures to StorageError. */
+  private async run(op: StorageOperation, name: ScriptName, key: string | null, args: string[]): Promise<unknown> {
+    const argv = [this.prefix, ...args];
+    try {
+      try {
+        return await this.client.evalSha(SHAS[name], [], argv);
+      } catch (error) {
+        if (!/NOSCRIPT/i.test(error instanceof Error ? error.message : String(error))) throw error;
+        return await this.client.eval(SCRIPTS[name], [], argv);
+      }
+    } catch (error) {
+      throw toStorageError(op, key, error);
+    }
+  }
+
+  async store(token: string, metadata: NewTokenMetadata): Promise<void> {
+    const entry = this.codec.encode(token, metadata, this.clock.now());
+    const reply = await this.run("store", "store", entry.tokenKey, [entry.tokenKey, entry.sealed, String(entry.expiresAtMs), this.now(), entry.subjectKey, entry.idKey]);
+    if (String(reply) === "revoked") throw new StorageError("store", "CONFLICT", "the token was revoked", entry.tokenKey);
+  }
+
+  async get(token: string): Promise<TokenMetadata | null> {
+    for (const key of this.codec.tokenKeys("get", token)) {
+      const sealed = await this.run("get", "get", key, [key, this.now()]);
+      if (typeof sealed === "string") return this.codec.decode("get", key, sealed);
+    }
+    return null;
+  }
+
+  async getById(id: string): Promise<TokenMetadata | null> {
+    for (const idKey of this.codec.idKeys("getById", id)) {
+      const reply = await this.run("getById", "getById", idKey, [idKey, this.now()]);
+      if (Array.isArray(reply)) return this.codec.decode("getById", String(reply[0]), String(reply[1]));
+    }
+    return null;
+  }
+
+  async delete(token: string): Promise<boolean> {
+    let deleted = false;
+    for (const key of this.codec.tokenKeys("delete", token)) {
+      if (Number(await this.run("delete", "delete", key, [key, this.now()])) === 1) deleted = true;
+    }
+    return deleted;
+  }
+
+  async list(subject: string): Promise<TokenMetadata[]> {
+    const found: TokenMetadata[] = [];
+    for (const subjectKey of this.codec.subjectKeys("list", subject)) {
+      const reply = await this.run("list", "list", subjectKey, [subjectKey, this.now(), String(this.listLimit)]);
+      const pairs = Array.isArray(reply) ? reply.map(String) : [];
+      for (let i = 0; i + 1 < pairs.length; i += 2) found.push(this.codec.decode("list", pairs[i]!, pairs[i + 1]!));
+    }
+    return found.sort(byExpiry);
+  }
+
+  async revoke(token: string): Promise<boolean> {
+    for (const key of this.codec.tokenKeys("revoke", token)) {
+      if (Number(await this.run("revoke", "revoke", key, [key, this.now()])) === 1) return true;
+    }
+    return false;
+  }
+
+  async isRevoked(token: string): Promise<boolean> {
+    for (const key of this.codec.tokenKeys("isRevoked", token)) {
+      if (Number(await this.run("isRevoked", "isRevoked", key, [key, this.now()])) === 1) return true;
+    }
+    return false;
+  }
+
+  async cleanup(): Promise<number> {
+    return Number(await this.run("cleanup", "cleanup", null, [this.now(), String(this.cleanupBatch)]));
+  }
+
+  async close(): Promise<void> {
+    await this.client.close?.();
+  }
+}

@@ -1,0 +1,120 @@
+import { blindIndexes, DecryptionError, type Vault } from "@tokenvault/vault";
+import { StorageError, type StorageOperation } from "./errors";
+import type { Json, NewTokenMetadata, TokenMetadata } from "./types";
+
+/** Bounds on what a caller may store: beyond them a value is refused, not truncated. */
+export const LIMITS = { tokenChars: 8192, idChars: 256, subjectChars: 256, scopes: 64, scopeChars: 256, metadataBytes: 16 * 1024 } as const;
+
+/** The sealed form of a token's metadata (short field names: it is stored once per token). */
+interface SealedFields {
+  id: string;
+  sub: string;
+  exp: number;
+  iat: number;
+  scp?: string[];
+  clm?: { [key: string]: Json };
+}
+
+/** A validated entry, ready for a backend: hashed keys, sealed metadata, expiry as epoch ms. */
+export interface EncodedEntry {
+  tokenKey: string;
+  subjectKey: string;
+  idKey: string;
+  sealed: string;
+  expiresAtMs: number;
+}
+
+const invalid = (op: StorageOperation, detail: string) => new StorageError(op, "INVALID_INPUT", detail);
+
+function requireText(op: StorageOperation, field: string, value: unknown, max: number): string {
+  if (typeof value !== "string" || value.length === 0 || value.length > max || !value.isWellFormed()) {
+    throw invalid(op, `${field} must be a non-empty, well-formed string of at most ${max} characters`);
+  }
+  return value;
+}
+
+function requireDate(op: StorageOperation, field: string, value: unknown): Date {
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) throw invalid(op, `${field} must be a valid Date`);
+  return value;
+}
+
+function isJsonObject(value: unknown): value is { [key: string]: Json } {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype;
+}
+
+/**
+ * Turns tokens, subjects and ids into blind indexes (HMAC under a key derived from the vault
+ * key), and metadata into vault envelopes bound to the token's index: nothing a backend holds
+ * can be read, and an envelope moved to another key does not open. Lookups try the index under
+ * every key of the ring (the current one first), so entries survive a key rotation until they expire.
+ */
+export class StoreCodec {
+  constructor(
+    private readonly vault: Vault,
+    /** Separates stores sharing a vault key (and names the envelopes' binding). */
+    readonly namespace: string,
+  ) {}
+
+  tokenKeys(op: StorageOperation, token: unknown): string[] {
+    return blindIndexes(this.vault.keyRing, `${this.namespace}/token`, requireText(op, "token", token, LIMITS.tokenChars));
+  }
+
+  subjectKeys(op: StorageOperation, subject: unknown): string[] {
+    return blindIndexes(this.vault.keyRing, `${this.namespace}/subject`, requireText(op, "subject", subject, LIMITS.subjectChars));
+  }
+
+  idKeys(op: StorageOperation, id: unknown): string[] {
+    return blindIndexes(this.vault.keyRing, `${this.namespace}/id`, requireText(op, "id", id, LIMITS.idChars));
+  }
+
+  /** Validates and seals an entry; throws INVALID_INPUT (nothing written) on bad input. */
+  encode(token: unknown, metadata: NewTokenMetadata, now: Date): EncodedEntry {
+    const op = "store";
+    if (!isJsonObject(metadata)) throw invalid(op, "metadata must be an object");
+    const [tokenKey] = this.tokenKeys(op, token);
+    const [subjectKey] = this.subjectKeys(op, metadata.subject);
+    const [idKey] = this.idKeys(op, metadata.id);
+    const expiresAt = requireDate(op, "expiresAt", metadata.expiresAt);
+    const issuedAt = metadata.issuedAt === undefined ? now : requireDate(op, "issuedAt", metadata.issuedAt);
+    if (expiresAt.getTime() <= now.getTime()) throw invalid(op, "expiresAt must be in the future");
+    if (issuedAt.getTime() > expiresAt.getTime()) throw invalid(op, "issuedAt must not be after expiresAt");
+    const fields: SealedFields = { id: metadata.id, sub: metadata.subject, exp: expiresAt.getTime(), iat: issuedAt.getTime() };
+    if (metadata.scopes !== undefined) {
+      const scopes: unknown = metadata.scopes;
+      if (!Array.isArray(scopes) || scopes.length > LIMITS.scopes) throw invalid(op, `scopes must be an array of at most ${LIMITS.scopes} strings`);
+      fields.scp = scopes.map((scope) => requireText(op, "a scope", scope, LIMITS.scopeChars));
+    }
+    if (metadata.claims !== undefined) {
+      if (!isJsonObject(metadata.claims)) throw invalid(op, "claims must be a plain JSON object");
+      fields.clm = metadata.claims;
+    }
+    let text: string;
+    try {
+      text = JSON.stringify(fields);
+    } catch {
+      throw invalid(op, "claims must be JSON");
+    }
+    if (Buffer.byteLength(text) > LIMITS.metadataBytes) throw invalid(op, `metadata must be at most ${LIMITS.metadataBytes} bytes as JSON`);
+    return { tokenKey: tokenKey!, subjectKey: subjectKey!, idKey: idKey!, sealed: this.vault.seal(text, this.binding(tokenKey!)).ciphertext, expiresAtMs: fields.exp };
+  }
+
+  /** Opens an envelope read from a backend; CORRUPT when it was altered or belongs to another key. */
+  decode(op: StorageOperation, tokenKey: string, sealed: string, revokedAtMs?: number | null): TokenMetadata {
+    let fields: SealedFields;
+    try {
+      fields = JSON.parse(this.vault.open(sealed, this.binding(tokenKey))) as SealedFields;
+    } catch (error) {
+      const detail = error instanceof DecryptionError ? `the stored entry cannot be opened (${error.reason})` : "the stored entry is not valid";
+      throw new StorageError(op, "CORRUPT", detail, tokenKey, { cause: error });
+    }
+    const metadata: TokenMetadata = { id: fields.id, subject: fields.sub, expiresAt: new Date(fields.exp), issuedAt: new Date(fields.iat) };
+    if (fields.scp) metadata.scopes = fields.scp;
+    if (fields.clm) metadata.claims = fields.clm;
+    if (revokedAtMs) metadata.revokedAt = new Date(revokedAtMs);
+    return metadata;
+  }
+
+  private binding(tokenKey: string) {
+    return { companyId: "token-store", provider: this.namespace, kind: "TOKEN_METADATA", externalId: tokenKey };
+  }
+}

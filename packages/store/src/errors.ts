@@ -1,0 +1,34 @@
+export const STORAGE_ERROR_CODES = ["UNAVAILABLE", "TIMEOUT", "CORRUPT", "INVALID_INPUT", "CONFIGURATION", "CONFLICT", "CAPACITY"] as const;
+export type StorageErrorCode = (typeof STORAGE_ERROR_CODES)[number];
+
+export type StorageOperation = "store" | "get" | "getById" | "delete" | "list" | "revoke" | "isRevoked" | "cleanup" | "close" | "connect" | "lock";
+
+/**
+ * Every failure of a token store. `key` is the hashed key the operation touched, never a token
+ * or a subject; `detail` says what went wrong in words safe to log; `cause` is the backend's
+ * own error, for operators (its message is not repeated here: it may quote what it was given).
+ */
+export class StorageError extends Error {
+  override readonly name = "StorageError";
+
+  constructor(
+    readonly op: StorageOperation,
+    readonly code: StorageErrorCode,
+    readonly detail: string,
+    readonly key: string | null = null,
+    options?: { cause?: unknown },
+  ) {
+    super(`token store ${op} failed (${code}): ${detail}`, options);
+  }
+}
+
+/** Maps a backend error to a StorageError: timeouts and lost connections apart from the rest. */
+export function toStorageError(op: StorageOperation, key: string | null, error: unknown): StorageError {
+  if (error instanceof StorageError) return error;
+  const text = error instanceof Error ? `${error.name} ${error.message}` : String(error);
+  if (/timeout|timed out|TimeoutError|AbortError/i.test(text)) return new StorageError(op, "TIMEOUT", "the backend did not answer in time", key, { cause: error });
+  if (/ECONNREFUSED|ECONNRESET|EPIPE|ENOTFOUND|socket|closed|connect|fetch failed|network|ClientClosedError|offline/i.test(text)) {
+    return new StorageError(op, "UNAVAILABLE", "the backend cannot be reached", key, { cause: error });
+  }
+  return new StorageError(op, "UNAVAILABLE", `the backend failed (${error instanceof Error ? error.name : typeof error})`, key, { cause: error });
+}
