@@ -4,7 +4,7 @@ import { RedisTokenStore, type RedisTokenStoreOptions } from "./backends/redis-s
 import { StorageError } from "./errors";
 import type { TokenStore } from "./types";
 
-export type { Json, NewTokenMetadata, TokenMetadata, TokenStore } from "./types";
+export type { Json, NewTokenMetadata, StoreLock, TokenMetadata, TokenStore } from "./types";
 export { StorageError, STORAGE_ERROR_CODES, type StorageErrorCode, type StorageOperation } from "./errors";
 export { systemClock, type Clock } from "./clock";
 export type { StoreOptions } from "./options";

@@ -49,3 +49,14 @@ export interface TokenStore {
   /** Releases connections the store holds. */
   close(): Promise<void>;
 }
+
+/**
+ * A named, expiring lock shared by every process using the same backend, for work that must
+ * happen once (minting a service token). Not a fence: hold it for less than its ttl.
+ */
+export interface StoreLock {
+  /** Takes `name` for `ttlMs` when nobody holds it; returns the owner token to release with, or null. */
+  acquire(name: string, ttlMs: number): Promise<string | null>;
+  /** Releases `name` only if `owner` still holds it (compare-and-delete). */
+  release(name: string, owner: string): Promise<void>;
+}
