@@ -15,7 +15,57 @@ const schema = z.object({
   // Other names for the same key: the setup guide's, and the token-store design's.
   ENCRYPTION_KEY: optionalText,
   TOKEN_STORE_ENCRYPTION_KEY: optionalText,
+  // Which backend: unset means the app's own database (embedded or PostgreSQL).
+  TOKEN_STORE: z.enum(["memory", "redis", "upstash", "postgres"]).optional(),
+  REDIS_URL: optionalText.refine((v) => v === undefined || /^rediss?:\/\/[^\s]+$/.test(v), { message: "must be a redis:// or rediss:// URL" }),
+  UPSTASH_REDIS_REST_URL: optionalText.refine((v) => v === undefined || /^https?:\/\/[^\s]+$/.test(v), { message: "must be an http(s) URL" }),
+  UPSTASH_REDIS_REST_TOKEN: optionalText,
 });
+type StoreEnv = z.infer<typeof schema>;
+
+let parsedEnv: StoreEnv | undefined;
+
+function readEnv(): StoreEnv {
+  if (parsedEnv) return parsedEnv;
+  loadRootEnvFile();
+  const parsed = schema.safeParse(process.env);
+  if (!parsed.success) {
+    // Name the variable, never echo its value.
+    const issue = parsed.error.issues[0];
+    throw new KeyConfigError(String(issue?.path[0] ?? "environment"), `is invalid: ${issue?.message ?? "malformed"}.`);
+  }
+  parsedEnv = parsed.data;
+  return parsedEnv;
+}
+
+export type StoreSettings =
+  | { backend: "memory" }
+  | { backend: "postgres" }
+  | { backend: "redis"; url: string }
+  | { backend: "upstash"; url: string; token: string };
+
+/** Which backend this process's token store uses, validated: a backend without its settings names the missing variable. */
+export function storeSettingsFromEnv(): StoreSettings {
+  const env = readEnv();
+  switch (env.TOKEN_STORE ?? "postgres") {
+    case "memory":
+      return { backend: "memory" };
+    case "postgres":
+      return { backend: "postgres" };
+    case "redis":
+      if (!env.REDIS_URL) throw new KeyConfigError("REDIS_URL", "is not set: TOKEN_STORE=redis needs it.");
+      return { backend: "redis", url: env.REDIS_URL };
+    case "upstash":
+      if (!env.UPSTASH_REDIS_REST_URL) throw new KeyConfigError("UPSTASH_REDIS_REST_URL", "is not set: TOKEN_STORE=upstash needs it.");
+      if (!env.UPSTASH_REDIS_REST_TOKEN) throw new KeyConfigError("UPSTASH_REDIS_REST_TOKEN", "is not set: TOKEN_STORE=upstash needs it.");
+      return { backend: "upstash", url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN };
+  }
+}
+
+/** The Redis the tests and benchmarks use when REDIS_URL is unset. */
+export function redisUrlForTests(): string {
+  return readEnv().REDIS_URL ?? "redis://127.0.0.1:6379";
+}
 
 let keyRing: KeyRing | undefined;
 
@@ -27,10 +77,7 @@ let keyRing: KeyRing | undefined;
  */
 export function storeKeyRingFromEnv(): KeyRing {
   if (keyRing) return keyRing;
-  loadRootEnvFile();
-  const parsed = schema.safeParse(process.env);
-  if (!parsed.success) throw new KeyConfigError(String(parsed.error.issues[0]?.path[0] ?? "environment"), "is invalid.");
-  const env = parsed.data;
+  const env = readEnv();
   keyRing = keyRingFromVariables(
     {
       TOKEN_ENCRYPTION_KEY: env.TOKEN_ENCRYPTION_KEY,

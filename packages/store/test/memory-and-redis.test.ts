@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { createClient } from "redis";
+import { redisUrlForTests } from "../src/env";
 import { createRedisTokenStore, InMemoryTokenStore } from "../src/index";
 import { tokenStoreConformance } from "./conformance";
 
-const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const REDIS_URL = redisUrlForTests();
 
 tokenStoreConformance("memory", ({ vault, clock, namespace }) => Promise.resolve({ store: new InMemoryTokenStore({ vault, clock, namespace, sweepIntervalMs: 0 }) }));
 

@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { createClient } from "redis";
 import { afterAll, beforeAll, describe, it } from "vitest";
+import { redisUrlForTests } from "../src/env";
 import { createRedisTokenStore, InMemoryTokenStore } from "../src/index";
 import { agreesWithModel } from "./property";
 
-const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const REDIS_URL = redisUrlForTests();
 
 describe("every backend agrees with the model on random operation sequences", () => {
   let redis: ReturnType<typeof createClient>;
