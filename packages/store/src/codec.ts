@@ -24,6 +24,13 @@ export interface EncodedEntry {
   expiresAtMs: number;
 }
 
+function fromFields(fields: SealedFields): TokenMetadata {
+  const metadata: TokenMetadata = { id: fields.id, subject: fields.sub, expiresAt: new Date(fields.exp), issuedAt: new Date(fields.iat) };
+  if (fields.scp) metadata.scopes = fields.scp;
+  if (fields.clm) metadata.claims = fields.clm;
+  return metadata;
+}
+
 const invalid = (op: StorageOperation, detail: string) => new StorageError(op, "INVALID_INPUT", detail);
 
 function requireText(op: StorageOperation, field: string, value: unknown, max: number): string {
@@ -69,6 +76,12 @@ export class StoreCodec {
 
   /** Validates and seals an entry; throws INVALID_INPUT (nothing written) on bad input. */
   encode(token: unknown, metadata: NewTokenMetadata, now: Date): EncodedEntry {
+    const entry = this.validate(token, metadata, now);
+    return { ...entry, sealed: this.vault.seal(entry.text, this.binding(entry.tokenKey)).ciphertext };
+  }
+
+  /** Validates an entry: its keys, its metadata as stored (issuedAt defaulted) and that metadata as JSON. */
+  validate(token: unknown, metadata: NewTokenMetadata, now: Date): Omit<EncodedEntry, "sealed"> & { metadata: TokenMetadata; text: string } {
     const op = "store";
     if (!isJsonObject(metadata)) throw invalid(op, "metadata must be an object");
     const [tokenKey] = this.tokenKeys(op, token);
@@ -95,7 +108,7 @@ export class StoreCodec {
       throw invalid(op, "claims must be JSON");
     }
     if (Buffer.byteLength(text) > LIMITS.metadataBytes) throw invalid(op, `metadata must be at most ${LIMITS.metadataBytes} bytes as JSON`);
-    return { tokenKey: tokenKey!, subjectKey: subjectKey!, idKey: idKey!, sealed: this.vault.seal(text, this.binding(tokenKey!)).ciphertext, expiresAtMs: fields.exp };
+    return { tokenKey: tokenKey!, subjectKey: subjectKey!, idKey: idKey!, expiresAtMs: fields.exp, text, metadata: fromFields(JSON.parse(text) as SealedFields) };
   }
 
   /** Opens an envelope read from a backend; CORRUPT when it was altered or belongs to another key. */
@@ -107,9 +120,7 @@ export class StoreCodec {
       const detail = error instanceof DecryptionError ? `the stored entry cannot be opened (${error.reason})` : "the stored entry is not valid";
       throw new StorageError(op, "CORRUPT", detail, tokenKey, { cause: error });
     }
-    const metadata: TokenMetadata = { id: fields.id, subject: fields.sub, expiresAt: new Date(fields.exp), issuedAt: new Date(fields.iat) };
-    if (fields.scp) metadata.scopes = fields.scp;
-    if (fields.clm) metadata.claims = fields.clm;
+    const metadata = fromFields(fields);
     if (revokedAtMs) metadata.revokedAt = new Date(revokedAtMs);
     return metadata;
   }

@@ -10,7 +10,8 @@ function attempt<T>(operation: () => T): Promise<T> {
 }
 
 interface Entry {
-  sealed: string;
+  /** Frozen (claims and scopes included); handed out as a shallow copy with fresh Dates. */
+  metadata: Readonly<TokenMetadata>;
   subjectKey: string;
   idKey: string;
   expiresAtMs: number;
@@ -25,10 +26,24 @@ export interface InMemoryTokenStoreOptions extends StoreOptions {
   cleanupBatch?: number;
 }
 
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !(value instanceof Date)) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** A caller's copy: the frozen scopes and claims are shared, the Dates are fresh. */
+function copyOf(metadata: Readonly<TokenMetadata>): TokenMetadata {
+  return { ...metadata, expiresAt: new Date(metadata.expiresAt), issuedAt: new Date(metadata.issuedAt) };
+}
+
 /**
- * One process's store, for development and tests. Same rules as every backend: blind-indexed
- * keys and sealed metadata (nothing readable in a heap dump beyond what is in use), expiry by
- * the clock, bounded size, a sweep that runs on its own.
+ * One process's store, for development, tests and single-process apps. Same rules as every
+ * backend: tokens, subjects and ids only as blind indexes (no token is ever a key), expiry by
+ * the clock, bounded size, a sweep that runs on its own. Metadata stays in the process's heap
+ * as objects: nothing is at rest, so nothing is sealed (the other backends seal it).
  */
 export class InMemoryTokenStore implements TokenStore {
   private readonly entries = new Map<string, Entry>();
@@ -62,7 +77,7 @@ export class InMemoryTokenStore implements TokenStore {
   }
 
   private write(token: string, metadata: NewTokenMetadata): void {
-    const entry = this.codec.encode(token, metadata, this.clock.now());
+    const entry = this.codec.validate(token, metadata, this.clock.now());
     const now = this.now();
     if ((this.revoked.get(entry.tokenKey) ?? 0) > now) throw new StorageError("store", "CONFLICT", "the token was revoked", entry.tokenKey);
     if (!this.entries.has(entry.tokenKey) && this.entries.size >= this.maxEntries) {
@@ -70,7 +85,7 @@ export class InMemoryTokenStore implements TokenStore {
       if (this.entries.size >= this.maxEntries) throw new StorageError("store", "CAPACITY", `the memory store holds its maximum of ${this.maxEntries} tokens`, entry.tokenKey);
     }
     this.unlink(entry.tokenKey);
-    this.entries.set(entry.tokenKey, { sealed: entry.sealed, subjectKey: entry.subjectKey, idKey: entry.idKey, expiresAtMs: entry.expiresAtMs });
+    this.entries.set(entry.tokenKey, { metadata: deepFreeze(entry.metadata), subjectKey: entry.subjectKey, idKey: entry.idKey, expiresAtMs: entry.expiresAtMs });
     let members = this.subjects.get(entry.subjectKey);
     if (!members) this.subjects.set(entry.subjectKey, (members = new Set()));
     members.add(entry.tokenKey);
@@ -78,11 +93,11 @@ export class InMemoryTokenStore implements TokenStore {
   }
 
   get(token: string): Promise<TokenMetadata | null> {
-    return attempt(() => this.liveByKeys("get", this.codec.tokenKeys("get", token)));
+    return attempt(() => this.liveByKeys(this.codec.tokenKeys("get", token)));
   }
 
   getById(id: string): Promise<TokenMetadata | null> {
-    return attempt(() => this.liveByKeys("getById", this.codec.idKeys("getById", id).flatMap((idKey) => this.ids.get(idKey) ?? [])));
+    return attempt(() => this.liveByKeys(this.codec.idKeys("getById", id).flatMap((idKey) => this.ids.get(idKey) ?? [])));
   }
 
   delete(token: string): Promise<boolean> {
@@ -106,7 +121,7 @@ export class InMemoryTokenStore implements TokenStore {
       for (const subjectKey of this.codec.subjectKeys("list", subject)) {
         for (const key of this.subjects.get(subjectKey) ?? []) {
           const entry = this.entries.get(key);
-          if (entry && entry.expiresAtMs > now) found.push(this.codec.decode("list", key, entry.sealed));
+          if (entry && entry.expiresAtMs > now) found.push(copyOf(entry.metadata));
         }
       }
       return found.sort(byExpiry);
@@ -141,12 +156,12 @@ export class InMemoryTokenStore implements TokenStore {
     return Promise.resolve();
   }
 
-  private liveByKeys(op: "get" | "getById", keys: string[]): TokenMetadata | null {
+  private liveByKeys(keys: string[]): TokenMetadata | null {
     const now = this.now();
     for (const key of keys) {
       if ((this.revoked.get(key) ?? 0) > now) return null;
       const entry = this.entries.get(key);
-      if (entry && entry.expiresAtMs > now) return this.codec.decode(op, key, entry.sealed);
+      if (entry && entry.expiresAtMs > now) return copyOf(entry.metadata);
     }
     return null;
   }
