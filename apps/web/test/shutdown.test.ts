@@ -16,7 +16,7 @@ describe("production server shutdown", () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
   });
 
-  it("writes the TOKEN_READ rows queued when SIGTERM arrives", async () => {
+  it("a check followed at once by SIGTERM leaves both its CHECK and TOKEN_READ rows", async () => {
     const sim = await startSimulator({ strict: true });
     cleanups.push(() => sim.close());
     await sim.updateSettings({ autoApprove: true });
@@ -52,8 +52,9 @@ describe("production server shutdown", () => {
     expect(check.status).toBe(200);
     await server.stop(); // SIGTERM, at once: the read is still queued
 
-    const reads = await db.prisma.auditLog.count({ where: { companyId: "acme", action: "TOKEN_READ", userId: "alice" } });
-    expect(reads).toBe(1);
+    // Both rows of the check: the CHECK written with its health, the TOKEN_READ queued until shutdown.
+    const rows = await db.prisma.auditLog.findMany({ where: { companyId: "acme", userId: "alice", action: { in: ["CHECK", "TOKEN_READ"] } }, select: { action: true } });
+    expect(rows.map((r) => r.action).sort()).toEqual(["CHECK", "TOKEN_READ"]);
     expect(server.output()).not.toContain("shutdown: a close step failed");
   });
 });
