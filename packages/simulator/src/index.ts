@@ -4,6 +4,7 @@ export type { SimulatorControl, ClockView, ClientView, GrantView, GrantFilter, R
 export type { Settings } from "./context";
 export type { Fault, FaultSpec, FaultKind, Endpoint } from "./faults";
 export type { Stats, ProviderStats, GrantCounters } from "./state";
+export { UPSTASH_PATH, type UpstashOptions, type UpstashCredentials } from "./upstash";
 export {
   DEFAULT_CLIENTS,
   INTUIT_CLIENT_ID,

@@ -14,6 +14,7 @@ import { SigningKeys } from "./keys";
 import { oidcRoutes } from "./oidc";
 import { Router } from "./router";
 import { Store } from "./state";
+import { UPSTASH_PATH, UpstashEndpoint, type UpstashCredentials, type UpstashOptions } from "./upstash";
 import { xeroRoutes } from "./xero";
 
 export interface SimulatorOptions {
@@ -25,11 +26,15 @@ export interface SimulatorOptions {
   strict?: boolean;
   /** Base time source in epoch ms; the control API's clock moves relative to it. */
   now?: () => number;
+  /** Serve an Upstash-REST-compatible endpoint at /upstash, forwarding to this Redis (off when absent). */
+  upstash?: UpstashOptions;
 }
 
 export interface Simulator extends SimulatorControl {
   /** e.g. http://127.0.0.1:4010, no trailing slash. */
   readonly url: string;
+  /** The Upstash endpoint's URL and token, when `upstash` was given. */
+  readonly upstash?: UpstashCredentials;
   close(): Promise<void>;
 }
 
@@ -120,6 +125,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   };
   const control = new LocalControl(state);
   const router = new Router().add(...controlRoutes(control), ...intuitRoutes, ...xeroRoutes, ...oidcRoutes);
+  // Connected before listening: a Redis that cannot be reached fails the start, not a later request.
+  const upstash = options.upstash ? await UpstashEndpoint.start(options.upstash) : undefined;
+  if (upstash) router.add(...upstash.routes());
 
   const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
@@ -133,27 +141,35 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off("error", reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port ?? 0, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
     });
-  });
+  } catch (error) {
+    await upstash?.close();
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
   // A wildcard bind is still reached through loopback; IPv6 literals need brackets.
   const shownHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
   state.baseUrl = `http://${shownHost}:${port}`;
 
-  const close = () =>
-    new Promise<void>((resolve, reject) => {
+  const close = async () => {
+    await new Promise<void>((resolve, reject) => {
       server.close((error) => (error ? reject(error) : resolve()));
       for (const socket of sockets) socket.destroy();
     });
+    await upstash?.close();
+  };
 
   // Bind every control method so the object can be destructured or passed around.
   const simulator: Simulator = {
     url: state.baseUrl,
+    upstash: options.upstash ? { url: `${state.baseUrl}${UPSTASH_PATH}`, token: options.upstash.token } : undefined,
     close,
     clock: () => control.clock(),
     advanceClock: (ms) => control.advanceClock(ms),

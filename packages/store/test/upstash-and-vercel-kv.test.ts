@@ -1,0 +1,96 @@
+// The conformance suite on Upstash and Vercel KV: the real `@upstash/redis` client over HTTP to
+// the simulator's Upstash endpoint, which forwards to the real Redis (REDIS_URL, default
+// 127.0.0.1:6379). Every store gets a fresh prefix; the keys are listed through node-redis for
+// the canary test and deleted at the end.
+import { createHash, randomBytes } from "node:crypto";
+import { startSimulator, type Simulator } from "@tokenvault/simulator";
+import { Redis } from "@upstash/redis";
+import { createClient } from "redis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { upstashScripts } from "../src/backends/clients";
+import { createUpstashTokenStore, createVercelKVTokenStore } from "../src/index";
+import { tokenStoreConformance, type BackendUnderTest } from "./conformance";
+
+const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const TOKEN = `store-test-${randomBytes(8).toString("hex")}`;
+
+let sim: Simulator;
+let direct: ReturnType<typeof createClient>;
+const prefixes: string[] = [];
+
+beforeAll(async () => {
+  sim = await startSimulator({ upstash: { redisUrl: REDIS_URL, token: TOKEN } });
+  direct = createClient({ url: REDIS_URL });
+  await direct.connect();
+});
+
+afterAll(async () => {
+  // Runs after every suite's own afterAll (which closes its stores).
+  for (const prefix of prefixes) {
+    for await (const keys of direct.scanIterator({ MATCH: `${prefix}:*`, COUNT: 100 })) if (keys.length > 0) await direct.del(keys);
+  }
+  await direct.close();
+  await sim.close();
+});
+
+/** A fresh prefix, remembered for the clean-up. */
+function freshPrefix(): string {
+  const prefix = `test:${randomBytes(6).toString("hex")}`;
+  prefixes.push(prefix);
+  return prefix;
+}
+
+/** Every key under the prefix with its value, read straight from Redis (not through the endpoint). */
+async function dump(prefix: string): Promise<string> {
+  const lines: string[] = [];
+  for await (const keys of direct.scanIterator({ MATCH: `${prefix}:*`, COUNT: 100 })) {
+    for (const key of keys) {
+      const type = await direct.type(key);
+      const value = type === "hash" ? await direct.hGetAll(key) : type === "zset" ? await direct.zRangeWithScores(key, 0, -1) : await direct.get(key);
+      lines.push(`${key} ${JSON.stringify(value)}`);
+    }
+  }
+  return lines.join("\n");
+}
+
+/** An `@upstash/redis` client as apps make one: defaults kept (auto-pipelining, base64 replies, JSON deserialization). */
+function upstashClient(): Redis {
+  return new Redis({ url: sim.upstash!.url, token: sim.upstash!.token });
+}
+
+/**
+ * What `createClient({ url, token })` from `@vercel/kv` returns. `@vercel/kv` is deprecated and
+ * not a dependency: its client is a `VercelKV`, a subclass of `@upstash/redis`'s `Redis` that
+ * only adds scan iterators, built with the config as given and telemetry off
+ * (UPSTASH_DISABLE_TELEMETRY). So this is the same object minus the iterators, which the store
+ * does not use. Its default export `kv` is such a client made from KV_REST_API_URL / _TOKEN.
+ */
+function createVercelKVClient(config: { url: string; token: string }): Redis {
+  return new Redis({ ...config, enableTelemetry: false });
+}
+
+tokenStoreConformance("Upstash (@upstash/redis over REST)", ({ vault, clock, namespace }): Promise<BackendUnderTest> => {
+  const prefix = freshPrefix();
+  return Promise.resolve({ store: createUpstashTokenStore(upstashClient(), { vault, clock, namespace, prefix }), dump: () => dump(prefix) });
+});
+
+tokenStoreConformance("Vercel KV (@vercel/kv createClient shape)", ({ vault, clock, namespace }): Promise<BackendUnderTest> => {
+  const prefix = freshPrefix();
+  const kv = createVercelKVClient({ url: sim.upstash!.url, token: sim.upstash!.token });
+  return Promise.resolve({ store: createVercelKVTokenStore(kv, { vault, clock, namespace, prefix }), dump: () => dump(prefix) });
+});
+
+describe("Upstash client errors the Redis store relies on", () => {
+  it("an unknown script SHA fails with NOSCRIPT in the message, so the store falls back to EVAL", async () => {
+    // The scripts are usually cached in the shared Redis already, and flushing the cache would
+    // disturb other runs on it; so the fallback's premise is checked on its own.
+    const unknown = createHash("sha1").update(`never loaded ${randomBytes(8).toString("hex")}`).digest("hex");
+    for (const client of [upstashClient(), new Redis({ url: sim.upstash!.url, token: sim.upstash!.token, enableAutoPipelining: false })]) {
+      const error = await upstashScripts(client).evalSha(unknown, [], ["x"]).then(
+        () => new Error("resolved"),
+        (e: unknown) => e as Error,
+      );
+      expect(error.message).toMatch(/NOSCRIPT/);
+    }
+  });
+});
