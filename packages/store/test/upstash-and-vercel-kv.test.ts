@@ -5,53 +5,27 @@
 import { createHash, randomBytes } from "node:crypto";
 import { startSimulator, type Simulator } from "@tokenvault/simulator";
 import { Redis } from "@upstash/redis";
-import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { upstashScripts } from "../src/backends/clients";
 import { createUpstashTokenStore, createVercelKVTokenStore } from "../src/index";
 import { tokenStoreConformance, type BackendUnderTest } from "./conformance";
+import { REDIS_URL, RedisTestKeys } from "./redis-keys";
 
-const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const TOKEN = `store-test-${randomBytes(8).toString("hex")}`;
 
 let sim: Simulator;
-let direct: ReturnType<typeof createClient>;
-const prefixes: string[] = [];
+const keys = new RedisTestKeys();
 
 beforeAll(async () => {
   sim = await startSimulator({ upstash: { redisUrl: REDIS_URL, token: TOKEN } });
-  direct = createClient({ url: REDIS_URL });
-  await direct.connect();
+  await keys.connect();
 });
 
 afterAll(async () => {
   // Runs after every suite's own afterAll (which closes its stores).
-  for (const prefix of prefixes) {
-    for await (const keys of direct.scanIterator({ MATCH: `${prefix}:*`, COUNT: 100 })) if (keys.length > 0) await direct.del(keys);
-  }
-  await direct.close();
+  await keys.close();
   await sim.close();
 });
-
-/** A fresh prefix, remembered for the clean-up. */
-function freshPrefix(): string {
-  const prefix = `test:${randomBytes(6).toString("hex")}`;
-  prefixes.push(prefix);
-  return prefix;
-}
-
-/** Every key under the prefix with its value, read straight from Redis (not through the endpoint). */
-async function dump(prefix: string): Promise<string> {
-  const lines: string[] = [];
-  for await (const keys of direct.scanIterator({ MATCH: `${prefix}:*`, COUNT: 100 })) {
-    for (const key of keys) {
-      const type = await direct.type(key);
-      const value = type === "hash" ? await direct.hGetAll(key) : type === "zset" ? await direct.zRangeWithScores(key, 0, -1) : await direct.get(key);
-      lines.push(`${key} ${JSON.stringify(value)}`);
-    }
-  }
-  return lines.join("\n");
-}
 
 /** An `@upstash/redis` client as apps make one: defaults kept (auto-pipelining, base64 replies, JSON deserialization). */
 function upstashClient(): Redis {
@@ -70,14 +44,14 @@ function createVercelKVClient(config: { url: string; token: string }): Redis {
 }
 
 tokenStoreConformance("Upstash (@upstash/redis over REST)", ({ vault, clock, namespace }): Promise<BackendUnderTest> => {
-  const prefix = freshPrefix();
-  return Promise.resolve({ store: createUpstashTokenStore(upstashClient(), { vault, clock, namespace, prefix }), dump: () => dump(prefix) });
+  const prefix = keys.freshPrefix();
+  return Promise.resolve({ store: createUpstashTokenStore(upstashClient(), { vault, clock, namespace, prefix }), dump: () => keys.dump(prefix) });
 });
 
 tokenStoreConformance("Vercel KV (@vercel/kv createClient shape)", ({ vault, clock, namespace }): Promise<BackendUnderTest> => {
-  const prefix = freshPrefix();
+  const prefix = keys.freshPrefix();
   const kv = createVercelKVClient({ url: sim.upstash!.url, token: sim.upstash!.token });
-  return Promise.resolve({ store: createVercelKVTokenStore(kv, { vault, clock, namespace, prefix }), dump: () => dump(prefix) });
+  return Promise.resolve({ store: createVercelKVTokenStore(kv, { vault, clock, namespace, prefix }), dump: () => keys.dump(prefix) });
 });
 
 describe("Upstash client errors the Redis store relies on", () => {

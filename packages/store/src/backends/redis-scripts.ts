@@ -106,7 +106,8 @@ for _, s in ipairs(reply[2]) do
   end
   redis.call('ZREMRANGEBYSCORE', s, '-inf', now)
 end
-redis.call('SET', cursorKey, reply[1])
+-- Kept for an hour: a store that stops cleaning leaves nothing behind for good.
+redis.call('SET', cursorKey, reply[1], 'PX', 3600000)
 return removed`,
 } as const;
 
