@@ -65,8 +65,9 @@ export class PostgresTokenStore implements TokenStore, StoreLock {
   }
 
   async store(token: string, metadata: NewTokenMetadata): Promise<void> {
-    const entry = this.codec.encode(token, metadata, this.clock.now());
-    const [ns, now, expiresAt] = [this.namespace, this.now(), new Date(entry.expiresAtMs).toISOString()];
+    const at = this.clock.now();
+    const entry = this.codec.encode(token, metadata, at);
+    const [ns, now, expiresAt] = [this.namespace, at.toISOString(), new Date(entry.expiresAtMs).toISOString()];
     await this.run("store", entry.tokenKey, () =>
       this.prisma.$transaction(async (tx) => {
         // Stores naming the same id take turns, so the unique id index never fails one of them.
