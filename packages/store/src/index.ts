@@ -1,5 +1,7 @@
 // @tokenvault/store: a store for the tokens a service issues or receives for itself.
+import type { PrismaClient } from "@tokenvault/db";
 import { nodeRedisScripts, upstashScripts, type NodeRedisLike, type UpstashLike } from "./backends/clients";
+import { PostgresTokenStore, type PostgresTokenStoreOptions } from "./backends/postgres-store";
 import { RedisTokenStore, type RedisTokenStoreOptions } from "./backends/redis-store";
 import { StorageError } from "./errors";
 import type { TokenStore } from "./types";
@@ -12,6 +14,8 @@ export { LIMITS } from "./codec";
 export { InMemoryTokenStore, type InMemoryTokenStoreOptions } from "./backends/memory-store";
 export { RedisTokenStore, type RedisTokenStoreOptions, type ScriptClient } from "./backends/redis-store";
 export type { NodeRedisLike, UpstashLike } from "./backends/clients";
+export { PostgresTokenStore, type PostgresTokenStoreOptions } from "./backends/postgres-store";
+export { LOCK_LIMITS } from "./lock-input";
 
 /** A store on a node-redis client (`createClient({ url })` from `redis`, connected). */
 export function createRedisTokenStore(client: NodeRedisLike, options: RedisTokenStoreOptions & { ownsClient?: boolean } = {}): RedisTokenStore {
@@ -30,6 +34,15 @@ export function createUpstashTokenStore(redis: UpstashLike, options: RedisTokenS
  */
 export function createVercelKVTokenStore(kv: UpstashLike, options: RedisTokenStoreOptions = {}): RedisTokenStore {
   return new RedisTokenStore(upstashScripts(kv), options);
+}
+
+/**
+ * A store on PostgreSQL (or the embedded PGlite) through the app's Prisma client, e.g.
+ * `(await getDatabase()).prisma` from `@tokenvault/db`; the tables come with its migrations.
+ * The client stays open on close() unless `ownsClient` is set.
+ */
+export function createPostgresTokenStore(prisma: PrismaClient, options: PostgresTokenStoreOptions = {}): PostgresTokenStore {
+  return new PostgresTokenStore(prisma, options);
 }
 
 let current: TokenStore | undefined;

@@ -1,8 +1,9 @@
 import { byExpiry, type Clock } from "../clock";
 import type { StoreCodec } from "../codec";
 import { StorageError } from "../errors";
+import { checkLockName, checkLockOwner, checkLockTtl, newLockOwner } from "../lock-input";
 import { resolveOptions, type StoreOptions } from "../options";
-import type { NewTokenMetadata, TokenMetadata, TokenStore } from "../types";
+import type { NewTokenMetadata, StoreLock, TokenMetadata, TokenStore } from "../types";
 
 /** Runs a synchronous operation as the interface's promise: a thrown error becomes a rejection. */
 function attempt<T>(operation: () => T): Promise<T> {
@@ -45,12 +46,14 @@ function copyOf(metadata: Readonly<TokenMetadata>): TokenMetadata {
  * the clock, bounded size, a sweep that runs on its own. Metadata stays in the process's heap
  * as objects: nothing is at rest, so nothing is sealed (the other backends seal it).
  */
-export class InMemoryTokenStore implements TokenStore {
+export class InMemoryTokenStore implements TokenStore, StoreLock {
   private readonly entries = new Map<string, Entry>();
   private readonly subjects = new Map<string, Set<string>>();
   private readonly ids = new Map<string, string>();
   /** Revoked token keys, until the token would have expired. */
   private readonly revoked = new Map<string, number>();
+  /** Held locks: name -> owner and expiry (this process only, like the rest of this store). */
+  private readonly locks = new Map<string, { owner: string; expiresAtMs: number }>();
   private readonly codec: StoreCodec;
   private readonly clock: Clock;
   private readonly maxEntries: number;
@@ -151,6 +154,23 @@ export class InMemoryTokenStore implements TokenStore {
     return attempt(() => this.removeExpired(this.cleanupBatch));
   }
 
+  acquire(name: string, ttlMs: number): Promise<string | null> {
+    return attempt(() => {
+      const [lockName, ttl, now] = [checkLockName(name), checkLockTtl(ttlMs), this.now()];
+      if ((this.locks.get(lockName)?.expiresAtMs ?? 0) > now) return null;
+      const owner = newLockOwner();
+      this.locks.set(lockName, { owner, expiresAtMs: now + ttl });
+      return owner;
+    });
+  }
+
+  release(name: string, owner: string): Promise<void> {
+    return attempt(() => {
+      const [lockName, lockOwner] = [checkLockName(name), checkLockOwner(owner)];
+      if (this.locks.get(lockName)?.owner === lockOwner) this.locks.delete(lockName);
+    });
+  }
+
   close(): Promise<void> {
     if (this.sweep) clearInterval(this.sweep);
     return Promise.resolve();
@@ -188,6 +208,7 @@ export class InMemoryTokenStore implements TokenStore {
       }
     }
     for (const [key, until] of this.revoked) if (until <= now) this.revoked.delete(key);
+    for (const [name, lock] of this.locks) if (lock.expiresAtMs <= now) this.locks.delete(name);
     return removed;
   }
 }
