@@ -12,6 +12,7 @@ export { LIMITS } from "./codec";
 export { InMemoryTokenStore, type InMemoryTokenStoreOptions } from "./backends/memory-store";
 export { RedisTokenStore, type RedisTokenStoreOptions, type ScriptClient } from "./backends/redis-store";
 export type { NodeRedisLike, UpstashLike } from "./backends/clients";
+export { withFallback, FallbackTokenStore, type FallbackOptions } from "./fallback";
 export { connectRedisTokenStore, redisClientOptions, reconnectDelay, withCommandDeadline, watchRedisClient, redisEndpoint, CommandDeadlineError, type RedisConnectionOptions } from "./backends/redis-connection";
 
 /** A store on a node-redis client (`createClient({ url })` from `redis`, connected). */
