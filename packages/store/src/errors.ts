@@ -25,10 +25,12 @@ export class StorageError extends Error {
 /** Maps a backend error to a StorageError: timeouts and lost connections apart from the rest. */
 export function toStorageError(op: StorageOperation, key: string | null, error: unknown): StorageError {
   if (error instanceof StorageError) return error;
-  const text = error instanceof Error ? `${error.name} ${error.message}` : String(error);
+  // node-redis's errors keep the name "Error": their class says what happened (its TimeoutError has no message).
+  const kind = error instanceof Error ? (error.constructor.name !== "Error" ? error.constructor.name : error.name) : typeof error;
+  const text = error instanceof Error ? `${kind} ${error.name} ${error.message}` : String(error);
   if (/timeout|timed out|TimeoutError|AbortError/i.test(text)) return new StorageError(op, "TIMEOUT", "the backend did not answer in time", key, { cause: error });
-  if (/ECONNREFUSED|ECONNRESET|EPIPE|ENOTFOUND|socket|closed|connect|fetch failed|network|ClientClosedError|offline/i.test(text)) {
+  if (/ECONNREFUSED|ECONNRESET|EPIPE|ENOTFOUND|socket|closed|connect|fetch failed|network|ClientClosedError|DisconnectsClientError|offline/i.test(text)) {
     return new StorageError(op, "UNAVAILABLE", "the backend cannot be reached", key, { cause: error });
   }
-  return new StorageError(op, "UNAVAILABLE", `the backend failed (${error instanceof Error ? error.name : typeof error})`, key, { cause: error });
+  return new StorageError(op, "UNAVAILABLE", `the backend failed (${kind})`, key, { cause: error });
 }

@@ -16,6 +16,8 @@ export { RedisTokenStore, type RedisTokenStoreOptions, type ScriptClient } from 
 export type { NodeRedisLike, UpstashLike } from "./backends/clients";
 export { PostgresTokenStore, type PostgresTokenStoreOptions } from "./backends/postgres-store";
 export { LOCK_LIMITS } from "./lock-input";
+export { withFallback, FallbackTokenStore, type FallbackOptions } from "./fallback";
+export { connectRedisTokenStore, redisClientOptions, reconnectDelay, withCommandDeadline, watchRedisClient, redisEndpoint, CommandDeadlineError, type RedisConnectionOptions } from "./backends/redis-connection";
 
 /** A store on a node-redis client (`createClient({ url })` from `redis`, connected). */
 export function createRedisTokenStore(client: NodeRedisLike, options: RedisTokenStoreOptions & { ownsClient?: boolean } = {}): RedisTokenStore {
