@@ -3,12 +3,14 @@ import type { PrismaClient } from "@tokenvault/db";
 import { nodeRedisScripts, upstashScripts, type NodeRedisLike, type UpstashLike } from "./backends/clients";
 import { PostgresTokenStore, type PostgresTokenStoreOptions } from "./backends/postgres-store";
 import { RedisTokenStore, type RedisTokenStoreOptions } from "./backends/redis-store";
-import { StorageError } from "./errors";
+import { createTokenStoreFromEnv, LazyTokenStore } from "./default-store";
 import type { TokenStore } from "./types";
 
 export type { Json, NewTokenMetadata, StoreLock, TokenMetadata, TokenStore } from "./types";
 export { StorageError, STORAGE_ERROR_CODES, type StorageErrorCode, type StorageOperation } from "./errors";
 export { systemClock, type Clock } from "./clock";
+export { createTokenStoreFromEnv } from "./default-store";
+export { storeSettingsFromEnv, type StoreSettings } from "./env";
 export type { StoreOptions } from "./options";
 export { LIMITS } from "./codec";
 export { InMemoryTokenStore, type InMemoryTokenStoreOptions } from "./backends/memory-store";
@@ -54,8 +56,8 @@ export function setTokenStore(store: TokenStore): void {
   current = store;
 }
 
-/** The process's token store, as set by setTokenStore. */
+/** The process's token store: the one set by setTokenStore, else the one TOKEN_STORE names, built on first use. */
 export function getTokenStore(): TokenStore {
-  if (!current) throw new StorageError("connect", "CONFIGURATION", "no token store is set: call setTokenStore() at start-up");
+  current ??= new LazyTokenStore(createTokenStoreFromEnv);
   return current;
 }
