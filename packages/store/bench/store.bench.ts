@@ -6,7 +6,11 @@ import { performance } from "node:perf_hooks";
 import { createClient } from "redis";
 import { createKeyRing, Vault } from "@tokenvault/vault";
 import { redisUrlForTests } from "../src/env";
-import { createRedisTokenStore, InMemoryTokenStore, type TokenStore } from "../src/index";
+import { Redis } from "@upstash/redis";
+import { openDatabase } from "@tokenvault/db";
+import { createTestDatabase } from "@tokenvault/db/testing";
+import { startSimulator } from "@tokenvault/simulator";
+import { createPostgresTokenStore, createRedisTokenStore, createUpstashTokenStore, InMemoryTokenStore, type TokenStore } from "../src/index";
 
 const REDIS_URL = redisUrlForTests();
 const vault = new Vault(createKeyRing(randomBytes(32)));
@@ -81,9 +85,36 @@ async function main(): Promise<void> {
     line("Redis get / GET", await paired(() => redis.get(token), () => client.get(bareKey)), 1.3);
     line("Redis store / SET", await paired(() => seed(redis, "bench-writes"), () => client.set(`${bareKey}:w`, "x".repeat(300))), 1.3);
     line("Redis list (5 tokens) / ZRANGEBYSCORE", await paired(() => redis.list("bench-subject"), () => client.zRangeByScore(`${bareKey}:z`, Date.now(), "+inf")), 1.3);
+
+    // Upstash: the real @upstash/redis client over HTTP to the simulator's endpoint (Redis behind it).
+    const sim = await startSimulator({ upstash: { redisUrl: REDIS_URL, token: "bench-token" } });
+    try {
+      const rest = new Redis({ url: sim.upstash!.url, token: sim.upstash!.token });
+      const upstash = createUpstashTokenStore(rest, { vault, prefix });
+      const upstashToken = await seed(upstash, "bench-upstash");
+      line("Upstash get / GET", await paired(() => upstash.get(upstashToken), () => rest.get(bareKey), 20, 50), 1.3);
+    } finally {
+      await sim.close();
+    }
   } finally {
     for await (const keys of client.scanIterator({ MATCH: `${prefix}:*`, COUNT: 500 })) if (keys.length > 0) await client.del(keys);
     await client.close();
+  }
+
+  // PostgreSQL: the store's read beside the same indexed read through the bare Prisma client.
+  const database = await createTestDatabase("store-bench");
+  const db = await openDatabase({ databaseUrl: database.url });
+  try {
+    const postgres = createPostgresTokenStore(db.prisma, { vault, namespace: "bench" });
+    const token = await seed(postgres, "bench-pg");
+    for (let i = 0; i < 4; i++) await seed(postgres, "bench-pg");
+    const row = await db.prisma.tokenStoreEntry.findFirstOrThrow({ where: { namespace: "bench" } });
+    const bareGet = () => db.prisma.$queryRaw`SELECT "sealed", "expiresAt" FROM "TokenStoreEntry" WHERE "namespace" = ${"bench"} AND "tokenKey" = ${row.tokenKey}`;
+    line("PostgreSQL get / SELECT by key", await paired(() => postgres.get(token), bareGet), 1.3);
+    line("PostgreSQL list (5) / SELECT by subject", await paired(() => postgres.list("bench-pg"), () => db.prisma.$queryRaw`SELECT "sealed" FROM "TokenStoreEntry" WHERE "namespace" = ${"bench"} AND "subjectKey" = ${row.subjectKey} AND "expiresAt" > now()`), 1.3);
+  } finally {
+    await db.close();
+    await database.drop();
   }
 }
 
