@@ -1,5 +1,6 @@
 // @tokenvault/store: a store for the tokens a service issues or receives for itself.
 import { nodeRedisScripts, upstashScripts, type NodeRedisLike, type UpstashLike } from "./backends/clients";
+import { RedisStoreLock, type RedisStoreLockOptions } from "./backends/redis-lock";
 import { RedisTokenStore, type RedisTokenStoreOptions } from "./backends/redis-store";
 import { StorageError } from "./errors";
 import type { TokenStore } from "./types";
@@ -12,6 +13,7 @@ export { LIMITS } from "./codec";
 export { InMemoryTokenStore, type InMemoryTokenStoreOptions } from "./backends/memory-store";
 export { RedisTokenStore, type RedisTokenStoreOptions, type ScriptClient } from "./backends/redis-store";
 export type { NodeRedisLike, UpstashLike } from "./backends/clients";
+export { RedisStoreLock, type RedisStoreLockOptions } from "./backends/redis-lock";
 
 /** A store on a node-redis client (`createClient({ url })` from `redis`, connected). */
 export function createRedisTokenStore(client: NodeRedisLike, options: RedisTokenStoreOptions & { ownsClient?: boolean } = {}): RedisTokenStore {
@@ -30,6 +32,16 @@ export function createUpstashTokenStore(redis: UpstashLike, options: RedisTokenS
  */
 export function createVercelKVTokenStore(kv: UpstashLike, options: RedisTokenStoreOptions = {}): RedisTokenStore {
   return new RedisTokenStore(upstashScripts(kv), options);
+}
+
+/** The StoreLock beside a Redis store: pass the store's node-redis client and prefix (the lock never closes the client). */
+export function createRedisStoreLock(client: NodeRedisLike, options: RedisStoreLockOptions = {}): RedisStoreLock {
+  return new RedisStoreLock(nodeRedisScripts(client), options);
+}
+
+/** The StoreLock beside an Upstash or Vercel KV store: same client, same prefix. */
+export function createUpstashStoreLock(redis: UpstashLike, options: RedisStoreLockOptions = {}): RedisStoreLock {
+  return new RedisStoreLock(upstashScripts(redis), options);
 }
 
 let current: TokenStore | undefined;
