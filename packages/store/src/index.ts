@@ -14,6 +14,10 @@ export { InMemoryTokenStore, type InMemoryTokenStoreOptions } from "./backends/m
 export { RedisTokenStore, type RedisTokenStoreOptions, type ScriptClient } from "./backends/redis-store";
 export type { NodeRedisLike, UpstashLike } from "./backends/clients";
 export { RedisStoreLock, type RedisStoreLockOptions } from "./backends/redis-lock";
+export { createServiceTokens, type ServiceTokens, type ServiceTokensOptions, type ServiceTokenLogger } from "./service-token";
+export { clientCredentialsMinter, type ClientCredentialsConfig, type MintedToken, type Minter } from "./client-credentials";
+export { ServiceTokenError, SERVICE_TOKEN_ERROR_CODES, type ServiceTokenErrorCode } from "./service-token-error";
+export { parseServiceTokenEnv, type ServiceTokenEnv } from "./env";
 
 /** A store on a node-redis client (`createClient({ url })` from `redis`, connected). */
 export function createRedisTokenStore(client: NodeRedisLike, options: RedisTokenStoreOptions & { ownsClient?: boolean } = {}): RedisTokenStore {
