@@ -25,6 +25,8 @@ export interface ClientRecord {
   /** Exact redirect URIs. Empty means "any http(s) URI on localhost or 127.0.0.1", the dev default. */
   redirectUris: string[];
   name: string;
+  /** Lifetime of the tokens the client_credentials grant issues to this client; default the provider's access token lifetime. */
+  accessTokenTtlSec: number | undefined;
 }
 
 export interface RegisterClientInput {
@@ -34,6 +36,7 @@ export interface RegisterClientInput {
   public?: boolean;
   redirectUris?: string[];
   name?: string;
+  accessTokenTtlSec?: number;
 }
 
 function isLoopbackUri(uri: string): boolean {
@@ -60,19 +63,22 @@ export class ClientRegistry {
     this.clients.clear();
     for (const provider of Object.keys(DEFAULT_CLIENTS) as Provider[]) {
       const { clientId, clientSecret } = DEFAULT_CLIENTS[provider];
-      this.clients.set(this.key(provider, clientId), { provider, clientId, clientSecret, redirectUris: [], name: `Simulator dev app (${provider})` });
+      this.clients.set(this.key(provider, clientId), { provider, clientId, clientSecret, redirectUris: [], name: `Simulator dev app (${provider})`, accessTokenTtlSec: undefined });
     }
   }
 
   register(input: RegisterClientInput): ClientRecord {
     const clientId = input.clientId ?? `sim-${input.provider}-${randomBytes(6).toString("hex")}`;
     if (input.public && input.provider === "intuit") throw new Error("Intuit has no public clients: a client secret is required");
+    const ttl = input.accessTokenTtlSec;
+    if (ttl !== undefined && !(Number.isInteger(ttl) && ttl >= 1 && ttl <= 86_400)) throw new Error("accessTokenTtlSec must be an integer from 1 to 86400");
     const record: ClientRecord = {
       provider: input.provider,
       clientId,
       clientSecret: input.public ? undefined : (input.clientSecret ?? randomBytes(18).toString("base64url")),
       redirectUris: [...(input.redirectUris ?? [])],
       name: input.name ?? clientId,
+      accessTokenTtlSec: ttl,
     };
     for (const uri of record.redirectUris) {
       try {

@@ -19,6 +19,7 @@ const schemas = {
       public: z.boolean().optional(),
       redirectUris: z.array(z.string().min(1)).optional(),
       name: z.string().min(1).max(200).optional(),
+      accessTokenTtlSec: z.number().int().min(1).max(86_400).optional(),
     })
     .strict(),
   settings: z

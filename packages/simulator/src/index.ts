@@ -3,7 +3,7 @@ export { connectSimulator, HttpSimulatorControl, SimulatorControlError } from ".
 export type { SimulatorControl, ClockView, ClientView, GrantView, GrantFilter, RevokeSelector, RefreshTokenView, SettingsPatch } from "./control";
 export type { Settings } from "./context";
 export type { Fault, FaultSpec, FaultKind, Endpoint } from "./faults";
-export type { Stats, ProviderStats, GrantCounters } from "./state";
+export type { Stats, ProviderStats, GrantCounters, ClientCounters } from "./state";
 export { UPSTASH_PATH, type UpstashOptions, type UpstashCredentials } from "./upstash";
 export {
   DEFAULT_CLIENTS,

@@ -11,7 +11,7 @@ export function oidcIssuer(baseUrl: string): string {
   return `${baseUrl}/oidc`;
 }
 
-/** A by-the-book provider: PKCE required, refresh tokens rotate on every use with no grace. */
+/** A by-the-book provider: PKCE required, refresh tokens rotate on every use with no grace; client_credentials for services. */
 export const oidcPolicy: ProviderPolicy = {
   provider: "oidc",
   accessTtlMs: HOUR,
@@ -23,6 +23,7 @@ export const oidcPolicy: ProviderPolicy = {
   rotateAfterMs: 0,
   graceMs: 0,
   graceEndsWhenNewTokenUsed: false,
+  clientCredentials: true,
   newRefreshValue: () => randomToken(32),
   newAccessValue: () => randomToken(32),
   async tokenResponse({ ctx, grant, access, refresh, client, fromCode }) {
@@ -75,7 +76,7 @@ function discovery(ctx: RequestContext): SimResponse {
     scopes_supported: ["openid", "profile", "email", "offline_access"],
     response_types_supported: ["code"],
     response_modes_supported: ["query"],
-    grant_types_supported: ["authorization_code", "refresh_token"],
+    grant_types_supported: ["authorization_code", "refresh_token", "client_credentials"],
     subject_types_supported: ["public"],
     id_token_signing_alg_values_supported: ["RS256"],
     token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "none"],

@@ -113,16 +113,26 @@ export interface ProviderStats {
   codeReuse: number;
   droppedResponses: number;
   faultsInjected: number;
+  /** Tokens the client_credentials grant issued. */
+  clientCredentialsIssued: number;
+}
+
+export interface ClientCounters {
+  provider: Provider;
+  clientId: string;
+  clientCredentialsIssued: number;
 }
 
 export interface Stats {
   totals: ProviderStats;
   providers: Record<Provider, ProviderStats>;
   grants: Record<string, GrantCounters & { provider: Provider; clientId: string }>;
+  /** Per client, keyed `<provider>/<clientId>`: lets tests sharing a simulator count their own client's mints. */
+  clients: Record<string, ClientCounters>;
 }
 
 function zeroStats(): ProviderStats {
-  return { tokenEndpointCalls: 0, refreshSuccess: 0, refreshFailed: 0, invalidGrant: 0, reuseDetected: 0, codeReuse: 0, droppedResponses: 0, faultsInjected: 0 };
+  return { tokenEndpointCalls: 0, refreshSuccess: 0, refreshFailed: 0, invalidGrant: 0, reuseDetected: 0, codeReuse: 0, droppedResponses: 0, faultsInjected: 0, clientCredentialsIssued: 0 };
 }
 
 export type StatName = keyof ProviderStats;
@@ -135,8 +145,10 @@ export class Store {
   private readonly refreshByValue = new Map<string, RefreshTokenRecord>();
   private readonly accessByValue = new Map<string, AccessTokenRecord>();
   private providerStats: Record<Provider, ProviderStats> = { intuit: zeroStats(), xero: zeroStats(), oidc: zeroStats() };
+  private clientCounters = new Map<string, ClientCounters>();
 
   reset(): void {
+    this.clientCounters.clear();
     this.requests.clear();
     this.codes.clear();
     this.grants.clear();
@@ -149,6 +161,15 @@ export class Store {
     this.providerStats[provider][stat] += 1;
     if (!grant) return;
     if (stat === "refreshSuccess" || stat === "refreshFailed" || stat === "invalidGrant") grant.counters[stat] += 1;
+  }
+
+  /** Counts a client_credentials token, for its provider and its client. */
+  countClientCredentials(provider: Provider, clientId: string): void {
+    this.count(provider, "clientCredentialsIssued");
+    const key = `${provider}/${clientId}`;
+    const counters = this.clientCounters.get(key) ?? { provider, clientId, clientCredentialsIssued: 0 };
+    counters.clientCredentialsIssued += 1;
+    this.clientCounters.set(key, counters);
   }
 
   createGrant(code: AuthorizationCode, now: number, hardLifetimeMs: number | undefined): Grant {
@@ -174,6 +195,28 @@ export class Store {
     };
     this.grants.set(grant.id, grant);
     return grant;
+  }
+
+  /** A client_credentials grant: the client acting for itself, no user, no refresh token. */
+  createMachineGrant(provider: Provider, clientId: string, scope: string[], now: number): Grant {
+    const code: AuthorizationCode = {
+      value: "",
+      provider,
+      clientId,
+      redirectUri: "",
+      scope,
+      nonce: undefined,
+      codeChallenge: undefined,
+      subject: clientId,
+      realmId: undefined,
+      tenants: [],
+      authTime: now,
+      createdAt: now,
+      expiresAt: now,
+      usedAt: now,
+      grantId: undefined,
+    };
+    return this.createGrant(code, now, undefined);
   }
 
   issueAccessToken(grant: Grant, value: string, now: number, ttlMs: number): AccessTokenRecord {
@@ -231,6 +274,6 @@ export class Store {
     }
     const grants: Stats["grants"] = {};
     for (const grant of this.grants.values()) grants[grant.id] = { ...grant.counters, provider: grant.provider, clientId: grant.clientId };
-    return { totals, providers: structuredClone(this.providerStats), grants };
+    return { totals, providers: structuredClone(this.providerStats), grants, clients: Object.fromEntries([...this.clientCounters].map(([key, c]) => [key, { ...c }])) };
   }
 }

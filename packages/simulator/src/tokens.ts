@@ -23,6 +23,8 @@ export interface ProviderPolicy {
   graceMs: number;
   /** Intuit: the replaced value dies as soon as the new one is used. */
   graceEndsWhenNewTokenUsed: boolean;
+  /** Offers the client_credentials grant (RFC 6749 §4.4): a confidential client gets a token for itself. */
+  clientCredentials?: boolean;
   newRefreshValue(): string;
   newAccessValue(ctx: RequestContext, grant: Grant): string | Promise<string>;
   tokenResponse(input: TokenResponseInput): Promise<Record<string, unknown>>;
@@ -110,6 +112,7 @@ export async function handleTokenRequest(ctx: RequestContext, policy: ProviderPo
 
   if (grantType === undefined || grantType === "") return refreshFailed(oauthError(400, "invalid_request", "grant_type is required"));
   if (grantType === "authorization_code") return exchangeCode(ctx, policy, client, form);
+  if (grantType === "client_credentials" && policy.clientCredentials) return issueClientCredentials(ctx, policy, client, form);
   if (grantType !== "refresh_token") return oauthError(400, "unsupported_grant_type", `grant_type "${grantType}" is not supported`);
 
   const invalidGrant = (description: string) => refreshFailed(oauthError(400, "invalid_grant", description), true);
@@ -190,6 +193,34 @@ async function exchangeCode(ctx: RequestContext, policy: ProviderPolicy, client:
   code.grantId = grant.id;
   const refresh = store.issueRefreshToken(grant, policy.newRefreshValue(), now, Math.min(now + policy.refreshTtlMs, grant.hardExpiresAt ?? Number.POSITIVE_INFINITY));
   return tokenSet(ctx, policy, grant, refresh, client, true);
+}
+
+/** Scopes that name a user; a client acting for itself cannot ask for them. */
+const USER_SCOPES = new Set(["openid", "offline_access", "profile", "email"]);
+
+/**
+ * RFC 6749 §4.4: one access token per request, no refresh token (§4.4.3). Its lifetime is the
+ * client's `accessTokenTtlSec` when registered with one, so tests can make expiries come fast;
+ * every token issued is counted, per provider and per client, for tests that count mints.
+ */
+async function issueClientCredentials(ctx: RequestContext, policy: ProviderPolicy, client: ClientRecord, form: Record<string, string>): Promise<SimResponse> {
+  if (client.clientSecret === undefined) return oauthError(400, "unauthorized_client", "a public client cannot use the client_credentials grant");
+  const scope = (form.scope ?? "").split(" ").filter((s) => s !== "");
+  if (scope.some((s) => !/^[\x21\x23-\x5B\x5D-\x7E]+$/.test(s))) return oauthError(400, "invalid_scope", "scope is malformed");
+  const userScope = scope.find((s) => USER_SCOPES.has(s));
+  if (userScope) return oauthError(400, "invalid_scope", `"${userScope}" needs a user; the client_credentials grant has none`);
+  const { store, clock } = ctx.sim;
+  const now = clock.now();
+  const grant = store.createMachineGrant(policy.provider, client.clientId, scope, now);
+  const ttlMs = client.accessTokenTtlSec !== undefined ? client.accessTokenTtlSec * 1000 : policy.accessTtlMs;
+  const access = store.issueAccessToken(grant, await policy.newAccessValue(ctx, grant), now, ttlMs);
+  store.countClientCredentials(policy.provider, client.clientId);
+  return json(200, {
+    access_token: access.value,
+    token_type: "Bearer",
+    expires_in: secondsLeft(access.issuedAt, access.expiresAt),
+    ...(scope.length > 0 ? { scope: scope.join(" ") } : {}),
+  });
 }
 
 export type BearerCheck = { ok: true; grant: Grant; token: AccessTokenRecord } | { ok: false; reason: string };

@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { loadOrCreateDevSecret, loadRootEnvFile, runtimeMode } from "@tokenvault/db";
 import { generateKeyMaterial, KeyConfigError, keyRingFromVariables, type KeyRing } from "@tokenvault/vault";
+import type { ClientCredentialsConfig } from "./client-credentials";
+import { requireServiceToken, ServiceTokenError } from "./service-token-error";
 
 /** The only place this package reads process.env. Parsed once, on first use. */
 const optionalText = z
@@ -90,4 +92,71 @@ export function storeKeyRingFromEnv(): KeyRing {
     },
   );
   return keyRing;
+}
+
+// The service token (service-token.ts). The token variables are not trimmed: whitespace in a
+// token is refused, not cut. Empty means unset, as everywhere in the project.
+const serviceSchema = z.object({
+  TOKENVAULT_SERVICE_TOKEN: z.string().optional(),
+  // The design documents' name, accepted as an alias; the project's name wins.
+  HEMERA_SERVICE_TOKEN: z.string().optional(),
+  TOKENVAULT_SERVICE_TOKEN_ENDPOINT: optionalText,
+  TOKENVAULT_SERVICE_CLIENT_ID: optionalText,
+  TOKENVAULT_SERVICE_CLIENT_SECRET: optionalText,
+  TOKENVAULT_SERVICE_SCOPE: optionalText,
+  TOKENVAULT_SERVICE_AUDIENCE: optionalText,
+});
+
+export interface ServiceTokenEnv {
+  /** A pre-provisioned token, and the variable it came from (to name in messages, never the value). */
+  override?: { token: string; variable: "TOKENVAULT_SERVICE_TOKEN" | "HEMERA_SERVICE_TOKEN" };
+  /** The default minter's settings, when the endpoint and client are configured. */
+  clientCredentials?: ClientCredentialsConfig;
+  /** Said once at start-up (names only). */
+  warnings: string[];
+}
+
+const configError = (detail: string) => new ServiceTokenError("CONFIGURATION", detail);
+
+/** Validates the service token variables of `source`; errors name the variable, never its value. */
+export function parseServiceTokenEnv(source: Record<string, string | undefined>): ServiceTokenEnv {
+  const parsed = serviceSchema.safeParse(source);
+  if (!parsed.success) throw configError(`${String(parsed.error.issues[0]?.path[0] ?? "environment")} is invalid`);
+  const env = parsed.data;
+  const result: ServiceTokenEnv = { warnings: [] };
+  const own = env.TOKENVAULT_SERVICE_TOKEN || undefined;
+  const alias = env.HEMERA_SERVICE_TOKEN || undefined;
+  if (own !== undefined) result.override = { token: requireServiceToken("TOKENVAULT_SERVICE_TOKEN", own), variable: "TOKENVAULT_SERVICE_TOKEN" };
+  else if (alias !== undefined) result.override = { token: requireServiceToken("HEMERA_SERVICE_TOKEN", alias), variable: "HEMERA_SERVICE_TOKEN" };
+  if (own !== undefined && alias !== undefined && own !== alias) {
+    result.warnings.push("TOKENVAULT_SERVICE_TOKEN and HEMERA_SERVICE_TOKEN are both set and differ; TOKENVAULT_SERVICE_TOKEN is used");
+  }
+  const { TOKENVAULT_SERVICE_TOKEN_ENDPOINT: endpoint, TOKENVAULT_SERVICE_CLIENT_ID: clientId, TOKENVAULT_SERVICE_CLIENT_SECRET: clientSecret } = env;
+  if ((clientId === undefined) !== (clientSecret === undefined)) throw configError("TOKENVAULT_SERVICE_CLIENT_ID and TOKENVAULT_SERVICE_CLIENT_SECRET must be set together");
+  if (clientId !== undefined && endpoint === undefined) throw configError("TOKENVAULT_SERVICE_TOKEN_ENDPOINT is required with TOKENVAULT_SERVICE_CLIENT_ID");
+  if (endpoint !== undefined && clientId === undefined) throw configError("TOKENVAULT_SERVICE_CLIENT_ID and TOKENVAULT_SERVICE_CLIENT_SECRET are required with TOKENVAULT_SERVICE_TOKEN_ENDPOINT");
+  if (endpoint !== undefined && (!URL.canParse(endpoint) || !/^https?:$/.test(new URL(endpoint).protocol))) throw configError("TOKENVAULT_SERVICE_TOKEN_ENDPOINT must be an http(s) URL");
+  for (const name of ["TOKENVAULT_SERVICE_SCOPE", "TOKENVAULT_SERVICE_AUDIENCE"] as const) {
+    if (env[name] !== undefined && clientId === undefined) throw configError(`${name} is set but TOKENVAULT_SERVICE_CLIENT_ID is not`);
+  }
+  if (endpoint !== undefined && clientId !== undefined && clientSecret !== undefined) {
+    result.clientCredentials = { tokenEndpoint: endpoint, clientId, clientSecret, scope: env.TOKENVAULT_SERVICE_SCOPE, audience: env.TOKENVAULT_SERVICE_AUDIENCE };
+  }
+  return result;
+}
+
+let serviceEnv: { value: ServiceTokenEnv } | { error: unknown } | undefined;
+
+/** The service token variables of the process, parsed once (a malformed one fails every time, the same way). */
+export function serviceTokenEnv(): ServiceTokenEnv {
+  if (!serviceEnv) {
+    loadRootEnvFile();
+    try {
+      serviceEnv = { value: parseServiceTokenEnv(process.env) };
+    } catch (error) {
+      serviceEnv = { error };
+    }
+  }
+  if ("error" in serviceEnv) throw serviceEnv.error;
+  return serviceEnv.value;
 }

@@ -2,6 +2,7 @@
 import type { PrismaClient } from "@tokenvault/db";
 import { nodeRedisScripts, upstashScripts, type NodeRedisLike, type UpstashLike } from "./backends/clients";
 import { PostgresTokenStore, type PostgresTokenStoreOptions } from "./backends/postgres-store";
+import { RedisStoreLock, type RedisStoreLockOptions } from "./backends/redis-lock";
 import { RedisTokenStore, type RedisTokenStoreOptions } from "./backends/redis-store";
 import { createTokenStoreFromEnv, LazyTokenStore } from "./default-store";
 import type { TokenStore } from "./types";
@@ -20,6 +21,11 @@ export { PostgresTokenStore, type PostgresTokenStoreOptions } from "./backends/p
 export { LOCK_LIMITS } from "./lock-input";
 export { withFallback, FallbackTokenStore, type FallbackOptions } from "./fallback";
 export { connectRedisTokenStore, redisClientOptions, reconnectDelay, withCommandDeadline, watchRedisClient, redisEndpoint, CommandDeadlineError, type RedisConnectionOptions } from "./backends/redis-connection";
+export { RedisStoreLock, type RedisStoreLockOptions } from "./backends/redis-lock";
+export { createServiceTokens, type ServiceTokens, type ServiceTokensOptions, type ServiceTokenLogger } from "./service-token";
+export { clientCredentialsMinter, type ClientCredentialsConfig, type MintedToken, type Minter } from "./client-credentials";
+export { ServiceTokenError, SERVICE_TOKEN_ERROR_CODES, type ServiceTokenErrorCode } from "./service-token-error";
+export { parseServiceTokenEnv, type ServiceTokenEnv } from "./env";
 
 /** A store on a node-redis client (`createClient({ url })` from `redis`, connected). */
 export function createRedisTokenStore(client: NodeRedisLike, options: RedisTokenStoreOptions & { ownsClient?: boolean } = {}): RedisTokenStore {
@@ -47,6 +53,16 @@ export function createVercelKVTokenStore(kv: UpstashLike, options: RedisTokenSto
  */
 export function createPostgresTokenStore(prisma: PrismaClient, options: PostgresTokenStoreOptions = {}): PostgresTokenStore {
   return new PostgresTokenStore(prisma, options);
+}
+
+/** The StoreLock beside a Redis store: pass the store's node-redis client and prefix (the lock never closes the client). */
+export function createRedisStoreLock(client: NodeRedisLike, options: RedisStoreLockOptions = {}): RedisStoreLock {
+  return new RedisStoreLock(nodeRedisScripts(client), options);
+}
+
+/** The StoreLock beside an Upstash or Vercel KV store: same client, same prefix. */
+export function createUpstashStoreLock(redis: UpstashLike, options: RedisStoreLockOptions = {}): RedisStoreLock {
+  return new RedisStoreLock(upstashScripts(redis), options);
 }
 
 let current: TokenStore | undefined;
