@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "@tokenvault/db";
 import { createTestDatabase, type TestDatabase } from "@tokenvault/db/testing";
 import { startSimulator, type Simulator } from "@tokenvault/simulator";
 import { keyRingFromSettings, Vault } from "@tokenvault/vault";
+import { launchBrowser } from "./browser";
 import { startProductionServer, type RunningServer } from "./next-server";
 
 // The whole dashboard flow in Chromium against the production build and the provider
@@ -63,10 +64,7 @@ describe("dashboard in a real browser", () => {
       ]),
       APP_URL: url,
     }));
-    browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
+    browser = await launchBrowser();
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     page = await context.newPage();
     page.setDefaultTimeout(15_000);
