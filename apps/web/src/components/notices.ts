@@ -16,5 +16,7 @@ const NOTICES: Record<string, string> = {
 
 export function noticeFor(code: string | undefined): string | null {
   if (!code) return null;
-  return NOTICES[code] ?? "The connection could not be completed. Try again.";
+  // Own keys only: "toString" or "__proto__" would otherwise find Object.prototype's members,
+  // which a page cannot render (a 500 from a crafted link).
+  return Object.hasOwn(NOTICES, code) ? NOTICES[code]! : "The connection could not be completed. Try again.";
 }
