@@ -22,4 +22,15 @@ describe("crafted requests on the production build", () => {
     // A known code still shows its own text.
     expect(await (await app.get("/sign-in?error=BAD_CREDENTIALS")).text()).toContain("Unknown user or wrong password.");
   });
+
+  it("records no client-claimed address in the audit log when no proxy is trusted", async () => {
+    for (const claimed of ["6.6.6.6", "fe80::1%I-was-never-here.example"]) {
+      const response = await app.get("/api/audit/export", { userId: "alice", headers: { "x-forwarded-for": claimed } });
+      expect(response.status).toBe(200);
+      await response.text();
+    }
+    const rows = await app.db.prisma.auditLog.findMany({ where: { companyId: "acme", action: "EXPORT" } });
+    expect(rows).toHaveLength(2);
+    expect(rows.map((r) => r.ipAddress)).toEqual([null, null]);
+  });
 });

@@ -41,6 +41,8 @@ describe("routers through the server-side caller", () => {
   const deps = (caller: Caller | null): ContextDeps => ({
     resolveSession: () => Promise.resolve(caller),
     services: () => Promise.resolve({ tokenService: service, auditLog: new AuditLogQuery(db.prisma) }),
+    // As behind one proxy (TRUSTED_PROXIES=1): audit rows take the last X-Forwarded-For entry.
+    trustedProxies: { kind: "hops", hops: 1 },
   });
   const api = async (caller: Caller | null) =>
     createCaller(await createContext(deps(caller), { headers: new Headers({ "user-agent": "routers-test", "x-forwarded-for": "198.51.100.7" }) }));
