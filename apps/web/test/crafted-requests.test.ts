@@ -94,6 +94,19 @@ describe("crafted requests on the production build", () => {
     }
   });
 
+  it("validates every export filter before it streams: a 400, not a 200 cut short", async () => {
+    for (const query of ["from=-271821-04-20T00:00:00.000Z", "from=1969-12-31T23:59:59.999Z", "from=1", "to=May%205"]) {
+      const response = await rawRequest(app.url, { method: "GET", path: `/api/audit/export?${query}`, headers: { cookie: await app.cookie("alice") } });
+      expect("status" in response && [query, response.status, (JSON.parse(response.body) as { error: { message: string } }).error.message]).toEqual([
+        query,
+        400,
+        "Invalid input.",
+      ]);
+    }
+    const csv = await app.get("/api/audit/export?from=2020-01-01T00:00:00.000Z", { userId: "alice" });
+    expect([csv.status, (await csv.text()).split("\r\n")[0]]).toEqual([200, expect.stringMatching(/^timestamp,userId,action/)]);
+  });
+
   it("still answers a well-formed bad input with its field errors", async () => {
     const response = await app.get(`/api/trpc/connection.status?${queryInput({ provider: "../../etc" })}`, { userId: "alice" });
     expect(response.status).toBe(400);
