@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { loadOrCreateDevSecret, loadRootEnvFile, resetDbEnvCacheForTests, runtimeMode } from "@tokenvault/db";
+import { DEFAULT_MAX_REQUEST_BODY_BYTES } from "./server/api/body-limit";
 import { parseTrustedProxies, type TrustedProxies } from "./server/api/client-address";
 
 /** The only place apps/web reads process.env. Parsed once, on first use. */
@@ -9,6 +10,8 @@ const schema = z.object({
   TOKENVAULT_DEMO_USERS: z.enum(["0", "1"]).optional(),
   SESSION_COOKIE_SECURE: z.enum(["0", "1"]).optional(),
   TRUSTED_PROXIES: z.string().optional(),
+  // 1 KB to 100 MB: below, a tRPC batch would not fit; above, it is no limit.
+  MAX_REQUEST_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(DEFAULT_MAX_REQUEST_BODY_BYTES),
 });
 
 export interface WebEnv {
@@ -22,6 +25,8 @@ export interface WebEnv {
   cookieSecure: boolean;
   /** Which X-Forwarded-For entries audit rows believe (TRUSTED_PROXIES). Default: none, so no address is recorded. */
   trustedProxies: TrustedProxies;
+  /** Largest request body a procedure or route handler accepts (MAX_REQUEST_BODY_BYTES); larger ones answer 413. */
+  maxRequestBodyBytes: number;
 }
 
 let cached: WebEnv | undefined;
@@ -51,6 +56,7 @@ export function webEnv(): WebEnv {
     demoUsers: env.TOKENVAULT_DEMO_USERS ? env.TOKENVAULT_DEMO_USERS === "1" : mode.development,
     cookieSecure: env.SESSION_COOKIE_SECURE ? env.SESSION_COOKIE_SECURE === "1" : !mode.development,
     trustedProxies,
+    maxRequestBodyBytes: env.MAX_REQUEST_BODY_BYTES,
   };
   return cached;
 }

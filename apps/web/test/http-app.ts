@@ -72,12 +72,12 @@ export const queryInput = (json: unknown) => `input=${encodeURIComponent(JSON.st
 
 /**
  * Sends a raw HTTP request (node:http, so the path and the body are exactly as given: a path
- * fetch would normalise, a body without Content-Length). Resolves with the status and the body,
+ * fetch would normalise; a body given in chunks is sent chunked, without Content-Length). Resolves with the status and the body,
  * or with the error when the server cuts the connection before answering.
  */
 export function rawRequest(
   url: string,
-  options: { method: string; path: string; headers?: Record<string, string>; body?: AsyncIterable<Buffer> | Buffer },
+  options: { method: string; path: string; headers?: Record<string, string>; body?: Iterable<Buffer> | AsyncIterable<Buffer> | Buffer },
 ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string } | { error: Error }> {
   return new Promise((resolve) => {
     const target = new URL(url);

@@ -208,6 +208,12 @@ describe("routers through the server-side caller", () => {
     expect(await answer(null, ok)).toEqual({ status: 401, body: { error: { code: "UNAUTHORIZED", message: "Sign in to continue." } } });
     expect(await answer(bob, ok)).toEqual({ status: 403, body: { error: { code: "FORBIDDEN", message: "Only administrators can do this." } } });
     expect(await answer(alice, ok)).toEqual({ status: 200, body: { ok: true } });
+    // A body declared over the limit (64 KB unless MAX_REQUEST_BODY_BYTES says otherwise) is refused unread.
+    const oversized = await jsonRoute(deps(alice), new Request(request.url, { headers: { "content-length": String(64 * 1024 + 1) } }), "admin", ok);
+    expect({ status: oversized.status, body: (await oversized.json()) as unknown }).toEqual({
+      status: 413,
+      body: { error: { code: "PAYLOAD_TOO_LARGE", message: "The request is too large." } },
+    });
     expect(await answer(alice, () => Promise.resolve(parseInput(auditFilters, { userId: "x".repeat(500) })).then(ok))).toMatchObject({
       status: 400,
       body: { error: { code: "BAD_REQUEST", message: "Invalid input.", fieldErrors: [{ path: "userId" }] } },

@@ -2,6 +2,7 @@ import { TRPCError } from "@trpc/server";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { type z, ZodError } from "zod";
 import { TokenError, type TokenErrorCode } from "@tokenvault/token";
+import { closeConnection } from "./body-limit";
 
 type TRPCCode = TRPCError["code"];
 
@@ -83,6 +84,6 @@ export function errorResponse(error: unknown): Response {
   const { message, tokenErrorCode, fieldErrors } = errorDetails(trpcError);
   return Response.json(
     { error: { code: trpcError.code, message, ...(tokenErrorCode && { tokenErrorCode }), ...(fieldErrors && { fieldErrors }) } },
-    { status: getHTTPStatusCodeFromError(trpcError), headers: { "cache-control": "no-store" } },
+    { status: getHTTPStatusCodeFromError(trpcError), headers: { "cache-control": "no-store", ...(trpcError.code === "PAYLOAD_TOO_LARGE" && closeConnection) } },
   );
 }

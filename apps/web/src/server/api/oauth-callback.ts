@@ -1,4 +1,4 @@
-import { errorDetails, parseInput, toTRPCError } from "./errors";
+import { errorDetails, errorResponse, parseInput, toTRPCError } from "./errors";
 import { routeContext } from "./route-handler";
 import { providerId } from "./routers/schemas";
 import type { ContextDeps } from "./trpc";
@@ -21,6 +21,7 @@ export async function oauthCallback(deps: ContextDeps, request: Request, provide
   } catch (error) {
     const refused = toTRPCError(error);
     if (refused.code === "UNAUTHORIZED") return redirectTo("/sign-in?error=SESSION_ENDED");
+    if (refused.code === "PAYLOAD_TOO_LARGE") return errorResponse(refused);
     // A code, not a message: the page shows its own text, so a crafted link cannot put words on it.
     // The only input is the path's provider: one that is not a provider id is an unknown provider.
     const { tokenErrorCode, fieldErrors } = errorDetails(refused);

@@ -16,13 +16,16 @@ async function processServices(): Promise<Services> {
   return { tokenService, auditLog };
 }
 
-/** Wiring only: the process-wide services, the default (cookie) session resolver and TRUSTED_PROXIES. */
+/** Wiring only: the process-wide services, the default (cookie) session resolver and the request settings of env.ts. */
 export const defaultContextDeps: ContextDeps = {
   resolveSession: cookieSessionResolver,
   services: processServices,
   // Read on use, not at import: the build imports this module without the runtime settings.
   get trustedProxies() {
     return webEnv().trustedProxies;
+  },
+  get maxRequestBodyBytes() {
+    return webEnv().maxRequestBodyBytes;
   },
 };
 

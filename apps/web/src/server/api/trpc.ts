@@ -24,7 +24,8 @@ export interface ContextDeps {
   resolveSession: SessionResolver;
   services: () => Promise<Services>;
   /** Which forwarding headers to believe for audit rows (TRUSTED_PROXIES); absent: none, no address is recorded. */
-  trustedProxies?: TrustedProxies;
+  trustedProxies?: TrustedProxies;  /** Largest request body accepted (MAX_REQUEST_BODY_BYTES); absent: 64 KB. */
+  maxRequestBodyBytes?: number;
 }
 
 /** Builds the context of one request: the caller (through the pluggable resolver) and the services. */
