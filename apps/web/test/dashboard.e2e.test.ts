@@ -227,6 +227,14 @@ describe("dashboard in a real browser", () => {
 
     await signIn("bob"); // acme member
     await expect.poll(() => status("quickbooks").textContent()).toBe("Healthy");
+    // A member checks; connecting, reconnecting and disconnecting are the admins'.
+    expect(await card("quickbooks").getByRole("button", { name: "Check" }).isVisible()).toBe(true);
+    expect(await page.getByRole("button", { name: /^(Connect|Reconnect|Disconnect)$/ }).count()).toBe(0);
+    await card("xero").getByText("An administrator can connect Xero.").waitFor();
+    for (const procedure of ["connection.connect", "connection.disconnect"]) {
+      const refused = await page.request.post(`${server.url}/api/trpc/${procedure}`, { data: { json: { provider: "quickbooks" } } });
+      expect([procedure, refused.status()]).toEqual([procedure, 403]);
+    }
     expect(await page.getByRole("link", { name: "Audit log" }).count()).toBe(0);
     await page.goto(`${server.url}/audit`);
     await page.getByText("Only administrators can read the audit log.").waitFor();

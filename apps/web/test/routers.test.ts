@@ -144,6 +144,11 @@ describe("routers through the server-side caller", () => {
     expect((await member.connection.list()).find((c) => c.provider === "xero")?.connected).toBe(true);
     expect(await codeOf(member.audit.list({}))).toBe("FORBIDDEN");
     expect(await codeOf(member.connection.refresh({ provider: "xero" }))).toBe("FORBIDDEN");
+    // Members view and check; connecting, reconnecting and disconnecting are the admins'.
+    expect(await codeOf(member.connection.connect({ provider: "quickbooks" }))).toBe("FORBIDDEN");
+    expect(await codeOf(member.connection.connect({ provider: "xero" }))).toBe("FORBIDDEN");
+    expect(await codeOf(member.connection.disconnect({ provider: "xero" }))).toBe("FORBIDDEN");
+    expect(await member.connection.check({ provider: "xero" })).toMatchObject({ status: "HEALTHY" });
 
     const other = await api(carol);
     expect((await other.connection.list()).every((c) => !c.connected)).toBe(true);
@@ -188,6 +193,17 @@ describe("routers through the server-side caller", () => {
     expect(await codeOf(admin.connection.check({ provider: "quickbooks" }))).toBe("NOT_FOUND");
   });
 
+
+  it("refuses a member's OAuth callback without spending the state; the admin's completes", async () => {
+    const { url } = await (await api(alice)).connection.connect({ provider: "quickbooks" });
+    const location = (await fetch(url, { redirect: "manual" })).headers.get("location")!;
+    const byMember = await oauthCallback(deps(bob), new Request(location), "quickbooks");
+    expect([byMember.status, byMember.headers.get("location")]).toEqual([303, "/connections?error=ADMIN_ONLY"]);
+    expect((await (await api(bob)).connection.list()).find((c) => c.provider === "quickbooks")?.connected).toBe(false);
+    const byAdmin = await oauthCallback(deps(alice), new Request(location), "quickbooks");
+    expect(byAdmin.headers.get("location")).toBe("/connections?connected=quickbooks");
+    expect(await (await api(alice)).connection.disconnect({ provider: "quickbooks" })).toEqual({ disconnected: true });
+  });
 
   it("sends the callback back with a code, never a message", async () => {
     const callback = (caller: Caller | null, provider: string) =>

@@ -11,6 +11,7 @@ const NOTICES: Record<string, string> = {
   UNKNOWN_PROVIDER: "This provider is not available.",
   CONFIGURATION: "The provider rejected Tokenvault's app credentials. An administrator must check the configuration.",
   SESSION_ENDED: "Your session ended during the connection. Sign in and connect again.",
+  ADMIN_ONLY: "Only administrators can connect, reconnect or disconnect a provider.",
   BAD_CREDENTIALS: "Unknown user or wrong password.",
 };
 
