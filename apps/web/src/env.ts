@@ -11,6 +11,7 @@ const schema = z.object({
   SESSION_COOKIE_SECURE: z.enum(["0", "1"]).optional(),
   TRUSTED_PROXIES: z.string().optional(),
   // 1 KB to 100 MB: below, a tRPC batch would not fit; above, it is no limit.
+  HEALTH_TOKEN: z.string().trim().min(24, "must be at least 24 characters").optional(),
   MAX_REQUEST_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(DEFAULT_MAX_REQUEST_BODY_BYTES),
 });
 
@@ -27,6 +28,8 @@ export interface WebEnv {
   trustedProxies: TrustedProxies;
   /** Largest request body a procedure or route handler accepts (MAX_REQUEST_BODY_BYTES); larger ones answer 413. */
   maxRequestBodyBytes: number;
+  /** Bearer token a monitor presents to /api/health (HEALTH_TOKEN). Default: none, only an admin's session. */
+  healthToken: string | null;
 }
 
 let cached: WebEnv | undefined;
@@ -57,6 +60,7 @@ export function webEnv(): WebEnv {
     cookieSecure: env.SESSION_COOKIE_SECURE ? env.SESSION_COOKIE_SECURE === "1" : !mode.development,
     trustedProxies,
     maxRequestBodyBytes: env.MAX_REQUEST_BODY_BYTES,
+    healthToken: env.HEALTH_TOKEN ?? null,
   };
   return cached;
 }

@@ -178,7 +178,8 @@ describe("dashboard in a real browser", () => {
     expect((await page.request.get(`${server.url}/api/trpc/${calls(11)}?batch=1&input=${batchInput(11)}`)).status()).toBe(400);
     // No page may be framed by another site.
     const headers = (await page.request.get(`${server.url}/connections`)).headers();
-    expect([headers["x-frame-options"], headers["content-security-policy"]]).toEqual(["DENY", "frame-ancestors 'none'"]);
+    expect(headers["x-frame-options"]).toBe("DENY");
+    expect(headers["content-security-policy"]).toContain("frame-ancestors 'none'");
   });
 
   it("shows the admin an audit row for each step, and exports CSV", async () => {

@@ -18,6 +18,8 @@ const handler = async (request: Request) => {
     createContext: () => createContext(defaultContextDeps, limited.request),
   });
   if (limited.refused()) for (const [name, value] of Object.entries(closeConnection)) response.headers.set(name, value);
+  // Answers are one caller's data: no cache, shared or private, may keep them.
+  response.headers.set("cache-control", "no-store");
   return response;
 };
 
