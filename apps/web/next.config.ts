@@ -8,12 +8,13 @@ const config: NextConfig = {
   serverExternalPackages: ["@electric-sql/pglite", "pglite-prisma-adapter", "@prisma/adapter-pg", "pg", "@prisma/client"],
   poweredByHeader: false,
   // No page may be framed (clickjacking on Connect/Disconnect), sniffed or leak its URL onward.
+  // The Content-Security-Policy (with frame-ancestors 'none') and HSTS are per request, in
+  // src/proxy.ts: a nonce changes with every page.
   headers: () =>
     Promise.resolve([
       {
         source: "/:path*",
         headers: [
-          { key: "Content-Security-Policy", value: "frame-ancestors 'none'" },
           { key: "X-Frame-Options", value: "DENY" },
           { key: "X-Content-Type-Options", value: "nosniff" },
           { key: "Referrer-Policy", value: "same-origin" },

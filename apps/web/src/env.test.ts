@@ -8,7 +8,7 @@ const envModule = new URL("./env.ts", import.meta.url).href;
 const SECRET = "s".repeat(40);
 
 interface Outcome {
-  value?: { development: boolean; sessionSecret: string; demoUsers: boolean; cookieSecure: boolean };
+  value?: { development: boolean; sessionSecret: string; demoUsers: boolean; cookieSecure: boolean; trustedProxies: unknown; maxRequestBodyBytes: number; healthToken: string | null };
   error?: { message: string };
 }
 
@@ -34,7 +34,7 @@ describe("web environment, read in a fresh process", () => {
 
   it("with NODE_ENV unset turns demo users off and cookies secure", async () => {
     const result = await probe({ SESSION_SECRET: SECRET });
-    expect(result.value).toEqual({ development: false, sessionSecret: SECRET, demoUsers: false, cookieSecure: true });
+    expect(result.value).toEqual({ development: false, sessionSecret: SECRET, demoUsers: false, cookieSecure: true, trustedProxies: { kind: "none" }, maxRequestBodyBytes: 65536, healthToken: null });
   });
 
   it("in test on the embedded database generates the session secret into .data/ and turns demo users on", async () => {
@@ -51,7 +51,7 @@ describe("web environment, read in a fresh process", () => {
 });
 
 describe("web environment in this process", () => {
-  const saved = { SESSION_SECRET: process.env.SESSION_SECRET, TOKENVAULT_DEMO_USERS: process.env.TOKENVAULT_DEMO_USERS };
+  const saved = { SESSION_SECRET: process.env.SESSION_SECRET, TOKENVAULT_DEMO_USERS: process.env.TOKENVAULT_DEMO_USERS, TRUSTED_PROXIES: process.env.TRUSTED_PROXIES, MAX_REQUEST_BODY_BYTES: process.env.MAX_REQUEST_BODY_BYTES, HEALTH_TOKEN: process.env.HEALTH_TOKEN };
   afterEach(() => {
     for (const [name, value] of Object.entries(saved)) {
       if (value === undefined) delete process.env[name];
@@ -70,5 +70,43 @@ describe("web environment in this process", () => {
     expect(webEnv().demoUsers).toBe(false);
     resetWebEnvCacheForTests();
     expect(webEnv().demoUsers).toBe(true);
+  });
+
+  it("reads TRUSTED_PROXIES as a hop count or addresses, and names it when it is neither", () => {
+    process.env.SESSION_SECRET = SECRET;
+    process.env.TRUSTED_PROXIES = "2";
+    resetWebEnvCacheForTests();
+    expect(webEnv().trustedProxies).toEqual({ kind: "hops", hops: 2 });
+    process.env.TRUSTED_PROXIES = "10.0.0.0/8, 2001:db8::/32";
+    resetWebEnvCacheForTests();
+    expect(webEnv().trustedProxies.kind).toBe("addresses");
+    process.env.TRUSTED_PROXIES = "the load balancer";
+    resetWebEnvCacheForTests();
+    expect(() => webEnv()).toThrow(/^TRUSTED_PROXIES: entry 1 is not/);
+  });
+
+  it("reads MAX_REQUEST_BODY_BYTES, 64 KB when unset, and names it when it is not 1 KB-100 MB", () => {
+    process.env.SESSION_SECRET = SECRET;
+    delete process.env.MAX_REQUEST_BODY_BYTES;
+    resetWebEnvCacheForTests();
+    expect(webEnv().maxRequestBodyBytes).toBe(65536);
+    process.env.MAX_REQUEST_BODY_BYTES = "1048576";
+    resetWebEnvCacheForTests();
+    expect(webEnv().maxRequestBodyBytes).toBe(1048576);
+    for (const bad of ["100", "64kb", "999999999999"]) {
+      process.env.MAX_REQUEST_BODY_BYTES = bad;
+      resetWebEnvCacheForTests();
+      expect(() => webEnv()).toThrow(/MAX_REQUEST_BODY_BYTES/);
+    }
+  });
+
+  it("takes a HEALTH_TOKEN of 24 characters or more, and names it when it is shorter", () => {
+    process.env.SESSION_SECRET = SECRET;
+    process.env.HEALTH_TOKEN = "t".repeat(24);
+    resetWebEnvCacheForTests();
+    expect(webEnv().healthToken).toBe("t".repeat(24));
+    process.env.HEALTH_TOKEN = "short";
+    resetWebEnvCacheForTests();
+    expect(() => webEnv()).toThrow(/HEALTH_TOKEN: must be at least 24 characters/);
   });
 });

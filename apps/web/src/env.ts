@@ -1,12 +1,18 @@
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { loadOrCreateDevSecret, loadRootEnvFile, resetDbEnvCacheForTests, runtimeMode } from "@tokenvault/db";
+import { DEFAULT_MAX_REQUEST_BODY_BYTES } from "./server/api/body-limit";
+import { parseTrustedProxies, type TrustedProxies } from "./server/api/client-address";
 
 /** The only place apps/web reads process.env. Parsed once, on first use. */
 const schema = z.object({
   SESSION_SECRET: z.string().optional(),
   TOKENVAULT_DEMO_USERS: z.enum(["0", "1"]).optional(),
   SESSION_COOKIE_SECURE: z.enum(["0", "1"]).optional(),
+  TRUSTED_PROXIES: z.string().optional(),
+  // 1 KB to 100 MB: below, a tRPC batch would not fit; above, it is no limit.
+  HEALTH_TOKEN: z.string().trim().min(24, "must be at least 24 characters").optional(),
+  MAX_REQUEST_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(DEFAULT_MAX_REQUEST_BODY_BYTES),
 });
 
 export interface WebEnv {
@@ -18,6 +24,12 @@ export interface WebEnv {
   demoUsers: boolean;
   /** Session cookie only over HTTPS. Default: everywhere but development. */
   cookieSecure: boolean;
+  /** Which X-Forwarded-For entries audit rows believe (TRUSTED_PROXIES). Default: none, so no address is recorded. */
+  trustedProxies: TrustedProxies;
+  /** Largest request body a procedure or route handler accepts (MAX_REQUEST_BODY_BYTES); larger ones answer 413. */
+  maxRequestBodyBytes: number;
+  /** Bearer token a monitor presents to /api/health (HEALTH_TOKEN). Default: none, only an admin's session. */
+  healthToken: string | null;
 }
 
 let cached: WebEnv | undefined;
@@ -40,11 +52,15 @@ export function webEnv(): WebEnv {
   if (!secret && mode.devSecrets) secret = loadOrCreateDevSecret("dev-session-secret", () => randomBytes(32).toString("base64url"));
   if (!secret) throw new Error("SESSION_SECRET is not set: it signs session cookies and needs at least 32 characters.");
   if (secret.length < 32) throw new Error("SESSION_SECRET is too short: it needs at least 32 characters.");
+  const trustedProxies = parseTrustedProxies(env.TRUSTED_PROXIES);
   cached = {
     development: mode.development,
     sessionSecret: secret,
     demoUsers: env.TOKENVAULT_DEMO_USERS ? env.TOKENVAULT_DEMO_USERS === "1" : mode.development,
     cookieSecure: env.SESSION_COOKIE_SECURE ? env.SESSION_COOKIE_SECURE === "1" : !mode.development,
+    trustedProxies,
+    maxRequestBodyBytes: env.MAX_REQUEST_BODY_BYTES,
+    healthToken: env.HEALTH_TOKEN ?? null,
   };
   return cached;
 }

@@ -41,6 +41,8 @@ describe("routers through the server-side caller", () => {
   const deps = (caller: Caller | null): ContextDeps => ({
     resolveSession: () => Promise.resolve(caller),
     services: () => Promise.resolve({ tokenService: service, auditLog: new AuditLogQuery(db.prisma) }),
+    // As behind one proxy (TRUSTED_PROXIES=1): audit rows take the last X-Forwarded-For entry.
+    trustedProxies: { kind: "hops", hops: 1 },
   });
   const api = async (caller: Caller | null) =>
     createCaller(await createContext(deps(caller), { headers: new Headers({ "user-agent": "routers-test", "x-forwarded-for": "198.51.100.7" }) }));
@@ -142,6 +144,11 @@ describe("routers through the server-side caller", () => {
     expect((await member.connection.list()).find((c) => c.provider === "xero")?.connected).toBe(true);
     expect(await codeOf(member.audit.list({}))).toBe("FORBIDDEN");
     expect(await codeOf(member.connection.refresh({ provider: "xero" }))).toBe("FORBIDDEN");
+    // Members view and check; connecting, reconnecting and disconnecting are the admins'.
+    expect(await codeOf(member.connection.connect({ provider: "quickbooks" }))).toBe("FORBIDDEN");
+    expect(await codeOf(member.connection.connect({ provider: "xero" }))).toBe("FORBIDDEN");
+    expect(await codeOf(member.connection.disconnect({ provider: "xero" }))).toBe("FORBIDDEN");
+    expect(await member.connection.check({ provider: "xero" })).toMatchObject({ status: "HEALTHY" });
 
     const other = await api(carol);
     expect((await other.connection.list()).every((c) => !c.connected)).toBe(true);
@@ -187,6 +194,17 @@ describe("routers through the server-side caller", () => {
   });
 
 
+  it("refuses a member's OAuth callback without spending the state; the admin's completes", async () => {
+    const { url } = await (await api(alice)).connection.connect({ provider: "quickbooks" });
+    const location = (await fetch(url, { redirect: "manual" })).headers.get("location")!;
+    const byMember = await oauthCallback(deps(bob), new Request(location), "quickbooks");
+    expect([byMember.status, byMember.headers.get("location")]).toEqual([303, "/connections?error=ADMIN_ONLY"]);
+    expect((await (await api(bob)).connection.list()).find((c) => c.provider === "quickbooks")?.connected).toBe(false);
+    const byAdmin = await oauthCallback(deps(alice), new Request(location), "quickbooks");
+    expect(byAdmin.headers.get("location")).toBe("/connections?connected=quickbooks");
+    expect(await (await api(alice)).connection.disconnect({ provider: "quickbooks" })).toEqual({ disconnected: true });
+  });
+
   it("sends the callback back with a code, never a message", async () => {
     const callback = (caller: Caller | null, provider: string) =>
       oauthCallback(deps(caller), new Request(`http://127.0.0.1:3999/api/oauth/${provider}/callback?state=forged&code=x`), provider).then((r) => r.headers.get("location"));
@@ -206,6 +224,12 @@ describe("routers through the server-side caller", () => {
     expect(await answer(null, ok)).toEqual({ status: 401, body: { error: { code: "UNAUTHORIZED", message: "Sign in to continue." } } });
     expect(await answer(bob, ok)).toEqual({ status: 403, body: { error: { code: "FORBIDDEN", message: "Only administrators can do this." } } });
     expect(await answer(alice, ok)).toEqual({ status: 200, body: { ok: true } });
+    // A body declared over the limit (64 KB unless MAX_REQUEST_BODY_BYTES says otherwise) is refused unread.
+    const oversized = await jsonRoute(deps(alice), new Request(request.url, { headers: { "content-length": String(64 * 1024 + 1) } }), "admin", ok);
+    expect({ status: oversized.status, body: (await oversized.json()) as unknown }).toEqual({
+      status: 413,
+      body: { error: { code: "PAYLOAD_TOO_LARGE", message: "The request is too large." } },
+    });
     expect(await answer(alice, () => Promise.resolve(parseInput(auditFilters, { userId: "x".repeat(500) })).then(ok))).toMatchObject({
       status: 400,
       body: { error: { code: "BAD_REQUEST", message: "Invalid input.", fieldErrors: [{ path: "userId" }] } },

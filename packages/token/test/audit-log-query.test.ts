@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "@tokenvault/db";
 import { createTestDatabase, type TestDatabase } from "@tokenvault/db/testing";
-import { AuditLogQuery, csvField } from "../src/audit/audit-log-query";
+import { AuditLogQuery, csvField, isAuditCursor } from "../src/audit/audit-log-query";
 
 // A million rows of one company among others, in a database of its own.
 describe("audit log query on a million rows", () => {
@@ -92,8 +92,23 @@ describe("audit log query on a million rows", () => {
     expect(text).not.toMatch(/Seq Scan|Sort/);
   });
 
-  it("refuses a forged cursor with a typed error", async () => {
-    await expect(query.list("acme", {}, { cursor: "bm90LWEtY3Vyc29y" })).rejects.toMatchObject({ code: "INVALID_INPUT" });
+  it("refuses a forged cursor with a typed error, before PostgreSQL's casts see it", async () => {
+    const forged = (t: string, id: string) => Buffer.from(JSON.stringify({ t, id })).toString("base64url");
+    const now = new Date().toISOString();
+    const uuid = "00000000-0000-4000-8000-000000000000";
+    for (const cursor of [
+      "bm90LWEtY3Vyc29y",
+      forged(now, "-".repeat(36)), // passed the old /^[0-9a-f-]{36}$/, then failed the ::uuid cast
+      forged(now, `${uuid.slice(0, 35)}-`),
+      forged("-271821-04-20T00:00:00.000Z", uuid), // a valid JavaScript date PostgreSQL refuses
+      forged("0000-01-01T00:00:00.000Z", uuid),
+      forged("2026-01-01", uuid),
+    ]) {
+      await expect(query.list("acme", {}, { cursor })).rejects.toMatchObject({ code: "INVALID_INPUT" });
+      expect(isAuditCursor(cursor)).toBe(false);
+    }
+    expect(isAuditCursor(forged(now, uuid))).toBe(true);
+    await expect(query.list("acme", {}, { cursor: forged(now, uuid), limit: 1 })).resolves.toMatchObject({ items: [expect.anything()] });
   });
 
   it("escapes CSV fields and neutralises formulas", () => {

@@ -85,10 +85,14 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
                   )}
                 </dl>
               ) : (
-                <p className="muted">Connect {c.displayName} to let Tokenvault keep its tokens valid.</p>
+                <p className="muted">
+                  {isAdmin ? `Connect ${c.displayName} to let Tokenvault keep its tokens valid.` : `An administrator can connect ${c.displayName}.`}
+                </p>
               )}
+              {!isAdmin && c.connected && badge.tone === "bad" && <p className="muted">An administrator can reconnect it.</p>}
+              {/* Connect, Reconnect and Disconnect are administrators' actions (the API refuses members too). */}
               <div className="actions">
-                {(!c.connected || badge.tone === "bad") && (
+                {isAdmin && (!c.connected || badge.tone === "bad") && (
                   <button type="button" className="primary" disabled={busy(c.provider, connect)} onClick={() => connect.mutate({ provider: c.provider })}>
                     {busy(c.provider, connect) ? "Redirecting…" : c.connected ? "Reconnect" : "Connect"}
                   </button>
@@ -103,7 +107,7 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
                         {busy(c.provider, refresh) ? "Refreshing…" : "Refresh now"}
                       </button>
                     )}
-                    {confirmingDisconnect !== c.provider && (
+                    {isAdmin && confirmingDisconnect !== c.provider && (
                       <button type="button" className="danger" disabled={busy(c.provider, disconnect)} onClick={() => setConfirmingDisconnect(c.provider)}>
                         {busy(c.provider, disconnect) ? "Disconnecting…" : "Disconnect"}
                       </button>

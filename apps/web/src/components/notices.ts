@@ -11,10 +11,13 @@ const NOTICES: Record<string, string> = {
   UNKNOWN_PROVIDER: "This provider is not available.",
   CONFIGURATION: "The provider rejected Tokenvault's app credentials. An administrator must check the configuration.",
   SESSION_ENDED: "Your session ended during the connection. Sign in and connect again.",
+  ADMIN_ONLY: "Only administrators can connect, reconnect or disconnect a provider.",
   BAD_CREDENTIALS: "Unknown user or wrong password.",
 };
 
 export function noticeFor(code: string | undefined): string | null {
   if (!code) return null;
-  return NOTICES[code] ?? "The connection could not be completed. Try again.";
+  // Own keys only: "toString" or "__proto__" would otherwise find Object.prototype's members,
+  // which a page cannot render (a 500 from a crafted link).
+  return Object.hasOwn(NOTICES, code) ? NOTICES[code]! : "The connection could not be completed. Try again.";
 }

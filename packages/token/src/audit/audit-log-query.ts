@@ -28,16 +28,32 @@ function encodeCursor(entry: { timestamp: Date; id: string }): string {
   return Buffer.from(JSON.stringify({ t: entry.timestamp.toISOString(), id: entry.id } satisfies Cursor)).toString("base64url");
 }
 
-function decodeCursor(cursor: string): Cursor {
+/** A cursor's parts as encodeCursor writes them: anything else would reach PostgreSQL's casts and fail there. */
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function parseCursor(cursor: string): Cursor | null {
   try {
     const parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as Partial<Cursor>;
-    if (typeof parsed.t === "string" && typeof parsed.id === "string" && !Number.isNaN(Date.parse(parsed.t)) && /^[0-9a-f-]{36}$/.test(parsed.id)) {
+    // Audit rows are written now: a time before 1970 (or NaN) is forged.
+    if (typeof parsed.t === "string" && typeof parsed.id === "string" && CURSOR_TIME.test(parsed.t) && Date.parse(parsed.t) >= 0 && UUID.test(parsed.id)) {
       return { t: parsed.t, id: parsed.id };
     }
   } catch {
     // fall through
   }
-  throw new TokenError("INVALID_INPUT", "The page cursor is not valid.");
+  return null;
+}
+
+/** Whether a page cursor is one this query wrote: an API can refuse a forged one as bad input, with the field named. */
+export function isAuditCursor(cursor: string): boolean {
+  return parseCursor(cursor) !== null;
+}
+
+function decodeCursor(cursor: string): Cursor {
+  const parsed = parseCursor(cursor);
+  if (!parsed) throw new TokenError("INVALID_INPUT", "The page cursor is not valid.");
+  return parsed;
 }
 
 /**

@@ -2,6 +2,7 @@ import { TRPCError } from "@trpc/server";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { type z, ZodError } from "zod";
 import { TokenError, type TokenErrorCode } from "@tokenvault/token";
+import { closeConnection } from "./body-limit";
 
 type TRPCCode = TRPCError["code"];
 
@@ -33,8 +34,10 @@ export function toTRPCError(error: unknown): TRPCError {
   if (error instanceof TRPCError) return error;
   if (error instanceof TokenError) return new TRPCError({ code: CODE_FOR[error.code], message: error.message, cause: new TokenCodeCause(error.code) });
   console.error("unexpected error in a request:", error instanceof Error ? `${error.name}: ${error.message.slice(0, 200)}` : "unknown");
-  return new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: "Something went wrong. Try again." });
+  return new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: INTERNAL_MESSAGE });
 }
+
+const INTERNAL_MESSAGE = "Something went wrong. Try again.";
 
 /** Carries the token error code to the formatter without the original error (and its stack). */
 export class TokenCodeCause extends Error {
@@ -46,13 +49,26 @@ export class TokenCodeCause extends Error {
 
 /** What a client is told of an error beyond its code: the same through tRPC's formatter and from a route handler. */
 export function errorDetails(error: TRPCError): { message: string; tokenErrorCode: TokenErrorCode | null; fieldErrors: { path: string; message: string }[] | null } {
-  const invalidInput = error.cause instanceof ZodError;
+  const tokenErrorCode = error.cause instanceof TokenCodeCause ? error.cause.tokenCode : null;
   return {
-    // A zod message is its issues as JSON: people get a sentence, programs get fieldErrors.
-    message: invalidInput ? "Invalid input." : error.message,
-    tokenErrorCode: error.cause instanceof TokenCodeCause ? error.cause.tokenCode : null,
+    message: publicMessage(error, tokenErrorCode),
+    tokenErrorCode,
     fieldErrors: error.cause instanceof ZodError ? error.cause.issues.map((i) => ({ path: i.path.join("."), message: i.message })) : null,
   };
+}
+
+/**
+ * A token error's message is written for people. Any other refused input reads "Invalid input."
+ * (its details are in fieldErrors): tRPC's message for a body it could not read is the library's
+ * own text ("Unexpected end of JSON input", "Cannot convert xero to a BigInt"), and a zod message
+ * is its issues as JSON. An internal error raised outside a procedure (creating the context) says
+ * nothing more than one raised inside.
+ */
+function publicMessage(error: TRPCError, tokenErrorCode: TokenErrorCode | null): string {
+  if (tokenErrorCode) return error.message;
+  if (error.code === "BAD_REQUEST" || error.code === "PARSE_ERROR") return "Invalid input.";
+  if (error.code === "INTERNAL_SERVER_ERROR") return INTERNAL_MESSAGE;
+  return error.message;
 }
 
 /** Input of a route handler, refused as tRPC refuses a procedure's: BAD_REQUEST, "Invalid input.", field errors. */
@@ -68,6 +84,6 @@ export function errorResponse(error: unknown): Response {
   const { message, tokenErrorCode, fieldErrors } = errorDetails(trpcError);
   return Response.json(
     { error: { code: trpcError.code, message, ...(tokenErrorCode && { tokenErrorCode }), ...(fieldErrors && { fieldErrors }) } },
-    { status: getHTTPStatusCodeFromError(trpcError), headers: { "cache-control": "no-store" } },
+    { status: getHTTPStatusCodeFromError(trpcError), headers: { "cache-control": "no-store", ...(trpcError.code === "PAYLOAD_TOO_LARGE" && closeConnection) } },
   );
 }

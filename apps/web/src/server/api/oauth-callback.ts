@@ -1,4 +1,4 @@
-import { errorDetails, parseInput, toTRPCError } from "./errors";
+import { errorDetails, errorResponse, parseInput, toTRPCError } from "./errors";
 import { routeContext } from "./route-handler";
 import { providerId } from "./routers/schemas";
 import type { ContextDeps } from "./trpc";
@@ -10,7 +10,9 @@ import type { ContextDeps } from "./trpc";
  */
 export async function oauthCallback(deps: ContextDeps, request: Request, providerSegment: string): Promise<Response> {
   try {
-    const ctx = await routeContext(deps, request, "signed-in");
+    // Only an administrator can start a connection, and only one can finish it: a member's
+    // callback is refused before the state is looked at, so it stays the admin's to complete.
+    const ctx = await routeContext(deps, request, "admin");
     const result = await ctx.tokenService.handleCallback({
       provider: parseInput(providerId, providerSegment),
       callbackUrl: request.url,
@@ -21,6 +23,8 @@ export async function oauthCallback(deps: ContextDeps, request: Request, provide
   } catch (error) {
     const refused = toTRPCError(error);
     if (refused.code === "UNAUTHORIZED") return redirectTo("/sign-in?error=SESSION_ENDED");
+    if (refused.code === "PAYLOAD_TOO_LARGE") return errorResponse(refused);
+    if (refused.code === "FORBIDDEN") return redirectTo("/connections?error=ADMIN_ONLY");
     // A code, not a message: the page shows its own text, so a crafted link cannot put words on it.
     // The only input is the path's provider: one that is not a provider id is an unknown provider.
     const { tokenErrorCode, fieldErrors } = errorDetails(refused);

@@ -1,11 +1,15 @@
+import { DEFAULT_MAX_REQUEST_BODY_BYTES, refuseDeclaredOversize } from "./body-limit";
 import { errorResponse } from "./errors";
 import { authorize, createContext, type Access, type AuthorizedContext, type ContextDeps } from "./trpc";
 
 /**
  * The context of a route handler's request, built and checked as a procedure's is: the same
- * caller resolution, the same UNAUTHORIZED / FORBIDDEN errors, the same client details.
+ * caller resolution, the same UNAUTHORIZED / FORBIDDEN errors, the same client details. The
+ * handlers take no body (Next gives a GET none), so one declared over the limit is refused
+ * before anything else, as a procedure's would be.
  */
 export async function routeContext(deps: ContextDeps, request: Request, access: Access): Promise<AuthorizedContext> {
+  refuseDeclaredOversize(request, deps.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES);
   return authorize(await createContext(deps, request), access);
 }
 

@@ -1,4 +1,5 @@
 import { headers } from "next/headers";
+import { webEnv } from "~/env";
 import { getDatabase } from "@tokenvault/db";
 import { getTokenService } from "@tokenvault/token";
 import { AuditLogQuery } from "@tokenvault/token/audit";
@@ -15,10 +16,17 @@ async function processServices(): Promise<Services> {
   return { tokenService, auditLog };
 }
 
-/** Wiring only: the process-wide services and the default (cookie) session resolver. */
+/** Wiring only: the process-wide services, the default (cookie) session resolver and the request settings of env.ts. */
 export const defaultContextDeps: ContextDeps = {
   resolveSession: cookieSessionResolver,
   services: processServices,
+  // Read on use, not at import: the build imports this module without the runtime settings.
+  get trustedProxies() {
+    return webEnv().trustedProxies;
+  },
+  get maxRequestBodyBytes() {
+    return webEnv().maxRequestBodyBytes;
+  },
 };
 
 /** The caller of the current page request, through the same resolver as the API and the routes. */

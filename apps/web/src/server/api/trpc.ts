@@ -1,9 +1,9 @@
-import { isIP } from "node:net";
 import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import type { AuditLogQuery } from "@tokenvault/token/audit";
 import { TokenError, type RequestContext, type TokenService } from "@tokenvault/token";
 import type { Caller, SessionResolver } from "../auth/caller";
+import { clientAddress, type TrustedProxies } from "./client-address";
 import { errorDetails, TokenCodeCause, toTRPCError } from "./errors";
 
 export interface Context {
@@ -23,21 +23,9 @@ export interface Services {
 export interface ContextDeps {
   resolveSession: SessionResolver;
   services: () => Promise<Services>;
-}
-
-/**
- * The client address for audit rows: the last X-Forwarded-For entry, i.e. the address the
- * nearest proxy saw (entries before it are whatever the client claimed), or X-Real-IP. Only a
- * syntactically valid IP address is kept: the header is client-controlled when no proxy
- * overwrites it, and must not become arbitrary text in the audit log.
- */
-export function clientAddress(headers: Headers): string | null {
-  const candidates = [headers.get("x-forwarded-for")?.split(",").at(-1), headers.get("x-real-ip")];
-  for (const candidate of candidates) {
-    const address = candidate?.trim();
-    if (address && isIP(address)) return address;
-  }
-  return null;
+  /** Which forwarding headers to believe for audit rows (TRUSTED_PROXIES); absent: none, no address is recorded. */
+  trustedProxies?: TrustedProxies;  /** Largest request body accepted (MAX_REQUEST_BODY_BYTES); absent: 64 KB. */
+  maxRequestBodyBytes?: number;
 }
 
 /** Builds the context of one request: the caller (through the pluggable resolver) and the services. */
@@ -47,7 +35,7 @@ export async function createContext(deps: ContextDeps, request: { headers: Heade
     caller,
     tokenService,
     auditLog,
-    ipAddress: clientAddress(request.headers),
+    ipAddress: clientAddress(request.headers, deps.trustedProxies ?? { kind: "none" }),
     userAgent: request.headers.get("user-agent"),
   };
 }

@@ -13,7 +13,9 @@ export const connectionRouter = {
     .output(tokenStatus)
     .query(({ ctx, input }) => ctx.tokenService.getTokenStatus(ctx.caller.companyId, input.provider)),
 
-  connect: protectedProcedure
+  // Connecting (and reconnecting) points the company at an account, disconnecting revokes it:
+  // administrators only. Members view and check.
+  connect: adminProcedure
     .input(byProvider.extend({ origin: z.url().optional() }))
     .output(authorizationRequest)
     // The service sends the provider back to this deployment's callback for it.
@@ -33,7 +35,7 @@ export const connectionRouter = {
       ctx.tokenService.refreshNow(ctx.caller.companyId, input.provider, ctx.requestContext),
     ),
 
-  disconnect: protectedProcedure
+  disconnect: adminProcedure
     .input(byProvider)
     .output(z.object({ disconnected: z.literal(true) }))
     .mutation(async ({ ctx, input }) => {

@@ -64,14 +64,23 @@ export const authorizationRequest = schemaOf<AuthorizationRequest>()(z.object({ 
 export const auditAction = schemaOf<AuditAction>()(z.enum(AUDIT_ACTIONS));
 export const auditOutcome = z.enum(["SUCCESS", "FAILURE"]);
 
+/**
+ * A date filter between 1970 and 9999: JavaScript dates reach year ±275760, PostgreSQL's
+ * timestamptz refuses most of that range, and a query must not be what finds out.
+ */
+const filterDate = z
+  .date()
+  .min(new Date("1970-01-01T00:00:00.000Z"), "Enter a date from 1970 on.")
+  .max(new Date("9999-12-31T23:59:59.999Z"), "Enter a date before the year 10000.");
+
 export const auditFilters = schemaOf<AuditLogFilters>()(
   z.object({
     connectionType: providerId.optional(),
     action: auditAction.optional(),
     outcome: auditOutcome.optional(),
     userId: z.string().min(1).max(128).optional(),
-    from: z.date().optional(),
-    to: z.date().optional(),
+    from: filterDate.optional(),
+    to: filterDate.optional(),
   }),
 );
 

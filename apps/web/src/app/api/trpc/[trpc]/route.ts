@@ -1,17 +1,26 @@
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
+import { closeConnection, limitBody } from "~/server/api/body-limit";
 import { appRouter } from "~/server/api/root";
 import { defaultContextDeps } from "~/server/api/services";
 import { createContext } from "~/server/api/trpc";
+import { webEnv } from "~/env";
 import { MAX_BATCH_SIZE } from "~/trpc/shared";
 
-const handler = (request: Request) =>
-  fetchRequestHandler({
+const handler = async (request: Request) => {
+  // A body over MAX_REQUEST_BODY_BYTES fails as tRPC reads it: 413, never read whole.
+  const limited = limitBody(request, webEnv().maxRequestBodyBytes);
+  const response = await fetchRequestHandler({
     endpoint: "/api/trpc",
-    req: request,
+    req: limited.request,
     router: appRouter,
     // Each call may reach a provider; one request may not carry an unbounded number of them.
     maxBatchSize: MAX_BATCH_SIZE,
-    createContext: () => createContext(defaultContextDeps, request),
+    createContext: () => createContext(defaultContextDeps, limited.request),
   });
+  if (limited.refused()) for (const [name, value] of Object.entries(closeConnection)) response.headers.set(name, value);
+  // Answers are one caller's data: no cache, shared or private, may keep them.
+  response.headers.set("cache-control", "no-store");
+  return response;
+};
 
 export { handler as GET, handler as POST };
