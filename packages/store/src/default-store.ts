@@ -5,14 +5,16 @@ import { connectRedisTokenStore } from "./backends/redis-connection";
 import { RedisTokenStore } from "./backends/redis-store";
 import { upstashScripts } from "./backends/clients";
 import { storeSettingsFromEnv } from "./env";
-import type { NewTokenMetadata, TokenMetadata, TokenStore } from "./types";
+import { StorageError } from "./errors";
+import { createServiceTokens, type ServiceTokens } from "./service-token";
+import type { NewTokenMetadata, StoreLock, TokenMetadata, TokenStore } from "./types";
 
 /**
  * The store TOKEN_STORE names: unset or `postgres`, the app's own database (embedded or
  * PostgreSQL); `redis` (REDIS_URL), `upstash` (UPSTASH_REDIS_REST_URL/_TOKEN) or `memory`. The
  * Redis and Upstash SDKs are loaded only here, and only when chosen.
  */
-export async function createTokenStoreFromEnv(): Promise<TokenStore> {
+export async function createTokenStoreFromEnv(): Promise<TokenStore & StoreLock> {
   const settings = storeSettingsFromEnv();
   switch (settings.backend) {
     case "memory":
@@ -28,11 +30,29 @@ export async function createTokenStoreFromEnv(): Promise<TokenStore> {
   }
 }
 
-/** A store built on first use: what getTokenStore returns when the app set none. */
-export class LazyTokenStore implements TokenStore {
+function isLock(store: TokenStore): store is TokenStore & StoreLock {
+  const candidate = store as Partial<StoreLock>;
+  return typeof candidate.acquire === "function" && typeof candidate.release === "function";
+}
+
+/** A store built on first use: what getTokenStore returns when the app set none. Every built-in backend is its own lock. */
+export class LazyTokenStore implements TokenStore, StoreLock {
   private building: Promise<TokenStore> | undefined;
 
   constructor(private readonly build: () => Promise<TokenStore>) {}
+
+  private async lockTarget(): Promise<StoreLock> {
+    const store = await this.target();
+    if (!isLock(store)) throw new StorageError("lock", "CONFIGURATION", "this token store has no lock: pass one to createServiceTokens({ store, lock })");
+    return store;
+  }
+
+  async acquire(name: string, ttlMs: number): Promise<string | null> {
+    return (await this.lockTarget()).acquire(name, ttlMs);
+  }
+  async release(name: string, owner: string): Promise<void> {
+    return (await this.lockTarget()).release(name, owner);
+  }
 
   private target(): Promise<TokenStore> {
     // A failed build (a backend down at start-up) is tried again on the next call.
@@ -72,4 +92,33 @@ export class LazyTokenStore implements TokenStore {
     this.building = undefined;
     if (building) await (await building.catch(() => undefined))?.close();
   }
+}
+
+let current: TokenStore | undefined;
+let serviceTokens: ServiceTokens | undefined;
+
+/** Sets the process's token store (an app wires it once at start-up). */
+export function setTokenStore(store: TokenStore): void {
+  current = store;
+  serviceTokens = undefined;
+}
+
+/** The process's token store: the one set by setTokenStore, else the one TOKEN_STORE names, built on first use. */
+export function getTokenStore(): TokenStore {
+  current ??= new LazyTokenStore(createTokenStoreFromEnv);
+  return current;
+}
+
+/**
+ * The token this service calls others with (see createServiceTokens), through the process's
+ * token store and its lock, the minter and margins from the environment: minted at most once
+ * per expiry across processes, or TOKENVAULT_SERVICE_TOKEN when it is set.
+ */
+export async function getServiceToken(name = "default"): Promise<string> {
+  if (!serviceTokens) {
+    const store = getTokenStore();
+    // A store set by the app without a lock of its own gets the lazy one's refusal on first mint.
+    serviceTokens = createServiceTokens({ store, lock: isLock(store) ? store : new LazyTokenStore(() => Promise.resolve(store)) });
+  }
+  return serviceTokens.getServiceToken(name);
 }

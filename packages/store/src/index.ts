@@ -4,19 +4,17 @@ import { nodeRedisScripts, upstashScripts, type NodeRedisLike, type UpstashLike 
 import { PostgresTokenStore, type PostgresTokenStoreOptions } from "./backends/postgres-store";
 import { RedisStoreLock, type RedisStoreLockOptions } from "./backends/redis-lock";
 import { RedisTokenStore, type RedisTokenStoreOptions } from "./backends/redis-store";
-import { createTokenStoreFromEnv, LazyTokenStore } from "./default-store";
-import type { TokenStore } from "./types";
 
 export type { Json, NewTokenMetadata, StoreLock, TokenMetadata, TokenStore } from "./types";
 export { StorageError, STORAGE_ERROR_CODES, type StorageErrorCode, type StorageOperation } from "./errors";
 export { systemClock, type Clock } from "./clock";
-export { createTokenStoreFromEnv } from "./default-store";
+export { createTokenStoreFromEnv, getServiceToken, getTokenStore, LazyTokenStore, setTokenStore } from "./default-store";
 export { storeSettingsFromEnv, type StoreSettings } from "./env";
 export type { StoreOptions } from "./options";
 export { LIMITS } from "./codec";
 export { InMemoryTokenStore, type InMemoryTokenStoreOptions } from "./backends/memory-store";
-export { RedisTokenStore, type RedisTokenStoreOptions, type ScriptClient } from "./backends/redis-store";
-export type { NodeRedisLike, UpstashLike } from "./backends/clients";
+export { RedisTokenStore, type RedisTokenStoreOptions } from "./backends/redis-store";
+export type { NodeRedisLike, ScriptClient, UpstashLike } from "./backends/clients";
 export { PostgresTokenStore, type PostgresTokenStoreOptions } from "./backends/postgres-store";
 export { LOCK_LIMITS } from "./lock-input";
 export { withFallback, FallbackTokenStore, type FallbackOptions } from "./fallback";
@@ -63,17 +61,4 @@ export function createRedisStoreLock(client: NodeRedisLike, options: RedisStoreL
 /** The StoreLock beside an Upstash or Vercel KV store: same client, same prefix. */
 export function createUpstashStoreLock(redis: UpstashLike, options: RedisStoreLockOptions = {}): RedisStoreLock {
   return new RedisStoreLock(upstashScripts(redis), options);
-}
-
-let current: TokenStore | undefined;
-
-/** Sets the process's token store (an app wires it once at start-up). */
-export function setTokenStore(store: TokenStore): void {
-  current = store;
-}
-
-/** The process's token store: the one set by setTokenStore, else the one TOKEN_STORE names, built on first use. */
-export function getTokenStore(): TokenStore {
-  current ??= new LazyTokenStore(createTokenStoreFromEnv);
-  return current;
 }

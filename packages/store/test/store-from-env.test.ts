@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { startSimulator, type Simulator } from "@tokenvault/simulator";
+import { oidcEndpoints, startSimulator, type Simulator } from "@tokenvault/simulator";
 import { createScratchRepository, type ScratchRepository } from "@tokenvault/db/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { REDIS_URL, RedisTestKeys } from "./redis-keys";
@@ -17,6 +17,13 @@ const roundTrip = [
   `  await store.close();`,
   `  return found?.subject ?? null;`,
   `}));`,
+].join("\n");
+
+/** In a fresh process with exactly `env`: getServiceToken twice (the second from the cache). */
+const serviceTokenTwice = [
+  `import { getServiceToken } from "${indexModule}";`,
+  `report(await attempt(async () => { const first = await getServiceToken(); const again = await getServiceToken(); return { same: first === again, length: first.length }; }));`,
+  `process.exit(0);`,
 ].join("\n");
 
 describe("the default token store, chosen by TOKEN_STORE", () => {
@@ -63,5 +70,22 @@ describe("the default token store, chosen by TOKEN_STORE", () => {
       expect(outcome.error, JSON.stringify(env)).toMatchObject({ name: "KeyConfigError", variable });
       expect(outcome.error?.message).not.toContain(secret);
     }
+  });
+
+  it("getServiceToken() mints through the store TOKEN_STORE names, once, or uses TOKENVAULT_SERVICE_TOKEN", async () => {
+    const client = await sim.registerClient({ provider: "oidc", accessTokenTtlSec: 600 });
+    const mints = async () => (await sim.stats()).clients[`oidc/${client.clientId}`]?.clientCredentialsIssued ?? 0;
+    const minter = { TOKENVAULT_SERVICE_TOKEN_ENDPOINT: oidcEndpoints(sim.url).tokenEndpoint, TOKENVAULT_SERVICE_CLIENT_ID: client.clientId, TOKENVAULT_SERVICE_CLIENT_SECRET: client.clientSecret! };
+    const onRedis = (await repo.run(serviceTokenTwice, { TOKEN_ENCRYPTION_KEY: KEY, TOKEN_STORE: "redis", REDIS_URL, ...minter })).report;
+    expect(onRedis).toMatchObject({ value: { same: true } });
+    expect(await mints()).toBe(1);
+    const onPostgres = (await repo.run(serviceTokenTwice, { TOKEN_ENCRYPTION_KEY: KEY, DATABASE_URL: inject("databaseUrl"), ...minter })).report;
+    expect(onPostgres).toMatchObject({ value: { same: true } });
+    expect(await mints()).toBe(2);
+    const provisioned = `provisioned-${randomBytes(12).toString("hex")}`;
+    const overridden = await repo.run(serviceTokenTwice, { TOKEN_ENCRYPTION_KEY: KEY, TOKEN_STORE: "memory", TOKENVAULT_SERVICE_TOKEN: provisioned, ...minter });
+    expect(overridden.report).toEqual({ value: { same: true, length: provisioned.length } });
+    expect(overridden.stdout + overridden.stderr).not.toContain(provisioned);
+    expect(await mints()).toBe(2);
   });
 });

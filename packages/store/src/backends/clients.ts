@@ -1,4 +1,14 @@
-import type { ScriptClient } from "./redis-store";
+/**
+ * What the Redis store needs of a client: run a script by its SHA-1, or by its text. Adapters
+ * exist for node-redis and for Upstash-shaped clients (`@upstash/redis`, Vercel KV), so this
+ * package depends on no SDK: an app passes the client it already has.
+ */
+export interface ScriptClient {
+  evalSha(sha: string, keys: string[], args: string[]): Promise<unknown>;
+  eval(script: string, keys: string[], args: string[]): Promise<unknown>;
+  /** Closes the connection, when the store owns it. */
+  close?(): Promise<void>;
+}
 
 /** The part of a node-redis client the store uses (`createClient()` from `redis`). */
 export interface NodeRedisLike {

@@ -3,8 +3,8 @@
 // gone, and the process neither crashes on the client's 'error' event nor has to recreate the store.
 import type { RedisClientOptions } from "redis";
 import { toStorageError } from "../errors";
-import { nodeRedisScripts, type NodeRedisLike } from "./clients";
-import { RedisTokenStore, type RedisTokenStoreOptions, type ScriptClient } from "./redis-store";
+import { nodeRedisScripts, type NodeRedisLike, type ScriptClient } from "./clients";
+import { RedisTokenStore, type RedisTokenStoreOptions } from "./redis-store";
 
 export interface RedisConnectionOptions {
   /** Longest a TCP connect (first or reconnect) may take. Default 250 ms. */

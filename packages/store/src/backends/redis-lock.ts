@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { StorageError, toStorageError } from "../errors";
 import type { StoreLock } from "../types";
-import type { ScriptClient } from "./redis-store";
+import type { ScriptClient } from "./clients";
 
 // The Redis lock: one key, `<prefix>:lock:<name>`, a STRING holding the owner's random token
 // and expiring after the ttl on Redis's own clock. Both operations are scripts, even the

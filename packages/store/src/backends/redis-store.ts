@@ -3,20 +3,10 @@ import { byExpiry, type Clock } from "../clock";
 import type { StoreCodec } from "../codec";
 import { StorageError, toStorageError, type StorageOperation } from "../errors";
 import { resolveOptions, type StoreOptions } from "../options";
-import type { NewTokenMetadata, TokenMetadata, TokenStore } from "../types";
+import type { NewTokenMetadata, StoreLock, TokenMetadata, TokenStore } from "../types";
+import type { ScriptClient } from "./clients";
+import { RedisStoreLock } from "./redis-lock";
 import { SCRIPTS, type ScriptName } from "./redis-scripts";
-
-/**
- * What the Redis store needs of a client: run a script by its SHA-1, or by its text. Adapters
- * exist for node-redis and for Upstash-shaped clients (`@upstash/redis`, Vercel KV), so this
- * package depends on no SDK: an app passes the client it already has.
- */
-export interface ScriptClient {
-  evalSha(sha: string, keys: string[], args: string[]): Promise<unknown>;
-  eval(script: string, keys: string[], args: string[]): Promise<unknown>;
-  /** Closes the connection, when the store owns it. */
-  close?(): Promise<void>;
-}
 
 export interface RedisTokenStoreOptions extends StoreOptions {
   /** Key prefix; separate stores (or test runs) sharing one Redis use different ones. Default "tokenvault:store". */
@@ -29,13 +19,17 @@ export interface RedisTokenStoreOptions extends StoreOptions {
 
 const SHAS = Object.fromEntries(Object.entries(SCRIPTS).map(([name, text]) => [name, createHash("sha1").update(text).digest("hex")])) as Record<ScriptName, string>;
 
-/** Redis (node-redis), Upstash and Vercel KV: one implementation, each operation one atomic script. */
-export class RedisTokenStore implements TokenStore {
+/**
+ * Redis (node-redis), Upstash and Vercel KV: one implementation, each operation one atomic
+ * script. It is its own StoreLock too (SET NX PX, compare-and-delete), under the same prefix.
+ */
+export class RedisTokenStore implements TokenStore, StoreLock {
   private readonly prefix: string;
   private readonly codec: StoreCodec;
   private readonly clock: Clock;
   private readonly cleanupBatch: number;
   private readonly listLimit: number;
+  private readonly lock: RedisStoreLock;
 
   constructor(
     private readonly client: ScriptClient,
@@ -45,6 +39,15 @@ export class RedisTokenStore implements TokenStore {
     this.prefix = options.prefix ?? "tokenvault:store";
     this.cleanupBatch = options.cleanupBatch ?? 100;
     this.listLimit = options.listLimit ?? 1_000;
+    this.lock = new RedisStoreLock(client, { prefix: this.prefix });
+  }
+
+  acquire(name: string, ttlMs: number): Promise<string | null> {
+    return this.lock.acquire(name, ttlMs);
+  }
+
+  release(name: string, owner: string): Promise<void> {
+    return this.lock.release(name, owner);
   }
 
   private now(): string {
