@@ -4,6 +4,7 @@ import { dbEnv } from "./env";
 import { applyMigrations } from "./migrate";
 
 export { createScratchRepository, type ChildRun, type ScratchRepository } from "./scratch-repository";
+export { LineProcess } from "./line-process";
 
 export interface TestDatabase {
   url: string;

@@ -3,12 +3,13 @@
 // after the shared token went stale (inside its margin); every round must cost exactly one mint
 // at the simulator, and every caller of every process must get that round's new token.
 // The backend is a parameter: HERD_BACKENDS=redis (default), or a list once others exist.
+import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { oidcEndpoints, startSimulator, type Simulator } from "@tokenvault/simulator";
 import { herdBackend } from "./herd-backends";
-import { HerdProcess } from "./herd-process";
+import { LineProcess } from "@tokenvault/db/testing";
 
 const PROCESSES = 4;
 const CALLERS = 50;
@@ -37,7 +38,7 @@ process.env.HERD_DATABASE_URL = inject("databaseUrl");
 
 describe.each(BACKENDS)("service token herd on %s", (backendName) => {
   let sim: Simulator;
-  const herd: HerdProcess[] = [];
+  const herd: LineProcess[] = [];
   const prefix = `test:herd:${randomBytes(6).toString("hex")}`;
   afterAll(async () => {
     await Promise.all(herd.map((p) => p.stop()));
@@ -65,7 +66,7 @@ describe.each(BACKENDS)("service token herd on %s", (backendName) => {
         HERD_CALLERS: String(CALLERS),
         HERD_MARGIN_MS: String(MARGIN_MS),
       };
-      herd.push(...Array.from({ length: PROCESSES }, () => new HerdProcess("service-token-herd-worker.ts", env)));
+      herd.push(...Array.from({ length: PROCESSES }, () => new LineProcess(join(import.meta.dirname, "service-token-herd-worker.ts"), env, join(import.meta.dirname, ".."))));
       for (const worker of herd) await worker.next<{ ready: number }>();
       const ready = performance.now();
 

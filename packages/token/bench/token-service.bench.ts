@@ -2,10 +2,11 @@
 // and the herd: from expiry until 4 processes x 50 callers hold the new token. Each figure is
 // printed beside its floor: the bare database read the service cannot avoid (one indexed
 // lookup of the connection and its secrets), and the simulator's own refresh round trip.
+import { join } from "node:path";
 import { createTestDatabase } from "@tokenvault/db/testing";
 import { SIMULATOR_CLIENTS } from "../src/providers/simulated";
 import { createHarness } from "../test/harness";
-import { HerdProcess } from "../test/herd-process";
+import { LineProcess } from "@tokenvault/db/testing";
 
 const PROCESSES = 4;
 const CALLERS = 50;
@@ -61,14 +62,14 @@ try {
   const workers = Array.from(
     { length: PROCESSES },
     () =>
-      new HerdProcess({
+      new LineProcess(join(import.meta.dirname, "../test/herd-worker.ts"), {
         HERD_DATABASE_URL: database.url,
         HERD_SIMULATOR_URL: h.sim.url,
         HERD_KEY: h.keyHex,
         HERD_COMPANY: company,
         HERD_PROVIDER: "quickbooks",
         HERD_CALLERS: String(CALLERS),
-      }),
+      }, join(import.meta.dirname, "..")),
   );
   for (const w of workers) await w.next();
   for (const w of workers) w.send("read 300"); // warm-up

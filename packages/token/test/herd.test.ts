@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createHarness, type Harness } from "./harness";
-import { HerdProcess } from "./herd-process";
+import { join } from "node:path";
+import { LineProcess } from "@tokenvault/db/testing";
 
+const HERD_WORKER = join(import.meta.dirname, "herd-worker.ts");
+const PACKAGE_ROOT = join(import.meta.dirname, "..");
 const PROCESSES = 4;
 const CALLERS = 50;
 const CYCLES = 20;
@@ -15,7 +18,7 @@ interface CycleReport {
 
 describe("refresh exactly once across processes (herd)", () => {
   let h: Harness;
-  const herd: HerdProcess[] = [];
+  const herd: LineProcess[] = [];
   beforeAll(async () => {
     h = await createHarness(inject("databaseUrl"), { strict: true });
   });
@@ -37,14 +40,14 @@ describe("refresh exactly once across processes (herd)", () => {
       const workers = Array.from(
         { length: PROCESSES },
         () =>
-          new HerdProcess({
+          new LineProcess(HERD_WORKER, {
             HERD_DATABASE_URL: inject("databaseUrl"),
             HERD_SIMULATOR_URL: h.sim.url,
             HERD_KEY: h.keyHex,
             HERD_COMPANY: company,
             HERD_PROVIDER: provider,
             HERD_CALLERS: String(CALLERS),
-          }),
+          }, PACKAGE_ROOT),
       );
       herd.push(...workers);
       for (const w of workers) await w.next<{ ready: number }>();

@@ -1,9 +1,17 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { createRequire } from "node:module";
+import { dirname } from "node:path";
 import { createInterface, type Interface } from "node:readline";
-import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 
-/** A herd worker process (a test file run with tsx) driven line by line over stdin/stdout, as in packages/token/test. */
-export class HerdProcess {
+// tsx's loader, resolved from this package, so any workspace package's tests can use this.
+const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+
+/**
+ * A TypeScript script run in its own OS process (the herd tests' workers) and driven line by
+ * line: commands go to its stdin, each stdout line is one JSON answer.
+ */
+export class LineProcess {
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly lines: Interface;
   private readonly queue: string[] = [];
@@ -12,14 +20,17 @@ export class HerdProcess {
   private exited: Error | undefined;
   private onExit: ((error: Error) => void) | undefined;
 
-  constructor(worker: string, env: Record<string, string>) {
-    this.child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, worker)], {
-      cwd: join(import.meta.dirname, ".."),
+  /** `script`: an absolute path; `env` is added to this process's environment. */
+  constructor(script: string, env: Record<string, string>, cwd = dirname(script)) {
+    this.child = spawn(process.execPath, ["--import", tsxLoader, script], {
+      cwd,
+      // A test helper: the worker gets the test runner's environment plus the run's own settings.
+      // eslint-disable-next-line no-restricted-properties
       env: { ...process.env, ...env },
     });
     this.child.stderr.on("data", (chunk: Buffer) => (this.stderr += chunk.toString()));
     this.child.once("exit", (code) => {
-      this.exited = new Error(`herd worker exited (${code}):\n${this.stderr}`);
+      this.exited = new Error(`worker exited (${code}):\n${this.stderr}`);
       this.onExit?.(this.exited);
     });
     this.lines = createInterface({ input: this.child.stdout });
@@ -37,7 +48,7 @@ export class HerdProcess {
       this.queue.shift() ??
       (await new Promise<string>((resolve, reject) => {
         if (this.exited) return reject(this.exited);
-        const timer = setTimeout(() => reject(new Error(`herd worker silent for ${timeoutMs} ms:\n${this.stderr}`)), timeoutMs);
+        const timer = setTimeout(() => reject(new Error(`worker silent for ${timeoutMs} ms:\n${this.stderr}`)), timeoutMs);
         this.onExit = (error) => {
           clearTimeout(timer);
           reject(error);
