@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+
 /**
  * What the Redis store needs of a client: run a script by its SHA-1, or by its text. Adapters
  * exist for node-redis and for Upstash-shaped clients (`@upstash/redis`, Vercel KV), so this
@@ -8,6 +10,26 @@ export interface ScriptClient {
   eval(script: string, keys: string[], args: string[]): Promise<unknown>;
   /** Closes the connection, when the store owns it. */
   close?(): Promise<void>;
+}
+
+/** A Lua script and its SHA-1, computed once. */
+export interface LuaScript {
+  text: string;
+  sha: string;
+}
+
+export function luaScript(text: string): LuaScript {
+  return { text, sha: createHash("sha1").update(text).digest("hex") };
+}
+
+/** Runs a script by its SHA (one short request), sending its text only when Redis does not have it yet (NOSCRIPT). */
+export async function runScript(client: ScriptClient, script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
+  try {
+    return await client.evalSha(script.sha, keys, args);
+  } catch (error) {
+    if (!/NOSCRIPT/i.test(error instanceof Error ? error.message : String(error))) throw error;
+    return await client.eval(script.text, keys, args);
+  }
 }
 
 /** The part of a node-redis client the store uses (`createClient()` from `redis`). */

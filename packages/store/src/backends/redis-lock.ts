@@ -1,7 +1,7 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { StorageError, toStorageError } from "../errors";
 import type { StoreLock } from "../types";
-import type { ScriptClient } from "./clients";
+import { luaScript, runScript, type ScriptClient } from "./clients";
 
 // The Redis lock: one key, `<prefix>:lock:<name>`, a STRING holding the owner's random token
 // and expiring after the ttl on Redis's own clock. Both operations are scripts, even the
@@ -15,11 +15,7 @@ return 0`,
   release: `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`,
 } as const;
-const SHAS = { acquire: sha1(SCRIPTS.acquire), release: sha1(SCRIPTS.release) };
-
-function sha1(text: string): string {
-  return createHash("sha1").update(text).digest("hex");
-}
+const LUA = { acquire: luaScript(SCRIPTS.acquire), release: luaScript(SCRIPTS.release) };
 
 /** Lock names are plain (they show up in Redis), so they are kept to a safe alphabet. */
 const NAME = /^[A-Za-z0-9:._-]{1,200}$/;
@@ -56,12 +52,7 @@ export class RedisStoreLock implements StoreLock {
     if (typeof name !== "string" || !NAME.test(name)) throw new StorageError("lock", "INVALID_INPUT", "a lock name is 1-200 letters, digits or :._-");
     const keys = [`${this.prefix}:lock:${name}`];
     try {
-      try {
-        return await this.client.evalSha(SHAS[script], keys, args);
-      } catch (error) {
-        if (!/NOSCRIPT/i.test(error instanceof Error ? error.message : String(error))) throw error;
-        return await this.client.eval(SCRIPTS[script], keys, args);
-      }
+      return await runScript(this.client, LUA[script], keys, args);
     } catch (error) {
       throw toStorageError("lock", null, error);
     }

@@ -1,10 +1,9 @@
-import { createHash } from "node:crypto";
 import { byExpiry, type Clock } from "../clock";
 import type { StoreCodec } from "../codec";
 import { StorageError, toStorageError, type StorageOperation } from "../errors";
 import { resolveOptions, type StoreOptions } from "../options";
 import type { NewTokenMetadata, StoreLock, TokenMetadata, TokenStore } from "../types";
-import type { ScriptClient } from "./clients";
+import { luaScript, runScript, type LuaScript, type ScriptClient } from "./clients";
 import { RedisStoreLock } from "./redis-lock";
 import { SCRIPTS, type ScriptName } from "./redis-scripts";
 
@@ -17,7 +16,7 @@ export interface RedisTokenStoreOptions extends StoreOptions {
   listLimit?: number;
 }
 
-const SHAS = Object.fromEntries(Object.entries(SCRIPTS).map(([name, text]) => [name, createHash("sha1").update(text).digest("hex")])) as Record<ScriptName, string>;
+const LUA = Object.fromEntries(Object.entries(SCRIPTS).map(([name, text]) => [name, luaScript(text)])) as Record<ScriptName, LuaScript>;
 
 /**
  * Redis (node-redis), Upstash and Vercel KV: one implementation, each operation one atomic
@@ -58,12 +57,7 @@ export class RedisTokenStore implements TokenStore, StoreLock {
   private async run(op: StorageOperation, name: ScriptName, key: string | null, args: string[]): Promise<unknown> {
     const argv = [this.prefix, ...args];
     try {
-      try {
-        return await this.client.evalSha(SHAS[name], [], argv);
-      } catch (error) {
-        if (!/NOSCRIPT/i.test(error instanceof Error ? error.message : String(error))) throw error;
-        return await this.client.eval(SCRIPTS[name], [], argv);
-      }
+      return await runScript(this.client, LUA[name], [], argv);
     } catch (error) {
       throw toStorageError(op, key, error);
     }
