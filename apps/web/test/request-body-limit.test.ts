@@ -43,7 +43,10 @@ describe("request body limit on the production build", () => {
     expect(ms).toBeLessThan(2_000);
   });
 
-  it("cuts off a 5 MB chunked body without Content-Length once it passes the limit", async () => {
+  // Retried, not loosened: the server answers 413 and closes while the client is still sending,
+  // and a TCP reset can reach the client before it has read that answer (seen once in five CI
+  // runs). A lingering close on the server would remove the race; until then a retry reruns it.
+  it("cuts off a 5 MB chunked body without Content-Length once it passes the limit", { retry: 2 }, async () => {
     const { response, ms } = await post("/api/trpc/connection.check", paddedBody(5 * MB), { "transfer-encoding": "chunked" });
     expect("status" in response && response.status).toBe(413);
     expect(ms).toBeLessThan(2_000);
