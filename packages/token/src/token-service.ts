@@ -5,6 +5,7 @@ import { ConnectionCheck } from "./checks/connection-check";
 import { systemClock, type Clock } from "./clock";
 import { ConnectFlow } from "./connect/connect-flow";
 import { disconnect } from "./connect/disconnect";
+import { RevocationQueue, type RevocationRetryReport } from "./connect/revocation-queue";
 import { ConnectionStore } from "./connections/connection-store";
 import { TokenLifecycle, type ExpiringToken } from "./connections/token-lifecycle";
 import { consoleLogger, type Logger } from "./logger";
@@ -49,6 +50,7 @@ export class TokenService {
   private readonly views: ConnectionViews;
   private readonly checks: ConnectionCheck;
   private readonly connectFlow: ConnectFlow;
+  private readonly revocations: RevocationQueue;
   private readonly lifecycle: TokenLifecycle;
   private readonly staticSecrets: StaticSecrets;
   private readonly parts: ServiceParts;
@@ -70,7 +72,8 @@ export class TokenService {
     this.tokens = new TokenReader(this.parts);
     this.views = new ConnectionViews(this.parts);
     this.checks = new ConnectionCheck(this.parts, this.tokens);
-    this.connectFlow = new ConnectFlow(this.parts);
+    this.revocations = new RevocationQueue(this.parts);
+    this.connectFlow = new ConnectFlow(this.parts, this.revocations);
     this.lifecycle = new TokenLifecycle(this.parts);
     this.staticSecrets = new StaticSecrets(this.parts);
   }
@@ -154,6 +157,17 @@ export class TokenService {
   /** Revokes the authorization at the provider, then removes the connection and its secrets. */
   async disconnect(companyId: string, provider: string, context: RequestContext): Promise<void> {
     return disconnect(this.parts, companyId, provider, context);
+  }
+
+  /**
+   * Retries the revocations a reconnect could not complete (the provider refused or was
+   * unreachable): every PendingRevocation row that is due, oldest first, at most `limit`. A row
+   * is removed only once the provider confirms; a failure is audited and retried later with
+   * back-off (1 min doubling to 6 h). Safe to run from several processes at once: rows are
+   * claimed with SKIP LOCKED. Meant to be scheduled by the background worker (every few minutes).
+   */
+  async retryPendingRevocations(limit = 100): Promise<RevocationRetryReport> {
+    return this.revocations.retryDue(limit);
   }
 
   // --- Static secrets ----------------------------------------------------------------------

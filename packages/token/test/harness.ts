@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { openDatabase, type Database } from "@tokenvault/db";
 import { startSimulator, type Simulator } from "@tokenvault/simulator";
+import type { Clock } from "../src/clock";
 import { silentLogger, type Logger } from "../src/logger";
 import { ProviderRegistry } from "../src/providers/registry";
 import { simulatedAdapters } from "../src/providers/simulated";
@@ -28,7 +29,7 @@ export interface Harness {
   sim: Simulator;
   vault: Vault;
   keyHex: string;
-  service(options?: Partial<TokenServiceOptions>, logger?: Logger): TokenService;
+  service(options?: Partial<TokenServiceOptions>, logger?: Logger, clock?: Clock): TokenService;
   /** Runs the whole consent flow through the simulator (auto-approved) and the callback. */
   connect(service: TokenService, companyId: string, provider: string, userId?: string): Promise<string>;
   /** Makes the stored access token expire within the refresh margin. */
@@ -49,9 +50,10 @@ export async function createHarness(databaseUrl: string, options: { strict?: boo
     sim,
     vault,
     keyHex: key.toString("hex"),
-    service(overrides = {}, logger = silentLogger) {
+    service(overrides = {}, logger = silentLogger, clock) {
       const service = new TokenService({
         prisma: db.prisma,
+        ...(clock ? { clock } : {}),
         vault: vault,
         providers: registry,
         logger,

@@ -1,13 +1,15 @@
 import { TokenError } from "@tokenvault/vault";
-import type { ConnectionMetadata } from "../connections/connection";
+import { secretOf, type ConnectionMetadata } from "../connections/connection";
 import { pkceChallenge, randomToken, sha256, STATE_TTL_MS } from "../oauth/pkce-state";
 import { ProviderCallError, requestToken, revokeToken, toTokenError, type TokenResponse } from "../oauth/token-client";
 import { expiresAtFrom, refreshExpiresAtFrom, type ProviderAdapter } from "../providers/types";
 import type { ServiceParts } from "../service-parts";
 import type { AuthorizationRequest, CallbackResult, ProviderTenant, RequestContext } from "../types";
 import { requireName } from "../validation";
+import { planReplacedGrant } from "./replaced-grant";
+import type { RevocationQueue } from "./revocation-queue";
 
-export type ConnectFlowDeps = Pick<ServiceParts, "prisma" | "connections" | "secrets" | "audit" | "clock" | "options">;
+export type ConnectFlowDeps = Pick<ServiceParts, "prisma" | "connections" | "secrets" | "audit" | "clock" | "logger" | "options">;
 
 /**
  * Connecting a provider: the consent URL with a one-time state (stored only as a hash, bound
@@ -15,7 +17,10 @@ export type ConnectFlowDeps = Pick<ServiceParts, "prisma" | "connections" | "sec
  * checks the state, refuses a replayed code, exchanges it and stores the token set.
  */
 export class ConnectFlow {
-  constructor(private readonly deps: ConnectFlowDeps) {}
+  constructor(
+    private readonly deps: ConnectFlowDeps,
+    private readonly revocations: RevocationQueue,
+  ) {}
 
   async authorizationUrl(adapter: ProviderAdapter, input: { companyId: string; userId: string; redirectUri: string }): Promise<AuthorizationRequest> {
     const companyId = requireName("companyId", input.companyId);
@@ -143,14 +148,23 @@ export class ConnectFlow {
       throw new TokenError("PROVIDER_UNAVAILABLE", `${adapter.displayName} returned no refresh token; check the offline access scope.`);
     }
     // From here the provider holds a live grant: if it cannot be stored, it is revoked, not orphaned.
+    let stored: { result: CallbackResult; pendingRevocation: string | null };
     try {
       if (adapter.discoverTenants) tenants = await adapter.discoverTenants(response.access_token, this.deps.options.providerTimeoutMs);
-      return await this.store(adapter, { companyId, context, response, tenants, externalId: externalIdFromRedirect ?? tenants[0]?.id ?? "", started, now });
+      stored = await this.store(adapter, { companyId, context, response, tenants, externalId: externalIdFromRedirect ?? tenants[0]?.id ?? "", started, now });
     } catch (error) {
       await this.revokeQuietly(adapter, response.refresh_token);
       if (!(error instanceof ProviderCallError)) throw error;
       throw await this.recordFailure(adapter, error, { companyId, context, started, endpoint: adapter.endpoints.api, method: "GET" });
     }
+    // The new grant is stored; the replaced one is queued durably. A failure here leaves the row
+    // for retryPendingRevocations() and must not undo the connect.
+    if (stored.pendingRevocation) {
+      await this.revocations.attemptNow(stored.pendingRevocation, context).catch((error: unknown) => {
+        this.deps.logger.error("revoking the replaced grant failed; it stays queued", { provider: adapter.id, error: error instanceof Error ? error.name : "unknown" });
+      });
+    }
+    return stored.result;
   }
 
   /** A CONNECT failure's audit row; returns the error to raise. */
@@ -188,12 +202,12 @@ export class ConnectFlow {
   private async store(
     adapter: ProviderAdapter,
     input: { companyId: string; context: RequestContext; response: TokenResponse; tenants: ProviderTenant[]; externalId: string; started: number; now: Date },
-  ): Promise<CallbackResult> {
+  ): Promise<{ result: CallbackResult; pendingRevocation: string | null }> {
     const { companyId, context, response, tenants, externalId, started, now } = input;
     const { connections } = this.deps;
     const metadata: ConnectionMetadata = { tenants, scope: response.scope, refreshTokenRotatedAt: now.toISOString() };
-    await connections.transaction(async (tx) => {
-      const connectionId = await connections.saveGrant(tx, { companyId, provider: adapter.id, externalId, connectedBy: context.userId, metadata });
+    const pendingRevocation = await connections.transaction(async (tx) => {
+      const { connectionId, replaced } = await connections.saveGrant(tx, { companyId, provider: adapter.id, externalId, connectedBy: context.userId, metadata });
       const location = { companyId, provider: adapter.id, externalId, connectionId };
       await this.deps.secrets.write(tx, [
         { ...location, kind: "ACCESS_TOKEN", value: response.access_token, expiresAt: expiresAtFrom(now, response, adapter.defaultAccessTokenTtlSec), lastRefreshedAt: now },
@@ -215,7 +229,21 @@ export class ConnectFlow {
         context,
         at: now,
       });
+      if (!replaced) return null;
+      const plan = planReplacedGrant(adapter, replaced, tenants);
+      if (plan.action === "revoke") {
+        const refreshToken = this.deps.secrets.open(secretOf(replaced, "REFRESH_TOKEN")!);
+        return this.revocations.enqueue(tx, { companyId, provider: adapter.id, externalId: replaced.externalId, refreshToken, tenantIds: plan.tenantIds });
+      }
+      // Nothing to call the provider for, and the row says why.
+      await this.deps.audit.write(
+        tx,
+        { companyId, action: "REVOKE", outcome: "SUCCESS", connectionType: adapter.id, apiEndpoint: "none", requestMethod: "POST", responseStatus: 204, details: { reason: "replaced_by_reconnect", skipped: plan.reason } },
+        context,
+        now,
+      );
+      return null;
     });
-    return { provider: adapter.id, companyId, externalId: externalId || null };
+    return { result: { provider: adapter.id, companyId, externalId: externalId || null }, pendingRevocation };
   }
 }

@@ -123,18 +123,26 @@ export class ConnectionStore {
   /**
    * Creates or re-points the company's connection to a new grant: the version moves (a refresh
    * in flight for the old grant is fenced out), the lease and cooldown clear, and the old
-   * secrets go (a reconnect may name another realm or tenant). Returns the connection id.
+   * secrets go (a reconnect may name another realm or tenant). Returns the connection id and
+   * the grant it replaced (read under the row lock, so two racing reconnects each see the grant
+   * the other left), which the caller must revoke.
    */
-  async saveGrant(tx: Tx, grant: { companyId: string; provider: string; externalId: string; connectedBy: string; metadata: ConnectionMetadata }): Promise<string> {
+  async saveGrant(
+    tx: Tx,
+    grant: { companyId: string; provider: string; externalId: string; connectedBy: string; metadata: ConnectionMetadata },
+  ): Promise<{ connectionId: string; replaced: ConnectionWithSecrets | null }> {
     const { companyId, provider, externalId, connectedBy } = grant;
     const metadata = grant.metadata as Prisma.InputJsonValue;
+    // Lock first: a statement after the lock sees what a concurrent reconnect committed.
+    await tx.$queryRaw`SELECT 1 FROM "Connection" WHERE "companyId" = ${companyId} AND "provider" = ${provider} FOR UPDATE`;
+    const replaced = await tx.connection.findUnique({ where: { companyId_provider: { companyId, provider } }, include: { secrets: true } });
     const connection = await tx.connection.upsert({
       where: { companyId_provider: { companyId, provider } },
       create: { companyId, provider, externalId, connectedBy, metadata },
       update: { externalId, connectedBy, metadata, version: { increment: 1 }, cooldownUntil: null, leaseOwner: null, leaseExpiresAt: null },
     });
     await tx.tokenSecret.deleteMany({ where: { connectionId: connection.id } });
-    return connection.id;
+    return { connectionId: connection.id, replaced };
   }
 
   /** The provider refused the grant (invalid_grant): every token of it is EXPIRED. */

@@ -48,6 +48,12 @@ export interface ProviderAdapter {
   externalIdParam: string | null;
   /** Provider facts learned after the code exchange (Xero: the tenants of the authorization). */
   discoverTenants?: (accessToken: string, timeoutMs: number) => Promise<ProviderTenant[]>;
+  /**
+   * Xero: removes this authorization's connections to the given tenants (DELETE /connections/{id}).
+   * A reconnect uses it instead of revoking the old token, which would also drop tenants the new
+   * grant still serves.
+   */
+  disconnectTenants?: (accessToken: string, tenantIds: readonly string[], timeoutMs: number) => Promise<void>;
   /** A cheap authenticated API call proving the connection works. */
   checkRequest(tokens: ProviderTokenSet): CheckRequest;
   /** A fresh SDK client holding this token set. Never cached: SDK instances keep token state. */

@@ -20,9 +20,10 @@ function parseConnections(body: unknown): XeroConnection[] | null {
   const connections: XeroConnection[] = [];
   for (const item of body as unknown[]) {
     if (typeof item !== "object" || item === null) return null;
-    const { tenantId, tenantName, updatedDateUtc } = item as Record<string, unknown>;
+    const { id, tenantId, tenantName, updatedDateUtc } = item as Record<string, unknown>;
     if (!isName(tenantId)) return null;
     connections.push({
+      id: isName(id) ? id : undefined,
       tenantId,
       tenantName: typeof tenantName === "string" ? tenantName.slice(0, 200).toWellFormed() : undefined,
       updatedDateUtc: typeof updatedDateUtc === "string" ? updatedDateUtc : undefined,
@@ -31,7 +32,21 @@ function parseConnections(body: unknown): XeroConnection[] | null {
   return connections;
 }
 
+/** GET /connections with an access token, checked. */
+async function listConnections(api: string, accessToken: string, timeoutMs: number): Promise<XeroConnection[]> {
+  const response = await providerFetch(`${api}/connections`, { headers: { authorization: `Bearer ${accessToken}`, accept: "application/json" } }, timeoutMs);
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new ProviderCallError(response.status >= 500 ? "server_error" : "rejected", response.status, null, null);
+  }
+  const connections = parseConnections(await response.json().catch(() => null));
+  if (!connections) throw new ProviderCallError("server_error", response.status, null, null);
+  return connections;
+}
+
 interface XeroConnection {
+  /** The connection's own id, for DELETE /connections/{id}. */
+  id?: string;
   tenantId: string;
   tenantName?: string;
   updatedDateUtc?: string;
@@ -57,14 +72,21 @@ export function xeroAdapter(config: { clientId: string; clientSecret: string; en
     refreshToken: { idleTtlSec: 60 * 24 * 3600, graceSec: 30 * 60 },
     externalIdParam: null,
     discoverTenants: async (accessToken, timeoutMs): Promise<ProviderTenant[]> => {
-      const response = await providerFetch(`${api}/connections`, { headers: { authorization: `Bearer ${accessToken}`, accept: "application/json" } }, timeoutMs);
-      if (!response.ok) throw new ProviderCallError(response.status >= 500 ? "server_error" : "rejected", response.status, null, null);
-      const connections = parseConnections(await response.json().catch(() => null));
-      if (!connections) throw new ProviderCallError("server_error", response.status, null, null);
+      const connections = await listConnections(api, accessToken, timeoutMs);
       // Most recently authorized first, as xero-node orders them.
       return connections
         .sort((a, b) => Date.parse(b.updatedDateUtc ?? "") - Date.parse(a.updatedDateUtc ?? ""))
         .map((c) => ({ id: c.tenantId, name: c.tenantName ?? c.tenantId }));
+    },
+    disconnectTenants: async (accessToken, tenantIds, timeoutMs): Promise<void> => {
+      const connections = await listConnections(api, accessToken, timeoutMs);
+      for (const connection of connections) {
+        if (!tenantIds.includes(connection.tenantId) || !connection.id) continue;
+        const response = await providerFetch(`${api}/connections/${encodeURIComponent(connection.id)}`, { method: "DELETE", headers: { authorization: `Bearer ${accessToken}` } }, timeoutMs);
+        await response.body?.cancel();
+        // 404: already gone, which is what was asked.
+        if (!response.ok && response.status !== 404) throw new ProviderCallError(response.status >= 500 ? "server_error" : "rejected", response.status, null, null);
+      }
     },
     checkRequest: (tokens) => ({
       url: `${api}/connections`,

@@ -83,6 +83,13 @@ export class SecretStore {
     return sealed.ciphertext;
   }
 
+  /** Like sealCounted, also saying which key sealed it (for a table that tracks its keys, as PendingRevocation does). */
+  async sealWithKey(tx: Tx, value: string, binding: VaultBinding): Promise<{ ciphertext: string; keyId: string }> {
+    const sealed = this.vault.seal(value, binding);
+    await recordEncryptions(tx, sealed.keyId, 1, this.logger);
+    return { ciphertext: sealed.ciphertext, keyId: sealed.keyId };
+  }
+
   openSealed(ciphertext: string, binding: VaultBinding): string {
     return this.vault.open(ciphertext, binding);
   }

@@ -1,0 +1,114 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { silentLogger } from "../src/logger";
+import { ProviderCallError, requestToken } from "../src/oauth/token-client";
+import { SIMULATOR_CLIENTS, simulatorQuickbooksEndpoints, simulatorXeroEndpoints } from "../src/providers/simulated";
+import { bindingOf } from "../src/secrets/secret-store";
+import type { TokenService } from "../src/token-service";
+import { createHarness, type Harness } from "./harness";
+
+let h: Harness;
+let service: TokenService;
+let company: string;
+
+beforeAll(async () => {
+  h = await createHarness(inject("databaseUrl"));
+  service = h.service();
+});
+afterAll(() => h.close());
+beforeEach(async () => {
+  company = `co-${randomUUID().slice(0, 8)}`;
+  await h.sim.clearFaults();
+});
+
+/** The refresh token the vault holds for the company's connection, opened. */
+async function storedRefreshToken(provider: string): Promise<string> {
+  const row = await h.db.prisma.tokenSecret.findFirstOrThrow({ where: { companyId: company, provider, kind: "REFRESH_TOKEN" } });
+  return h.vault.open(row.ciphertext, bindingOf(row));
+}
+
+/** Presents a refresh token to the simulator's token endpoint, as anyone holding it could. */
+async function refreshesAtSimulator(provider: "quickbooks" | "xero", refreshToken: string): Promise<boolean> {
+  const endpoints = provider === "quickbooks" ? simulatorQuickbooksEndpoints(h.sim.url) : simulatorXeroEndpoints(h.sim.url);
+  try {
+    await requestToken(endpoints.token, { ...SIMULATOR_CLIENTS[provider], auth: "client_secret_basic" }, { grant_type: "refresh_token", refresh_token: refreshToken }, 2_000);
+    return true;
+  } catch (error) {
+    if (error instanceof ProviderCallError && error.kind === "invalid_grant") return false;
+    throw error;
+  }
+}
+
+async function revokeRows() {
+  const rows = await h.db.prisma.auditLog.findMany({ where: { companyId: company, action: "REVOKE" }, orderBy: { timestamp: "asc" } });
+  return rows.map((r) => ({ outcome: r.outcome, details: r.details as Record<string, unknown> | null }));
+}
+
+describe("a reconnect revokes the grant it replaced", () => {
+  it("QuickBooks: the old refresh token no longer refreshes at the provider, and a REVOKE row is written", async () => {
+    await h.connect(service, company, "quickbooks");
+    const old = await storedRefreshToken("quickbooks");
+    await h.connect(service, company, "quickbooks");
+    expect(await storedRefreshToken("quickbooks")).not.toBe(old);
+
+    expect(await refreshesAtSimulator("quickbooks", old)).toBe(false);
+    expect(await revokeRows()).toEqual([{ outcome: "SUCCESS", details: expect.objectContaining({ reason: "replaced_by_reconnect" }) as unknown }]);
+    expect(await h.db.prisma.pendingRevocation.count({ where: { companyId: company } })).toBe(0);
+    // The new grant is untouched.
+    expect((await service.checkConnection(company, "quickbooks", { userId: "alice" })).status).toBe("HEALTHY");
+  });
+
+  it("QuickBooks: a refused revocation is kept, sealed, audited as a failure, and a later retry revokes it and removes the record", async () => {
+    await h.connect(service, company, "quickbooks");
+    const old = await storedRefreshToken("quickbooks");
+    await h.sim.addFault({ kind: "error", provider: "intuit", endpoint: "revoke", status: 503 });
+    await h.connect(service, company, "quickbooks");
+
+    const pending = await h.db.prisma.pendingRevocation.findMany({ where: { companyId: company } });
+    expect(pending).toHaveLength(1);
+    expect(pending[0]).toMatchObject({ provider: "quickbooks", attempts: 1 });
+    expect(pending[0]!.sealed).toMatch(/^tv1\./);
+    expect(pending[0]!.sealed).not.toContain(old);
+    expect(pending[0]!.nextAttemptAt.getTime()).toBeGreaterThan(Date.now());
+    expect(await revokeRows()).toEqual([{ outcome: "FAILURE", details: expect.objectContaining({ attempts: 1 }) as unknown }]);
+
+    // Not due yet: nothing is attempted, nothing dropped.
+    expect(await service.retryPendingRevocations()).toEqual({ attempted: 0, revoked: 0, failed: 0 });
+    expect(await h.db.prisma.pendingRevocation.count({ where: { companyId: company } })).toBe(1);
+
+    // An hour later the provider still refuses: kept, back-off grows.
+    const inAnHour = serviceAt(Date.now() + 3_600_000);
+    const refused = await inAnHour.retryPendingRevocations();
+    expect(refused).toMatchObject({ revoked: 0 });
+    expect(refused.failed).toBeGreaterThanOrEqual(1);
+    const kept = await h.db.prisma.pendingRevocation.findUniqueOrThrow({ where: { id: pending[0]!.id } });
+    expect(kept.attempts).toBe(2);
+    expect(await refreshesAtSimulator("quickbooks", old)).toBe(true);
+
+    await h.sim.clearFaults();
+    const nextDay = serviceAt(Date.now() + 24 * 3_600_000);
+    const report = await nextDay.retryPendingRevocations();
+    expect(report.revoked).toBeGreaterThanOrEqual(1);
+    expect(await h.db.prisma.pendingRevocation.count({ where: { companyId: company } })).toBe(0);
+    expect(await refreshesAtSimulator("quickbooks", old)).toBe(false);
+    expect((await revokeRows()).map((r) => r.outcome)).toEqual(["FAILURE", "FAILURE", "SUCCESS"]);
+  });
+
+  it("Xero: the old authorization's tenants the new grant does not serve are disconnected", async () => {
+    await h.connect(service, company, "xero");
+    const connection = await h.db.prisma.connection.findUniqueOrThrow({ where: { companyId_provider: { companyId: company, provider: "xero" } } });
+    const grantId = (await h.sim.listGrants({ tenantId: connection.externalId }))[0]!.id;
+    expect((await h.sim.getGrant(grantId))!.tenants.length).toBe(2);
+
+    await h.connect(service, company, "xero");
+    // The simulator names new organisations on every consent: none of the old ones is still served.
+    expect((await h.sim.getGrant(grantId))!.tenants).toEqual([]);
+    expect(await revokeRows()).toEqual([{ outcome: "SUCCESS", details: expect.objectContaining({ tenants: 2 }) as unknown }]);
+    expect((await service.checkConnection(company, "xero", { userId: "alice" })).status).toBe("HEALTHY");
+  });
+});
+
+/** A service whose clock reads `at`: retries become due without waiting. */
+function serviceAt(at: number): TokenService {
+  return h.service({}, silentLogger, { now: () => new Date(at) });
+}
