@@ -100,6 +100,25 @@ describe("Intuit with the real intuit-oauth SDK", () => {
     }
   });
 
+  it("echoes the consent request's nonce in the code exchange's id_token, which the SDK validates", async () => {
+    const client = sdk();
+    // intuit-oauth's authorizeUri has no nonce parameter: the app adds it (as Tokenvault does).
+    const url = new URL(client.authorizeUri({ scope: [OAuthClient.scopes.Accounting, OAuthClient.scopes.OpenId], state: "state-n" }));
+    url.searchParams.set("nonce", "nonce-bound-to-state-n");
+    const { location } = await consent(url.toString());
+    const tokens = (await client.createToken(location)).getJson() as IntuitTokens;
+    const claims = JSON.parse(Buffer.from(tokens.id_token!.split(".")[1]!, "base64url").toString()) as Record<string, unknown>;
+    expect(claims.nonce).toBe("nonce-bound-to-state-n");
+    expect(claims.realmid).toBe(new URL(location).searchParams.get("realmId"));
+    const original = OAuthClient.jwks_uri;
+    OAuthClient.jwks_uri = intuitEndpoints(sim.url).jwksUri;
+    try {
+      await expect(client.validateIdToken()).resolves.toBe(true);
+    } finally {
+      OAuthClient.jwks_uri = original;
+    }
+  });
+
   it("returns the same refresh token for 24 hours, then rotates it with an overlap", async () => {
     const client = sdk();
     const { tokens } = await connect(client);

@@ -36,6 +36,8 @@ export class ConnectFlow {
     const state = randomToken();
     const stateHash = sha256(state);
     const verifier = adapter.pkce ? randomToken() : null;
+    // Where the provider signs id_tokens (QuickBooks), the code is bound to this request by a nonce.
+    const nonce = adapter.verifyIdToken ? randomToken() : null;
     const now = this.deps.clock.now();
     const expiresAt = new Date(now.getTime() + STATE_TTL_MS);
     await this.deps.prisma.$transaction(async (tx) => {
@@ -46,6 +48,7 @@ export class ConnectFlow {
           provider: adapter.id,
           userId,
           redirectUri: redirect.toString(),
+          nonceHash: nonce ? sha256(nonce) : null,
           codeVerifierSealed: verifier ? await this.deps.secrets.sealCounted(tx, verifier, { companyId, provider: adapter.id, kind: "PKCE_VERIFIER", externalId: stateHash }) : null,
           createdAt: now,
           expiresAt,
@@ -58,6 +61,7 @@ export class ConnectFlow {
     url.searchParams.set("redirect_uri", redirect.toString());
     url.searchParams.set("scope", adapter.scopes.join(" "));
     url.searchParams.set("state", state);
+    if (nonce) url.searchParams.set("nonce", nonce);
     if (verifier) {
       url.searchParams.set("code_challenge", pkceChallenge(verifier));
       url.searchParams.set("code_challenge_method", "S256");
@@ -143,6 +147,7 @@ export class ConnectFlow {
       if (!(error instanceof ProviderCallError)) throw error;
       throw await this.recordFailure(adapter, error, { companyId, context, started, endpoint: adapter.endpoints.token, method: "POST" });
     }
+    if (pending.nonceHash) await this.requireNonce(adapter, response, { nonceHash: pending.nonceHash, externalId: externalIdFromRedirect, companyId, context, started });
     if (!response.refresh_token) {
       await this.revokeQuietly(adapter, response.access_token);
       throw new TokenError("PROVIDER_UNAVAILABLE", `${adapter.displayName} returned no refresh token; check the offline access scope.`);
@@ -191,6 +196,46 @@ export class ConnectFlow {
       this.deps.clock.now(),
     );
     return tokenError;
+  }
+
+  /**
+   * The id_token of the exchange must be verified and carry the nonce bound to this state (and
+   * the redirect's realmId): otherwise the code came from another consent request, e.g. a code
+   * of company A replayed with company B's state. The grant it produced is revoked, not stored.
+   */
+  private async requireNonce(
+    adapter: ProviderAdapter,
+    response: TokenResponse,
+    at: { nonceHash: string; externalId: string | null; companyId: string; context: RequestContext; started: number },
+  ): Promise<void> {
+    let reason: string | null = null;
+    if (!response.id_token || !adapter.verifyIdToken) reason = "missing_id_token";
+    else {
+      const claims = await adapter.verifyIdToken(response.id_token, this.deps.options.providerTimeoutMs).catch(() => null);
+      if (!claims) reason = "id_token_not_verified";
+      else if (claims.nonce === null || sha256(claims.nonce) !== at.nonceHash) reason = "nonce_mismatch";
+      else if (at.externalId !== null && claims.realmId !== null && claims.realmId !== at.externalId) reason = "realm_mismatch";
+    }
+    if (reason === null) return;
+    await this.revokeQuietly(adapter, response.refresh_token ?? response.access_token);
+    const message = `This ${adapter.displayName} sign-in does not match the connection you started. Start the connection again.`;
+    await this.deps.audit.writeNow(
+      {
+        companyId: at.companyId,
+        action: "CONNECT",
+        outcome: "FAILURE",
+        connectionType: adapter.id,
+        apiEndpoint: adapter.endpoints.token,
+        requestMethod: "POST",
+        responseStatus: 400,
+        responseTime: Date.now() - at.started,
+        errorMessage: message,
+        details: { reason },
+      },
+      at.context,
+      this.deps.clock.now(),
+    );
+    throw new TokenError("INVALID_STATE", message);
   }
 
   /** Best effort: a grant that will not be stored should not stay live at the provider. */

@@ -1,5 +1,5 @@
 import OAuthClient from "intuit-oauth";
-import type { ProviderAdapter, ProviderEndpoints } from "./types";
+import type { ProviderAdapter, ProviderEndpoints, VerifiedIdToken } from "./types";
 
 export const QUICKBOOKS_ENDPOINTS = {
   production: {
@@ -7,12 +7,14 @@ export const QUICKBOOKS_ENDPOINTS = {
     token: "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
     revocation: "https://developer.api.intuit.com/v2/oauth2/tokens/revoke",
     api: "https://quickbooks.api.intuit.com",
+    jwks: "https://oauth.platform.intuit.com/op/v1/jwks",
   },
   sandbox: {
     authorization: "https://appcenter.intuit.com/connect/oauth2",
     token: "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
     revocation: "https://developer.api.intuit.com/v2/oauth2/tokens/revoke",
     api: "https://sandbox-quickbooks.api.intuit.com",
+    jwks: "https://oauth.platform.intuit.com/op/v1/jwks",
   },
 } satisfies Record<string, ProviderEndpoints>;
 
@@ -20,6 +22,11 @@ export const QUICKBOOKS_ENDPOINTS = {
  * QuickBooks Online. Access tokens live 1 h; the refresh token rolls for 100 days (5-year cap)
  * and its value changes about once a day, so every response's refresh token is stored.
  * realmId arrives only on the redirect. Revocation takes a JSON body.
+ *
+ * Intuit documents no PKCE, so the code is bound to the consent request the OpenID Connect way:
+ * `openid` is requested with a nonce bound to the state, and the code exchange's id_token
+ * (verified by intuit-oauth's validateIdToken against Intuit's keys) must carry that nonce and
+ * the realmId of the redirect. A code obtained under another state is refused.
  */
 export function quickbooksAdapter(config: {
   clientId: string;
@@ -32,13 +39,29 @@ export function quickbooksAdapter(config: {
     displayName: "QuickBooks Online",
     endpoints: config.endpoints,
     client: { clientId: config.clientId, clientSecret: config.clientSecret, auth: "client_secret_basic" },
-    scopes: ["com.intuit.quickbooks.accounting"],
+    scopes: ["com.intuit.quickbooks.accounting", "openid"],
     pkce: false,
     revocationStyle: "json",
     defaultAccessTokenTtlSec: 3600,
     // The previous value stays valid until the new one is used: a lost response is retried with it.
     refreshToken: { idleTtlSec: 100 * 24 * 3600, graceSec: 24 * 3600 },
     externalIdParam: "realmId",
+    verifyIdToken: async (idToken, timeoutMs): Promise<VerifiedIdToken> => {
+      const client = new OAuthClient({ clientId: config.clientId, clientSecret: config.clientSecret, environment: config.environment, redirectUri: "", logging: false });
+      // Process-wide like the endpoints above: this deployment's key set, the same for every caller.
+      if (config.endpoints.jwks) OAuthClient.jwks_uri = config.endpoints.jwks;
+      client.setToken({ token_type: "bearer", access_token: "", refresh_token: "", expires_in: 0, x_refresh_token_expires_in: 0, id_token: idToken, realmId: "", createdAt: Date.now() });
+      // The SDK's key fetch has no timeout of its own.
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("id_token verification timed out")), timeoutMs)));
+      try {
+        if (!(await Promise.race([client.validateIdToken(), timeout]))) throw new Error("id_token not valid");
+      } finally {
+        clearTimeout(timer);
+      }
+      const claims = JSON.parse(Buffer.from(idToken.split(".")[1] ?? "", "base64url").toString("utf8")) as Record<string, unknown>;
+      return { nonce: typeof claims.nonce === "string" ? claims.nonce : null, realmId: typeof claims.realmid === "string" ? claims.realmid : null };
+    },
     checkRequest: (tokens) => ({
       url: `${config.endpoints.api}/v3/company/${encodeURIComponent(tokens.externalId ?? "")}/companyinfo/${encodeURIComponent(tokens.externalId ?? "")}`,
       headers: { authorization: `Bearer ${tokens.accessToken}`, accept: "application/json" },

@@ -20,6 +20,7 @@ export function simulatorQuickbooksEndpoints(simulatorUrl: string): ProviderEndp
     token: `${simulatorUrl}/intuit/oauth2/v1/tokens/bearer`,
     revocation: `${simulatorUrl}/intuit/oauth2/v1/tokens/revoke`,
     api: `${simulatorUrl}/intuit`,
+    jwks: `${simulatorUrl}/intuit/op/v1/jwks`,
   };
 }
 

@@ -7,6 +7,15 @@ export interface ProviderEndpoints {
   revocation: string | null;
   /** Base of the provider's API, used by live checks and the SDK clients. */
   api: string;
+  /** The keys that sign the provider's id_tokens (QuickBooks: checked on every connect). */
+  jwks?: string;
+}
+
+/** The claims of an id_token whose signature, issuer, audience and expiry were verified. */
+export interface VerifiedIdToken {
+  nonce: string | null;
+  /** Intuit: the QuickBooks company the grant is for. */
+  realmId: string | null;
 }
 
 /** A token set as the vault holds it, decrypted, for building SDK clients and checks. */
@@ -54,6 +63,13 @@ export interface ProviderAdapter {
    * grant still serves.
    */
   disconnectTenants?: (accessToken: string, tenantIds: readonly string[], timeoutMs: number) => Promise<void>;
+  /**
+   * Set when the consent request asks for `openid` with a nonce bound to the state: the code
+   * exchange must return an id_token, verified here (signature against the provider's keys,
+   * issuer, audience, expiry) before its nonce is compared with the state's. Throws when it
+   * cannot be verified.
+   */
+  verifyIdToken?: (idToken: string, timeoutMs: number) => Promise<VerifiedIdToken>;
   /** A cheap authenticated API call proving the connection works. */
   checkRequest(tokens: ProviderTokenSet): CheckRequest;
   /** A fresh SDK client holding this token set. Never cached: SDK instances keep token state. */
