@@ -29,7 +29,7 @@ async function buildFromEnvironment(): Promise<TokenService> {
     prisma: database.prisma,
     vault,
     providers,
-    options: { refreshMarginMs: settings.refreshMarginMs, redirectUriFor: (provider) => oauthRedirectUri(settings.appUrl, provider) },
+    options: { refreshMarginMs: settings.refreshMarginMs, checkCoalesceMs: settings.checkCoalesceMs, redirectUriFor: (provider) => oauthRedirectUri(settings.appUrl, provider) },
   });
 }
 

@@ -29,6 +29,7 @@ const schema = z.object({
   APP_URL: optionalUrl("APP_URL"),
   PORT: z.coerce.number().int().min(1).max(65535).optional(),
   TOKEN_REFRESH_MARGIN_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
+  CHECK_COALESCE_SECONDS: z.coerce.number().int().min(0).max(3600).default(10),
 });
 type TokenEnv = z.infer<typeof schema>;
 
@@ -71,6 +72,8 @@ export interface ProviderSettings {
   oidcProvidersJson: string | undefined;
   appUrl: string;
   refreshMarginMs: number;
+  /** Live checks of a connection within this window share one provider call. */
+  checkCoalesceMs: number;
 }
 
 /** Where a provider sends the user back: always derived from APP_URL. */
@@ -110,6 +113,7 @@ function buildProviderSettings(env: TokenEnv): ProviderSettings {
     oidcProvidersJson: env.OIDC_PROVIDERS,
     appUrl,
     refreshMarginMs: env.TOKEN_REFRESH_MARGIN_SECONDS * 1000,
+    checkCoalesceMs: env.CHECK_COALESCE_SECONDS * 1000,
   };
 }
 

@@ -12,6 +12,12 @@ import type { RequestContext } from "./types";
 export interface TokenServiceOptions extends RefreshOptions {
   /** Refresh when the access token expires within this margin. Default 5 minutes. */
   refreshMarginMs: number;
+  /**
+   * Live checks of one connection within this window share one provider call: later callers get
+   * the result recorded by the first (in process, and across processes through ConnectionHealth).
+   * Default 10 s; 0 turns coalescing across time off (concurrent callers still share one call).
+   */
+  checkCoalesceMs: number;
   /** The redirect URI registered with providers: consent requests and SDK clients. */
   redirectUriFor: (provider: string) => string;
 }
@@ -23,6 +29,7 @@ export const DEFAULT_OPTIONS: TokenServiceOptions = {
   cooldownMs: 30_000,
   retry: DEFAULT_RETRY,
   waitPollMs: 5,
+  checkCoalesceMs: 10_000,
   redirectUriFor: (provider) => `http://localhost:3000/api/oauth/${provider}/callback`,
 };
 

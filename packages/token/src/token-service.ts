@@ -5,6 +5,7 @@ import { ConnectionCheck } from "./checks/connection-check";
 import { systemClock, type Clock } from "./clock";
 import { ConnectFlow } from "./connect/connect-flow";
 import { disconnect } from "./connect/disconnect";
+import { purgeExpiredOAuthStates } from "./connect/oauth-state-purge";
 import { RevocationQueue, type RevocationRetryReport } from "./connect/revocation-queue";
 import { ConnectionStore } from "./connections/connection-store";
 import { TokenLifecycle, type ExpiringToken } from "./connections/token-lifecycle";
@@ -168,6 +169,15 @@ export class TokenService {
    */
   async retryPendingRevocations(limit = 100): Promise<RevocationRetryReport> {
     return this.revocations.retryDue(limit);
+  }
+
+  /**
+   * Deletes expired OAuthState rows (unused ones at once, used ones an hour after expiry, so a
+   * replayed code is still recognised). Returns how many went. Each connect also purges one
+   * small batch; the background worker should call this periodically (e.g. hourly).
+   */
+  async purgeExpiredOAuthStates(): Promise<number> {
+    return purgeExpiredOAuthStates(this.parts.prisma, this.parts.clock.now());
   }
 
   // --- Static secrets ----------------------------------------------------------------------

@@ -18,8 +18,16 @@ interface CheckResult {
 /**
  * A live, cheap API call (QuickBooks CompanyInfo, Xero connections) with a valid token. A 401
  * or 403 gets one forced refresh and a second try; the outcome becomes the connection's health.
+ *
+ * Coalesced: at most one provider call per connection per `checkCoalesceMs`. Callers in this
+ * process while a check is in flight share its promise; after that, a conditional UPDATE of
+ * ConnectionHealth.liveCheckAt (PostgreSQL's clock) lets one process in every process through
+ * per window, and the others answer with the health row as recorded (no provider call, no
+ * audit row: nothing happened at the provider).
  */
 export class ConnectionCheck {
+  private readonly inFlight = new Map<string, Promise<ConnectionHealthView>>();
+
   constructor(
     private readonly deps: ConnectionCheckDeps,
     private readonly tokens: TokenReader,
@@ -27,6 +35,24 @@ export class ConnectionCheck {
 
   async run(companyId: string, provider: string, context: RequestContext): Promise<ConnectionHealthView> {
     const adapter = this.deps.providers.get(provider);
+    const key = JSON.stringify([companyId, adapter.id]);
+    const running = this.inFlight.get(key);
+    if (running) return running;
+    const check = this.gated(adapter, companyId, context).finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, check);
+    return check;
+  }
+
+  private async gated(adapter: ProviderAdapter, companyId: string, context: RequestContext): Promise<ConnectionHealthView> {
+    const { connections } = this.deps;
+    if ((await connections.claimLiveCheck(companyId, adapter.id, this.deps.options.checkCoalesceMs)) === "recent") {
+      const health = await connections.health(companyId, adapter.id);
+      if (health) return health;
+    }
+    return this.live(adapter, companyId, context);
+  }
+
+  private async live(adapter: ProviderAdapter, companyId: string, context: RequestContext): Promise<ConnectionHealthView> {
     const started = Date.now();
     let result: CheckResult;
     try {

@@ -6,6 +6,7 @@ import { expiresAtFrom, refreshExpiresAtFrom, type ProviderAdapter } from "../pr
 import type { ServiceParts } from "../service-parts";
 import type { AuthorizationRequest, CallbackResult, ProviderTenant, RequestContext } from "../types";
 import { requireName } from "../validation";
+import { purgeExpiredOAuthStates } from "./oauth-state-purge";
 import { planReplacedGrant } from "./replaced-grant";
 import type { RevocationQueue } from "./revocation-queue";
 
@@ -54,6 +55,10 @@ export class ConnectFlow {
           expiresAt,
         },
       });
+    });
+    // Opportunistically, one small batch: connects cannot pile up states nobody deletes.
+    await purgeExpiredOAuthStates(this.deps.prisma, now, { batch: 100, maxBatches: 1 }).catch(() => {
+      this.deps.logger.warn("purging expired OAuth states failed");
     });
     const url = new URL(adapter.endpoints.authorization);
     url.searchParams.set("response_type", "code");

@@ -118,6 +118,28 @@ export class ConnectionStore {
     await this.prisma.connection.updateMany({ where: { id: connectionId, leaseOwner: owner }, data: { leaseOwner: null, leaseExpiresAt: null } });
   }
 
+  // --- The live-check gate ---------------------------------------------------------------
+
+  /**
+   * Claims the connection's live check unless one started within `windowMs` (PostgreSQL's
+   * clock, shared by every process). "claimed": call the provider. "recent": answer with the
+   * health row as it stands. "none": no health row yet, so nothing to gate on.
+   */
+  async claimLiveCheck(companyId: string, provider: string, windowMs: number): Promise<"claimed" | "recent" | "none"> {
+    const claimed = await this.prisma.$queryRaw<{ id: string }[]>`
+      UPDATE "ConnectionHealth" SET "liveCheckAt" = clock_timestamp()
+       WHERE "companyId" = ${companyId} AND "connectionType" = ${provider}
+         AND ("liveCheckAt" IS NULL OR "liveCheckAt" <= clock_timestamp() - make_interval(secs => ${windowMs / 1000}::float8))
+      RETURNING "id"`;
+    if (claimed.length > 0) return "claimed";
+    const exists = await this.prisma.connectionHealth.count({ where: { companyId, connectionType: provider } });
+    return exists > 0 ? "recent" : "none";
+  }
+
+  health(companyId: string, provider: string) {
+    return this.prisma.connectionHealth.findUnique({ where: { companyId_connectionType: { companyId, connectionType: provider } }, select: { status: true, lastChecked: true, errorMessage: true } });
+  }
+
   // --- Writes in the caller's transaction ----------------------------------------------
 
   /**

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "ConnectionHealth" ADD COLUMN "liveCheckAt" TIMESTAMPTZ(3);
