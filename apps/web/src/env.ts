@@ -3,6 +3,7 @@ import { z } from "zod";
 import { loadOrCreateDevSecret, loadRootEnvFile, resetDbEnvCacheForTests, runtimeMode } from "@tokenvault/db";
 import { DEFAULT_MAX_REQUEST_BODY_BYTES } from "./server/api/body-limit";
 import { parseTrustedProxies, type TrustedProxies } from "./server/api/client-address";
+import type { RequestLimitsConfig } from "./server/limits/request-limits";
 
 /** The only place apps/web reads process.env. Parsed once, on first use. */
 const schema = z.object({
@@ -13,6 +14,9 @@ const schema = z.object({
   // 1 KB to 100 MB: below, a tRPC batch would not fit; above, it is no limit.
   HEALTH_TOKEN: z.string().trim().min(24, "must be at least 24 characters").optional(),
   MAX_REQUEST_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(DEFAULT_MAX_REQUEST_BODY_BYTES),
+  RATE_LIMIT_CHECKS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(30),
+  RATE_LIMIT_CONNECTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(10),
+  REDIS_URL: z.string().trim().regex(/^rediss?:\/\/\S+$/, "must be a redis:// or rediss:// URL").optional(),
 });
 
 export interface WebEnv {
@@ -30,6 +34,8 @@ export interface WebEnv {
   maxRequestBodyBytes: number;
   /** Bearer token a monitor presents to /api/health (HEALTH_TOKEN). Default: none, only an admin's session. */
   healthToken: string | null;
+  /** Per-user limits of checks and connects; counters in Redis when REDIS_URL is set, else per process. */
+  requestLimits: RequestLimitsConfig;
 }
 
 let cached: WebEnv | undefined;
@@ -61,6 +67,7 @@ export function webEnv(): WebEnv {
     trustedProxies,
     maxRequestBodyBytes: env.MAX_REQUEST_BODY_BYTES,
     healthToken: env.HEALTH_TOKEN ?? null,
+    requestLimits: { checksPerMinute: env.RATE_LIMIT_CHECKS_PER_MINUTE, connectsPerMinute: env.RATE_LIMIT_CONNECTS_PER_MINUTE, redisUrl: env.REDIS_URL ?? null },
   };
   return cached;
 }

@@ -4,16 +4,19 @@ import { getDatabase } from "@tokenvault/db";
 import { getTokenService } from "@tokenvault/token";
 import { AuditLogQuery } from "@tokenvault/token/audit";
 import type { Caller } from "../auth/caller";
+import { RequestLimits } from "../limits/request-limits";
 import { cookieSessionResolver } from "../auth/session";
 import type { ContextDeps, Services } from "./trpc";
 
 let auditLog: AuditLogQuery | undefined;
+let limits: RequestLimits | undefined;
 
 /** The process-wide services, built on the first request that needs them. */
 async function processServices(): Promise<Services> {
   const [tokenService, database] = await Promise.all([getTokenService(), getDatabase()]);
   auditLog ??= new AuditLogQuery(database.prisma);
-  return { tokenService, auditLog };
+  limits ??= RequestLimits.create(webEnv().requestLimits);
+  return { tokenService, auditLog, limits };
 }
 
 /** Wiring only: the process-wide services, the default (cookie) session resolver and the request settings of env.ts. */

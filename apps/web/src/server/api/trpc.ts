@@ -3,6 +3,7 @@ import superjson from "superjson";
 import type { AuditLogQuery } from "@tokenvault/token/audit";
 import { TokenError, type RequestContext, type TokenService } from "@tokenvault/token";
 import type { Caller, SessionResolver } from "../auth/caller";
+import { RetryAfterCause, type LimitedAction, type RequestLimits } from "../limits/request-limits";
 import { clientAddress, type TrustedProxies } from "./client-address";
 import { errorDetails, TokenCodeCause, toTRPCError } from "./errors";
 
@@ -12,12 +13,15 @@ export interface Context {
   auditLog: AuditLogQuery;
   ipAddress: string | null;
   userAgent: string | null;
+  /** Per-user limits of checks and connects; absent: not limited (a host app's own choice). */
+  limits: RequestLimits | null;
 }
 
 /** The services a request uses, built on first use by the process (see services.ts). */
 export interface Services {
   tokenService: TokenService;
   auditLog: AuditLogQuery;
+  limits?: RequestLimits;
 }
 
 export interface ContextDeps {
@@ -30,11 +34,12 @@ export interface ContextDeps {
 
 /** Builds the context of one request: the caller (through the pluggable resolver) and the services. */
 export async function createContext(deps: ContextDeps, request: { headers: Headers }): Promise<Context> {
-  const [caller, { tokenService, auditLog }] = await Promise.all([deps.resolveSession(request), deps.services()]);
+  const [caller, { tokenService, auditLog, limits }] = await Promise.all([deps.resolveSession(request), deps.services()]);
   return {
     caller,
     tokenService,
     auditLog,
+    limits: limits ?? null,
     ipAddress: clientAddress(request.headers, deps.trustedProxies ?? { kind: "none" }),
     userAgent: request.headers.get("user-agent"),
   };
@@ -46,10 +51,11 @@ const t = initTRPC.context<Context>().create({
   isDev: false,
   errorFormatter({ shape, error }) {
     const { message, tokenErrorCode, fieldErrors } = errorDetails(error);
+    const retryAfterSeconds = error.cause instanceof RetryAfterCause ? error.cause.retryAfterSec : null;
     return {
       message,
       code: shape.code,
-      data: { code: shape.data.code, httpStatus: shape.data.httpStatus, path: shape.data.path, tokenErrorCode, fieldErrors },
+      data: { code: shape.data.code, httpStatus: shape.data.httpStatus, path: shape.data.path, tokenErrorCode, fieldErrors, retryAfterSeconds },
     };
   },
 });
@@ -91,3 +97,12 @@ export function authorize(ctx: Context, access: Access): AuthorizedContext {
 export const protectedProcedure = publicProcedure.use(({ ctx, next }) => next({ ctx: authorize(ctx, "signed-in") }));
 
 export const adminProcedure = publicProcedure.use(({ ctx, next }) => next({ ctx: authorize(ctx, "admin") }));
+
+/** Takes one of the caller's points for `action` (after the access check): over the limit, TOO_MANY_REQUESTS. */
+export function limitedTo(action: LimitedAction) {
+  return t.middleware(async ({ ctx, next }) => {
+    const { caller, limits } = ctx;
+    if (limits && caller) await limits.take(action, caller);
+    return next();
+  });
+}

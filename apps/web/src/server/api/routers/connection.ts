@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { adminProcedure, protectedProcedure } from "../trpc";
+import { adminProcedure, limitedTo, protectedProcedure } from "../trpc";
 import { authorizationRequest, connectionView, healthView, providerId, tokenStatus } from "./schemas";
 
 const byProvider = z.object({ provider: providerId });
@@ -16,12 +16,15 @@ export const connectionRouter = {
   // Connecting (and reconnecting) points the company at an account, disconnecting revokes it:
   // administrators only. Members view and check.
   connect: adminProcedure
+    .use(limitedTo("connect"))
     .input(byProvider.extend({ origin: z.url().optional() }))
     .output(authorizationRequest)
     // The service sends the provider back to this deployment's callback for it.
     .mutation(({ ctx, input }) => ctx.tokenService.getAuthorizationUrl({ companyId: ctx.caller.companyId, provider: input.provider, userId: ctx.caller.userId })),
 
+  // Limited per user; the service also coalesces live calls per connection.
   check: protectedProcedure
+    .use(limitedTo("check"))
     .input(byProvider)
     .output(healthView)
     .mutation(({ ctx, input }) =>

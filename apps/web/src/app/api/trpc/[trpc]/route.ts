@@ -4,6 +4,7 @@ import { appRouter } from "~/server/api/root";
 import { defaultContextDeps } from "~/server/api/services";
 import { createContext } from "~/server/api/trpc";
 import { webEnv } from "~/env";
+import { retryAfterOf } from "~/server/limits/request-limits";
 import { MAX_BATCH_SIZE } from "~/trpc/shared";
 
 const handler = async (request: Request) => {
@@ -16,6 +17,11 @@ const handler = async (request: Request) => {
     // Each call may reach a provider; one request may not carry an unbounded number of them.
     maxBatchSize: MAX_BATCH_SIZE,
     createContext: () => createContext(defaultContextDeps, limited.request),
+    // A call refused by a per-user limit (429) says when to come back.
+    responseMeta: ({ errors }) => {
+      const retryAfter = retryAfterOf(errors);
+      return retryAfter === null ? {} : { headers: new Headers({ "retry-after": String(retryAfter) }) };
+    },
   });
   if (limited.refused()) for (const [name, value] of Object.entries(closeConnection)) response.headers.set(name, value);
   // Answers are one caller's data: no cache, shared or private, may keep them.

@@ -1,0 +1,57 @@
+import { TRPCError } from "@trpc/server";
+import type { RateLimiterAbstract } from "rate-limiter-flexible";
+import { createRateLimiter, LimitExceeded, redisLimiterStore, takePoint, type LimiterStore } from "./rate-limiter";
+
+/** The actions limited per user: live checks and connects (each reaches a provider or writes a state). */
+export type LimitedAction = "check" | "connect";
+
+export interface RequestLimitsConfig {
+  checksPerMinute: number;
+  connectsPerMinute: number;
+  /** Counters in Redis (every process shares them) when set; otherwise in each process's memory. */
+  redisUrl: string | null;
+}
+
+const LABEL: Record<LimitedAction, string> = { check: "connection checks", connect: "connection attempts" };
+
+/** Carries the wait to the response (Retry-After) and the error's data, without the original error. */
+export class RetryAfterCause extends Error {
+  override readonly name = "RetryAfterCause";
+  constructor(readonly retryAfterSec: number) {
+    super(`retry after ${retryAfterSec} s`);
+    this.stack = undefined;
+  }
+}
+
+/** Per-user limits of checks and connects, answered as TOO_MANY_REQUESTS (HTTP 429) with Retry-After. */
+export class RequestLimits {
+  constructor(private readonly limiters: Record<LimitedAction, RateLimiterAbstract>) {}
+
+  static create(config: RequestLimitsConfig): RequestLimits {
+    const store: LimiterStore = config.redisUrl ? redisLimiterStore(config.redisUrl) : { kind: "memory" };
+    return new RequestLimits({
+      check: createRateLimiter({ name: "check", points: config.checksPerMinute, durationSec: 60 }, store),
+      connect: createRateLimiter({ name: "connect", points: config.connectsPerMinute, durationSec: 60 }, store),
+    });
+  }
+
+  /** Takes one of the user's points for `action`, or throws TOO_MANY_REQUESTS saying when to retry. */
+  async take(action: LimitedAction, caller: { companyId: string; userId: string }): Promise<void> {
+    try {
+      await takePoint(this.limiters[action], JSON.stringify([caller.companyId, caller.userId]));
+    } catch (error) {
+      if (!(error instanceof LimitExceeded)) throw error;
+      throw new TRPCError({
+        code: "TOO_MANY_REQUESTS",
+        message: `Too many ${LABEL[action]}. Try again in ${error.retryAfterSec} second${error.retryAfterSec === 1 ? "" : "s"}.`,
+        cause: new RetryAfterCause(error.retryAfterSec),
+      });
+    }
+  }
+}
+
+/** The longest wait among a response's errors, for its Retry-After header; null when none was limited. */
+export function retryAfterOf(errors: readonly { cause?: unknown }[]): number | null {
+  const waits = errors.map((e) => (e.cause instanceof RetryAfterCause ? e.cause.retryAfterSec : null)).filter((s): s is number => s !== null);
+  return waits.length > 0 ? Math.max(...waits) : null;
+}
