@@ -55,6 +55,17 @@ describe("live checks are coalesced per connection", () => {
     expect(await checkRows()).toBe(2);
   });
 
+  it("a reconnect opens the window again: the new grant's first check is live", async () => {
+    const service = h.service();
+    await h.connect(service, company, "quickbooks");
+    const calls = await countApiCalls();
+    await service.checkConnection(company, "quickbooks", { userId: "alice" });
+    await h.connect(service, company, "quickbooks");
+    await service.checkConnection(company, "quickbooks", { userId: "alice" });
+    expect(await calls()).toBe(2);
+    expect(await checkRows()).toBe(2);
+  });
+
   it("the window is configurable", async () => {
     const service = h.service({ checkCoalesceMs: 0 });
     await h.connect(service, company, "quickbooks");

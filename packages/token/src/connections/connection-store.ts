@@ -201,7 +201,8 @@ export class ConnectionStore {
       await tx.connectionHealth.upsert({
         where: { companyId_connectionType: { companyId, connectionType } },
         create: { companyId, connectionType, status: health.status, errorMessage: health.errorMessage, lastChecked: at },
-        update: { status: health.status, errorMessage: health.errorMessage, lastChecked: at },
+        // A new grant has never been checked: the next live check is not coalesced with the old grant's.
+        update: { status: health.status, errorMessage: health.errorMessage, lastChecked: at, ...(event.action === "CONNECT" ? { liveCheckAt: null } : {}) },
       });
     }
     await this.audit.write(tx, event, outcome.context, at);
