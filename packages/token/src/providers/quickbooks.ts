@@ -39,6 +39,8 @@ export function quickbooksAdapter(config: {
     // The previous value stays valid until the new one is used: a lost response is retried with it.
     refreshToken: { idleTtlSec: 100 * 24 * 3600, graceSec: 24 * 3600 },
     externalIdParam: "realmId",
+    // Intuit reports the 5-year hard expiry only when asked (x_refresh_token_hard_expires_in).
+    tokenRequestHeaders: { "x-include-refresh-token-hard-expires-in": "true" },
     checkRequest: (tokens) => ({
       url: `${config.endpoints.api}/v3/company/${encodeURIComponent(tokens.externalId ?? "")}/companyinfo/${encodeURIComponent(tokens.externalId ?? "")}`,
       headers: { authorization: `Bearer ${tokens.accessToken}`, accept: "application/json" },

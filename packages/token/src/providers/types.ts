@@ -44,6 +44,8 @@ export interface ProviderAdapter {
     /** Seconds the previous refresh token stays usable after a rotation (Xero 30 min). */
     graceSec: number;
   };
+  /** Extra headers on token endpoint requests (Intuit: ask for the refresh token's hard expiry). */
+  tokenRequestHeaders?: Record<string, string>;
   /** Query parameter of the redirect carrying the external id (Intuit: realmId). */
   externalIdParam: string | null;
   /** Provider facts learned after the code exchange (Xero: the tenants of the authorization). */
@@ -52,6 +54,11 @@ export interface ProviderAdapter {
   checkRequest(tokens: ProviderTokenSet): CheckRequest;
   /** A fresh SDK client holding this token set. Never cached: SDK instances keep token state. */
   createSdkClient(tokens: ProviderTokenSet, redirectUri: string): Promise<unknown>;
+}
+
+/** The grant's absolute end when the provider reported it (Intuit's x_refresh_token_hard_expires_in), else `fallback`. */
+export function hardExpiresAtFrom(now: Date, response: TokenResponse, fallback: string | undefined): string | undefined {
+  return response.x_refresh_token_hard_expires_in ? new Date(now.getTime() + response.x_refresh_token_hard_expires_in * 1000).toISOString() : fallback;
 }
 
 export function expiresAtFrom(now: Date, response: TokenResponse, defaultTtlSec: number): Date {
