@@ -45,7 +45,7 @@ export interface Harness {
   expireSoon(companyId: string, provider: string, inMs?: number): Promise<void>;
   worker(config?: Partial<WorkerConfig>, clock?: Clock): TokenvaultWorker;
   /** Raw SQL on the test database (pg-boss's tables, checks). */
-  sql<T extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<T[]>;
+  sql<T extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<T[]>;
   close(): Promise<void>;
 }
 
@@ -93,8 +93,8 @@ export async function createHarness(databaseUrl: string): Promise<Harness> {
       workers.push(worker);
       return worker;
     },
-    async sql(text, values = []) {
-      return (await pool.query(text, values)).rows;
+    async sql<T extends pg.QueryResultRow>(text: string, values: unknown[] = []) {
+      return (await pool.query<T>(text, values)).rows;
     },
     async close() {
       for (const worker of workers) await worker.stop();
