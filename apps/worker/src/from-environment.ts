@@ -1,5 +1,4 @@
 import { getDatabase } from "@tokenvault/db";
-import { getTokenStore } from "@tokenvault/store";
 import { getTokenService } from "@tokenvault/token";
 import type { BossTarget } from "./boss";
 import { workerEnv } from "./env";
@@ -10,14 +9,16 @@ import { TokenvaultWorker } from "./worker";
  * the process uses, pg-boss on that same database (its URL, or the embedded PGlite instance),
  * the token store's cleanup. Throws KeyConfigError naming a bad variable before anything starts.
  */
-export async function startWorkerFromEnvironment(): Promise<TokenvaultWorker> {
+export async function startWorkerFromEnvironment(options: { storeCleanup?: boolean } = {}): Promise<TokenvaultWorker> {
   const { config, databaseUrl } = workerEnv();
   const [service, database] = await Promise.all([getTokenService(), getDatabase()]);
   let target: BossTarget;
   if (databaseUrl) target = { connectionString: databaseUrl };
   else if (database.pglite) target = { pglite: database.pglite };
   else throw new Error("worker: the database has neither a URL nor an embedded instance");
-  const worker = new TokenvaultWorker({ target, service, config, storeCleanup: () => getTokenStore().cleanup() });
+  // The token store's cleanup is the process's choice: the web dev server hosts the worker without the store package.
+  const storeCleanup = options.storeCleanup === false ? undefined : async () => (await import("@tokenvault/store")).getTokenStore().cleanup();
+  const worker = new TokenvaultWorker({ target, service, config, storeCleanup });
   await worker.start();
   return worker;
 }

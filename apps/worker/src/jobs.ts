@@ -70,6 +70,7 @@ export class Jobs {
       }
       afterId = page[page.length - 1]!.id;
     }
+    if (enqueued > 0) this.deps.logger.info("worker scan", { scanned, enqueued });
     return { scanned, enqueued };
   }
 
