@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenError } from "@tokenvault/token";
 import { QUEUES } from "../src/boss";
 import { createHarness, eventually, MovableClock, startReceiver, type Harness, type Receiver } from "./harness";
@@ -12,7 +12,7 @@ describe("failure policy and webhooks", () => {
   let h: Harness;
   let receiver: Receiver;
   beforeAll(async () => {
-    h = await createHarness(inject("databaseUrl"));
+    h = await createHarness("failures");
     receiver = await startReceiver();
   });
   afterAll(async () => {

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import pg from "pg";
 import { Webhook } from "standardwebhooks";
 import { openDatabase, type Database } from "@tokenvault/db";
+import { createTestDatabase } from "@tokenvault/db/testing";
 import { startSimulator, type Simulator } from "@tokenvault/simulator";
 import { ProviderRegistry, silentLogger, simulatedAdapters, TokenService, type Clock } from "@tokenvault/token";
 import { createKeyRing, Vault } from "@tokenvault/vault";
@@ -36,6 +37,7 @@ export class MovableClock implements Clock {
 }
 
 export interface Harness {
+  databaseUrl: string;
   db: Database;
   sim: Simulator;
   service: TokenService;
@@ -49,7 +51,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function createHarness(databaseUrl: string): Promise<Harness> {
+/** Each test file its own fresh database: a scan sees only that file's connections. */
+export async function createHarness(label: string): Promise<Harness> {
+  const database = await createTestDatabase(`worker_${label}`);
+  const databaseUrl = database.url;
   const db = await openDatabase({ databaseUrl });
   const sim = await startSimulator({ strict: true });
   await sim.updateSettings({ autoApprove: true });
@@ -64,6 +69,7 @@ export async function createHarness(databaseUrl: string): Promise<Harness> {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
   const workers: TokenvaultWorker[] = [];
   return {
+    databaseUrl,
     db,
     sim,
     service,
@@ -102,6 +108,7 @@ export async function createHarness(databaseUrl: string): Promise<Harness> {
       await pool.end();
       await sim.close();
       await db.close();
+      await database.drop();
     },
   };
 }

@@ -2,14 +2,16 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { createTestDatabase } from "@tokenvault/db/testing";
 
 const workerDir = fileURLToPath(new URL("..", import.meta.url));
 
 /** `pnpm worker` as deployed: its own process, configured by the environment, stopped by SIGTERM. */
 describe("the worker process", () => {
   it("starts on DATABASE_URL, schedules the scan and housekeeping, and stops cleanly on SIGTERM", async () => {
-    const databaseUrl = inject("databaseUrl");
+    const database = await createTestDatabase("worker_process");
+    const databaseUrl = database.url;
     const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
       cwd: workerDir,
       env: {
@@ -55,5 +57,6 @@ describe("the worker process", () => {
     expect(await exited).toBe(143);
     expect(output).toContain("worker stopped");
     expect(output).not.toMatch(/shutdown: a close step failed/);
+    await database.drop();
   });
 });

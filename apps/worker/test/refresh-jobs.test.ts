@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QUEUES } from "../src/boss";
 import { createHarness, eventually, type Harness } from "./harness";
 
@@ -6,7 +6,7 @@ import { createHarness, eventually, type Harness } from "./harness";
 describe("refresh jobs through pg-boss", () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await createHarness(inject("databaseUrl"));
+    h = await createHarness("refresh");
   });
   afterAll(async () => h.close());
 

@@ -58,7 +58,11 @@ export interface ProviderAdapter {
 
 /** The grant's absolute end when the provider reported it (Intuit's x_refresh_token_hard_expires_in), else `fallback`. */
 export function hardExpiresAtFrom(now: Date, response: TokenResponse, fallback: string | undefined): string | undefined {
-  return response.x_refresh_token_hard_expires_in ? new Date(now.getTime() + response.x_refresh_token_hard_expires_in * 1000).toISOString() : fallback;
+  if (!response.x_refresh_token_hard_expires_in) return fallback;
+  const reported = now.getTime() + response.x_refresh_token_hard_expires_in * 1000;
+  // The same end, reported in seconds from now, moves by a few seconds per response: keep the stored one unless it really changed.
+  if (fallback && Math.abs(Date.parse(fallback) - reported) < 3_600_000) return fallback;
+  return new Date(reported).toISOString();
 }
 
 export function expiresAtFrom(now: Date, response: TokenResponse, defaultTtlSec: number): Date {
