@@ -45,7 +45,7 @@ export interface Harness {
   /** The simulator's grant for the newest connection of `provider` (intuit / xero). */
   newestGrantId(provider: "intuit" | "xero"): Promise<string>;
   expireSoon(companyId: string, provider: string, inMs?: number): Promise<void>;
-  worker(config?: Partial<WorkerConfig>, clock?: Clock): TokenvaultWorker;
+  worker(config?: Partial<WorkerConfig>, clock?: Clock, storeCleanup?: () => Promise<number>): TokenvaultWorker;
   /** Raw SQL on the test database (pg-boss's tables, checks). */
   sql<T extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<T[]>;
   close(): Promise<void>;
@@ -94,8 +94,8 @@ export async function createHarness(label: string): Promise<Harness> {
         data: { expiresAt: new Date(Date.now() + inMs), lastRefreshedAt: new Date(Date.now() - 3_600_000) },
       });
     },
-    worker(config = {}, clock) {
-      const worker = new TokenvaultWorker({ target: { connectionString: databaseUrl }, service, config: { ...TEST_CONFIG, ...config }, clock, logger: silentLogger });
+    worker(config = {}, clock, storeCleanup) {
+      const worker = new TokenvaultWorker({ target: { connectionString: databaseUrl }, service, config: { ...TEST_CONFIG, ...config }, clock, logger: silentLogger, storeCleanup });
       workers.push(worker);
       return worker;
     },
