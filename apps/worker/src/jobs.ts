@@ -96,6 +96,8 @@ export class Jobs {
     const { service, config, clock, logger } = this.deps;
     const connection = await service.upkeep.get(data.connectionId);
     if (!connection || connection.exhaustedAt || connection.refresh?.state !== "VALID") return "skipped";
+    // Refreshed since the scan (a caller, another worker): nothing to do.
+    if (data.reason === "refresh-ahead" && !this.stillDue(connection)) return "skipped";
     const { provider, externalId } = connection;
     const slots = [
       { key: `provider:${provider}`, limit: config.providerConcurrency[provider] ?? config.defaultProviderConcurrency },
@@ -107,6 +109,11 @@ export class Jobs {
         // Refreshed only if still within the window when the lease is held: someone else may have refreshed.
         else await service.getValidToken(connection.companyId, provider, WORKER_USER, { refreshMarginMs: config.refreshAheadMs });
       });
+      // During the cooldown after a failure the service serves the still-valid token without
+      // asking the provider: that is not a recovery, and the job must try again later.
+      if (!(await this.renewed(connection))) {
+        throw new TokenError("PROVIDER_UNAVAILABLE", "The provider failed a moment ago; the refresh waits for its cooldown.");
+      }
     } catch (error) {
       if (!(error instanceof TokenError)) throw error;
       if (error.code === "NO_TOKEN") return "skipped";
@@ -143,6 +150,18 @@ export class Jobs {
     const auditPurged = config.auditRetentionDays ? await service.purgeAuditLog(new Date(clock.now().getTime() - config.auditRetentionDays * 86_400_000)) : null;
     logger.info("worker housekeeping", { storeRemoved, auditPurged });
     return { storeRemoved, auditPurged };
+  }
+
+  private stillDue(connection: UpkeepConnection): boolean {
+    const expiresAt = connection.access?.expiresAt;
+    return !expiresAt || expiresAt.getTime() - this.deps.clock.now().getTime() <= this.deps.config.refreshAheadMs;
+  }
+
+  /** True when the access token was replaced since `before` was read (by this job or anyone). */
+  private async renewed(before: UpkeepConnection): Promise<boolean> {
+    const after = await this.deps.service.upkeep.get(before.id);
+    const was = before.access?.lastRefreshedAt?.getTime() ?? 0;
+    return (after?.access?.lastRefreshedAt?.getTime() ?? 0) > was;
   }
 
   private async recovered(connection: UpkeepConnection): Promise<void> {

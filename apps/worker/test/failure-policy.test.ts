@@ -86,4 +86,25 @@ describe("failure policy and webhooks", () => {
     expect(deliveries).toHaveLength(3);
     await worker.stop();
   });
+
+  it("does not call a token served during the cooldown a recovery: the job fails and is retried", async () => {
+    const companyId = "acme-cooldown";
+    const connectionId = await h.connect(companyId, "xero");
+    const grantId = await h.newestGrantId("xero");
+    await h.expireSoon(companyId, "xero", 60_000);
+    const fault = await h.sim.addFault({ kind: "error", provider: "xero", grantId, status: 503 });
+    const worker = h.worker({ webhook: { url: receiver.url, secret: receiver.secret } });
+    await worker.start({ schedule: false });
+    const job = { connectionId, reason: "refresh-ahead" as const };
+
+    await expect(worker.jobs.refresh(job)).rejects.toBeInstanceOf(TokenError);
+    await h.sim.removeFault(fault.id);
+    // Inside the service's 30 s cooldown the still-valid token is served without a provider call.
+    const calls = (await h.sim.getGrant(grantId))!.counters;
+    await expect(worker.jobs.refresh(job)).rejects.toBeInstanceOf(TokenError);
+    expect((await h.sim.getGrant(grantId))!.counters).toEqual(calls);
+    const connection = await row(connectionId);
+    expect([connection.incident, connection.refreshFailureDays]).toEqual(["refresh_failed", 1]);
+    await worker.stop();
+  });
 });
