@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { dbEnv, loadRootEnvFile, runtimeMode, type RuntimeMode } from "@tokenvault/db";
+import { dbEnv, loadRootEnvFile, resetDbEnvCacheForTests, runtimeMode, type RuntimeMode } from "@tokenvault/db";
 import { KeyConfigError } from "@tokenvault/vault";
 import { DEFAULT_WORKER_CONFIG, type WorkerConfig } from "./config";
 
@@ -34,6 +34,12 @@ export interface WorkerEnv {
 }
 
 let parsed: WorkerEnv | undefined;
+
+/** Forgets the parsed environment here and in @tokenvault/db (tests that change process.env). */
+export function resetWorkerEnvCacheForTests(): void {
+  parsed = undefined;
+  resetDbEnvCacheForTests();
+}
 
 /** The worker's settings; a bad value throws KeyConfigError naming the variable, never echoing it. */
 export function workerEnv(): WorkerEnv {
