@@ -73,4 +73,24 @@ describe("refresh jobs through pg-boss", () => {
     expect((await h.sim.getGrant(grantId))!.counters.invalidGrant).toBe(1);
     await worker.stop();
   });
+
+  it("two workers scanning at once refresh a due connection once", async () => {
+    const connectionId = await h.connect("acme-two", "xero");
+    const grantId = await h.newestGrantId("xero");
+    await h.expireSoon("acme-two", "xero", 60_000);
+    const before = (await h.sim.getGrant(grantId))!.counters.refreshSuccess;
+    const [a, b] = [h.worker(), h.worker()];
+    await Promise.all([a.start({ schedule: false }), b.start({ schedule: false })]);
+
+    await Promise.all([a.jobs.scan(), b.jobs.scan(), a.jobs.scan(), b.jobs.scan()]);
+    const done = await eventually(async () => {
+      const jobs = await jobsOf(connectionId);
+      return jobs.length > 0 && jobs.every((j) => j.state === "completed") ? jobs : undefined;
+    }, 30_000, "the refresh job");
+    // The queue holds one waiting and one running job per connection: a scan that came after the
+    // first job started may queue a second, which finds the connection fresh and skips.
+    expect(done.map((j) => j.output?.outcome).sort()).toEqual(done.length === 1 ? ["refreshed"] : ["refreshed", "skipped"]);
+    expect((await h.sim.getGrant(grantId))!.counters.refreshSuccess).toBe(before + 1);
+    await Promise.all([a.stop(), b.stop()]);
+  });
 });
