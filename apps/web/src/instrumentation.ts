@@ -9,7 +9,19 @@ export async function register(): Promise<void> {
     // SIGTERM/SIGINT write queued audit rows, then close the database. The start scripts set
     // NEXT_MANUAL_SIG_HANDLE so Next leaves the signals to this (its own handler exits at once).
     const { closeOnShutdown, closeTokenService } = await import("@tokenvault/token");
-    const { closeDatabase } = await import("@tokenvault/db");
+    const { closeDatabase, runtimeMode } = await import("@tokenvault/db");
+    const mode = runtimeMode();
+    if (mode.mode === "development" && mode.database === "embedded") {
+      // The embedded database (PGlite) is this process's alone, so the background worker runs
+      // here, its pg-boss queue on the same PGlite instance (README, "Background worker").
+      try {
+        const { startWorkerFromEnvironment } = await import("@tokenvault/worker");
+        const worker = await startWorkerFromEnvironment({ storeCleanup: false });
+        closeOnShutdown(() => worker.stop());
+      } catch (error) {
+        console.error(`Tokenvault: the background worker did not start: ${error instanceof Error ? error.message.slice(0, 300) : "unknown error"}`);
+      }
+    }
     closeOnShutdown(closeTokenService);
     closeOnShutdown(closeDatabase);
   }

@@ -17,6 +17,8 @@ export interface DatabaseOptions {
 export interface Database {
   prisma: PrismaClient;
   kind: "postgres" | "embedded";
+  /** The embedded database itself (kind "embedded"), for what must share its one connection (the dev worker's job queue). */
+  pglite?: PGlite;
   close(): Promise<void>;
 }
 
@@ -39,6 +41,7 @@ export async function openDatabase(options: DatabaseOptions = defaultOptions()):
   return {
     prisma,
     kind: "embedded",
+    pglite,
     close: async () => {
       await prisma.$disconnect();
       await pglite.close();

@@ -8,6 +8,7 @@ export { DEFAULT_OPTIONS, type TokenServiceOptions } from "./service-parts";
 export type { StaticSecretKind } from "./secrets/static-secrets";
 export type { ExpiringToken } from "./connections/token-lifecycle";
 export type { RevocationRetryReport } from "./connect/revocation-queue";
+export type { ConnectionUpkeepStore, UpkeepConnection, UpkeepIncident, UpkeepSecret } from "./connections/connection-upkeep-store";
 export { systemClock, type Clock } from "./clock";
 export { TokenError, DecryptionError, KeyConfigError, TOKEN_ERROR_CODES, type TokenErrorCode, type DecryptionFailureReason } from "@tokenvault/vault";
 export { consoleLogger, silentLogger, type Logger } from "./logger";

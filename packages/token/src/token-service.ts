@@ -8,6 +8,7 @@ import { disconnect } from "./connect/disconnect";
 import { purgeExpiredOAuthStates } from "./connect/oauth-state-purge";
 import { RevocationQueue, type RevocationRetryReport } from "./connect/revocation-queue";
 import { ConnectionStore } from "./connections/connection-store";
+import { ConnectionUpkeepStore } from "./connections/connection-upkeep-store";
 import { TokenLifecycle, type ExpiringToken } from "./connections/token-lifecycle";
 import { consoleLogger, type Logger } from "./logger";
 import type { ProviderRegistry } from "./providers/registry";
@@ -46,6 +47,8 @@ export interface TokenServiceDeps {
  */
 export class TokenService {
   readonly options: TokenServiceOptions;
+  /** The background worker's columns of each connection (failing days, incidents, warnings). */
+  readonly upkeep: ConnectionUpkeepStore;
   private readonly audit: AuditTrail;
   private readonly tokens: TokenReader;
   private readonly views: ConnectionViews;
@@ -70,6 +73,7 @@ export class TokenService {
       logger,
       options: this.options,
     };
+    this.upkeep = new ConnectionUpkeepStore(deps.prisma);
     this.tokens = new TokenReader(this.parts);
     this.views = new ConnectionViews(this.parts);
     this.checks = new ConnectionCheck(this.parts, this.tokens);
@@ -195,6 +199,11 @@ export class TokenService {
   /** Records that someone exported the company's audit log (who, when, with which filters). */
   async recordAuditExport(companyId: string, context: RequestContext, filters: Record<string, string | number | boolean | null>): Promise<void> {
     return this.audit.recordExport(companyId, context, filters, this.parts.clock.now());
+  }
+
+  /** Audit retention: removes audit rows older than `olderThan` (purge_audit_log). Returns how many. */
+  async purgeAuditLog(olderThan: Date): Promise<number> {
+    return this.audit.purgeOlderThan(olderThan);
   }
 
   // --- Lifecycle -----------------------------------------------------------------------------

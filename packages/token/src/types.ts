@@ -65,6 +65,14 @@ export interface ConnectionView extends TokenStatus {
   connectedBy: string | null;
   connectedAt: Date | null;
   health: ConnectionHealthView | null;
+  /** When the grant ends however often it is refreshed (Intuit's 5-year cap), when the provider said. */
+  refreshTokenHardExpiresAt: Date | null;
+  /** The hard expiry once it is within 30 days: the dashboard's "Reconnect before DATE". */
+  reconnectBefore: Date | null;
+  /** Calendar days on which the background worker's refreshes failed, in a row; 0 when healthy. */
+  failureStreakDays: number;
+  /** Too many failing days: no automatic refresh until a person reconnects or refreshes. */
+  exhausted: boolean;
 }
 
 export interface AuthorizationRequest {

@@ -56,6 +56,11 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
                 <span className={`badge ${badge.tone}`} data-testid={`status-${c.provider}`}>
                   {badge.label}
                 </span>
+                {c.connected && c.reconnectBefore && (
+                  <span className="badge warn" data-testid={`reconnect-before-${c.provider}`}>
+                    Reconnect before {c.reconnectBefore.toISOString().slice(0, 10)}
+                  </span>
+                )}
               </header>
               {c.connected ? (
                 <dl>
@@ -71,8 +76,24 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
                   </dd>
                   <dt>Authorization</dt>
                   <dd>{credentialExpiry(c.refreshTokenExpiresAt, { ended: badge.tone === "bad", endedText: "ended: reconnect to restore", renewable: false })}</dd>
+                  {c.refreshTokenHardExpiresAt && (
+                    <>
+                      <dt>Hard expiry</dt>
+                      <dd data-testid={`hard-expiry-${c.provider}`}>{c.refreshTokenHardExpiresAt.toISOString().slice(0, 10)}</dd>
+                    </>
+                  )}
                   <dt>Last refreshed</dt>
                   <dd>{relative(c.lastRefreshedAt)}</dd>
+                  {(c.failureStreakDays > 0 || c.exhausted) && (
+                    <>
+                      <dt>Background refresh</dt>
+                      <dd className="error-text" data-testid={`failure-streak-${c.provider}`}>
+                        {c.exhausted
+                          ? `stopped after ${c.failureStreakDays} failing days: reconnect or refresh to resume`
+                          : `failing for ${c.failureStreakDays} day${c.failureStreakDays === 1 ? "" : "s"}`}
+                      </dd>
+                    </>
+                  )}
                   <dt>Last checked</dt>
                   <dd>{relative(c.health?.lastChecked)}</dd>
                   {error && (

@@ -78,6 +78,12 @@ export class AuditTrail {
   }
 
   /** Writes every queued row. Safe to call concurrently; resolves when the queue is empty. */
+  /** Retention: deletes rows older than `olderThan` through purge_audit_log(), the only path the database allows. */
+  async purgeOlderThan(olderThan: Date): Promise<number> {
+    const rows = await this.prisma.$queryRaw<{ removed: bigint }[]>`SELECT purge_audit_log(${olderThan}::timestamptz) AS removed`;
+    return Number(rows[0]?.removed ?? 0);
+  }
+
   flush(): Promise<void> {
     if (this.timer) {
       clearTimeout(this.timer);

@@ -2,7 +2,7 @@ import { TokenError } from "@tokenvault/vault";
 import { secretOf, type ConnectionMetadata } from "../connections/connection";
 import { pkceChallenge, randomToken, sha256, STATE_TTL_MS } from "../oauth/pkce-state";
 import { ProviderCallError, requestToken, revokeToken, toTokenError, type TokenResponse } from "../oauth/token-client";
-import { expiresAtFrom, refreshExpiresAtFrom, type ProviderAdapter } from "../providers/types";
+import { expiresAtFrom, hardExpiresAtFrom, refreshExpiresAtFrom, type ProviderAdapter } from "../providers/types";
 import type { ServiceParts } from "../service-parts";
 import type { AuthorizationRequest, CallbackResult, ProviderTenant, RequestContext } from "../types";
 import { requireName } from "../validation";
@@ -147,6 +147,7 @@ export class ConnectFlow {
         adapter.client,
         { grant_type: "authorization_code", code, redirect_uri: pending.redirectUri, ...(verifier ? { code_verifier: verifier } : {}) },
         this.deps.options.providerTimeoutMs,
+        adapter.tokenRequestHeaders,
       );
     } catch (error) {
       if (!(error instanceof ProviderCallError)) throw error;
@@ -255,7 +256,8 @@ export class ConnectFlow {
   ): Promise<{ result: CallbackResult; pendingRevocation: string | null }> {
     const { companyId, context, response, tenants, externalId, started, now } = input;
     const { connections } = this.deps;
-    const metadata: ConnectionMetadata = { tenants, scope: response.scope, refreshTokenRotatedAt: now.toISOString() };
+    const hardExpiresAt = hardExpiresAtFrom(now, response, undefined);
+    const metadata: ConnectionMetadata = { tenants, scope: response.scope, refreshTokenRotatedAt: now.toISOString(), ...(hardExpiresAt ? { refreshTokenHardExpiresAt: hardExpiresAt } : {}) };
     const pendingRevocation = await connections.transaction(async (tx) => {
       const { connectionId, replaced } = await connections.saveGrant(tx, { companyId, provider: adapter.id, externalId, connectedBy: context.userId, metadata });
       const location = { companyId, provider: adapter.id, externalId, connectionId };

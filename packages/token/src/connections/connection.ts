@@ -9,9 +9,11 @@ export interface ConnectionMetadata {
   scope?: string;
   /** When the refresh token value last changed, for the provider's grace window. */
   refreshTokenRotatedAt?: string;
+  /** When the grant ends whatever is refreshed (Intuit's 5-year cap), ISO, when the provider said. */
+  refreshTokenHardExpiresAt?: string;
 }
 
-export function metadataOf(connection: Connection): ConnectionMetadata {
+export function metadataOf(connection: Pick<Connection, "metadata">): ConnectionMetadata {
   const value = connection.metadata;
   return value && typeof value === "object" && !Array.isArray(value) ? value : {};
 }

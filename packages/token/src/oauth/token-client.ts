@@ -14,6 +14,8 @@ export interface TokenResponse {
   id_token?: string;
   /** Intuit: seconds left on the refresh token. */
   x_refresh_token_expires_in?: number;
+  /** Intuit: seconds until the grant's absolute end (5-year cap), sent when asked for by header. */
+  x_refresh_token_hard_expires_in?: number;
 }
 
 export interface ClientCredentials {
@@ -93,9 +95,11 @@ export async function requestToken(
   client: ClientCredentials,
   params: Record<string, string>,
   timeoutMs: number,
+  extraHeaders: Record<string, string> = {},
 ): Promise<TokenResponse> {
   const body = new URLSearchParams(params);
   const headers: Record<string, string> = {
+    ...extraHeaders,
     "content-type": "application/x-www-form-urlencoded",
     accept: "application/json",
   };
@@ -131,6 +135,7 @@ export async function requestToken(
     scope: typeof token.scope === "string" ? token.scope.slice(0, 2000) : undefined,
     id_token: typeof token.id_token === "string" ? token.id_token : undefined,
     x_refresh_token_expires_in: lifetimeSec(token.x_refresh_token_expires_in),
+    x_refresh_token_hard_expires_in: lifetimeSec(token.x_refresh_token_hard_expires_in),
   };
 }
 

@@ -62,6 +62,8 @@ export function quickbooksAdapter(config: {
       const claims = JSON.parse(Buffer.from(idToken.split(".")[1] ?? "", "base64url").toString("utf8")) as Record<string, unknown>;
       return { nonce: typeof claims.nonce === "string" ? claims.nonce : null, realmId: typeof claims.realmid === "string" ? claims.realmid : null };
     },
+    // Intuit reports the 5-year hard expiry only when asked (x_refresh_token_hard_expires_in).
+    tokenRequestHeaders: { "x-include-refresh-token-hard-expires-in": "true" },
     checkRequest: (tokens) => ({
       url: `${config.endpoints.api}/v3/company/${encodeURIComponent(tokens.externalId ?? "")}/companyinfo/${encodeURIComponent(tokens.externalId ?? "")}`,
       headers: { authorization: `Bearer ${tokens.accessToken}`, accept: "application/json" },

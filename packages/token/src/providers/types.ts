@@ -53,6 +53,8 @@ export interface ProviderAdapter {
     /** Seconds the previous refresh token stays usable after a rotation (Xero 30 min). */
     graceSec: number;
   };
+  /** Extra headers on token endpoint requests (Intuit: ask for the refresh token's hard expiry). */
+  tokenRequestHeaders?: Record<string, string>;
   /** Query parameter of the redirect carrying the external id (Intuit: realmId). */
   externalIdParam: string | null;
   /** Provider facts learned after the code exchange (Xero: the tenants of the authorization). */
@@ -74,6 +76,15 @@ export interface ProviderAdapter {
   checkRequest(tokens: ProviderTokenSet): CheckRequest;
   /** A fresh SDK client holding this token set. Never cached: SDK instances keep token state. */
   createSdkClient(tokens: ProviderTokenSet, redirectUri: string): Promise<unknown>;
+}
+
+/** The grant's absolute end when the provider reported it (Intuit's x_refresh_token_hard_expires_in), else `fallback`. */
+export function hardExpiresAtFrom(now: Date, response: TokenResponse, fallback: string | undefined): string | undefined {
+  if (!response.x_refresh_token_hard_expires_in) return fallback;
+  const reported = now.getTime() + response.x_refresh_token_hard_expires_in * 1000;
+  // The same end, reported in seconds from now, moves by a few seconds per response: keep the stored one unless it really changed.
+  if (fallback && Math.abs(Date.parse(fallback) - reported) < 3_600_000) return fallback;
+  return new Date(reported).toISOString();
 }
 
 export function expiresAtFrom(now: Date, response: TokenResponse, defaultTtlSec: number): Date {

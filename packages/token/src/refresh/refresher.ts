@@ -3,7 +3,7 @@ import { randomToken, TokenError } from "@tokenvault/vault";
 import { metadataOf, secretOf, type ConnectionMetadata, type ConnectionWithSecrets } from "../connections/connection";
 import { withRetry, type RetryPolicy } from "../oauth/retry";
 import { ProviderCallError, requestToken, toTokenError, type TokenResponse } from "../oauth/token-client";
-import { expiresAtFrom, refreshExpiresAtFrom, type ProviderAdapter } from "../providers/types";
+import { expiresAtFrom, hardExpiresAtFrom, refreshExpiresAtFrom, type ProviderAdapter } from "../providers/types";
 import type { ServiceParts } from "../service-parts";
 import { SingleFlight } from "./single-flight";
 
@@ -150,7 +150,7 @@ export class Refresher {
           options.retry,
           leaseEnds - 1_000,
           options.providerTimeoutMs,
-          () => requestToken(adapter.endpoints.token, adapter.client, { grant_type: "refresh_token", refresh_token: refreshToken }, options.providerTimeoutMs),
+          () => requestToken(adapter.endpoints.token, adapter.client, { grant_type: "refresh_token", refresh_token: refreshToken }, options.providerTimeoutMs, adapter.tokenRequestHeaders),
           (error, delayMs) => logger.warn("refresh attempt failed; retrying", { provider: adapter.id, companyId: current.companyId, kind: error.kind, status: error.status, delayMs: Math.round(delayMs) }),
         );
       } catch (error) {
@@ -164,7 +164,13 @@ export class Refresher {
       const rotated = response.refresh_token !== undefined && response.refresh_token !== refreshToken;
       const newRefresh = response.refresh_token ?? refreshToken;
       const refreshExpiresAt = refreshExpiresAtFrom(now, response, adapter, refreshSecret.expiresAt);
-      const metadata: ConnectionMetadata = { ...metadataOf(current), ...(rotated ? { refreshTokenRotatedAt: now.toISOString() } : {}) };
+      const previous = metadataOf(current);
+      const hardExpiresAt = hardExpiresAtFrom(now, response, previous.refreshTokenHardExpiresAt);
+      const metadata: ConnectionMetadata = {
+        ...previous,
+        ...(rotated ? { refreshTokenRotatedAt: now.toISOString() } : {}),
+        ...(hardExpiresAt ? { refreshTokenHardExpiresAt: hardExpiresAt } : {}),
+      };
       const location = { companyId: current.companyId, provider: current.provider, externalId: current.externalId, connectionId: current.id };
       await connections.transaction(async (tx) => {
         if (!(await connections.fence(tx, current.id, this.owner, leaseVersion, { cooldownUntil: null, metadata }))) {

@@ -5,6 +5,9 @@ import type { ServiceParts } from "../service-parts";
 import type { ConnectionHealthView, ConnectionView, ProviderInfo, TokenStatus } from "../types";
 import { requireName } from "../validation";
 
+/** How long before a grant's hard expiry people are asked to reconnect. */
+const RECONNECT_NOTICE_MS = 30 * 24 * 3600 * 1000;
+
 export type ConnectionViewsDeps = Pick<ServiceParts, "providers" | "connections" | "clock">;
 
 /** What people see of connections: status, expiries, health. Reads the database only; never calls a provider or opens a secret. */
@@ -27,6 +30,8 @@ export class ConnectionViews {
       const connection = rows.find((r) => r.provider === adapter.id) ?? null;
       const h = health.find((r) => r.connectionType === adapter.id);
       const metadata = connection ? metadataOf(connection) : {};
+      const hardExpiresAt = metadata.refreshTokenHardExpiresAt ? new Date(metadata.refreshTokenHardExpiresAt) : null;
+      const horizonNear = hardExpiresAt !== null && hardExpiresAt.getTime() - this.deps.clock.now().getTime() <= RECONNECT_NOTICE_MS;
       return {
         provider: adapter.id,
         displayName: adapter.displayName,
@@ -36,6 +41,10 @@ export class ConnectionViews {
         connectedBy: connection?.connectedBy ?? null,
         connectedAt: connection?.createdAt ?? null,
         health: connection && h ? { status: h.status, lastChecked: h.lastChecked, errorMessage: h.errorMessage } : null,
+        refreshTokenHardExpiresAt: hardExpiresAt,
+        reconnectBefore: horizonNear ? hardExpiresAt : null,
+        failureStreakDays: connection?.refreshFailureDays ?? 0,
+        exhausted: !!connection?.exhaustedAt,
         ...this.statusOf(adapter, connection),
       };
     });

@@ -55,6 +55,10 @@ export const connectionView = schemaOf<ConnectionView>()(
     connectedBy: z.string().nullable(),
     connectedAt: z.date().nullable(),
     health: healthView.nullable(),
+    refreshTokenHardExpiresAt: z.date().nullable(),
+    reconnectBefore: z.date().nullable(),
+    failureStreakDays: z.number().int().min(0),
+    exhausted: z.boolean(),
   }),
 );
 

@@ -1,0 +1,70 @@
+/** Everything the worker decides with: plain values, so tests build their own. */
+export interface WorkerConfig {
+  /** Refresh jobs handled at once by this process. */
+  concurrency: number;
+  /** The scan's schedule (cron, UTC; pg-boss runs it once per minute at most). */
+  scanCron: string;
+  /** Housekeeping's schedule (cron, UTC). */
+  housekeepingCron: string;
+  /** Refresh access tokens that are still valid but expire within this many ms; 0 turns refresh-ahead off. */
+  refreshAheadMs: number;
+  /** Refresh a grant once this fraction of its refresh token's idle lifetime has passed (at most 0.5). */
+  keepAliveFraction: number;
+  /** Idle lifetime of a refresh token when neither the provider nor the adapter says (generic providers). */
+  genericIdleMs: number;
+  /** Idle lifetimes by provider, used when the stored refresh token has no expiry. */
+  idleMsByProvider: Record<string, number>;
+  /** Failing days after which a connection is exhausted and no longer refreshed automatically. */
+  exhaustAfterDays: number;
+  /** Refresh jobs start up to this many seconds late, at random, so a scan does not burst. */
+  jitterSeconds: number;
+  /** Refreshes in flight per provider in this process. */
+  providerConcurrency: Record<string, number>;
+  defaultProviderConcurrency: number;
+  /** Refreshes in flight per tenant / realm (Xero: 5 concurrent calls per tenant; Intuit: 10 per app and realm). */
+  tenantConcurrency: Record<string, number>;
+  defaultTenantConcurrency: number;
+  /** pg-boss retries of a failed refresh job: count and first delay (doubling). */
+  retryLimit: number;
+  retryDelaySeconds: number;
+  /** Warn this many days before a grant's hard expiry, largest first. */
+  horizonWarningDays: number[];
+  /** Signed webhooks: where and with which secret (Standard Webhooks, `whsec_...`); null: none sent. */
+  webhook: { url: string; secret: string } | null;
+  webhookRetryLimit: number;
+  webhookRetryDelaySeconds: number;
+  /** Audit rows older than this many days are purged by housekeeping; null: kept forever. */
+  auditRetentionDays: number | null;
+  /** How often an idle pg-boss worker looks for jobs. */
+  pollingIntervalSeconds: number;
+  /** How long a graceful stop waits for jobs in progress. */
+  stopTimeoutMs: number;
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+
+export const DEFAULT_WORKER_CONFIG: WorkerConfig = {
+  concurrency: 4,
+  scanCron: "* * * * *",
+  housekeepingCron: "17 * * * *",
+  refreshAheadMs: 10 * 60 * 1000,
+  keepAliveFraction: 0.5,
+  genericIdleMs: 30 * DAY_MS,
+  idleMsByProvider: { xero: 60 * DAY_MS, quickbooks: 100 * DAY_MS },
+  exhaustAfterDays: 4,
+  jitterSeconds: 30,
+  providerConcurrency: { xero: 5, quickbooks: 10 },
+  defaultProviderConcurrency: 5,
+  tenantConcurrency: { xero: 5, quickbooks: 10 },
+  defaultTenantConcurrency: 5,
+  retryLimit: 4,
+  retryDelaySeconds: 30,
+  horizonWarningDays: [30, 7],
+  webhook: null,
+  // With a 60 s first delay, doubling, 11 retries span more than 24 hours.
+  webhookRetryLimit: 11,
+  webhookRetryDelaySeconds: 60,
+  auditRetentionDays: null,
+  pollingIntervalSeconds: 2,
+  stopTimeoutMs: 8_000,
+};

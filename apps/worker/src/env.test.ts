@@ -1,0 +1,47 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { KeyConfigError } from "@tokenvault/vault";
+import { resetWorkerEnvCacheForTests, workerEnv } from "./env";
+
+const NAMES = ["WORKER_EXHAUST_AFTER_DAYS", "WORKER_REFRESH_AHEAD_SECONDS", "WEBHOOK_URL", "WEBHOOK_SECRET", "AUDIT_RETENTION_DAYS", "DATABASE_URL"];
+const saved = Object.fromEntries(NAMES.map((n) => [n, process.env[n]]));
+
+function withEnv(values: Record<string, string | undefined>) {
+  for (const name of NAMES) {
+    const value = name in values ? values[name] : undefined;
+    if (value === undefined) Reflect.deleteProperty(process.env, name);
+    else process.env[name] = value;
+  }
+  resetWorkerEnvCacheForTests();
+}
+
+afterEach(() => withEnv(saved));
+
+describe("workerEnv", () => {
+  it("defaults: 4 failing days, refresh-ahead 10 minutes, no webhooks, no audit retention, the embedded database", () => {
+    withEnv({});
+    const { config, databaseUrl } = workerEnv();
+    expect([config.exhaustAfterDays, config.refreshAheadMs, config.webhook, config.auditRetentionDays, databaseUrl]).toEqual([4, 600_000, null, null, null]);
+  });
+
+  it("reads what is set", () => {
+    const secret = `whsec_${Buffer.alloc(24, 7).toString("base64")}`;
+    withEnv({ WORKER_EXHAUST_AFTER_DAYS: "6", WORKER_REFRESH_AHEAD_SECONDS: "0", WEBHOOK_URL: "https://hooks.example.com/x", WEBHOOK_SECRET: secret, AUDIT_RETENTION_DAYS: "400" });
+    const { config } = workerEnv();
+    expect([config.exhaustAfterDays, config.refreshAheadMs, config.webhook, config.auditRetentionDays]).toEqual([6, 0, { url: "https://hooks.example.com/x", secret }, 400]);
+  });
+
+  it("refuses a malformed value naming the variable, never echoing it", () => {
+    withEnv({ WORKER_EXHAUST_AFTER_DAYS: "zero-days" });
+    expect(() => workerEnv()).toThrow(KeyConfigError);
+    expect(() => workerEnv()).toThrow(/WORKER_EXHAUST_AFTER_DAYS/);
+    expect(() => workerEnv()).not.toThrow(/zero-days/);
+  });
+
+  it("refuses a webhook URL without its secret, and a secret that is not whsec_ base64", () => {
+    withEnv({ WEBHOOK_URL: "https://hooks.example.com/x" });
+    expect(() => workerEnv()).toThrow(/WEBHOOK_SECRET/);
+    withEnv({ WEBHOOK_URL: "https://hooks.example.com/x", WEBHOOK_SECRET: "hunter2-not-a-secret" });
+    expect(() => workerEnv()).toThrow(/WEBHOOK_SECRET/);
+    expect(() => workerEnv()).not.toThrow(/hunter2/);
+  });
+});

@@ -1,0 +1,77 @@
+import { z } from "zod";
+import { dbEnv, loadRootEnvFile, resetDbEnvCacheForTests, runtimeMode, type RuntimeMode } from "@tokenvault/db";
+import { KeyConfigError } from "@tokenvault/vault";
+import { DEFAULT_WORKER_CONFIG, type WorkerConfig } from "./config";
+
+/** The only place the worker reads process.env. Parsed once, on first use. */
+const optionalText = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v === "" ? undefined : v));
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max).optional();
+
+const schema = z.object({
+  WORKER_CONCURRENCY: int(1, 64),
+  WORKER_SCAN_CRON: optionalText,
+  WORKER_HOUSEKEEPING_CRON: optionalText,
+  WORKER_REFRESH_AHEAD_SECONDS: int(0, 86_400),
+  WORKER_GENERIC_IDLE_DAYS: int(1, 3650),
+  WORKER_EXHAUST_AFTER_DAYS: int(1, 365),
+  WORKER_JITTER_SECONDS: int(0, 3600),
+  WORKER_PROVIDER_CONCURRENCY: int(1, 100),
+  WEBHOOK_URL: optionalText.refine((v) => v === undefined || /^https?:\/\/[^\s]+$/.test(v), { message: "must be an http(s) URL" }),
+  // Standard Webhooks secret: "whsec_" and base64.
+  WEBHOOK_SECRET: optionalText.refine((v) => v === undefined || /^whsec_[A-Za-z0-9+/=]{24,}$/.test(v), { message: "must be whsec_ followed by base64 (24+ characters)" }),
+  AUDIT_RETENTION_DAYS: int(1, 36_500),
+});
+
+export interface WorkerEnv {
+  config: WorkerConfig;
+  runtime: RuntimeMode;
+  /** The PostgreSQL server's URL, or null on the embedded database. */
+  databaseUrl: string | null;
+}
+
+let parsed: WorkerEnv | undefined;
+
+/** Forgets the parsed environment here and in @tokenvault/db (tests that change process.env). */
+export function resetWorkerEnvCacheForTests(): void {
+  parsed = undefined;
+  resetDbEnvCacheForTests();
+}
+
+/** The worker's settings; a bad value throws KeyConfigError naming the variable, never echoing it. */
+export function workerEnv(): WorkerEnv {
+  if (parsed) return parsed;
+  loadRootEnvFile();
+  const result = schema.safeParse(process.env);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new KeyConfigError(String(issue?.path[0] ?? "environment"), `is invalid (${issue?.message ?? "malformed"}).`);
+  }
+  const env = result.data;
+  if ((env.WEBHOOK_URL === undefined) !== (env.WEBHOOK_SECRET === undefined)) {
+    throw new KeyConfigError(env.WEBHOOK_URL === undefined ? "WEBHOOK_URL" : "WEBHOOK_SECRET", "must be set together with the other (WEBHOOK_URL and WEBHOOK_SECRET).");
+  }
+  const d = DEFAULT_WORKER_CONFIG;
+  const providerConcurrency = env.WORKER_PROVIDER_CONCURRENCY;
+  parsed = {
+    runtime: runtimeMode(),
+    databaseUrl: dbEnv().databaseUrl ?? null,
+    config: {
+      ...d,
+      concurrency: env.WORKER_CONCURRENCY ?? d.concurrency,
+      scanCron: env.WORKER_SCAN_CRON ?? d.scanCron,
+      housekeepingCron: env.WORKER_HOUSEKEEPING_CRON ?? d.housekeepingCron,
+      refreshAheadMs: env.WORKER_REFRESH_AHEAD_SECONDS !== undefined ? env.WORKER_REFRESH_AHEAD_SECONDS * 1000 : d.refreshAheadMs,
+      genericIdleMs: env.WORKER_GENERIC_IDLE_DAYS !== undefined ? env.WORKER_GENERIC_IDLE_DAYS * 86_400_000 : d.genericIdleMs,
+      exhaustAfterDays: env.WORKER_EXHAUST_AFTER_DAYS ?? d.exhaustAfterDays,
+      jitterSeconds: env.WORKER_JITTER_SECONDS ?? d.jitterSeconds,
+      ...(providerConcurrency !== undefined ? { providerConcurrency: {}, defaultProviderConcurrency: providerConcurrency } : {}),
+      webhook: env.WEBHOOK_URL && env.WEBHOOK_SECRET ? { url: env.WEBHOOK_URL, secret: env.WEBHOOK_SECRET } : null,
+      auditRetentionDays: env.AUDIT_RETENTION_DAYS ?? null,
+    },
+  };
+  return parsed;
+}

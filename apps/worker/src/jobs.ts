@@ -1,0 +1,184 @@
+import type PgBoss from "pg-boss";
+import { TokenError, type Clock, type Logger, type TokenService, type UpkeepConnection, type UpkeepIncident } from "@tokenvault/token";
+import type { WorkerConfig } from "./config";
+import { KeyedLimiter } from "./limiter";
+import { decide, utcDay, type RefreshReason } from "./policy";
+import { QUEUES } from "./boss";
+import { deliverWebhook, webhookEvent, type WebhookEvent, type WebhookEventType } from "./webhooks";
+
+/** The actor on audit rows of what the worker does. */
+export const WORKER_USER = "system:worker";
+
+export type WorkerService = Pick<TokenService, "getValidToken" | "refreshNow" | "upkeep" | "purgeAuditLog">;
+
+export interface RefreshJobData {
+  connectionId: string;
+  reason: RefreshReason;
+}
+
+export type RefreshOutcome = "refreshed" | "skipped" | "expired" | "exhausted" | "failed";
+
+export interface JobDeps {
+  boss: PgBoss;
+  service: WorkerService;
+  config: WorkerConfig;
+  clock: Clock;
+  logger: Logger;
+  /** Removes expired entries of the token store (one bounded batch); absent: skipped. */
+  storeCleanup?: () => Promise<number>;
+}
+
+/** Errors that may pass: pg-boss retries the job with backoff. */
+const TRANSIENT = new Set(["PROVIDER_UNAVAILABLE", "RATE_LIMITED", "VAULT_UNAVAILABLE"]);
+/** Which incidents a new one may replace: each is notified once, and only ever escalates. */
+const REPLACES: Record<UpkeepIncident, (UpkeepIncident | null)[]> = {
+  refresh_failed: [null],
+  exhausted: [null, "refresh_failed"],
+  expired: [null, "refresh_failed", "exhausted"],
+};
+
+/**
+ * What each job does. Every refresh goes through the token service's public API (its lease and
+ * fence make it exactly once across processes); this class only decides when, and records the
+ * failure streak and the incidents notified through the service's upkeep store.
+ */
+export class Jobs {
+  private readonly limiter = new KeyedLimiter();
+
+  constructor(private readonly deps: JobDeps) {}
+
+  /** The scheduled scan: decides per connection, enqueues refreshes, notifies what the database shows. */
+  async scan(): Promise<{ scanned: number; enqueued: number }> {
+    const { service, config, clock } = this.deps;
+    let afterId: string | null = null;
+    let scanned = 0;
+    let enqueued = 0;
+    for (;;) {
+      const page = await service.upkeep.list(afterId, 500);
+      if (page.length === 0) break;
+      for (const connection of page) {
+        scanned++;
+        const now = clock.now();
+        const decision = decide(connection, config, now);
+        if (decision.recovered) await this.recovered(connection);
+        if (decision.expired && (await this.openIncident(connection, "expired"))) await this.notify("connection.expired", connection);
+        if (decision.horizonWarning && (await service.upkeep.markHorizonWarning(connection.id, connection.horizonWarning, decision.horizonWarning.marker))) {
+          const { daysLeft, hardExpiresAt } = decision.horizonWarning;
+          await this.notify("connection.reauthorization_due", connection, { reconnectBefore: hardExpiresAt.toISOString(), daysLeft });
+        }
+        if (decision.refresh && (await this.enqueueRefresh({ connectionId: connection.id, reason: decision.refresh }))) enqueued++;
+      }
+      afterId = page[page.length - 1]!.id;
+    }
+    if (enqueued > 0) this.deps.logger.info("worker scan", { scanned, enqueued });
+    return { scanned, enqueued };
+  }
+
+  /** One refresh job per connection at a time (the queue is stately, keyed by the connection). */
+  async enqueueRefresh(data: RefreshJobData): Promise<boolean> {
+    const { config } = this.deps;
+    const id = await this.deps.boss.send(QUEUES.refresh, data, {
+      singletonKey: data.connectionId,
+      startAfter: config.jitterSeconds > 0 ? Math.floor(Math.random() * config.jitterSeconds) : 0,
+      retryLimit: config.retryLimit,
+      retryDelay: config.retryDelaySeconds,
+      retryBackoff: true,
+      expireInSeconds: 120,
+    });
+    return id !== null;
+  }
+
+  /**
+   * One connection's refresh. Succeeds (the job completes) when refreshed, skipped, expired or
+   * exhausted; throws only for a failure worth retrying, so pg-boss retries with backoff.
+   */
+  async refresh(data: RefreshJobData): Promise<RefreshOutcome> {
+    const { service, config, clock, logger } = this.deps;
+    const connection = await service.upkeep.get(data.connectionId);
+    if (!connection || connection.exhaustedAt || connection.refresh?.state !== "VALID") return "skipped";
+    // Refreshed since the scan (a caller, another worker): nothing to do.
+    if (data.reason === "refresh-ahead" && !this.stillDue(connection)) return "skipped";
+    const { provider, externalId } = connection;
+    const slots = [
+      { key: `provider:${provider}`, limit: config.providerConcurrency[provider] ?? config.defaultProviderConcurrency },
+      { key: `tenant:${provider}:${externalId}`, limit: config.tenantConcurrency[provider] ?? config.defaultTenantConcurrency },
+    ];
+    try {
+      await this.limiter.run(slots, async () => {
+        if (data.reason === "keep-alive") await service.refreshNow(connection.companyId, provider, { userId: WORKER_USER });
+        // Refreshed only if still within the window when the lease is held: someone else may have refreshed.
+        else await service.getValidToken(connection.companyId, provider, WORKER_USER, { refreshMarginMs: config.refreshAheadMs });
+      });
+      // During the cooldown after a failure the service serves the still-valid token without
+      // asking the provider: that is not a recovery, and the job must try again later.
+      if (!(await this.renewed(connection))) {
+        throw new TokenError("PROVIDER_UNAVAILABLE", "The provider failed a moment ago; the refresh waits for its cooldown.");
+      }
+    } catch (error) {
+      if (!(error instanceof TokenError)) throw error;
+      if (error.code === "NO_TOKEN") return "skipped";
+      if (error.code === "REAUTH_REQUIRED") {
+        // invalid_grant: the grant is over. No retry; one notification.
+        if (await this.openIncident(connection, "expired")) await this.notify("connection.expired", connection, { reason: error.code });
+        return "expired";
+      }
+      const { failureDays, exhausted } = await service.upkeep.countFailureDay(connection.id, utcDay(clock.now()), config.exhaustAfterDays, clock.now());
+      logger.warn("worker refresh failed", { provider, companyId: connection.companyId, code: error.code, failureDays, exhausted });
+      if (exhausted) {
+        if (await this.openIncident(connection, "exhausted")) await this.notify("connection.exhausted", connection, { failureDays, reason: error.code });
+        return "exhausted";
+      }
+      if (await this.openIncident(connection, "refresh_failed")) await this.notify("connection.refresh_failed", connection, { failureDays, reason: error.code });
+      if (TRANSIENT.has(error.code)) throw error;
+      return "failed";
+    }
+    if (connection.refreshFailureDays > 0 || connection.incident) await this.recovered(connection);
+    return "refreshed";
+  }
+
+  /** Delivers one webhook event; throws on failure so pg-boss retries it. */
+  async deliver(event: WebhookEvent): Promise<void> {
+    const endpoint = this.deps.config.webhook;
+    if (!endpoint) return;
+    await deliverWebhook(endpoint, event);
+  }
+
+  /** Hourly upkeep of the database: token store entries and audit retention. */
+  async housekeeping(): Promise<{ storeRemoved: number | null; auditPurged: number | null }> {
+    const { config, clock, service, storeCleanup, logger } = this.deps;
+    const storeRemoved = storeCleanup ? await storeCleanup() : null;
+    const auditPurged = config.auditRetentionDays ? await service.purgeAuditLog(new Date(clock.now().getTime() - config.auditRetentionDays * 86_400_000)) : null;
+    logger.info("worker housekeeping", { storeRemoved, auditPurged });
+    return { storeRemoved, auditPurged };
+  }
+
+  private stillDue(connection: UpkeepConnection): boolean {
+    const expiresAt = connection.access?.expiresAt;
+    return !expiresAt || expiresAt.getTime() - this.deps.clock.now().getTime() <= this.deps.config.refreshAheadMs;
+  }
+
+  /** True when the access token was replaced since `before` was read (by this job or anyone). */
+  private async renewed(before: UpkeepConnection): Promise<boolean> {
+    const after = await this.deps.service.upkeep.get(before.id);
+    const was = before.access?.lastRefreshedAt?.getTime() ?? 0;
+    return (after?.access?.lastRefreshedAt?.getTime() ?? 0) > was;
+  }
+
+  private async recovered(connection: UpkeepConnection): Promise<void> {
+    const was = await this.deps.service.upkeep.recover(connection.id);
+    if (was) await this.notify("connection.recovered", connection, { previousIncident: was });
+  }
+
+  private async openIncident(connection: UpkeepConnection, incident: UpkeepIncident): Promise<boolean> {
+    return this.deps.service.upkeep.openIncident(connection.id, incident, REPLACES[incident]);
+  }
+
+  /** Queues a signed webhook delivery (with retries) when an endpoint is configured. */
+  private async notify(type: WebhookEventType, connection: UpkeepConnection, extra: Record<string, string | number | null> = {}): Promise<void> {
+    const { config, boss, logger, clock } = this.deps;
+    logger.info("worker event", { type, provider: connection.provider, companyId: connection.companyId });
+    if (!config.webhook) return;
+    const event = webhookEvent(type, connection, clock.now(), extra);
+    await boss.send(QUEUES.webhook, event, { retryLimit: config.webhookRetryLimit, retryDelay: config.webhookRetryDelaySeconds, retryBackoff: true, expireInSeconds: 60 });
+  }
+}

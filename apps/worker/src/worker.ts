@@ -1,0 +1,77 @@
+import type PgBoss from "pg-boss";
+import { consoleLogger, systemClock, type Clock, type Logger } from "@tokenvault/token";
+import { createBoss, QUEUES, type BossTarget } from "./boss";
+import type { WorkerConfig } from "./config";
+import { Jobs, type RefreshJobData, type WorkerService } from "./jobs";
+import type { WebhookEvent } from "./webhooks";
+
+export interface WorkerDeps {
+  /** Where pg-boss keeps its jobs: the app's database. */
+  target: BossTarget;
+  service: WorkerService;
+  config: WorkerConfig;
+  clock?: Clock;
+  logger?: Logger;
+  storeCleanup?: () => Promise<number>;
+}
+
+/**
+ * The background worker: pg-boss queues in the app's database, a scan on a schedule that
+ * enqueues one refresh job per due connection, the refresh, webhook and housekeeping workers.
+ * start() and stop() are the whole lifecycle; the process entry (main.ts) wires the signals.
+ */
+export class TokenvaultWorker {
+  readonly boss: PgBoss;
+  readonly jobs: Jobs;
+  private readonly logger: Logger;
+  private started = false;
+
+  constructor(private readonly deps: WorkerDeps) {
+    this.logger = deps.logger ?? consoleLogger;
+    this.boss = createBoss(deps.target);
+    // pg-boss reports its own failures (a lost connection, a failed poll) as events; never crash on them.
+    this.boss.on("error", (error) => this.logger.error("pg-boss error", { error: error.message.slice(0, 200) }));
+    this.jobs = new Jobs({ boss: this.boss, service: deps.service, config: deps.config, clock: deps.clock ?? systemClock, logger: this.logger, storeCleanup: deps.storeCleanup });
+  }
+
+  /** Installs or migrates pg-boss's schema, creates the queues and schedules, and starts working. */
+  async start(options: { schedule?: boolean } = {}): Promise<void> {
+    const { config } = this.deps;
+    await this.boss.start();
+    this.started = true;
+    await this.createQueue(QUEUES.scan, { policy: "singleton" });
+    await this.createQueue(QUEUES.refresh, { policy: "stately" });
+    await this.createQueue(QUEUES.webhook, { policy: "standard" });
+    await this.createQueue(QUEUES.housekeeping, { policy: "singleton" });
+    if (options.schedule !== false) {
+      await this.boss.schedule(QUEUES.scan, config.scanCron, {}, { tz: "UTC" });
+      await this.boss.schedule(QUEUES.housekeeping, config.housekeepingCron, {}, { tz: "UTC" });
+    }
+    const polling = { pollingIntervalSeconds: config.pollingIntervalSeconds, batchSize: 1 };
+    await this.boss.work(QUEUES.scan, polling, async () => this.jobs.scan());
+    for (let i = 0; i < config.concurrency; i++) {
+      await this.boss.work<RefreshJobData>(QUEUES.refresh, polling, async ([job]) => (job ? { outcome: await this.jobs.refresh(job.data) } : null));
+    }
+    await this.boss.work<WebhookEvent>(QUEUES.webhook, polling, async ([job]) => {
+      if (job) await this.jobs.deliver(job.data);
+    });
+    await this.boss.work(QUEUES.housekeeping, polling, async () => this.jobs.housekeeping());
+    this.logger.info("worker started", { concurrency: config.concurrency, scanCron: config.scanCron, webhooks: config.webhook !== null });
+  }
+
+  /** Stops fetching, waits for jobs in progress (up to stopTimeoutMs; unfinished ones fail and are retried), closes pg-boss's pool. */
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    try {
+      await this.boss.stop({ graceful: true, wait: true, close: true, timeout: this.deps.config.stopTimeoutMs });
+    } catch (error) {
+      this.logger.error("pg-boss stop failed", { error: error instanceof Error ? error.message.slice(0, 200) : "unknown" });
+    }
+    this.logger.info("worker stopped");
+  }
+
+  private async createQueue(name: string, options: Omit<PgBoss.Queue, "name">): Promise<void> {
+    if (!(await this.boss.getQueue(name))) await this.boss.createQueue(name, { name, ...options });
+  }
+}

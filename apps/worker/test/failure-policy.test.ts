@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TokenError } from "@tokenvault/token";
+import { QUEUES } from "../src/boss";
+import { createHarness, eventually, MovableClock, startReceiver, type Harness, type Receiver } from "./harness";
+
+/**
+ * A provider outage on the worker's clock: failing days counted once per day, exhaustion after
+ * four, signed webhooks once per incident (delivered through pg-boss, retried after a 500) and
+ * once on recovery. The receiver verifies every delivery with the standardwebhooks library.
+ */
+describe("failure policy and webhooks", () => {
+  let h: Harness;
+  let receiver: Receiver;
+  beforeAll(async () => {
+    h = await createHarness("failures");
+    receiver = await startReceiver();
+  });
+  afterAll(async () => {
+    await h.close();
+    await receiver.close();
+  });
+
+  const row = (id: string) => h.db.prisma.connection.findUniqueOrThrow({ where: { id } });
+  const distinctTypes = () => [...new Map(receiver.verified.map((d) => [d.id, d.type])).values()];
+
+  it("counts failing days once per day, exhausts on day 4, notifies once per incident and once on recovery", async () => {
+    const companyId = "acme-outage";
+    const connectionId = await h.connect(companyId, "xero");
+    const grantId = await h.newestGrantId("xero");
+    await h.sim.addFault({ kind: "error", provider: "xero", grantId, status: 503 });
+    receiver.failNext = 1;
+
+    const clock = new MovableClock();
+    const worker = h.worker({ webhook: { url: receiver.url, secret: receiver.secret }, exhaustAfterDays: 4 }, clock);
+    await worker.start({ schedule: false });
+    const job = { connectionId, reason: "keep-alive" as const };
+
+    // Day 1, twice: a transient failure is thrown (pg-boss retries it), counted once.
+    await expect(worker.jobs.refresh(job)).rejects.toBeInstanceOf(TokenError);
+    await expect(worker.jobs.refresh(job)).rejects.toBeInstanceOf(TokenError);
+    expect((await row(connectionId)).refreshFailureDays).toBe(1);
+    for (const day of [2, 3]) {
+      clock.advanceDays(1);
+      await expect(worker.jobs.refresh(job)).rejects.toBeInstanceOf(TokenError);
+      await expect(worker.jobs.refresh(job)).rejects.toBeInstanceOf(TokenError);
+      expect((await row(connectionId)).refreshFailureDays).toBe(day);
+      expect((await row(connectionId)).exhaustedAt).toBeNull();
+    }
+    clock.advanceDays(1);
+    await expect(worker.jobs.refresh(job)).resolves.toBe("exhausted");
+    const exhausted = await row(connectionId);
+    expect(exhausted.refreshFailureDays).toBe(4);
+    expect(exhausted.exhaustedAt).not.toBeNull();
+    expect(exhausted.incident).toBe("exhausted");
+
+    // Exhausted: not refreshed automatically any more, by a job or by the scan.
+    const failedCalls = (await h.sim.getGrant(grantId))!.counters.refreshFailed;
+    clock.advanceDays(1);
+    await expect(worker.jobs.refresh(job)).resolves.toBe("skipped");
+    await h.expireSoon(companyId, "xero", 60_000);
+    await worker.jobs.scan();
+    const queued = await h.sql(`SELECT 1 FROM pgboss.job WHERE name = $1 AND singleton_key = $2`, [QUEUES.refresh, connectionId]);
+    expect(queued).toHaveLength(0);
+    expect((await h.sim.getGrant(grantId))!.counters.refreshFailed).toBe(failedCalls);
+
+    // The provider is back and a person forces a refresh: the next scan sees the recovery.
+    await h.sim.clearFaults();
+    await h.service.refreshNow(companyId, "xero", { userId: "alice" });
+    await worker.jobs.scan();
+    const recovered = await row(connectionId);
+    expect([recovered.refreshFailureDays, recovered.exhaustedAt, recovered.incident, recovered.lastFailureDay]).toEqual([0, null, null, null]);
+
+    // Three events, the first twice (answered 500, then retried).
+    await eventually(() => Promise.resolve(receiver.verified.length >= 4 ? true : undefined), 30_000, "the webhook deliveries");
+    expect(distinctTypes()).toEqual(["connection.refresh_failed", "connection.exhausted", "connection.recovered"]);
+    expect(receiver.rejected).toBe(0);
+    // The first delivery was answered 500 and retried with the same webhook-id.
+    const first = receiver.verified[0]!;
+    expect(receiver.verified.filter((d) => d.id === first.id)).toHaveLength(2);
+    expect(first.data).toMatchObject({ connectionId, companyId, provider: "xero", failureDays: 1 });
+    expect(JSON.stringify(receiver.verified)).not.toMatch(/access_token|refresh_token/);
+
+    // Healthy refreshes afterwards send nothing more: three events were queued in all.
+    await expect(worker.jobs.refresh(job)).resolves.toBe("refreshed");
+    const deliveries = await h.sql(`SELECT id FROM pgboss.job WHERE name = $1 UNION ALL SELECT id FROM pgboss.archive WHERE name = $1`, [QUEUES.webhook]);
+    expect(deliveries).toHaveLength(3);
+    await worker.stop();
+  });
+
+  it("does not call a token served during the cooldown a recovery: the job fails and is retried", async () => {
+    const companyId = "acme-cooldown";
+    const connectionId = await h.connect(companyId, "xero");
+    const grantId = await h.newestGrantId("xero");
+    await h.expireSoon(companyId, "xero", 60_000);
+    const fault = await h.sim.addFault({ kind: "error", provider: "xero", grantId, status: 503 });
+    const worker = h.worker({ webhook: { url: receiver.url, secret: receiver.secret } });
+    await worker.start({ schedule: false });
+    const job = { connectionId, reason: "refresh-ahead" as const };
+
+    await expect(worker.jobs.refresh(job)).rejects.toBeInstanceOf(TokenError);
+    await h.sim.removeFault(fault.id);
+    // Inside the service's 30 s cooldown the still-valid token is served without a provider call.
+    const calls = (await h.sim.getGrant(grantId))!.counters;
+    await expect(worker.jobs.refresh(job)).rejects.toBeInstanceOf(TokenError);
+    expect((await h.sim.getGrant(grantId))!.counters).toEqual(calls);
+    const connection = await row(connectionId);
+    expect([connection.incident, connection.refreshFailureDays]).toEqual(["refresh_failed", 1]);
+    await worker.stop();
+  });
+});

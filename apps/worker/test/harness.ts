@@ -1,0 +1,176 @@
+import { randomBytes } from "node:crypto";
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import pg from "pg";
+import { Webhook } from "standardwebhooks";
+import { openDatabase, type Database } from "@tokenvault/db";
+import { createTestDatabase } from "@tokenvault/db/testing";
+import { startSimulator, type Simulator } from "@tokenvault/simulator";
+import { ProviderRegistry, silentLogger, simulatedAdapters, TokenService, type Clock } from "@tokenvault/token";
+import { createKeyRing, Vault } from "@tokenvault/vault";
+import { DEFAULT_WORKER_CONFIG, type WorkerConfig } from "../src/config";
+import { TokenvaultWorker } from "../src/worker";
+
+export const REDIRECT = (provider: string) => `http://127.0.0.1:3999/api/oauth/${provider}/callback`;
+
+/** Fast everything: no jitter, quick polling and retries; otherwise the defaults. */
+export const TEST_CONFIG: WorkerConfig = {
+  ...DEFAULT_WORKER_CONFIG,
+  jitterSeconds: 0,
+  pollingIntervalSeconds: 0.5,
+  retryLimit: 2,
+  retryDelaySeconds: 1,
+  webhookRetryLimit: 3,
+  webhookRetryDelaySeconds: 1,
+  stopTimeoutMs: 3_000,
+};
+
+/** A clock a test moves: the worker counts failing days by it. */
+export class MovableClock implements Clock {
+  offsetMs = 0;
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+  advanceDays(days: number): void {
+    this.offsetMs += days * 86_400_000;
+  }
+}
+
+export interface Harness {
+  databaseUrl: string;
+  db: Database;
+  sim: Simulator;
+  service: TokenService;
+  connect(companyId: string, provider: "xero" | "quickbooks"): Promise<string>;
+  /** The simulator's grant for the newest connection of `provider` (intuit / xero). */
+  newestGrantId(provider: "intuit" | "xero"): Promise<string>;
+  expireSoon(companyId: string, provider: string, inMs?: number): Promise<void>;
+  worker(config?: Partial<WorkerConfig>, clock?: Clock, storeCleanup?: () => Promise<number>): TokenvaultWorker;
+  /** Raw SQL on the test database (pg-boss's tables, checks). */
+  sql<T extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+/** Each test file its own fresh database: a scan sees only that file's connections. */
+export async function createHarness(label: string): Promise<Harness> {
+  const database = await createTestDatabase(`worker_${label}`);
+  const databaseUrl = database.url;
+  const db = await openDatabase({ databaseUrl });
+  const sim = await startSimulator({ strict: true });
+  await sim.updateSettings({ autoApprove: true });
+  const vault = new Vault(createKeyRing(randomBytes(32)));
+  const service = new TokenService({
+    prisma: db.prisma,
+    vault,
+    providers: new ProviderRegistry(simulatedAdapters(sim.url)),
+    logger: silentLogger,
+    options: { retry: { attempts: 2, baseDelayMs: 20, maxDelayMs: 50 }, providerTimeoutMs: 2_000, leaseMs: 10_000, redirectUriFor: REDIRECT },
+  });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  const workers: TokenvaultWorker[] = [];
+  return {
+    databaseUrl,
+    db,
+    sim,
+    service,
+    async connect(companyId, provider) {
+      const { url } = await service.getAuthorizationUrl({ companyId, provider, userId: "alice", redirectUri: REDIRECT(provider) });
+      const consent = await fetch(url, { redirect: "manual" });
+      const location = consent.headers.get("location");
+      if (consent.status !== 302 || !location) throw new Error(`consent did not redirect: ${consent.status}`);
+      await service.handleCallback({ provider, callbackUrl: location, companyId, context: { userId: "alice" } });
+      const row = await db.prisma.connection.findUniqueOrThrow({ where: { companyId_provider: { companyId, provider } } });
+      return row.id;
+    },
+    async newestGrantId(provider) {
+      const grants = await sim.listGrants({ provider });
+      const newest = grants.sort((a, b) => a.createdAt.localeCompare(b.createdAt)).at(-1);
+      if (!newest) throw new Error("no grant");
+      return newest.id;
+    },
+    async expireSoon(companyId, provider, inMs = 60_000) {
+      await db.prisma.tokenSecret.updateMany({
+        where: { companyId, provider, kind: "ACCESS_TOKEN" },
+        data: { expiresAt: new Date(Date.now() + inMs), lastRefreshedAt: new Date(Date.now() - 3_600_000) },
+      });
+    },
+    worker(config = {}, clock, storeCleanup) {
+      const worker = new TokenvaultWorker({ target: { connectionString: databaseUrl }, service, config: { ...TEST_CONFIG, ...config }, clock, logger: silentLogger, storeCleanup });
+      workers.push(worker);
+      return worker;
+    },
+    async sql<T extends pg.QueryResultRow>(text: string, values: unknown[] = []) {
+      return (await pool.query<T>(text, values)).rows;
+    },
+    async close() {
+      for (const worker of workers) await worker.stop();
+      await service.close();
+      await pool.end();
+      await sim.close();
+      await db.close();
+      await database.drop();
+    },
+  };
+}
+
+/** A real HTTP receiver that verifies every delivery with the standardwebhooks library. */
+export interface Receiver {
+  url: string;
+  secret: string;
+  /** Verified deliveries, in arrival order (retries of one event share its webhook-id). */
+  verified: { id: string; type: string; data: Record<string, unknown> }[];
+  /** Requests whose signature did not verify. */
+  rejected: number;
+  /** Answer 500 to the next N requests (after verifying them). */
+  failNext: number;
+  close(): Promise<void>;
+}
+
+export async function startReceiver(): Promise<Receiver> {
+  const secret = `whsec_${randomBytes(24).toString("base64")}`;
+  const verifier = new Webhook(secret);
+  const receiver = { verified: [], rejected: 0, failNext: 0 } as unknown as Receiver;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks).toString("utf8");
+      try {
+        const payload = verifier.verify(body, headersOf(req.headers)) as { type: string; data: Record<string, unknown> };
+        receiver.verified.push({ id: String(req.headers["webhook-id"]), type: payload.type, data: payload.data });
+      } catch {
+        receiver.rejected++;
+        res.writeHead(400).end();
+        return;
+      }
+      if (receiver.failNext > 0) {
+        receiver.failNext--;
+        res.writeHead(500).end();
+        return;
+      }
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
+  receiver.secret = secret;
+  receiver.close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  return receiver;
+}
+
+function headersOf(headers: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(headers)) if (typeof value === "string") out[key] = value;
+  return out;
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 30_000, what = "condition"): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { QUEUES } from "../src/boss";
+import { createHarness, eventually, type Harness } from "./harness";
+
+/** The worker end to end: pg-boss in the test database, the simulator over HTTP. */
+describe("refresh jobs through pg-boss", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await createHarness("refresh");
+  });
+  afterAll(async () => h.close());
+
+  const jobsOf = (connectionId: string) =>
+    h.sql<{ state: string; retry_count: number; output: { outcome?: string } | null }>(
+      `SELECT state, retry_count, output FROM pgboss.job WHERE name = $1 AND singleton_key = $2
+       UNION ALL SELECT state, retry_count, output FROM pgboss.archive WHERE name = $1 AND singleton_key = $2`,
+      [QUEUES.refresh, connectionId],
+    );
+
+  it("refreshes a connection whose access token is about to expire, once, before anyone asks", async () => {
+    const connectionId = await h.connect("acme-ahead", "xero");
+    const grantId = await h.newestGrantId("xero");
+    await h.expireSoon("acme-ahead", "xero", 60_000);
+    const before = (await h.sim.getGrant(grantId))!.counters.refreshSuccess;
+
+    const worker = h.worker();
+    await worker.start({ schedule: false });
+    await worker.boss.send(QUEUES.scan, {});
+
+    const access = await eventually(async () => {
+      const row = await h.db.prisma.tokenSecret.findFirstOrThrow({ where: { connectionId, kind: "ACCESS_TOKEN" } });
+      return row.expiresAt! > new Date(Date.now() + 20 * 60_000) ? row : undefined;
+    }, 30_000, "the refreshed access token");
+    expect(access.state).toBe("VALID");
+    const done = await eventually(async () => {
+      const jobs = await jobsOf(connectionId);
+      return jobs.length === 1 && jobs[0]!.state === "completed" ? jobs[0] : undefined;
+    });
+    expect(done.output?.outcome).toBe("refreshed");
+    expect((await h.sim.getGrant(grantId))!.counters.refreshSuccess).toBe(before + 1);
+    const audit = await h.db.prisma.auditLog.findMany({ where: { companyId: "acme-ahead", action: "REFRESH" } });
+    expect(audit.map((a) => [a.outcome, a.userId])).toEqual([["SUCCESS", "system:worker"]]);
+    await worker.stop();
+  });
+
+  it("marks a connection expired at once on invalid_grant: one provider call, no retry, job completed", async () => {
+    const connectionId = await h.connect("acme-revoked", "quickbooks");
+    const grantId = await h.newestGrantId("intuit");
+    await h.sim.revokeGrant(grantId);
+    await h.expireSoon("acme-revoked", "quickbooks", 60_000);
+
+    const worker = h.worker();
+    await worker.start({ schedule: false });
+    await worker.boss.send(QUEUES.scan, {});
+
+    const job = await eventually(async () => {
+      const jobs = await jobsOf(connectionId);
+      return jobs.length === 1 && jobs[0]!.state === "completed" ? jobs[0] : undefined;
+    }, 30_000, "the refresh job");
+    expect(job.output?.outcome).toBe("expired");
+    expect(job.retry_count).toBe(0);
+    const grant = (await h.sim.getGrant(grantId))!;
+    expect(grant.counters.invalidGrant).toBe(1);
+    const secrets = await h.db.prisma.tokenSecret.findMany({ where: { connectionId, kind: { in: ["ACCESS_TOKEN", "REFRESH_TOKEN"] } } });
+    expect(secrets.map((s) => s.state)).toEqual(["EXPIRED", "EXPIRED"]);
+    const connection = await h.db.prisma.connection.findUniqueOrThrow({ where: { id: connectionId } });
+    expect(connection.incident).toBe("expired");
+    expect(connection.refreshFailureDays).toBe(0);
+
+    // A later scan does not try again: an expired grant waits for a person.
+    await worker.jobs.scan();
+    expect(await jobsOf(connectionId)).toHaveLength(1);
+    expect((await h.sim.getGrant(grantId))!.counters.invalidGrant).toBe(1);
+    await worker.stop();
+  });
+
+  it("two workers scanning at once refresh a due connection once", async () => {
+    const connectionId = await h.connect("acme-two", "xero");
+    const grantId = await h.newestGrantId("xero");
+    await h.expireSoon("acme-two", "xero", 60_000);
+    const before = (await h.sim.getGrant(grantId))!.counters.refreshSuccess;
+    const [a, b] = [h.worker(), h.worker()];
+    await Promise.all([a.start({ schedule: false }), b.start({ schedule: false })]);
+
+    await Promise.all([a.jobs.scan(), b.jobs.scan(), a.jobs.scan(), b.jobs.scan()]);
+    const done = await eventually(async () => {
+      const jobs = await jobsOf(connectionId);
+      return jobs.length > 0 && jobs.every((j) => j.state === "completed") ? jobs : undefined;
+    }, 30_000, "the refresh job");
+    // The queue holds one waiting and one running job per connection: a scan that came after the
+    // first job started may queue a second, which finds the connection fresh and skips.
+    expect(done.map((j) => j.output?.outcome).sort()).toEqual(done.length === 1 ? ["refreshed"] : ["refreshed", "skipped"]);
+    expect((await h.sim.getGrant(grantId))!.counters.refreshSuccess).toBe(before + 1);
+    await Promise.all([a.stop(), b.stop()]);
+  });
+});

@@ -1,0 +1,151 @@
+import type { Prisma, PrismaClient, TokenState } from "@tokenvault/db";
+import { metadataOf } from "./connection";
+
+/** What a background worker needs of a grant secret: dates and state, never the value. */
+export interface UpkeepSecret {
+  state: TokenState;
+  expiresAt: Date | null;
+  lastRefreshedAt: Date | null;
+}
+
+/** A connection as the background worker sees it. No secret, no ciphertext. */
+export interface UpkeepConnection {
+  id: string;
+  companyId: string;
+  provider: string;
+  externalId: string;
+  refreshFailureDays: number;
+  lastFailureDay: string | null;
+  exhaustedAt: Date | null;
+  incident: UpkeepIncident | null;
+  incidentAt: Date | null;
+  horizonWarning: string | null;
+  /** The refresh token's absolute end (Intuit's 5-year cap), when the provider told us. */
+  hardExpiresAt: Date | null;
+  access: UpkeepSecret | null;
+  refresh: UpkeepSecret | null;
+}
+
+export type UpkeepIncident = "refresh_failed" | "exhausted" | "expired";
+
+const SELECT = {
+  id: true,
+  companyId: true,
+  provider: true,
+  externalId: true,
+  metadata: true,
+  refreshFailureDays: true,
+  lastFailureDay: true,
+  exhaustedAt: true,
+  incident: true,
+  incidentAt: true,
+  horizonWarning: true,
+  secrets: { where: { kind: { in: ["ACCESS_TOKEN", "REFRESH_TOKEN"] } }, select: { kind: true, state: true, expiresAt: true, lastRefreshedAt: true } },
+} satisfies Prisma.ConnectionSelect;
+
+type Row = Prisma.ConnectionGetPayload<{ select: typeof SELECT }>;
+
+function toUpkeep(row: Row): UpkeepConnection {
+  const secret = (kind: string): UpkeepSecret | null => {
+    const found = row.secrets.find((s) => s.kind === kind);
+    return found ? { state: found.state, expiresAt: found.expiresAt, lastRefreshedAt: found.lastRefreshedAt } : null;
+  };
+  const hard = metadataOf(row).refreshTokenHardExpiresAt;
+  return {
+    id: row.id,
+    companyId: row.companyId,
+    provider: row.provider,
+    externalId: row.externalId,
+    refreshFailureDays: row.refreshFailureDays,
+    lastFailureDay: row.lastFailureDay,
+    exhaustedAt: row.exhaustedAt,
+    incident: row.incident as UpkeepIncident | null,
+    incidentAt: row.incidentAt,
+    horizonWarning: row.horizonWarning,
+    hardExpiresAt: hard ? new Date(hard) : null,
+    access: secret("ACCESS_TOKEN"),
+    refresh: secret("REFRESH_TOKEN"),
+  };
+}
+
+/**
+ * The background worker's columns of `Connection` (failing days, exhaustion, the incident
+ * notified, the hard-expiry warning sent). A sibling of ConnectionStore, which stays the writer
+ * of everything else on the row (lease, fence, grant); these columns are written only here,
+ * each change one conditional UPDATE so that several workers count and notify once.
+ */
+export class ConnectionUpkeepStore {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  /** One page of connections (by id), for the worker's scan. */
+  async list(afterId: string | null, limit: number): Promise<UpkeepConnection[]> {
+    const rows = await this.prisma.connection.findMany({
+      select: SELECT,
+      orderBy: { id: "asc" },
+      take: limit,
+      ...(afterId ? { cursor: { id: afterId }, skip: 1 } : {}),
+    });
+    return rows.map(toUpkeep);
+  }
+
+  async get(connectionId: string): Promise<UpkeepConnection | null> {
+    const row = await this.prisma.connection.findUnique({ where: { id: connectionId }, select: SELECT }).catch(() => null);
+    return row ? toUpkeep(row) : null;
+  }
+
+  /**
+   * Counts `day` (UTC, YYYY-MM-DD) as a failing day unless it already was, and marks the
+   * connection exhausted once `exhaustAfterDays` days failed. Atomic: concurrent failures on
+   * one day count once.
+   */
+  async countFailureDay(connectionId: string, day: string, exhaustAfterDays: number, now: Date): Promise<{ failureDays: number; exhausted: boolean }> {
+    const rows = await this.prisma.$queryRaw<{ refreshFailureDays: number; exhaustedAt: Date | null }[]>`
+      UPDATE "Connection"
+         SET "refreshFailureDays" = "refreshFailureDays" + (CASE WHEN "lastFailureDay" IS DISTINCT FROM ${day} THEN 1 ELSE 0 END),
+             "lastFailureDay" = ${day},
+             "exhaustedAt" = CASE
+               WHEN "exhaustedAt" IS NULL
+                AND "refreshFailureDays" + (CASE WHEN "lastFailureDay" IS DISTINCT FROM ${day} THEN 1 ELSE 0 END) >= ${exhaustAfterDays}
+               THEN ${now}::timestamptz ELSE "exhaustedAt" END
+       WHERE "id" = ${connectionId}::uuid
+      RETURNING "refreshFailureDays", "exhaustedAt"`;
+    const row = rows[0];
+    return { failureDays: row?.refreshFailureDays ?? 0, exhausted: !!row?.exhaustedAt };
+  }
+
+  /**
+   * Records `incident` as notified when the open one is among `replaces` (null: none open).
+   * True only for the caller that changed it, so each incident is notified once. Its time is
+   * PostgreSQL's, like the tokens' refresh times it is compared with (a renewal since the incident).
+   */
+  async openIncident(connectionId: string, incident: UpkeepIncident, replaces: (UpkeepIncident | null)[]): Promise<boolean> {
+    const named = replaces.filter((r): r is UpkeepIncident => r !== null);
+    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
+      UPDATE "Connection" SET "incident" = ${incident}, "incidentAt" = clock_timestamp()
+       WHERE "id" = ${connectionId}::uuid
+         AND (("incident" IS NULL AND ${replaces.includes(null)}) OR "incident" = ANY(${named}::text[]))
+      RETURNING "id"`;
+    return rows.length === 1;
+  }
+
+  /**
+   * The connection works again: the streak, exhaustion and incident are cleared. Returns the
+   * incident that was open (to notify the recovery once), or null when none was.
+   */
+  async recover(connectionId: string): Promise<UpkeepIncident | null> {
+    const rows = await this.prisma.$queryRaw<{ incident: string | null }[]>`
+      UPDATE "Connection" AS c
+         SET "refreshFailureDays" = 0, "lastFailureDay" = NULL, "exhaustedAt" = NULL, "incident" = NULL, "incidentAt" = NULL
+        FROM (SELECT "id", "incident" FROM "Connection" WHERE "id" = ${connectionId}::uuid FOR UPDATE) AS old
+       WHERE c."id" = old."id"
+         AND (c."refreshFailureDays" > 0 OR c."exhaustedAt" IS NOT NULL OR c."incident" IS NOT NULL)
+      RETURNING old."incident"`;
+    return (rows[0]?.incident as UpkeepIncident | null | undefined) ?? null;
+  }
+
+  /** Compare-and-set of the hard-expiry warning sent. True only for the caller that moved it. */
+  async markHorizonWarning(connectionId: string, expected: string | null, next: string): Promise<boolean> {
+    const { count } = await this.prisma.connection.updateMany({ where: { id: connectionId, horizonWarning: expected }, data: { horizonWarning: next } });
+    return count === 1;
+  }
+}
