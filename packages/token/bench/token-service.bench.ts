@@ -85,7 +85,7 @@ try {
   // The first cycles warm up each process's refresh path (whichever process wins the lease).
   const herdTimes: number[] = [];
   for (let cycle = 1 - HERD_WARMUP; cycle <= HERD_CYCLES; cycle++) {
-    await h.expireSoon(company, "quickbooks");
+    await h.expire(company, "quickbooks"); // expired: every caller waits for the refresh
     const t = performance.now();
     for (const w of workers) w.send(`go ${cycle}`);
     const reports = await Promise.all(workers.map((w) => w.next<{ tokens: string[]; errors: string[] }>()));

@@ -175,9 +175,22 @@ export class TokenService {
 
   // --- Lifecycle -----------------------------------------------------------------------------
 
-  /** Writes queued audit rows (token reads). The process that owns the service calls it at shutdown. */
-  async close(): Promise<void> {
+  /**
+   * At shutdown: waits for background refreshes (up to `backgroundWaitMs`, then abandons them:
+   * their leases lapse and the fence keeps any late write out), then writes queued audit rows
+   * (token reads). The process that owns the service calls it.
+   */
+  async close(backgroundWaitMs = 5_000): Promise<void> {
+    await this.tokens.close(backgroundWaitMs);
     await this.audit.flush();
+  }
+
+  /**
+   * Resolves when the refreshes started in the background so far have settled (a caller inside
+   * the refresh margin gets the still-valid token at once while one refresh runs behind it).
+   */
+  async idle(): Promise<void> {
+    return this.tokens.idle();
   }
 
   /** Audit rows still queued (tests and shutdown). */

@@ -31,8 +31,10 @@ export interface Harness {
   service(options?: Partial<TokenServiceOptions>, logger?: Logger): TokenService;
   /** Runs the whole consent flow through the simulator (auto-approved) and the callback. */
   connect(service: TokenService, companyId: string, provider: string, userId?: string): Promise<string>;
-  /** Makes the stored access token expire within the refresh margin. */
+  /** Makes the stored access token expire within the refresh margin (still valid: callers are not held up). */
   expireSoon(companyId: string, provider: string, inMs?: number): Promise<void>;
+  /** Makes the stored access token expired: callers wait for the refresh. */
+  expire(companyId: string, provider: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -44,6 +46,13 @@ export async function createHarness(databaseUrl: string, options: { strict?: boo
   const vault = new Vault(createKeyRing(key));
   const registry = registryFor(sim.url);
   const services: TokenService[] = [];
+  async function expireSoon(companyId: string, provider: string, inMs = 60_000): Promise<void> {
+    await db.prisma.tokenSecret.updateMany({
+      where: { companyId, provider, kind: "ACCESS_TOKEN" },
+      // As if issued an hour ago: the token's lifetime (which caps the margin) stays realistic.
+      data: { expiresAt: new Date(Date.now() + inMs), lastRefreshedAt: new Date(Date.now() - 3_600_000) },
+    });
+  }
   return {
     db,
     sim,
@@ -68,13 +77,8 @@ export async function createHarness(databaseUrl: string, options: { strict?: boo
       await service.handleCallback({ provider, callbackUrl: location, companyId, context: { userId } });
       return location;
     },
-    async expireSoon(companyId, provider, inMs = 60_000) {
-      await db.prisma.tokenSecret.updateMany({
-        where: { companyId, provider, kind: "ACCESS_TOKEN" },
-        // As if issued an hour ago: the token's lifetime (which caps the margin) stays realistic.
-        data: { expiresAt: new Date(Date.now() + inMs), lastRefreshedAt: new Date(Date.now() - 3_600_000) },
-      });
-    },
+    expireSoon,
+    expire: (companyId, provider) => expireSoon(companyId, provider, -1000),
     async close() {
       for (const service of services) await service.close();
       await sim.close();

@@ -54,7 +54,7 @@ describe("refresh exactly once across processes (herd)", () => {
 
       let previous = (await service.getValidToken(company, provider, "setup")).accessToken;
       for (let cycle = 1; cycle <= CYCLES; cycle++) {
-        await h.expireSoon(company, provider);
+        await h.expire(company, provider); // expired: every caller waits for the one refresh
         if (provider === "quickbooks" && cycle % 5 === 0) await h.sim.advanceClock(25 * 3600 * 1000); // make the refresh value rotate too
         for (const w of workers) w.send(`go ${cycle}`);
         const reports = await Promise.all(workers.map((w) => w.next<CycleReport>()));

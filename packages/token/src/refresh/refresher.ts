@@ -75,14 +75,73 @@ export class Refresher {
   private readonly flights = new SingleFlight<ConnectionWithSecrets>();
   /** Identifies this process's lease claims. */
   private readonly owner = `${process.pid}:${randomToken(16)}`;
+  /** Refreshes started for callers who did not wait for them (stale-while-revalidate). */
+  private readonly background = new Set<Promise<void>>();
+  private closed = false;
 
   constructor(private readonly deps: RefresherDeps) {}
 
-  /** `connection` as read, when it is fresh for the margin; otherwise the connection after a refresh. */
+  /**
+   * `connection` as read when it is fresh for the margin. Inside the margin, while the access
+   * token is still valid, also `connection` as read: one refresh starts in the background and
+   * nobody waits for it. Otherwise (expired, or forced after a provider 401) the connection
+   * after a refresh.
+   */
   async ensureFresh(adapter: ProviderAdapter, connection: ConnectionWithSecrets, request: RefreshRequest): Promise<ConnectionWithSecrets> {
-    if (!request.force && isFresh(connection, request.marginMs, this.deps.clock.now())) return connection;
-    const observedVersion = connection.version;
-    return this.flights.run(connection.id, () => this.acrossProcesses(adapter, connection, observedVersion, request));
+    const now = this.deps.clock.now();
+    if (!request.force && isFresh(connection, request.marginMs, now)) return connection;
+    if (!request.force && isFresh(connection, 0, now)) {
+      this.revalidate(adapter, connection, request);
+      return connection;
+    }
+    return this.refresh(adapter, connection, request);
+  }
+
+  /**
+   * Waits for the background refreshes for up to `timeoutMs`, then abandons them: a process
+   * that exits mid-refresh leaves a lease that lapses (the fence keeps its late write out).
+   */
+  async close(timeoutMs: number): Promise<void> {
+    this.closed = true;
+    if (this.background.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const abandoned = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)));
+    const settled = Promise.allSettled([...this.background]).then(() => false);
+    if (await Promise.race([settled, abandoned])) this.deps.logger.warn("shutdown: background refreshes abandoned", { count: this.background.size });
+    clearTimeout(timer);
+  }
+
+  /** Background refreshes still running (tests and shutdown). */
+  get pendingRefreshes(): number {
+    return this.background.size;
+  }
+
+  /** Resolves when every background refresh started so far has settled. */
+  async idle(): Promise<void> {
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+  }
+
+  /** Forced and unforced refreshes fly separately: a forced caller must not take an unforced result for a new token. */
+  private refresh(adapter: ProviderAdapter, connection: ConnectionWithSecrets, request: RefreshRequest): Promise<ConnectionWithSecrets> {
+    const key = request.force ? `${connection.id}\u0000force` : connection.id;
+    return this.flights.run(key, () => this.acrossProcesses(adapter, connection, connection.version, request));
+  }
+
+  /** Starts one background refresh unless one is running here; its failure is logged (and audited by the write), never thrown. */
+  private revalidate(adapter: ProviderAdapter, connection: ConnectionWithSecrets, request: RefreshRequest): void {
+    if (this.closed || this.flights.has(connection.id)) return;
+    const running: Promise<void> = this.refresh(adapter, connection, request).then(
+      () => undefined,
+      (error: unknown) => {
+        this.deps.logger.warn("background refresh failed", {
+          provider: adapter.id,
+          companyId: connection.companyId,
+          code: error instanceof TokenError ? error.code : error instanceof Error ? error.name : "unknown",
+        });
+      },
+    );
+    this.background.add(running);
+    void running.finally(() => this.background.delete(running));
   }
 
   private async acrossProcesses(adapter: ProviderAdapter, seen: ConnectionWithSecrets, observedVersion: number, request: RefreshRequest): Promise<ConnectionWithSecrets> {
@@ -198,8 +257,8 @@ export class Refresher {
       return await this.deps.connections.require(current.companyId, current.provider);
     } catch (error) {
       if (error instanceof StaleLeaseError) {
-        leaseHeld = false;
-        // Our lease expired and someone else took over: their write stands; use it.
+        // Our lease expired (or the version moved under it: a reconnect, a token marked
+        // invalid); the lease is released below if it is still ours. Their write stands; use it.
         logger.warn("refresh result discarded: the lease was lost (fenced)", { provider: adapter.id, companyId: seen.companyId });
         const current = await this.deps.connections.require(seen.companyId, seen.provider);
         const outcome = this.settle(adapter, current, 0);

@@ -49,6 +49,16 @@ export class TokenReader {
     return { adapter, connection };
   }
 
+  /** Resolves when the background refreshes started so far have settled. */
+  idle(): Promise<void> {
+    return this.refresher.idle();
+  }
+
+  /** Stops starting background refreshes; waits for running ones up to `timeoutMs`, then abandons them. */
+  close(timeoutMs: number): Promise<void> {
+    return this.refresher.close(timeoutMs);
+  }
+
   /** What getValidToken returns. */
   validToken({ adapter, connection }: ReadConnection): ValidToken {
     const access = secretOf(connection, "ACCESS_TOKEN");
