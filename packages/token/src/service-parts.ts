@@ -18,7 +18,8 @@ export interface TokenServiceOptions extends RefreshOptions {
 
 export const DEFAULT_OPTIONS: TokenServiceOptions = {
   refreshMarginMs: 5 * 60 * 1000,
-  leaseMs: 20_000,
+  leaseMs: 5_000,
+  refreshBudgetMs: 20_000,
   providerTimeoutMs: 5_000,
   cooldownMs: 30_000,
   retry: DEFAULT_RETRY,

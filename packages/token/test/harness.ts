@@ -2,7 +2,9 @@ import { randomBytes } from "node:crypto";
 import { openDatabase, type Database } from "@tokenvault/db";
 import { startSimulator, type Simulator } from "@tokenvault/simulator";
 import { silentLogger, type Logger } from "../src/logger";
+import { genericOidcAdapter } from "../src/providers/generic-oidc";
 import { ProviderRegistry } from "../src/providers/registry";
+import type { ProviderAdapter } from "../src/providers/types";
 import { simulatedAdapters } from "../src/providers/simulated";
 import type { TokenServiceOptions } from "../src/service-parts";
 import { TokenService } from "../src/token-service";
@@ -12,6 +14,18 @@ export const REDIRECT = (provider: string) => `http://127.0.0.1:3999/api/oauth/$
 
 export function registryFor(simulatorUrl: string): ProviderRegistry {
   return new ProviderRegistry(simulatedAdapters(simulatorUrl));
+}
+
+/** The simulator's OpenID Connect provider (strict refresh-token rotation, no grace), found by discovery. */
+export function simulatorOidcAdapter(simulatorUrl: string): Promise<ProviderAdapter> {
+  return genericOidcAdapter({
+    id: "acme-idp",
+    displayName: "Acme Identity",
+    issuer: `${simulatorUrl}/oidc`,
+    clientId: "sim-oidc-client",
+    clientSecret: "sim-oidc-secret",
+    scopes: ["openid", "offline_access"],
+  });
 }
 
 /** Fast retries so failure tests finish quickly; everything else as in production. */

@@ -6,7 +6,8 @@ import { openDatabase } from "@tokenvault/db";
 import { silentLogger } from "../src/logger";
 import { TokenService } from "../src/token-service";
 import { keyRingFromSettings, Vault } from "@tokenvault/vault";
-import { registryFor, TEST_OPTIONS } from "./harness";
+import { ProviderRegistry } from "../src/providers/registry";
+import { registryFor, simulatorOidcAdapter, TEST_OPTIONS } from "./harness";
 
 const env = process.env;
 const [databaseUrl, simulatorUrl, keyHex, companyId, provider] = [env.HERD_DATABASE_URL, env.HERD_SIMULATOR_URL, env.HERD_KEY, env.HERD_COMPANY, env.HERD_PROVIDER];
@@ -14,14 +15,15 @@ if (!databaseUrl || !simulatorUrl || !keyHex || !companyId || !provider) throw n
 const callers = Number(env.HERD_CALLERS ?? 50);
 
 const db = await openDatabase({ databaseUrl });
-const registry = registryFor(simulatorUrl);
+// The simulator's QuickBooks and Xero, plus its strict-rotation OpenID Connect provider.
+const registry = new ProviderRegistry([...registryFor(simulatorUrl).list(), await simulatorOidcAdapter(simulatorUrl)]);
 const vault = new Vault(keyRingFromSettings({ current: keyHex, previous: undefined }));
 const service = new TokenService({
   prisma: db.prisma,
   vault: vault,
   providers: registry,
   logger: silentLogger,
-  options: TEST_OPTIONS,
+  options: { ...TEST_OPTIONS, ...(env.HERD_LEASE_MS ? { leaseMs: Number(env.HERD_LEASE_MS) } : {}) },
 });
 
 const lines = createInterface({ input: process.stdin });

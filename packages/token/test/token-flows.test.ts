@@ -352,8 +352,25 @@ describe("getValidToken and refresh", () => {
     expect((await h.sim.getGrant(grant.id))?.status).toBe("active");
   });
 
+  it("a heartbeat keeps a short lease while a slow provider call is in flight: nobody takes it over", async () => {
+    const holder = h.service({ leaseMs: 300, providerTimeoutMs: 3_000, retry: { attempts: 1, baseDelayMs: 10, maxDelayMs: 10 } });
+    const other = h.service({ leaseMs: 300 });
+    await h.connect(other, company, "xero");
+    const grant = await grantOf(company, "xero");
+    await h.expire(company, "xero");
+    await h.sim.addFault({ kind: "latency", provider: "xero", latencyMs: 1_200, count: 1 });
+    const held = holder.getValidToken(company, "xero", "alice");
+    const connection = await h.db.prisma.connection.findUniqueOrThrow({ where: { companyId_provider: { companyId: company, provider: "xero" } } });
+    await until(async () => (await h.db.prisma.connection.findUniqueOrThrow({ where: { id: connection.id } })).leaseOwner !== null);
+    const waited = await other.getValidToken(company, "xero", "bob"); // four lease lengths pass while it waits
+    expect(waited.accessToken).toBe((await held).accessToken);
+    expect((await h.sim.getGrant(grant.id))?.counters).toEqual({ refreshSuccess: 1, refreshFailed: 0, invalidGrant: 0 });
+    expect((await auditRows(company)).filter((a) => a.action === "REFRESH").map((a) => [a.outcome, a.userId])).toEqual([["SUCCESS", "alice"]]);
+  });
+
   it("fences a stale lease holder: its late write is refused and it uses the winner's token", async () => {
-    const slow = h.service({ leaseMs: 300, providerTimeoutMs: 3_000, retry: { attempts: 1, baseDelayMs: 10, maxDelayMs: 10 } });
+    // A holder that stalls (a paused process: its heartbeat does not run) while its lease lapses.
+    const slow = h.service({ leaseMs: 300, leaseHeartbeatMs: 60_000, providerTimeoutMs: 3_000, retry: { attempts: 1, baseDelayMs: 10, maxDelayMs: 10 } });
     const fast = h.service({ leaseMs: 10_000 });
     await h.connect(fast, company, "xero");
     const grant = await grantOf(company, "xero");

@@ -90,6 +90,18 @@ export class ConnectionStore {
   }
 
   /**
+   * The holder's heartbeat: pushes its lease `leaseMs` past PostgreSQL's clock. False when the
+   * lease is no longer this owner's (it lapsed and was taken, or a write cleared it).
+   */
+  async extendLease(connectionId: string, owner: string, leaseMs: number): Promise<boolean> {
+    const count = await this.prisma.$executeRaw`
+      UPDATE "Connection"
+         SET "leaseExpiresAt" = clock_timestamp() + make_interval(secs => ${leaseMs / 1000}::float8)
+       WHERE "id" = ${connectionId}::uuid AND "leaseOwner" = ${owner}`;
+    return count === 1;
+  }
+
+  /**
    * The fence: bumps the version and drops the lease only if this holder still owns the
    * version it claimed. Runs inside the caller's transaction; false means the write must abort.
    */

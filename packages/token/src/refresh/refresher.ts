@@ -5,11 +5,19 @@ import { withRetry, type RetryPolicy } from "../oauth/retry";
 import { ProviderCallError, requestToken, toTokenError, type TokenResponse } from "../oauth/token-client";
 import { expiresAtFrom, refreshExpiresAtFrom, type ProviderAdapter } from "../providers/types";
 import type { ServiceParts } from "../service-parts";
+import { LeaseHeartbeat } from "./lease-heartbeat";
 import { SingleFlight } from "./single-flight";
 
 export interface RefreshOptions {
-  /** How long a refresh lease lasts; every provider call (with its retries) must fit inside. */
+  /**
+   * How long a refresh lease lasts without a heartbeat. The holder extends it while its provider
+   * call is in flight, so a crashed holder is replaced within about this long.
+   */
   leaseMs: number;
+  /** How often the holder extends its lease. Default: a third of leaseMs. */
+  leaseHeartbeatMs?: number;
+  /** The longest one refresh (provider call with its retries) may take; waiters give up after it and a lease. */
+  refreshBudgetMs: number;
   /** Timeout of one provider HTTP call. Shorter than the lease. */
   providerTimeoutMs: number;
   /** After a refresh fails for provider reasons, no new attempt for this long. */
@@ -63,8 +71,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * processes ask. Three layers:
  *
  * 1. an in-process single flight per connection;
- * 2. a lease on the connection row, claimed by a conditional UPDATE (ConnectionStore.claimLease);
- *    callers that do not get it wait for the holder's write and use it;
+ * 2. a lease on the connection row, claimed by a conditional UPDATE (ConnectionStore.claimLease)
+ *    and kept short: the holder extends it while its provider call is in flight (LeaseHeartbeat),
+ *    so a crashed holder is replaced within one lease; callers that do not get it wait for the
+ *    holder's write and use it;
  * 3. under the lease, a re-read before the provider is called: someone may have refreshed since.
  *
  * The provider call happens outside any transaction. The new token set is written in one
@@ -146,7 +156,7 @@ export class Refresher {
 
   private async acrossProcesses(adapter: ProviderAdapter, seen: ConnectionWithSecrets, observedVersion: number, request: RefreshRequest): Promise<ConnectionWithSecrets> {
     const { clock, options } = this.deps;
-    const giveUpAt = clock.now().getTime() + options.leaseMs * 2;
+    const giveUpAt = clock.now().getTime() + options.refreshBudgetMs + options.leaseMs;
     let poll = options.waitPollMs;
     for (;;) {
       const claimed = await this.deps.connections.claimLease(seen.id, this.owner, options.leaseMs);
@@ -186,8 +196,9 @@ export class Refresher {
     { marginMs, force, userId }: RefreshRequest,
   ): Promise<ConnectionWithSecrets> {
     const { clock, logger, connections, options } = this.deps;
-    const leaseEnds = clock.now().getTime() + options.leaseMs;
+    const deadline = Date.now() + options.refreshBudgetMs;
     let leaseHeld = true;
+    const heartbeat = new LeaseHeartbeat(connections, seen.id, this.owner, options, logger);
     try {
       // Re-read under the lease: another process may have refreshed since we looked.
       const current = await this.deps.connections.require(seen.companyId, seen.provider);
@@ -204,10 +215,11 @@ export class Refresher {
       const refreshToken = this.deps.secrets.open(refreshSecret);
       const started = Date.now();
       let response: TokenResponse;
+      heartbeat.start();
       try {
         response = await withRetry(
           options.retry,
-          leaseEnds - 1_000,
+          deadline,
           options.providerTimeoutMs,
           () => requestToken(adapter.endpoints.token, adapter.client, { grant_type: "refresh_token", refresh_token: refreshToken }, options.providerTimeoutMs),
           (error, delayMs) => logger.warn("refresh attempt failed; retrying", { provider: adapter.id, companyId: current.companyId, kind: error.kind, status: error.status, delayMs: Math.round(delayMs) }),
@@ -217,6 +229,8 @@ export class Refresher {
         const failure = await this.recordFailure(adapter, current, leaseVersion, error, Date.now() - started, force, userId);
         leaseHeld = false; // the fenced write released it
         throw failure;
+      } finally {
+        await heartbeat.stop();
       }
 
       const now = clock.now();
