@@ -9,6 +9,7 @@ import { ConnectionStore } from "./connections/connection-store";
 import { TokenLifecycle, type ExpiringToken } from "./connections/token-lifecycle";
 import { consoleLogger, type Logger } from "./logger";
 import type { ProviderRegistry } from "./providers/registry";
+import { ConnectionEvents } from "./refresh/connection-events";
 import { SecretStore } from "./secrets/secret-store";
 import { StaticSecrets, type StaticSecretKind } from "./secrets/static-secrets";
 import { DEFAULT_OPTIONS, type ServiceParts, type TokenServiceOptions } from "./service-parts";
@@ -35,6 +36,12 @@ export interface TokenServiceDeps {
   logger?: Logger;
   /** Overrides of DEFAULT_OPTIONS. */
   options?: Partial<TokenServiceOptions>;
+  /**
+   * PostgreSQL URL of the same database: the service holds one LISTEN connection there, and a
+   * caller waiting for another process's refresh is woken by its NOTIFY. Without it (the
+   * embedded database), waiters poll.
+   */
+  listenDatabaseUrl?: string;
 }
 
 /**
@@ -66,7 +73,9 @@ export class TokenService {
       clock: deps.clock ?? systemClock,
       logger,
       options: this.options,
+      events: deps.listenDatabaseUrl ? new ConnectionEvents(deps.listenDatabaseUrl, logger) : null,
     };
+    void this.parts.events?.start();
     this.tokens = new TokenReader(this.parts);
     this.views = new ConnectionViews(this.parts);
     this.checks = new ConnectionCheck(this.parts, this.tokens);
@@ -182,6 +191,7 @@ export class TokenService {
    */
   async close(backgroundWaitMs = 5_000): Promise<void> {
     await this.tokens.close(backgroundWaitMs);
+    await this.parts.events?.close();
     await this.audit.flush();
   }
 
@@ -191,6 +201,11 @@ export class TokenService {
    */
   async idle(): Promise<void> {
     return this.tokens.idle();
+  }
+
+  /** True while the LISTEN connection is up: waiters are woken by NOTIFY rather than polling. */
+  get listening(): boolean {
+    return this.parts.events?.up ?? false;
   }
 
   /** Audit rows still queued (tests and shutdown). */

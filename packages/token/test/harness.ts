@@ -79,6 +79,7 @@ export async function createHarness(databaseUrl: string, options: { strict?: boo
         providers: registry,
         logger,
         options: { ...TEST_OPTIONS, ...overrides },
+        listenDatabaseUrl: databaseUrl,
       });
       services.push(service);
       return service;

@@ -23,6 +23,7 @@ const service = new TokenService({
   vault: vault,
   providers: registry,
   logger: silentLogger,
+  listenDatabaseUrl: databaseUrl,
   options: { ...TEST_OPTIONS, ...(env.HERD_LEASE_MS ? { leaseMs: Number(env.HERD_LEASE_MS) } : {}) },
 });
 

@@ -25,7 +25,7 @@ describe("a lease holder killed mid-refresh is replaced within one lease", () =>
   beforeAll(async () => {
     h = await createHarness(inject("databaseUrl"), { strict: true });
     const registry = new ProviderRegistry([...registryFor(h.sim.url).list(), await simulatorOidcAdapter(h.sim.url)]);
-    service = new TokenService({ prisma: h.db.prisma, vault: h.vault, providers: registry, logger: silentLogger, options: { ...TEST_OPTIONS, leaseMs: LEASE_MS } });
+    service = new TokenService({ prisma: h.db.prisma, vault: h.vault, providers: registry, logger: silentLogger, options: { ...TEST_OPTIONS, leaseMs: LEASE_MS }, listenDatabaseUrl: inject("databaseUrl") });
   });
   afterAll(async () => {
     await service.close();

@@ -23,11 +23,11 @@ export interface RefreshOptions {
   /** After a refresh fails for provider reasons, no new attempt for this long. */
   cooldownMs: number;
   retry: RetryPolicy;
-  /** How often a caller waiting for another process's refresh re-reads the connection. */
+  /** How often a caller waiting for another process's refresh re-reads the connection when no listener wakes it (first interval; it backs off to 20 ms). */
   waitPollMs: number;
 }
 
-export type RefresherDeps = Pick<ServiceParts, "connections" | "secrets" | "clock" | "logger" | "options">;
+export type RefresherDeps = Pick<ServiceParts, "connections" | "secrets" | "clock" | "logger" | "options" | "events">;
 
 export interface RefreshRequest {
   /** Refresh when the access token expires within this margin. */
@@ -158,22 +158,42 @@ export class Refresher {
     const { clock, options } = this.deps;
     const giveUpAt = clock.now().getTime() + options.refreshBudgetMs + options.leaseMs;
     let poll = options.waitPollMs;
+    const events = this.deps.events;
     for (;;) {
-      const claimed = await this.deps.connections.claimLease(seen.id, this.owner, options.leaseMs);
-      if (claimed !== null) return this.underLease(adapter, seen, claimed, observedVersion, request);
+      // Registered before the claim and the read, so a write committed in between still wakes us.
+      const waiter = events?.up ? events.waiter(seen.id) : undefined;
+      try {
+        const claimed = await this.deps.connections.claimLease(seen.id, this.owner, options.leaseMs);
+        if (claimed !== null) return await this.underLease(adapter, seen, claimed, observedVersion, request);
 
-      // Another process holds the lease: wait for its write, then use what it stored.
-      await sleep(poll);
-      poll = Math.min(poll * 2, 20);
-      const current = await this.deps.connections.require(seen.companyId, seen.provider);
-      if (current.version !== observedVersion) {
-        const outcome = this.settle(adapter, current, request.marginMs);
-        if (outcome) return outcome;
-      }
-      if (clock.now().getTime() > giveUpAt) {
-        throw new TokenError("PROVIDER_UNAVAILABLE", `Refreshing the ${adapter.displayName} token is taking too long. Try again shortly.`);
+        // Another process holds the lease: wait for its write, then use what it stored.
+        const current = await this.deps.connections.require(seen.companyId, seen.provider);
+        if (current.version !== observedVersion) {
+          const outcome = this.settle(adapter, current, request.marginMs);
+          if (outcome) return outcome;
+        }
+        if (clock.now().getTime() > giveUpAt) {
+          throw new TokenError("PROVIDER_UNAVAILABLE", `Refreshing the ${adapter.displayName} token is taking too long. Try again shortly.`);
+        }
+        if (waiter) {
+          // Woken by the holder's write (NOTIFY), or when its lease ends (it may have died).
+          await waiter.wait(this.untilLeaseEnds(current));
+        } else {
+          // No listener (embedded database, or reconnecting): poll.
+          await sleep(poll);
+          poll = Math.min(poll * 2, 20);
+        }
+      } finally {
+        waiter?.cancel();
       }
     }
+  }
+
+  /** How long a woken-by-NOTIFY waiter sleeps at most: until the holder's lease ends (then it may claim it). */
+  private untilLeaseEnds(current: ConnectionWithSecrets): number {
+    const ends = current.leaseExpiresAt?.getTime();
+    if (ends === undefined) return this.deps.options.waitPollMs;
+    return Math.min(Math.max(ends - this.deps.clock.now().getTime() + 5, this.deps.options.waitPollMs), this.deps.options.leaseMs);
   }
 
   /** After someone else's write: the token to use, an error to raise, or null to keep waiting. */

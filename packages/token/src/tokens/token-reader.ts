@@ -7,7 +7,7 @@ import type { ServiceParts } from "../service-parts";
 import type { GetValidTokenOptions, ValidToken } from "../types";
 import { requireName } from "../validation";
 
-export type TokenReaderDeps = Pick<ServiceParts, "providers" | "connections" | "secrets" | "audit" | "clock" | "logger" | "options">;
+export type TokenReaderDeps = Pick<ServiceParts, "providers" | "connections" | "secrets" | "audit" | "clock" | "logger" | "options" | "events">;
 
 export interface ReadConnection {
   adapter: ProviderAdapter;
