@@ -14,6 +14,7 @@ const [databaseUrl, simulatorUrl, keyHex, companyId, provider] = [env.HERD_DATAB
 if (!databaseUrl || !simulatorUrl || !keyHex || !companyId || !provider) throw new Error("herd worker: missing HERD_* settings");
 const callers = Number(env.HERD_CALLERS ?? 50);
 
+const warnings: string[] = [];
 const db = await openDatabase({ databaseUrl });
 // The simulator's QuickBooks and Xero, plus its strict-rotation OpenID Connect provider.
 const registry = new ProviderRegistry([...registryFor(simulatorUrl).list(), await simulatorOidcAdapter(simulatorUrl)]);
@@ -22,7 +23,9 @@ const service = new TokenService({
   prisma: db.prisma,
   vault: vault,
   providers: registry,
-  logger: silentLogger,
+  // Warnings (a retried provider call, a fenced write) are reported with each cycle: a herd that
+  // fails says why.
+  logger: { ...silentLogger, warn: (message, fields) => warnings.push(`${message} ${JSON.stringify(fields ?? {})}`) },
   listenDatabaseUrl: databaseUrl,
   options: { ...TEST_OPTIONS, ...(env.HERD_LEASE_MS ? { leaseMs: Number(env.HERD_LEASE_MS) } : {}) },
 });
@@ -43,7 +46,7 @@ for await (const line of lines) {
     const ok = settled.filter((s) => s.status === "fulfilled").map((s) => s.value);
     const errors = settled.filter((s) => s.status === "rejected").map((s) => String((s.reason as Error).message));
     process.stdout.write(
-      JSON.stringify({ cycle: Number(arg), tokens: [...new Set(ok.map((o) => o.token))], count: ok.length, errors, lastMs: Math.max(0, ...ok.map((o) => o.at)) }) + "\n",
+      JSON.stringify({ cycle: Number(arg), tokens: [...new Set(ok.map((o) => o.token))], count: ok.length, errors, warnings: warnings.splice(0), lastMs: Math.max(0, ...ok.map((o) => o.at)) }) + "\n",
     );
   }
   if (command === "read") {

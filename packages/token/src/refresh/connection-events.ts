@@ -107,6 +107,9 @@ export class ConnectionEvents {
     try {
       await client.connect();
       await client.query(`LISTEN ${CONNECTION_CHANNEL}`);
+      // Passive: the listener alone must not keep a process alive that has nothing else to do
+      // (its shutdown hooks run on beforeExit). pg exposes the socket only on its connection.
+      (client as unknown as { connection?: { stream?: { unref?: () => void } } }).connection?.stream?.unref?.();
     } catch (error) {
       this.lost(client, error);
       return;

@@ -4,6 +4,7 @@ import { metadataOf, secretOf, type ConnectionMetadata, type ConnectionWithSecre
 import { withRetry, type RetryPolicy } from "../oauth/retry";
 import { ProviderCallError, requestToken, toTokenError, type TokenResponse } from "../oauth/token-client";
 import { expiresAtFrom, refreshExpiresAtFrom, type ProviderAdapter } from "../providers/types";
+import type { SecretWrite } from "../secrets/secret-store";
 import type { ServiceParts } from "../service-parts";
 import { LeaseHeartbeat } from "./lease-heartbeat";
 import { SingleFlight } from "./single-flight";
@@ -71,15 +72,17 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * processes ask. Three layers:
  *
  * 1. an in-process single flight per connection;
- * 2. a lease on the connection row, claimed by a conditional UPDATE (ConnectionStore.claimLease)
+ * 2. a lease on the connection row, claimed by a conditional UPDATE that also reads the connection (ConnectionStore.claimAndRead)
  *    and kept short: the holder extends it while its provider call is in flight (LeaseHeartbeat),
  *    so a crashed holder is replaced within one lease; callers that do not get it wait for the
  *    holder's write and use it;
  * 3. under the lease, a re-read before the provider is called: someone may have refreshed since.
  *
  * The provider call happens outside any transaction. The new token set is written in one
- * transaction that checks the version the lease was claimed at (the fence), together with its
- * audit row and health, so a holder whose lease lapsed cannot overwrite a newer set.
+ * statement (ConnectionStore.writeRefresh) that checks the version the lease was claimed at (the
+ * fence), together with its audit row and health, so a holder whose lease lapsed cannot
+ * overwrite a newer set. A forced refresh costs four database round trips: the caller's read,
+ * claim-and-read, the write, and the read of what was written.
  */
 export class Refresher {
   private readonly flights = new SingleFlight<ConnectionWithSecrets>();
@@ -163,11 +166,13 @@ export class Refresher {
       // Registered before the claim and the read, so a write committed in between still wakes us.
       const waiter = events?.up ? events.waiter(seen.id) : undefined;
       try {
-        const claimed = await this.deps.connections.claimLease(seen.id, this.owner, options.leaseMs);
-        if (claimed !== null) return await this.underLease(adapter, seen, claimed, observedVersion, request);
+        // Claim-and-read: one round trip claims the lease (if free) and reads the connection.
+        const read = await this.deps.connections.claimAndRead(seen.companyId, seen.provider, this.owner, options.leaseMs);
+        if (!read) throw new TokenError("NO_TOKEN", "This provider is not connected.");
+        const current = read.connection;
+        if (read.claimed) return await this.underLease(adapter, current, observedVersion, request);
 
         // Another process holds the lease: wait for its write, then use what it stored.
-        const current = await this.deps.connections.require(seen.companyId, seen.provider);
         if (current.version !== observedVersion) {
           const outcome = this.settle(adapter, current, request.marginMs);
           if (outcome) return outcome;
@@ -208,22 +213,18 @@ export class Refresher {
     return null;
   }
 
-  private async underLease(
-    adapter: ProviderAdapter,
-    seen: ConnectionWithSecrets,
-    leaseVersion: number,
-    observedVersion: number,
-    { marginMs, force, userId }: RefreshRequest,
-  ): Promise<ConnectionWithSecrets> {
+  /** `current` was read by the statement that claimed the lease: it is what the lease protects (version `current.version`). */
+  private async underLease(adapter: ProviderAdapter, current: ConnectionWithSecrets, observedVersion: number, { marginMs, force, userId }: RefreshRequest): Promise<ConnectionWithSecrets> {
     const { clock, logger, connections, options } = this.deps;
+    const seen = current;
+    const leaseVersion = current.version;
     const deadline = Date.now() + options.refreshBudgetMs;
     let leaseHeld = true;
     const heartbeat = new LeaseHeartbeat(connections, seen.id, this.owner, options, logger);
     try {
-      // Re-read under the lease: another process may have refreshed since we looked.
-      const current = await this.deps.connections.require(seen.companyId, seen.provider);
-      // A forced refresh is satisfied by one that happened after the caller looked. Unlike
-      // settle(), a forced refresh does not wait out a cooldown.
+      // Read with the claim: another process may have refreshed since we looked. A forced refresh
+      // is satisfied by one that happened after the caller looked. Unlike settle(), a forced
+      // refresh does not wait out a cooldown.
       if (isFresh(current, marginMs, clock.now()) && (!force || current.version !== observedVersion)) return current;
       if (needsReauthorization(current)) throw reauthorizationRequired(adapter);
       if (current.cooldownUntil && current.cooldownUntil > clock.now() && !force) {
@@ -259,17 +260,20 @@ export class Refresher {
       const refreshExpiresAt = refreshExpiresAtFrom(now, response, adapter, refreshSecret.expiresAt);
       const metadata: ConnectionMetadata = { ...metadataOf(current), ...(rotated ? { refreshTokenRotatedAt: now.toISOString() } : {}) };
       const location = { companyId: current.companyId, provider: current.provider, externalId: current.externalId, connectionId: current.id };
-      await connections.transaction(async (tx) => {
-        if (!(await connections.fence(tx, current.id, this.owner, leaseVersion, { cooldownUntil: null, metadata }))) {
-          throw new StaleLeaseError();
-        }
-        await this.deps.secrets.write(tx, [
-          { ...location, kind: "ACCESS_TOKEN", value: response.access_token, expiresAt: expiresAtFrom(now, response, adapter.defaultAccessTokenTtlSec), lastRefreshedAt: now },
-          { ...location, kind: "REFRESH_TOKEN", value: newRefresh, expiresAt: refreshExpiresAt, lastRefreshedAt: now },
-          // Kept until this set is stored: a refresh whose response is lost can retry in the grace window.
-          ...(rotated ? [{ ...location, kind: "PREVIOUS_REFRESH_TOKEN" as const, value: refreshToken, expiresAt: new Date(now.getTime() + adapter.refreshToken.graceSec * 1000), lastRefreshedAt: now }] : []),
-        ]);
-        await connections.recordOutcome(tx, {
+      const secrets: SecretWrite[] = [
+        { ...location, kind: "ACCESS_TOKEN", value: response.access_token, expiresAt: expiresAtFrom(now, response, adapter.defaultAccessTokenTtlSec), lastRefreshedAt: now },
+        { ...location, kind: "REFRESH_TOKEN", value: newRefresh, expiresAt: refreshExpiresAt, lastRefreshedAt: now },
+        // Kept until this set is stored: a refresh whose response is lost can retry in the grace window.
+        ...(rotated ? [{ ...location, kind: "PREVIOUS_REFRESH_TOKEN" as const, value: refreshToken, expiresAt: new Date(now.getTime() + adapter.refreshToken.graceSec * 1000), lastRefreshedAt: now }] : []),
+      ];
+      // One statement: the fence, the token set, health and audit row commit together or not at all.
+      const written = await connections.writeRefresh({
+        connectionId: current.id,
+        owner: this.owner,
+        version: leaseVersion,
+        metadata,
+        secrets: (guard) => this.deps.secrets.sealedWrite(secrets, guard),
+        outcome: {
           health: { status: "HEALTHY", errorMessage: null },
           event: {
             companyId: current.companyId,
@@ -285,8 +289,9 @@ export class Refresher {
           // The caller whose request found the token expiring (or forced the refresh).
           context: { userId },
           at: now,
-        });
+        },
       });
+      if (!written) throw new StaleLeaseError();
       leaseHeld = false; // the fenced write released it
       return await this.deps.connections.require(current.companyId, current.provider);
     } catch (error) {
