@@ -50,7 +50,7 @@ describe("a lease holder killed mid-refresh is replaced within one lease", () =>
       HERD_CALLERS: "1",
       HERD_LEASE_MS: String(LEASE_MS),
     }, PACKAGE_ROOT);
-    const { ready: pid } = await holder.next<{ ready: number }>();
+    const { ready: pid } = await holder.next<{ ready: number }>(120_000);
     const faultsBefore = (await h.sim.stats()).totals.faultsInjected;
     // The provider holds the request 1.5 s, then handles it (a rotation is committed there) and answers a dead socket.
     await h.sim.addFault({ kind: "latency", provider: simProvider, latencyMs: 1_500, count: 1 });
