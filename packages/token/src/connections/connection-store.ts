@@ -81,12 +81,14 @@ export class ConnectionStore {
 
   /**
    * Claim-and-read in one statement: claims the refresh lease if nobody holds a live one and
-   * returns the connection with its secrets either way, `claimed` saying which. Claimed, its
-   * version is the one the holder presents at the fence. Expiry is PostgreSQL's clock, the one
+   * returns the connection with its secrets either way, `claimed` saying which. Only while the
+   * version is still `seenVersion` (the one the caller found stale): once someone has written,
+   * the caller reads their result instead of taking a lease it would only give back. Claimed,
+   * its version is the one the holder presents at the fence. Expiry is PostgreSQL's clock, the one
    * clock every process shares: an app server whose clock runs fast cannot take a live lease.
    * Null: not connected.
    */
-  async claimAndRead(companyId: string, provider: string, owner: string, leaseMs: number): Promise<{ connection: ConnectionWithSecrets; claimed: boolean } | null> {
+  async claimAndRead(companyId: string, provider: string, owner: string, leaseMs: number, seenVersion: number): Promise<{ connection: ConnectionWithSecrets; claimed: boolean } | null> {
     const rows = await this.prisma.$queryRaw<(ConnectionRow & { claimed: boolean })[]>`
       WITH target AS (
         SELECT "id", "version" FROM "Connection" WHERE "companyId" = ${companyId} AND "provider" = ${provider}
@@ -95,7 +97,7 @@ export class ConnectionStore {
         -- the row makes the claim fail, so a claimed row never comes with older secrets.
         UPDATE "Connection"
            SET "leaseOwner" = ${owner}, "leaseExpiresAt" = clock_timestamp() + make_interval(secs => ${leaseMs / 1000}::float8)
-         WHERE "id" = (SELECT "id" FROM target) AND "version" = (SELECT "version" FROM target)
+         WHERE "id" = (SELECT "id" FROM target) AND "version" = (SELECT "version" FROM target) AND "version" = ${seenVersion}
            AND ("leaseExpiresAt" IS NULL OR "leaseExpiresAt" <= clock_timestamp())
         RETURNING *
       ), c AS (

@@ -162,20 +162,23 @@ export class Refresher {
     const giveUpAt = clock.now().getTime() + options.refreshBudgetMs + options.leaseMs;
     let poll = options.waitPollMs;
     const events = this.deps.events;
+    let staleVersion = observedVersion;
     for (;;) {
       // Registered before the claim and the read, so a write committed in between still wakes us.
       const waiter = events?.up ? events.waiter(seen.id) : undefined;
       try {
         // Claim-and-read: one round trip claims the lease (if free) and reads the connection.
-        const read = await this.deps.connections.claimAndRead(seen.companyId, seen.provider, this.owner, options.leaseMs);
+        const read = await this.deps.connections.claimAndRead(seen.companyId, seen.provider, this.owner, options.leaseMs, staleVersion);
         if (!read) throw new TokenError("NO_TOKEN", "This provider is not connected.");
         const current = read.connection;
         if (read.claimed) return await this.underLease(adapter, current, observedVersion, request);
 
         // Another process holds the lease: wait for its write, then use what it stored.
-        if (current.version !== observedVersion) {
+        if (current.version !== staleVersion) {
           const outcome = this.settle(adapter, current, request.marginMs);
           if (outcome) return outcome;
+          // Written, and still in need of a refresh (a token marked invalid, ...): claim that version next.
+          staleVersion = current.version;
         }
         if (clock.now().getTime() > giveUpAt) {
           throw new TokenError("PROVIDER_UNAVAILABLE", `Refreshing the ${adapter.displayName} token is taking too long. Try again shortly.`);
