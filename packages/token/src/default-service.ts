@@ -1,4 +1,4 @@
-import { getDatabase } from "@tokenvault/db";
+import { dbEnv, getDatabase } from "@tokenvault/db";
 import { Vault } from "@tokenvault/vault";
 import { keyRingFromEnv, oauthRedirectUri, providerSettingsFromEnv } from "./env";
 import { providersFromSettings } from "./providers/from-settings";
@@ -29,6 +29,8 @@ async function buildFromEnvironment(): Promise<TokenService> {
     prisma: database.prisma,
     vault,
     providers,
+    // PostgreSQL: one LISTEN connection wakes waiters. The embedded database: waiters poll.
+    listenDatabaseUrl: database.kind === "postgres" ? dbEnv().databaseUrl : undefined,
     options: { refreshMarginMs: settings.refreshMarginMs, checkCoalesceMs: settings.checkCoalesceMs, redirectUriFor: (provider) => oauthRedirectUri(settings.appUrl, provider) },
   });
 }

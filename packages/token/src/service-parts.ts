@@ -5,6 +5,7 @@ import type { ConnectionStore } from "./connections/connection-store";
 import type { Logger } from "./logger";
 import { DEFAULT_RETRY } from "./oauth/retry";
 import type { ProviderRegistry } from "./providers/registry";
+import type { ConnectionEvents } from "./refresh/connection-events";
 import type { RefreshOptions } from "./refresh/refresher";
 import type { SecretStore } from "./secrets/secret-store";
 import type { RequestContext } from "./types";
@@ -24,7 +25,8 @@ export interface TokenServiceOptions extends RefreshOptions {
 
 export const DEFAULT_OPTIONS: TokenServiceOptions = {
   refreshMarginMs: 5 * 60 * 1000,
-  leaseMs: 20_000,
+  leaseMs: 5_000,
+  refreshBudgetMs: 20_000,
   providerTimeoutMs: 5_000,
   cooldownMs: 30_000,
   retry: DEFAULT_RETRY,
@@ -46,6 +48,8 @@ export interface ServiceParts {
   clock: Clock;
   logger: Logger;
   options: TokenServiceOptions;
+  /** The process's LISTEN connection that wakes waiters; null: waiters poll. */
+  events: ConnectionEvents | null;
 }
 
 /** The actor of what the service does on its own (marking a token invalid, background work). */

@@ -12,6 +12,7 @@ import { ConnectionUpkeepStore } from "./connections/connection-upkeep-store";
 import { TokenLifecycle, type ExpiringToken } from "./connections/token-lifecycle";
 import { consoleLogger, type Logger } from "./logger";
 import type { ProviderRegistry } from "./providers/registry";
+import { ConnectionEvents } from "./refresh/connection-events";
 import { SecretStore } from "./secrets/secret-store";
 import { StaticSecrets, type StaticSecretKind } from "./secrets/static-secrets";
 import { DEFAULT_OPTIONS, type ServiceParts, type TokenServiceOptions } from "./service-parts";
@@ -38,6 +39,12 @@ export interface TokenServiceDeps {
   logger?: Logger;
   /** Overrides of DEFAULT_OPTIONS. */
   options?: Partial<TokenServiceOptions>;
+  /**
+   * PostgreSQL URL of the same database: the service holds one LISTEN connection there, and a
+   * caller waiting for another process's refresh is woken by its NOTIFY. Without it (the
+   * embedded database), waiters poll.
+   */
+  listenDatabaseUrl?: string;
 }
 
 /**
@@ -72,8 +79,10 @@ export class TokenService {
       clock: deps.clock ?? systemClock,
       logger,
       options: this.options,
+      events: deps.listenDatabaseUrl ? new ConnectionEvents(deps.listenDatabaseUrl, logger) : null,
     };
     this.upkeep = new ConnectionUpkeepStore(deps.prisma);
+    void this.parts.events?.start();
     this.tokens = new TokenReader(this.parts);
     this.views = new ConnectionViews(this.parts);
     this.checks = new ConnectionCheck(this.parts, this.tokens);
@@ -208,9 +217,28 @@ export class TokenService {
 
   // --- Lifecycle -----------------------------------------------------------------------------
 
-  /** Writes queued audit rows (token reads). The process that owns the service calls it at shutdown. */
-  async close(): Promise<void> {
+  /**
+   * At shutdown: waits for background refreshes (up to `backgroundWaitMs`, then abandons them:
+   * their leases lapse and the fence keeps any late write out), then writes queued audit rows
+   * (token reads). The process that owns the service calls it.
+   */
+  async close(backgroundWaitMs = 5_000): Promise<void> {
+    await this.tokens.close(backgroundWaitMs);
+    await this.parts.events?.close();
     await this.audit.flush();
+  }
+
+  /**
+   * Resolves when the refreshes started in the background so far have settled (a caller inside
+   * the refresh margin gets the still-valid token at once while one refresh runs behind it).
+   */
+  async idle(): Promise<void> {
+    return this.tokens.idle();
+  }
+
+  /** True while the LISTEN connection is up: waiters are woken by NOTIFY rather than polling. */
+  get listening(): boolean {
+    return this.parts.events?.up ?? false;
   }
 
   /** Audit rows still queued (tests and shutdown). */

@@ -3,7 +3,9 @@ import { openDatabase, type Database } from "@tokenvault/db";
 import { startSimulator, type Simulator } from "@tokenvault/simulator";
 import type { Clock } from "../src/clock";
 import { silentLogger, type Logger } from "../src/logger";
+import { genericOidcAdapter } from "../src/providers/generic-oidc";
 import { ProviderRegistry } from "../src/providers/registry";
+import type { ProviderAdapter } from "../src/providers/types";
 import { simulatedAdapters } from "../src/providers/simulated";
 import type { TokenServiceOptions } from "../src/service-parts";
 import { TokenService } from "../src/token-service";
@@ -13,6 +15,18 @@ export const REDIRECT = (provider: string) => `http://127.0.0.1:3999/api/oauth/$
 
 export function registryFor(simulatorUrl: string): ProviderRegistry {
   return new ProviderRegistry(simulatedAdapters(simulatorUrl));
+}
+
+/** The simulator's OpenID Connect provider (strict refresh-token rotation, no grace), found by discovery. */
+export function simulatorOidcAdapter(simulatorUrl: string): Promise<ProviderAdapter> {
+  return genericOidcAdapter({
+    id: "acme-idp",
+    displayName: "Acme Identity",
+    issuer: `${simulatorUrl}/oidc`,
+    clientId: "sim-oidc-client",
+    clientSecret: "sim-oidc-secret",
+    scopes: ["openid", "offline_access"],
+  });
 }
 
 /** Fast retries so failure tests finish quickly; everything else as in production. */
@@ -32,8 +46,10 @@ export interface Harness {
   service(options?: Partial<TokenServiceOptions>, logger?: Logger, clock?: Clock): TokenService;
   /** Runs the whole consent flow through the simulator (auto-approved) and the callback. */
   connect(service: TokenService, companyId: string, provider: string, userId?: string): Promise<string>;
-  /** Makes the stored access token expire within the refresh margin. */
+  /** Makes the stored access token expire within the refresh margin (still valid: callers are not held up). */
   expireSoon(companyId: string, provider: string, inMs?: number): Promise<void>;
+  /** Makes the stored access token expired: callers wait for the refresh. */
+  expire(companyId: string, provider: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -45,6 +61,13 @@ export async function createHarness(databaseUrl: string, options: { strict?: boo
   const vault = new Vault(createKeyRing(key));
   const registry = registryFor(sim.url);
   const services: TokenService[] = [];
+  async function expireSoon(companyId: string, provider: string, inMs = 60_000): Promise<void> {
+    await db.prisma.tokenSecret.updateMany({
+      where: { companyId, provider, kind: "ACCESS_TOKEN" },
+      // As if issued an hour ago: the token's lifetime (which caps the margin) stays realistic.
+      data: { expiresAt: new Date(Date.now() + inMs), lastRefreshedAt: new Date(Date.now() - 3_600_000) },
+    });
+  }
   return {
     db,
     sim,
@@ -58,6 +81,7 @@ export async function createHarness(databaseUrl: string, options: { strict?: boo
         providers: registry,
         logger,
         options: { ...TEST_OPTIONS, ...overrides },
+        listenDatabaseUrl: databaseUrl,
       });
       services.push(service);
       return service;
@@ -70,13 +94,8 @@ export async function createHarness(databaseUrl: string, options: { strict?: boo
       await service.handleCallback({ provider, callbackUrl: location, companyId, context: { userId } });
       return location;
     },
-    async expireSoon(companyId, provider, inMs = 60_000) {
-      await db.prisma.tokenSecret.updateMany({
-        where: { companyId, provider, kind: "ACCESS_TOKEN" },
-        // As if issued an hour ago: the token's lifetime (which caps the margin) stays realistic.
-        data: { expiresAt: new Date(Date.now() + inMs), lastRefreshedAt: new Date(Date.now() - 3_600_000) },
-      });
-    },
+    expireSoon,
+    expire: (companyId, provider) => expireSoon(companyId, provider, -1000),
     async close() {
       for (const service of services) await service.close();
       await sim.close();

@@ -6,22 +6,30 @@ import { openDatabase } from "@tokenvault/db";
 import { silentLogger } from "../src/logger";
 import { TokenService } from "../src/token-service";
 import { keyRingFromSettings, Vault } from "@tokenvault/vault";
-import { registryFor, TEST_OPTIONS } from "./harness";
+import { ProviderRegistry } from "../src/providers/registry";
+import { registryFor, simulatorOidcAdapter, TEST_OPTIONS } from "./harness";
 
 const env = process.env;
 const [databaseUrl, simulatorUrl, keyHex, companyId, provider] = [env.HERD_DATABASE_URL, env.HERD_SIMULATOR_URL, env.HERD_KEY, env.HERD_COMPANY, env.HERD_PROVIDER];
 if (!databaseUrl || !simulatorUrl || !keyHex || !companyId || !provider) throw new Error("herd worker: missing HERD_* settings");
 const callers = Number(env.HERD_CALLERS ?? 50);
 
+const warnings: string[] = [];
 const db = await openDatabase({ databaseUrl });
-const registry = registryFor(simulatorUrl);
+// The simulator's QuickBooks and Xero, or its strict-rotation OpenID Connect provider (found by discovery).
+const registry = provider === "acme-idp" ? new ProviderRegistry([await simulatorOidcAdapter(simulatorUrl)]) : registryFor(simulatorUrl);
 const vault = new Vault(keyRingFromSettings({ current: keyHex, previous: undefined }));
 const service = new TokenService({
   prisma: db.prisma,
   vault: vault,
   providers: registry,
-  logger: silentLogger,
-  options: TEST_OPTIONS,
+  // Warnings (a retried provider call, a fenced write) are reported with each cycle: a herd that
+  // fails says why.
+  logger: { ...silentLogger, warn: (message, fields) => warnings.push(`${message} ${JSON.stringify(fields ?? {})}`) },
+  listenDatabaseUrl: databaseUrl,
+  // The production provider timeout, not the tests' quick one: on a loaded machine a 2 s timeout
+  // fires while the simulator has already answered, and the retry is a second provider call.
+  options: { ...TEST_OPTIONS, providerTimeoutMs: 5_000, ...(env.HERD_LEASE_MS ? { leaseMs: Number(env.HERD_LEASE_MS) } : {}) },
 });
 
 const lines = createInterface({ input: process.stdin });
@@ -40,7 +48,7 @@ for await (const line of lines) {
     const ok = settled.filter((s) => s.status === "fulfilled").map((s) => s.value);
     const errors = settled.filter((s) => s.status === "rejected").map((s) => String((s.reason as Error).message));
     process.stdout.write(
-      JSON.stringify({ cycle: Number(arg), tokens: [...new Set(ok.map((o) => o.token))], count: ok.length, errors, lastMs: Math.max(0, ...ok.map((o) => o.at)) }) + "\n",
+      JSON.stringify({ cycle: Number(arg), tokens: [...new Set(ok.map((o) => o.token))], count: ok.length, errors, warnings: warnings.splice(0), lastMs: Math.max(0, ...ok.map((o) => o.at)) }) + "\n",
     );
   }
   if (command === "read") {

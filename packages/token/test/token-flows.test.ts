@@ -45,6 +45,11 @@ async function expectTokenError(promise: Promise<unknown>, code: string): Promis
   return error as TokenError;
 }
 
+/** Polls `condition` until it holds (the test's own timeout bounds it). */
+async function until(condition: () => Promise<boolean>): Promise<void> {
+  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
 describe("connect", () => {
   it("connects QuickBooks through consent and callback: realmId, encrypted tokens, health, audit", async () => {
     await h.connect(service, company, "quickbooks");
@@ -155,7 +160,7 @@ describe("getValidToken and refresh", () => {
 
   it("leases by PostgreSQL's clock: a process whose clock runs a minute ahead cannot take a live lease", async () => {
     await h.connect(service, company, "quickbooks");
-    await h.expireSoon(company, "quickbooks");
+    await h.expire(company, "quickbooks");
     const ahead = new TokenService({
       prisma: h.db.prisma,
       vault: h.vault,
@@ -186,13 +191,51 @@ describe("getValidToken and refresh", () => {
     expect(await calls()).toBe(before);
     await h.expireSoon(company, "xero");
     for (let i = 0; i < 3; i++) await longMargin.getValidToken(company, "xero", "alice");
+    await longMargin.idle(); // inside the margin the refresh runs behind the callers
     expect(await calls()).toBe(before + 1);
   });
 
-  it("refreshes once within the margin, shared by 50 concurrent callers, and audits it with the token write", async () => {
+  it("inside the margin, callers get the still-valid token at once while one refresh runs behind them (a slow provider holds nobody up)", async () => {
     await h.connect(service, company, "xero");
     const first = await service.getValidToken(company, "xero", "alice");
+    const grant = await grantOf(company, "xero");
     await h.expireSoon(company, "xero");
+    // The provider stalls this refresh for ten minutes (the service's provider timeout ends it,
+    // then it retries): a caller that waited for the refresh would be held up.
+    const faultsBefore = (await h.sim.stats()).totals.faultsInjected;
+    await h.sim.addFault({ kind: "latency", provider: "xero", latencyMs: 600_000, count: 1 });
+    const results = await Promise.all(Array.from({ length: 20 }, () => service.getValidToken(company, "xero", "alice")));
+    expect(new Set(results.map((r) => r.accessToken))).toEqual(new Set([first.accessToken]));
+    // The one refresh reached the provider and is stalled there; the callers already hold their token.
+    await until(async () => (await h.sim.stats()).totals.faultsInjected > faultsBefore);
+    expect((await h.sim.getGrant(grant.id))?.counters.refreshSuccess).toBe(0);
+    expect((await service.getValidToken(company, "xero", "bob")).accessToken).toBe(first.accessToken);
+    await service.idle();
+    expect((await h.sim.getGrant(grant.id))?.counters).toEqual({ refreshSuccess: 1, refreshFailed: 0, invalidGrant: 0 });
+    const next = await service.getValidToken(company, "xero", "alice");
+    expect(next.accessToken).not.toBe(first.accessToken);
+    const refreshes = (await auditRows(company)).filter((a) => a.action === "REFRESH");
+    expect(refreshes.map((r) => [r.outcome, r.userId])).toEqual([["SUCCESS", "alice"]]);
+  });
+
+  it("a failed background refresh is audited and logged, never thrown, and the valid token keeps being served", async () => {
+    const warnings: string[] = [];
+    const logged = h.service({}, { info: () => {}, warn: (message) => warnings.push(message), error: () => {} });
+    await h.connect(logged, company, "quickbooks");
+    const first = await logged.getValidToken(company, "quickbooks", "alice");
+    await h.sim.addFault({ kind: "error", provider: "intuit", status: 502 });
+    await h.expireSoon(company, "quickbooks");
+    expect((await logged.getValidToken(company, "quickbooks", "alice")).accessToken).toBe(first.accessToken);
+    await logged.idle();
+    expect(warnings).toContain("background refresh failed");
+    expect((await auditRows(company)).filter((a) => a.action === "REFRESH").map((a) => a.outcome)).toEqual(["FAILURE"]);
+    expect((await logged.getValidToken(company, "quickbooks", "alice")).accessToken).toBe(first.accessToken);
+  });
+
+  it("refreshes once for an expired token, shared by 50 concurrent callers who wait for it, and audits it with the token write", async () => {
+    await h.connect(service, company, "xero");
+    const first = await service.getValidToken(company, "xero", "alice");
+    await h.expire(company, "xero");
     const grant = await grantOf(company, "xero");
     const results = await Promise.all(Array.from({ length: 50 }, () => service.getValidToken(company, "xero", "alice")));
     expect(new Set(results.map((r) => r.accessToken)).size).toBe(1);
@@ -218,17 +261,17 @@ describe("getValidToken and refresh", () => {
 
   it("keeps the QuickBooks refresh token until it changes (about daily) and stores the new one when it does", async () => {
     await h.connect(service, company, "quickbooks");
-    await h.expireSoon(company, "quickbooks");
+    await h.expire(company, "quickbooks");
     await service.getValidToken(company, "quickbooks", "alice");
     let rows = (await auditRows(company)).filter((a) => a.action === "REFRESH");
     expect(rows.at(-1)?.details).toMatchObject({ refreshTokenRotated: false });
     await h.sim.advanceClock(25 * 3600 * 1000);
-    await h.expireSoon(company, "quickbooks");
+    await h.expire(company, "quickbooks");
     await service.getValidToken(company, "quickbooks", "alice");
     rows = (await auditRows(company)).filter((a) => a.action === "REFRESH");
     expect(rows.at(-1)?.details).toMatchObject({ refreshTokenRotated: true });
     // The stored (new) refresh token works for the next refresh.
-    await h.expireSoon(company, "quickbooks");
+    await h.expire(company, "quickbooks");
     await service.getValidToken(company, "quickbooks", "alice");
     expect((await grantOf(company, "quickbooks")).counters.invalidGrant).toBe(0);
   });
@@ -237,7 +280,7 @@ describe("getValidToken and refresh", () => {
     await h.connect(service, company, "quickbooks");
     const grant = await grantOf(company, "quickbooks");
     await h.sim.revokeGrant(grant.id);
-    await h.expireSoon(company, "quickbooks");
+    await h.expire(company, "quickbooks");
     await expectTokenError(service.getValidToken(company, "quickbooks", "alice"), "REAUTH_REQUIRED");
     expect((await h.sim.getGrant(grant.id))?.counters.invalidGrant).toBe(1);
     // Later callers are told at once; the provider is not asked again.
@@ -253,7 +296,7 @@ describe("getValidToken and refresh", () => {
     await h.connect(service, company, "quickbooks");
     await h.sim.addFault({ kind: "error", provider: "intuit", status: 503, count: 1 });
     await h.sim.addFault({ kind: "rate_limit", provider: "intuit", retryAfterSeconds: 1, count: 1 });
-    await h.expireSoon(company, "quickbooks");
+    await h.expire(company, "quickbooks");
     const started = Date.now();
     await service.getValidToken(company, "quickbooks", "alice");
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000); // waited for Retry-After
@@ -296,25 +339,42 @@ describe("getValidToken and refresh", () => {
     await h.connect(service, company, "xero");
     const grant = await grantOf(company, "xero");
     await h.sim.addFault({ kind: "drop", provider: "xero", count: 1 });
-    await h.expireSoon(company, "xero");
+    await h.expire(company, "xero");
     const token = await service.getValidToken(company, "xero", "alice");
     expect((await h.sim.stats()).totals.droppedResponses).toBeGreaterThanOrEqual(1);
     const after = await h.sim.getGrant(grant.id);
     expect(after?.status).toBe("active");
     expect(after?.counters.invalidGrant).toBe(0);
     // The stored refresh token is the grant's current one: the next refresh works.
-    await h.expireSoon(company, "xero");
+    await h.expire(company, "xero");
     const next = await service.getValidToken(company, "xero", "alice");
     expect(next.accessToken).not.toBe(token.accessToken);
     expect((await h.sim.getGrant(grant.id))?.status).toBe("active");
   });
 
+  it("a heartbeat keeps a short lease while a slow provider call is in flight: nobody takes it over", async () => {
+    const holder = h.service({ leaseMs: 300, providerTimeoutMs: 3_000, retry: { attempts: 1, baseDelayMs: 10, maxDelayMs: 10 } });
+    const other = h.service({ leaseMs: 300 });
+    await h.connect(other, company, "xero");
+    const grant = await grantOf(company, "xero");
+    await h.expire(company, "xero");
+    await h.sim.addFault({ kind: "latency", provider: "xero", latencyMs: 1_200, count: 1 });
+    const held = holder.getValidToken(company, "xero", "alice");
+    const connection = await h.db.prisma.connection.findUniqueOrThrow({ where: { companyId_provider: { companyId: company, provider: "xero" } } });
+    await until(async () => (await h.db.prisma.connection.findUniqueOrThrow({ where: { id: connection.id } })).leaseOwner !== null);
+    const waited = await other.getValidToken(company, "xero", "bob"); // four lease lengths pass while it waits
+    expect(waited.accessToken).toBe((await held).accessToken);
+    expect((await h.sim.getGrant(grant.id))?.counters).toEqual({ refreshSuccess: 1, refreshFailed: 0, invalidGrant: 0 });
+    expect((await auditRows(company)).filter((a) => a.action === "REFRESH").map((a) => [a.outcome, a.userId])).toEqual([["SUCCESS", "alice"]]);
+  });
+
   it("fences a stale lease holder: its late write is refused and it uses the winner's token", async () => {
-    const slow = h.service({ leaseMs: 300, providerTimeoutMs: 3_000, retry: { attempts: 1, baseDelayMs: 10, maxDelayMs: 10 } });
+    // A holder that stalls (a paused process: its heartbeat does not run) while its lease lapses.
+    const slow = h.service({ leaseMs: 300, leaseHeartbeatMs: 60_000, providerTimeoutMs: 3_000, retry: { attempts: 1, baseDelayMs: 10, maxDelayMs: 10 } });
     const fast = h.service({ leaseMs: 10_000 });
     await h.connect(fast, company, "xero");
     const grant = await grantOf(company, "xero");
-    await h.expireSoon(company, "xero");
+    await h.expire(company, "xero");
     await h.sim.addFault({ kind: "latency", provider: "xero", latencyMs: 1_200, count: 1 });
     const slowResult = slow.getValidToken(company, "xero", "alice");
     await new Promise((r) => setTimeout(r, 600)); // the slow holder's lease has expired
@@ -329,7 +389,7 @@ describe("getValidToken and refresh", () => {
     expect(after?.status).toBe("active");
     expect(after?.counters.refreshSuccess).toBe(2); // both reached Xero; only one set was stored
     // The stored set is the grant's current one.
-    await h.expireSoon(company, "xero");
+    await h.expire(company, "xero");
     await fast.getValidToken(company, "xero", "alice");
     expect((await h.sim.getGrant(grant.id))?.counters.invalidGrant).toBe(0);
   });
@@ -460,6 +520,7 @@ describe("check, status and disconnect", () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     const refresh = await h.db.prisma.tokenSecret.findFirstOrThrow({ where: { companyId: company, kind: "REFRESH_TOKEN" } });
     await service.markTokenInvalid(refresh.id, "reported compromised");
+    await service.idle();
     // The refresh's write is fenced off: the caller keeps the access token that is still valid,
     // and the compromised refresh token stays INVALID, not overwritten as VALID.
     expect((await inFlight).accessToken).toBe(stored.accessToken);

@@ -1,4 +1,4 @@
-import type { AuditLog, Prisma, PrismaClient } from "@tokenvault/db";
+import { Prisma, type AuditLog, type PrismaClient } from "@tokenvault/db";
 import type { Logger } from "../logger";
 import type { RequestContext } from "../types";
 import { requireName } from "../validation";
@@ -46,6 +46,20 @@ export class AuditTrail {
 
   async write(tx: Prisma.TransactionClient, event: AuditEvent, context: RequestContext, at: Date): Promise<void> {
     await tx.auditLog.create({ data: row(event, context, at) });
+  }
+
+  /** The same row as `write`, as a statement's fragment (a CTE body) inserted only when `guard` holds. */
+  insertSql(event: AuditEvent, context: RequestContext, at: Date, guard: Prisma.Sql): Prisma.Sql {
+    const r = row(event, context, at);
+    const details = r.details === undefined ? null : JSON.stringify(r.details);
+    return Prisma.sql`
+      INSERT INTO "AuditLog" ("id", "timestamp", "companyId", "userId", "action", "outcome", "connectionType", "apiEndpoint", "requestMethod",
+                              "responseStatus", "ipAddress", "userAgent", "errorMessage", "responseTime", "details")
+      SELECT gen_random_uuid(), ${r.timestamp}::timestamptz, ${r.companyId}, ${r.userId}, ${r.action}::"AuditAction", ${r.outcome}::"AuditOutcome",
+             ${r.connectionType}, ${r.apiEndpoint}, ${r.requestMethod}, ${r.responseStatus}::int, ${r.ipAddress}, ${r.userAgent},
+             ${r.errorMessage}, ${r.responseTime}::int, ${details}::jsonb
+       WHERE ${guard}
+      RETURNING 1`;
   }
 
   /** Writes one row on its own (an event with no other write to join). */

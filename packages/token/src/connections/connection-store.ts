@@ -1,8 +1,9 @@
-import type { HealthStatus, Prisma, PrismaClient, TokenKind } from "@tokenvault/db";
+import { Prisma, type HealthStatus, type PrismaClient, type TokenKind } from "@tokenvault/db";
 import { TokenError } from "@tokenvault/vault";
 import type { AuditEvent, AuditTrail } from "../audit/audit-trail";
 import type { RequestContext } from "../types";
 import type { ConnectionMetadata, ConnectionWithSecrets } from "./connection";
+import { toConnection, WITH_SECRETS, type ConnectionRow } from "./connection-rows";
 
 export type Tx = Prisma.TransactionClient;
 
@@ -21,7 +22,8 @@ const GRANT_KINDS: TokenKind[] = ["ACCESS_TOKEN", "REFRESH_TOKEN", "PREVIOUS_REF
  * The only code that writes `Connection`, the state of `TokenSecret` rows and `ConnectionHealth`.
  * (Sealed values are written by SecretStore.) Holds the refresh lease (a conditional UPDATE),
  * the fence (the version checked and bumped on every write of a token set) and `recordOutcome`,
- * which writes a health row and its audit row in the caller's transaction.
+ * which writes a health row and its audit row in the caller's transaction. A refresh's write
+ * is one statement (writeRefresh) composed of each table owner's SQL.
  */
 export class ConnectionStore {
   constructor(
@@ -36,8 +38,11 @@ export class ConnectionStore {
 
   // --- Reading -------------------------------------------------------------------------
 
-  load(companyId: string, provider: string): Promise<ConnectionWithSecrets | null> {
-    return this.prisma.connection.findUnique({ where: { companyId_provider: { companyId, provider } }, include: { secrets: true } });
+  /** The connection and its secrets, in one round trip. */
+  async load(companyId: string, provider: string): Promise<ConnectionWithSecrets | null> {
+    const rows = await this.prisma.$queryRaw<ConnectionRow[]>`
+      SELECT ${WITH_SECRETS} FROM "Connection" c WHERE c."companyId" = ${companyId} AND c."provider" = ${provider}`;
+    return rows[0] ? toConnection(rows[0]) : null;
   }
 
   /** The connection, or NO_TOKEN when the provider is not connected. */
@@ -75,18 +80,48 @@ export class ConnectionStore {
   // --- The lease and the fence ---------------------------------------------------------
 
   /**
-   * Claims the refresh lease if nobody holds a live one. Returns the version the holder must
-   * present when it writes, or null when another holder has it. Expiry is PostgreSQL's clock,
-   * the one clock every process shares: an app server whose clock runs fast cannot take a live lease.
+   * Claim-and-read in one statement: claims the refresh lease if nobody holds a live one and
+   * returns the connection with its secrets either way, `claimed` saying which. Only while the
+   * version is still `seenVersion` (the one the caller found stale): once someone has written,
+   * the caller reads their result instead of taking a lease it would only give back. Claimed,
+   * its version is the one the holder presents at the fence. Expiry is PostgreSQL's clock, the one
+   * clock every process shares: an app server whose clock runs fast cannot take a live lease.
+   * Null: not connected.
    */
-  async claimLease(connectionId: string, owner: string, leaseMs: number): Promise<number | null> {
-    const rows = await this.prisma.$queryRaw<{ version: number }[]>`
+  async claimAndRead(companyId: string, provider: string, owner: string, leaseMs: number, seenVersion: number): Promise<{ connection: ConnectionWithSecrets; claimed: boolean } | null> {
+    const rows = await this.prisma.$queryRaw<(ConnectionRow & { claimed: boolean })[]>`
+      WITH target AS (
+        SELECT "id", "version" FROM "Connection" WHERE "companyId" = ${companyId} AND "provider" = ${provider}
+      ), claim AS (
+        -- The version as this statement's snapshot saw it: a write committed while we waited for
+        -- the row makes the claim fail, so a claimed row never comes with older secrets.
+        UPDATE "Connection"
+           SET "leaseOwner" = ${owner}, "leaseExpiresAt" = clock_timestamp() + make_interval(secs => ${leaseMs / 1000}::float8)
+         WHERE "id" = (SELECT "id" FROM target) AND "version" = (SELECT "version" FROM target) AND "version" = ${seenVersion}
+           AND ("leaseExpiresAt" IS NULL OR "leaseExpiresAt" <= clock_timestamp())
+        RETURNING *
+      ), c AS (
+        SELECT *, true AS "claimed" FROM claim
+        UNION ALL
+        SELECT *, false FROM "Connection" WHERE "id" = (SELECT "id" FROM target) AND NOT EXISTS (SELECT 1 FROM claim)
+      )
+      SELECT ${WITH_SECRETS} FROM c`;
+    const row = rows[0];
+    if (!row) return null;
+    const { claimed, ...connection } = toConnection(row);
+    return { connection, claimed };
+  }
+
+  /**
+   * The holder's heartbeat: pushes its lease `leaseMs` past PostgreSQL's clock. False when the
+   * lease is no longer this owner's (it lapsed and was taken, or a write cleared it).
+   */
+  async extendLease(connectionId: string, owner: string, leaseMs: number): Promise<boolean> {
+    const count = await this.prisma.$executeRaw`
       UPDATE "Connection"
-         SET "leaseOwner" = ${owner}, "leaseExpiresAt" = clock_timestamp() + make_interval(secs => ${leaseMs / 1000}::float8)
-       WHERE "id" = ${connectionId}::uuid
-         AND ("leaseExpiresAt" IS NULL OR "leaseExpiresAt" <= clock_timestamp())
-      RETURNING "version"`;
-    return rows[0]?.version ?? null;
+         SET "leaseExpiresAt" = clock_timestamp() + make_interval(secs => ${leaseMs / 1000}::float8)
+       WHERE "id" = ${connectionId}::uuid AND "leaseOwner" = ${owner}`;
+    return count === 1;
   }
 
   /**
@@ -138,6 +173,48 @@ export class ConnectionStore {
 
   health(companyId: string, provider: string) {
     return this.prisma.connectionHealth.findUnique({ where: { companyId_connectionType: { companyId, connectionType: provider } }, select: { status: true, lastChecked: true, errorMessage: true } });
+  }
+
+  /**
+   * A refresh's whole write as one statement (one round trip, atomic on its own): the fence
+   * (version checked and bumped, lease dropped), then, only if it passed, the token set (its
+   * sealed rows from SecretStore), the health and the audit row (its row from AuditTrail).
+   * Each table's SQL comes from its owner; this composes them. False: the fence refused.
+   */
+  async writeRefresh(write: {
+    connectionId: string;
+    owner: string;
+    version: number;
+    metadata: ConnectionMetadata;
+    secrets: (guard: Prisma.Sql) => { upsert: Prisma.Sql; encryptions: Prisma.Sql; counted: (total: bigint) => void };
+    outcome: Outcome & { health: NonNullable<Outcome["health"]> };
+  }): Promise<boolean> {
+    const guard = Prisma.sql`EXISTS (SELECT 1 FROM fenced)`;
+    const secrets = write.secrets(guard);
+    const { event, health, at, context } = write.outcome;
+    const rows = await this.prisma.$queryRaw<{ version: number | null; encryptions: bigint | null }[]>`
+      WITH fenced AS (
+        UPDATE "Connection"
+           SET "version" = "version" + 1, "leaseOwner" = NULL, "leaseExpiresAt" = NULL, "cooldownUntil" = NULL,
+               "metadata" = ${JSON.stringify(write.metadata)}::jsonb, "updatedAt" = now()
+         WHERE "id" = ${write.connectionId}::uuid AND "version" = ${write.version} AND "leaseOwner" = ${write.owner}
+        RETURNING "version"
+      ), secrets AS (${secrets.upsert}
+      ), usage AS (${secrets.encryptions}
+      ), health AS (
+        INSERT INTO "ConnectionHealth" ("id", "companyId", "connectionType", "status", "errorMessage", "lastChecked", "updatedAt")
+        SELECT gen_random_uuid(), ${event.companyId}, ${event.connectionType}, ${health.status}::"HealthStatus", ${health.errorMessage}, ${at}::timestamptz, now()
+         WHERE ${guard}
+        ON CONFLICT ("companyId", "connectionType") DO UPDATE
+          SET "status" = EXCLUDED."status", "errorMessage" = EXCLUDED."errorMessage", "lastChecked" = EXCLUDED."lastChecked", "updatedAt" = now()
+        RETURNING 1
+      ), audit AS (${this.audit.insertSql(event, context, at, guard)}
+      )
+      SELECT (SELECT "version" FROM fenced) AS "version", (SELECT "encryptions" FROM usage) AS "encryptions"`;
+    const row = rows[0];
+    if (row?.version === null || row?.version === undefined) return false;
+    if (row.encryptions !== null) secrets.counted(BigInt(row.encryptions));
+    return true;
   }
 
   // --- Writes in the caller's transaction ----------------------------------------------

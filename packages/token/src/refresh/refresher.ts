@@ -4,22 +4,31 @@ import { metadataOf, secretOf, type ConnectionMetadata, type ConnectionWithSecre
 import { withRetry, type RetryPolicy } from "../oauth/retry";
 import { ProviderCallError, requestToken, toTokenError, type TokenResponse } from "../oauth/token-client";
 import { expiresAtFrom, hardExpiresAtFrom, refreshExpiresAtFrom, type ProviderAdapter } from "../providers/types";
+import type { SecretWrite } from "../secrets/secret-store";
 import type { ServiceParts } from "../service-parts";
+import { LeaseHeartbeat } from "./lease-heartbeat";
 import { SingleFlight } from "./single-flight";
 
 export interface RefreshOptions {
-  /** How long a refresh lease lasts; every provider call (with its retries) must fit inside. */
+  /**
+   * How long a refresh lease lasts without a heartbeat. The holder extends it while its provider
+   * call is in flight, so a crashed holder is replaced within about this long.
+   */
   leaseMs: number;
+  /** How often the holder extends its lease. Default: a third of leaseMs. */
+  leaseHeartbeatMs?: number;
+  /** The longest one refresh (provider call with its retries) may take; waiters give up after it and a lease. */
+  refreshBudgetMs: number;
   /** Timeout of one provider HTTP call. Shorter than the lease. */
   providerTimeoutMs: number;
   /** After a refresh fails for provider reasons, no new attempt for this long. */
   cooldownMs: number;
   retry: RetryPolicy;
-  /** How often a caller waiting for another process's refresh re-reads the connection. */
+  /** How often a caller waiting for another process's refresh re-reads the connection when no listener wakes it (first interval; it backs off to 20 ms). */
   waitPollMs: number;
 }
 
-export type RefresherDeps = Pick<ServiceParts, "connections" | "secrets" | "clock" | "logger" | "options">;
+export type RefresherDeps = Pick<ServiceParts, "connections" | "secrets" | "clock" | "logger" | "options" | "events">;
 
 export interface RefreshRequest {
   /** Refresh when the access token expires within this margin. */
@@ -63,48 +72,136 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * processes ask. Three layers:
  *
  * 1. an in-process single flight per connection;
- * 2. a lease on the connection row, claimed by a conditional UPDATE (ConnectionStore.claimLease);
- *    callers that do not get it wait for the holder's write and use it;
+ * 2. a lease on the connection row, claimed by a conditional UPDATE that also reads the connection (ConnectionStore.claimAndRead)
+ *    and kept short: the holder extends it while its provider call is in flight (LeaseHeartbeat),
+ *    so a crashed holder is replaced within one lease; callers that do not get it wait for the
+ *    holder's write and use it;
  * 3. under the lease, a re-read before the provider is called: someone may have refreshed since.
  *
  * The provider call happens outside any transaction. The new token set is written in one
- * transaction that checks the version the lease was claimed at (the fence), together with its
- * audit row and health, so a holder whose lease lapsed cannot overwrite a newer set.
+ * statement (ConnectionStore.writeRefresh) that checks the version the lease was claimed at (the
+ * fence), together with its audit row and health, so a holder whose lease lapsed cannot
+ * overwrite a newer set. A forced refresh costs four database round trips: the caller's read,
+ * claim-and-read, the write, and the read of what was written.
  */
 export class Refresher {
   private readonly flights = new SingleFlight<ConnectionWithSecrets>();
   /** Identifies this process's lease claims. */
   private readonly owner = `${process.pid}:${randomToken(16)}`;
+  /** Refreshes started for callers who did not wait for them (stale-while-revalidate). */
+  private readonly background = new Set<Promise<void>>();
+  private closed = false;
 
   constructor(private readonly deps: RefresherDeps) {}
 
-  /** `connection` as read, when it is fresh for the margin; otherwise the connection after a refresh. */
+  /**
+   * `connection` as read when it is fresh for the margin. Inside the margin, while the access
+   * token is still valid, also `connection` as read: one refresh starts in the background and
+   * nobody waits for it. Otherwise (expired, or forced after a provider 401) the connection
+   * after a refresh.
+   */
   async ensureFresh(adapter: ProviderAdapter, connection: ConnectionWithSecrets, request: RefreshRequest): Promise<ConnectionWithSecrets> {
-    if (!request.force && isFresh(connection, request.marginMs, this.deps.clock.now())) return connection;
-    const observedVersion = connection.version;
-    return this.flights.run(connection.id, () => this.acrossProcesses(adapter, connection, observedVersion, request));
+    const now = this.deps.clock.now();
+    if (!request.force && isFresh(connection, request.marginMs, now)) return connection;
+    if (!request.force && isFresh(connection, 0, now)) {
+      this.revalidate(adapter, connection, request);
+      return connection;
+    }
+    return this.refresh(adapter, connection, request);
+  }
+
+  /**
+   * Waits for the background refreshes for up to `timeoutMs`, then abandons them: a process
+   * that exits mid-refresh leaves a lease that lapses (the fence keeps its late write out).
+   */
+  async close(timeoutMs: number): Promise<void> {
+    this.closed = true;
+    if (this.background.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const abandoned = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)));
+    const settled = Promise.allSettled([...this.background]).then(() => false);
+    if (await Promise.race([settled, abandoned])) this.deps.logger.warn("shutdown: background refreshes abandoned", { count: this.background.size });
+    clearTimeout(timer);
+  }
+
+  /** Background refreshes still running (tests and shutdown). */
+  get pendingRefreshes(): number {
+    return this.background.size;
+  }
+
+  /** Resolves when every background refresh started so far has settled. */
+  async idle(): Promise<void> {
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+  }
+
+  /** Forced and unforced refreshes fly separately: a forced caller must not take an unforced result for a new token. */
+  private refresh(adapter: ProviderAdapter, connection: ConnectionWithSecrets, request: RefreshRequest): Promise<ConnectionWithSecrets> {
+    const key = request.force ? `${connection.id}\u0000force` : connection.id;
+    return this.flights.run(key, () => this.acrossProcesses(adapter, connection, connection.version, request));
+  }
+
+  /** Starts one background refresh unless one is running here; its failure is logged (and audited by the write), never thrown. */
+  private revalidate(adapter: ProviderAdapter, connection: ConnectionWithSecrets, request: RefreshRequest): void {
+    if (this.closed || this.flights.has(connection.id)) return;
+    const running: Promise<void> = this.refresh(adapter, connection, request).then(
+      () => undefined,
+      (error: unknown) => {
+        this.deps.logger.warn("background refresh failed", {
+          provider: adapter.id,
+          companyId: connection.companyId,
+          code: error instanceof TokenError ? error.code : error instanceof Error ? error.name : "unknown",
+        });
+      },
+    );
+    this.background.add(running);
+    void running.finally(() => this.background.delete(running));
   }
 
   private async acrossProcesses(adapter: ProviderAdapter, seen: ConnectionWithSecrets, observedVersion: number, request: RefreshRequest): Promise<ConnectionWithSecrets> {
     const { clock, options } = this.deps;
-    const giveUpAt = clock.now().getTime() + options.leaseMs * 2;
+    const giveUpAt = clock.now().getTime() + options.refreshBudgetMs + options.leaseMs;
     let poll = options.waitPollMs;
+    const events = this.deps.events;
+    let staleVersion = observedVersion;
     for (;;) {
-      const claimed = await this.deps.connections.claimLease(seen.id, this.owner, options.leaseMs);
-      if (claimed !== null) return this.underLease(adapter, seen, claimed, observedVersion, request);
+      // Registered before the claim and the read, so a write committed in between still wakes us.
+      const waiter = events?.up ? events.waiter(seen.id) : undefined;
+      try {
+        // Claim-and-read: one round trip claims the lease (if free) and reads the connection.
+        const read = await this.deps.connections.claimAndRead(seen.companyId, seen.provider, this.owner, options.leaseMs, staleVersion);
+        if (!read) throw new TokenError("NO_TOKEN", "This provider is not connected.");
+        const current = read.connection;
+        if (read.claimed) return await this.underLease(adapter, current, observedVersion, request);
 
-      // Another process holds the lease: wait for its write, then use what it stored.
-      await sleep(poll);
-      poll = Math.min(poll * 2, 20);
-      const current = await this.deps.connections.require(seen.companyId, seen.provider);
-      if (current.version !== observedVersion) {
-        const outcome = this.settle(adapter, current, request.marginMs);
-        if (outcome) return outcome;
-      }
-      if (clock.now().getTime() > giveUpAt) {
-        throw new TokenError("PROVIDER_UNAVAILABLE", `Refreshing the ${adapter.displayName} token is taking too long. Try again shortly.`);
+        // Another process holds the lease: wait for its write, then use what it stored.
+        if (current.version !== staleVersion) {
+          const outcome = this.settle(adapter, current, request.marginMs);
+          if (outcome) return outcome;
+          // Written, and still in need of a refresh (a token marked invalid, ...): claim that version next.
+          staleVersion = current.version;
+        }
+        if (clock.now().getTime() > giveUpAt) {
+          throw new TokenError("PROVIDER_UNAVAILABLE", `Refreshing the ${adapter.displayName} token is taking too long. Try again shortly.`);
+        }
+        if (waiter) {
+          // Woken by the holder's write (NOTIFY), or when its lease ends (it may have died).
+          await waiter.wait(this.untilLeaseEnds(current));
+        } else {
+          // No listener (embedded database, or reconnecting): poll.
+          await sleep(poll);
+          poll = Math.min(poll * 2, 20);
+        }
+      } finally {
+        waiter?.cancel();
       }
     }
+  }
+
+  /** How long a woken-by-NOTIFY waiter sleeps at most: until the holder's lease ends (then it may claim it). */
+  private untilLeaseEnds(current: ConnectionWithSecrets): number {
+    const ends = current.leaseExpiresAt?.getTime();
+    if (ends === undefined) return this.deps.options.waitPollMs;
+    return Math.min(Math.max(ends - this.deps.clock.now().getTime() + 5, this.deps.options.waitPollMs), this.deps.options.leaseMs);
   }
 
   /** After someone else's write: the token to use, an error to raise, or null to keep waiting. */
@@ -119,21 +216,18 @@ export class Refresher {
     return null;
   }
 
-  private async underLease(
-    adapter: ProviderAdapter,
-    seen: ConnectionWithSecrets,
-    leaseVersion: number,
-    observedVersion: number,
-    { marginMs, force, userId }: RefreshRequest,
-  ): Promise<ConnectionWithSecrets> {
+  /** `current` was read by the statement that claimed the lease: it is what the lease protects (version `current.version`). */
+  private async underLease(adapter: ProviderAdapter, current: ConnectionWithSecrets, observedVersion: number, { marginMs, force, userId }: RefreshRequest): Promise<ConnectionWithSecrets> {
     const { clock, logger, connections, options } = this.deps;
-    const leaseEnds = clock.now().getTime() + options.leaseMs;
+    const seen = current;
+    const leaseVersion = current.version;
+    const deadline = Date.now() + options.refreshBudgetMs;
     let leaseHeld = true;
+    const heartbeat = new LeaseHeartbeat(connections, seen.id, this.owner, options, logger);
     try {
-      // Re-read under the lease: another process may have refreshed since we looked.
-      const current = await this.deps.connections.require(seen.companyId, seen.provider);
-      // A forced refresh is satisfied by one that happened after the caller looked. Unlike
-      // settle(), a forced refresh does not wait out a cooldown.
+      // Read with the claim: another process may have refreshed since we looked. A forced refresh
+      // is satisfied by one that happened after the caller looked. Unlike settle(), a forced
+      // refresh does not wait out a cooldown.
       if (isFresh(current, marginMs, clock.now()) && (!force || current.version !== observedVersion)) return current;
       if (needsReauthorization(current)) throw reauthorizationRequired(adapter);
       if (current.cooldownUntil && current.cooldownUntil > clock.now() && !force) {
@@ -145,10 +239,11 @@ export class Refresher {
       const refreshToken = this.deps.secrets.open(refreshSecret);
       const started = Date.now();
       let response: TokenResponse;
+      heartbeat.start();
       try {
         response = await withRetry(
           options.retry,
-          leaseEnds - 1_000,
+          deadline,
           options.providerTimeoutMs,
           () => requestToken(adapter.endpoints.token, adapter.client, { grant_type: "refresh_token", refresh_token: refreshToken }, options.providerTimeoutMs, adapter.tokenRequestHeaders),
           (error, delayMs) => logger.warn("refresh attempt failed; retrying", { provider: adapter.id, companyId: current.companyId, kind: error.kind, status: error.status, delayMs: Math.round(delayMs) }),
@@ -158,6 +253,8 @@ export class Refresher {
         const failure = await this.recordFailure(adapter, current, leaseVersion, error, Date.now() - started, force, userId);
         leaseHeld = false; // the fenced write released it
         throw failure;
+      } finally {
+        await heartbeat.stop();
       }
 
       const now = clock.now();
@@ -172,17 +269,20 @@ export class Refresher {
         ...(hardExpiresAt ? { refreshTokenHardExpiresAt: hardExpiresAt } : {}),
       };
       const location = { companyId: current.companyId, provider: current.provider, externalId: current.externalId, connectionId: current.id };
-      await connections.transaction(async (tx) => {
-        if (!(await connections.fence(tx, current.id, this.owner, leaseVersion, { cooldownUntil: null, metadata }))) {
-          throw new StaleLeaseError();
-        }
-        await this.deps.secrets.write(tx, [
-          { ...location, kind: "ACCESS_TOKEN", value: response.access_token, expiresAt: expiresAtFrom(now, response, adapter.defaultAccessTokenTtlSec), lastRefreshedAt: now },
-          { ...location, kind: "REFRESH_TOKEN", value: newRefresh, expiresAt: refreshExpiresAt, lastRefreshedAt: now },
-          // Kept until this set is stored: a refresh whose response is lost can retry in the grace window.
-          ...(rotated ? [{ ...location, kind: "PREVIOUS_REFRESH_TOKEN" as const, value: refreshToken, expiresAt: new Date(now.getTime() + adapter.refreshToken.graceSec * 1000), lastRefreshedAt: now }] : []),
-        ]);
-        await connections.recordOutcome(tx, {
+      const secrets: SecretWrite[] = [
+        { ...location, kind: "ACCESS_TOKEN", value: response.access_token, expiresAt: expiresAtFrom(now, response, adapter.defaultAccessTokenTtlSec), lastRefreshedAt: now },
+        { ...location, kind: "REFRESH_TOKEN", value: newRefresh, expiresAt: refreshExpiresAt, lastRefreshedAt: now },
+        // Kept until this set is stored: a refresh whose response is lost can retry in the grace window.
+        ...(rotated ? [{ ...location, kind: "PREVIOUS_REFRESH_TOKEN" as const, value: refreshToken, expiresAt: new Date(now.getTime() + adapter.refreshToken.graceSec * 1000), lastRefreshedAt: now }] : []),
+      ];
+      // One statement: the fence, the token set, health and audit row commit together or not at all.
+      const written = await connections.writeRefresh({
+        connectionId: current.id,
+        owner: this.owner,
+        version: leaseVersion,
+        metadata,
+        secrets: (guard) => this.deps.secrets.sealedWrite(secrets, guard),
+        outcome: {
           health: { status: "HEALTHY", errorMessage: null },
           event: {
             companyId: current.companyId,
@@ -198,14 +298,15 @@ export class Refresher {
           // The caller whose request found the token expiring (or forced the refresh).
           context: { userId },
           at: now,
-        });
+        },
       });
+      if (!written) throw new StaleLeaseError();
       leaseHeld = false; // the fenced write released it
       return await this.deps.connections.require(current.companyId, current.provider);
     } catch (error) {
       if (error instanceof StaleLeaseError) {
-        leaseHeld = false;
-        // Our lease expired and someone else took over: their write stands; use it.
+        // Our lease expired (or the version moved under it: a reconnect, a token marked
+        // invalid); the lease is released below if it is still ours. Their write stands; use it.
         logger.warn("refresh result discarded: the lease was lost (fenced)", { provider: adapter.id, companyId: seen.companyId });
         const current = await this.deps.connections.require(seen.companyId, seen.provider);
         const outcome = this.settle(adapter, current, 0);

@@ -1,4 +1,4 @@
-import type { Prisma } from "@tokenvault/db";
+import { Prisma } from "@tokenvault/db";
 import type { Logger } from "../logger";
 
 /**
@@ -22,7 +22,24 @@ export async function recordEncryptions(tx: Tx, keyId: string, count: number, lo
     ON CONFLICT ("keyId") DO UPDATE
       SET "encryptions" = "EncryptionKeyUsage"."encryptions" + EXCLUDED."encryptions", "updatedAt" = now()
     RETURNING "encryptions"`;
-  const total = BigInt(row.encryptions);
+  return warnNearLimit(keyId, BigInt(row.encryptions), count, logger);
+}
+
+/**
+ * The same counter update as a statement's fragment (a CTE body returning "encryptions"),
+ * applied only when `guard` holds: for writes that must be one statement (the refresh write).
+ */
+export function encryptionsSql(keyId: string, count: number, guard: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`
+    INSERT INTO "EncryptionKeyUsage" ("keyId", "encryptions", "updatedAt")
+    SELECT ${keyId}, ${count}, now() WHERE ${guard}
+    ON CONFLICT ("keyId") DO UPDATE
+      SET "encryptions" = "EncryptionKeyUsage"."encryptions" + EXCLUDED."encryptions", "updatedAt" = now()
+    RETURNING "encryptions"`;
+}
+
+/** Logs when `count` new encryptions crossed a 2^28 step of the key's total. Returns the total. */
+export function warnNearLimit(keyId: string, total: bigint, count: number, logger: Logger): bigint {
   const before = total - BigInt(count);
   // Logged when a 2^28 step is crossed, not on every encryption after it.
   if (total >= WARN_AT && before / WARN_AT !== total / WARN_AT) {

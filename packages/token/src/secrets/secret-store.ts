@@ -1,7 +1,7 @@
-import type { Prisma, PrismaClient, TokenKind, TokenSecret } from "@tokenvault/db";
+import { Prisma, type PrismaClient, type TokenKind, type TokenSecret } from "@tokenvault/db";
 import { DecryptionError, type Vault, type VaultBinding } from "@tokenvault/vault";
 import type { Logger } from "../logger";
-import { recordEncryptions } from "./key-usage";
+import { encryptionsSql, recordEncryptions, warnNearLimit } from "./key-usage";
 
 type Tx = Prisma.TransactionClient;
 
@@ -63,6 +63,30 @@ export class SecretStore {
       });
     }
     await recordEncryptions(tx, vault.currentKeyId, secrets.length, this.logger);
+  }
+
+  /**
+   * The same write as `write`, as fragments of one statement (CTE bodies) applied only when
+   * `guard` holds: the refresh write is one statement, so one round trip. `counted` takes the
+   * "encryptions" the fragment returned and warns as `write` does.
+   */
+  sealedWrite(secrets: readonly SecretWrite[], guard: Prisma.Sql): { upsert: Prisma.Sql; encryptions: Prisma.Sql; counted: (total: bigint) => void } {
+    const keyId = this.vault.currentKeyId;
+    const rows = secrets.map((secret) => {
+      const sealed = this.vault.seal(secret.value, bindingOf(secret));
+      return Prisma.sql`(${secret.companyId}, ${secret.provider}, ${secret.kind}::"TokenKind", ${secret.externalId}, ${secret.connectionId ?? null}::uuid,
+        ${sealed.ciphertext}, ${sealed.keyId}, ${secret.expiresAt ?? null}::timestamptz, ${secret.lastRefreshedAt ?? null}::timestamptz)`;
+    });
+    const upsert = Prisma.sql`
+      INSERT INTO "TokenSecret" ("id", "companyId", "provider", "kind", "externalId", "connectionId", "ciphertext", "keyId", "expiresAt", "lastRefreshedAt", "state", "lastError", "createdAt", "updatedAt")
+      SELECT gen_random_uuid(), v.*, 'VALID', NULL, now(), now()
+        FROM (VALUES ${Prisma.join(rows)}) AS v("companyId", "provider", "kind", "externalId", "connectionId", "ciphertext", "keyId", "expiresAt", "lastRefreshedAt")
+       WHERE ${guard}
+      ON CONFLICT ("companyId", "provider", "kind", "externalId") DO UPDATE
+        SET "ciphertext" = EXCLUDED."ciphertext", "keyId" = EXCLUDED."keyId", "connectionId" = EXCLUDED."connectionId",
+            "expiresAt" = EXCLUDED."expiresAt", "lastRefreshedAt" = EXCLUDED."lastRefreshedAt", "state" = 'VALID', "lastError" = NULL, "updatedAt" = now()
+      RETURNING 1`;
+    return { upsert, encryptions: encryptionsSql(keyId, secrets.length, guard), counted: (total) => void warnNearLimit(keyId, total, secrets.length, this.logger) };
   }
 
   /** The sealed row at `location`, or null. */

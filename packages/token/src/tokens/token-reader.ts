@@ -7,7 +7,7 @@ import type { ServiceParts } from "../service-parts";
 import type { GetValidTokenOptions, ValidToken } from "../types";
 import { requireName } from "../validation";
 
-export type TokenReaderDeps = Pick<ServiceParts, "providers" | "connections" | "secrets" | "audit" | "clock" | "logger" | "options">;
+export type TokenReaderDeps = Pick<ServiceParts, "providers" | "connections" | "secrets" | "audit" | "clock" | "logger" | "options" | "events">;
 
 export interface ReadConnection {
   adapter: ProviderAdapter;
@@ -47,6 +47,16 @@ export class TokenReader {
       clock.now(),
     );
     return { adapter, connection };
+  }
+
+  /** Resolves when the background refreshes started so far have settled. */
+  idle(): Promise<void> {
+    return this.refresher.idle();
+  }
+
+  /** Stops starting background refreshes; waits for running ones up to `timeoutMs`, then abandons them. */
+  close(timeoutMs: number): Promise<void> {
+    return this.refresher.close(timeoutMs);
   }
 
   /** What getValidToken returns. */

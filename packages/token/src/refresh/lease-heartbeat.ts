@@ -1,0 +1,53 @@
+import type { ConnectionStore } from "../connections/connection-store";
+import type { Logger } from "../logger";
+import type { RefreshOptions } from "./refresher";
+
+/**
+ * Keeps a short refresh lease alive while its holder waits for the provider: every
+ * `leaseHeartbeatMs` the lease is pushed `leaseMs` past PostgreSQL's clock. A holder that dies
+ * stops extending it, so another process takes over within one lease. The heartbeat never
+ * decides who writes; the fence does (a holder whose lease lapsed anyway is refused there).
+ */
+export class LeaseHeartbeat {
+  private timer: NodeJS.Timeout | undefined;
+  private beating: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly connections: Pick<ConnectionStore, "extendLease">,
+    private readonly connectionId: string,
+    private readonly owner: string,
+    private readonly options: Pick<RefreshOptions, "leaseMs" | "leaseHeartbeatMs">,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    const every = this.options.leaseHeartbeatMs ?? Math.max(1, Math.floor(this.options.leaseMs / 3));
+    this.timer = setInterval(() => {
+      // One extension at a time; a slow database must not pile them up.
+      this.beating = this.beating.then(() => this.beat());
+    }, every);
+    this.timer.unref();
+  }
+
+  /** Stops extending; waits for an extension in flight so it cannot land after the write. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.beating;
+  }
+
+  private async beat(): Promise<void> {
+    if (this.timer === undefined) return;
+    try {
+      if (!(await this.connections.extendLease(this.connectionId, this.owner, this.options.leaseMs))) {
+        // Lost (lapsed and taken, or the version moved): stop; the fence will refuse our write.
+        clearInterval(this.timer);
+        this.timer = undefined;
+        this.logger.warn("refresh lease lost while the provider call was in flight", { connectionId: this.connectionId });
+      }
+    } catch (error) {
+      // The database is unreachable: the lease may lapse; the fence still decides.
+      this.logger.warn("refresh lease could not be extended", { connectionId: this.connectionId, error: error instanceof Error ? error.name : typeof error });
+    }
+  }
+}
