@@ -38,3 +38,4 @@ export async function createTestDatabase(label = "test"): Promise<TestDatabase> 
   await withPgClient(database.url, (client) => applyMigrations(pgExecutor(client)));
   return database;
 }
+export { TcpProxy, type ProxyMode, type TcpProxyOptions } from "./tcp-proxy";
