@@ -9,6 +9,7 @@ export type { StaticSecretKind } from "./secrets/static-secrets";
 export type { ExpiringToken } from "./connections/token-lifecycle";
 export { systemClock, type Clock } from "./clock";
 export { TokenError, DecryptionError, KeyConfigError, TOKEN_ERROR_CODES, type TokenErrorCode, type DecryptionFailureReason } from "@tokenvault/vault";
+export { databaseUnavailable } from "./database-unavailable";
 export { consoleLogger, silentLogger, type Logger } from "./logger";
 export { ProviderRegistry, PROVIDER_ALIASES } from "./providers/registry";
 export { providersFromSettings } from "./providers/from-settings";
