@@ -16,15 +16,13 @@ export const APPLICATION_NAME = "tokenvault";
 /** Client-side margin past the server's statement_timeout: the server cancels first when it can. */
 const CLIENT_GRACE_MS = 1_000;
 
-type PoolClient = pg.PoolClient & { _getActiveQuery?: () => unknown; connection?: { stream?: { destroy(): void } } };
-
 /**
- * The pg pool Prisma's driver adapter runs on, with the timeouts set. A connection that comes
- * back to the pool still waiting for an answer (its query timed out on a silent network) is
- * closed rather than reused: pg would queue every later query behind the lost one.
+ * The pg pool Prisma's driver adapter runs on, with the timeouts set. A query that times out on
+ * the client destroys its connection (pg's pool.query releases it with the error); inside a
+ * transaction, the server ends the session once it idles past the same bound.
  */
 export function createPool(connectionString: string, settings: PoolSettings): pg.Pool {
-  const pool = new pg.Pool({
+  return new pg.Pool({
     connectionString,
     max: settings.max,
     connectionTimeoutMillis: settings.connectTimeoutMs,
@@ -35,10 +33,6 @@ export function createPool(connectionString: string, settings: PoolSettings): pg
     application_name: APPLICATION_NAME,
     keepAlive: true,
   });
-  pool.on("release", (error: Error | undefined, client: PoolClient) => {
-    if (!error && client._getActiveQuery?.()) client.connection?.stream?.destroy();
-  });
-  return pool;
 }
 
 /** Error codes (Prisma's and pg's) and messages that mean "the database cannot be reached or did not answer in time". */

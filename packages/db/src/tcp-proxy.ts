@@ -30,7 +30,7 @@ export class TcpProxy {
   private mode: ProxyMode = "pass";
   private delay: number;
   private readonly pairs = new Set<Pair>();
-  private readonly lastDue = new WeakMap<Socket, number>();
+  private readonly delayed = new WeakMap<Socket, { due: number; chunk: Buffer }[]>();
   /** Connections accepted so far (refused ones included). */
   accepted = 0;
 
@@ -134,16 +134,31 @@ export class TcpProxy {
 
   private forward(to: Socket, chunk: Buffer): void {
     if (this.mode === "blackhole") return;
-    if (this.delay <= 0) {
+    const queue = this.delayed.get(to);
+    if (!queue && this.delay <= 0) {
       to.write(chunk);
       return;
     }
-    // Never before an earlier chunk to the same socket (the delay may have been shortened).
-    const due = Math.max(Date.now() + this.delay, this.lastDue.get(to) ?? 0);
-    this.lastDue.set(to, due);
+    // Behind every chunk still delayed for the same socket, even if the delay has since shrunk.
+    const due = Math.max(Date.now() + this.delay, queue?.at(-1)?.due ?? 0);
+    if (queue) queue.push({ due, chunk });
+    else {
+      const fresh = [{ due, chunk }];
+      this.delayed.set(to, fresh);
+      this.deliverLater(to, fresh);
+    }
+  }
+
+  /** Writes a socket's delayed chunks in order, each when due. */
+  private deliverLater(to: Socket, queue: { due: number; chunk: Buffer }[]): void {
     setTimeout(() => {
-      if (!to.destroyed) to.write(chunk);
-    }, due - Date.now());
+      while (queue.length > 0 && queue[0]!.due <= Date.now()) {
+        const { chunk } = queue.shift()!;
+        if (!to.destroyed) to.write(chunk);
+      }
+      if (queue.length > 0) this.deliverLater(to, queue);
+      else this.delayed.delete(to);
+    }, Math.max(0, queue[0]!.due - Date.now()));
   }
 
   private drop(pair: Pair): void {
