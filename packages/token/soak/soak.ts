@@ -1,4 +1,4 @@
-// `pnpm soak [-- --minutes 10 --fault-every 60 --companies 8 --concurrency 8]`: the token service
+// `pnpm soak [--minutes 10] [--fault-every 60] [--companies 8] [--concurrency 8]`: the token service
 // under a steady mixed load (token reads, status reads, checks) on its own database and simulator,
 // loopback only, with a fault injected every --fault-every seconds (the database refused,
 // silent, every connection terminated; the provider slow). Tokens are made to expire all along
