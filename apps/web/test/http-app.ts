@@ -25,7 +25,11 @@ export interface HttpApp {
   close(): Promise<void>;
 }
 
-export async function startHttpApp(label: string, extraEnv: Record<string, string | undefined> = {}): Promise<HttpApp> {
+/** `extraEnv`: added to (and overriding) the server's environment; a function gets the test database's URL. */
+export async function startHttpApp(
+  label: string,
+  extraEnv: Record<string, string | undefined> | ((databaseUrl: string) => Record<string, string | undefined>) = {},
+): Promise<HttpApp> {
   const sim = await startSimulator({ strict: true });
   await sim.updateSettings({ autoApprove: true });
   const database: TestDatabase = await createTestDatabase(label);
@@ -39,7 +43,7 @@ export async function startHttpApp(label: string, extraEnv: Record<string, strin
     TOKENVAULT_DEMO_USERS: "1",
     PROVIDER_SIMULATOR_URL: sim.url,
     APP_URL: url,
-    ...extraEnv,
+    ...(typeof extraEnv === "function" ? extraEnv(database.url) : extraEnv),
   }));
   const cookie = async (userId: string) => `tokenvault_session=${encodeURIComponent(await sealData({ userId }, { password: sessionSecret, ttl: 3600 }))}`;
   const headersFor = async (init?: { userId?: string; headers?: Record<string, string> }) => ({

@@ -238,6 +238,12 @@ describe("routers through the server-side caller", () => {
       status: 404,
       body: { error: { code: "NOT_FOUND", message: "This provider is not connected.", tokenErrorCode: "NO_TOKEN" } },
     });
+    // The database out of reach, raised by a route's own query (not through the token service): the same 503 as the service's VAULT_UNAVAILABLE.
+    const unreachable = Object.assign(new Error("Can't reach database server at db.internal:5432"), { code: "P1001" });
+    expect(await answer(alice, () => Promise.reject(unreachable))).toEqual({
+      status: 503,
+      body: { error: { code: "SERVICE_UNAVAILABLE", message: "The token database is not answering. Try again shortly.", tokenErrorCode: "VAULT_UNAVAILABLE" } },
+    });
     const logged = vi.spyOn(console, "error").mockImplementation(() => undefined);
     expect(await answer(alice, () => Promise.reject(new Error("connection string postgres://secret")))).toEqual({
       status: 500,

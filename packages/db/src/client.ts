@@ -6,12 +6,15 @@ import { PrismaPGlite } from "pglite-prisma-adapter";
 import { dbEnv } from "./env";
 import { PrismaClient } from "./generated/prisma/client";
 import { applyMigrations, type SqlExecutor } from "./migrate";
+import { createPool, type PoolSettings } from "./pool";
 
 export interface DatabaseOptions {
   /** A postgres:// URL; without one the embedded PGlite database is used. */
   databaseUrl?: string | undefined;
   /** Where the embedded database keeps its files; "memory://" for a throw-away one. */
   pgliteDataDir?: string;
+  /** Timeouts and size of the PostgreSQL pool; each unset one from the environment (dbEnv().pool). */
+  pool?: Partial<PoolSettings>;
 }
 
 export interface Database {
@@ -29,8 +32,17 @@ export interface Database {
  */
 export async function openDatabase(options: DatabaseOptions = defaultOptions()): Promise<Database> {
   if (options.databaseUrl) {
-    const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: options.databaseUrl }) });
-    return { prisma, kind: "postgres", close: () => prisma.$disconnect() };
+    const pool = createPool(options.databaseUrl, { ...dbEnv().pool, ...options.pool });
+    // An idle connection the server dropped is removed from the pool by pg; nothing to do but not crash.
+    const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true, onPoolError: () => {}, onConnectionError: () => {} }) });
+    return {
+      prisma,
+      kind: "postgres",
+      close: async () => {
+        await prisma.$disconnect();
+        if (!pool.ended) await pool.end();
+      },
+    };
   }
 
   const dataDir = options.pgliteDataDir ?? dbEnv().pgliteDataDir;

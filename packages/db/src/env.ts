@@ -1,6 +1,24 @@
 import { resolve } from "node:path";
 import { z } from "zod";
 import { loadRootEnvFile, repoRoot } from "./paths";
+import type { PoolSettings } from "./pool";
+
+/** A positive duration in milliseconds, from 100 ms to 10 minutes. */
+function millis(fallback: number, name: string) {
+  return blankIsUnset(
+    z.coerce
+      .number()
+      .int(`${name} must be a whole number of milliseconds`)
+      .min(100, `${name} must be at least 100 (ms)`)
+      .max(600_000, `${name} must be at most 600000 (ms)`)
+      .default(fallback),
+  );
+}
+
+/** `NAME=` in a .env file means "use the default", not zero. */
+function blankIsUnset<T extends z.ZodType>(schema: T) {
+  return z.preprocess((value) => (typeof value === "string" && value.trim() === "" ? undefined : value), schema);
+}
 
 /** The only place this package reads process.env. Validated once, on first use. */
 const schema = z.object({
@@ -16,6 +34,9 @@ const schema = z.object({
     }),
   PGLITE_DATA_DIR: z.string().trim().min(1).optional(),
   PRISMA_SCHEMA_ENGINE_BINARY: z.string().optional(),
+  DATABASE_CONNECT_TIMEOUT_MS: millis(5_000, "DATABASE_CONNECT_TIMEOUT_MS"),
+  DATABASE_QUERY_TIMEOUT_MS: millis(10_000, "DATABASE_QUERY_TIMEOUT_MS"),
+  DATABASE_POOL_SIZE: blankIsUnset(z.coerce.number().int("DATABASE_POOL_SIZE must be a whole number").min(1, "DATABASE_POOL_SIZE must be at least 1").max(500, "DATABASE_POOL_SIZE must be at most 500").default(10)),
   PG_ADMIN_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, "PG_ADMIN_URL must be a postgres:// or postgresql:// URL")
@@ -29,6 +50,8 @@ export interface DbEnv {
   pgliteDataDir: string;
   /** Path to Prisma's native schema engine, when one is installed outside node_modules. */
   prismaSchemaEngineBinary: string | undefined;
+  /** Bounds on every PostgreSQL call (see pool.ts). */
+  pool: PoolSettings;
   /** Server the test suites create their throw-away databases on. */
   pgAdminUrl: string;
 }
@@ -50,6 +73,7 @@ export function dbEnv(): DbEnv {
     pgliteDataDir: parsed.data.PGLITE_DATA_DIR ? resolve(/*turbopackIgnore: true*/ repoRoot(), parsed.data.PGLITE_DATA_DIR) : resolve(/*turbopackIgnore: true*/ repoRoot(), ".data/pglite"),
     prismaSchemaEngineBinary: parsed.data.PRISMA_SCHEMA_ENGINE_BINARY,
     pgAdminUrl: parsed.data.PG_ADMIN_URL,
+    pool: { connectTimeoutMs: parsed.data.DATABASE_CONNECT_TIMEOUT_MS, queryTimeoutMs: parsed.data.DATABASE_QUERY_TIMEOUT_MS, max: parsed.data.DATABASE_POOL_SIZE },
   };
   return cached;
 }

@@ -2,9 +2,11 @@ import { randomBytes } from "node:crypto";
 import { pgExecutor, withPgClient } from "./client";
 import { dbEnv } from "./env";
 import { applyMigrations } from "./migrate";
+import { APPLICATION_NAME } from "./pool";
 
 export { createScratchRepository, type ChildRun, type ScratchRepository } from "./scratch-repository";
 export { LineProcess } from "./line-process";
+export { withPgClient } from "./client";
 
 export interface TestDatabase {
   url: string;
@@ -37,4 +39,21 @@ export async function createTestDatabase(label = "test"): Promise<TestDatabase> 
   const database = await createEmptyDatabase(label);
   await withPgClient(database.url, (client) => applyMigrations(pgExecutor(client)));
   return database;
+}
+export { TcpProxy, type ProxyMode, type TcpProxyOptions } from "./tcp-proxy";
+
+/**
+ * Drops every connection the service holds to `databaseName` (pg_terminate_backend on the
+ * backends named APPLICATION_NAME), as a failover or an administrator would. Returns how many.
+ */
+export async function terminateServiceBackends(databaseName: string): Promise<number> {
+  return withPgClient(dbEnv().pgAdminUrl, async (client) => {
+    const { rows } = await client.query<{ pid: number }>(
+      // Chosen first, terminated after: in one WHERE, PostgreSQL may call pg_terminate_backend before the other tests.
+      `WITH chosen AS MATERIALIZED (SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2 AND pid <> pg_backend_pid())
+       SELECT pid FROM chosen WHERE pg_terminate_backend(pid)`,
+      [databaseName, APPLICATION_NAME],
+    );
+    return rows.length;
+  });
 }

@@ -11,6 +11,7 @@ export type { RevocationRetryReport } from "./connect/revocation-queue";
 export type { ConnectionUpkeepStore, UpkeepConnection, UpkeepIncident, UpkeepSecret } from "./connections/connection-upkeep-store";
 export { systemClock, type Clock } from "./clock";
 export { TokenError, DecryptionError, KeyConfigError, TOKEN_ERROR_CODES, type TokenErrorCode, type DecryptionFailureReason } from "@tokenvault/vault";
+export { databaseUnavailable } from "./database-unavailable";
 export { consoleLogger, silentLogger, type Logger } from "./logger";
 export { ProviderRegistry, PROVIDER_ALIASES } from "./providers/registry";
 export { providersFromSettings } from "./providers/from-settings";

@@ -29,6 +29,7 @@ import type {
   ValidToken,
 } from "./types";
 import { ConnectionViews } from "./views/connection-views";
+import { failClosedOnDatabase } from "./database-unavailable";
 
 export interface TokenServiceDeps {
   prisma: PrismaClient;
@@ -100,7 +101,7 @@ export class TokenService {
    * however many callers in however many processes ask.
    */
   async getValidToken(companyId: string, provider: string, userId: string, options: GetValidTokenOptions = {}): Promise<ValidToken> {
-    return this.tokens.validToken(await this.tokens.read(companyId, provider, userId, options));
+    return failClosedOnDatabase(async () => this.tokens.validToken(await this.tokens.read(companyId, provider, userId, options)));
   }
 
   /**
@@ -109,24 +110,26 @@ export class TokenService {
    * token state on the instance, and a shared one would leak a company's token to another.
    */
   async getOAuthClient(companyId: string, provider: string, userId = "system"): Promise<unknown> {
-    const read = await this.tokens.read(companyId, provider, userId);
+    const read = await failClosedOnDatabase(() => this.tokens.read(companyId, provider, userId));
     return read.adapter.createSdkClient(this.tokens.tokenSet(read), this.options.redirectUriFor(read.adapter.id));
   }
 
   /** Forces a refresh now (admin action) and reports the resulting status. */
   async refreshNow(companyId: string, provider: string, context: RequestContext): Promise<TokenStatus> {
-    await this.tokens.read(companyId, provider, context.userId, { forceRefresh: true });
-    return this.views.status(companyId, provider);
+    return failClosedOnDatabase(async () => {
+      await this.tokens.read(companyId, provider, context.userId, { forceRefresh: true });
+      return this.views.status(companyId, provider);
+    });
   }
 
   /** Vault secrets whose expiry falls before now + `withinMinutes`. Metadata only, never values. */
   async findExpiringTokens(withinMinutes: number, provider?: string): Promise<ExpiringToken[]> {
-    return this.lifecycle.findExpiring(withinMinutes, provider);
+    return failClosedOnDatabase(() => this.lifecycle.findExpiring(withinMinutes, provider));
   }
 
   /** Marks one vault secret unusable (e.g. the provider reported it compromised). */
   async markTokenInvalid(id: string, reason: string): Promise<void> {
-    return this.lifecycle.markInvalid(id, reason);
+    return failClosedOnDatabase(() => this.lifecycle.markInvalid(id, reason));
   }
 
   // --- Views (the database only; never a provider) -----------------------------------------
@@ -136,15 +139,15 @@ export class TokenService {
   }
 
   async getTokenStatus(companyId: string, provider: string): Promise<TokenStatus> {
-    return this.views.status(companyId, provider);
+    return failClosedOnDatabase(() => this.views.status(companyId, provider));
   }
 
   async listConnections(companyId: string): Promise<ConnectionView[]> {
-    return this.views.list(companyId);
+    return failClosedOnDatabase(() => this.views.list(companyId));
   }
 
   async listConnectionHealth(companyId: string): Promise<(ConnectionHealthView & { connectionType: string })[]> {
-    return this.views.health(companyId);
+    return failClosedOnDatabase(() => this.views.health(companyId));
   }
 
   // --- Connect, check, disconnect ----------------------------------------------------------
@@ -155,22 +158,22 @@ export class TokenService {
    */
   async getAuthorizationUrl(input: { companyId: string; provider: string; userId: string; redirectUri?: string }): Promise<AuthorizationRequest> {
     const adapter = this.parts.providers.get(input.provider);
-    return this.connectFlow.authorizationUrl(adapter, { ...input, redirectUri: input.redirectUri ?? this.options.redirectUriFor(adapter.id) });
+    return failClosedOnDatabase(() => this.connectFlow.authorizationUrl(adapter, { ...input, redirectUri: input.redirectUri ?? this.options.redirectUriFor(adapter.id) }));
   }
 
   /** The provider's redirect back: see ConnectFlow.callback. */
   async handleCallback(input: { provider: string; callbackUrl: string; companyId: string; context: RequestContext }): Promise<CallbackResult> {
-    return this.connectFlow.callback(this.parts.providers.get(input.provider), input);
+    return failClosedOnDatabase(() => this.connectFlow.callback(this.parts.providers.get(input.provider), input));
   }
 
   /** A live API call with a valid token; its outcome becomes the connection's health. */
   async checkConnection(companyId: string, provider: string, context: RequestContext): Promise<ConnectionHealthView> {
-    return this.checks.run(companyId, provider, context);
+    return failClosedOnDatabase(() => this.checks.run(companyId, provider, context));
   }
 
   /** Revokes the authorization at the provider, then removes the connection and its secrets. */
   async disconnect(companyId: string, provider: string, context: RequestContext): Promise<void> {
-    return disconnect(this.parts, companyId, provider, context);
+    return failClosedOnDatabase(() => disconnect(this.parts, companyId, provider, context));
   }
 
   /**
@@ -197,17 +200,17 @@ export class TokenService {
 
   /** Stores a static secret (API key, webhook secret) through the vault, with an audit row in the same transaction. */
   async storeSecret(input: { companyId: string; provider: string; kind: StaticSecretKind; value: string; userId: string; externalId?: string }): Promise<void> {
-    return this.staticSecrets.store(input);
+    return failClosedOnDatabase(() => this.staticSecrets.store(input));
   }
 
   /** Reads a static secret. NO_TOKEN when absent; DecryptionError (DECRYPTION_FAILED) when it cannot be opened. */
   async getSecret(companyId: string, provider: string, kind: StaticSecretKind, externalId = ""): Promise<string> {
-    return this.staticSecrets.get(companyId, provider, kind, externalId);
+    return failClosedOnDatabase(() => this.staticSecrets.get(companyId, provider, kind, externalId));
   }
 
   /** Records that someone exported the company's audit log (who, when, with which filters). */
   async recordAuditExport(companyId: string, context: RequestContext, filters: Record<string, string | number | boolean | null>): Promise<void> {
-    return this.audit.recordExport(companyId, context, filters, this.parts.clock.now());
+    return failClosedOnDatabase(() => this.audit.recordExport(companyId, context, filters, this.parts.clock.now()));
   }
 
   /** Audit retention: removes audit rows older than `olderThan` (purge_audit_log). Returns how many. */

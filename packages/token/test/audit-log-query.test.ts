@@ -10,7 +10,8 @@ describe("audit log query on a million rows", () => {
   let query: AuditLogQuery;
   beforeAll(async () => {
     database = await createTestDatabase("audit");
-    db = await openDatabase({ databaseUrl: database.url });
+    // Seeding a million rows takes longer than the default statement timeout (DATABASE_QUERY_TIMEOUT_MS).
+    db = await openDatabase({ databaseUrl: database.url, pool: { queryTimeoutMs: 300_000 } });
     await db.prisma.$executeRawUnsafe(`
       INSERT INTO "AuditLog" (id, "timestamp", "companyId", "userId", action, outcome, "connectionType", "apiEndpoint", "requestMethod", "responseStatus")
       SELECT gen_random_uuid(),

@@ -1,6 +1,7 @@
 import { Prisma, type AuditAction, type AuditOutcome, type PrismaClient } from "@tokenvault/db";
 import { TokenError } from "@tokenvault/vault";
 import type { AuditEntry } from "../types";
+import { failClosedOnDatabase } from "../database-unavailable";
 
 export interface AuditLogFilters {
   connectionType?: string;
@@ -90,7 +91,7 @@ export class AuditLogQuery {
 
   async list(companyId: string, filters: AuditLogFilters = {}, options: { cursor?: string | null; limit?: number } = {}): Promise<AuditLogPage> {
     const limit = Math.min(Math.max(1, Math.floor(options.limit ?? 50)), MAX_PAGE_SIZE);
-    const rows = await this.prisma.$queryRaw<AuditEntry[]>(this.pageQuery(companyId, filters, options.cursor, limit));
+    const rows = await failClosedOnDatabase(() => this.prisma.$queryRaw<AuditEntry[]>(this.pageQuery(companyId, filters, options.cursor, limit)));
     const items = rows.slice(0, limit);
     return { items, nextCursor: rows.length > limit && items.length > 0 ? encodeCursor(items[items.length - 1]!) : null };
   }

@@ -81,10 +81,13 @@ export class AuditTrail {
   enqueue(event: AuditEvent, context: RequestContext, at: Date): void {
     this.queue.push(row(event, context, at));
     if (this.queue.length >= this.options.maxBatch) void this.flush();
-    else if (!this.timer) {
-      this.timer = setTimeout(() => void this.flush(), this.options.flushIntervalMs);
-      this.timer.unref();
-    }
+    else this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => void this.flush(), this.options.flushIntervalMs);
+    this.timer.unref();
   }
 
   get pending(): number {
@@ -109,9 +112,11 @@ export class AuditTrail {
         try {
           await this.prisma.auditLog.createMany({ data: batch });
         } catch (error) {
-          // Put the rows back for the next flush rather than lose them.
+          // Put the rows back and try again after the interval, with or without new reads
+          // (the database may come back while nobody reads a token): nothing queued is lost.
           this.queue.unshift(...batch);
-          this.logger.error("audit flush failed; rows kept for retry", { rows: batch.length, error: error instanceof Error ? error.message : "unknown" });
+          this.logger.error("audit flush failed; rows kept for retry", { rows: this.queue.length, error: error instanceof Error ? error.name : "unknown" });
+          this.schedule();
           return;
         }
       }

@@ -1,7 +1,8 @@
 import { TRPCError } from "@trpc/server";
 import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { type z, ZodError } from "zod";
-import { TokenError, type TokenErrorCode } from "@tokenvault/token";
+import { isDatabaseUnavailable } from "@tokenvault/db";
+import { databaseUnavailable, TokenError, type TokenErrorCode } from "@tokenvault/token";
 import { closeConnection } from "./body-limit";
 
 type TRPCCode = TRPCError["code"];
@@ -21,7 +22,8 @@ const CODE_FOR: Record<TokenErrorCode, TRPCCode> = {
   INVALID_INPUT: "BAD_REQUEST",
   AUTHORIZATION_DENIED: "BAD_REQUEST",
   DECRYPTION_FAILED: "INTERNAL_SERVER_ERROR",
-  VAULT_UNAVAILABLE: "INTERNAL_SERVER_ERROR",
+  // The database is unreachable or did not answer in time: temporary, as a provider outage is.
+  VAULT_UNAVAILABLE: "SERVICE_UNAVAILABLE",
   CONFIGURATION: "INTERNAL_SERVER_ERROR",
 };
 
@@ -33,6 +35,8 @@ const CODE_FOR: Record<TokenErrorCode, TRPCCode> = {
 export function toTRPCError(error: unknown): TRPCError {
   if (error instanceof TRPCError) return error;
   if (error instanceof TokenError) return new TRPCError({ code: CODE_FOR[error.code], message: error.message, cause: new TokenCodeCause(error.code) });
+  // A query outside the token service (a route's own read) meets the same outage: same answer.
+  if (isDatabaseUnavailable(error)) return toTRPCError(databaseUnavailable());
   console.error("unexpected error in a request:", error instanceof Error ? `${error.name}: ${error.message.slice(0, 200)}` : "unknown");
   return new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: INTERNAL_MESSAGE });
 }
