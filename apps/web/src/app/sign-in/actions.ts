@@ -1,24 +1,16 @@
 "use server";
 
+import { cookies } from "next/headers";
 import { redirect } from "next/navigation";
-import { verifyLocalUser } from "~/server/auth/local-users";
-import { signIn, signOut } from "~/server/auth/session";
+import { serverSessions, sessionCookieName } from "~/server/auth/session";
 import { webEnv } from "~/env";
 
-export async function signInAction(formData: FormData): Promise<void> {
-  const text = (name: string) => {
-    const value = formData.get(name);
-    return typeof value === "string" ? value : "";
-  };
-  const userId = text("userId");
-  const password = text("password");
-  const caller = webEnv().demoUsers ? verifyLocalUser(userId, password) : null;
-  if (!caller) redirect("/sign-in?error=BAD_CREDENTIALS");
-  await signIn(caller);
-  redirect("/connections");
-}
-
+/** Ends the session server-side (a copy of the cookie is worthless from here on), then clears the cookie. */
 export async function signOutAction(): Promise<void> {
-  await signOut();
+  const jar = await cookies();
+  const name = sessionCookieName();
+  const value = jar.get(name)?.value;
+  if (value) await serverSessions().end(value);
+  jar.set(name, "", { httpOnly: true, sameSite: "lax", secure: webEnv().cookieSecure, path: "/", maxAge: 0 });
   redirect("/sign-in");
 }

@@ -1,7 +1,6 @@
 import { LOCAL_USERS, DEMO_PASSWORD } from "~/server/auth/local-users";
 import { webEnv } from "~/env";
 import { noticeFor } from "~/components/notices";
-import { signInAction } from "./actions";
 
 export const dynamic = "force-dynamic";
 
@@ -17,7 +16,7 @@ export default async function SignInPage({ searchParams }: { searchParams: Promi
         </p>
       )}
       {demo ? (
-        <form action={signInAction} className="card form">
+        <form method="post" action="/api/auth/sign-in" className="card form">
           <label htmlFor="userId">User</label>
           <select id="userId" name="userId" defaultValue="alice">
             {LOCAL_USERS.map((u) => (

@@ -1,10 +1,12 @@
 import { headers } from "next/headers";
+import { redirect } from "next/navigation";
 import { webEnv } from "~/env";
 import { getDatabase } from "@tokenvault/db";
 import { getTokenService } from "@tokenvault/token";
 import { AuditLogQuery } from "@tokenvault/token/audit";
 import type { Caller } from "../auth/caller";
-import { cookieSessionResolver } from "../auth/session";
+import { cookieSessionResolver, SessionRefreshNeeded } from "../auth/session";
+import { PAGE_PATH_HEADER, refreshPath } from "../auth/return-path";
 import type { ContextDeps, Services } from "./trpc";
 
 let auditLog: AuditLogQuery | undefined;
@@ -29,7 +31,20 @@ export const defaultContextDeps: ContextDeps = {
   },
 };
 
-/** The caller of the current page request, through the same resolver as the API and the routes. */
+/**
+ * The caller of the current page request, through the same resolver as the API and the routes.
+ * A page cannot set cookies: when the session's access token has lapsed, the browser goes
+ * through /api/auth/refresh (which rotates the refresh token and sets the cookie) and back.
+ */
 export async function currentCaller(): Promise<Caller | null> {
-  return defaultContextDeps.resolveSession({ headers: await headers() });
+  const requestHeaders = await headers();
+  try {
+    return await defaultContextDeps.resolveSession({ headers: requestHeaders });
+  } catch (error) {
+    if (error instanceof SessionRefreshNeeded) redirect(refreshPath(requestHeaders.get(PAGE_PATH_HEADER)));
+    throw error;
+  }
 }
+
+/** The deps of a server component's calls: the caller as currentCaller resolves it. */
+export const pageContextDeps: ContextDeps = { ...defaultContextDeps, resolveSession: () => currentCaller() };

@@ -24,13 +24,17 @@ export interface ContextDeps {
   resolveSession: SessionResolver;
   services: () => Promise<Services>;
   /** Which forwarding headers to believe for audit rows (TRUSTED_PROXIES); absent: none, no address is recorded. */
-  trustedProxies?: TrustedProxies;  /** Largest request body accepted (MAX_REQUEST_BODY_BYTES); absent: 64 KB. */
+  trustedProxies?: TrustedProxies;
+  /** Largest request body accepted (MAX_REQUEST_BODY_BYTES); absent: 64 KB. */
   maxRequestBodyBytes?: number;
 }
 
-/** Builds the context of one request: the caller (through the pluggable resolver) and the services. */
-export async function createContext(deps: ContextDeps, request: { headers: Headers }): Promise<Context> {
-  const [caller, { tokenService, auditLog }] = await Promise.all([deps.resolveSession(request), deps.services()]);
+/**
+ * Builds the context of one request: the caller (through the pluggable resolver) and the
+ * services. `responseHeaders`: where the resolver may set a renewed session cookie.
+ */
+export async function createContext(deps: ContextDeps, request: { headers: Headers }, responseHeaders?: Headers): Promise<Context> {
+  const [caller, { tokenService, auditLog }] = await Promise.all([deps.resolveSession({ headers: request.headers, responseHeaders }), deps.services()]);
   return {
     caller,
     tokenService,

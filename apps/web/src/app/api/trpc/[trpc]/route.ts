@@ -15,7 +15,7 @@ const handler = async (request: Request) => {
     router: appRouter,
     // Each call may reach a provider; one request may not carry an unbounded number of them.
     maxBatchSize: MAX_BATCH_SIZE,
-    createContext: () => createContext(defaultContextDeps, limited.request),
+    createContext: ({ resHeaders }) => createContext(defaultContextDeps, limited.request, resHeaders),
   });
   if (limited.refused()) for (const [name, value] of Object.entries(closeConnection)) response.headers.set(name, value);
   // Answers are one caller's data: no cache, shared or private, may keep them.
