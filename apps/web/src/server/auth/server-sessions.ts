@@ -139,7 +139,8 @@ export class ServerSessions {
     // An expired reference still names a session that may hold state: end it all the same.
     const reference = this.sealer.open(value, Number.NEGATIVE_INFINITY);
     if (!reference) return null;
-    const session = await this.store.get(`session:${reference.sessionId}`);
+    // During a store outage the handle may be unknown here; the session is ended all the same.
+    const session = await this.store.get(`session:${reference.sessionId}`).catch(() => null);
     await this.endSession(reference.sessionId);
     return session?.id ?? null;
   }

@@ -1,4 +1,4 @@
-import { LazyTokenStore, createTokenStoreFromEnv, storeSettingsFromEnv, withFallback, type TokenStore } from "@tokenvault/store";
+import { LazyTokenStore, StorageError, createTokenStoreFromEnv, storeSettingsFromEnv, withFallback, type TokenStore } from "@tokenvault/store";
 import { webEnv } from "~/env";
 import type { Caller, SessionResolver } from "./caller";
 import { LOCAL_USERS } from "./local-users";
@@ -76,7 +76,15 @@ export function sessionSetCookie(cookie: IssuedCookie | null): string {
 export const cookieSessionResolver: SessionResolver = async ({ headers, responseHeaders }) => {
   const value = readCookie(headers, sessionCookieName());
   if (!value) return null;
-  const result = await serverSessions().resolve(value, { rotate: responseHeaders !== undefined });
+  let result;
+  try {
+    result = await serverSessions().resolve(value, { rotate: responseHeaders !== undefined });
+  } catch (error) {
+    // The store is unreachable and this process has not validated the session recently: refused
+    // (signed out), never guessed valid. See the README's outage policy.
+    if (error instanceof StorageError && (error.code === "UNAVAILABLE" || error.code === "TIMEOUT")) return null;
+    throw error;
+  }
   if (result.kind === "refresh-needed") throw new SessionRefreshNeeded();
   if (result.kind !== "active") return null;
   if (result.cookie) responseHeaders?.append("set-cookie", sessionSetCookie(result.cookie));
