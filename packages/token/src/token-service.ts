@@ -1,6 +1,6 @@
 import type { PrismaClient } from "@tokenvault/db";
 import type { Vault } from "@tokenvault/vault";
-import { AuditTrail } from "./audit/audit-trail";
+import { AuditTrail, type SessionsEnded } from "./audit/audit-trail";
 import { ConnectionCheck } from "./checks/connection-check";
 import { systemClock, type Clock } from "./clock";
 import { ConnectFlow } from "./connect/connect-flow";
@@ -171,6 +171,11 @@ export class TokenService {
   /** Records that someone exported the company's audit log (who, when, with which filters). */
   async recordAuditExport(companyId: string, context: RequestContext, filters: Record<string, string | number | boolean | null>): Promise<void> {
     return this.audit.recordExport(companyId, context, filters, this.parts.clock.now());
+  }
+
+  /** Records that sign-in sessions were ended (the web app's sessions; see AuditTrail.recordSessionsEnded). */
+  async recordSessionsEnded(companyId: string, context: RequestContext, ended: SessionsEnded): Promise<void> {
+    return this.audit.recordSessionsEnded(companyId, context, ended, this.parts.clock.now());
   }
 
   // --- Lifecycle -----------------------------------------------------------------------------

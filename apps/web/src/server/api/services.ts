@@ -5,7 +5,8 @@ import { getDatabase } from "@tokenvault/db";
 import { getTokenService } from "@tokenvault/token";
 import { AuditLogQuery } from "@tokenvault/token/audit";
 import type { Caller } from "../auth/caller";
-import { cookieSessionResolver, SessionRefreshNeeded } from "../auth/session";
+import { cookieSessionResolver, serverSessions, SessionRefreshNeeded } from "../auth/session";
+import { localMembers } from "../auth/local-users";
 import { PAGE_PATH_HEADER, refreshPath } from "../auth/return-path";
 import type { ContextDeps, Services } from "./trpc";
 
@@ -15,7 +16,7 @@ let auditLog: AuditLogQuery | undefined;
 async function processServices(): Promise<Services> {
   const [tokenService, database] = await Promise.all([getTokenService(), getDatabase()]);
   auditLog ??= new AuditLogQuery(database.prisma);
-  return { tokenService, auditLog };
+  return { tokenService, auditLog, sessionAdmin: { sessions: serverSessions(), members: (companyId) => (webEnv().demoUsers ? localMembers(companyId) : []) } };
 }
 
 /** Wiring only: the process-wide services, the default (cookie) session resolver and the request settings of env.ts. */

@@ -3,6 +3,7 @@ import superjson from "superjson";
 import type { AuditLogQuery } from "@tokenvault/token/audit";
 import { TokenError, type RequestContext, type TokenService } from "@tokenvault/token";
 import type { Caller, SessionResolver } from "../auth/caller";
+import type { SessionAdmin } from "../auth/session-admin";
 import { clientAddress, type TrustedProxies } from "./client-address";
 import { errorDetails, TokenCodeCause, toTRPCError } from "./errors";
 
@@ -10,6 +11,8 @@ export interface Context {
   caller: Caller | null;
   tokenService: TokenService;
   auditLog: AuditLogQuery;
+  /** Tokenvault's own sign-in sessions; absent when a host app brings its own auth. */
+  sessionAdmin?: SessionAdmin;
   ipAddress: string | null;
   userAgent: string | null;
 }
@@ -18,6 +21,7 @@ export interface Context {
 export interface Services {
   tokenService: TokenService;
   auditLog: AuditLogQuery;
+  sessionAdmin?: SessionAdmin;
 }
 
 export interface ContextDeps {
@@ -34,11 +38,12 @@ export interface ContextDeps {
  * services. `responseHeaders`: where the resolver may set a renewed session cookie.
  */
 export async function createContext(deps: ContextDeps, request: { headers: Headers }, responseHeaders?: Headers): Promise<Context> {
-  const [caller, { tokenService, auditLog }] = await Promise.all([deps.resolveSession({ headers: request.headers, responseHeaders }), deps.services()]);
+  const [caller, { tokenService, auditLog, sessionAdmin }] = await Promise.all([deps.resolveSession({ headers: request.headers, responseHeaders }), deps.services()]);
   return {
     caller,
     tokenService,
     auditLog,
+    sessionAdmin,
     ipAddress: clientAddress(request.headers, deps.trustedProxies ?? { kind: "none" }),
     userAgent: request.headers.get("user-agent"),
   };

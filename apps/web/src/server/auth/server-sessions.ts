@@ -134,15 +134,15 @@ export class ServerSessions {
     return this.rotate(sessionId, handle, claims, presented, now);
   }
 
-  /** Ends the session a cookie refers to (sign-out); returns its handle, or null when there was none. */
-  async end(value: string): Promise<string | null> {
+  /** Ends the session a cookie refers to (sign-out); returns what it was, or null when unknown (or unknown here during an outage). */
+  async end(value: string): Promise<SessionInfo | null> {
     // An expired reference still names a session that may hold state: end it all the same.
     const reference = this.sealer.open(value, Number.NEGATIVE_INFINITY);
     if (!reference) return null;
     // During a store outage the handle may be unknown here; the session is ended all the same.
     const session = await this.store.get(`session:${reference.sessionId}`).catch(() => null);
     await this.endSession(reference.sessionId);
-    return session?.id ?? null;
+    return session ? toInfo(session.id, session.claims as unknown as SessionClaims) : null;
   }
 
   /** The user's live sessions, most recently seen first. */

@@ -2,10 +2,11 @@ import { type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appRouter } from "~/server/api/root";
 import { launchBrowser } from "./browser";
-import { queryInput, startHttpApp, superjsonBody, type HttpApp } from "./http-app";
+import { queryInput, signInOverHttp, startHttpApp, superjsonBody, type HttpApp } from "./http-app";
 
 // Issue 12's attack, in Chromium against the production build: sign in, copy the session
 // cookie, sign out, replay the copy over HTTP. Sign-out is server-side, so the copy is dead.
+// Then the sessions page: end one, end all, an administrator ends a member's; all audited.
 function flatten(record: object, prefix = ""): { path: string; type: string }[] {
   return Object.entries(record).flatMap(([key, value]: [string, unknown]) => {
     const path = prefix ? `${prefix}.${key}` : key;
@@ -16,7 +17,7 @@ function flatten(record: object, prefix = ""): { path: string; type: string }[] 
 }
 const procedures = flatten(appRouter._def.procedures);
 
-describe("sign-out in a real browser", () => {
+describe("sign-out and the sessions page in a real browser", () => {
   let app: HttpApp;
   let browser: Browser;
   let context: BrowserContext;
@@ -34,6 +35,10 @@ describe("sign-out in a real browser", () => {
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.waitForURL(/\/connections/);
   }
+
+  const list = (cookie: string) => fetch(`${app.url}/api/trpc/connection.list?${queryInput(undefined)}`, { headers: { cookie } }).then((r) => r.status);
+  const sessionEnds = async () =>
+    (await app.db.prisma.auditLog.findMany({ where: { action: "SESSION_END" }, orderBy: { timestamp: "asc" } })).map((r) => ({ companyId: r.companyId, userId: r.userId, details: r.details }));
 
   async function savedCookie(): Promise<string> {
     const [session] = (await context.cookies()).filter((c) => c.name === "tokenvault_session");
@@ -86,5 +91,51 @@ describe("sign-out in a real browser", () => {
     await context.addCookies([{ name, value, url: app.url, httpOnly: true, sameSite: "Lax" }]);
     await page.goto(`${app.url}/connections`);
     await page.waitForURL(/\/sign-in/);
+  });
+
+  it("lists the user's sessions with this one marked; ends one, then all", async () => {
+    await signIn("alice");
+    const [other1, other2] = [await signInOverHttp(app.url, "alice"), await signInOverHttp(app.url, "alice")];
+    await page.goto(`${app.url}/sessions`);
+    const rows = page.getByTestId("session-row");
+    await expect.poll(() => rows.count()).toBe(3);
+    const current = page.locator('[data-testid="session-row"][data-current="true"]');
+    expect(await current.count()).toBe(1);
+    expect(await current.textContent()).toContain("Headless Chrome on Linux");
+    expect(await current.textContent()).toContain("This browser");
+
+    await page.locator('[data-testid="session-row"][data-current="false"]').first().getByRole("button", { name: "End" }).click();
+    await page.getByText("Session ended.").waitFor();
+    await expect.poll(() => rows.count()).toBe(2);
+    expect([await list(other1), await list(other2)].sort()).toEqual([200, 401]);
+
+    await page.getByRole("button", { name: "End all sessions", exact: true }).click();
+    await page.waitForURL(/\/sign-in/);
+    expect([await list(other1), await list(other2)]).toEqual([401, 401]);
+    await page.goto(`${app.url}/connections`);
+    await page.waitForURL(/\/sign-in/);
+    const rowsNow = await sessionEnds();
+    expect(rowsNow.map((r) => (r.details as { scope: string }).scope)).toEqual(["sign-out", "one", "all"]);
+    expect(rowsNow.at(-1)).toEqual({ companyId: "acme", userId: "alice", details: { scope: "all", targetUserId: "alice", sessions: 2 } });
+  });
+
+  it("an administrator ends every session of a member of their company, and no one else can", async () => {
+    const [bob1, bob2] = [await signInOverHttp(app.url, "bob"), await signInOverHttp(app.url, "bob")];
+    const carol = await signInOverHttp(app.url, "carol");
+    // Another company's admin: not found, like an unknown user. A member: forbidden.
+    const endBob = (cookie: string) => fetch(`${app.url}/api/trpc/session.endMember`, { method: "POST", headers: { cookie, "content-type": "application/json" }, body: superjsonBody({ userId: "bob" }) });
+    expect((await endBob(carol)).status).toBe(404);
+    expect((await endBob(bob1)).status).toBe(403);
+    expect([await list(bob1), await list(bob2)]).toEqual([200, 200]);
+
+    await signIn("alice");
+    await page.goto(`${app.url}/sessions`);
+    const bob = page.getByTestId("member-bob");
+    await expect.poll(() => bob.textContent()).toContain("2 active sessions");
+    await bob.getByRole("button", { name: "End all sessions of Bob Member" }).click();
+    await page.getByText("Ended 2 sessions of bob.").waitFor();
+    expect([await list(bob1), await list(bob2)]).toEqual([401, 401]);
+    expect(await list(carol)).toBe(200);
+    expect((await sessionEnds()).at(-1)).toEqual({ companyId: "acme", userId: "alice", details: { scope: "member", targetUserId: "bob", sessions: 2 } });
   });
 });
