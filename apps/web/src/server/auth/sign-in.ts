@@ -32,7 +32,9 @@ const MAX_FORM_BYTES = 4096;
 export async function handleSignIn(request: Request, deps: SignInDeps): Promise<Response> {
   const form = wantsPage(request);
   const refuse = (status: number, code: string, message: string, headers: Record<string, string> = {}) =>
-    form ? redirect(`/sign-in?${new URLSearchParams({ error: code }).toString()}`, headers) : json(status, { error: { code, message } }, headers);
+    form
+      ? redirect(`/sign-in?${new URLSearchParams({ error: code, ...(headers["retry-after"] && { retryAfter: headers["retry-after"] }) }).toString()}`, headers)
+      : json(status, { error: { code, message } }, headers);
   // A form posted from another site (login CSRF): refused before anything is read.
   const origin = request.headers.get("origin");
   if (origin && origin !== "null" && hostOf(origin) !== request.headers.get("host")) return json(403, { error: { code: "FORBIDDEN", message: "Cross-site sign-in refused." } });
