@@ -17,7 +17,10 @@ async function connectRedis(url: string) {
   // Reconnects on its own (the store's strategy); while it is away the limiters use their in-memory insurance.
   const client = createClient(redisClientOptions(url));
   client.on("error", () => {});
-  client.connect().catch(() => {});
+  // Wait briefly for the first connection (counts go to Redis from the start), never for long:
+  // a Redis that is down at start-up leaves the limiters on their insurance until it answers.
+  const connecting = client.connect().then(() => undefined, () => undefined);
+  await Promise.race([connecting, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
   return client;
 }
 
