@@ -65,7 +65,7 @@ describe.each(["redis", "postgres"] as const)("sessions on %s", (backend) => {
 
     expect((await sessions.list(userId)).map((s) => s.handle).sort()).toEqual([session.handle, second.session.handle].sort());
     now += 11_000;
-    expect(await sessions.resolve(cookie.value, { rotate: true })).toEqual({ kind: "none", reason: "reuse" });
+    expect(await sessions.resolve(cookie.value, { rotate: true })).toEqual({ kind: "none", reason: "reuse", userId });
     expect(await sessions.resolve(current, { rotate: true })).toEqual({ kind: "none", reason: "ended" });
     expect((await sessions.list(userId)).map((s) => s.handle)).toEqual([second.session.handle]);
     expect(await sessions.endAll(userId)).toEqual([second.session.handle]);

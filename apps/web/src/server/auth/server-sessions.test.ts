@@ -57,7 +57,7 @@ describe("server-side sessions", () => {
     expect(inFlight?.session.userId).toBe("bob");
     expect(inFlight?.cookie).toBeUndefined();
     advance(6_000);
-    expect(await sessions.resolve(stolen.value, { rotate: true })).toEqual({ kind: "none", reason: "reuse" });
+    expect(await sessions.resolve(stolen.value, { rotate: true })).toEqual({ kind: "none", reason: "reuse", userId: "bob" });
     expect(await sessions.resolve(current.value, { rotate: true })).toEqual({ kind: "none", reason: "ended" });
     expect(await sessions.list("bob")).toEqual([]);
   });

@@ -48,7 +48,9 @@ export interface SessionInfo {
 export type Resolution =
   | { kind: "active"; session: SessionInfo; cookie?: IssuedCookie }
   | { kind: "refresh-needed" }
-  | { kind: "none"; reason: "invalid" | "ended" | "reuse" };
+  | { kind: "none"; reason: "invalid" | "ended" }
+  /** A replayed refresh token ended the session: whose it was, for the audit log. */
+  | { kind: "none"; reason: "reuse"; userId: string };
 
 export interface IssuedCookie {
   value: string;
@@ -127,7 +129,7 @@ export class ServerSessions {
       // In flight when another request rotated it: accepted, nothing rotated again.
       if (presented === state.prev && now - state.at <= this.graceMs) return { kind: "active", session: toInfo(handle, claims) };
       await this.endSession(sessionId);
-      return { kind: "none", reason: "reuse" };
+      return { kind: "none", reason: "reuse", userId: claims.uid };
     }
     if (access) return this.keepAlive(sessionId, session, access, claims, now);
     if (!rotate) return { kind: "refresh-needed" };
@@ -200,7 +202,7 @@ export class ServerSessions {
       if (state.cur !== presented) {
         if (state.prev === presented && now - state.at <= this.graceMs) return { kind: "active", session: toInfo(handle, claims) };
         await this.endSession(sessionId);
-        return { kind: "none", reason: "reuse" };
+        return { kind: "none", reason: "reuse", userId: claims.uid };
       }
       const refreshToken = randomToken(32);
       const seen = { ...claims, seen: now };

@@ -1,5 +1,7 @@
 import { LazyTokenStore, StorageError, createTokenStoreFromEnv, storeSettingsFromEnv, withFallback, type TokenStore } from "@tokenvault/store";
+import { getTokenService } from "@tokenvault/token";
 import { webEnv } from "~/env";
+import { clientAddress } from "../api/client-address";
 import type { Caller, SessionResolver } from "./caller";
 import { LOCAL_USERS } from "./local-users";
 import { SessionCookieSealer } from "./session-cookie";
@@ -38,6 +40,14 @@ export class SessionRefreshNeeded extends Error {
   constructor() {
     super("the session must be refreshed by a request that can set its cookie");
   }
+}
+
+/** A replayed refresh token ended a session (a copied cookie, most likely): a SESSION_END row, acted by "system". */
+async function auditReuse(userId: string, headers: Headers): Promise<void> {
+  const user = LOCAL_USERS.find((u) => u.userId === userId);
+  if (!user) return;
+  const context = { userId: "system", ipAddress: clientAddress(headers, webEnv().trustedProxies), userAgent: headers.get("user-agent") };
+  await (await getTokenService()).recordSessionsEnded(user.companyId, context, { scope: "reuse", targetUserId: userId, sessions: 1, endpoint: "refresh-token-reuse" });
 }
 
 /** Resolves a user id to a caller; users are the seeded local ones. */
@@ -86,6 +96,7 @@ export const cookieSessionResolver: SessionResolver = async ({ headers, response
     throw error;
   }
   if (result.kind === "refresh-needed") throw new SessionRefreshNeeded();
+  if (result.kind === "none" && result.reason === "reuse") await auditReuse(result.userId, headers);
   if (result.kind !== "active") return null;
   if (result.cookie) responseHeaders?.append("set-cookie", sessionSetCookie(result.cookie));
   return callerFor(result.session.userId, result.session.handle);
