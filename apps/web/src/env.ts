@@ -13,6 +13,8 @@ const schema = z.object({
   TRUSTED_PROXIES: z.string().optional(),
   // 1 KB to 100 MB: below, a tRPC batch would not fit; above, it is no limit.
   HEALTH_TOKEN: z.string().trim().min(24, "must be at least 24 characters").optional(),
+  // How long a session validated against Redis/Upstash keeps working from this process's cache during an outage.
+  SESSION_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
   MAX_REQUEST_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(DEFAULT_MAX_REQUEST_BODY_BYTES),
   RATE_LIMIT_CHECKS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(30),
   RATE_LIMIT_CONNECTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(10),
@@ -22,7 +24,7 @@ const schema = z.object({
 export interface WebEnv {
   /** `next dev` or the test runner (runtimeMode().development): the only modes with development defaults. */
   development: boolean;
-  /** Iron-session password: at least 32 characters. */
+  /** Seals the session cookie's reference (SESSION_SECRET): at least 32 characters. */
   sessionSecret: string;
   /** Seeded local users (two companies, an admin and a member each) can sign in. Default: in development. */
   demoUsers: boolean;
@@ -32,6 +34,8 @@ export interface WebEnv {
   trustedProxies: TrustedProxies;
   /** Largest request body a procedure or route handler accepts (MAX_REQUEST_BODY_BYTES); larger ones answer 413. */
   maxRequestBodyBytes: number;
+  /** Through a Redis or Upstash outage, a session validated this recently keeps working (SESSION_CACHE_SECONDS, default 30 s). */
+  sessionCacheMs: number;
   /** Bearer token a monitor presents to /api/health (HEALTH_TOKEN). Default: none, only an admin's session. */
   healthToken: string | null;
   /** Per-user limits of checks and connects; counters in Redis when REDIS_URL is set, else per process. */
@@ -68,6 +72,7 @@ export function webEnv(): WebEnv {
     maxRequestBodyBytes: env.MAX_REQUEST_BODY_BYTES,
     healthToken: env.HEALTH_TOKEN ?? null,
     requestLimits: { checksPerMinute: env.RATE_LIMIT_CHECKS_PER_MINUTE, connectsPerMinute: env.RATE_LIMIT_CONNECTS_PER_MINUTE, redisUrl: env.REDIS_URL ?? null },
+    sessionCacheMs: env.SESSION_CACHE_SECONDS * 1000,
   };
   return cached;
 }

@@ -30,6 +30,8 @@ export function proxy(request: NextRequest): NextResponse {
     const policy = contentSecurityPolicy(nonce, { development: process.env.NODE_ENV === "development", https });
     const headers = new Headers(request.headers);
     headers.set("content-security-policy", policy);
+    // Set here, whatever the client sent: where a page sends the browser back after a session refresh.
+    headers.set("x-tokenvault-page", `${pathname}${request.nextUrl.search}`);
     response = NextResponse.next({ request: { headers } });
     response.headers.set("content-security-policy", policy);
   }

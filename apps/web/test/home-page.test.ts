@@ -25,7 +25,7 @@ describe("home page on the production build", () => {
   it("serves on the embedded database, migrated at start, when DATABASE_URL is unset", async () => {
     const dataDir = await mkdtemp(join(tmpdir(), "tokenvault-pglite-"));
     cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-    const server: RunningServer = await startProductionServer({ ...SECRETS, HEALTH_TOKEN, DATABASE_URL: undefined, PGLITE_DATA_DIR: dataDir });
+    const server: RunningServer = await startProductionServer({ ...SECRETS, HEALTH_TOKEN, DATABASE_URL: undefined, PGLITE_DATA_DIR: dataDir, TOKENVAULT_DEMO_USERS: "1", SESSION_COOKIE_SECURE: "0" });
     cleanups.push(() => server.stop());
 
     const response = await fetch(server.url);
@@ -34,6 +34,15 @@ describe("home page on the production build", () => {
     expect(await health(server)).toEqual({ status: 200, body: { status: "ok", database: { kind: "embedded", migrationsApplied: readMigrations().length } } });
     // The database was created on disk in the folder the variable names.
     expect((await stat(join(dataDir, "PG_VERSION"))).isFile()).toBe(true);
+    // Sessions and sign-in limits live in the embedded database too: a failed sign-in is counted,
+    // a good one starts a session that answers, and sign-in needs nothing more than the two commands.
+    const signIn = (password: string) =>
+      fetch(`${server.url}/api/auth/sign-in`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ userId: "bob", password }).toString() });
+    expect((await signIn("wrong")).status).toBe(401);
+    const signedIn = await signIn("tokenvault");
+    expect(signedIn.status).toBe(200);
+    const cookie = signedIn.headers.getSetCookie()[0]!.split(";")[0]!;
+    expect((await fetch(`${server.url}/api/trpc/session.list`, { headers: { cookie } })).status).toBe(200);
   });
 
   it("refuses to start in production without TOKEN_ENCRYPTION_KEY, naming it and nothing else", async () => {

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { request as httpRequest } from "node:http";
-import { sealData } from "iron-session";
 import { openDatabase, type Database } from "@tokenvault/db";
 import { createTestDatabase, type TestDatabase } from "@tokenvault/db/testing";
 import { startSimulator, type Simulator } from "@tokenvault/simulator";
@@ -8,15 +7,15 @@ import { startProductionServer, type RunningServer } from "./next-server";
 
 /**
  * The production build on a database and the simulator of its own, for tests that speak HTTP to
- * it as a client would: sessions are forged with the server's secret (demo users alice/bob of
- * acme), tRPC is called with superjson bodies.
+ * it as a client would: sessions come from signing in over HTTP (demo users alice/bob of acme),
+ * tRPC is called with superjson bodies.
  */
 export interface HttpApp {
   server: RunningServer;
   sim: Simulator;
   db: Database;
   url: string;
-  /** The Cookie header of a signed-in demo user. */
+  /** The Cookie header of a signed-in demo user (one session per user, started on first use). */
   cookie(userId: string): Promise<string>;
   /** POSTs a tRPC mutation (or any body) as `userId`. */
   post(path: string, body: string, init?: { userId?: string; headers?: Record<string, string> }): Promise<Response>;
@@ -34,18 +33,22 @@ export async function startHttpApp(
   await sim.updateSettings({ autoApprove: true });
   const database: TestDatabase = await createTestDatabase(label);
   const db = await openDatabase({ databaseUrl: database.url });
-  const sessionSecret = randomBytes(32).toString("base64url");
   const server = await startProductionServer((url) => ({
     DATABASE_URL: database.url,
     TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("hex"),
-    SESSION_SECRET: sessionSecret,
+    SESSION_SECRET: randomBytes(32).toString("base64url"),
     SESSION_COOKIE_SECURE: "0",
     TOKENVAULT_DEMO_USERS: "1",
     PROVIDER_SIMULATOR_URL: sim.url,
     APP_URL: url,
     ...(typeof extraEnv === "function" ? extraEnv(database.url) : extraEnv),
   }));
-  const cookie = async (userId: string) => `tokenvault_session=${encodeURIComponent(await sealData({ userId }, { password: sessionSecret, ttl: 3600 }))}`;
+  const sessions = new Map<string, Promise<string>>();
+  const cookie = (userId: string) => {
+    let session = sessions.get(userId);
+    if (!session) sessions.set(userId, (session = signInOverHttp(server.url, userId)));
+    return session;
+  };
   const headersFor = async (init?: { userId?: string; headers?: Record<string, string> }) => ({
     ...(init?.userId && { cookie: await cookie(init.userId) }),
     ...init?.headers,
@@ -66,6 +69,19 @@ export async function startHttpApp(
       await database.drop();
     },
   };
+}
+
+/** Signs a demo user in through POST /api/auth/sign-in; resolves with the Cookie header to send. */
+export async function signInOverHttp(url: string, userId: string, password = "tokenvault"): Promise<string> {
+  const response = await fetch(`${url}/api/auth/sign-in`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ userId, password }).toString(),
+    redirect: "manual",
+  });
+  if (response.status !== 200) throw new Error(`sign-in of ${userId} answered ${response.status}: ${await response.text()}`);
+  const setCookie = response.headers.getSetCookie()[0] ?? "";
+  return setCookie.split(";")[0]!;
 }
 
 /** A tRPC input, as the client's superjson link sends it. */

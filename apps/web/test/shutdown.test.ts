@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { sealData } from "iron-session";
 import { afterAll, describe, expect, it } from "vitest";
 import { openDatabase } from "@tokenvault/db";
 import { createTestDatabase } from "@tokenvault/db/testing";
 import { startSimulator } from "@tokenvault/simulator";
 import { ProviderRegistry, silentLogger, simulatedAdapters, TokenService } from "@tokenvault/token";
 import { createKeyRing, Vault } from "@tokenvault/vault";
+import { signInOverHttp } from "./http-app";
 import { startProductionServer } from "./next-server";
 
 // The production server owns the token service: on SIGTERM it writes the audit rows it still
@@ -32,21 +32,20 @@ describe("production server shutdown", () => {
     const consent = await fetch(url, { redirect: "manual" });
     await service.handleCallback({ provider: "quickbooks", callbackUrl: consent.headers.get("location")!, companyId: "acme", context: { userId: "alice" } });
 
-    const sessionSecret = randomBytes(32).toString("base64url");
     const server = await startProductionServer({
       DATABASE_URL: database.url,
       TOKEN_ENCRYPTION_KEY: key.toString("hex"),
-      SESSION_SECRET: sessionSecret,
+      SESSION_SECRET: randomBytes(32).toString("base64url"),
       SESSION_COOKIE_SECURE: "0",
       TOKENVAULT_DEMO_USERS: "1",
       PROVIDER_SIMULATOR_URL: sim.url,
     });
     cleanups.push(() => server.stop());
-    const session = await sealData({ userId: "alice" }, { password: sessionSecret, ttl: 3600 });
+    const cookie = await signInOverHttp(server.url, "alice");
 
     const check = await fetch(`${server.url}/api/trpc/connection.check`, {
       method: "POST",
-      headers: { "content-type": "application/json", cookie: `tokenvault_session=${encodeURIComponent(session)}` },
+      headers: { "content-type": "application/json", cookie },
       body: JSON.stringify({ json: { provider: "quickbooks" } }),
     });
     expect(check.status).toBe(200);

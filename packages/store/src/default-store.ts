@@ -9,23 +9,32 @@ import { StorageError } from "./errors";
 import { createServiceTokens, type ServiceTokens } from "./service-token";
 import type { NewTokenMetadata, StoreLock, TokenMetadata, TokenStore } from "./types";
 
+/** Separates a second store on the same backend (e.g. sign-in sessions) from the default one. */
+export interface StoreFromEnvOptions {
+  /** Names the blind indexes and envelopes, and the PostgreSQL rows' namespace. Default "tokenvault". */
+  namespace?: string;
+  /** Redis and Upstash key prefix. Default "tokenvault:store". */
+  prefix?: string;
+}
+
 /**
  * The store TOKEN_STORE names: unset or `postgres`, the app's own database (embedded or
  * PostgreSQL); `redis` (REDIS_URL), `upstash` (UPSTASH_REDIS_REST_URL/_TOKEN) or `memory`. The
  * Redis and Upstash SDKs are loaded only here, and only when chosen.
  */
-export async function createTokenStoreFromEnv(): Promise<TokenStore & StoreLock> {
+export async function createTokenStoreFromEnv(options: StoreFromEnvOptions = {}): Promise<TokenStore & StoreLock> {
   const settings = storeSettingsFromEnv();
+  const { namespace, prefix } = options;
   switch (settings.backend) {
     case "memory":
-      return new InMemoryTokenStore();
+      return new InMemoryTokenStore({ namespace });
     case "postgres":
-      return new PostgresTokenStore((await getDatabase()).prisma);
+      return new PostgresTokenStore((await getDatabase()).prisma, { namespace });
     case "redis":
-      return connectRedisTokenStore(settings.url);
+      return connectRedisTokenStore(settings.url, { namespace, prefix });
     case "upstash": {
       const { Redis } = await import("@upstash/redis");
-      return new RedisTokenStore(upstashScripts(new Redis({ url: settings.url, token: settings.token })));
+      return new RedisTokenStore(upstashScripts(new Redis({ url: settings.url, token: settings.token })), { namespace, prefix });
     }
   }
 }

@@ -8,7 +8,7 @@ import { RedisTokenStore, type RedisTokenStoreOptions } from "./backends/redis-s
 export type { Json, NewTokenMetadata, StoreLock, TokenMetadata, TokenStore } from "./types";
 export { StorageError, STORAGE_ERROR_CODES, type StorageErrorCode, type StorageOperation } from "./errors";
 export { systemClock, type Clock } from "./clock";
-export { createTokenStoreFromEnv, getServiceToken, getTokenStore, LazyTokenStore, setTokenStore } from "./default-store";
+export { createTokenStoreFromEnv, type StoreFromEnvOptions, getServiceToken, getTokenStore, LazyTokenStore, setTokenStore } from "./default-store";
 export { storeSettingsFromEnv, type StoreSettings } from "./env";
 export type { StoreOptions } from "./options";
 export { LIMITS } from "./codec";

@@ -1,6 +1,6 @@
 import type { PrismaClient } from "@tokenvault/db";
 import type { Vault } from "@tokenvault/vault";
-import { AuditTrail } from "./audit/audit-trail";
+import { AuditTrail, type SessionsEnded } from "./audit/audit-trail";
 import { ConnectionCheck } from "./checks/connection-check";
 import { systemClock, type Clock } from "./clock";
 import { ConnectFlow } from "./connect/connect-flow";
@@ -216,6 +216,11 @@ export class TokenService {
   /** Audit retention: removes audit rows older than `olderThan` (purge_audit_log). Returns how many. */
   async purgeAuditLog(olderThan: Date): Promise<number> {
     return this.audit.purgeOlderThan(olderThan);
+  }
+
+  /** Records that sign-in sessions were ended (the web app's sessions; see AuditTrail.recordSessionsEnded). */
+  async recordSessionsEnded(companyId: string, context: RequestContext, ended: SessionsEnded): Promise<void> {
+    return this.audit.recordSessionsEnded(companyId, context, ended, this.parts.clock.now());
   }
 
   // --- Lifecycle -----------------------------------------------------------------------------

@@ -13,6 +13,8 @@ const NOTICES: Record<string, string> = {
   SESSION_ENDED: "Your session ended during the connection. Sign in and connect again.",
   ADMIN_ONLY: "Only administrators can connect, reconnect or disconnect a provider.",
   BAD_CREDENTIALS: "Unknown user or wrong password.",
+  TOO_MANY_ATTEMPTS: "Too many failed sign-ins. Wait a few minutes, then try again.",
+  BAD_REQUEST: "Fill in the user and the password.",
 };
 
 export function noticeFor(code: string | undefined): string | null {

@@ -9,6 +9,15 @@ export type AuditEvent = Pick<AuditLog, "companyId" | "action" | "outcome" | "co
     details?: Record<string, string | number | boolean | null>;
   };
 
+/** What a SESSION_END row says: which ending, whose sessions, how many. */
+export interface SessionsEnded {
+  scope: "sign-out" | "one" | "all" | "member" | "reuse";
+  targetUserId: string;
+  sessions: number;
+  /** The route or procedure that ended them. */
+  endpoint: string;
+}
+
 function row(event: AuditEvent, context: RequestContext, at: Date): Prisma.AuditLogCreateManyInput {
   return {
     timestamp: at,
@@ -72,6 +81,19 @@ export class AuditTrail {
     requireName("companyId", companyId);
     await this.writeNow(
       { companyId, action: "EXPORT", outcome: "SUCCESS", connectionType: "audit-log", apiEndpoint: "/api/audit/export", requestMethod: "GET", responseStatus: 200, details: filters },
+      context,
+      at,
+    );
+  }
+
+  /**
+   * Records that sign-in sessions were ended (sign-out, one, all, or an administrator ending a
+   * member's): who acted, whose sessions, how many. Never a session id or token.
+   */
+  async recordSessionsEnded(companyId: string, context: RequestContext, ended: SessionsEnded, at: Date): Promise<void> {
+    requireName("companyId", companyId);
+    await this.writeNow(
+      { companyId, action: "SESSION_END", outcome: "SUCCESS", connectionType: "session", apiEndpoint: ended.endpoint, requestMethod: "POST", responseStatus: 200, details: { scope: ended.scope, targetUserId: ended.targetUserId, sessions: ended.sessions } },
       context,
       at,
     );

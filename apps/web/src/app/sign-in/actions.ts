@@ -1,24 +1,25 @@
 "use server";
 
+import { cookies, headers } from "next/headers";
 import { redirect } from "next/navigation";
-import { verifyLocalUser } from "~/server/auth/local-users";
-import { signIn, signOut } from "~/server/auth/session";
+import { getTokenService } from "@tokenvault/token";
+import { clientAddress } from "~/server/api/client-address";
+import { callerFor, serverSessions, sessionCookieName } from "~/server/auth/session";
 import { webEnv } from "~/env";
 
-export async function signInAction(formData: FormData): Promise<void> {
-  const text = (name: string) => {
-    const value = formData.get(name);
-    return typeof value === "string" ? value : "";
-  };
-  const userId = text("userId");
-  const password = text("password");
-  const caller = webEnv().demoUsers ? verifyLocalUser(userId, password) : null;
-  if (!caller) redirect("/sign-in?error=BAD_CREDENTIALS");
-  await signIn(caller);
-  redirect("/connections");
-}
-
+/** Ends the session server-side (a copy of the cookie is worthless from here on), audits it, then clears the cookie. */
 export async function signOutAction(): Promise<void> {
-  await signOut();
+  const jar = await cookies();
+  const env = webEnv();
+  const name = sessionCookieName();
+  const value = jar.get(name)?.value;
+  const ended = value ? await serverSessions().end(value) : null;
+  const caller = ended ? callerFor(ended.userId) : null;
+  if (caller) {
+    const request = await headers();
+    const context = { userId: caller.userId, ipAddress: clientAddress(request, env.trustedProxies), userAgent: request.get("user-agent") };
+    await (await getTokenService()).recordSessionsEnded(caller.companyId, context, { scope: "sign-out", targetUserId: caller.userId, sessions: 1, endpoint: "/sign-out" });
+  }
+  jar.set(name, "", { httpOnly: true, sameSite: "lax", secure: env.cookieSecure, path: "/", maxAge: 0 });
   redirect("/sign-in");
 }

@@ -1,23 +1,30 @@
 import { LOCAL_USERS, DEMO_PASSWORD } from "~/server/auth/local-users";
 import { webEnv } from "~/env";
 import { noticeFor } from "~/components/notices";
-import { signInAction } from "./actions";
 
 export const dynamic = "force-dynamic";
 
-export default async function SignInPage({ searchParams }: { searchParams: Promise<{ error?: string }> }) {
-  const { error } = await searchParams;
+/** How long to wait, in words, from the Retry-After seconds the sign-in answered with. */
+function waitText(retryAfter: string | undefined): string | null {
+  const seconds = Number(retryAfter);
+  if (!Number.isInteger(seconds) || seconds <= 0 || seconds > 86_400) return null;
+  const minutes = Math.ceil(seconds / 60);
+  return `Too many failed sign-ins. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`;
+}
+
+export default async function SignInPage({ searchParams }: { searchParams: Promise<{ error?: string; retryAfter?: string }> }) {
+  const { error, retryAfter } = await searchParams;
   const demo = webEnv().demoUsers;
   return (
     <main className="narrow">
       <h1>Sign in to Tokenvault</h1>
       {error && (
         <p role="alert" className="banner bad">
-          {noticeFor(error)}
+          {(error === "TOO_MANY_ATTEMPTS" && waitText(retryAfter)) || noticeFor(error)}
         </p>
       )}
       {demo ? (
-        <form action={signInAction} className="card form">
+        <form method="post" action="/api/auth/sign-in" className="card form">
           <label htmlFor="userId">User</label>
           <select id="userId" name="userId" defaultValue="alice">
             {LOCAL_USERS.map((u) => (

@@ -1,5 +1,5 @@
 import { errorDetails, errorResponse, parseInput, toTRPCError } from "./errors";
-import { routeContext } from "./route-handler";
+import { routeContext, withSessionCookies } from "./route-handler";
 import { providerId } from "./routers/schemas";
 import type { ContextDeps } from "./trpc";
 
@@ -9,10 +9,15 @@ import type { ContextDeps } from "./trpc";
  * dashboard with a code in the URL. An alias in the path ("qbo") acts on its provider.
  */
 export async function oauthCallback(deps: ContextDeps, request: Request, providerSegment: string): Promise<Response> {
+  const sessionHeaders = new Headers();
+  return withSessionCookies(await answer(deps, request, providerSegment, sessionHeaders), sessionHeaders);
+}
+
+async function answer(deps: ContextDeps, request: Request, providerSegment: string, sessionHeaders: Headers): Promise<Response> {
   try {
     // Only an administrator can start a connection, and only one can finish it: a member's
     // callback is refused before the state is looked at, so it stays the admin's to complete.
-    const ctx = await routeContext(deps, request, "admin");
+    const ctx = await routeContext(deps, request, "admin", sessionHeaders);
     const result = await ctx.tokenService.handleCallback({
       provider: parseInput(providerId, providerSegment),
       callbackUrl: request.url,

@@ -1,12 +1,14 @@
 import { auditRouter } from "./routers/audit";
 import { connectionRouter } from "./routers/connection";
 import { providerRouter } from "./routers/provider";
+import { sessionRouter } from "./routers/session";
 import { createCallerFactory, router } from "./trpc";
 
 export const appRouter = router({
   provider: providerRouter,
   connection: connectionRouter,
   audit: auditRouter,
+  session: sessionRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -8,9 +8,9 @@ import { authorize, createContext, type Access, type AuthorizedContext, type Con
  * handlers take no body (Next gives a GET none), so one declared over the limit is refused
  * before anything else, as a procedure's would be.
  */
-export async function routeContext(deps: ContextDeps, request: Request, access: Access): Promise<AuthorizedContext> {
+export async function routeContext(deps: ContextDeps, request: Request, access: Access, responseHeaders?: Headers): Promise<AuthorizedContext> {
   refuseDeclaredOversize(request, deps.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES);
-  return authorize(await createContext(deps, request), access);
+  return authorize(await createContext(deps, request, responseHeaders), access);
 }
 
 /**
@@ -19,9 +19,27 @@ export async function routeContext(deps: ContextDeps, request: Request, access: 
  * the status and message a procedure would answer with.
  */
 export async function jsonRoute(deps: ContextDeps, request: Request, access: Access, handle: (ctx: AuthorizedContext) => Promise<Response>): Promise<Response> {
+  // A session renewed while resolving the caller: its cookie goes out with whatever answer follows.
+  const sessionHeaders = new Headers();
+  let response: Response;
   try {
-    return await handle(await routeContext(deps, request, access));
+    response = await handle(await routeContext(deps, request, access, sessionHeaders));
   } catch (error) {
-    return errorResponse(error);
+    response = errorResponse(error);
   }
+  return withSessionCookies(response, sessionHeaders);
+}
+
+/** The response with the Set-Cookie headers a resolver added (a renewed session); copied when its headers are immutable. */
+export function withSessionCookies(response: Response, sessionHeaders: Headers): Response {
+  const cookies = sessionHeaders.getSetCookie();
+  if (cookies.length === 0) return response;
+  let target = response;
+  try {
+    for (const cookie of cookies) target.headers.append("set-cookie", cookie);
+  } catch {
+    target = new Response(response.body, response);
+    for (const cookie of cookies) target.headers.append("set-cookie", cookie);
+  }
+  return target;
 }

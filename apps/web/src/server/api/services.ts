@@ -1,11 +1,14 @@
 import { headers } from "next/headers";
+import { redirect } from "next/navigation";
 import { webEnv } from "~/env";
 import { getDatabase } from "@tokenvault/db";
 import { getTokenService } from "@tokenvault/token";
 import { AuditLogQuery } from "@tokenvault/token/audit";
 import type { Caller } from "../auth/caller";
 import { RequestLimits } from "../limits/request-limits";
-import { cookieSessionResolver } from "../auth/session";
+import { cookieSessionResolver, serverSessions, SessionRefreshNeeded } from "../auth/session";
+import { localMembers } from "../auth/local-users";
+import { PAGE_PATH_HEADER, refreshPath } from "../auth/return-path";
 import type { ContextDeps, Services } from "./trpc";
 
 let auditLog: AuditLogQuery | undefined;
@@ -16,7 +19,7 @@ async function processServices(): Promise<Services> {
   const [tokenService, database] = await Promise.all([getTokenService(), getDatabase()]);
   auditLog ??= new AuditLogQuery(database.prisma);
   limits ??= RequestLimits.create(webEnv().requestLimits);
-  return { tokenService, auditLog, limits };
+  return { tokenService, auditLog, limits, sessionAdmin: { sessions: serverSessions(), members: (companyId) => (webEnv().demoUsers ? localMembers(companyId) : []) } };
 }
 
 /** Wiring only: the process-wide services, the default (cookie) session resolver and the request settings of env.ts. */
@@ -32,7 +35,20 @@ export const defaultContextDeps: ContextDeps = {
   },
 };
 
-/** The caller of the current page request, through the same resolver as the API and the routes. */
+/**
+ * The caller of the current page request, through the same resolver as the API and the routes.
+ * A page cannot set cookies: when the session's access token has lapsed, the browser goes
+ * through /api/auth/refresh (which rotates the refresh token and sets the cookie) and back.
+ */
 export async function currentCaller(): Promise<Caller | null> {
-  return defaultContextDeps.resolveSession({ headers: await headers() });
+  const requestHeaders = await headers();
+  try {
+    return await defaultContextDeps.resolveSession({ headers: requestHeaders });
+  } catch (error) {
+    if (error instanceof SessionRefreshNeeded) redirect(refreshPath(requestHeaders.get(PAGE_PATH_HEADER)));
+    throw error;
+  }
 }
+
+/** The deps of a server component's calls: the caller as currentCaller resolves it. */
+export const pageContextDeps: ContextDeps = { ...defaultContextDeps, resolveSession: () => currentCaller() };

@@ -4,6 +4,7 @@ import type { AuditLogQuery } from "@tokenvault/token/audit";
 import { TokenError, type RequestContext, type TokenService } from "@tokenvault/token";
 import type { Caller, SessionResolver } from "../auth/caller";
 import { RetryAfterCause, type LimitedAction, type RequestLimits } from "../limits/request-limits";
+import type { SessionAdmin } from "../auth/session-admin";
 import { clientAddress, type TrustedProxies } from "./client-address";
 import { errorDetails, TokenCodeCause, toTRPCError } from "./errors";
 
@@ -11,6 +12,8 @@ export interface Context {
   caller: Caller | null;
   tokenService: TokenService;
   auditLog: AuditLogQuery;
+  /** Tokenvault's own sign-in sessions; absent when a host app brings its own auth. */
+  sessionAdmin?: SessionAdmin;
   ipAddress: string | null;
   userAgent: string | null;
   /** Per-user limits of checks and connects; absent: not limited (a host app's own choice). */
@@ -22,24 +25,30 @@ export interface Services {
   tokenService: TokenService;
   auditLog: AuditLogQuery;
   limits?: RequestLimits;
+  sessionAdmin?: SessionAdmin;
 }
 
 export interface ContextDeps {
   resolveSession: SessionResolver;
   services: () => Promise<Services>;
   /** Which forwarding headers to believe for audit rows (TRUSTED_PROXIES); absent: none, no address is recorded. */
-  trustedProxies?: TrustedProxies;  /** Largest request body accepted (MAX_REQUEST_BODY_BYTES); absent: 64 KB. */
+  trustedProxies?: TrustedProxies;
+  /** Largest request body accepted (MAX_REQUEST_BODY_BYTES); absent: 64 KB. */
   maxRequestBodyBytes?: number;
 }
 
-/** Builds the context of one request: the caller (through the pluggable resolver) and the services. */
-export async function createContext(deps: ContextDeps, request: { headers: Headers }): Promise<Context> {
-  const [caller, { tokenService, auditLog, limits }] = await Promise.all([deps.resolveSession(request), deps.services()]);
+/**
+ * Builds the context of one request: the caller (through the pluggable resolver) and the
+ * services. `responseHeaders`: where the resolver may set a renewed session cookie.
+ */
+export async function createContext(deps: ContextDeps, request: { headers: Headers }, responseHeaders?: Headers): Promise<Context> {
+  const [caller, { tokenService, auditLog, limits, sessionAdmin }] = await Promise.all([deps.resolveSession({ headers: request.headers, responseHeaders }), deps.services()]);
   return {
     caller,
     tokenService,
     auditLog,
     limits: limits ?? null,
+    sessionAdmin,
     ipAddress: clientAddress(request.headers, deps.trustedProxies ?? { kind: "none" }),
     userAgent: request.headers.get("user-agent"),
   };

@@ -6,10 +6,14 @@ export interface Caller {
   companyId: string;
   role: Role;
   name: string;
+  /** The handle of the Tokenvault session this request came with (the sessions page marks it); absent for a host's own auth. */
+  sessionHandle?: string;
 }
 
 /**
  * Pluggable: a host app resolves its own users (Auth.js, Clerk, ...) by implementing this and
- * passing it to createContext. The shipped default reads Tokenvault's signed session cookie.
+ * passing it to createContext. The shipped default reads Tokenvault's server-side session
+ * (session.ts). `responseHeaders` is where a resolver may append a Set-Cookie (a renewed
+ * session); it is absent where the response cannot carry one (a page render).
  */
-export type SessionResolver = (request: { headers: Headers }) => Promise<Caller | null>;
+export type SessionResolver = (request: { headers: Headers; responseHeaders?: Headers }) => Promise<Caller | null>;

@@ -22,3 +22,8 @@ export function verifyLocalUser(userId: string, password: string): Caller | null
   const ok = timingSafeEqual(digest(password), digest(DEMO_PASSWORD));
   return user && ok ? user : null;
 }
+
+/** The users of a company, for an administrator's sessions view. */
+export function localMembers(companyId: string): Caller[] {
+  return LOCAL_USERS.filter((u) => u.companyId === companyId);
+}

@@ -1,12 +1,11 @@
-import { getIronSession, unsealData, type SessionOptions } from "iron-session";
-import { cookies } from "next/headers";
+import { LazyTokenStore, StorageError, createTokenStoreFromEnv, storeSettingsFromEnv, withFallback, type TokenStore } from "@tokenvault/store";
+import { getTokenService } from "@tokenvault/token";
 import { webEnv } from "~/env";
+import { clientAddress } from "../api/client-address";
 import type { Caller, SessionResolver } from "./caller";
 import { LOCAL_USERS } from "./local-users";
-
-interface SessionData {
-  userId?: string;
-}
+import { SessionCookieSealer } from "./session-cookie";
+import { ServerSessions, type IssuedCookie } from "./server-sessions";
 
 /**
  * Over HTTPS the cookie carries the __Host- prefix: browsers then accept it only Secure, for
@@ -16,28 +15,49 @@ export function sessionCookieName(): string {
   return webEnv().cookieSecure ? "__Host-tokenvault_session" : "tokenvault_session";
 }
 
-function options(): SessionOptions {
+/** Sessions live beside the token store's other entries, apart from them: their own namespace and key prefix. */
+const SESSION_STORE = { namespace: "auth", prefix: "auth" } as const;
+
+let sessions: ServerSessions | undefined;
+
+/**
+ * The process's sessions, built on first use: on the store TOKEN_STORE names (the app's own
+ * database by default; Redis or Upstash when configured). On Redis or Upstash an in-process
+ * fallback keeps recently validated sessions working through a brief outage (README, "Sessions").
+ */
+export function serverSessions(): ServerSessions {
+  if (sessions) return sessions;
   const env = webEnv();
-  return {
-    cookieName: sessionCookieName(),
-    password: env.sessionSecret,
-    ttl: 8 * 3600,
-    cookieOptions: { httpOnly: true, sameSite: "lax", secure: env.cookieSecure, path: "/" },
-  };
+  const primary = new LazyTokenStore(() => createTokenStoreFromEnv(SESSION_STORE));
+  const remote = ["redis", "upstash"].includes(storeSettingsFromEnv().backend);
+  const store: TokenStore = remote ? withFallback(primary, { namespace: SESSION_STORE.namespace, windowMs: env.sessionCacheMs }) : primary;
+  sessions = new ServerSessions({ store, lock: primary, sealer: new SessionCookieSealer(env.sessionSecret) });
+  return sessions;
 }
 
-/** The session of the current request, for signing in and out (reading the caller goes through the SessionResolver). */
-async function currentSession() {
-  return getIronSession<SessionData>(await cookies(), options());
+/** Thrown to a page render whose access token lapsed: only a response that can set the cookie may rotate it. */
+export class SessionRefreshNeeded extends Error {
+  constructor() {
+    super("the session must be refreshed by a request that can set its cookie");
+  }
 }
 
-/** Resolves a session's user id to a caller; users are the seeded local ones. */
-function callerFor(userId: string | undefined): Caller | null {
-  if (!userId || !webEnv().demoUsers) return null;
-  return LOCAL_USERS.find((u) => u.userId === userId) ?? null;
+/** A replayed refresh token ended a session (a copied cookie, most likely): a SESSION_END row, acted by "system". */
+async function auditReuse(userId: string, headers: Headers): Promise<void> {
+  const user = LOCAL_USERS.find((u) => u.userId === userId);
+  if (!user) return;
+  const context = { userId: "system", ipAddress: clientAddress(headers, webEnv().trustedProxies), userAgent: headers.get("user-agent") };
+  await (await getTokenService()).recordSessionsEnded(user.companyId, context, { scope: "reuse", targetUserId: userId, sessions: 1, endpoint: "refresh-token-reuse" });
 }
 
-function readCookie(headers: Headers, name: string): string | undefined {
+/** Resolves a user id to a caller; users are the seeded local ones. */
+export function callerFor(userId: string, sessionHandle?: string): Caller | null {
+  if (!webEnv().demoUsers) return null;
+  const user = LOCAL_USERS.find((u) => u.userId === userId);
+  return user ? { ...user, sessionHandle } : null;
+}
+
+export function readCookie(headers: Headers, name: string): string | undefined {
   for (const part of (headers.get("cookie") ?? "").split(";")) {
     const index = part.indexOf("=");
     if (index < 0 || part.slice(0, index).trim() !== name) continue;
@@ -51,25 +71,33 @@ function readCookie(headers: Headers, name: string): string | undefined {
   return undefined;
 }
 
+/** A Set-Cookie header value for the session cookie (null: clear it). */
+export function sessionSetCookie(cookie: IssuedCookie | null): string {
+  const secure = webEnv().cookieSecure ? "; Secure" : "";
+  const expiry = cookie ? `; Expires=${cookie.expiresAt.toUTCString()}` : "; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0";
+  // The sealed value is base64url and dots: nothing to encode.
+  return `${sessionCookieName()}=${cookie?.value ?? ""}; Path=/${expiry}; HttpOnly; SameSite=Lax${secure}`;
+}
+
 /**
- * The default SessionResolver: Tokenvault's sealed, httpOnly, SameSite cookie, read from the
+ * The default SessionResolver: the server-side session the cookie refers to, read from the
  * request's own headers, so it works for any Request (route handlers, tests, a host's server).
  */
-export const cookieSessionResolver: SessionResolver = async ({ headers }) => {
-  const seal = readCookie(headers, sessionCookieName());
-  if (!seal) return null;
-  const { password, ttl } = options();
-  // Expired, tampered or sealed with another secret: an empty object, i.e. signed out.
-  const data = await unsealData<SessionData>(seal, { password, ttl });
-  return callerFor(typeof data.userId === "string" ? data.userId : undefined);
+export const cookieSessionResolver: SessionResolver = async ({ headers, responseHeaders }) => {
+  const value = readCookie(headers, sessionCookieName());
+  if (!value) return null;
+  let result;
+  try {
+    result = await serverSessions().resolve(value, { rotate: responseHeaders !== undefined });
+  } catch (error) {
+    // The store is unreachable and this process has not validated the session recently: refused
+    // (signed out), never guessed valid. See the README's outage policy.
+    if (error instanceof StorageError && (error.code === "UNAVAILABLE" || error.code === "TIMEOUT")) return null;
+    throw error;
+  }
+  if (result.kind === "refresh-needed") throw new SessionRefreshNeeded();
+  if (result.kind === "none" && result.reason === "reuse") await auditReuse(result.userId, headers);
+  if (result.kind !== "active") return null;
+  if (result.cookie) responseHeaders?.append("set-cookie", sessionSetCookie(result.cookie));
+  return callerFor(result.session.userId, result.session.handle);
 };
-
-export async function signIn(caller: Caller): Promise<void> {
-  const session = await currentSession();
-  session.userId = caller.userId;
-  await session.save();
-}
-
-export async function signOut(): Promise<void> {
-  (await currentSession()).destroy();
-}

@@ -16,7 +16,7 @@ const handler = async (request: Request) => {
     router: appRouter,
     // Each call may reach a provider; one request may not carry an unbounded number of them.
     maxBatchSize: MAX_BATCH_SIZE,
-    createContext: () => createContext(defaultContextDeps, limited.request),
+    createContext: ({ resHeaders }) => createContext(defaultContextDeps, limited.request, resHeaders),
     // A call refused by a per-user limit (429) says when to come back.
     responseMeta: ({ errors }) => {
       const retryAfter = retryAfterOf(errors);
