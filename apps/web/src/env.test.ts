@@ -34,7 +34,7 @@ describe("web environment, read in a fresh process", () => {
 
   it("with NODE_ENV unset turns demo users off and cookies secure", async () => {
     const result = await probe({ SESSION_SECRET: SECRET });
-    expect(result.value).toEqual({ development: false, sessionSecret: SECRET, demoUsers: false, cookieSecure: true, trustedProxies: { kind: "none" }, maxRequestBodyBytes: 65536, healthToken: null, requestLimits: { checksPerMinute: 30, connectsPerMinute: 10, redisUrl: null }, sessionCacheMs: 30_000 });
+    expect(result.value).toEqual({ development: false, sessionSecret: SECRET, demoUsers: false, cookieSecure: true, trustedProxies: { kind: "none" }, maxRequestBodyBytes: 65536, healthToken: null, requestLimits: { checksPerMinute: 30, connectsPerMinute: 10 }, sessionCacheMs: 30_000 });
   });
 
   it("in test on the embedded database generates the session secret into .data/ and turns demo users on", async () => {
@@ -51,7 +51,7 @@ describe("web environment, read in a fresh process", () => {
 });
 
 describe("web environment in this process", () => {
-  const saved = { SESSION_SECRET: process.env.SESSION_SECRET, TOKENVAULT_DEMO_USERS: process.env.TOKENVAULT_DEMO_USERS, TRUSTED_PROXIES: process.env.TRUSTED_PROXIES, MAX_REQUEST_BODY_BYTES: process.env.MAX_REQUEST_BODY_BYTES, HEALTH_TOKEN: process.env.HEALTH_TOKEN, RATE_LIMIT_CHECKS_PER_MINUTE: process.env.RATE_LIMIT_CHECKS_PER_MINUTE, RATE_LIMIT_CONNECTS_PER_MINUTE: process.env.RATE_LIMIT_CONNECTS_PER_MINUTE, REDIS_URL: process.env.REDIS_URL, SESSION_CACHE_SECONDS: process.env.SESSION_CACHE_SECONDS };
+  const saved = { SESSION_SECRET: process.env.SESSION_SECRET, TOKENVAULT_DEMO_USERS: process.env.TOKENVAULT_DEMO_USERS, TRUSTED_PROXIES: process.env.TRUSTED_PROXIES, MAX_REQUEST_BODY_BYTES: process.env.MAX_REQUEST_BODY_BYTES, HEALTH_TOKEN: process.env.HEALTH_TOKEN, RATE_LIMIT_CHECKS_PER_MINUTE: process.env.RATE_LIMIT_CHECKS_PER_MINUTE, RATE_LIMIT_CONNECTS_PER_MINUTE: process.env.RATE_LIMIT_CONNECTS_PER_MINUTE, SESSION_CACHE_SECONDS: process.env.SESSION_CACHE_SECONDS };
   afterEach(() => {
     for (const [name, value] of Object.entries(saved)) {
       if (value === undefined) delete process.env[name];
@@ -100,14 +100,14 @@ describe("web environment in this process", () => {
     }
   });
 
-  it("takes the per-user limits and REDIS_URL, and names a bad one", () => {
+  // REDIS_URL is the token store's setting (packages/store env.ts and its tests), not read here.
+  it("takes the per-user limits, and names a bad one", () => {
     process.env.SESSION_SECRET = SECRET;
     process.env.RATE_LIMIT_CHECKS_PER_MINUTE = "5";
     process.env.RATE_LIMIT_CONNECTS_PER_MINUTE = "2";
-    process.env.REDIS_URL = "redis://127.0.0.1:6379";
     resetWebEnvCacheForTests();
-    expect(webEnv().requestLimits).toEqual({ checksPerMinute: 5, connectsPerMinute: 2, redisUrl: "redis://127.0.0.1:6379" });
-    for (const [name, bad, good] of [["RATE_LIMIT_CHECKS_PER_MINUTE", "0", "5"], ["RATE_LIMIT_CONNECTS_PER_MINUTE", "ten", "2"], ["REDIS_URL", "http://cache", "redis://127.0.0.1:6379"]] as const) {
+    expect(webEnv().requestLimits).toEqual({ checksPerMinute: 5, connectsPerMinute: 2 });
+    for (const [name, bad, good] of [["RATE_LIMIT_CHECKS_PER_MINUTE", "0", "5"], ["RATE_LIMIT_CONNECTS_PER_MINUTE", "ten", "2"]] as const) {
       process.env[name] = bad;
       resetWebEnvCacheForTests();
       expect(() => webEnv()).toThrow(new RegExp(name));

@@ -18,7 +18,6 @@ const schema = z.object({
   MAX_REQUEST_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(DEFAULT_MAX_REQUEST_BODY_BYTES),
   RATE_LIMIT_CHECKS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(30),
   RATE_LIMIT_CONNECTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(10),
-  REDIS_URL: z.string().trim().regex(/^rediss?:\/\/\S+$/, "must be a redis:// or rediss:// URL").optional(),
 });
 
 export interface WebEnv {
@@ -38,7 +37,7 @@ export interface WebEnv {
   sessionCacheMs: number;
   /** Bearer token a monitor presents to /api/health (HEALTH_TOKEN). Default: none, only an admin's session. */
   healthToken: string | null;
-  /** Per-user limits of checks and connects; counters in Redis when REDIS_URL is set, else per process. */
+  /** Per-user limits of checks and connects; counters where sessions live (limiter-factory.ts). */
   requestLimits: RequestLimitsConfig;
 }
 
@@ -71,7 +70,7 @@ export function webEnv(): WebEnv {
     trustedProxies,
     maxRequestBodyBytes: env.MAX_REQUEST_BODY_BYTES,
     healthToken: env.HEALTH_TOKEN ?? null,
-    requestLimits: { checksPerMinute: env.RATE_LIMIT_CHECKS_PER_MINUTE, connectsPerMinute: env.RATE_LIMIT_CONNECTS_PER_MINUTE, redisUrl: env.REDIS_URL ?? null },
+    requestLimits: { checksPerMinute: env.RATE_LIMIT_CHECKS_PER_MINUTE, connectsPerMinute: env.RATE_LIMIT_CONNECTS_PER_MINUTE },
     sessionCacheMs: env.SESSION_CACHE_SECONDS * 1000,
   };
   return cached;

@@ -23,6 +23,8 @@ export async function register(): Promise<void> {
       }
     }
     closeOnShutdown(closeTokenService);
+    const { closeLimiters } = await import("./server/limits/limiter-factory");
+    closeOnShutdown(closeLimiters);
     closeOnShutdown(closeDatabase);
   }
 }

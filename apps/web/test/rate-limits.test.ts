@@ -3,7 +3,8 @@ import { TRPCError } from "@trpc/server";
 import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RequestLimits } from "~/server/limits/request-limits";
-import { closeLimiterStores, redisLimiterStore } from "~/server/limits/rate-limiter";
+import { closeLimiters, createLimiter, type LimiterBackend } from "~/server/limits/limiter-factory";
+import { until } from "../../../packages/store/test/redis-server";
 import { startHttpApp, superjsonBody, type HttpApp } from "./http-app";
 
 interface TrpcError {
@@ -11,12 +12,12 @@ interface TrpcError {
 }
 
 // Per-user limits of live checks and connects on the production build: over the limit, 429 with
-// Retry-After and a TOO_MANY_REQUESTS error saying when to retry. Counters in memory here
-// (REDIS_URL unset); the Redis store is tested below.
+// Retry-After and a TOO_MANY_REQUESTS error saying when to retry. Counters in the app's database
+// here (TOKEN_STORE unset), as for sign-in; the Redis backend is tested below.
 describe("per-user limits of checks and connects on the production build", () => {
   let app: HttpApp;
   beforeAll(async () => {
-    app = await startHttpApp("web-rate-limits", { RATE_LIMIT_CHECKS_PER_MINUTE: "3", RATE_LIMIT_CONNECTS_PER_MINUTE: "2", REDIS_URL: undefined });
+    app = await startHttpApp("web-rate-limits", { RATE_LIMIT_CHECKS_PER_MINUTE: "3", RATE_LIMIT_CONNECTS_PER_MINUTE: "2", TOKEN_STORE: undefined, REDIS_URL: undefined });
   });
   afterAll(() => app?.close());
 
@@ -55,19 +56,24 @@ describe("per-user limits of checks and connects on the production build", () =>
 
 describe("limits shared through Redis", () => {
   const url = "redis://127.0.0.1:6379";
-  afterAll(() => closeLimiterStores());
+  const backend: LimiterBackend = { kind: "redis", url };
+  afterAll(() => closeLimiters());
 
-  it("two processes' limiters count against one allowance when REDIS_URL is set", async () => {
-    const store = redisLimiterStore(url);
-    if (store.kind !== "redis") throw new Error("expected a Redis store");
-    for (let i = 0; !store.client.isReady; i++) {
-      if (i > 100) throw new Error("Redis did not become ready");
-      await new Promise((r) => setTimeout(r, 50));
-    }
+  it("two processes' limiters count against one allowance when the token store is Redis", async () => {
+    const probe = createClient({ url });
+    await probe.connect();
+    // Counting reaches Redis once the limiters' client is ready (until then, the in-memory insurance).
+    const ready = `ready-${randomUUID()}`;
+    const readiness = await createLimiter({ name: ready, points: 1_000, durationSeconds: 60 }, backend);
+    await until(5_000, async () => {
+      await readiness.consume("probe");
+      return (await probe.get(`tokenvault:limit:${ready}:probe`)) === null ? undefined : true;
+    }, "the limiters' Redis client ready");
+    await probe.del(`tokenvault:limit:${ready}:probe`);
     const caller = { companyId: `co-${randomUUID()}`, userId: "bob" };
     // Two RequestLimits, as two app processes build them: each with its own in-memory insurance.
-    const first = RequestLimits.create({ checksPerMinute: 2, connectsPerMinute: 1, redisUrl: url });
-    const second = RequestLimits.create({ checksPerMinute: 2, connectsPerMinute: 1, redisUrl: url });
+    const first = await RequestLimits.create({ checksPerMinute: 2, connectsPerMinute: 1 }, backend);
+    const second = await RequestLimits.create({ checksPerMinute: 2, connectsPerMinute: 1 }, backend);
     await first.take("check", caller);
     await second.take("check", caller);
     const refused = await first.take("check", caller).then(
@@ -77,8 +83,6 @@ describe("limits shared through Redis", () => {
     expect(refused).toBeInstanceOf(TRPCError);
     expect((refused as TRPCError).code).toBe("TOO_MANY_REQUESTS");
 
-    const probe = createClient({ url });
-    await probe.connect();
     try {
       const key = `tokenvault:limit:check:${JSON.stringify([caller.companyId, caller.userId])}`;
       expect(Number(await probe.get(key))).toBe(3);

@@ -54,7 +54,7 @@ describe("sign-in and its limits over HTTP", () => {
 
   it("keeps no account name or address in clear in the counters", async () => {
     const rows = JSON.stringify(await app.db.prisma.$queryRawUnsafe(`SELECT * FROM "RateLimiterFlexible"`));
-    expect(rows).toContain("sign-in-account");
+    expect(rows).toContain("tokenvault:limit:sign-in-account:");
     for (const clear of ["alice", "nobody-1", "203.0.113.20", "198.51.100"]) expect(rows).not.toContain(clear);
   });
 

@@ -12,14 +12,18 @@ import { PAGE_PATH_HEADER, refreshPath } from "../auth/return-path";
 import type { ContextDeps, Services } from "./trpc";
 
 let auditLog: AuditLogQuery | undefined;
-let limits: RequestLimits | undefined;
+let limits: Promise<RequestLimits> | undefined;
 
 /** The process-wide services, built on the first request that needs them. */
 async function processServices(): Promise<Services> {
-  const [tokenService, database] = await Promise.all([getTokenService(), getDatabase()]);
+  if (!limits) {
+    limits = RequestLimits.create(webEnv().requestLimits);
+    // A backend that failed to build is tried again on the next request.
+    limits.catch(() => (limits = undefined));
+  }
+  const [tokenService, database, requestLimits] = await Promise.all([getTokenService(), getDatabase(), limits]);
   auditLog ??= new AuditLogQuery(database.prisma);
-  limits ??= RequestLimits.create(webEnv().requestLimits);
-  return { tokenService, auditLog, limits, sessionAdmin: { sessions: serverSessions(), members: (companyId) => (webEnv().demoUsers ? localMembers(companyId) : []) } };
+  return { tokenService, auditLog, limits: requestLimits, sessionAdmin: { sessions: serverSessions(), members: (companyId) => (webEnv().demoUsers ? localMembers(companyId) : []) } };
 }
 
 /** Wiring only: the process-wide services, the default (cookie) session resolver and the request settings of env.ts. */

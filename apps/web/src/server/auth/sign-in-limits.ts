@@ -1,13 +1,11 @@
 import { createHmac } from "node:crypto";
 import { RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
 import { webEnv } from "~/env";
-import { createLimiter } from "../limits/limiter-factory";
+import { createLimiter, secondsToWait as seconds } from "../limits/limiter-factory";
 import type { SignInLimiter } from "./sign-in";
 
 /** Failed sign-ins allowed per window: per account, and per client address (many accounts from one place). */
 export const SIGN_IN_LIMITS = { perAccount: 5, perAddress: 20, windowSeconds: 15 * 60 } as const;
-
-const seconds = (res: RateLimiterRes) => Math.max(1, Math.ceil(res.msBeforeNext / 1000));
 
 /**
  * Failed sign-ins counted with rate-limiter-flexible: once an account, or a client address, has
@@ -57,11 +55,11 @@ function consume(limiter: RateLimiterAbstract, limitKey: string): Promise<RateLi
 
 let limiter: Promise<SignInLimiter> | undefined;
 
-/** The process's sign-in limiter, built on first use on the backend TOKEN_STORE names (limiter-factory.ts). */
+/** The process's sign-in limiter, built on first use on the app's limiter backend (limiter-factory.ts). */
 export function signInLimiter(): Promise<SignInLimiter> {
   limiter ??= Promise.all([
-    createLimiter({ keyPrefix: "sign-in-account", points: SIGN_IN_LIMITS.perAccount, durationSeconds: SIGN_IN_LIMITS.windowSeconds }),
-    createLimiter({ keyPrefix: "sign-in-address", points: SIGN_IN_LIMITS.perAddress, durationSeconds: SIGN_IN_LIMITS.windowSeconds }),
+    createLimiter({ name: "sign-in-account", points: SIGN_IN_LIMITS.perAccount, durationSeconds: SIGN_IN_LIMITS.windowSeconds }),
+    createLimiter({ name: "sign-in-address", points: SIGN_IN_LIMITS.perAddress, durationSeconds: SIGN_IN_LIMITS.windowSeconds }),
   ]).then(([account, address]) => new RateLimitedSignIn(account, address, webEnv().sessionSecret));
   limiter.catch(() => (limiter = undefined));
   return limiter;

@@ -1,21 +1,40 @@
-import { RateLimiterMemory, RateLimiterPrisma, RateLimiterRedis, type RateLimiterAbstract } from "rate-limiter-flexible";
+import { RateLimiterMemory, RateLimiterPrisma, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
 import { getDatabase } from "@tokenvault/db";
-import { redisClientOptions, storeSettingsFromEnv } from "@tokenvault/store";
+import { redisClientOptions, storeSettingsFromEnv, type StoreSettings } from "@tokenvault/store";
 
-/** One limit: at most `points` per `durationSeconds`, counted under `keyPrefix`. */
+/**
+ * The app's one rate-limiter-flexible factory: every limit (checks and connects per user, failed
+ * sign-ins per account and address) is built here, on one backend. Nothing here knows what is limited.
+ */
 export interface LimitSpec {
-  keyPrefix: string;
+  /** Names the limit's keys in the backend (`tokenvault:limit:<name>:<key>`): one limit, one name. */
+  name: string;
   points: number;
   durationSeconds: number;
 }
 
+/** Where counters live: the backend every process of the app shares. */
+export type LimiterBackend = { kind: "memory" } | { kind: "database" } | { kind: "redis"; url: string };
+
+/**
+ * Follows the sessions: Redis when the token store is Redis (TOKEN_STORE=redis, REDIS_URL);
+ * process memory for `memory` (tests, one process); otherwise (`postgres`, `upstash`, which the
+ * library has no REST backend for) the app's database, so limits hold across processes.
+ */
+export function limiterBackend(settings: StoreSettings = storeSettingsFromEnv()): LimiterBackend {
+  if (settings.backend === "memory") return { kind: "memory" };
+  if (settings.backend === "redis") return { kind: "redis", url: settings.url };
+  return { kind: "database" };
+}
+
 type RedisClient = Awaited<ReturnType<typeof connectRedis>>;
-let redis: Promise<RedisClient> | undefined;
+let redisClients = new Map<string, Promise<RedisClient>>();
 
 async function connectRedis(url: string) {
   const { createClient } = await import("redis");
   // Reconnects on its own (the store's strategy); while it is away the limiters use their in-memory insurance.
   const client = createClient(redisClientOptions(url));
+  // Without a listener a connection error would crash the process; the insurance limiter covers it.
   client.on("error", () => {});
   // Wait briefly for the first connection (counts go to Redis from the start), never for long:
   // a Redis that is down at start-up leaves the limiters on their insurance until it answers.
@@ -24,25 +43,47 @@ async function connectRedis(url: string) {
   return client;
 }
 
-/**
- * A rate-limiter-flexible limiter on the backend TOKEN_STORE names, shared by every process:
- * Redis (REDIS_URL) with an in-memory limiter as insurance while Redis is unreachable; the app's
- * own database (embedded or PostgreSQL, the RateLimiterFlexible table) for `postgres` and
- * `upstash` (the library has no Upstash REST backend); process memory for `memory` (tests).
- */
-export async function createLimiter(spec: LimitSpec): Promise<RateLimiterAbstract> {
-  const options = { keyPrefix: spec.keyPrefix, points: spec.points, duration: spec.durationSeconds };
-  const settings = storeSettingsFromEnv();
-  switch (settings.backend) {
+export async function createLimiter(spec: LimitSpec, backend: LimiterBackend = limiterBackend()): Promise<RateLimiterAbstract> {
+  const options = { keyPrefix: `tokenvault:limit:${spec.name}`, points: spec.points, duration: spec.durationSeconds };
+  switch (backend.kind) {
     case "memory":
       return new RateLimiterMemory(options);
     case "redis": {
-      redis ??= connectRedis(settings.url);
-      return new RateLimiterRedis({ ...options, storeClient: await redis, useRedisPackage: true, rejectIfRedisNotReady: true, insuranceLimiter: new RateLimiterMemory(options) });
+      let client = redisClients.get(backend.url);
+      if (!client) redisClients.set(backend.url, (client = connectRedis(backend.url)));
+      // While Redis is unreachable each process limits on its own: neither unlimited nor failing every request.
+      return new RateLimiterRedis({ ...options, storeClient: await client, useRedisPackage: true, rejectIfRedisNotReady: true, insuranceLimiter: new RateLimiterMemory(options) });
     }
-    case "postgres":
-    case "upstash":
-      // The Prisma client's delegate for the model (prisma.rateLimiterFlexible).
+    case "database":
+      // The Prisma client's delegate for the model (prisma.rateLimiterFlexible); closed with the database.
       return new RateLimiterPrisma({ ...options, storeClient: (await getDatabase()).prisma, tableName: "rateLimiterFlexible" });
+  }
+}
+
+/** Closes the limiters' Redis clients (shutdown, tests); the database closes with the app's. */
+export async function closeLimiters(): Promise<void> {
+  const clients = [...redisClients.values()];
+  redisClients = new Map();
+  await Promise.all(clients.map(async (c) => (await c).close().catch(() => undefined)));
+}
+
+/** No point left for this key: wait `retryAfterSec`. */
+export class LimitExceeded extends Error {
+  override readonly name = "LimitExceeded";
+  constructor(readonly retryAfterSec: number) {
+    super(`limit exceeded; retry after ${retryAfterSec} s`);
+  }
+}
+
+/** Whole seconds until the limiter gives a point back (at least 1). */
+export const secondsToWait = (res: RateLimiterRes) => Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+
+/** Takes one point for `key`, or throws LimitExceeded. Store failures (with no insurance left) propagate. */
+export async function takePoint(limiter: RateLimiterAbstract, key: string): Promise<void> {
+  try {
+    await limiter.consume(key);
+  } catch (rejection) {
+    if (rejection instanceof RateLimiterRes) throw new LimitExceeded(secondsToWait(rejection));
+    throw rejection;
   }
 }

@@ -1,6 +1,6 @@
 import { TRPCError } from "@trpc/server";
 import type { RateLimiterAbstract } from "rate-limiter-flexible";
-import { createRateLimiter, LimitExceeded, redisLimiterStore, takePoint, type LimiterStore } from "./rate-limiter";
+import { createLimiter, LimitExceeded, takePoint, type LimiterBackend } from "./limiter-factory";
 
 /** The actions limited per user: live checks and connects (each reaches a provider or writes a state). */
 export type LimitedAction = "check" | "connect";
@@ -8,8 +8,6 @@ export type LimitedAction = "check" | "connect";
 export interface RequestLimitsConfig {
   checksPerMinute: number;
   connectsPerMinute: number;
-  /** Counters in Redis (every process shares them) when set; otherwise in each process's memory. */
-  redisUrl: string | null;
 }
 
 const LABEL: Record<LimitedAction, string> = { check: "connection checks", connect: "connection attempts" };
@@ -27,12 +25,13 @@ export class RetryAfterCause extends Error {
 export class RequestLimits {
   constructor(private readonly limiters: Record<LimitedAction, RateLimiterAbstract>) {}
 
-  static create(config: RequestLimitsConfig): RequestLimits {
-    const store: LimiterStore = config.redisUrl ? redisLimiterStore(config.redisUrl) : { kind: "memory" };
-    return new RequestLimits({
-      check: createRateLimiter({ name: "check", points: config.checksPerMinute, durationSec: 60 }, store),
-      connect: createRateLimiter({ name: "connect", points: config.connectsPerMinute, durationSec: 60 }, store),
-    });
+  /** On the app's limiter backend (limiter-factory.ts) unless told another. */
+  static async create(config: RequestLimitsConfig, backend?: LimiterBackend): Promise<RequestLimits> {
+    const [check, connect] = await Promise.all([
+      createLimiter({ name: "check", points: config.checksPerMinute, durationSeconds: 60 }, backend),
+      createLimiter({ name: "connect", points: config.connectsPerMinute, durationSeconds: 60 }, backend),
+    ]);
+    return new RequestLimits({ check, connect });
   }
 
   /** Takes one of the user's points for `action`, or throws TOO_MANY_REQUESTS saying when to retry. */
