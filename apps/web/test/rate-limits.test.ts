@@ -34,6 +34,9 @@ describe("per-user limits of checks and connects on the production build", () =>
     const body = (await refused.json()) as TrpcError;
     expect(body.error.json.message).toBe(`Too many connection checks. Try again in ${retryAfter} second${retryAfter === 1 ? "" : "s"}.`);
     expect(body.error.json.data).toMatchObject({ code: "TOO_MANY_REQUESTS", httpStatus: 429, retryAfterSeconds: retryAfter });
+    // Counted in the app's database (shared by every process), the refused call included.
+    const row = await app.db.prisma.rateLimiterFlexible.findUnique({ where: { key: `tokenvault:limit:check:${JSON.stringify(["acme", "bob"])}` } });
+    expect(row?.points).toBe(4);
     // Another member of the same company has their own allowance.
     expect((await check("dave")).status).not.toBe(429);
   });
