@@ -9,7 +9,7 @@ import { deliverWebhook, webhookEvent, type WebhookEvent, type WebhookEventType 
 /** The actor on audit rows of what the worker does. */
 export const WORKER_USER = "system:worker";
 
-export type WorkerService = Pick<TokenService, "getValidToken" | "refreshNow" | "upkeep" | "purgeAuditLog">;
+export type WorkerService = Pick<TokenService, "refreshIfDue" | "refreshNow" | "upkeep" | "purgeAuditLog">;
 
 export interface RefreshJobData {
   connectionId: string;
@@ -106,8 +106,9 @@ export class Jobs {
     try {
       await this.limiter.run(slots, async () => {
         if (data.reason === "keep-alive") await service.refreshNow(connection.companyId, provider, { userId: WORKER_USER });
-        // Refreshed only if still within the window when the lease is held: someone else may have refreshed.
-        else await service.getValidToken(connection.companyId, provider, WORKER_USER, { refreshMarginMs: config.refreshAheadMs });
+        // Refreshed only if still within the window when the lease is held (someone else may have
+        // refreshed), and awaited: getValidToken would refresh in the background, out of our sight.
+        else await service.refreshIfDue(connection.companyId, provider, { userId: WORKER_USER }, config.refreshAheadMs);
       });
       // During the cooldown after a failure the service serves the still-valid token without
       // asking the provider: that is not a recovery, and the job must try again later.
