@@ -7,6 +7,7 @@ export const QUEUES = {
   refresh: "tokenvault-refresh",
   webhook: "tokenvault-webhook",
   housekeeping: "tokenvault-housekeeping",
+  revocations: "tokenvault-revocations",
 } as const;
 
 /** Where pg-boss keeps its jobs: the app's own PostgreSQL (a URL) or its embedded PGlite database. */

@@ -6,6 +6,10 @@ export interface WorkerConfig {
   scanCron: string;
   /** Housekeeping's schedule (cron, UTC). */
   housekeepingCron: string;
+  /** When the revocations a reconnect could not complete are retried (cron, UTC). */
+  revocationRetryCron: string;
+  /** Pending revocations attempted per run, at most (the rest wait for the next run). */
+  revocationRetryBatch: number;
   /** Refresh access tokens that are still valid but expire within this many ms; 0 turns refresh-ahead off. */
   refreshAheadMs: number;
   /** Refresh a grant once this fraction of its refresh token's idle lifetime has passed (at most 0.5). */
@@ -47,6 +51,8 @@ export const DEFAULT_WORKER_CONFIG: WorkerConfig = {
   concurrency: 4,
   scanCron: "* * * * *",
   housekeepingCron: "17 * * * *",
+  revocationRetryCron: "*/5 * * * *",
+  revocationRetryBatch: 100,
   refreshAheadMs: 10 * 60 * 1000,
   keepAliveFraction: 0.5,
   genericIdleMs: 30 * DAY_MS,

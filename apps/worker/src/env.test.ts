@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { KeyConfigError } from "@tokenvault/vault";
 import { resetWorkerEnvCacheForTests, workerEnv } from "./env";
 
-const NAMES = ["WORKER_EXHAUST_AFTER_DAYS", "WORKER_REFRESH_AHEAD_SECONDS", "WEBHOOK_URL", "WEBHOOK_SECRET", "AUDIT_RETENTION_DAYS", "DATABASE_URL"];
+const NAMES = ["WORKER_EXHAUST_AFTER_DAYS", "WORKER_REFRESH_AHEAD_SECONDS", "WEBHOOK_URL", "WEBHOOK_SECRET", "AUDIT_RETENTION_DAYS", "WORKER_REVOCATION_RETRY_CRON", "DATABASE_URL"];
 const saved = Object.fromEntries(NAMES.map((n) => [n, process.env[n]]));
 
 function withEnv(values: Record<string, string | undefined>) {
@@ -17,17 +17,17 @@ function withEnv(values: Record<string, string | undefined>) {
 afterEach(() => withEnv(saved));
 
 describe("workerEnv", () => {
-  it("defaults: 4 failing days, refresh-ahead 10 minutes, no webhooks, no audit retention, the embedded database", () => {
+  it("defaults: 4 failing days, refresh-ahead 10 minutes, no webhooks, no audit retention, revocations retried every 5 minutes, the embedded database", () => {
     withEnv({});
     const { config, databaseUrl } = workerEnv();
-    expect([config.exhaustAfterDays, config.refreshAheadMs, config.webhook, config.auditRetentionDays, databaseUrl]).toEqual([4, 600_000, null, null, null]);
+    expect([config.exhaustAfterDays, config.refreshAheadMs, config.webhook, config.auditRetentionDays, config.revocationRetryCron, databaseUrl]).toEqual([4, 600_000, null, null, "*/5 * * * *", null]);
   });
 
   it("reads what is set", () => {
     const secret = `whsec_${Buffer.alloc(24, 7).toString("base64")}`;
-    withEnv({ WORKER_EXHAUST_AFTER_DAYS: "6", WORKER_REFRESH_AHEAD_SECONDS: "0", WEBHOOK_URL: "https://hooks.example.com/x", WEBHOOK_SECRET: secret, AUDIT_RETENTION_DAYS: "400" });
+    withEnv({ WORKER_EXHAUST_AFTER_DAYS: "6", WORKER_REFRESH_AHEAD_SECONDS: "0", WEBHOOK_URL: "https://hooks.example.com/x", WEBHOOK_SECRET: secret, AUDIT_RETENTION_DAYS: "400", WORKER_REVOCATION_RETRY_CRON: "*/15 * * * *" });
     const { config } = workerEnv();
-    expect([config.exhaustAfterDays, config.refreshAheadMs, config.webhook, config.auditRetentionDays]).toEqual([6, 0, { url: "https://hooks.example.com/x", secret }, 400]);
+    expect([config.exhaustAfterDays, config.refreshAheadMs, config.webhook, config.auditRetentionDays, config.revocationRetryCron]).toEqual([6, 0, { url: "https://hooks.example.com/x", secret }, 400, "*/15 * * * *"]);
   });
 
   it("refuses a malformed value naming the variable, never echoing it", () => {

@@ -1,5 +1,5 @@
 import type PgBoss from "pg-boss";
-import { TokenError, type Clock, type Logger, type TokenService, type UpkeepConnection, type UpkeepIncident } from "@tokenvault/token";
+import { TokenError, type Clock, type Logger, type RevocationRetryReport, type TokenService, type UpkeepConnection, type UpkeepIncident } from "@tokenvault/token";
 import type { WorkerConfig } from "./config";
 import { KeyedLimiter } from "./limiter";
 import { decide, utcDay, type RefreshReason } from "./policy";
@@ -9,7 +9,7 @@ import { deliverWebhook, webhookEvent, type WebhookEvent, type WebhookEventType 
 /** The actor on audit rows of what the worker does. */
 export const WORKER_USER = "system:worker";
 
-export type WorkerService = Pick<TokenService, "getValidToken" | "refreshNow" | "upkeep" | "purgeAuditLog">;
+export type WorkerService = Pick<TokenService, "refreshIfDue" | "refreshNow" | "upkeep" | "purgeAuditLog" | "purgeExpiredOAuthStates" | "retryPendingRevocations">;
 
 export interface RefreshJobData {
   connectionId: string;
@@ -106,8 +106,9 @@ export class Jobs {
     try {
       await this.limiter.run(slots, async () => {
         if (data.reason === "keep-alive") await service.refreshNow(connection.companyId, provider, { userId: WORKER_USER });
-        // Refreshed only if still within the window when the lease is held: someone else may have refreshed.
-        else await service.getValidToken(connection.companyId, provider, WORKER_USER, { refreshMarginMs: config.refreshAheadMs });
+        // Refreshed only if still within the window when the lease is held (someone else may have
+        // refreshed), and awaited: getValidToken would refresh in the background, out of our sight.
+        else await service.refreshIfDue(connection.companyId, provider, { userId: WORKER_USER }, config.refreshAheadMs);
       });
       // During the cooldown after a failure the service serves the still-valid token without
       // asking the provider: that is not a recovery, and the job must try again later.
@@ -143,13 +144,21 @@ export class Jobs {
     await deliverWebhook(endpoint, event);
   }
 
-  /** Hourly upkeep of the database: token store entries and audit retention. */
-  async housekeeping(): Promise<{ storeRemoved: number | null; auditPurged: number | null }> {
+  /** Hourly upkeep of the database: token store entries, expired OAuth states and audit retention. */
+  async housekeeping(): Promise<{ storeRemoved: number | null; oauthStatesPurged: number; auditPurged: number | null }> {
     const { config, clock, service, storeCleanup, logger } = this.deps;
     const storeRemoved = storeCleanup ? await storeCleanup() : null;
+    const oauthStatesPurged = await service.purgeExpiredOAuthStates();
     const auditPurged = config.auditRetentionDays ? await service.purgeAuditLog(new Date(clock.now().getTime() - config.auditRetentionDays * 86_400_000)) : null;
-    logger.info("worker housekeeping", { storeRemoved, auditPurged });
-    return { storeRemoved, auditPurged };
+    logger.info("worker housekeeping", { storeRemoved, oauthStatesPurged, auditPurged });
+    return { storeRemoved, oauthStatesPurged, auditPurged };
+  }
+
+  /** Revokes (at the provider) the replaced grants a reconnect could not; rows not yet due wait for their back-off. */
+  async retryRevocations(): Promise<RevocationRetryReport> {
+    const report = await this.deps.service.retryPendingRevocations(this.deps.config.revocationRetryBatch);
+    if (report.attempted > 0) this.deps.logger.info("worker revocation retry", { ...report });
+    return report;
   }
 
   private stillDue(connection: UpkeepConnection): boolean {

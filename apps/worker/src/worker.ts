@@ -17,7 +17,8 @@ export interface WorkerDeps {
 
 /**
  * The background worker: pg-boss queues in the app's database, a scan on a schedule that
- * enqueues one refresh job per due connection, the refresh, webhook and housekeeping workers.
+ * enqueues one refresh job per due connection, the refresh, webhook, housekeeping and
+ * revocation-retry workers.
  * start() and stop() are the whole lifecycle; the process entry (main.ts) wires the signals.
  */
 export class TokenvaultWorker {
@@ -43,9 +44,11 @@ export class TokenvaultWorker {
     await this.createQueue(QUEUES.refresh, { policy: "stately" });
     await this.createQueue(QUEUES.webhook, { policy: "standard" });
     await this.createQueue(QUEUES.housekeeping, { policy: "singleton" });
+    await this.createQueue(QUEUES.revocations, { policy: "singleton" });
     if (options.schedule !== false) {
       await this.boss.schedule(QUEUES.scan, config.scanCron, {}, { tz: "UTC" });
       await this.boss.schedule(QUEUES.housekeeping, config.housekeepingCron, {}, { tz: "UTC" });
+      await this.boss.schedule(QUEUES.revocations, config.revocationRetryCron, {}, { tz: "UTC" });
     }
     const polling = { pollingIntervalSeconds: config.pollingIntervalSeconds, batchSize: 1 };
     await this.boss.work(QUEUES.scan, polling, async () => this.jobs.scan());
@@ -56,6 +59,7 @@ export class TokenvaultWorker {
       if (job) await this.jobs.deliver(job.data);
     });
     await this.boss.work(QUEUES.housekeeping, polling, async () => this.jobs.housekeeping());
+    await this.boss.work(QUEUES.revocations, polling, async () => this.jobs.retryRevocations());
     this.logger.info("worker started", { concurrency: config.concurrency, scanCron: config.scanCron, webhooks: config.webhook !== null });
   }
 

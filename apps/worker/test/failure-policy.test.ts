@@ -97,7 +97,12 @@ describe("failure policy and webhooks", () => {
     await worker.start({ schedule: false });
     const job = { connectionId, reason: "refresh-ahead" as const };
 
-    await expect(worker.jobs.refresh(job)).rejects.toBeInstanceOf(TokenError);
+    const failedBefore = (await h.sim.getGrant(grantId))!.counters.refreshFailed;
+    // The job waits for the refresh: when it fails, the provider was asked and the failure is on record.
+    await expect(worker.jobs.refresh(job)).rejects.toMatchObject({ code: "PROVIDER_UNAVAILABLE" });
+    expect((await h.sim.getGrant(grantId))!.counters.refreshFailed).toBeGreaterThan(failedBefore);
+    const failures = await h.db.prisma.auditLog.findMany({ where: { companyId, action: "REFRESH", outcome: "FAILURE" } });
+    expect(failures.map((a) => a.userId)).toEqual(["system:worker"]);
     await h.sim.removeFault(fault.id);
     // Inside the service's 30 s cooldown the still-valid token is served without a provider call.
     const calls = (await h.sim.getGrant(grantId))!.counters;

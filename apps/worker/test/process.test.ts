@@ -9,7 +9,7 @@ const workerDir = fileURLToPath(new URL("..", import.meta.url));
 
 /** `pnpm worker` as deployed: its own process, configured by the environment, stopped by SIGTERM. */
 describe("the worker process", () => {
-  it("starts on DATABASE_URL, schedules the scan and housekeeping, and stops cleanly on SIGTERM", async () => {
+  it("starts on DATABASE_URL, schedules the scan, housekeeping and the revocation retry, and stops cleanly on SIGTERM", async () => {
     const database = await createTestDatabase("worker_process");
     const databaseUrl = database.url;
     const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
@@ -47,6 +47,7 @@ describe("the worker process", () => {
       const schedules = await client.query<{ name: string; cron: string }>(`SELECT name, cron FROM pgboss.schedule ORDER BY name`);
       expect(schedules.rows).toEqual([
         { name: "tokenvault-housekeeping", cron: "17 * * * *" },
+        { name: "tokenvault-revocations", cron: "*/5 * * * *" },
         { name: "tokenvault-scan", cron: "0 0 1 1 *" },
       ]);
     } finally {

@@ -122,6 +122,20 @@ export class TokenService {
     });
   }
 
+  /**
+   * Refreshes when the access token expires within `marginMs`, and waits for it (unlike
+   * getValidToken, which inside the margin serves the still-valid token and refreshes behind
+   * it): the background worker's refresh-ahead, which must see the outcome. Not forced: under
+   * the lease a refresh someone else just made is used, not repeated; during a cooldown the
+   * still-valid token is left as it is. Throws the refresh's TokenError.
+   */
+  async refreshIfDue(companyId: string, provider: string, context: RequestContext, marginMs: number): Promise<TokenStatus> {
+    return failClosedOnDatabase(async () => {
+      await this.tokens.read(companyId, provider, context.userId, { refreshMarginMs: marginMs, awaitRefresh: true });
+      return this.views.status(companyId, provider);
+    });
+  }
+
   /** Vault secrets whose expiry falls before now + `withinMinutes`. Metadata only, never values. */
   async findExpiringTokens(withinMinutes: number, provider?: string): Promise<ExpiringToken[]> {
     return failClosedOnDatabase(() => this.lifecycle.findExpiring(withinMinutes, provider));

@@ -37,6 +37,8 @@ export interface RefreshRequest {
   force: boolean;
   /** Who asked; recorded on the audit row. */
   userId: string;
+  /** Inside the margin, wait for the refresh rather than serve the still-valid token (the background worker observes the outcome). */
+  wait?: boolean;
 }
 
 /**
@@ -97,13 +99,13 @@ export class Refresher {
   /**
    * `connection` as read when it is fresh for the margin. Inside the margin, while the access
    * token is still valid, also `connection` as read: one refresh starts in the background and
-   * nobody waits for it. Otherwise (expired, or forced after a provider 401) the connection
-   * after a refresh.
+   * nobody waits for it (unless `request.wait`). Otherwise (expired, or forced after a provider
+   * 401) the connection after a refresh.
    */
   async ensureFresh(adapter: ProviderAdapter, connection: ConnectionWithSecrets, request: RefreshRequest): Promise<ConnectionWithSecrets> {
     const now = this.deps.clock.now();
     if (!request.force && isFresh(connection, request.marginMs, now)) return connection;
-    if (!request.force && isFresh(connection, 0, now)) {
+    if (!request.force && !request.wait && isFresh(connection, 0, now)) {
       this.revalidate(adapter, connection, request);
       return connection;
     }

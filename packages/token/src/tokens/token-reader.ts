@@ -30,8 +30,11 @@ export class TokenReader {
     this.refresher = new Refresher(deps);
   }
 
-  /** The connection with an access token valid for the margin, refreshing it first when needed. */
-  async read(companyId: string, provider: string, userId: string, options: GetValidTokenOptions = {}): Promise<ReadConnection> {
+  /**
+   * The connection with an access token valid for the margin, refreshing it first when needed.
+   * `awaitRefresh`: inside the margin, wait for the refresh instead of starting it in the background.
+   */
+  async read(companyId: string, provider: string, userId: string, options: GetValidTokenOptions & { awaitRefresh?: boolean } = {}): Promise<ReadConnection> {
     requireName("companyId", companyId);
     requireName("userId", userId);
     const { connections, clock, audit } = this.deps;
@@ -40,7 +43,7 @@ export class TokenReader {
 
     const read = await this.reads.run(`${companyId}\u0000${adapter.id}`, () => connections.load(companyId, adapter.id));
     if (!read) throw notConnected();
-    const connection = await this.refresher.ensureFresh(adapter, read, { marginMs: margin, force: !!options.forceRefresh, userId });
+    const connection = await this.refresher.ensureFresh(adapter, read, { marginMs: margin, force: !!options.forceRefresh, wait: !!options.awaitRefresh, userId });
     audit.enqueue(
       { companyId, action: "TOKEN_READ", outcome: "SUCCESS", connectionType: adapter.id, apiEndpoint: "tokenService.getValidToken", requestMethod: "READ", responseStatus: 200 },
       { userId },
