@@ -75,7 +75,7 @@ describe("PostgreSQL terminates the service's connections under load", () => {
     let terminated = 0;
     const recoveries: number[] = [];
     for (let cycle = 1; cycle <= CYCLES; cycle++) {
-      await retried(() => h.expireSoon(company, "xero"));
+      await retried(() => h.expire(company, "xero")); // expired: callers wait for the refresh
       if (cycle % 2 === 0) {
         // Even cycles: every pooled connection is dropped while idle, just before the callers come.
         terminated += await terminateServiceBackends(database.name);
