@@ -3,7 +3,8 @@ import type { Logger } from "../logger";
 import type { RefreshOptions } from "./refresher";
 
 /**
- * Keeps a short refresh lease alive while its holder waits for the provider: every
+ * Keeps a short refresh lease alive while its holder waits for the provider, then while it
+ * stores the result (retried while the database is away): every
  * `leaseHeartbeatMs` the lease is pushed `leaseMs` past PostgreSQL's clock. A holder that dies
  * stops extending it, so another process takes over within one lease. The heartbeat never
  * decides who writes; the fence does (a holder whose lease lapsed anyway is refused there).
@@ -29,7 +30,7 @@ export class LeaseHeartbeat {
     this.timer.unref();
   }
 
-  /** Stops extending; waits for an extension in flight so it cannot land after the write. */
+  /** Stops extending; waits for an extension in flight, so none is running once this returns. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
@@ -40,10 +41,12 @@ export class LeaseHeartbeat {
     if (this.timer === undefined) return;
     try {
       if (!(await this.connections.extendLease(this.connectionId, this.owner, this.options.leaseMs))) {
+        // Stopped meanwhile: our own fenced write released the lease; nothing was lost.
+        if (this.timer === undefined) return;
         // Lost (lapsed and taken, or the version moved): stop; the fence will refuse our write.
         clearInterval(this.timer);
         this.timer = undefined;
-        this.logger.warn("refresh lease lost while the provider call was in flight", { connectionId: this.connectionId });
+        this.logger.warn("refresh lease lost while the refresh was in flight", { connectionId: this.connectionId });
       }
     } catch (error) {
       // The database is unreachable: the lease may lapse; the fence still decides.

@@ -1,13 +1,13 @@
-import type { HealthStatus } from "@tokenvault/db";
 import { randomToken, TokenError } from "@tokenvault/vault";
-import { metadataOf, secretOf, type ConnectionMetadata, type ConnectionWithSecrets } from "../connections/connection";
+import { secretOf, type ConnectionWithSecrets } from "../connections/connection";
 import { withRetry, type RetryPolicy } from "../oauth/retry";
-import { ProviderCallError, requestToken, toTokenError, type TokenResponse } from "../oauth/token-client";
-import { expiresAtFrom, hardExpiresAtFrom, refreshExpiresAtFrom, type ProviderAdapter } from "../providers/types";
-import type { SecretWrite } from "../secrets/secret-store";
+import { ProviderCallError, requestToken, type TokenResponse } from "../oauth/token-client";
+import type { ProviderAdapter } from "../providers/types";
 import type { ServiceParts } from "../service-parts";
 import { LeaseHeartbeat } from "./lease-heartbeat";
+import { recordFailure, StaleLeaseError } from "./record-failure";
 import { SingleFlight } from "./single-flight";
+import { storeRefreshResult, whileDatabaseDown } from "./store-result";
 
 export interface RefreshOptions {
   /**
@@ -251,65 +251,34 @@ export class Refresher {
           (error, delayMs) => logger.warn("refresh attempt failed; retrying", { provider: adapter.id, companyId: current.companyId, kind: error.kind, status: error.status, delayMs: Math.round(delayMs) }),
         );
       } catch (error) {
+        await heartbeat.stop();
         if (!(error instanceof ProviderCallError)) throw error;
-        const failure = await this.recordFailure(adapter, current, leaseVersion, error, Date.now() - started, force, userId);
+        const failure = await recordFailure(this.deps, { adapter, connection: current, owner: this.owner, leaseVersion, error, responseTime: Date.now() - started, force, userId });
         leaseHeld = false; // the fenced write released it
         throw failure;
+      }
+
+      // The provider has rotated the grant: from here the result must be stored. It is kept in
+      // memory and the fenced write retried while the database is away, for the rest of the
+      // budget and at least one lease (while nobody else claims the lease, the fence still admits it).
+      // The heartbeat beats on until the write settles, so no other process claims the lease meanwhile.
+      const retry = { until: Math.max(deadline, Date.now() + options.leaseMs), logger, context: { provider: adapter.id, companyId: current.companyId } };
+      let written: boolean;
+      try {
+        written = await storeRefreshResult(this.deps, { adapter, connection: current, owner: this.owner, response, refreshToken, force, userId, started }, retry);
       } finally {
         await heartbeat.stop();
       }
-
-      const now = clock.now();
-      const rotated = response.refresh_token !== undefined && response.refresh_token !== refreshToken;
-      const newRefresh = response.refresh_token ?? refreshToken;
-      const refreshExpiresAt = refreshExpiresAtFrom(now, response, adapter, refreshSecret.expiresAt);
-      const previous = metadataOf(current);
-      const hardExpiresAt = hardExpiresAtFrom(now, response, previous.refreshTokenHardExpiresAt);
-      const metadata: ConnectionMetadata = {
-        ...previous,
-        ...(rotated ? { refreshTokenRotatedAt: now.toISOString() } : {}),
-        ...(hardExpiresAt ? { refreshTokenHardExpiresAt: hardExpiresAt } : {}),
-      };
-      const location = { companyId: current.companyId, provider: current.provider, externalId: current.externalId, connectionId: current.id };
-      const secrets: SecretWrite[] = [
-        { ...location, kind: "ACCESS_TOKEN", value: response.access_token, expiresAt: expiresAtFrom(now, response, adapter.defaultAccessTokenTtlSec), lastRefreshedAt: now },
-        { ...location, kind: "REFRESH_TOKEN", value: newRefresh, expiresAt: refreshExpiresAt, lastRefreshedAt: now },
-        // Kept until this set is stored: a refresh whose response is lost can retry in the grace window.
-        ...(rotated ? [{ ...location, kind: "PREVIOUS_REFRESH_TOKEN" as const, value: refreshToken, expiresAt: new Date(now.getTime() + adapter.refreshToken.graceSec * 1000), lastRefreshedAt: now }] : []),
-      ];
-      // One statement: the fence, the token set, health and audit row commit together or not at all.
-      const written = await connections.writeRefresh({
-        connectionId: current.id,
-        owner: this.owner,
-        version: leaseVersion,
-        metadata,
-        secrets: (guard) => this.deps.secrets.sealedWrite(secrets, guard),
-        outcome: {
-          health: { status: "HEALTHY", errorMessage: null },
-          event: {
-            companyId: current.companyId,
-            action: "REFRESH",
-            outcome: "SUCCESS",
-            connectionType: current.provider,
-            apiEndpoint: adapter.endpoints.token,
-            requestMethod: "POST",
-            responseStatus: 200,
-            responseTime: Date.now() - started,
-            details: { forced: force, refreshTokenRotated: rotated },
-          },
-          // The caller whose request found the token expiring (or forced the refresh).
-          context: { userId },
-          at: now,
-        },
-      });
       if (!written) throw new StaleLeaseError();
       leaseHeld = false; // the fenced write released it
-      return await this.deps.connections.require(current.companyId, current.provider);
+      // Stored: read it back (retried too, so the waiters get the new token, not an error).
+      return await whileDatabaseDown(() => connections.require(current.companyId, current.provider), retry);
     } catch (error) {
       if (error instanceof StaleLeaseError) {
         // Our lease expired (or the version moved under it: a reconnect, a token marked
         // invalid); the lease is released below if it is still ours. Their write stands; use it.
-        logger.warn("refresh result discarded: the lease was lost (fenced)", { provider: adapter.id, companyId: seen.companyId });
+        // (Also reached when an earlier attempt of the write committed but its answer was lost.)
+        logger.warn("refresh result not written: the fence refused it (lease lost, or already written)", { provider: adapter.id, companyId: seen.companyId });
         const current = await this.deps.connections.require(seen.companyId, seen.provider);
         const outcome = this.settle(adapter, current, 0);
         if (outcome) return outcome;
@@ -324,55 +293,4 @@ export class Refresher {
       if (leaseHeld) await connections.releaseLease(seen.id, this.owner);
     }
   }
-
-  /** Records a failed refresh (health, audit, state or cooldown) under the fence and returns the error to raise. */
-  private async recordFailure(
-    adapter: ProviderAdapter,
-    connection: ConnectionWithSecrets,
-    leaseVersion: number,
-    error: ProviderCallError,
-    responseTime: number,
-    force: boolean,
-    userId: string,
-  ): Promise<TokenError> {
-    const tokenError = toTokenError(error, adapter.displayName);
-    const now = this.deps.clock.now();
-    const ended = error.kind === "invalid_grant";
-    const health: HealthStatus = ended ? "EXPIRED" : "UNHEALTHY";
-    const cooldownMs = Math.max(this.deps.options.cooldownMs, error.retryAfterMs ?? 0);
-    const { connections } = this.deps;
-    await connections.transaction(async (tx) => {
-      const fenced = await connections.fence(tx, connection.id, this.owner, leaseVersion, {
-        cooldownUntil: ended ? null : new Date(now.getTime() + cooldownMs),
-      });
-      if (!fenced) throw new StaleLeaseError();
-      if (ended) await connections.expireGrant(tx, connection.id, tokenError.message);
-      else await connections.noteRefreshError(tx, connection.id, tokenError.message);
-      await connections.recordOutcome(tx, {
-        health: { status: health, errorMessage: tokenError.message },
-        event: {
-          companyId: connection.companyId,
-          action: "REFRESH",
-          outcome: "FAILURE",
-          connectionType: connection.provider,
-          apiEndpoint: adapter.endpoints.token,
-          requestMethod: "POST",
-          responseStatus: error.status ?? 0,
-          responseTime,
-          errorMessage: tokenError.message,
-          details: { forced: force, reason: error.kind, oauthError: error.oauthError },
-        },
-        context: { userId },
-        at: now,
-      });
-    });
-    this.deps.logger.warn("refresh failed", { provider: adapter.id, companyId: connection.companyId, kind: error.kind, status: error.status });
-    // A token that is still valid (inside the margin) stays usable while the provider is down.
-    return tokenError;
-  }
-}
-
-/** Thrown inside the write transaction when the fence refuses a stale lease holder. */
-class StaleLeaseError extends Error {
-  override readonly name = "StaleLeaseError";
 }
