@@ -35,7 +35,7 @@ describe("a slow provider does not starve the database pool", () => {
     const companies = Array.from({ length: REFRESHES }, (_, i) => `slow-${i}`);
     const direct = h.service();
     for (const company of companies) await h.connect(direct, company, "xero");
-    for (const company of companies) await h.expireSoon(company, "xero");
+    for (const company of companies) await h.expire(company, "xero");
     const before = new Map(await Promise.all(companies.map(async (c) => [c, (await service.getTokenStatus(c, "xero")).accessTokenExpiresAt?.getTime()] as const)));
 
     const fault = await h.sim.addFault({ kind: "latency", provider: "xero", endpoint: "token", latencyMs: PROVIDER_DELAY_MS });
