@@ -40,6 +40,13 @@ describe("decide", () => {
     expect(decide(connection({ access: secret(5 * 60_000, 25 * 60_000) }), { ...DEFAULT_WORKER_CONFIG, refreshAheadMs: 0 }, now).refresh).toBeNull();
   });
 
+  it("caps the window at half the token's lifetime, as the service does, so a short-lived token is not sent before it is due", () => {
+    // A 10-minute token with 9 minutes left: inside the 10-minute window, yet the service calls it
+    // fresh (margin capped at 5 minutes) and would refresh nothing; the job would fail for nothing.
+    expect(decide(connection({ access: secret(9 * 60_000, 60_000) }), DEFAULT_WORKER_CONFIG, now).refresh).toBeNull();
+    expect(decide(connection({ access: secret(4 * 60_000, 6 * 60_000) }), DEFAULT_WORKER_CONFIG, now).refresh).toBe("refresh-ahead");
+  });
+
   it("keeps a grant alive at half its idle lifetime: Xero 60 d, Intuit 100 d, generic as configured", () => {
     expect(decide(connection({ refresh: secret(31 * DAY, 29 * DAY) }), DEFAULT_WORKER_CONFIG, now).refresh).toBeNull();
     expect(decide(connection({ refresh: secret(30 * DAY, 30 * DAY) }), DEFAULT_WORKER_CONFIG, now).refresh).toBe("keep-alive");

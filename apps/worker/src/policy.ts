@@ -1,4 +1,4 @@
-import type { UpkeepConnection } from "@tokenvault/token";
+import { refreshMarginFor, type UpkeepConnection } from "@tokenvault/token";
 import type { WorkerConfig } from "./config";
 
 export type RefreshReason = "refresh-ahead" | "keep-alive";
@@ -74,7 +74,9 @@ export function decide(connection: UpkeepConnection, config: WorkerConfig, now: 
   if (connection.exhaustedAt) return { ...none, horizonWarning: horizon(connection, config, now) };
   let reason: RefreshReason | null = null;
   const accessLeft = access?.state === "VALID" && access.expiresAt ? access.expiresAt.getTime() - now.getTime() : null;
-  if (config.refreshAheadMs > 0 && accessLeft !== null && accessLeft > 0 && accessLeft <= config.refreshAheadMs) reason = "refresh-ahead";
+  // The service's own margin rule (capped at half the token's lifetime): a job sent earlier would find nothing to refresh.
+  const window = access?.expiresAt ? refreshMarginFor({ expiresAt: access.expiresAt, lastRefreshedAt: access.lastRefreshedAt }, config.refreshAheadMs) : 0;
+  if (config.refreshAheadMs > 0 && accessLeft !== null && accessLeft > 0 && accessLeft <= window) reason = "refresh-ahead";
   else if (keepAliveDue(connection, config, now)) reason = "keep-alive";
   return { ...none, refresh: reason, horizonWarning: horizon(connection, config, now) };
 }

@@ -49,8 +49,13 @@ export interface RefreshRequest {
 export function isFresh(connection: ConnectionWithSecrets, marginMs: number, now: Date): boolean {
   const access = secretOf(connection, "ACCESS_TOKEN");
   if (!access || access.state !== "VALID" || !access.expiresAt) return false;
+  return access.expiresAt.getTime() - refreshMarginFor({ expiresAt: access.expiresAt, lastRefreshedAt: access.lastRefreshedAt }, marginMs) > now.getTime();
+}
+
+/** The margin that applies to one access token: `marginMs`, capped at half its lifetime (see isFresh). */
+export function refreshMarginFor(access: { expiresAt: Date; lastRefreshedAt: Date | null }, marginMs: number): number {
   const lifetimeMs = access.lastRefreshedAt ? access.expiresAt.getTime() - access.lastRefreshedAt.getTime() : Infinity;
-  return access.expiresAt.getTime() - Math.min(marginMs, lifetimeMs / 2) > now.getTime();
+  return Math.min(marginMs, lifetimeMs / 2);
 }
 
 function needsReauthorization(connection: ConnectionWithSecrets): boolean {
