@@ -52,7 +52,7 @@ describe("sessions through a Redis outage", () => {
     // Validated within the window: served from this process's cache.
     expect(await outcome(p1.resolve(alice.cookie.value, { rotate: true }))).toBe("active");
     expect(await outcome(p1.resolve(bob.cookie.value, { rotate: true }))).toBe("active");
-    // Ended before the outage: never accepted. Unknown here: cannot be checked, so refused (the resolver answers 401).
+    // Ended before the outage: never accepted. Unknown here: cannot be checked, so refused (the API answers 503).
     expect(await outcome(p1.resolve(carol.cookie.value, { rotate: true }))).toBe("none:ended");
     expect(await outcome(p1.resolve(dave.cookie.value, { rotate: true }))).toBe("error:UNAVAILABLE");
     // A sign-out during the outage takes effect here at once.

@@ -3,7 +3,10 @@ import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { type z, ZodError } from "zod";
 import { isDatabaseUnavailable } from "@tokenvault/db";
 import { databaseUnavailable, TokenError, type TokenErrorCode } from "@tokenvault/token";
+import { StorageError } from "@tokenvault/store";
 import { closeConnection } from "./body-limit";
+
+const isStoreUnavailable = (error: unknown) => error instanceof StorageError && (error.code === "UNAVAILABLE" || error.code === "TIMEOUT");
 
 type TRPCCode = TRPCError["code"];
 
@@ -36,7 +39,8 @@ export function toTRPCError(error: unknown): TRPCError {
   if (error instanceof TRPCError) return error;
   if (error instanceof TokenError) return new TRPCError({ code: CODE_FOR[error.code], message: error.message, cause: new TokenCodeCause(error.code) });
   // A query outside the token service (a route's own read) meets the same outage: same answer.
-  if (isDatabaseUnavailable(error)) return toTRPCError(databaseUnavailable());
+  // So does a session whose store cannot be reached (the app's database or Redis).
+  if (isDatabaseUnavailable(error) || isStoreUnavailable(error)) return toTRPCError(databaseUnavailable());
   console.error("unexpected error in a request:", error instanceof Error ? `${error.name}: ${error.message.slice(0, 200)}` : "unknown");
   return new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: INTERNAL_MESSAGE });
 }

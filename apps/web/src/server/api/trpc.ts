@@ -42,7 +42,10 @@ export interface ContextDeps {
  * services. `responseHeaders`: where the resolver may set a renewed session cookie.
  */
 export async function createContext(deps: ContextDeps, request: { headers: Headers }, responseHeaders?: Headers): Promise<Context> {
-  const [caller, { tokenService, auditLog, limits, sessionAdmin }] = await Promise.all([deps.resolveSession({ headers: request.headers, responseHeaders }), deps.services()]);
+  // An error here (a session store that cannot be reached) leaves through the one mapping too.
+  const [caller, { tokenService, auditLog, limits, sessionAdmin }] = await Promise.all([deps.resolveSession({ headers: request.headers, responseHeaders }), deps.services()]).catch((error: unknown) => {
+    throw toTRPCError(error);
+  });
   return {
     caller,
     tokenService,

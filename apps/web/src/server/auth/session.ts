@@ -1,4 +1,4 @@
-import { LazyTokenStore, StorageError, createTokenStoreFromEnv, storeSettingsFromEnv, withFallback, type TokenStore } from "@tokenvault/store";
+import { LazyTokenStore, createTokenStoreFromEnv, storeSettingsFromEnv, withFallback, type TokenStore } from "@tokenvault/store";
 import { getTokenService } from "@tokenvault/token";
 import { webEnv } from "~/env";
 import { clientAddress } from "../api/client-address";
@@ -86,15 +86,10 @@ export function sessionSetCookie(cookie: IssuedCookie | null): string {
 export const cookieSessionResolver: SessionResolver = async ({ headers, responseHeaders }) => {
   const value = readCookie(headers, sessionCookieName());
   if (!value) return null;
-  let result;
-  try {
-    result = await serverSessions().resolve(value, { rotate: responseHeaders !== undefined });
-  } catch (error) {
-    // The store is unreachable and this process has not validated the session recently: refused
-    // (signed out), never guessed valid. See the README's outage policy.
-    if (error instanceof StorageError && (error.code === "UNAVAILABLE" || error.code === "TIMEOUT")) return null;
-    throw error;
-  }
+  // The store unreachable and the session not validated here recently: the StorageError goes up
+  // and the request is refused with 503 (never guessed valid, and not a sign-out either: the
+  // session is still there when the store returns). See the README's outage policy.
+  const result = await serverSessions().resolve(value, { rotate: responseHeaders !== undefined });
   if (result.kind === "refresh-needed") throw new SessionRefreshNeeded();
   if (result.kind === "none" && result.reason === "reuse") await auditReuse(result.userId, headers);
   if (result.kind !== "active") return null;
