@@ -2,7 +2,8 @@
 // 200 concurrent connections for 30 s (`--duration N` to change it) against connection.list (one
 // indexed read of the company's connections) and connection.check (getValidToken, then a live
 // call to the simulator, then the health row and audit rows). Goals: 0 errors and 0 non-2xx,
-// the server's memory stable across the run. The server, the simulator and autocannon share the
+// the server's memory stable across the run (errors print met or MISSED, like the other benches,
+// without failing the run; memory prints its growth). The server, the simulator and autocannon share the
 // machine's CPU: read the figures as one run on that machine, not as capacity.
 import { readFileSync, readdirSync } from "node:fs";
 import autocannon from "autocannon";
@@ -49,13 +50,14 @@ interface Load {
   rss: { start: number; middle: number; end: number; peak: number };
 }
 
-async function load(app: HttpApp, label: string, request: { method: "GET" | "POST"; path: string; body?: string }): Promise<Load> {
+async function load(app: HttpApp, label: string, request: { method: "GET" | "POST"; path: string; body?: string }, afterWarmUp?: () => Promise<void>): Promise<Load> {
   const headers = { cookie: await app.cookie("alice"), "content-type": "application/json" };
   // Warm-up: the first requests load the route's modules and open the database pool.
   for (let i = 0; i < 20; i++) {
     const response = await fetch(`${app.url}${request.path}`, { method: request.method, headers, body: request.body });
     if (response.status !== 200) throw new Error(`${label} answered ${response.status} before the run: ${await response.text()}`);
   }
+  await afterWarmUp?.();
   const samples: number[] = [rssMb(app.server.pid)];
   const sampler = setInterval(() => samples.push(rssMb(app.server.pid)), 500);
   const result = await autocannon({ url: `${app.url}${request.path}`, method: request.method, headers, body: request.body, connections: CONNECTIONS, duration: DURATION });
@@ -64,14 +66,15 @@ async function load(app: HttpApp, label: string, request: { method: "GET" | "POS
   return { label, result, rss: { start: samples[0]!, middle: samples[samples.length >> 1]!, end: samples[samples.length - 1]!, peak: Math.max(...samples) } };
 }
 
-function report({ label, result: r, rss }: Load): boolean {
+function report({ label, result: r, rss }: Load): void {
   const failures = r.errors + r.non2xx;
   console.log(`  ${label}`);
   console.log(`    latency p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, max ${r.latency.max} ms`);
-  console.log(`    ${r.requests.average.toFixed(0)} requests/s (${r["2xx"]} answered 2xx in ${r.duration.toFixed(1)} s)`);
+  // autocannon stops at the deadline: requests still in flight then are neither answers nor errors.
+  const unanswered = r.requests.sent - r["2xx"] - r.non2xx - r.errors;
+  console.log(`    ${r.requests.average.toFixed(0)} requests/s (${r["2xx"]} answered 2xx in ${r.duration.toFixed(1)} s; ${unanswered} still in flight at the end)`);
   console.log(`    errors ${r.errors} (timeouts ${r.timeouts}), non-2xx ${r.non2xx} (4xx ${r["4xx"]}, 5xx ${r["5xx"]})  goal 0  ${failures === 0 ? "met" : "MISSED"}`);
   console.log(`    server RSS ${rss.start.toFixed(0)} MB at start, ${rss.middle.toFixed(0)} MB mid-run, ${rss.end.toFixed(0)} MB at the end (peak ${rss.peak.toFixed(0)} MB)`);
-  return failures === 0;
 }
 
 const app = await startHttpApp("web-bench", {
@@ -85,19 +88,21 @@ try {
   const before = rssMb(app.server.pid);
   console.log(`Web API under load (production build, ${CONNECTIONS} connections, ${DURATION} s each; server, simulator and load generator share the CPU)`);
   const list = await load(app, "connection.list (GET)", { method: "GET", path: "/api/trpc/connection.list" });
-  const listOk = report(list);
+  report(list);
+  const liveChecks = () => app.db.prisma.auditLog.count({ where: { companyId: "acme", action: "CHECK" } });
+  let checksBefore = 0;
   const check = await load(app, "connection.check (POST, getValidToken + live provider call)", {
     method: "POST",
     path: "/api/trpc/connection.check",
     body: superjsonBody({ provider: "quickbooks" }),
-  });
-  const checkOk = report(check);
-  // Concurrent checks in one process share the call in flight (ConnectionCheck): count the live ones.
-  const liveChecks = await app.db.prisma.auditLog.count({ where: { companyId: "acme", action: "CHECK" } });
-  console.log(`    ${liveChecks} live checks (each a getValidToken and a provider call) for ${check.result["2xx"]} answered requests`);
+  }, async () => void (checksBefore = await liveChecks()));
+  report(check);
+  // Concurrent checks in one process share the call in flight (ConnectionCheck): count the live
+  // ones (a CHECK audit row each; the warm-up's are counted before the run starts).
+  const live = (await liveChecks()) - checksBefore;
+  console.log(`    ${live} live checks during the run (each a getValidToken and a provider call); the other answers shared one in flight`);
   const after = rssMb(app.server.pid);
   console.log(`  server RSS over both runs: ${before.toFixed(0)} MB -> ${after.toFixed(0)} MB (growth ${(after - before).toFixed(0)} MB)`);
-  if (!listOk || !checkOk) process.exitCode = 1;
 } finally {
   await app.close();
 }
