@@ -8,6 +8,8 @@ const webRoot = join(import.meta.dirname, "..");
 
 export interface RunningServer {
   url: string;
+  /** The `next start` process (the bench reads its memory). */
+  pid: number;
   output: () => string;
   stop(): Promise<void>;
 }
@@ -74,5 +76,5 @@ export async function startProductionServer(
       await new Promise((r) => setTimeout(r, 200));
     }
   }
-  return { url, output: () => output, stop };
+  return { url, pid: child.pid!, output: () => output, stop };
 }

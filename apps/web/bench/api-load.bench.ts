@@ -1,0 +1,108 @@
+// `pnpm bench` (web): a load test of the web API on the production build with autocannon.
+// 200 concurrent connections for 30 s (`--duration N` to change it) against connection.list (one
+// indexed read of the company's connections) and connection.check (getValidToken, then a live
+// call to the simulator, then the health row and audit rows). Goals: 0 errors and 0 non-2xx,
+// the server's memory stable across the run (errors print met or MISSED, like the other benches,
+// without failing the run; memory prints its growth). The server, the simulator and autocannon share the
+// machine's CPU: read the figures as one run on that machine, not as capacity.
+import { readFileSync, readdirSync } from "node:fs";
+import autocannon from "autocannon";
+import { startHttpApp, superjsonBody, type HttpApp } from "../test/http-app";
+
+const CONNECTIONS = 200;
+const durationArg = process.argv.indexOf("--duration");
+const DURATION = durationArg >= 0 ? Number(process.argv[durationArg + 1]) : 30;
+if (!Number.isFinite(DURATION) || DURATION <= 0) throw new Error("--duration takes a number of seconds");
+
+/** Resident memory in MB of the process and its descendants (Linux /proc). */
+function rssMb(pid: number): number {
+  let kb = 0;
+  const visit = (p: number) => {
+    try {
+      const line = readFileSync(`/proc/${p}/status`, "utf8").match(/^VmRSS:\s+(\d+)/m);
+      kb += Number(line?.[1] ?? 0);
+      for (const task of readdirSync(`/proc/${p}/task`)) {
+        const children = readFileSync(`/proc/${p}/task/${task}/children`, "utf8").trim();
+        for (const child of children ? children.split(" ") : []) visit(Number(child));
+      }
+    } catch {
+      // The process ended between reads: nothing more to count.
+    }
+  };
+  visit(pid);
+  return kb / 1024;
+}
+
+/** Connects acme's QuickBooks as alice does in a browser: connect, the simulator's consent, the app's callback. */
+async function connectQuickBooks(app: HttpApp): Promise<void> {
+  const started = await app.post("/api/trpc/connection.connect", superjsonBody({ provider: "quickbooks" }), { userId: "alice" });
+  if (started.status !== 200) throw new Error(`connection.connect answered ${started.status}`);
+  const { url } = ((await started.json()) as { result: { data: { json: { url: string } } } }).result.data.json;
+  const consent = await fetch(url, { redirect: "manual" });
+  const callback = new URL(consent.headers.get("location")!);
+  const back = await app.get(`${callback.pathname}${callback.search}`, { userId: "alice" });
+  if (back.headers.get("location") !== "/connections?connected=quickbooks") throw new Error(`the callback answered ${back.status} ${back.headers.get("location")}`);
+}
+
+interface Load {
+  label: string;
+  result: autocannon.Result;
+  rss: { start: number; middle: number; end: number; peak: number };
+}
+
+async function load(app: HttpApp, label: string, request: { method: "GET" | "POST"; path: string; body?: string }, afterWarmUp?: () => Promise<void>): Promise<Load> {
+  const headers = { cookie: await app.cookie("alice"), "content-type": "application/json" };
+  // Warm-up: the first requests load the route's modules and open the database pool.
+  for (let i = 0; i < 20; i++) {
+    const response = await fetch(`${app.url}${request.path}`, { method: request.method, headers, body: request.body });
+    if (response.status !== 200) throw new Error(`${label} answered ${response.status} before the run: ${await response.text()}`);
+  }
+  await afterWarmUp?.();
+  const samples: number[] = [rssMb(app.server.pid)];
+  const sampler = setInterval(() => samples.push(rssMb(app.server.pid)), 500);
+  const result = await autocannon({ url: `${app.url}${request.path}`, method: request.method, headers, body: request.body, connections: CONNECTIONS, duration: DURATION });
+  clearInterval(sampler);
+  samples.push(rssMb(app.server.pid));
+  return { label, result, rss: { start: samples[0]!, middle: samples[samples.length >> 1]!, end: samples[samples.length - 1]!, peak: Math.max(...samples) } };
+}
+
+function report({ label, result: r, rss }: Load): void {
+  const failures = r.errors + r.non2xx;
+  console.log(`  ${label}`);
+  console.log(`    latency p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, max ${r.latency.max} ms`);
+  // autocannon stops at the deadline: requests still in flight then are neither answers nor errors.
+  const unanswered = r.requests.sent - r["2xx"] - r.non2xx - r.errors;
+  console.log(`    ${r.requests.average.toFixed(0)} requests/s (${r["2xx"]} answered 2xx in ${r.duration.toFixed(1)} s; ${unanswered} still in flight at the end)`);
+  console.log(`    errors ${r.errors} (timeouts ${r.timeouts}), non-2xx ${r.non2xx} (4xx ${r["4xx"]}, 5xx ${r["5xx"]})  goal 0  ${failures === 0 ? "met" : "MISSED"}`);
+  console.log(`    server RSS ${rss.start.toFixed(0)} MB at start, ${rss.middle.toFixed(0)} MB mid-run, ${rss.end.toFixed(0)} MB at the end (peak ${rss.peak.toFixed(0)} MB)`);
+}
+
+const app = await startHttpApp("web-bench", {
+  // The bench measures the path, not the per-user limit (30 checks a minute by default), and every
+  // check should reach getValidToken rather than answer with the health recorded moments ago.
+  RATE_LIMIT_CHECKS_PER_MINUTE: "100000",
+  CHECK_COALESCE_SECONDS: "0",
+});
+try {
+  await connectQuickBooks(app);
+  const before = rssMb(app.server.pid);
+  console.log(`Web API under load (production build, ${CONNECTIONS} connections, ${DURATION} s each; server, simulator and load generator share the CPU)`);
+  const list = await load(app, "connection.list (GET)", { method: "GET", path: "/api/trpc/connection.list" });
+  report(list);
+  const liveChecks = () => app.db.prisma.auditLog.count({ where: { companyId: "acme", action: "CHECK" } });
+  let checksBefore = 0;
+  const check = await load(app, "connection.check (POST, getValidToken + live provider call)", {
+    method: "POST",
+    path: "/api/trpc/connection.check",
+    body: superjsonBody({ provider: "quickbooks" }),
+  }, async () => void (checksBefore = await liveChecks()));
+  report(check);
+  // Concurrent checks in one process share the call in flight (ConnectionCheck): count the live
+  // ones (a CHECK audit row each; the warm-up's are counted before the run starts).
+  const live = (await liveChecks()) - checksBefore;
+  console.log(`    ${live} live checks during the run (each a getValidToken and a provider call); the other answers shared one in flight`);
+  const after = rssMb(app.server.pid);
+  console.log(`  server RSS over both runs: ${before.toFixed(0)} MB -> ${after.toFixed(0)} MB (growth ${(after - before).toFixed(0)} MB)`);
+} finally {
+  await app.close();
+}
