@@ -2,7 +2,7 @@ import type PgBoss from "pg-boss";
 import { TokenError, type Clock, type Logger, type RevocationRetryReport, type TokenService, type UpkeepConnection, type UpkeepIncident } from "@tokenvault/token";
 import type { WorkerConfig } from "./config";
 import { KeyedLimiter } from "./limiter";
-import { decide, utcDay, type RefreshReason } from "./policy";
+import { decide, dueCriteria, utcDay, type RefreshReason } from "./policy";
 import { QUEUES } from "./boss";
 import { deliverWebhook, webhookEvent, type WebhookEvent, type WebhookEventType } from "./webhooks";
 
@@ -28,6 +28,8 @@ export interface JobDeps {
   storeCleanup?: () => Promise<number>;
 }
 
+/** Connections read (and decided) per query of the scan. */
+const SCAN_PAGE = 500;
 /** Errors that may pass: pg-boss retries the job with backoff. */
 const TRANSIENT = new Set(["PROVIDER_UNAVAILABLE", "RATE_LIMITED", "VAULT_UNAVAILABLE"]);
 /** Which incidents a new one may replace: each is notified once, and only ever escalates. */
@@ -47,15 +49,17 @@ export class Jobs {
 
   constructor(private readonly deps: JobDeps) {}
 
-  /** The scheduled scan: decides per connection, enqueues refreshes, notifies what the database shows. */
+  /**
+   * The scheduled scan: asks the database for the connections that may be due (index ranges,
+   * see dueConnectionsSql), decides per connection, enqueues refreshes, notifies what it shows.
+   */
   async scan(): Promise<{ scanned: number; enqueued: number }> {
     const { service, config, clock } = this.deps;
-    let afterId: string | null = null;
+    const ids = await service.upkeep.listDue(dueCriteria(config, clock.now()));
     let scanned = 0;
     let enqueued = 0;
-    for (;;) {
-      const page = await service.upkeep.list(afterId, 500);
-      if (page.length === 0) break;
+    for (let start = 0; start < ids.length; start += SCAN_PAGE) {
+      const page = await service.upkeep.listByIds(ids.slice(start, start + SCAN_PAGE));
       for (const connection of page) {
         scanned++;
         const now = clock.now();
@@ -68,7 +72,6 @@ export class Jobs {
         }
         if (decision.refresh && (await this.enqueueRefresh({ connectionId: connection.id, reason: decision.refresh }))) enqueued++;
       }
-      afterId = page[page.length - 1]!.id;
     }
     if (enqueued > 0) this.deps.logger.info("worker scan", { scanned, enqueued });
     return { scanned, enqueued };

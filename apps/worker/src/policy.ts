@@ -1,4 +1,4 @@
-import { refreshMarginFor, type UpkeepConnection } from "@tokenvault/token";
+import { refreshMarginFor, type DueCriteria, type UpkeepConnection } from "@tokenvault/token";
 import type { WorkerConfig } from "./config";
 
 export type RefreshReason = "refresh-ahead" | "keep-alive";
@@ -79,4 +79,15 @@ export function decide(connection: UpkeepConnection, config: WorkerConfig, now: 
   if (config.refreshAheadMs > 0 && accessLeft !== null && accessLeft > 0 && accessLeft <= window) reason = "refresh-ahead";
   else if (keepAliveDue(connection, config, now)) reason = "keep-alive";
   return { ...none, refresh: reason, horizonWarning: horizon(connection, config, now) };
+}
+
+/** The bounds of the scan's query: every connection `decide` could act on at `now` is within them. */
+export function dueCriteria(config: WorkerConfig, now: Date): DueCriteria {
+  return {
+    now,
+    refreshAheadMs: config.refreshAheadMs,
+    keepAliveFraction: config.keepAliveFraction,
+    minIdleMs: Math.min(config.genericIdleMs, ...Object.values(config.idleMsByProvider)),
+    horizonDays: Math.max(0, ...config.horizonWarningDays),
+  };
 }

@@ -10,6 +10,7 @@ export type { StaticSecretKind } from "./secrets/static-secrets";
 export type { ExpiringToken } from "./connections/token-lifecycle";
 export type { RevocationRetryReport } from "./connect/revocation-queue";
 export type { ConnectionUpkeepStore, UpkeepConnection, UpkeepIncident, UpkeepSecret } from "./connections/connection-upkeep-store";
+export { dueConnectionsSql, type DueCriteria } from "./connections/due-connections";
 export { systemClock, type Clock } from "./clock";
 export { TokenError, DecryptionError, KeyConfigError, TOKEN_ERROR_CODES, type TokenErrorCode, type DecryptionFailureReason } from "@tokenvault/vault";
 export { databaseUnavailable } from "./database-unavailable";

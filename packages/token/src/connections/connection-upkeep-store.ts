@@ -1,5 +1,6 @@
 import type { Prisma, PrismaClient, TokenState } from "@tokenvault/db";
 import { metadataOf } from "./connection";
+import { dueConnectionsSql, type DueCriteria } from "./due-connections";
 
 /** What a background worker needs of a grant secret: dates and state, never the value. */
 export interface UpkeepSecret {
@@ -77,14 +78,19 @@ function toUpkeep(row: Row): UpkeepConnection {
 export class ConnectionUpkeepStore {
   constructor(private readonly prisma: PrismaClient) {}
 
-  /** One page of connections (by id), for the worker's scan. */
-  async list(afterId: string | null, limit: number): Promise<UpkeepConnection[]> {
-    const rows = await this.prisma.connection.findMany({
-      select: SELECT,
-      orderBy: { id: "asc" },
-      take: limit,
-      ...(afterId ? { cursor: { id: afterId }, skip: 1 } : {}),
-    });
+  /**
+   * The connections that may be due (see dueConnectionsSql: a few index ranges, not every row),
+   * in id order. The caller still decides per row.
+   */
+  async listDue(criteria: DueCriteria): Promise<string[]> {
+    const rows = await this.prisma.$queryRaw<{ id: string | null }[]>(dueConnectionsSql(criteria));
+    return rows.flatMap((r) => (r.id ? [r.id] : [])).sort();
+  }
+
+  /** The connections named (those still present), in id order. */
+  async listByIds(ids: string[]): Promise<UpkeepConnection[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.prisma.connection.findMany({ select: SELECT, where: { id: { in: ids } }, orderBy: { id: "asc" } });
     return rows.map(toUpkeep);
   }
 
