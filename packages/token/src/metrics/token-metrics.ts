@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
 /** Outcome label of one refresh attempt under the lease. */
 export type RefreshOutcome = "success" | "failure" | "fenced";
@@ -41,12 +41,24 @@ export class TokenMetrics {
   }
 }
 
-/** The process's registry for the default service (served by the web app and the worker). */
-export const defaultMetricsRegistry = new Registry();
+/**
+ * The process's metrics for the default service (served by the web app at /api/metrics and by
+ * the worker), with Node's process metrics (CPU, memory, event loop lag). Kept on globalThis, as
+ * the default service is, so Next.js module reloads do not register the same names twice (it throws).
+ */
+const globalForMetrics = globalThis as unknown as { tokenvaultMetrics?: TokenMetrics };
 
-let defaultMetrics: TokenMetrics | undefined;
-/** Built on first use: registering the same names twice on one registry throws. */
 export function defaultTokenMetrics(): TokenMetrics {
-  defaultMetrics ??= new TokenMetrics(defaultMetricsRegistry);
-  return defaultMetrics;
+  if (!globalForMetrics.tokenvaultMetrics) {
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry });
+    globalForMetrics.tokenvaultMetrics = new TokenMetrics(registry);
+  }
+  return globalForMetrics.tokenvaultMetrics;
+}
+
+/** The default metrics in Prometheus's text format, with the content type to send them with. */
+export async function defaultMetricsText(): Promise<{ body: string; contentType: string }> {
+  const { registry } = defaultTokenMetrics();
+  return { body: await registry.metrics(), contentType: registry.contentType };
 }
