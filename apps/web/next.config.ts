@@ -5,7 +5,7 @@ const config: NextConfig = {
   transpilePackages: ["@tokenvault/db", "@tokenvault/token", "@tokenvault/store", "@tokenvault/vault", "@tokenvault/worker"],
   // Loaded at run time from node_modules: PGlite reads its WASM and data files from disk,
   // and the pg driver has optional native bits a bundler should not touch.
-  serverExternalPackages: ["@electric-sql/pglite", "pglite-prisma-adapter", "@prisma/adapter-pg", "pg", "@prisma/client", "pg-boss", "redis", "@upstash/redis", "rate-limiter-flexible"],
+  serverExternalPackages: ["@electric-sql/pglite", "pglite-prisma-adapter", "@prisma/adapter-pg", "pg", "@prisma/client", "pg-boss", "redis", "@upstash/redis", "rate-limiter-flexible", "pino", "prom-client"],
   poweredByHeader: false,
   // No page may be framed (clickjacking on Connect/Disconnect), sniffed or leak its URL onward.
   // The Content-Security-Policy (with frame-ancestors 'none') and HSTS are per request, in

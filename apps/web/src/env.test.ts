@@ -34,7 +34,7 @@ describe("web environment, read in a fresh process", () => {
 
   it("with NODE_ENV unset turns demo users off and cookies secure", async () => {
     const result = await probe({ SESSION_SECRET: SECRET });
-    expect(result.value).toEqual({ development: false, sessionSecret: SECRET, demoUsers: false, cookieSecure: true, trustedProxies: { kind: "none" }, maxRequestBodyBytes: 65536, healthToken: null, requestLimits: { checksPerMinute: 30, connectsPerMinute: 10 }, sessionCacheMs: 30_000 });
+    expect(result.value).toEqual({ development: false, sessionSecret: SECRET, demoUsers: false, cookieSecure: true, trustedProxies: { kind: "none" }, maxRequestBodyBytes: 65536, healthToken: null, metricsToken: null, requestLimits: { checksPerMinute: 30, connectsPerMinute: 10 }, sessionCacheMs: 30_000 });
   });
 
   it("in test on the embedded database generates the session secret into .data/ and turns demo users on", async () => {
@@ -51,7 +51,7 @@ describe("web environment, read in a fresh process", () => {
 });
 
 describe("web environment in this process", () => {
-  const saved = { SESSION_SECRET: process.env.SESSION_SECRET, TOKENVAULT_DEMO_USERS: process.env.TOKENVAULT_DEMO_USERS, TRUSTED_PROXIES: process.env.TRUSTED_PROXIES, MAX_REQUEST_BODY_BYTES: process.env.MAX_REQUEST_BODY_BYTES, HEALTH_TOKEN: process.env.HEALTH_TOKEN, RATE_LIMIT_CHECKS_PER_MINUTE: process.env.RATE_LIMIT_CHECKS_PER_MINUTE, RATE_LIMIT_CONNECTS_PER_MINUTE: process.env.RATE_LIMIT_CONNECTS_PER_MINUTE, SESSION_CACHE_SECONDS: process.env.SESSION_CACHE_SECONDS };
+  const saved = { SESSION_SECRET: process.env.SESSION_SECRET, TOKENVAULT_DEMO_USERS: process.env.TOKENVAULT_DEMO_USERS, TRUSTED_PROXIES: process.env.TRUSTED_PROXIES, MAX_REQUEST_BODY_BYTES: process.env.MAX_REQUEST_BODY_BYTES, HEALTH_TOKEN: process.env.HEALTH_TOKEN, METRICS_TOKEN: process.env.METRICS_TOKEN, RATE_LIMIT_CHECKS_PER_MINUTE: process.env.RATE_LIMIT_CHECKS_PER_MINUTE, RATE_LIMIT_CONNECTS_PER_MINUTE: process.env.RATE_LIMIT_CONNECTS_PER_MINUTE, SESSION_CACHE_SECONDS: process.env.SESSION_CACHE_SECONDS };
   afterEach(() => {
     for (const [name, value] of Object.entries(saved)) {
       if (value === undefined) delete process.env[name];
@@ -123,6 +123,19 @@ describe("web environment in this process", () => {
     process.env.HEALTH_TOKEN = "short";
     resetWebEnvCacheForTests();
     expect(() => webEnv()).toThrow(/HEALTH_TOKEN: must be at least 24 characters/);
+  });
+
+  it("takes a METRICS_TOKEN of 24 characters or more (none: null), and names it when it is shorter", () => {
+    process.env.SESSION_SECRET = SECRET;
+    delete process.env.METRICS_TOKEN;
+    resetWebEnvCacheForTests();
+    expect(webEnv().metricsToken).toBeNull();
+    process.env.METRICS_TOKEN = "m".repeat(24);
+    resetWebEnvCacheForTests();
+    expect(webEnv().metricsToken).toBe("m".repeat(24));
+    process.env.METRICS_TOKEN = "short";
+    resetWebEnvCacheForTests();
+    expect(() => webEnv()).toThrow(/METRICS_TOKEN: must be at least 24 characters/);
   });
 
   it("reads SESSION_CACHE_SECONDS, 30 s when unset, and names it when it is not 0-3600", () => {

@@ -13,6 +13,7 @@ const schema = z.object({
   TRUSTED_PROXIES: z.string().optional(),
   // 1 KB to 100 MB: below, a tRPC batch would not fit; above, it is no limit.
   HEALTH_TOKEN: z.string().trim().min(24, "must be at least 24 characters").optional(),
+  METRICS_TOKEN: z.string().trim().min(24, "must be at least 24 characters").optional(),
   // How long a session validated against Redis/Upstash keeps working from this process's cache during an outage.
   SESSION_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
   MAX_REQUEST_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(DEFAULT_MAX_REQUEST_BODY_BYTES),
@@ -37,6 +38,8 @@ export interface WebEnv {
   sessionCacheMs: number;
   /** Bearer token a monitor presents to /api/health (HEALTH_TOKEN). Default: none, only an admin's session. */
   healthToken: string | null;
+  /** Bearer token a Prometheus scraper presents to /api/metrics (METRICS_TOKEN). Default: none, and /api/metrics answers 404. */
+  metricsToken: string | null;
   /** Per-user limits of checks and connects; counters where sessions live (limiter-factory.ts). */
   requestLimits: RequestLimitsConfig;
 }
@@ -70,6 +73,7 @@ export function webEnv(): WebEnv {
     trustedProxies,
     maxRequestBodyBytes: env.MAX_REQUEST_BODY_BYTES,
     healthToken: env.HEALTH_TOKEN ?? null,
+    metricsToken: env.METRICS_TOKEN ?? null,
     requestLimits: { checksPerMinute: env.RATE_LIMIT_CHECKS_PER_MINUTE, connectsPerMinute: env.RATE_LIMIT_CONNECTS_PER_MINUTE },
     sessionCacheMs: env.SESSION_CACHE_SECONDS * 1000,
   };

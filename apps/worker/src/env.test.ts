@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { KeyConfigError } from "@tokenvault/vault";
 import { resetWorkerEnvCacheForTests, workerEnv } from "./env";
 
-const NAMES = ["WORKER_EXHAUST_AFTER_DAYS", "WORKER_REFRESH_AHEAD_SECONDS", "WEBHOOK_URL", "WEBHOOK_SECRET", "AUDIT_RETENTION_DAYS", "WORKER_REVOCATION_RETRY_CRON", "DATABASE_URL"];
+const NAMES = ["WORKER_EXHAUST_AFTER_DAYS", "WORKER_REFRESH_AHEAD_SECONDS", "WEBHOOK_URL", "WEBHOOK_SECRET", "AUDIT_RETENTION_DAYS", "WORKER_REVOCATION_RETRY_CRON", "DATABASE_URL", "WORKER_METRICS_PORT", "METRICS_TOKEN"];
 const saved = Object.fromEntries(NAMES.map((n) => [n, process.env[n]]));
 
 function withEnv(values: Record<string, string | undefined>) {
@@ -28,6 +28,18 @@ describe("workerEnv", () => {
     withEnv({ WORKER_EXHAUST_AFTER_DAYS: "6", WORKER_REFRESH_AHEAD_SECONDS: "0", WEBHOOK_URL: "https://hooks.example.com/x", WEBHOOK_SECRET: secret, AUDIT_RETENTION_DAYS: "400", WORKER_REVOCATION_RETRY_CRON: "*/15 * * * *" });
     const { config } = workerEnv();
     expect([config.exhaustAfterDays, config.refreshAheadMs, config.webhook, config.auditRetentionDays, config.revocationRetryCron]).toEqual([6, 0, { url: "https://hooks.example.com/x", secret }, 400, "*/15 * * * *"]);
+  });
+
+  it("serves metrics only with both WORKER_METRICS_PORT and a METRICS_TOKEN of 24+ characters", () => {
+    withEnv({});
+    expect(workerEnv().metrics).toBeNull();
+    withEnv({ WORKER_METRICS_PORT: "9464", METRICS_TOKEN: "m".repeat(24) });
+    expect(workerEnv().metrics).toEqual({ port: 9464, token: "m".repeat(24) });
+    withEnv({ WORKER_METRICS_PORT: "9464" });
+    expect(() => workerEnv()).toThrow(/METRICS_TOKEN/);
+    withEnv({ WORKER_METRICS_PORT: "9464", METRICS_TOKEN: "short-secret-value" });
+    expect(() => workerEnv()).toThrow(/METRICS_TOKEN/);
+    expect(() => workerEnv()).not.toThrow(/short-secret-value/);
   });
 
   it("refuses a malformed value naming the variable, never echoing it", () => {

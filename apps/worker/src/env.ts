@@ -25,6 +25,8 @@ const schema = z.object({
   // Standard Webhooks secret: "whsec_" and base64.
   WEBHOOK_SECRET: optionalText.refine((v) => v === undefined || /^whsec_[A-Za-z0-9+/=]{24,}$/.test(v), { message: "must be whsec_ followed by base64 (24+ characters)" }),
   AUDIT_RETENTION_DAYS: int(1, 36_500),
+  WORKER_METRICS_PORT: int(1, 65_535),
+  METRICS_TOKEN: optionalText.refine((v) => v === undefined || v.length >= 24, { message: "must be at least 24 characters" }),
 });
 
 export interface WorkerEnv {
@@ -32,6 +34,8 @@ export interface WorkerEnv {
   runtime: RuntimeMode;
   /** The PostgreSQL server's URL, or null on the embedded database. */
   databaseUrl: string | null;
+  /** Prometheus metrics served on WORKER_METRICS_PORT to a METRICS_TOKEN bearer; null: no listener. */
+  metrics: { port: number; token: string } | null;
 }
 
 let parsed: WorkerEnv | undefined;
@@ -55,11 +59,15 @@ export function workerEnv(): WorkerEnv {
   if ((env.WEBHOOK_URL === undefined) !== (env.WEBHOOK_SECRET === undefined)) {
     throw new KeyConfigError(env.WEBHOOK_URL === undefined ? "WEBHOOK_URL" : "WEBHOOK_SECRET", "must be set together with the other (WEBHOOK_URL and WEBHOOK_SECRET).");
   }
+  if (env.WORKER_METRICS_PORT !== undefined && env.METRICS_TOKEN === undefined) {
+    throw new KeyConfigError("METRICS_TOKEN", "must be set when WORKER_METRICS_PORT is (scrapers present it as a bearer token).");
+  }
   const d = DEFAULT_WORKER_CONFIG;
   const providerConcurrency = env.WORKER_PROVIDER_CONCURRENCY;
   parsed = {
     runtime: runtimeMode(),
     databaseUrl: dbEnv().databaseUrl ?? null,
+    metrics: env.WORKER_METRICS_PORT !== undefined && env.METRICS_TOKEN !== undefined ? { port: env.WORKER_METRICS_PORT, token: env.METRICS_TOKEN } : null,
     config: {
       ...d,
       concurrency: env.WORKER_CONCURRENCY ?? d.concurrency,

@@ -5,6 +5,7 @@ import { closeDatabase } from "@tokenvault/db";
 import { closeOnShutdown, closeTokenService, validateTokenEnvironment } from "@tokenvault/token";
 import { workerEnv } from "./env";
 import { startWorkerFromEnvironment } from "./from-environment";
+import { startMetricsServer } from "./metrics-server";
 
 async function main(): Promise<void> {
   const env = workerEnv();
@@ -16,6 +17,10 @@ async function main(): Promise<void> {
   }
   const worker = await startWorkerFromEnvironment();
   closeOnShutdown(() => worker.stop());
+  if (env.metrics) {
+    const metrics = await startMetricsServer(env.metrics);
+    closeOnShutdown(() => metrics.close());
+  }
   closeOnShutdown(closeTokenService);
   closeOnShutdown(closeDatabase);
 }

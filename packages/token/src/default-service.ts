@@ -1,6 +1,8 @@
 import { dbEnv, getDatabase } from "@tokenvault/db";
 import { Vault } from "@tokenvault/vault";
 import { keyRingFromEnv, oauthRedirectUri, providerSettingsFromEnv } from "./env";
+import { defaultTokenMetrics } from "./metrics/token-metrics";
+import { pinoLogger } from "./pino-logger";
 import { providersFromSettings } from "./providers/from-settings";
 import { TokenService } from "./token-service";
 
@@ -29,6 +31,8 @@ async function buildFromEnvironment(): Promise<TokenService> {
     prisma: database.prisma,
     vault,
     providers,
+    logger: pinoLogger(),
+    metrics: defaultTokenMetrics(),
     // PostgreSQL: one LISTEN connection wakes waiters. The embedded database: waiters poll.
     listenDatabaseUrl: database.kind === "postgres" ? dbEnv().databaseUrl : undefined,
     options: { refreshMarginMs: settings.refreshMarginMs, checkCoalesceMs: settings.checkCoalesceMs, redirectUriFor: (provider) => oauthRedirectUri(settings.appUrl, provider) },

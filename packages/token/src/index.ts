@@ -15,6 +15,8 @@ export { systemClock, type Clock } from "./clock";
 export { TokenError, DecryptionError, KeyConfigError, TOKEN_ERROR_CODES, type TokenErrorCode, type DecryptionFailureReason } from "@tokenvault/vault";
 export { databaseUnavailable } from "./database-unavailable";
 export { consoleLogger, silentLogger, type Logger } from "./logger";
+export { pinoLogger, REDACTED_FIELDS } from "./pino-logger";
+export { TokenMetrics, defaultMetricsText, defaultTokenMetrics, type RefreshOutcome } from "./metrics/token-metrics";
 export { ProviderRegistry, PROVIDER_ALIASES } from "./providers/registry";
 export { providersFromSettings } from "./providers/from-settings";
 export { quickbooksAdapter } from "./providers/quickbooks";

@@ -3,6 +3,7 @@ import type { AuditTrail } from "./audit/audit-trail";
 import type { Clock } from "./clock";
 import type { ConnectionStore } from "./connections/connection-store";
 import type { Logger } from "./logger";
+import type { TokenMetrics } from "./metrics/token-metrics";
 import { DEFAULT_RETRY } from "./oauth/retry";
 import type { ProviderRegistry } from "./providers/registry";
 import type { ConnectionEvents } from "./refresh/connection-events";
@@ -48,6 +49,8 @@ export interface ServiceParts {
   clock: Clock;
   logger: Logger;
   options: TokenServiceOptions;
+  /** Prometheus metrics; null: none are recorded. */
+  metrics: TokenMetrics | null;
   /** The process's LISTEN connection that wakes waiters; null: waiters poll. */
   events: ConnectionEvents | null;
 }

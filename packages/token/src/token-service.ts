@@ -11,6 +11,7 @@ import { ConnectionStore } from "./connections/connection-store";
 import { ConnectionUpkeepStore } from "./connections/connection-upkeep-store";
 import { TokenLifecycle, type ExpiringToken } from "./connections/token-lifecycle";
 import { consoleLogger, type Logger } from "./logger";
+import type { TokenMetrics } from "./metrics/token-metrics";
 import type { ProviderRegistry } from "./providers/registry";
 import { ConnectionEvents } from "./refresh/connection-events";
 import { SecretStore } from "./secrets/secret-store";
@@ -38,6 +39,8 @@ export interface TokenServiceDeps {
   providers: ProviderRegistry;
   clock?: Clock;
   logger?: Logger;
+  /** Where refreshes, waits, lease contention, provider errors and vault operations are counted. Default: none. */
+  metrics?: TokenMetrics;
   /** Overrides of DEFAULT_OPTIONS. */
   options?: Partial<TokenServiceOptions>;
   /**
@@ -75,10 +78,11 @@ export class TokenService {
       prisma: deps.prisma,
       providers: deps.providers,
       connections: new ConnectionStore(deps.prisma, this.audit),
-      secrets: new SecretStore(deps.vault, logger),
+      secrets: new SecretStore(deps.vault, logger, deps.metrics ?? null),
       audit: this.audit,
       clock: deps.clock ?? systemClock,
       logger,
+      metrics: deps.metrics ?? null,
       options: this.options,
       events: deps.listenDatabaseUrl ? new ConnectionEvents(deps.listenDatabaseUrl, logger) : null,
     };

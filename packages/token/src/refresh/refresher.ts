@@ -3,6 +3,7 @@ import { secretOf, type ConnectionWithSecrets } from "../connections/connection"
 import { withRetry, type RetryPolicy } from "../oauth/retry";
 import { ProviderCallError, requestToken, type TokenResponse } from "../oauth/token-client";
 import type { ProviderAdapter } from "../providers/types";
+import type { RefreshOutcome } from "../metrics/token-metrics";
 import type { ServiceParts } from "../service-parts";
 import { LeaseHeartbeat } from "./lease-heartbeat";
 import { recordFailure, StaleLeaseError } from "./record-failure";
@@ -28,7 +29,7 @@ export interface RefreshOptions {
   waitPollMs: number;
 }
 
-export type RefresherDeps = Pick<ServiceParts, "connections" | "secrets" | "clock" | "logger" | "options" | "events">;
+export type RefresherDeps = Pick<ServiceParts, "connections" | "secrets" | "clock" | "logger" | "options" | "events"> & { metrics?: ServiceParts["metrics"] };
 
 export interface RefreshRequest {
   /** Refresh when the access token expires within this margin. */
@@ -170,38 +171,66 @@ export class Refresher {
     let poll = options.waitPollMs;
     const events = this.deps.events;
     let staleVersion = observedVersion;
-    for (;;) {
-      // Registered before the claim and the read, so a write committed in between still wakes us.
-      const waiter = events?.up ? events.waiter(seen.id) : undefined;
-      try {
-        // Claim-and-read: one round trip claims the lease (if free) and reads the connection.
-        const read = await this.deps.connections.claimAndRead(seen.companyId, seen.provider, this.owner, options.leaseMs, staleVersion);
-        if (!read) throw new TokenError("NO_TOKEN", "This provider is not connected.");
-        const current = read.connection;
-        if (read.claimed) return await this.underLease(adapter, current, observedVersion, request);
+    // Set once this caller finds the lease held: it is then a waiter until it returns or throws.
+    let waitStarted: number | null = null;
+    const metrics = this.deps.metrics;
+    const endWait = () => {
+      if (waitStarted === null) return;
+      metrics?.waiters.dec({ provider: adapter.id });
+      metrics?.waitSeconds.observe({ provider: adapter.id }, (Date.now() - waitStarted) / 1000);
+      waitStarted = null;
+    };
+    try {
+      for (;;) {
+        // Registered before the claim and the read, so a write committed in between still wakes us.
+        const waiter = events?.up ? events.waiter(seen.id) : undefined;
+        try {
+          // Claim-and-read: one round trip claims the lease (if free) and reads the connection.
+          const read = await this.deps.connections.claimAndRead(seen.companyId, seen.provider, this.owner, options.leaseMs, staleVersion);
+          if (!read) throw new TokenError("NO_TOKEN", "This provider is not connected.");
+          const current = read.connection;
+          if (read.claimed) {
+            endWait(); // a waiter that takes over the lease waits no longer
+            return await this.underLease(adapter, current, observedVersion, request);
+          }
 
-        // Another process holds the lease: wait for its write, then use what it stored.
-        if (current.version !== staleVersion) {
-          const outcome = this.settle(adapter, current, request.marginMs);
-          if (outcome) return outcome;
-          // Written, and still in need of a refresh (a token marked invalid, ...): claim that version next.
-          staleVersion = current.version;
+          // Another process holds the lease: wait for its write, then use what it stored.
+          if (waitStarted === null) {
+            waitStarted = Date.now();
+            metrics?.leaseContention.inc({ provider: adapter.id });
+            metrics?.waiters.inc({ provider: adapter.id });
+          }
+          if (current.version !== staleVersion) {
+            const outcome = this.settle(adapter, current, request.marginMs);
+            if (outcome) return outcome;
+            // Written, and still in need of a refresh (a token marked invalid, ...): claim that version next.
+            staleVersion = current.version;
+          }
+          if (clock.now().getTime() > giveUpAt) {
+            throw new TokenError("PROVIDER_UNAVAILABLE", `Refreshing the ${adapter.displayName} token is taking too long. Try again shortly.`);
+          }
+          if (waiter) {
+            // Woken by the holder's write (NOTIFY), or when its lease ends (it may have died).
+            await waiter.wait(this.untilLeaseEnds(current));
+          } else {
+            // No listener (embedded database, or reconnecting): poll.
+            await sleep(poll);
+            poll = Math.min(poll * 2, 20);
+          }
+        } finally {
+          waiter?.cancel();
         }
-        if (clock.now().getTime() > giveUpAt) {
-          throw new TokenError("PROVIDER_UNAVAILABLE", `Refreshing the ${adapter.displayName} token is taking too long. Try again shortly.`);
-        }
-        if (waiter) {
-          // Woken by the holder's write (NOTIFY), or when its lease ends (it may have died).
-          await waiter.wait(this.untilLeaseEnds(current));
-        } else {
-          // No listener (embedded database, or reconnecting): poll.
-          await sleep(poll);
-          poll = Math.min(poll * 2, 20);
-        }
-      } finally {
-        waiter?.cancel();
       }
+    } finally {
+      endWait();
     }
+  }
+
+  private observeRefresh(adapter: ProviderAdapter, outcome: RefreshOutcome, started: number): void {
+    const metrics = this.deps.metrics;
+    if (!metrics) return;
+    metrics.refreshes.inc({ provider: adapter.id, outcome });
+    metrics.refreshSeconds.observe({ provider: adapter.id, outcome }, (Date.now() - started) / 1000);
   }
 
   /** How long a woken-by-NOTIFY waiter sleeps at most: until the holder's lease ends (then it may claim it). */
@@ -258,6 +287,8 @@ export class Refresher {
       } catch (error) {
         await heartbeat.stop();
         if (!(error instanceof ProviderCallError)) throw error;
+        this.observeRefresh(adapter, "failure", started);
+        this.deps.metrics?.providerErrors.inc({ provider: adapter.id, kind: error.kind });
         const failure = await recordFailure(this.deps, { adapter, connection: current, owner: this.owner, leaseVersion, error, responseTime: Date.now() - started, force, userId });
         leaseHeld = false; // the fenced write released it
         throw failure;
@@ -274,6 +305,7 @@ export class Refresher {
       } finally {
         await heartbeat.stop();
       }
+      this.observeRefresh(adapter, written ? "success" : "fenced", started);
       if (!written) throw new StaleLeaseError();
       leaseHeld = false; // the fenced write released it
       // Stored: read it back (retried too, so the waiters get the new token, not an error).

@@ -1,6 +1,7 @@
 import { Prisma, type PrismaClient, type TokenKind, type TokenSecret } from "@tokenvault/db";
-import { DecryptionError, type Vault, type VaultBinding } from "@tokenvault/vault";
+import { DecryptionError, type SealedSecret, type Vault, type VaultBinding } from "@tokenvault/vault";
 import type { Logger } from "../logger";
+import type { TokenMetrics } from "../metrics/token-metrics";
 import { encryptionsSql, recordEncryptions, warnNearLimit } from "./key-usage";
 
 type Tx = Prisma.TransactionClient;
@@ -32,14 +33,21 @@ export class SecretStore {
   constructor(
     private readonly vault: Vault,
     private readonly logger: Logger,
+    private readonly metrics: TokenMetrics | null = null,
   ) {}
+
+  /** Every seal goes through here, so the vault metric counts them all. */
+  private seal(value: string, binding: VaultBinding): SealedSecret {
+    this.metrics?.vaultOperations.inc({ operation: "seal" });
+    return this.vault.seal(value, binding);
+  }
 
   /** Seals and upserts secrets inside the caller's transaction, counting the encryptions. */
   async write(tx: Tx, secrets: readonly SecretWrite[]): Promise<void> {
     if (secrets.length === 0) return;
     const vault = this.vault;
     for (const secret of secrets) {
-      const sealed = vault.seal(secret.value, bindingOf(secret));
+      const sealed = this.seal(secret.value, bindingOf(secret));
       const fields = {
         ciphertext: sealed.ciphertext,
         keyId: sealed.keyId,
@@ -73,7 +81,7 @@ export class SecretStore {
   sealedWrite(secrets: readonly SecretWrite[], guard: Prisma.Sql): { upsert: Prisma.Sql; encryptions: Prisma.Sql; counted: (total: bigint) => void } {
     const keyId = this.vault.currentKeyId;
     const rows = secrets.map((secret) => {
-      const sealed = this.vault.seal(secret.value, bindingOf(secret));
+      const sealed = this.seal(secret.value, bindingOf(secret));
       return Prisma.sql`(${secret.companyId}, ${secret.provider}, ${secret.kind}::"TokenKind", ${secret.externalId}, ${secret.connectionId ?? null}::uuid,
         ${sealed.ciphertext}, ${sealed.keyId}, ${secret.expiresAt ?? null}::timestamptz, ${secret.lastRefreshedAt ?? null}::timestamptz)`;
     });
@@ -102,24 +110,26 @@ export class SecretStore {
 
   /** Seals a value kept outside the vault table (a PKCE verifier), bound to its own place, counting the encryption in `tx`. */
   async sealCounted(tx: Tx, value: string, binding: VaultBinding): Promise<string> {
-    const sealed = this.vault.seal(value, binding);
+    const sealed = this.seal(value, binding);
     await recordEncryptions(tx, sealed.keyId, 1, this.logger);
     return sealed.ciphertext;
   }
 
   /** Like sealCounted, also saying which key sealed it (for a table that tracks its keys, as PendingRevocation does). */
   async sealWithKey(tx: Tx, value: string, binding: VaultBinding): Promise<{ ciphertext: string; keyId: string }> {
-    const sealed = this.vault.seal(value, binding);
+    const sealed = this.seal(value, binding);
     await recordEncryptions(tx, sealed.keyId, 1, this.logger);
     return { ciphertext: sealed.ciphertext, keyId: sealed.keyId };
   }
 
   openSealed(ciphertext: string, binding: VaultBinding): string {
+    this.metrics?.vaultOperations.inc({ operation: "open" });
     return this.vault.open(ciphertext, binding);
   }
 
   /** Opens a row read from the vault table. Throws DecryptionError when it cannot, and logs why (never the value). */
   open(row: Pick<TokenSecret, "companyId" | "provider" | "kind" | "externalId" | "ciphertext">): string {
+    this.metrics?.vaultOperations.inc({ operation: "open" });
     try {
       return this.vault.open(row.ciphertext, bindingOf(row));
     } catch (error) {

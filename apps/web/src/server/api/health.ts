@@ -1,5 +1,5 @@
-import { createHash, timingSafeEqual } from "node:crypto";
 import { getDatabase } from "@tokenvault/db";
+import { hasBearerToken } from "./bearer-token";
 
 /** What /api/health tells an operator: the database and its migrations. */
 export type HealthReport = { status: "ok"; database: { kind: "postgresql" | "embedded"; migrationsApplied: number } } | { status: "unavailable"; database: null };
@@ -18,10 +18,7 @@ export async function healthReport(): Promise<HealthReport> {
   }
 }
 
-const digest = (value: string) => createHash("sha256").update(value).digest();
-
 /** Whether the request carries `Authorization: Bearer <HEALTH_TOKEN>` (compared in constant time; no token configured: never). */
 export function hasHealthToken(request: Request, token: string | null): boolean {
-  const presented = /^Bearer (.+)$/.exec(request.headers.get("authorization") ?? "")?.[1];
-  return token !== null && presented !== undefined && timingSafeEqual(digest(presented), digest(token));
+  return hasBearerToken(request, token);
 }

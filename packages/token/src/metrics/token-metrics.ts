@@ -1,0 +1,64 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/** Outcome label of one refresh attempt under the lease. */
+export type RefreshOutcome = "success" | "failure" | "fenced";
+
+/**
+ * The token service's Prometheus metrics, registered on the registry it is given (tests pass
+ * their own; the process's default service uses `defaultMetricsRegistry`). Labels are provider
+ * ids and fixed outcome/kind words only: never a company, user or token.
+ */
+export class TokenMetrics {
+  readonly refreshes: Counter<"provider" | "outcome">;
+  readonly refreshSeconds: Histogram<"provider" | "outcome">;
+  readonly waiters: Gauge<"provider">;
+  readonly waitSeconds: Histogram<"provider">;
+  readonly leaseContention: Counter<"provider">;
+  readonly providerErrors: Counter<"provider" | "kind">;
+  readonly vaultOperations: Counter<"operation">;
+
+  constructor(readonly registry: Registry) {
+    const registers = [registry];
+    this.refreshes = new Counter({ name: "tokenvault_refreshes_total", help: "Refreshes that called the provider, by provider and outcome.", labelNames: ["provider", "outcome"], registers });
+    this.refreshSeconds = new Histogram({
+      name: "tokenvault_refresh_duration_seconds",
+      help: "Provider refresh call (with retries) until the result was stored or refused.",
+      labelNames: ["provider", "outcome"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20],
+      registers,
+    });
+    this.waiters = new Gauge({ name: "tokenvault_refresh_waiters", help: "Callers in this process waiting for another process's refresh.", labelNames: ["provider"], registers });
+    this.waitSeconds = new Histogram({
+      name: "tokenvault_refresh_wait_seconds",
+      help: "How long a caller waited for another process's refresh.",
+      labelNames: ["provider"],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25],
+      registers,
+    });
+    this.leaseContention = new Counter({ name: "tokenvault_lease_contention_total", help: "Refreshes that found the connection's lease held by another caller.", labelNames: ["provider"], registers });
+    this.providerErrors = new Counter({ name: "tokenvault_provider_errors_total", help: "Failed provider refresh calls (after retries), by error kind.", labelNames: ["provider", "kind"], registers });
+    this.vaultOperations = new Counter({ name: "tokenvault_vault_operations_total", help: "Vault secrets sealed (encrypted) and opened (decrypted).", labelNames: ["operation"], registers });
+  }
+}
+
+/**
+ * The process's metrics for the default service (served by the web app at /api/metrics and by
+ * the worker), with Node's process metrics (CPU, memory, event loop lag). Kept on globalThis, as
+ * the default service is, so Next.js module reloads do not register the same names twice (it throws).
+ */
+const globalForMetrics = globalThis as unknown as { tokenvaultMetrics?: TokenMetrics };
+
+export function defaultTokenMetrics(): TokenMetrics {
+  if (!globalForMetrics.tokenvaultMetrics) {
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry });
+    globalForMetrics.tokenvaultMetrics = new TokenMetrics(registry);
+  }
+  return globalForMetrics.tokenvaultMetrics;
+}
+
+/** The default metrics in Prometheus's text format, with the content type to send them with. */
+export async function defaultMetricsText(): Promise<{ body: string; contentType: string }> {
+  const { registry } = defaultTokenMetrics();
+  return { body: await registry.metrics(), contentType: registry.contentType };
+}
