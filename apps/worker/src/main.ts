@@ -15,14 +15,15 @@ async function main(): Promise<void> {
     console.error("worker: no DATABASE_URL. On the embedded database the worker runs inside the web dev server (`pnpm dev`); set DATABASE_URL to run it as its own process.");
     process.exit(1);
   }
-  const worker = await startWorkerFromEnvironment();
-  closeOnShutdown(() => worker.stop());
-  if (env.metrics) {
-    const metrics = await startMetricsServer(env.metrics);
-    closeOnShutdown(() => metrics.close());
-  }
+  // The shutdown steps are registered before anything starts: a SIGTERM that arrives just after
+  // "worker started" is logged (or during start-up) still stops the worker gracefully.
+  const running: { worker?: { stop(): Promise<void> }; metrics?: { close(): Promise<void> } } = {};
+  closeOnShutdown(async () => running.worker?.stop());
+  closeOnShutdown(async () => running.metrics?.close());
   closeOnShutdown(closeTokenService);
   closeOnShutdown(closeDatabase);
+  running.worker = await startWorkerFromEnvironment();
+  if (env.metrics) running.metrics = await startMetricsServer(env.metrics);
 }
 
 main().catch((error: unknown) => {
