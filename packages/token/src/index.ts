@@ -4,7 +4,7 @@ import { keyRingFromEnv, providerSettingsFromEnv } from "./env";
 export { TokenService, type TokenServiceDeps } from "./token-service";
 export { getTokenService, closeTokenService, tokenService, type TokenServiceApi } from "./default-service";
 export { closeOnShutdown } from "./shutdown";
-export { refreshMarginFor } from "./refresh/refresher";
+export { refreshMarginFor } from "./refresh/freshness";
 export { DEFAULT_OPTIONS, type TokenServiceOptions } from "./service-parts";
 export type { StaticSecretKind } from "./secrets/static-secrets";
 export type { ExpiringToken } from "./connections/token-lifecycle";

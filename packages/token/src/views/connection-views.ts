@@ -1,6 +1,6 @@
 import { metadataOf, secretOf, type ConnectionWithSecrets } from "../connections/connection";
 import type { ProviderAdapter } from "../providers/types";
-import { providerUnavailable, reauthorizationRequired } from "../refresh/refresher";
+import { providerUnavailable, reauthorizationRequired } from "../refresh/freshness";
 import type { ServiceParts } from "../service-parts";
 import type { ConnectionHealthView, ConnectionView, ProviderInfo, TokenStatus } from "../types";
 import { requireName } from "../validation";
