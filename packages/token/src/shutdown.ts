@@ -37,8 +37,11 @@ export function closeOnShutdown(close: () => Promise<void>): void {
   installed = true;
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.once(signal, () => {
-      const timer = setTimeout(() => process.exit(EXIT_CODES[signal]), SHUTDOWN_TIMEOUT_MS);
-      timer.unref();
+      process.exitCode = EXIT_CODES[signal];
+      // Not unref'd: it keeps the process alive until the closers finish. Some of them wait on
+      // sockets that are deliberately unref'd (the LISTEN connection); without a handle holding
+      // the event loop, the process would drain and exit 0 half-way through closing.
+      setTimeout(() => process.exit(EXIT_CODES[signal]), SHUTDOWN_TIMEOUT_MS);
       void runClosers().finally(() => process.exit(EXIT_CODES[signal]));
     });
   }
