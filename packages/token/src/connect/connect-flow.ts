@@ -1,3 +1,6 @@
+// The connect flow, consent URL to stored grant, kept in one file (about 300 lines) because its
+// steps share the state they check: the state row, the nonce, the code exchange and the grant it
+// replaces. Purging states, planning the replaced grant and revoking it live beside it.
 import { TokenError } from "@tokenvault/vault";
 import { secretOf, type ConnectionMetadata } from "../connections/connection";
 import { pkceChallenge, randomToken, sha256, STATE_TTL_MS } from "../oauth/pkce-state";

@@ -1,3 +1,6 @@
+// The refresher's three layers (single flight, lease with heartbeat, re-read under the lease) in
+// one class of about 300 lines, because they hand one another the connection and version they saw;
+// the freshness rule, failure recording, the heartbeat and the retried write are in their own files.
 import { randomToken, TokenError } from "@tokenvault/vault";
 import { secretOf, type ConnectionWithSecrets } from "../connections/connection";
 import { withRetry, type RetryPolicy } from "../oauth/retry";
