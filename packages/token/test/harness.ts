@@ -10,6 +10,8 @@ import { simulatedAdapters } from "../src/providers/simulated";
 import type { TokenServiceOptions } from "../src/service-parts";
 import { TokenService } from "../src/token-service";
 import { createKeyRing, Vault } from "@tokenvault/vault";
+import { afterAll, beforeAll, beforeEach, inject } from "vitest";
+import { randomUUID } from "node:crypto";
 
 export const REDIRECT = (provider: string) => `http://127.0.0.1:3999/api/oauth/${provider}/callback`;
 
@@ -102,4 +104,30 @@ export async function createHarness(databaseUrl: string, options: { strict?: boo
       await db.close();
     },
   };
+}
+
+/** What a test file's hooks hand over: the file's harness, its default service, this test's company. */
+export interface HarnessContext {
+  h: Harness;
+  service: TokenService;
+  company: string;
+}
+
+/**
+ * The set-up most test files share: one harness and its default service for the file (closed
+ * after it), and before each test the simulator's faults cleared and a fresh company id.
+ * `ready` receives them; files keep plain `h`, `service` and `company` variables.
+ */
+export function useHarness(ready: (context: HarnessContext) => void): void {
+  let h: Harness;
+  let service: TokenService;
+  beforeAll(async () => {
+    h = await createHarness(inject("databaseUrl"));
+    service = h.service();
+  });
+  afterAll(() => h.close());
+  beforeEach(async () => {
+    await h.sim.clearFaults();
+    ready({ h, service, company: `co-${randomUUID().slice(0, 8)}` });
+  });
 }

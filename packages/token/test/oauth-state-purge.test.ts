@@ -1,16 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { TokenService } from "../src/token-service";
-import { createHarness, REDIRECT, type Harness } from "./harness";
+import { useHarness, REDIRECT, type Harness } from "./harness";
 
 let h: Harness;
 let service: TokenService;
-
-beforeAll(async () => {
-  h = await createHarness(inject("databaseUrl"));
-  service = h.service();
-});
-afterAll(() => h.close());
+useHarness((context) => ({ h, service } = context));
 
 const MINUTE = 60_000;
 

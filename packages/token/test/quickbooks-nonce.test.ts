@@ -1,17 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { TokenError } from "@tokenvault/vault";
 import type { TokenService } from "../src/token-service";
-import { createHarness, REDIRECT, type Harness } from "./harness";
+import { useHarness, REDIRECT, type Harness } from "./harness";
 
 let h: Harness;
 let service: TokenService;
-
-beforeAll(async () => {
-  h = await createHarness(inject("databaseUrl"));
-  service = h.service();
-});
-afterAll(() => h.close());
+useHarness((context) => ({ h, service } = context));
 
 /** Starts a QuickBooks connection and walks the (auto-approved) consent: the redirect back, not yet delivered. */
 async function consent(companyId: string, userId: string): Promise<{ authorizeUrl: URL; redirect: URL }> {

@@ -1,25 +1,15 @@
-import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { silentLogger } from "../src/logger";
 import { ProviderCallError, requestToken } from "../src/oauth/token-client";
 import { SIMULATOR_CLIENTS, simulatorQuickbooksEndpoints, simulatorXeroEndpoints } from "../src/providers/simulated";
 import { bindingOf } from "../src/secrets/secret-store";
 import type { TokenService } from "../src/token-service";
-import { createHarness, type Harness } from "./harness";
+import { useHarness, type Harness } from "./harness";
 
 let h: Harness;
 let service: TokenService;
 let company: string;
-
-beforeAll(async () => {
-  h = await createHarness(inject("databaseUrl"));
-  service = h.service();
-});
-afterAll(() => h.close());
-beforeEach(async () => {
-  company = `co-${randomUUID().slice(0, 8)}`;
-  await h.sim.clearFaults();
-});
+useHarness((context) => ({ h, service, company } = context));
 
 /** The refresh token the vault holds for the company's connection, opened. */
 async function storedRefreshToken(provider: string): Promise<string> {

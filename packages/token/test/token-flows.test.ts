@@ -1,25 +1,15 @@
-import { randomUUID } from "node:crypto";
 import OAuthClient from "intuit-oauth";
 import { XeroClient } from "xero-node";
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { silentLogger } from "../src/logger";
 import { TokenService } from "../src/token-service";
 import { TokenError } from "@tokenvault/vault";
-import { createHarness, REDIRECT, registryFor, TEST_OPTIONS, type Harness } from "./harness";
+import { useHarness, REDIRECT, registryFor, TEST_OPTIONS, type Harness } from "./harness";
 
 let h: Harness;
 let service: TokenService;
 let company: string;
-
-beforeAll(async () => {
-  h = await createHarness(inject("databaseUrl"));
-  service = h.service();
-});
-afterAll(() => h.close());
-beforeEach(async () => {
-  company = `co-${randomUUID().slice(0, 8)}`;
-  await h.sim.clearFaults();
-});
+useHarness((context) => ({ h, service, company } = context));
 
 async function grantOf(companyId: string, provider: "quickbooks" | "xero") {
   const connection = await h.db.prisma.connection.findUniqueOrThrow({ where: { companyId_provider: { companyId, provider } } });
