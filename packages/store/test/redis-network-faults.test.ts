@@ -6,24 +6,15 @@ import { randomBytes } from "node:crypto";
 import { TcpProxy } from "@tokenvault/db/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectRedisTokenStore, type RedisTokenStore } from "../src/index";
-import { StorageError } from "../src/errors";
 import { testVault } from "./conformance";
 import { RedisServer, until } from "./redis-server";
+import { timed } from "./timed-call";
 
 const TIMEOUT_MS = 250;
 /** Generously above the configured timeout, far below a hang. */
 const BOUND_MS = 1_500;
 const vault = testVault();
 const meta = (id: string) => ({ id, subject: "svc-network", expiresAt: new Date(Date.now() + 10 * 60_000) });
-
-async function timed(call: () => Promise<unknown>): Promise<{ code: string; ms: number }> {
-  const started = performance.now();
-  const code = await call().then(
-    () => "resolved",
-    (error: unknown) => (error instanceof StorageError ? error.code : `not a StorageError: ${String(error)}`),
-  );
-  return { code, ms: Math.round(performance.now() - started) };
-}
 
 describe("a Redis token store behind a faulty network", () => {
   let server: RedisServer;

@@ -4,9 +4,10 @@ import { randomBytes } from "node:crypto";
 import { ClientClosedError, ClientOfflineError, ConnectionTimeoutError, SocketClosedUnexpectedlyError, SocketTimeoutError, TimeoutError } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CommandDeadlineError, connectRedisTokenStore, redisEndpoint, type RedisTokenStore } from "../src/index";
-import { StorageError, toStorageError } from "../src/errors";
+import { toStorageError } from "../src/errors";
 import { testVault } from "./conformance";
 import { RedisServer, until } from "./redis-server";
+import { timed } from "./timed-call";
 
 const TIMEOUT_MS = 250;
 /** Generously above the configured timeout, far below a hang. */
@@ -14,16 +15,6 @@ const BOUND_MS = 1_500;
 const PASSWORD = `pw-${randomBytes(8).toString("hex")}`;
 const vault = testVault();
 const meta = (id: string) => ({ id, subject: "svc-outage", expiresAt: new Date(Date.now() + 10 * 60_000) });
-
-/** The call's StorageError code (or "resolved") and how long it took to settle. */
-async function timed(call: () => Promise<unknown>): Promise<{ code: string; ms: number }> {
-  const started = performance.now();
-  const code = await call().then(
-    () => "resolved",
-    (error: unknown) => (error instanceof StorageError ? error.code : `not a StorageError: ${String(error)}`),
-  );
-  return { code, ms: Math.round(performance.now() - started) };
-}
 
 /** Every operation of the store once, each timed. */
 function everyOperation(store: RedisTokenStore): [string, () => Promise<unknown>][] {
