@@ -43,6 +43,18 @@ async function connect(client: OAuthClient, scope: string[] = [OAuthClient.scope
   return { redirect: new URL(location), tokens: response.getJson() as IntuitTokens };
 }
 
+/** The SDK's own id_token validation, against the simulator's keys. */
+async function validateIdToken(client: OAuthClient): Promise<boolean> {
+  // The SDK reads the JWKS from a static URL that setAuthorizeURLs does not touch.
+  const original = OAuthClient.jwks_uri;
+  OAuthClient.jwks_uri = intuitEndpoints(sim.url).jwksUri;
+  try {
+    return await client.validateIdToken();
+  } finally {
+    OAuthClient.jwks_uri = original;
+  }
+}
+
 async function companyInfo(accessToken: string, realmId: string): Promise<Response> {
   return fetch(intuitEndpoints(sim.url).companyInfo(realmId), { headers: { authorization: `Bearer ${accessToken}`, accept: "application/json" } });
 }
@@ -90,14 +102,7 @@ describe("Intuit with the real intuit-oauth SDK", () => {
   it("signs an id_token the SDK's validateIdToken accepts", async () => {
     const client = sdk();
     await connect(client, [OAuthClient.scopes.Accounting, OAuthClient.scopes.OpenId]);
-    // The SDK reads the JWKS from a static URL that setAuthorizeURLs does not touch.
-    const original = OAuthClient.jwks_uri;
-    OAuthClient.jwks_uri = intuitEndpoints(sim.url).jwksUri;
-    try {
-      await expect(client.validateIdToken()).resolves.toBe(true);
-    } finally {
-      OAuthClient.jwks_uri = original;
-    }
+    await expect(validateIdToken(client)).resolves.toBe(true);
   });
 
   it("echoes the consent request's nonce in the code exchange's id_token, which the SDK validates", async () => {
@@ -110,13 +115,7 @@ describe("Intuit with the real intuit-oauth SDK", () => {
     const claims = JSON.parse(Buffer.from(tokens.id_token!.split(".")[1]!, "base64url").toString()) as Record<string, unknown>;
     expect(claims.nonce).toBe("nonce-bound-to-state-n");
     expect(claims.realmid).toBe(new URL(location).searchParams.get("realmId"));
-    const original = OAuthClient.jwks_uri;
-    OAuthClient.jwks_uri = intuitEndpoints(sim.url).jwksUri;
-    try {
-      await expect(client.validateIdToken()).resolves.toBe(true);
-    } finally {
-      OAuthClient.jwks_uri = original;
-    }
+    await expect(validateIdToken(client)).resolves.toBe(true);
   });
 
   it("returns the same refresh token for 24 hours, then rotates it with an overlap", async () => {

@@ -1,21 +1,12 @@
-import { errors, generators, Issuer, type BaseClient } from "openid-client";
+import { generators, Issuer, type BaseClient } from "openid-client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, oidcEndpoints, startSimulator, type Simulator } from "../src/index";
 import { consent } from "./consent";
+import { opError } from "./op-error";
 
 const REDIRECT = "http://localhost:5173/auth/callback";
 let sim: Simulator;
 let client: BaseClient;
-
-async function opError(promise: Promise<unknown>): Promise<errors.OPError> {
-  try {
-    await promise;
-  } catch (e) {
-    if (e instanceof errors.OPError) return e;
-    throw e;
-  }
-  throw new Error("expected an OPError");
-}
 
 async function login() {
   const state = generators.state();

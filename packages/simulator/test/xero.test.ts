@@ -1,8 +1,9 @@
 import { decodeJwt } from "jose";
-import { errors, generators, Issuer, type BaseClient, type TokenSet } from "openid-client";
+import { generators, Issuer, type BaseClient, type TokenSet } from "openid-client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startSimulator, XERO_CLIENT_ID, XERO_CLIENT_SECRET, xeroEndpoints, type Simulator } from "../src/index";
 import { consent } from "./consent";
+import { opError } from "./op-error";
 
 const MINUTE = 60_000;
 const REDIRECT = "http://localhost:3000/callback/xero";
@@ -34,16 +35,6 @@ async function connect(opts: { tenants?: string[] } = {}): Promise<TokenSet> {
 async function connections(accessToken: string): Promise<{ status: number; body: Connection[] }> {
   const response = await fetch(xeroEndpoints(sim.url).connections, { headers: { authorization: `Bearer ${accessToken}` } });
   return { status: response.status, body: response.status === 200 ? ((await response.json()) as Connection[]) : [] };
-}
-
-async function opError(promise: Promise<unknown>): Promise<errors.OPError> {
-  try {
-    await promise;
-  } catch (e) {
-    if (e instanceof errors.OPError) return e;
-    throw e;
-  }
-  throw new Error("expected an OPError");
 }
 
 beforeAll(async () => {
