@@ -53,11 +53,9 @@ export class TokenvaultWorker {
     const polling = { pollingIntervalSeconds: config.pollingIntervalSeconds, batchSize: 1 };
     await this.boss.work(QUEUES.scan, polling, async () => this.jobs.scan());
     for (let i = 0; i < config.concurrency; i++) {
-      await this.boss.work<RefreshJobData>(QUEUES.refresh, polling, async ([job]) => (job ? { outcome: await this.jobs.refresh(job.data) } : null));
+      await this.workWhileBusy<RefreshJobData>(QUEUES.refresh, polling, async (job) => ({ outcome: await this.jobs.refresh(job.data) }));
     }
-    await this.boss.work<WebhookEvent>(QUEUES.webhook, polling, async ([job]) => {
-      if (job) await this.jobs.deliver(job.data);
-    });
+    await this.workWhileBusy<WebhookEvent>(QUEUES.webhook, polling, async (job) => this.jobs.deliver(job.data));
     await this.boss.work(QUEUES.housekeeping, polling, async () => this.jobs.housekeeping());
     await this.boss.work(QUEUES.revocations, polling, async () => this.jobs.retryRevocations());
     this.logger.info("worker started", { concurrency: config.concurrency, scanCron: config.scanCron, webhooks: config.webhook !== null });
@@ -73,6 +71,23 @@ export class TokenvaultWorker {
       this.logger.error("pg-boss stop failed", { error: error instanceof Error ? error.message.slice(0, 200) : "unknown" });
     }
     this.logger.info("worker stopped");
+  }
+
+  /**
+   * One worker slot of a queue that may hold many jobs. pg-boss waits its polling interval after
+   * every fetch, even one that found a job; the slot wakes itself after each job, so a busy queue
+   * drains as fast as its slots allow and only an empty one waits the interval.
+   */
+  private async workWhileBusy<T>(queue: string, options: PgBoss.WorkOptions, handler: (job: PgBoss.Job<T>) => Promise<unknown>): Promise<void> {
+    let workerId = "";
+    workerId = await this.boss.work<T>(queue, options, async ([job]) => {
+      if (!job) return null;
+      try {
+        return await handler(job);
+      } finally {
+        this.boss.notifyWorker(workerId);
+      }
+    });
   }
 
   private async createQueue(name: string, options: Omit<PgBoss.Queue, "name">): Promise<void> {

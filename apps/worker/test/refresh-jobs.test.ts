@@ -94,4 +94,31 @@ describe("refresh jobs through pg-boss", () => {
     expect((await h.sim.getGrant(grantId))!.counters.refreshSuccess).toBe(before + 1);
     await Promise.all([a.stop(), b.stop()]);
   });
+
+  it("takes the next waiting refresh job as soon as one ends, not one polling interval later", async () => {
+    // pg-boss waits the polling interval after every fetch, even one that found a job: one
+    // refresh slot would do one refresh per interval (10 slots at the default 2 s: 5 a second,
+    // fewer than 10,000 Xero connections renewed every 30 minutes need).
+    const companies = ["acme-q1", "acme-q2", "acme-q3", "acme-q4"];
+    const ids: string[] = [];
+    for (const company of companies) {
+      ids.push(await h.connect(company, "xero"));
+      await h.expireSoon(company, "xero", 60_000);
+    }
+    // Queued by a worker with no refresh slot, before the measured one starts (its first fetch finds them).
+    const sender = h.worker({ concurrency: 0 });
+    await sender.start({ schedule: false });
+    for (const connectionId of ids) await sender.jobs.enqueueRefresh({ connectionId, reason: "refresh-ahead" });
+    await sender.stop();
+    const worker = h.worker({ concurrency: 1, pollingIntervalSeconds: 20 });
+    await worker.start({ schedule: false });
+
+    // Four jobs one after another: at one per interval the last would end a minute from now.
+    const done = await eventually(async () => {
+      const jobs = (await Promise.all(ids.map(jobsOf))).flat();
+      return jobs.length === ids.length && jobs.every((j) => j.state === "completed") ? jobs : undefined;
+    }, 15_000, "four refresh jobs within one polling interval");
+    expect(done.map((j) => j.output?.outcome)).toEqual(["refreshed", "refreshed", "refreshed", "refreshed"]);
+    await worker.stop();
+  });
 });
