@@ -121,4 +121,21 @@ describe("refresh jobs through pg-boss", () => {
     expect(done.map((j) => j.output?.outcome)).toEqual(["refreshed", "refreshed", "refreshed", "refreshed"]);
     await worker.stop();
   });
+
+  it("queues each due connection once per scan page and says how many: a second scan while they wait queues none", async () => {
+    const ids: string[] = [];
+    for (const company of ["acme-s1", "acme-s2", "acme-s3"]) {
+      ids.push(await h.connect(company, "xero"));
+      await h.expireSoon(company, "xero", 60_000);
+    }
+    // No refresh slot: the jobs stay queued.
+    const worker = h.worker({ concurrency: 0 });
+    await worker.start({ schedule: false });
+    const first = await worker.jobs.scan();
+    expect(first.enqueued).toBeGreaterThanOrEqual(3);
+    expect((await Promise.all(ids.map(jobsOf))).map((jobs) => jobs.map((j) => j.state))).toEqual([["created"], ["created"], ["created"]]);
+    expect((await worker.jobs.scan()).enqueued).toBe(0);
+    expect((await Promise.all(ids.map(jobsOf))).flat()).toHaveLength(3);
+    await worker.stop();
+  });
 });
