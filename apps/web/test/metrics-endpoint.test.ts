@@ -37,9 +37,11 @@ describe("/api/metrics on the production build", () => {
     expect(ok.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(ok.headers.get("cache-control")).toBe("no-store");
     const text = await ok.text();
-    for (const name of ["tokenvault_refreshes_total", "tokenvault_refresh_duration_seconds", "tokenvault_refresh_waiters", "tokenvault_lease_contention_total", "tokenvault_provider_errors_total", "tokenvault_vault_operations_total"]) {
+    for (const name of ["tokenvault_refreshes_total", "tokenvault_refresh_duration_seconds", "tokenvault_refresh_waiters", "tokenvault_lease_contention_total", "tokenvault_provider_errors_total", "tokenvault_vault_operations_total", "tokenvault_store_operations_total", "tokenvault_store_operation_duration_seconds"]) {
       expect(text).toContain(`# TYPE ${name} `);
     }
     expect(text).toContain("process_resident_memory_bytes");
+    // The request's session was read from the token store (the app's database by default).
+    expect(text).toMatch(/tokenvault_store_operations_total\{backend="postgres",operation="get",outcome="hit"\} [1-9]/);
   });
 });

@@ -18,6 +18,7 @@ export type { NodeRedisLike, ScriptClient, UpstashLike } from "./backends/client
 export { PostgresTokenStore, type PostgresTokenStoreOptions } from "./backends/postgres-store";
 export { LOCK_LIMITS } from "./lock-input";
 export { withFallback, FallbackTokenStore, type FallbackOptions } from "./fallback";
+export { StoreMetrics, withStoreMetrics } from "./store-metrics";
 export { connectRedisTokenStore, redisClientOptions, reconnectDelay, withCommandDeadline, watchRedisClient, redisEndpoint, CommandDeadlineError, type RedisConnectionOptions } from "./backends/redis-connection";
 export { RedisStoreLock, type RedisStoreLockOptions } from "./backends/redis-lock";
 export { createServiceTokens, type ServiceTokens, type ServiceTokensOptions, type ServiceTokenLogger } from "./service-token";

@@ -1,5 +1,5 @@
-import { LazyTokenStore, createTokenStoreFromEnv, storeSettingsFromEnv, withFallback, type TokenStore } from "@tokenvault/store";
-import { getTokenService } from "@tokenvault/token";
+import { LazyTokenStore, StoreMetrics, createTokenStoreFromEnv, storeSettingsFromEnv, withFallback, withStoreMetrics, type TokenStore } from "@tokenvault/store";
+import { defaultTokenMetrics, getTokenService } from "@tokenvault/token";
 import { webEnv } from "~/env";
 import { clientAddress } from "../api/client-address";
 import type { Caller, SessionResolver } from "./caller";
@@ -29,8 +29,11 @@ export function serverSessions(): ServerSessions {
   if (sessions) return sessions;
   const env = webEnv();
   const primary = new LazyTokenStore(() => createTokenStoreFromEnv(SESSION_STORE));
-  const remote = ["redis", "upstash"].includes(storeSettingsFromEnv().backend);
-  const store: TokenStore = remote ? withFallback(primary, { namespace: SESSION_STORE.namespace, windowMs: env.sessionCacheMs }) : primary;
+  const { backend } = storeSettingsFromEnv();
+  // Counted on the process's metrics (/api/metrics): the backend's own operations, under the fallback.
+  const measured = withStoreMetrics(primary, StoreMetrics.on(defaultTokenMetrics().registry), backend);
+  const remote = backend === "redis" || backend === "upstash";
+  const store: TokenStore = remote ? withFallback(measured, { namespace: SESSION_STORE.namespace, windowMs: env.sessionCacheMs }) : measured;
   sessions = new ServerSessions({ store, lock: primary, sealer: new SessionCookieSealer(env.sessionSecret) });
   return sessions;
 }
