@@ -66,6 +66,45 @@ describe("vault storage (PostgreSQL)", () => {
     }
   });
 
+  it("moves a revocation still pending to the new key: it is revoked after the old key is removed", async () => {
+    const database = await createTestDatabase("rotate-revocation");
+    const h = await createHarness(database.url);
+    try {
+      const service = h.service();
+      await h.connect(service, "acme", "quickbooks");
+      // The reconnect's revocation of the replaced grant is refused: it stays queued, sealed under the old key.
+      await h.sim.addFault({ kind: "error", provider: "intuit", endpoint: "revoke", status: 503 });
+      await h.connect(service, "acme", "quickbooks");
+      await h.sim.clearFaults();
+      const [queued] = await h.db.prisma.pendingRevocation.findMany();
+      const oldKey = Buffer.from(h.keyHex, "hex");
+      const rotated = new Vault(createKeyRing(key2, [oldKey]));
+
+      const report = await rotateKeys({ prisma: h.db.prisma, vault: rotated, logger: silentLogger });
+      expect(report.pendingRevocations).toBe(1);
+      expect(formatRotationReport(report)).toContain("Revocations still pending moved to the current key: 1");
+      const moved = await h.db.prisma.pendingRevocation.findUniqueOrThrow({ where: { id: queued!.id } });
+      expect([moved.keyId, moved.sealed.split(".")[1]]).toEqual([rotated.currentKeyId, rotated.currentKeyId]);
+      // The old key holds nothing any more: removing it is safe.
+      expect((await keyHoldings(h.db.prisma, rotated)).filter((k) => !k.current).map((k) => k.records)).toEqual([0]);
+
+      const newKeyOnly = new TokenService({
+        prisma: h.db.prisma,
+        vault: new Vault(createKeyRing(key2)),
+        providers: registryFor(h.sim.url),
+        logger: silentLogger,
+        options: TEST_OPTIONS,
+        clock: { now: () => new Date(Date.now() + 24 * 3_600_000) },
+      });
+      expect(await newKeyOnly.retryPendingRevocations()).toEqual({ attempted: 1, revoked: 1, failed: 0 });
+      expect(await h.db.prisma.pendingRevocation.count()).toBe(0);
+      await newKeyOnly.close();
+    } finally {
+      await h.close();
+      await database.drop();
+    }
+  });
+
   it("rotates across three key versions with every record readable throughout", async () => {
     // Rotation covers the whole vault table: its own database, so other suites' rows stay out.
     const database = await createTestDatabase("rotate");

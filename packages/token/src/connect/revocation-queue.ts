@@ -32,7 +32,8 @@ const CLAIM_MS = 5 * 60_000;
 const FIRST_BACKOFF_MS = 60_000;
 const MAX_BACKOFF_MS = 6 * 3600_000;
 
-function binding(row: { companyId: string; provider: string; id: string }): VaultBinding {
+/** What a pending revocation's sealed token is bound to (key rotation re-seals it with the same). */
+export function pendingRevocationBinding(row: { companyId: string; provider: string; id: string }): VaultBinding {
   return { companyId: row.companyId, provider: row.provider, kind: "PENDING_REVOCATION", externalId: row.id };
 }
 
@@ -53,7 +54,7 @@ export class RevocationQueue {
   /** Records a replaced grant inside the caller's transaction; returns the row id. */
   async enqueue(tx: Tx, grant: ReplacedGrant): Promise<string> {
     const id = randomUUID();
-    const sealed = await this.deps.secrets.sealWithKey(tx, grant.refreshToken, binding({ ...grant, id }));
+    const sealed = await this.deps.secrets.sealWithKey(tx, grant.refreshToken, pendingRevocationBinding({ ...grant, id }));
     await tx.pendingRevocation.create({
       data: {
         id,
@@ -101,7 +102,7 @@ export class RevocationQueue {
     let endpoint = "none";
     try {
       adapter = this.deps.providers.get(row.provider);
-      const token = this.deps.secrets.openSealed(row.sealed, binding(row));
+      const token = this.deps.secrets.openSealed(row.sealed, pendingRevocationBinding(row));
       endpoint = await this.revokeAtProvider(adapter, row, token);
     } catch (error) {
       // Whatever failed (the provider, its configuration, the key that sealed the row), the row stays.
@@ -152,7 +153,7 @@ export class RevocationQueue {
 
   private async reseal(row: PendingRevocation, refreshToken: string): Promise<void> {
     await this.deps.prisma.$transaction(async (tx) => {
-      const sealed = await this.deps.secrets.sealWithKey(tx, refreshToken, binding(row));
+      const sealed = await this.deps.secrets.sealWithKey(tx, refreshToken, pendingRevocationBinding(row));
       await tx.pendingRevocation.update({ where: { id: row.id }, data: { sealed: sealed.ciphertext, keyId: sealed.keyId } });
     });
   }

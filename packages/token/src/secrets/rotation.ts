@@ -3,6 +3,7 @@ import { DecryptionError, envelopeKeyId, type Vault } from "@tokenvault/vault";
 import type { Logger } from "../logger";
 import { recordEncryptions } from "./key-usage";
 import { bindingOf } from "./secret-store";
+import { pendingRevocationBinding } from "../connect/revocation-queue";
 
 export interface KeyHolding {
   keyId: string;
@@ -29,16 +30,20 @@ export interface RotationReport {
   failed: number;
   /** PKCE verifiers of connects still in progress, moved to the current key with the records. */
   pendingConnects: number;
+  /** Replaced grants still waiting for their revocation (PendingRevocation), moved to the current key. */
+  pendingRevocations: number;
   holdings: KeyHolding[];
 }
 
 /** How many vault records each key still holds, and whether the ring can open them. */
 export async function keyHoldings(prisma: PrismaClient, vault: Vault): Promise<KeyHolding[]> {
-  const [groups, usage] = await Promise.all([
+  const [groups, revocations, usage] = await Promise.all([
     prisma.tokenSecret.groupBy({ by: ["keyId"], _count: { _all: true } }),
+    prisma.pendingRevocation.groupBy({ by: ["keyId"], _count: { _all: true } }),
     prisma.encryptionKeyUsage.findMany(),
   ]);
-  const records = new Map(groups.map((g) => [g.keyId, g._count._all]));
+  const records = new Map<string, number>();
+  for (const g of [...groups, ...revocations]) records.set(g.keyId, (records.get(g.keyId) ?? 0) + g._count._all);
   const encryptions = new Map(usage.map((u) => [u.keyId, u.encryptions]));
   const ids = new Set([...vault.keyRing.ids, ...records.keys()]);
   return [...ids]
@@ -68,7 +73,7 @@ export async function rotateKeys(options: {
   const { prisma, vault, logger } = options;
   const batchSize = options.batchSize ?? 200;
   const currentKeyId = vault.currentKeyId;
-  const report: RotationReport = { currentKeyId, reencrypted: 0, changedConcurrently: 0, unknownKey: 0, failed: 0, pendingConnects: 0, holdings: [] };
+  const report: RotationReport = { currentKeyId, reencrypted: 0, changedConcurrently: 0, unknownKey: 0, failed: 0, pendingConnects: 0, pendingRevocations: 0, holdings: [] };
 
   const total = await prisma.tokenSecret.count({ where: { keyId: { not: currentKeyId } } });
   let done = 0;
@@ -116,6 +121,10 @@ export async function rotateKeys(options: {
   }
 
   report.pendingConnects = await rotatePendingVerifiers(prisma, vault, logger);
+  const revocations = await rotatePendingRevocations(prisma, vault, logger);
+  report.pendingRevocations = revocations.moved;
+  report.unknownKey += revocations.unknownKey;
+  report.failed += revocations.failed;
   report.holdings = await keyHoldings(prisma, vault);
   return report;
 }
@@ -146,4 +155,29 @@ async function rotatePendingVerifiers(prisma: PrismaClient, vault: Vault, logger
   }
   if (moved > 0) await prisma.$transaction((tx) => recordEncryptions(tx, vault.currentKeyId, moved, logger));
   return moved;
+}
+
+/**
+ * A replaced grant whose revocation the provider refused waits in PendingRevocation, its refresh
+ * token sealed, for the worker's retry. It moves to the current key too: removing the old key
+ * must not leave a live grant that can no longer be revoked. Few rows: one pass, compare-and-set each.
+ */
+async function rotatePendingRevocations(prisma: PrismaClient, vault: Vault, logger: Logger): Promise<{ moved: number; unknownKey: number; failed: number }> {
+  const rows = await prisma.pendingRevocation.findMany({ where: { keyId: { not: vault.currentKeyId } }, select: { id: true, companyId: true, provider: true, sealed: true } });
+  const result = { moved: 0, unknownKey: 0, failed: 0 };
+  for (const row of rows) {
+    const binding = pendingRevocationBinding(row);
+    try {
+      const resealed = vault.seal(vault.open(row.sealed, binding), binding);
+      const { count } = await prisma.pendingRevocation.updateMany({ where: { id: row.id, sealed: row.sealed }, data: { sealed: resealed.ciphertext, keyId: resealed.keyId } });
+      result.moved += count;
+    } catch (error) {
+      if (!(error instanceof DecryptionError)) throw error;
+      if (error.reason === "UNKNOWN_KEY") result.unknownKey++;
+      else result.failed++;
+      logger.warn("pending revocation could not be re-encrypted", { revocationId: row.id, reason: error.reason });
+    }
+  }
+  if (result.moved > 0) await prisma.$transaction((tx) => recordEncryptions(tx, vault.currentKeyId, result.moved, logger));
+  return result;
 }
