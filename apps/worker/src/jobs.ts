@@ -86,7 +86,7 @@ export class Jobs {
       retryLimit: config.retryLimit,
       retryDelay: config.retryDelaySeconds,
       retryBackoff: true,
-      expireInSeconds: 120,
+      expireInSeconds: config.refreshJobExpireSeconds,
     });
     return id !== null;
   }

@@ -29,7 +29,7 @@ export class TokenvaultWorker {
 
   constructor(private readonly deps: WorkerDeps) {
     this.logger = deps.logger ?? consoleLogger;
-    this.boss = createBoss(deps.target);
+    this.boss = createBoss(deps.target, { maintenanceIntervalSeconds: deps.config.maintenanceIntervalSeconds });
     // pg-boss reports its own failures (a lost connection, a failed poll) as events; never crash on them.
     this.boss.on("error", (error) => this.logger.error("pg-boss error", { error: error.message.slice(0, 200) }));
     this.jobs = new Jobs({ boss: this.boss, service: deps.service, config: deps.config, clock: deps.clock ?? systemClock, logger: this.logger, storeCleanup: deps.storeCleanup });
