@@ -75,7 +75,21 @@ export class TokenvaultWorker {
     this.logger.info("worker stopped");
   }
 
+  /**
+   * Workers starting together on a fresh database create the same queues at once: pg-boss
+   * attaches each queue's partition to its job table, and PostgreSQL may end one of two such
+   * transactions as a deadlock (40P01). It rolled back, so it is tried again.
+   */
   private async createQueue(name: string, options: Omit<PgBoss.Queue, "name">): Promise<void> {
-    if (!(await this.boss.getQueue(name))) await this.boss.createQueue(name, { name, ...options });
+    for (let attempt = 1; ; attempt++) {
+      if (await this.boss.getQueue(name)) return;
+      try {
+        await this.boss.createQueue(name, { name, ...options });
+        return;
+      } catch (error) {
+        if (attempt >= 5 || (error as { code?: unknown }).code !== "40P01") throw error;
+        await new Promise((resolve) => setTimeout(resolve, 20 * attempt + Math.random() * 50));
+      }
+    }
   }
 }

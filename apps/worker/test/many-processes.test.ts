@@ -48,7 +48,7 @@ describe("two workers and two web processes", () => {
   it("both workers start at the same moment on a fresh database (pg-boss creates its queues without failing either)", async () => {
     const started = await Promise.allSettled(workers.map((w) => w.start({ schedule: false })));
     expect(started.map((s) => (s.status === "rejected" ? String(s.reason) : s.status))).toEqual(["fulfilled", "fulfilled"]);
-    const queues = await h.sql<{ name: string }>(`SELECT name FROM pgboss.queue ORDER BY name`);
+    const queues = await h.sql<{ name: string }>(`SELECT name FROM pgboss.queue WHERE name LIKE 'tokenvault-%' ORDER BY name`);
     expect(queues.map((q) => q.name)).toEqual(Object.values(QUEUES).sort());
   });
 
