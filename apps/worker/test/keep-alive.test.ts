@@ -19,7 +19,7 @@ describe("keep-alive on the simulator's clock", () => {
 
   it("keeps an idle Xero grant alive past 60 days: refreshed by day 30 at the latest, still usable on day 120", async () => {
     const companyId = "acme-idle";
-    const connectionId = await h.connect(companyId, "xero");
+    await h.connect(companyId, "xero");
     const grantId = await h.newestGrantId("xero");
     const connectedAt = h.clock.now().getTime();
 
