@@ -1,9 +1,11 @@
+import { TokenError } from "@tokenvault/vault";
 import { metadataOf, secretOf, type ConnectionWithSecrets } from "../connections/connection";
 import type { ProviderAdapter } from "../providers/types";
 import { providerUnavailable, reauthorizationRequired } from "../refresh/freshness";
 import type { ServiceParts } from "../service-parts";
 import type { ConnectionHealthView, ConnectionView, ProviderInfo, TokenStatus } from "../types";
 import { requireName } from "../validation";
+import { connectionHistory, HISTORY_RANGES, type ConnectionHistoryDay, type HistoryRange } from "./connection-history";
 import { nextScheduledRefresh } from "./refresh-schedule";
 
 /** How long before a grant's hard expiry people are asked to reconnect. */
@@ -11,7 +13,7 @@ const RECONNECT_NOTICE_MS = 30 * 24 * 3600 * 1000;
 /** The worker's idle lifetime of a refresh token nobody documents (its genericIdleMs default). */
 const GENERIC_IDLE_MS = 30 * 24 * 3600 * 1000;
 
-export type ConnectionViewsDeps = Pick<ServiceParts, "providers" | "connections" | "clock" | "options">;
+export type ConnectionViewsDeps = Pick<ServiceParts, "providers" | "connections" | "clock" | "options" | "prisma">;
 
 /** What people see of connections: status, expiries, health. Reads the database only; never calls a provider or opens a secret. */
 export class ConnectionViews {
@@ -52,6 +54,14 @@ export class ConnectionViews {
         ...this.statusOf(adapter, connection),
       };
     });
+  }
+
+  /** The connection's refreshes and checks per UTC day over the last `days` days, from the audit log. */
+  async history(companyId: string, provider: string, days: HistoryRange): Promise<ConnectionHistoryDay[]> {
+    requireName("companyId", companyId);
+    const adapter = this.deps.providers.get(provider);
+    if (!HISTORY_RANGES.includes(days)) throw new TokenError("INVALID_INPUT", `days must be one of ${HISTORY_RANGES.join(", ")}.`);
+    return connectionHistory(this.deps.prisma, companyId, adapter.id, days, this.deps.clock.now());
   }
 
   /** Health of every connection a company has, as last recorded. */
