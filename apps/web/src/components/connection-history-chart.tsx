@@ -44,8 +44,8 @@ export function ConnectionHistoryChart({ provider }: { provider: string }) {
               <Bar yAxisId="count" dataKey="refreshFailure" name="Refresh failed" stackId="n" fill="#c53030" isAnimationActive={false} />
               <Bar yAxisId="count" dataKey="checkSuccess" name="Check passed" stackId="n" fill="#68d391" isAnimationActive={false} />
               <Bar yAxisId="count" dataKey="checkFailure" name="Check failed" stackId="n" fill="#feb2b2" isAnimationActive={false} />
-              <Line yAxisId="ms" dataKey="refreshLatencyMs" name="Refresh latency" stroke="#2b6cb0" dot={false} connectNulls isAnimationActive={false} />
-              <Line yAxisId="ms" dataKey="checkLatencyMs" name="Check latency" stroke="#805ad5" dot={false} connectNulls isAnimationActive={false} />
+              <Line yAxisId="ms" dataKey="refreshLatencyMs" name="Refresh latency" stroke="#2b6cb0" dot={{ r: 2 }} connectNulls isAnimationActive={false} />
+              <Line yAxisId="ms" dataKey="checkLatencyMs" name="Check latency" stroke="#805ad5" dot={{ r: 2 }} connectNulls isAnimationActive={false} />
             </ComposedChart>
           </ResponsiveContainer>
         </div>
