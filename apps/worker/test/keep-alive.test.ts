@@ -29,8 +29,11 @@ describe("keep-alive on the simulator's clock", () => {
 
     const worker = h.worker({}, h.clock);
     await worker.start({ schedule: false });
+    let scheduled: Date | null = null;
     for (let day = 1; day <= 120; day++) {
       await h.advance(DAY);
+      // What the dashboard says on day 1 (the first access token long expired): the keep-alive.
+      if (day === 1) scheduled = (await h.service.listConnections(companyId)).find((c) => c.provider === "xero")!.nextRefreshAt;
       await worker.jobs.scan();
       await eventually(async () => ((await pending()).length === 0 ? true : undefined), 30_000, `day ${day}'s refresh jobs`);
       // Nobody used either grant: after 59 idle days the watched one still works at the simulator.
@@ -46,6 +49,8 @@ describe("keep-alive on the simulator's clock", () => {
     const days = refreshes.map((r) => Math.round((r.timestamp.getTime() - connectedAt) / DAY));
     expect(days.length).toBeGreaterThanOrEqual(4);
     expect(days[0]!).toBeLessThanOrEqual(30);
+    // The worker refreshed on the day the dashboard's "next scheduled refresh" named.
+    expect(days[0]).toBe(Math.round((scheduled!.getTime() - connectedAt) / DAY));
     for (let i = 1; i < days.length; i++) expect(days[i]! - days[i - 1]!).toBeLessThanOrEqual(30);
     expect((await h.sim.getGrant(grantId))!.counters.refreshSuccess).toBe(refreshes.length);
 
