@@ -54,13 +54,20 @@ describe("two workers and two web processes", () => {
 
   it("refreshes each connection exactly once per due time (counted at the simulator)", async () => {
     // A slow provider widens the race: callers arrive while a refresh is in flight.
-    await h.sim.addFault({ kind: "latency", latencyMs: 300, endpoint: "token" });
+    await h.sim.addFault({ kind: "latency", latencyMs: 1_000, endpoint: "token" });
     for (const round of [1, 2]) {
       await h.advance(60 * MINUTE);
       await makeDue();
       const scans = Promise.all([workers[0]!.jobs.scan(), workers[1]!.jobs.scan(), workers[0]!.jobs.scan(), workers[1]!.jobs.scan()]);
-      // The web processes ask for every token, again and again, while the workers' jobs run.
-      const until = Date.now() + 1_500;
+      // The web processes ask for every token, again and again, while the workers' jobs run: in
+      // round 1 at once (they start most refreshes), in round 2 once every job's refresh holds its
+      // lease or is done (they then wait for, or read, the workers' writes).
+      if (round === 2) {
+        const refreshed = { kind: "ACCESS_TOKEN" as const, expiresAt: { gt: new Date(h.clock.now().getTime() + 10 * MINUTE) } };
+        const settled = () => h.db.prisma.connection.count({ where: { OR: [{ leaseOwner: { not: null } }, { secrets: { some: refreshed } }] } });
+        await eventually(async () => ((await settled()) === connections.length ? true : undefined), 30_000, "the workers' leases");
+      }
+      const until = Date.now() + 2_000;
       while (Date.now() < until) {
         const tokens = await Promise.all(webs.flatMap((web) => connections.map((c) => web.getValidToken(c.companyId, c.provider, "web-user"))));
         for (const token of tokens) expect(token.expiresAt.getTime()).toBeGreaterThan(h.clock.now().getTime());
@@ -76,6 +83,10 @@ describe("two workers and two web processes", () => {
         expect([c.companyId, c.provider, grant.counters.refreshSuccess, grant.counters.refreshFailed]).toEqual([c.companyId, c.provider, round, 0]);
         const audited = await h.db.prisma.auditLog.count({ where: { companyId: c.companyId, connectionType: c.provider, action: "REFRESH", outcome: "SUCCESS" } });
         expect(audited).toBe(round);
+      }
+      if (round === 2) {
+        const last = await h.db.prisma.auditLog.findMany({ where: { action: "REFRESH" }, orderBy: { timestamp: "desc" }, take: connections.length });
+        expect(last.map((r) => r.userId)).toEqual(connections.map(() => "system:worker"));
       }
     }
   });
