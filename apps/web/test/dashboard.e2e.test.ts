@@ -101,6 +101,15 @@ describe("dashboard in a real browser", () => {
     await page.getByText("Connected. The connection is ready to use.").waitFor();
     await expect.poll(() => status("quickbooks").textContent()).toBe("Healthy");
     expect(await page.getByTestId("access-expiry-quickbooks").textContent()).toMatch(/^expires in \d+ minutes$/);
+    // Intuit's 60-minute token: the worker refreshes it 10 minutes before it expires.
+    expect(await page.getByTestId("next-refresh-quickbooks").textContent()).toMatch(/^in (4\d|50) minutes$/);
+    expect(await page.getByTestId("idle-expiry-quickbooks").textContent()).toMatch(/^expires in 100 days$/);
+    // The health history chart: an SVG for 7 days, and again for 30 after the toggle.
+    const history = page.getByTestId("history-quickbooks");
+    await history.locator(".chart[data-days='7'] svg.recharts-surface").first().waitFor();
+    await history.getByRole("button", { name: "30 days" }).click();
+    await history.locator(".chart[data-days='30'] svg.recharts-surface").first().waitFor();
+    expect(await history.getByRole("button", { name: "30 days" }).getAttribute("aria-pressed")).toBe("true");
     await shot("04-quickbooks-healthy");
   });
 

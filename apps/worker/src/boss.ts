@@ -18,8 +18,9 @@ export type BossTarget = { connectionString: string } | { pglite: PGlite };
  * through its `db` option: statements without parameters (its schema scripts hold several) go
  * through exec, the others through query; PGlite serializes them with the app's own queries.
  */
-export function createBoss(target: BossTarget): PgBoss {
-  const common = { application_name: "tokenvault-worker", schema: "pgboss", supervise: true, schedule: true, migrate: true };
+export function createBoss(target: BossTarget, options: { maintenanceIntervalSeconds?: number } = {}): PgBoss {
+  const maintenance = options.maintenanceIntervalSeconds !== undefined ? { maintenanceIntervalSeconds: options.maintenanceIntervalSeconds } : {};
+  const common = { application_name: "tokenvault-worker", schema: "pgboss", supervise: true, schedule: true, migrate: true, ...maintenance };
   if ("connectionString" in target) return new PgBoss({ ...common, connectionString: target.connectionString, max: 4 });
   const { pglite } = target;
   const db: PgBoss.Db = {

@@ -31,6 +31,10 @@ export interface WorkerConfig {
   /** pg-boss retries of a failed refresh job: count and first delay (doubling). */
   retryLimit: number;
   retryDelaySeconds: number;
+  /** A refresh job still active after this many seconds is failed by pg-boss's maintenance and retried (its process died mid-job). */
+  refreshJobExpireSeconds: number;
+  /** How often pg-boss's maintenance runs (expires jobs of dead processes, archives); shared by every worker through its database. */
+  maintenanceIntervalSeconds: number;
   /** Warn this many days before a grant's hard expiry, largest first. */
   horizonWarningDays: number[];
   /** Signed webhooks: where and with which secret (Standard Webhooks, `whsec_...`); null: none sent. */
@@ -65,6 +69,8 @@ export const DEFAULT_WORKER_CONFIG: WorkerConfig = {
   defaultTenantConcurrency: 5,
   retryLimit: 4,
   retryDelaySeconds: 30,
+  refreshJobExpireSeconds: 120,
+  maintenanceIntervalSeconds: 120,
   horizonWarningDays: [30, 7],
   webhook: null,
   // With a 60 s first delay, doubling, 11 retries span more than 24 hours.

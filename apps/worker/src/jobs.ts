@@ -103,7 +103,7 @@ export class Jobs {
       retryLimit: config.retryLimit,
       retryDelay: config.retryDelaySeconds,
       retryBackoff: true,
-      expireInSeconds: 120,
+      expireInSeconds: config.refreshJobExpireSeconds,
     }));
     await boss.insert(jobs);
     // pg-boss's insert does not say which rows the unique index turned away: count ours.

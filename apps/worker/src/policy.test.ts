@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { UpkeepConnection, UpkeepSecret } from "@tokenvault/token";
+import { nextScheduledRefresh, type UpkeepConnection, type UpkeepSecret } from "@tokenvault/token";
 import { DEFAULT_WORKER_CONFIG } from "./config";
-import { decide, keepAliveDue, utcDay } from "./policy";
+import { decide, idleLifetimeMs, keepAliveDue, utcDay } from "./policy";
 
 const DAY = 86_400_000;
 const now = new Date("2026-12-02T12:00:00Z");
@@ -84,5 +84,16 @@ describe("decide", () => {
   it("counts days by the UTC calendar", () => {
     expect(utcDay(new Date("2026-12-02T23:59:59Z"))).toBe("2026-12-02");
     expect(utcDay(new Date("2026-12-03T00:00:00Z"))).toBe("2026-12-03");
+  });
+
+  it("refreshes exactly from the moment the dashboard's next scheduled refresh names (refresh-ahead and keep-alive)", () => {
+    const cases = [connection(), connection({ access: secret(25 * 60_000, 5 * 60_000) }), connection({ refresh: secret(20 * DAY, 10 * DAY) })];
+    for (const c of cases) {
+      const next = nextScheduledRefresh({ access: c.access, refresh: c.refresh, exhausted: false, idleLifetimeMs: idleLifetimeMs(c, DEFAULT_WORKER_CONFIG) }, DEFAULT_WORKER_CONFIG, now)!;
+      const shifted = (ms: number) => new Date(next.getTime() + ms);
+      expect(decide(c, DEFAULT_WORKER_CONFIG, shifted(-1_000)).refresh).toBeNull();
+      expect(decide(c, DEFAULT_WORKER_CONFIG, shifted(0)).refresh).not.toBeNull();
+    }
+    expect(nextScheduledRefresh({ access: null, refresh: secret(DAY, DAY), exhausted: true, idleLifetimeMs: 60 * DAY }, DEFAULT_WORKER_CONFIG, now)).toBeNull();
   });
 });

@@ -1,4 +1,4 @@
-import { refreshMarginFor, type DueCriteria, type UpkeepConnection } from "@tokenvault/token";
+import { keepAliveAt, refreshMarginFor, type DueCriteria, type UpkeepConnection } from "@tokenvault/token";
 import type { WorkerConfig } from "./config";
 
 export type RefreshReason = "refresh-ahead" | "keep-alive";
@@ -38,12 +38,8 @@ export function idleLifetimeMs(connection: UpkeepConnection, config: WorkerConfi
 export function keepAliveDue(connection: UpkeepConnection, config: WorkerConfig, now: Date): boolean {
   const refresh = connection.refresh;
   if (!refresh) return false;
-  const lifetime = idleLifetimeMs(connection, config);
-  const fraction = Math.min(config.keepAliveFraction, 0.5);
-  if (!refresh.lastRefreshedAt) return true;
-  if (now.getTime() - refresh.lastRefreshedAt.getTime() >= lifetime * fraction) return true;
-  // A provider that shortened the token's life (a rolling expiry earlier than idle): the same fraction, counted back from its end.
-  return !!refresh.expiresAt && refresh.expiresAt.getTime() - now.getTime() <= lifetime * (1 - fraction);
+  // The token package's rule, which the dashboard's "next refresh" shows too.
+  return keepAliveAt(refresh, idleLifetimeMs(connection, config), config.keepAliveFraction, now) <= now;
 }
 
 function horizon(connection: UpkeepConnection, config: WorkerConfig, now: Date): Decision["horizonWarning"] {

@@ -29,7 +29,7 @@ export class TokenvaultWorker {
 
   constructor(private readonly deps: WorkerDeps) {
     this.logger = deps.logger ?? consoleLogger;
-    this.boss = createBoss(deps.target);
+    this.boss = createBoss(deps.target, { maintenanceIntervalSeconds: deps.config.maintenanceIntervalSeconds });
     // pg-boss reports its own failures (a lost connection, a failed poll) as events; never crash on them.
     this.boss.on("error", (error) => this.logger.error("pg-boss error", { error: error.message.slice(0, 200) }));
     this.jobs = new Jobs({ boss: this.boss, service: deps.service, config: deps.config, clock: deps.clock ?? systemClock, logger: this.logger, storeCleanup: deps.storeCleanup });
@@ -90,7 +90,21 @@ export class TokenvaultWorker {
     });
   }
 
+  /**
+   * Workers starting together on a fresh database create the same queues at once: pg-boss
+   * attaches each queue's partition to its job table, and PostgreSQL may end one of two such
+   * transactions as a deadlock (40P01). It rolled back, so it is tried again.
+   */
   private async createQueue(name: string, options: Omit<PgBoss.Queue, "name">): Promise<void> {
-    if (!(await this.boss.getQueue(name))) await this.boss.createQueue(name, { name, ...options });
+    for (let attempt = 1; ; attempt++) {
+      if (await this.boss.getQueue(name)) return;
+      try {
+        await this.boss.createQueue(name, { name, ...options });
+        return;
+      } catch (error) {
+        if (attempt >= 5 || (error as { code?: unknown }).code !== "40P01") throw error;
+        await new Promise((resolve) => setTimeout(resolve, 20 * attempt + Math.random() * 50));
+      }
+    }
   }
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TokenError } from "@tokenvault/token";
 import { QUEUES } from "../src/boss";
-import { createHarness, eventually, MovableClock, startReceiver, type Harness, type Receiver } from "./harness";
+import { createHarness, DAY, eventually, MovableClock, startReceiver, type Harness, type Receiver } from "./harness";
 
 /**
  * A provider outage on the worker's clock: failing days counted once per day, exhaustion after
@@ -110,6 +110,52 @@ describe("failure policy and webhooks", () => {
     expect((await h.sim.getGrant(grantId))!.counters).toEqual(calls);
     const connection = await row(connectionId);
     expect([connection.incident, connection.refreshFailureDays]).toEqual(["refresh_failed", 1]);
+    await worker.stop();
+  });
+
+  // Last in the file: it moves the shared clock (service, worker and simulator) a month ahead.
+  it("a 3-day outage, over on day 4: one refresh_failed and one recovered webhook, never exhausted", async () => {
+    const companyId = "acme-three-days";
+    const connectionId = await h.connect(companyId, "xero");
+    const grantId = await h.newestGrantId("xero");
+    const worker = h.worker({ webhook: { url: receiver.url, secret: receiver.secret }, exhaustAfterDays: 4 }, h.clock);
+    await worker.start({ schedule: false });
+    const unfinished = () => h.sql(`SELECT id FROM pgboss.job WHERE name = $1 AND singleton_key = $2 AND state < 'completed'`, [QUEUES.refresh, connectionId]);
+    // One scan a day; its keep-alive job runs through pg-boss with its retries, all on that day.
+    const scanDay = async () => {
+      await h.advance(DAY);
+      await worker.jobs.scan();
+      await eventually(async () => ((await unfinished()).length === 0 ? true : undefined), 30_000, "the day's refresh job and its retries");
+    };
+    // Half the idle lifetime on: keep-alive is due every day from here.
+    await h.advance(29 * DAY);
+    const fault = await h.sim.addFault({ kind: "error", provider: "xero", grantId, status: 503 });
+    for (const day of [1, 2, 3]) {
+      await scanDay();
+      const connection = await row(connectionId);
+      expect([connection.refreshFailureDays, connection.exhaustedAt, connection.incident]).toEqual([day, null, "refresh_failed"]);
+    }
+    await h.sim.removeFault(fault.id);
+    await scanDay();
+    const recovered = await row(connectionId);
+    expect([recovered.refreshFailureDays, recovered.exhaustedAt, recovered.incident]).toEqual([0, null, null]);
+    // A healthy day after: nothing more to say.
+    await scanDay();
+
+    const queued = await h.sql<{ type: string }>(
+      `SELECT data->>'type' AS type FROM pgboss.job WHERE name = $1 AND data->'data'->>'connectionId' = $2
+       UNION ALL SELECT data->>'type' FROM pgboss.archive WHERE name = $1 AND data->'data'->>'connectionId' = $2`,
+      [QUEUES.webhook, connectionId],
+    );
+    expect(queued.map((q) => q.type).sort()).toEqual(["connection.recovered", "connection.refresh_failed"]);
+    const mine = () => receiver.verified.filter((d) => d.data.connectionId === connectionId);
+    await eventually(() => Promise.resolve(mine().length >= 2 ? true : undefined), 30_000, "both deliveries");
+    expect(mine().map((d) => d.type)).toEqual(["connection.refresh_failed", "connection.recovered"]);
+    expect(mine()[0]!.data).toMatchObject({ failureDays: 1, provider: "xero", companyId });
+    expect(mine()[1]!.data).toMatchObject({ previousIncident: "refresh_failed" });
+    expect(receiver.rejected).toBe(0);
+    // Three failing days, each tried with retries: the provider was asked more than three times.
+    expect((await h.sim.getGrant(grantId))!.counters.refreshFailed).toBeGreaterThan(3);
     await worker.stop();
   });
 });

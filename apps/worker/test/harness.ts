@@ -36,11 +36,21 @@ export class MovableClock implements Clock {
   }
 }
 
+export const DAY = 86_400_000;
+
 export interface Harness {
   databaseUrl: string;
   db: Database;
   sim: Simulator;
+  /** The service's clock (at real time until a test moves it with `advance`). */
+  clock: MovableClock;
   service: TokenService;
+  /** Moves the service's clock and the simulator's together (the worker's too, when given `h.clock`). */
+  advance(ms: number): Promise<void>;
+  /** Another process's token service: its own database pool and LISTEN connection, the same key, providers and clock. */
+  newService(): Promise<TokenService>;
+  /** The vault key as TOKEN_ENCRYPTION_KEY, for a worker in a child process. */
+  encryptionKeyHex: string;
   connect(companyId: string, provider: "xero" | "quickbooks"): Promise<string>;
   /** The simulator's grant for the newest connection of `provider` (intuit / xero). */
   newestGrantId(provider: "intuit" | "xero"): Promise<string>;
@@ -58,21 +68,40 @@ export async function createHarness(label: string): Promise<Harness> {
   const db = await openDatabase({ databaseUrl });
   const sim = await startSimulator({ strict: true });
   await sim.updateSettings({ autoApprove: true });
-  const vault = new Vault(createKeyRing(randomBytes(32)));
-  const service = new TokenService({
-    prisma: db.prisma,
-    vault,
-    providers: new ProviderRegistry(simulatedAdapters(sim.url)),
-    logger: silentLogger,
-    options: { retry: { attempts: 2, baseDelayMs: 20, maxDelayMs: 50 }, providerTimeoutMs: 2_000, leaseMs: 10_000, redirectUriFor: REDIRECT },
-  });
+  const key = randomBytes(32);
+  const vault = new Vault(createKeyRing(key));
+  const clock = new MovableClock();
+  const serviceOver = (prisma: Database["prisma"], listenDatabaseUrl?: string) =>
+    new TokenService({
+      prisma,
+      vault,
+      clock,
+      listenDatabaseUrl,
+      providers: new ProviderRegistry(simulatedAdapters(sim.url)),
+      logger: silentLogger,
+      options: { retry: { attempts: 2, baseDelayMs: 20, maxDelayMs: 50 }, providerTimeoutMs: 2_000, leaseMs: 10_000, redirectUriFor: REDIRECT },
+    });
+  const service = serviceOver(db.prisma);
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
   const workers: TokenvaultWorker[] = [];
+  const others: { service: TokenService; db: Database }[] = [];
   return {
     databaseUrl,
     db,
     sim,
+    clock,
     service,
+    encryptionKeyHex: key.toString("hex"),
+    async advance(ms) {
+      clock.offsetMs += ms;
+      await sim.advanceClock(ms);
+    },
+    async newService() {
+      const own = await openDatabase({ databaseUrl });
+      const other = serviceOver(own.prisma, databaseUrl);
+      others.push({ service: other, db: own });
+      return other;
+    },
     async connect(companyId, provider) {
       const { url } = await service.getAuthorizationUrl({ companyId, provider, userId: "alice", redirectUri: REDIRECT(provider) });
       const consent = await fetch(url, { redirect: "manual" });
@@ -104,6 +133,10 @@ export async function createHarness(label: string): Promise<Harness> {
     },
     async close() {
       for (const worker of workers) await worker.stop();
+      for (const other of others) {
+        await other.service.close();
+        await other.db.close();
+      }
       await service.close();
       await pool.end();
       await sim.close();

@@ -1,10 +1,11 @@
 import { dbEnv, getDatabase } from "@tokenvault/db";
 import { Vault } from "@tokenvault/vault";
-import { keyRingFromEnv, oauthRedirectUri, providerSettingsFromEnv } from "./env";
+import { keyRingFromEnv, oauthRedirectUri, providerSettingsFromEnv, workerRefreshAheadMsFromEnv } from "./env";
 import { defaultTokenMetrics } from "./metrics/token-metrics";
 import { pinoLogger } from "./pino-logger";
 import { providersFromSettings } from "./providers/from-settings";
 import { TokenService } from "./token-service";
+import { DEFAULT_REFRESH_SCHEDULE } from "./views/refresh-schedule";
 
 /**
  * The process's token service, wired from the environment on first use: the vault (a bad or
@@ -35,7 +36,12 @@ async function buildFromEnvironment(): Promise<TokenService> {
     metrics: defaultTokenMetrics(),
     // PostgreSQL: one LISTEN connection wakes waiters. The embedded database: waiters poll.
     listenDatabaseUrl: database.kind === "postgres" ? dbEnv().databaseUrl : undefined,
-    options: { refreshMarginMs: settings.refreshMarginMs, checkCoalesceMs: settings.checkCoalesceMs, redirectUriFor: (provider) => oauthRedirectUri(settings.appUrl, provider) },
+    options: {
+      refreshMarginMs: settings.refreshMarginMs,
+      checkCoalesceMs: settings.checkCoalesceMs,
+      redirectUriFor: (provider) => oauthRedirectUri(settings.appUrl, provider),
+      refreshSchedule: { ...DEFAULT_REFRESH_SCHEDULE, refreshAheadMs: workerRefreshAheadMsFromEnv() },
+    },
   });
 }
 

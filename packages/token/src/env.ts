@@ -30,6 +30,8 @@ const schema = z.object({
   PORT: z.coerce.number().int().min(1).max(65535).optional(),
   TOKEN_REFRESH_MARGIN_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
   CHECK_COALESCE_SECONDS: z.coerce.number().int().min(0).max(3600).default(10),
+  // The worker's refresh-ahead window (its own env.ts reads it too): the dashboard's next refresh.
+  WORKER_REFRESH_AHEAD_SECONDS: z.coerce.number().int().min(0).max(86_400).default(600),
 });
 type TokenEnv = z.infer<typeof schema>;
 
@@ -115,6 +117,11 @@ function buildProviderSettings(env: TokenEnv): ProviderSettings {
     refreshMarginMs: env.TOKEN_REFRESH_MARGIN_SECONDS * 1000,
     checkCoalesceMs: env.CHECK_COALESCE_SECONDS * 1000,
   };
+}
+
+/** The background worker's refresh-ahead window (ms), for the next refresh the dashboard shows. */
+export function workerRefreshAheadMsFromEnv(): number {
+  return readEnv().WORKER_REFRESH_AHEAD_SECONDS * 1000;
 }
 
 /**

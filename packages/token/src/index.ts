@@ -5,6 +5,8 @@ export { TokenService, type TokenServiceDeps } from "./token-service";
 export { getTokenService, closeTokenService, tokenService, type TokenServiceApi } from "./default-service";
 export { closeOnShutdown } from "./shutdown";
 export { refreshMarginFor } from "./refresh/freshness";
+export { connectionHistorySql, HISTORY_RANGES, type ConnectionHistoryDay, type HistoryRange } from "./views/connection-history";
+export { DEFAULT_REFRESH_SCHEDULE, keepAliveAt, nextScheduledRefresh, type RefreshSchedule } from "./views/refresh-schedule";
 export { DEFAULT_OPTIONS, type TokenServiceOptions } from "./service-parts";
 export type { StaticSecretKind } from "./secrets/static-secrets";
 export type { ExpiringToken } from "./connections/token-lifecycle";

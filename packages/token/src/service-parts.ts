@@ -10,6 +10,7 @@ import type { ConnectionEvents } from "./refresh/connection-events";
 import type { RefreshOptions } from "./refresh/refresher";
 import type { SecretStore } from "./secrets/secret-store";
 import type { RequestContext } from "./types";
+import { DEFAULT_REFRESH_SCHEDULE, type RefreshSchedule } from "./views/refresh-schedule";
 
 export interface TokenServiceOptions extends RefreshOptions {
   /** Refresh when the access token expires within this margin. Default 5 minutes. */
@@ -22,6 +23,8 @@ export interface TokenServiceOptions extends RefreshOptions {
   checkCoalesceMs: number;
   /** The redirect URI registered with providers: consent requests and SDK clients. */
   redirectUriFor: (provider: string) => string;
+  /** The background worker's schedule, for the next refresh the dashboard shows. */
+  refreshSchedule: RefreshSchedule;
 }
 
 export const DEFAULT_OPTIONS: TokenServiceOptions = {
@@ -34,6 +37,7 @@ export const DEFAULT_OPTIONS: TokenServiceOptions = {
   waitPollMs: 5,
   checkCoalesceMs: 10_000,
   redirectUriFor: (provider) => `http://localhost:3000/api/oauth/${provider}/callback`,
+  refreshSchedule: DEFAULT_REFRESH_SCHEDULE,
 };
 
 /**

@@ -30,6 +30,7 @@ import type {
   ValidToken,
 } from "./types";
 import { ConnectionViews } from "./views/connection-views";
+import type { ConnectionHistoryDay, HistoryRange } from "./views/connection-history";
 import { failClosedOnDatabase } from "./database-unavailable";
 
 export interface TokenServiceDeps {
@@ -162,6 +163,11 @@ export class TokenService {
 
   async listConnections(companyId: string): Promise<ConnectionView[]> {
     return failClosedOnDatabase(() => this.views.list(companyId));
+  }
+
+  /** Refreshes and live checks per UTC day (counts by outcome, mean latency) over the last 7 or 30 days, from the audit log. */
+  async connectionHistory(companyId: string, provider: string, days: HistoryRange): Promise<ConnectionHistoryDay[]> {
+    return failClosedOnDatabase(() => this.views.history(companyId, provider, days));
   }
 
   async listConnectionHealth(companyId: string): Promise<(ConnectionHealthView & { connectionType: string })[]> {

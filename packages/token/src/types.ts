@@ -73,6 +73,8 @@ export interface ConnectionView extends TokenStatus {
   failureStreakDays: number;
   /** Too many failing days: no automatic refresh until a person reconnects or refreshes. */
   exhausted: boolean;
+  /** When the background worker refreshes it next (refresh-ahead or keep-alive; may be past: the next scan); null: it will not. */
+  nextRefreshAt: Date | null;
 }
 
 export interface AuthorizationRequest {

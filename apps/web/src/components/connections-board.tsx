@@ -3,7 +3,8 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { useTRPC } from "~/trpc/react";
-import { connectionBadge, credentialExpiry, relative } from "./format";
+import { ConnectionHistoryChart } from "./connection-history-chart";
+import { connectionBadge, credentialExpiry, nextRefresh, relative } from "./format";
 
 type Notice = { tone: "ok" | "bad"; text: string };
 
@@ -74,8 +75,8 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
                   <dd data-testid={`access-expiry-${c.provider}`}>
                     {credentialExpiry(c.accessTokenExpiresAt, { ended: badge.tone === "bad", endedText: "no longer valid", renewable: true })}
                   </dd>
-                  <dt>Authorization</dt>
-                  <dd>{credentialExpiry(c.refreshTokenExpiresAt, { ended: badge.tone === "bad", endedText: "ended: reconnect to restore", renewable: false })}</dd>
+                  <dt>Authorization (idle expiry)</dt>
+                  <dd data-testid={`idle-expiry-${c.provider}`}>{credentialExpiry(c.refreshTokenExpiresAt, { ended: badge.tone === "bad", endedText: "ended: reconnect to restore", renewable: false })}</dd>
                   {c.refreshTokenHardExpiresAt && (
                     <>
                       <dt>Hard expiry</dt>
@@ -84,6 +85,8 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
                   )}
                   <dt>Last refreshed</dt>
                   <dd>{relative(c.lastRefreshedAt)}</dd>
+                  <dt>Next scheduled refresh</dt>
+                  <dd data-testid={`next-refresh-${c.provider}`}>{nextRefresh(c.nextRefreshAt, badge.tone === "bad")}</dd>
                   {(c.failureStreakDays > 0 || c.exhausted) && (
                     <>
                       <dt>Background refresh</dt>
@@ -110,6 +113,7 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
                   {isAdmin ? `Connect ${c.displayName} to let Tokenvault keep its tokens valid.` : `An administrator can connect ${c.displayName}.`}
                 </p>
               )}
+              {c.connected && <ConnectionHistoryChart provider={c.provider} />}
               {!isAdmin && c.connected && badge.tone === "bad" && <p className="muted">An administrator can reconnect it.</p>}
               {/* Connect, Reconnect and Disconnect are administrators' actions (the API refuses members too). */}
               <div className="actions">

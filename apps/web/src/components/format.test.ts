@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { connectionBadge, credentialExpiry, relative } from "./format";
+import { connectionBadge, credentialExpiry, nextRefresh, relative } from "./format";
 
 const now = Date.parse("2026-11-23T12:00:00Z");
 const at = (minutes: number) => new Date(now + minutes * 60_000);
@@ -29,5 +29,13 @@ describe("format", () => {
     expect(connectionBadge({ ...live, status: "EXPIRED" }, now).label).toBe("Expired");
     expect(connectionBadge({ ...live, health: { status: "UNHEALTHY" } }, now).label).toBe("Unhealthy");
     expect(connectionBadge({ ...live, connected: false }, now).label).toBe("Not connected");
+  });
+
+  it("says when the worker refreshes next: later, due now, or not at all", () => {
+    const now = Date.parse("2026-12-02T12:00:00Z");
+    expect(nextRefresh(new Date(now + 3 * 86_400_000), false, now)).toBe("in 3 days");
+    expect(nextRefresh(new Date(now - 60_000), false, now)).toBe("due now (next scan)");
+    expect(nextRefresh(null, false, now)).toMatch(/^none/);
+    expect(nextRefresh(new Date(now + 60 * 60_000), true, now)).toMatch(/^none/);
   });
 });

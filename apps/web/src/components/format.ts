@@ -48,3 +48,13 @@ export function connectionBadge(
   if (connection.status === "ERROR" || connection.health?.status === "UNHEALTHY") return { label: "Unhealthy", tone: "warn" };
   return { label: "Healthy", tone: "ok" };
 }
+
+/**
+ * When the background worker refreshes a connection next. Past: the next scan (every minute)
+ * takes it. None: an ended or exhausted connection waits for a person.
+ */
+export function nextRefresh(at: Date | null | undefined, ended: boolean, now = Date.now()): string {
+  if (ended || !at) return "none: waits for a reconnect or a manual refresh";
+  if (at.getTime() <= now) return "due now (next scan)";
+  return relative(at, now);
+}

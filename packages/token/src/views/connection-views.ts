@@ -1,14 +1,19 @@
+import { TokenError } from "@tokenvault/vault";
 import { metadataOf, secretOf, type ConnectionWithSecrets } from "../connections/connection";
 import type { ProviderAdapter } from "../providers/types";
 import { providerUnavailable, reauthorizationRequired } from "../refresh/freshness";
 import type { ServiceParts } from "../service-parts";
 import type { ConnectionHealthView, ConnectionView, ProviderInfo, TokenStatus } from "../types";
 import { requireName } from "../validation";
+import { connectionHistory, HISTORY_RANGES, type ConnectionHistoryDay, type HistoryRange } from "./connection-history";
+import { nextScheduledRefresh } from "./refresh-schedule";
 
 /** How long before a grant's hard expiry people are asked to reconnect. */
 const RECONNECT_NOTICE_MS = 30 * 24 * 3600 * 1000;
+/** The worker's idle lifetime of a refresh token nobody documents (its genericIdleMs default). */
+const GENERIC_IDLE_MS = 30 * 24 * 3600 * 1000;
 
-export type ConnectionViewsDeps = Pick<ServiceParts, "providers" | "connections" | "clock">;
+export type ConnectionViewsDeps = Pick<ServiceParts, "providers" | "connections" | "clock" | "options" | "prisma">;
 
 /** What people see of connections: status, expiries, health. Reads the database only; never calls a provider or opens a secret. */
 export class ConnectionViews {
@@ -45,14 +50,32 @@ export class ConnectionViews {
         reconnectBefore: horizonNear ? hardExpiresAt : null,
         failureStreakDays: connection?.refreshFailureDays ?? 0,
         exhausted: !!connection?.exhaustedAt,
+        nextRefreshAt: connection ? this.nextRefresh(adapter, connection) : null,
         ...this.statusOf(adapter, connection),
       };
     });
   }
 
+  /** The connection's refreshes and checks per UTC day over the last `days` days, from the audit log. */
+  async history(companyId: string, provider: string, days: HistoryRange): Promise<ConnectionHistoryDay[]> {
+    requireName("companyId", companyId);
+    const adapter = this.deps.providers.get(provider);
+    if (!HISTORY_RANGES.includes(days)) throw new TokenError("INVALID_INPUT", `days must be one of ${HISTORY_RANGES.join(", ")}.`);
+    return connectionHistory(this.deps.prisma, companyId, adapter.id, days, this.deps.clock.now());
+  }
+
   /** Health of every connection a company has, as last recorded. */
   health(companyId: string): Promise<(ConnectionHealthView & { connectionType: string })[]> {
     return this.deps.connections.listHealth(companyId);
+  }
+
+  /** As the worker's scan would decide it (see refresh-schedule.ts); the idle lifetime as stored, else the provider's. */
+  private nextRefresh(adapter: ProviderAdapter, connection: ConnectionWithSecrets): Date | null {
+    const access = secretOf(connection, "ACCESS_TOKEN") ?? null;
+    const refresh = secretOf(connection, "REFRESH_TOKEN") ?? null;
+    const stored = refresh?.expiresAt && refresh.lastRefreshedAt ? refresh.expiresAt.getTime() - refresh.lastRefreshedAt.getTime() : 0;
+    const idleLifetimeMs = stored > 0 ? stored : adapter.refreshToken.idleTtlSec ? adapter.refreshToken.idleTtlSec * 1000 : GENERIC_IDLE_MS;
+    return nextScheduledRefresh({ access, refresh, exhausted: !!connection.exhaustedAt, idleLifetimeMs }, this.deps.options.refreshSchedule, this.deps.clock.now());
   }
 
   private statusOf(adapter: ProviderAdapter, connection: ConnectionWithSecrets | null): TokenStatus {

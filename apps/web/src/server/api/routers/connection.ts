@@ -1,12 +1,18 @@
 import { z } from "zod";
 import { adminProcedure, limitedTo, protectedProcedure } from "../trpc";
-import { authorizationRequest, connectionView, healthView, providerId, tokenStatus } from "./schemas";
+import { authorizationRequest, connectionHistoryDay, connectionView, healthView, historyRange, providerId, tokenStatus } from "./schemas";
 
 const byProvider = z.object({ provider: providerId });
 
 /** Connections of the caller's company. Procedures are thin: validate, scope, call the service. */
 export const connectionRouter = {
   list: protectedProcedure.output(z.array(connectionView)).query(({ ctx }) => ctx.tokenService.listConnections(ctx.caller.companyId)),
+
+  // Members and administrators alike, of their own company only (the caller's, never an input).
+  history: protectedProcedure
+    .input(byProvider.extend({ days: historyRange }))
+    .output(z.array(connectionHistoryDay))
+    .query(({ ctx, input }) => ctx.tokenService.connectionHistory(ctx.caller.companyId, input.provider, input.days)),
 
   status: protectedProcedure
     .input(byProvider)

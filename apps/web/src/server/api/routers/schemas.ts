@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { AuditAction } from "@tokenvault/db";
-import { PROVIDER_ALIASES, type AuditEntry, type AuthorizationRequest, type ConnectionHealthView, type ConnectionView, type ProviderInfo, type ProviderTenant, type TokenStatus } from "@tokenvault/token";
+import { PROVIDER_ALIASES, type AuditEntry, type AuthorizationRequest, type ConnectionHistoryDay, type ConnectionHealthView, type ConnectionView, type ProviderInfo, type ProviderTenant, type TokenStatus } from "@tokenvault/token";
 import type { AuditLogFilters } from "@tokenvault/token/audit";
 import { AUDIT_ACTIONS } from "~/trpc/shared";
 
@@ -59,8 +59,16 @@ export const connectionView = schemaOf<ConnectionView>()(
     reconnectBefore: z.date().nullable(),
     failureStreakDays: z.number().int().min(0),
     exhausted: z.boolean(),
+    nextRefreshAt: z.date().nullable(),
   }),
 );
+
+const count = z.number().int().min(0);
+const latency = z.number().int().min(0).nullable();
+export const connectionHistoryDay = schemaOf<ConnectionHistoryDay>()(
+  z.object({ day: z.string(), refreshSuccess: count, refreshFailure: count, checkSuccess: count, checkFailure: count, refreshLatencyMs: latency, checkLatencyMs: latency }),
+);
+export const historyRange = z.union([z.literal(7), z.literal(30)]);
 
 export const authorizationRequest = schemaOf<AuthorizationRequest>()(z.object({ url: z.url(), expiresAt: z.date() }));
 
