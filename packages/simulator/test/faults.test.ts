@@ -8,6 +8,7 @@ import {
   INTUIT_CLIENT_ID,
   INTUIT_CLIENT_SECRET,
   intuitEndpoints,
+  oidcEndpoints,
   SimulatorControlError,
   startSimulator,
   XERO_CLIENT_ID,
@@ -112,6 +113,17 @@ describe("faults", () => {
     const quick = performance.now();
     await fetch(xeroEndpoints(sim.url).connections, { headers: { authorization: `Bearer ${tokens.access_token}` } });
     expect(performance.now() - quick).toBeLessThan(250);
+  });
+
+  it("fails the key set endpoint of one provider only, and recovers when the fault is spent", async () => {
+    await control.addFault({ provider: "intuit", endpoint: "jwks", kind: "error", status: 503, count: 1 });
+    expect((await fetch(oidcEndpoints(sim.url).jwksUri)).status).toBe(200);
+    const failed = await fetch(intuitEndpoints(sim.url).jwksUri);
+    expect(failed.status).toBe(503);
+    const recovered = await fetch(intuitEndpoints(sim.url).jwksUri);
+    expect(recovered.status).toBe(200);
+    expect(((await recovered.json()) as { keys: unknown[] }).keys).toHaveLength(1);
+    expect(await control.listFaults()).toEqual([]);
   });
 
   it("drops the response after rotating (Xero): the client sees a socket error, the old token recovers within grace", async () => {

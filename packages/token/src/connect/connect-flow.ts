@@ -1,6 +1,7 @@
 // The connect flow, consent URL to stored grant, kept in one file (about 300 lines) because its
 // steps share the state they check: the state row, the nonce, the code exchange and the grant it
-// replaces. Purging states, planning the replaced grant and revoking it live beside it.
+// replaces. Checking the id_token, purging states, planning the replaced grant and revoking it
+// live beside it.
 import { TokenError } from "@tokenvault/vault";
 import { secretOf, type ConnectionMetadata } from "../connections/connection";
 import { pkceChallenge, randomToken, sha256, STATE_TTL_MS } from "../oauth/pkce-state";
@@ -9,6 +10,7 @@ import { expiresAtFrom, hardExpiresAtFrom, refreshExpiresAtFrom, type ProviderAd
 import type { ServiceParts } from "../service-parts";
 import type { AuthorizationRequest, CallbackResult, ProviderTenant, RequestContext } from "../types";
 import { requireName } from "../validation";
+import { checkIdToken } from "./id-token-check";
 import { purgeExpiredOAuthStates } from "./oauth-state-purge";
 import { planReplacedGrant } from "./replaced-grant";
 import type { RevocationQueue } from "./revocation-queue";
@@ -207,44 +209,32 @@ export class ConnectFlow {
     return tokenError;
   }
 
-  /**
-   * The id_token of the exchange must be verified and carry the nonce bound to this state (and
-   * the redirect's realmId): otherwise the code came from another consent request, e.g. a code
-   * of company A replayed with company B's state. The grant it produced is revoked, not stored.
-   */
+  /** A refused id_token (see checkIdToken): the grant it came with is revoked, not stored, and audited. */
   private async requireNonce(
     adapter: ProviderAdapter,
     response: TokenResponse,
     at: { nonceHash: string; externalId: string | null; companyId: string; context: RequestContext; started: number },
   ): Promise<void> {
-    let reason: string | null = null;
-    if (!response.id_token || !adapter.verifyIdToken) reason = "missing_id_token";
-    else {
-      const claims = await adapter.verifyIdToken(response.id_token, this.deps.options.providerTimeoutMs).catch(() => null);
-      if (!claims) reason = "id_token_not_verified";
-      else if (claims.nonce === null || sha256(claims.nonce) !== at.nonceHash) reason = "nonce_mismatch";
-      else if (at.externalId !== null && claims.realmId !== null && claims.realmId !== at.externalId) reason = "realm_mismatch";
-    }
-    if (reason === null) return;
+    const refusal = await checkIdToken(adapter, response, at, this.deps.options.providerTimeoutMs);
+    if (refusal === null) return;
     await this.revokeQuietly(adapter, response.refresh_token ?? response.access_token);
-    const message = `This ${adapter.displayName} sign-in does not match the connection you started. Start the connection again.`;
     await this.deps.audit.writeNow(
       {
         companyId: at.companyId,
         action: "CONNECT",
         outcome: "FAILURE",
         connectionType: adapter.id,
-        apiEndpoint: adapter.endpoints.token,
-        requestMethod: "POST",
-        responseStatus: 400,
+        apiEndpoint: refusal.endpoint,
+        requestMethod: refusal.method,
+        responseStatus: refusal.status,
         responseTime: Date.now() - at.started,
-        errorMessage: message,
-        details: { reason },
+        errorMessage: refusal.message,
+        details: { reason: refusal.reason },
       },
       at.context,
       this.deps.clock.now(),
     );
-    throw new TokenError("INVALID_STATE", message);
+    throw new TokenError(refusal.code, refusal.message);
   }
 
   /** Best effort: a grant that will not be stored should not stay live at the provider. */

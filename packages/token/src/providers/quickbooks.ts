@@ -1,4 +1,5 @@
 import OAuthClient from "intuit-oauth";
+import { ProviderCallError, providerFetch } from "../oauth/token-client";
 import type { ProviderAdapter, ProviderEndpoints, VerifiedIdToken } from "./types";
 
 export const QUICKBOOKS_ENDPOINTS = {
@@ -47,18 +48,14 @@ export function quickbooksAdapter(config: {
     refreshToken: { idleTtlSec: 100 * 24 * 3600, graceSec: 24 * 3600 },
     externalIdParam: "realmId",
     verifyIdToken: async (idToken, timeoutMs): Promise<VerifiedIdToken> => {
+      // Fetched here, not by the SDK: its fetch has no timeout, retries for seconds and reports an
+      // unreachable key set like a bad signature. Unreachable must say "try again", not "forged".
+      const keySet = await fetchKeySet(config.endpoints.jwks ?? OAuthClient.jwks_uri, timeoutMs);
       const client = new OAuthClient({ clientId: config.clientId, clientSecret: config.clientSecret, environment: config.environment, redirectUri: "", logging: false });
-      // Process-wide like the endpoints above: this deployment's key set, the same for every caller.
-      if (config.endpoints.jwks) OAuthClient.jwks_uri = config.endpoints.jwks;
+      // The SDK still checks issuer, audience, expiry and the signature, against the keys fetched above.
+      client.loadResponse = () => Promise.resolve({ status: 200, data: keySet });
       client.setToken({ token_type: "bearer", access_token: "", refresh_token: "", expires_in: 0, x_refresh_token_expires_in: 0, id_token: idToken, realmId: "", createdAt: Date.now() });
-      // The SDK's key fetch has no timeout of its own.
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("id_token verification timed out")), timeoutMs)));
-      try {
-        if (!(await Promise.race([client.validateIdToken(), timeout]))) throw new Error("id_token not valid");
-      } finally {
-        clearTimeout(timer);
-      }
+      if (!(await client.validateIdToken())) throw new Error("id_token not valid");
       const claims = JSON.parse(Buffer.from(idToken.split(".")[1] ?? "", "base64url").toString("utf8")) as Record<string, unknown>;
       return { nonce: typeof claims.nonce === "string" ? claims.nonce : null, realmId: typeof claims.realmid === "string" ? claims.realmid : null };
     },
@@ -98,4 +95,27 @@ export function quickbooksAdapter(config: {
       return Promise.resolve(client);
     },
   };
+}
+
+/**
+ * Intuit's signing keys: one GET under the same timeout (body included). Throws ProviderCallError
+ * when they cannot be had (unreachable, timed out, an error status, not a key set).
+ */
+async function fetchKeySet(url: string, timeoutMs: number): Promise<{ keys: unknown[] }> {
+  const response = await providerFetch(url, { headers: { accept: "application/json" } }, timeoutMs);
+  if (!response.ok) {
+    await response.body?.cancel().catch(() => undefined);
+    const kind = response.status === 429 ? "rate_limited" : response.status >= 500 ? "server_error" : "rejected";
+    throw new ProviderCallError(kind, response.status, null, null);
+  }
+  let body: unknown;
+  try {
+    body = await response.json();
+  } catch (error) {
+    const name = error instanceof Error ? error.name : "";
+    if (name === "TimeoutError" || name === "AbortError") throw new ProviderCallError("timeout", null, null, null);
+    body = null;
+  }
+  if (!body || typeof body !== "object" || !Array.isArray((body as { keys?: unknown }).keys)) throw new ProviderCallError("server_error", response.status, null, null);
+  return body as { keys: unknown[] };
 }

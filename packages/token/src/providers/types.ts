@@ -68,8 +68,10 @@ export interface ProviderAdapter {
   /**
    * Set when the consent request asks for `openid` with a nonce bound to the state: the code
    * exchange must return an id_token, verified here (signature against the provider's keys,
-   * issuer, audience, expiry) before its nonce is compared with the state's. Throws when it
-   * cannot be verified.
+   * issuer, audience, expiry) before its nonce is compared with the state's. Throws
+   * ProviderCallError when the keys could not be fetched (unreachable, timed out, an error
+   * status): the token was not checked, the provider was unavailable. Any other error: it did
+   * not verify.
    */
   verifyIdToken?: (idToken: string, timeoutMs: number) => Promise<VerifiedIdToken>;
   /** A cheap authenticated API call proving the connection works. */
