@@ -1,4 +1,4 @@
-import { dbEnv, getDatabase } from "@tokenvault/db";
+import { dbEnv, getDatabase, runtimeMode } from "@tokenvault/db";
 import { Vault } from "@tokenvault/vault";
 import { keyRingFromEnv, oauthRedirectUri, providerSettingsFromEnv } from "./env";
 import { defaultTokenMetrics } from "./metrics/token-metrics";
@@ -35,7 +35,13 @@ async function buildFromEnvironment(): Promise<TokenService> {
     metrics: defaultTokenMetrics(),
     // PostgreSQL: one LISTEN connection wakes waiters. The embedded database: waiters poll.
     listenDatabaseUrl: database.kind === "postgres" ? dbEnv().databaseUrl : undefined,
-    options: { refreshMarginMs: settings.refreshMarginMs, checkCoalesceMs: settings.checkCoalesceMs, redirectUriFor: (provider) => oauthRedirectUri(settings.appUrl, provider) },
+    options: {
+      refreshMarginMs: settings.refreshMarginMs,
+      checkCoalesceMs: settings.checkCoalesceMs,
+      redirectUriFor: (provider) => oauthRedirectUri(settings.appUrl, provider),
+      // A webhook must not reach the internal network in production; a local receiver is fine in development.
+      allowPrivateWebhookTargets: runtimeMode().development,
+    },
   });
 }
 

@@ -10,6 +10,7 @@ import type { ConnectionEvents } from "./refresh/connection-events";
 import type { RefreshOptions } from "./refresh/refresher";
 import type { SecretStore } from "./secrets/secret-store";
 import type { RequestContext } from "./types";
+import type { WebhookDeliveries } from "./webhooks/webhook-deliveries";
 
 export interface TokenServiceOptions extends RefreshOptions {
   /** Refresh when the access token expires within this margin. Default 5 minutes. */
@@ -22,6 +23,11 @@ export interface TokenServiceOptions extends RefreshOptions {
   checkCoalesceMs: number;
   /** The redirect URI registered with providers: consent requests and SDK clients. */
   redirectUriFor: (provider: string) => string;
+  /**
+   * Webhook URLs may name loopback, link-local and private addresses. Default false (production);
+   * the default service turns it on in development and test only (see webhooks/url-policy.ts).
+   */
+  allowPrivateWebhookTargets: boolean;
 }
 
 export const DEFAULT_OPTIONS: TokenServiceOptions = {
@@ -34,6 +40,7 @@ export const DEFAULT_OPTIONS: TokenServiceOptions = {
   waitPollMs: 5,
   checkCoalesceMs: 10_000,
   redirectUriFor: (provider) => `http://localhost:3000/api/oauth/${provider}/callback`,
+  allowPrivateWebhookTargets: false,
 };
 
 /**
@@ -53,6 +60,8 @@ export interface ServiceParts {
   metrics: TokenMetrics | null;
   /** The process's LISTEN connection that wakes waiters; null: waiters poll. */
   events: ConnectionEvents | null;
+  /** The webhook outbox: events the service itself raises (a disconnect) are recorded in their transaction. */
+  webhooks: WebhookDeliveries;
 }
 
 /** The actor of what the service does on its own (marking a token invalid, background work). */
