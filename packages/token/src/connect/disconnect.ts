@@ -48,6 +48,6 @@ export async function disconnect(deps: DisconnectDeps, companyId: string, provid
       now,
     );
     const event = connectionPayload("connection.disconnected", { id: connection.id, companyId, provider: adapter.id, externalId: connection.externalId }, now);
-    await deps.webhooks.record(tx, companyId, event);
+    await deps.webhooks.record(companyId, event, tx);
   });
 }

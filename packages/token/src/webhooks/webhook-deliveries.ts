@@ -53,8 +53,8 @@ const view = (row: WebhookDelivery): WebhookDeliveryView => ({
 export class WebhookDeliveries {
   constructor(private readonly deps: { prisma: PrismaClient; clock: Clock }) {}
 
-  /** Fans an event out to every enabled endpoint of the company; returns the new rows' ids. */
-  async record(db: Db, companyId: string, payload: WebhookPayload): Promise<string[]> {
+  /** Fans an event out to every enabled endpoint of the company (in `db`, a transaction or not); returns the new rows' ids. */
+  async record(companyId: string, payload: WebhookPayload, db: Db = this.deps.prisma): Promise<string[]> {
     const endpoints = await db.webhookEndpoint.findMany({ where: { companyId, enabled: true }, select: { id: true } });
     if (endpoints.length === 0) return [];
     const now = this.deps.clock.now();
