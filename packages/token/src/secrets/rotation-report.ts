@@ -6,6 +6,7 @@ export function formatRotationReport(report: RotationReport): string {
     `Current key: ${report.currentKeyId}`,
     `Re-encrypted: ${report.reencrypted}` + (report.changedConcurrently ? ` (${report.changedConcurrently} were rewritten by a refresh meanwhile)` : ""),
     ...(report.pendingConnects ? [`Connects in progress moved to the current key: ${report.pendingConnects}`] : []),
+    ...(report.webhookEndpoints ? [`Webhook signing secrets moved to the current key: ${report.webhookEndpoints}`] : []),
     "",
     "Records per key:",
     ...report.holdings.map(

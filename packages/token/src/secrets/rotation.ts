@@ -3,6 +3,7 @@ import { DecryptionError, envelopeKeyId, type Vault } from "@tokenvault/vault";
 import type { Logger } from "../logger";
 import { recordEncryptions } from "./key-usage";
 import { bindingOf } from "./secret-store";
+import { resealWebhookSecrets } from "../webhooks/webhook-endpoints";
 
 export interface KeyHolding {
   keyId: string;
@@ -29,6 +30,8 @@ export interface RotationReport {
   failed: number;
   /** PKCE verifiers of connects still in progress, moved to the current key with the records. */
   pendingConnects: number;
+  /** Companies' webhook signing secrets moved to the current key (their failures count in unknownKey / failed). */
+  webhookEndpoints: number;
   holdings: KeyHolding[];
 }
 
@@ -68,7 +71,7 @@ export async function rotateKeys(options: {
   const { prisma, vault, logger } = options;
   const batchSize = options.batchSize ?? 200;
   const currentKeyId = vault.currentKeyId;
-  const report: RotationReport = { currentKeyId, reencrypted: 0, changedConcurrently: 0, unknownKey: 0, failed: 0, pendingConnects: 0, holdings: [] };
+  const report: RotationReport = { currentKeyId, reencrypted: 0, changedConcurrently: 0, unknownKey: 0, failed: 0, pendingConnects: 0, webhookEndpoints: 0, holdings: [] };
 
   const total = await prisma.tokenSecret.count({ where: { keyId: { not: currentKeyId } } });
   let done = 0;
@@ -116,6 +119,10 @@ export async function rotateKeys(options: {
   }
 
   report.pendingConnects = await rotatePendingVerifiers(prisma, vault, logger);
+  const endpoints = await resealWebhookSecrets(prisma, vault, logger);
+  report.webhookEndpoints = endpoints.moved;
+  report.unknownKey += endpoints.unknownKey;
+  report.failed += endpoints.failed;
   report.holdings = await keyHoldings(prisma, vault);
   return report;
 }

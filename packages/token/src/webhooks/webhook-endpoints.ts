@@ -1,8 +1,10 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import type { PrismaClient, WebhookEndpoint } from "@tokenvault/db";
-import { TokenError, type VaultBinding } from "@tokenvault/vault";
+import { DecryptionError, envelopeKeyId, TokenError, type Vault, type VaultBinding } from "@tokenvault/vault";
 import type { AuditTrail } from "../audit/audit-trail";
 import type { Clock } from "../clock";
+import type { Logger } from "../logger";
+import { recordEncryptions } from "../secrets/key-usage";
 import type { SecretStore } from "../secrets/secret-store";
 import type { RequestContext } from "../types";
 import { requireName } from "../validation";
@@ -124,4 +126,28 @@ export class WebhookEndpoints {
   private auditEvent(companyId: string, requestMethod: "POST" | "DELETE", details: Record<string, string>) {
     return { companyId, action: "SECRET_WRITE", outcome: "SUCCESS", connectionType: "webhook", apiEndpoint: "webhooks.endpoints", requestMethod, responseStatus: 200, details } as const;
   }
+}
+
+/**
+ * Key rotation of the endpoints' secrets (run by rotateKeys): each one not under the current key
+ * is re-sealed, compare-and-set on its old envelope. One that cannot be opened is left and counted.
+ */
+export async function resealWebhookSecrets(prisma: PrismaClient, vault: Vault, logger: Logger): Promise<{ moved: number; unknownKey: number; failed: number }> {
+  const result = { moved: 0, unknownKey: 0, failed: 0 };
+  const rows = await prisma.webhookEndpoint.findMany({ where: { keyId: { not: vault.currentKeyId } }, select: { id: true, companyId: true, sealed: true } });
+  for (const row of rows) {
+    if (envelopeKeyId(row.sealed) === vault.currentKeyId) continue;
+    try {
+      const resealed = vault.seal(vault.open(row.sealed, binding(row)), binding(row));
+      const { count } = await prisma.webhookEndpoint.updateMany({ where: { id: row.id, sealed: row.sealed }, data: { sealed: resealed.ciphertext, keyId: resealed.keyId } });
+      result.moved += count;
+    } catch (error) {
+      if (!(error instanceof DecryptionError)) throw error;
+      if (error.reason === "UNKNOWN_KEY") result.unknownKey++;
+      else result.failed++;
+      logger.warn("webhook endpoint secret could not be re-encrypted", { endpointId: row.id, reason: error.reason });
+    }
+  }
+  if (result.moved > 0) await prisma.$transaction((tx) => recordEncryptions(tx, vault.currentKeyId, result.moved, logger));
+  return result;
 }
