@@ -75,12 +75,12 @@ export function WebhooksBoard() {
       )}
       <section className="card" aria-labelledby="add-endpoint">
         <h2 id="add-endpoint">Add an endpoint</h2>
-        <form onSubmit={submit}>
+        <form className="filters" onSubmit={submit}>
           <label>
-            URL <input type="url" required value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://example.com/webhooks/tokenvault" />
+            URL <input type="url" required size={48} value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://example.com/webhooks/tokenvault" />
           </label>
           <label>
-            Signing secret (optional) <input value={secret} onChange={(e) => setSecret(e.target.value)} placeholder="whsec_… — leave empty to generate one" autoComplete="off" />
+            Signing secret (optional) <input size={36} value={secret} onChange={(e) => setSecret(e.target.value)} placeholder="whsec_… — leave empty to generate one" autoComplete="off" />
           </label>
           <button type="submit" disabled={create.isPending}>
             Add endpoint
