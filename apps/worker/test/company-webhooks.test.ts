@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger, TokenError, TokenService, ProviderRegistry, simulatedAdapters } from "@tokenvault/token";
 import { createKeyRing, Vault } from "@tokenvault/vault";
 import { QUEUES } from "../src/boss";
+import { sendWebhook } from "../src/webhooks";
 import { createHarness, eventually, startReceiver, type Harness, type Receiver } from "./harness";
 
 /**
@@ -50,6 +51,16 @@ describe("company webhook endpoints", () => {
     );
     expect(job).toMatchObject({ retry_limit: 3, retry_backoff: true, retry_count: 2 });
     expect(JSON.stringify(log.payload)).not.toContain(secret.slice(6));
+
+    // Queueing a row again (as after a crash between sending the job and marking the row) makes no second job.
+    await h.db.prisma.webhookDelivery.update({ where: { id: test.id }, data: { queuedAt: null } });
+    await eventually(async () => {
+      await worker.companyWebhooks.pump();
+      return (await deliveryRow(test.id)).queuedAt ? true : undefined;
+    }, 10_000, "the row queued again");
+    const jobs = await h.sql(`SELECT id FROM pgboss.job WHERE name = $1 AND id = $2 UNION ALL SELECT id FROM pgboss.archive WHERE name = $1 AND id = $2`, [QUEUES.companyWebhook, test.id]);
+    expect(jobs).toHaveLength(1);
+    expect(received(test.id)).toHaveLength(3);
     await worker.stop();
   });
 
@@ -90,7 +101,7 @@ describe("company webhook endpoints", () => {
     }
   });
 
-  it("in production refuses a loopback URL when saved (nothing stored) and again when delivering (a URL saved before, or a name re-pointed since)", async () => {
+  it("in production refuses a loopback URL when saved (nothing stored) and again when delivering (a URL saved where private targets were allowed)", async () => {
     const production = new TokenService({
       prisma: h.db.prisma,
       vault: new Vault(createKeyRing(randomBytes(32))),
@@ -118,5 +129,23 @@ describe("company webhook endpoints", () => {
     expect(log.lastError).toMatch(/refused/);
     expect(receiver.verified.length).toBe(before);
     await worker.stop();
+  });
+
+  it("refuses at connection time a host name that resolved to a public address when checked and to loopback when connecting (DNS rebinding)", async () => {
+    const port = new URL(receiver.url).port;
+    let lookups = 0;
+    const rebinding = {
+      allowPrivateNetworks: false,
+      lookupAll: () => Promise.resolve([{ address: lookups++ === 0 ? "93.184.216.34" : "127.0.0.1", family: 4 }]),
+    };
+    const payload = { type: "webhook.test" as const, timestamp: new Date().toISOString(), data: { companyId: "acme-rebind" } };
+    const before = receiver.verified.length;
+    await expect(sendWebhook({ url: `http://rebind.example:${port}/hooks`, secret: receiver.secret }, "msg_rebind", payload, rebinding)).rejects.toMatchObject({ status: 0, message: expect.stringMatching(/address is refused/) as unknown });
+    expect(lookups).toBe(2);
+    expect(receiver.verified.length).toBe(before);
+    // The same name resolving to loopback both times, with private targets allowed (development): delivered.
+    const development = { allowPrivateNetworks: true, lookupAll: () => Promise.resolve([{ address: "127.0.0.1", family: 4 }]) };
+    await expect(sendWebhook({ url: `http://rebind.example:${port}/hooks`, secret: receiver.secret }, "msg_local", payload, development)).resolves.toBe(204);
+    expect(received("msg_local")).toHaveLength(1);
   });
 });
