@@ -42,6 +42,8 @@ export interface WorkerConfig {
   webhookOutboxPollMs: number;
   /** Company endpoints may be on loopback, link-local and private addresses: development and test only. */
   allowPrivateWebhookTargets: boolean;
+  /** Finished webhook deliveries older than this many days leave the delivery log (housekeeping). */
+  webhookLogRetentionDays: number;
   /** Audit rows older than this many days are purged by housekeeping; null: kept forever. */
   auditRetentionDays: number | null;
   /** How often an idle pg-boss worker looks for jobs. */
@@ -78,6 +80,7 @@ export const DEFAULT_WORKER_CONFIG: WorkerConfig = {
   webhookRetryDelaySeconds: 60,
   webhookOutboxPollMs: 2_000,
   allowPrivateWebhookTargets: false,
+  webhookLogRetentionDays: 30,
   auditRetentionDays: null,
   pollingIntervalSeconds: 2,
   stopTimeoutMs: 8_000,

@@ -150,14 +150,15 @@ export class Jobs {
     await deliverWebhook(endpoint, event);
   }
 
-  /** Hourly upkeep of the database: token store entries, expired OAuth states and audit retention. */
-  async housekeeping(): Promise<{ storeRemoved: number | null; oauthStatesPurged: number; auditPurged: number | null }> {
+  /** Hourly upkeep of the database: token store entries, expired OAuth states, audit and webhook log retention. */
+  async housekeeping(): Promise<{ storeRemoved: number | null; oauthStatesPurged: number; auditPurged: number | null; webhookDeliveriesPurged: number }> {
     const { config, clock, service, storeCleanup, logger } = this.deps;
     const storeRemoved = storeCleanup ? await storeCleanup() : null;
     const oauthStatesPurged = await service.purgeExpiredOAuthStates();
     const auditPurged = config.auditRetentionDays ? await service.purgeAuditLog(new Date(clock.now().getTime() - config.auditRetentionDays * 86_400_000)) : null;
-    logger.info("worker housekeeping", { storeRemoved, oauthStatesPurged, auditPurged });
-    return { storeRemoved, oauthStatesPurged, auditPurged };
+    const webhookDeliveriesPurged = await service.webhooks.deliveries.purgeFinished(new Date(clock.now().getTime() - config.webhookLogRetentionDays * 86_400_000));
+    logger.info("worker housekeeping", { storeRemoved, oauthStatesPurged, auditPurged, webhookDeliveriesPurged });
+    return { storeRemoved, oauthStatesPurged, auditPurged, webhookDeliveriesPurged };
   }
 
   /** Revokes (at the provider) the replaced grants a reconnect could not; rows not yet due wait for their back-off. */

@@ -43,3 +43,6 @@ CREATE INDEX "WebhookDelivery_companyId_createdAt_idx" ON "WebhookDelivery"("com
 
 -- CreateIndex
 CREATE INDEX "WebhookDelivery_queuedAt_createdAt_idx" ON "WebhookDelivery"("queuedAt", "createdAt");
+
+-- CreateIndex
+CREATE INDEX "WebhookDelivery_createdAt_idx" ON "WebhookDelivery"("createdAt");

@@ -112,6 +112,12 @@ export class WebhookDeliveries {
     });
   }
 
+  /** Log retention: removes finished deliveries (delivered, given up, cancelled) created before `before`. */
+  async purgeFinished(before: Date): Promise<number> {
+    const { count } = await this.deps.prisma.webhookDelivery.deleteMany({ where: { createdAt: { lt: before }, nextAttemptAt: null } });
+    return count;
+  }
+
   /** Gives up without an attempt (the endpoint was removed or paused). */
   async cancel(id: string, reason: string): Promise<void> {
     await this.deps.prisma.webhookDelivery.update({ where: { id }, data: { nextAttemptAt: null, lastError: reason.slice(0, 200) } });
