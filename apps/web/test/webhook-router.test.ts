@@ -84,8 +84,11 @@ describe("webhook router", () => {
     const row = await db.prisma.webhookEndpoint.findUniqueOrThrow({ where: { id: endpoint.id } });
     expect(vault.open(row.sealed, { companyId: "acme", provider: "webhook", kind: "WEBHOOK_ENDPOINT", externalId: endpoint.id })).toBe(secret);
     expect(() => vault.open(row.sealed, { companyId: "globex", provider: "webhook", kind: "WEBHOOK_ENDPOINT", externalId: endpoint.id })).toThrow();
-    const audited = await db.prisma.auditLog.findMany({ where: { companyId: "acme", connectionType: "webhook" } });
-    expect(audited.map((a) => [a.action, a.userId, a.requestMethod])).toEqual([["SECRET_WRITE", "alice", "POST"]]);
+    const audited = await db.prisma.auditLog.findMany({ where: { companyId: "acme", connectionType: "webhook" }, orderBy: { timestamp: "asc" } });
+    expect(audited.map((a) => [a.action, a.userId, a.requestMethod])).toEqual([
+      ["SECRET_WRITE", "alice", "POST"],
+      ["SECRET_WRITE", "alice", "PATCH"],
+    ]);
   });
 
   it("takes an admin's own Standard Webhooks secret, and refuses a malformed one", async () => {

@@ -70,7 +70,7 @@ describe("company webhook endpoints", () => {
     try {
       await h.service.webhooks.endpoints.create({ companyId, url: receiver.url, secret: receiver.secret }, admin);
       const paused = await h.service.webhooks.endpoints.create({ companyId, url: other.url, secret: other.secret }, admin);
-      await h.service.webhooks.endpoints.setEnabled(companyId, paused.endpoint.id, false);
+      await h.service.webhooks.endpoints.setEnabled(companyId, paused.endpoint.id, false, admin);
       const connectionId = await h.connect(companyId, "xero");
       const grantId = await h.newestGrantId("xero");
       const fault = await h.sim.addFault({ kind: "error", provider: "xero", grantId, status: 503 });

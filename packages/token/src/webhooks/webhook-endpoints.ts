@@ -92,10 +92,15 @@ export class WebhookEndpoints {
     return rows.map(view);
   }
 
-  /** Pauses or resumes deliveries to one endpoint (pending retries to a paused one stop). */
-  async setEnabled(companyId: string, id: string, enabled: boolean): Promise<WebhookEndpointView> {
-    await this.require(companyId, id);
-    return view(await this.deps.prisma.webhookEndpoint.update({ where: { id }, data: { enabled } }));
+  /** Pauses or resumes deliveries to one endpoint (pending retries to a paused one stop). Audited. */
+  async setEnabled(companyId: string, id: string, enabled: boolean, context: RequestContext): Promise<WebhookEndpointView> {
+    const row = await this.require(companyId, id);
+    const now = this.deps.clock.now();
+    return this.deps.prisma.$transaction(async (tx) => {
+      const updated = await tx.webhookEndpoint.update({ where: { id }, data: { enabled } });
+      await this.deps.audit.write(tx, this.auditEvent(companyId, "PATCH", { endpointId: id, url: row.url, enabled }), context, now);
+      return view(updated);
+    });
   }
 
   /** Removes an endpoint and its sealed secret; its delivery log stays. */
@@ -123,7 +128,7 @@ export class WebhookEndpoints {
     return { id: row.id, companyId: row.companyId, url: row.url, enabled: row.enabled, secret: this.deps.secrets.openSealed(row.sealed, binding(row)) };
   }
 
-  private auditEvent(companyId: string, requestMethod: "POST" | "DELETE", details: Record<string, string>) {
+  private auditEvent(companyId: string, requestMethod: "POST" | "PATCH" | "DELETE", details: Record<string, string | boolean>) {
     return { companyId, action: "SECRET_WRITE", outcome: "SUCCESS", connectionType: "webhook", apiEndpoint: "webhooks.endpoints", requestMethod, responseStatus: 200, details } as const;
   }
 }

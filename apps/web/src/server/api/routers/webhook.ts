@@ -20,7 +20,7 @@ export const webhookRouter = {
   setEnabled: adminProcedure
     .input(byId.extend({ enabled: z.boolean() }))
     .output(webhookEndpointView)
-    .mutation(({ ctx, input }) => ctx.tokenService.webhooks.endpoints.setEnabled(ctx.caller.companyId, input.id, input.enabled)),
+    .mutation(({ ctx, input }) => ctx.tokenService.webhooks.endpoints.setEnabled(ctx.caller.companyId, input.id, input.enabled, ctx.requestContext)),
 
   remove: adminProcedure
     .input(byId)
