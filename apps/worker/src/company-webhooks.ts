@@ -1,5 +1,5 @@
 import type PgBoss from "pg-boss";
-import type { Clock, Logger, TokenService, WebhookPayload } from "@tokenvault/token";
+import { DecryptionError, type Clock, type Logger, type TokenService, type WebhookPayload } from "@tokenvault/token";
 import { QUEUES } from "./boss";
 import type { WorkerConfig } from "./config";
 import { sendWebhook, WebhookDeliveryError } from "./webhooks";
@@ -74,7 +74,16 @@ export class CompanyWebhooks {
     const { webhooks, config, clock, logger } = this.deps;
     const delivery = await webhooks.deliveries.get(job.deliveryId);
     if (!delivery || delivery.deliveredAt || (delivery.attempts > 0 && delivery.nextAttemptAt === null)) return "skipped";
-    const target = await webhooks.endpoints.target(delivery.endpointId);
+    let target: Awaited<ReturnType<typeof webhooks.endpoints.target>>;
+    try {
+      target = await webhooks.endpoints.target(delivery.endpointId);
+    } catch (error) {
+      // Its vault key was removed (or the row altered): retrying cannot help, and the log says why.
+      if (!(error instanceof DecryptionError)) throw error;
+      logger.error("webhook endpoint secret could not be opened", { endpointId: delivery.endpointId, reason: error.reason });
+      await webhooks.deliveries.cancel(delivery.id, "The endpoint's signing secret could not be opened: add it again.");
+      return "cancelled";
+    }
     if (!target?.enabled) {
       await webhooks.deliveries.cancel(delivery.id, target ? "The endpoint is paused." : "The endpoint was removed.");
       return "cancelled";
