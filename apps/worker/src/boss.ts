@@ -6,6 +6,7 @@ export const QUEUES = {
   scan: "tokenvault-scan",
   refresh: "tokenvault-refresh",
   webhook: "tokenvault-webhook",
+  companyWebhook: "tokenvault-company-webhook",
   housekeeping: "tokenvault-housekeeping",
   revocations: "tokenvault-revocations",
 } as const;

@@ -39,8 +39,15 @@ export interface WorkerConfig {
   horizonWarningDays: number[];
   /** Signed webhooks: where and with which secret (Standard Webhooks, `whsec_...`); null: none sent. */
   webhook: { url: string; secret: string } | null;
+  /** Retries of a webhook delivery (env and company endpoints): count and first delay (doubling). */
   webhookRetryLimit: number;
   webhookRetryDelaySeconds: number;
+  /** How often the outbox of company deliveries (disconnects, test events from the web) is moved into the queue. */
+  webhookOutboxPollMs: number;
+  /** Company endpoints may be on loopback, link-local and private addresses: development and test only. */
+  allowPrivateWebhookTargets: boolean;
+  /** Finished webhook deliveries older than this many days leave the delivery log (housekeeping). */
+  webhookLogRetentionDays: number;
   /** Audit rows older than this many days are purged by housekeeping; null: kept forever. */
   auditRetentionDays: number | null;
   /** How often an idle pg-boss worker looks for jobs. */
@@ -73,9 +80,13 @@ export const DEFAULT_WORKER_CONFIG: WorkerConfig = {
   maintenanceIntervalSeconds: 120,
   horizonWarningDays: [30, 7],
   webhook: null,
-  // With a 60 s first delay, doubling, 11 retries span more than 24 hours.
+  // pg-boss waits 60 s × 2^(n-1) (plus up to as much again at random) before retry n: 11 retries
+  // span at least 60 × (2^11 - 1) s ≈ 34 hours, so an endpoint down for a day still gets the event.
   webhookRetryLimit: 11,
   webhookRetryDelaySeconds: 60,
+  webhookOutboxPollMs: 2_000,
+  allowPrivateWebhookTargets: false,
+  webhookLogRetentionDays: 30,
   auditRetentionDays: null,
   pollingIntervalSeconds: 2,
   stopTimeoutMs: 8_000,

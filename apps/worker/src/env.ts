@@ -64,8 +64,9 @@ export function workerEnv(): WorkerEnv {
   }
   const d = DEFAULT_WORKER_CONFIG;
   const providerConcurrency = env.WORKER_PROVIDER_CONCURRENCY;
+  const runtime = runtimeMode();
   parsed = {
-    runtime: runtimeMode(),
+    runtime,
     databaseUrl: dbEnv().databaseUrl ?? null,
     metrics: env.WORKER_METRICS_PORT !== undefined && env.METRICS_TOKEN !== undefined ? { port: env.WORKER_METRICS_PORT, token: env.METRICS_TOKEN } : null,
     config: {
@@ -81,6 +82,8 @@ export function workerEnv(): WorkerEnv {
       ...(providerConcurrency !== undefined ? { providerConcurrency: {}, defaultProviderConcurrency: providerConcurrency } : {}),
       webhook: env.WEBHOOK_URL && env.WEBHOOK_SECRET ? { url: env.WEBHOOK_URL, secret: env.WEBHOOK_SECRET } : null,
       auditRetentionDays: env.AUDIT_RETENTION_DAYS ?? null,
+      // Company endpoints on the internal network: a local receiver in development, never in production.
+      allowPrivateWebhookTargets: runtime.development,
     },
   };
   return parsed;

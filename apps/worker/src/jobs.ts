@@ -5,12 +5,13 @@ import type { WorkerConfig } from "./config";
 import { KeyedLimiter } from "./limiter";
 import { decide, dueCriteria, utcDay, type RefreshReason } from "./policy";
 import { QUEUES } from "./boss";
+import type { CompanyWebhooks } from "./company-webhooks";
 import { deliverWebhook, webhookEvent, type WebhookEvent, type WebhookEventType } from "./webhooks";
 
 /** The actor on audit rows of what the worker does. */
 export const WORKER_USER = "system:worker";
 
-export type WorkerService = Pick<TokenService, "refreshIfDue" | "refreshNow" | "upkeep" | "purgeAuditLog" | "purgeExpiredOAuthStates" | "retryPendingRevocations">;
+export type WorkerService = Pick<TokenService, "refreshIfDue" | "refreshNow" | "upkeep" | "purgeAuditLog" | "purgeExpiredOAuthStates" | "retryPendingRevocations" | "webhooks">;
 
 export interface RefreshJobData {
   connectionId: string;
@@ -25,6 +26,8 @@ export interface JobDeps {
   config: WorkerConfig;
   clock: Clock;
   logger: Logger;
+  /** The companies' own webhook endpoints (the delivery log and its queue). */
+  companyWebhooks: CompanyWebhooks;
   /** Removes expired entries of the token store (one bounded batch); absent: skipped. */
   storeCleanup?: () => Promise<number>;
 }
@@ -160,21 +163,22 @@ export class Jobs {
     return "refreshed";
   }
 
-  /** Delivers one webhook event; throws on failure so pg-boss retries it. */
+  /** Delivers one event to the environment's global endpoint; throws on failure so pg-boss retries it. */
   async deliver(event: WebhookEvent): Promise<void> {
     const endpoint = this.deps.config.webhook;
     if (!endpoint) return;
     await deliverWebhook(endpoint, event);
   }
 
-  /** Hourly upkeep of the database: token store entries, expired OAuth states and audit retention. */
-  async housekeeping(): Promise<{ storeRemoved: number | null; oauthStatesPurged: number; auditPurged: number | null }> {
+  /** Hourly upkeep of the database: token store entries, expired OAuth states, audit and webhook log retention. */
+  async housekeeping(): Promise<{ storeRemoved: number | null; oauthStatesPurged: number; auditPurged: number | null; webhookDeliveriesPurged: number }> {
     const { config, clock, service, storeCleanup, logger } = this.deps;
     const storeRemoved = storeCleanup ? await storeCleanup() : null;
     const oauthStatesPurged = await service.purgeExpiredOAuthStates();
     const auditPurged = config.auditRetentionDays ? await service.purgeAuditLog(new Date(clock.now().getTime() - config.auditRetentionDays * 86_400_000)) : null;
-    logger.info("worker housekeeping", { storeRemoved, oauthStatesPurged, auditPurged });
-    return { storeRemoved, oauthStatesPurged, auditPurged };
+    const webhookDeliveriesPurged = await service.webhooks.deliveries.purgeFinished(new Date(clock.now().getTime() - config.webhookLogRetentionDays * 86_400_000));
+    logger.info("worker housekeeping", { storeRemoved, oauthStatesPurged, auditPurged, webhookDeliveriesPurged });
+    return { storeRemoved, oauthStatesPurged, auditPurged, webhookDeliveriesPurged };
   }
 
   /** Revokes (at the provider) the replaced grants a reconnect could not; rows not yet due wait for their back-off. */
@@ -205,12 +209,16 @@ export class Jobs {
     return this.deps.service.upkeep.openIncident(connection.id, incident, REPLACES[incident]);
   }
 
-  /** Queues a signed webhook delivery (with retries) when an endpoint is configured. */
+  /**
+   * Queues signed webhook deliveries (with retries): one per enabled endpoint of the connection's
+   * company, and one to the environment's global endpoint when configured.
+   */
   private async notify(type: WebhookEventType, connection: UpkeepConnection, extra: Record<string, string | number | null> = {}): Promise<void> {
-    const { config, boss, logger, clock } = this.deps;
+    const { config, boss, logger, clock, companyWebhooks } = this.deps;
     logger.info("worker event", { type, provider: connection.provider, companyId: connection.companyId });
-    if (!config.webhook) return;
     const event = webhookEvent(type, connection, clock.now(), extra);
+    await companyWebhooks.publish(connection.companyId, { type: event.type, timestamp: event.timestamp, data: event.data });
+    if (!config.webhook) return;
     await boss.send(QUEUES.webhook, event, { retryLimit: config.webhookRetryLimit, retryDelay: config.webhookRetryDelaySeconds, retryBackoff: true, expireInSeconds: 60 });
   }
 }

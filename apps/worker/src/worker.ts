@@ -1,6 +1,7 @@
 import type PgBoss from "pg-boss";
 import { consoleLogger, systemClock, type Clock, type Logger } from "@tokenvault/token";
 import { createBoss, QUEUES, type BossTarget } from "./boss";
+import { CompanyWebhooks, type CompanyWebhookJob } from "./company-webhooks";
 import type { WorkerConfig } from "./config";
 import { Jobs, type RefreshJobData, type WorkerService } from "./jobs";
 import type { WebhookEvent } from "./webhooks";
@@ -24,15 +25,19 @@ export interface WorkerDeps {
 export class TokenvaultWorker {
   readonly boss: PgBoss;
   readonly jobs: Jobs;
+  readonly companyWebhooks: CompanyWebhooks;
   private readonly logger: Logger;
   private started = false;
+  private outboxTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: WorkerDeps) {
     this.logger = deps.logger ?? consoleLogger;
     this.boss = createBoss(deps.target, { maintenanceIntervalSeconds: deps.config.maintenanceIntervalSeconds });
     // pg-boss reports its own failures (a lost connection, a failed poll) as events; never crash on them.
     this.boss.on("error", (error) => this.logger.error("pg-boss error", { error: error.message.slice(0, 200) }));
-    this.jobs = new Jobs({ boss: this.boss, service: deps.service, config: deps.config, clock: deps.clock ?? systemClock, logger: this.logger, storeCleanup: deps.storeCleanup });
+    const clock = deps.clock ?? systemClock;
+    this.companyWebhooks = new CompanyWebhooks({ boss: this.boss, webhooks: deps.service.webhooks, config: deps.config, clock, logger: this.logger });
+    this.jobs = new Jobs({ boss: this.boss, service: deps.service, config: deps.config, clock, logger: this.logger, storeCleanup: deps.storeCleanup, companyWebhooks: this.companyWebhooks });
   }
 
   /** Installs or migrates pg-boss's schema, creates the queues and schedules, and starts working. */
@@ -43,6 +48,7 @@ export class TokenvaultWorker {
     await this.createQueue(QUEUES.scan, { policy: "singleton" });
     await this.createQueue(QUEUES.refresh, { policy: "stately" });
     await this.createQueue(QUEUES.webhook, { policy: "standard" });
+    await this.createQueue(QUEUES.companyWebhook, { policy: "standard" });
     await this.createQueue(QUEUES.housekeeping, { policy: "singleton" });
     await this.createQueue(QUEUES.revocations, { policy: "singleton" });
     if (options.schedule !== false) {
@@ -56,8 +62,12 @@ export class TokenvaultWorker {
       await this.workWhileBusy<RefreshJobData>(QUEUES.refresh, polling, async (job) => ({ outcome: await this.jobs.refresh(job.data) }));
     }
     await this.workWhileBusy<WebhookEvent>(QUEUES.webhook, polling, async (job) => this.jobs.deliver(job.data));
+    await this.workWhileBusy<CompanyWebhookJob>(QUEUES.companyWebhook, polling, async (job) => ({ outcome: await this.companyWebhooks.deliver(job.data) }));
     await this.boss.work(QUEUES.housekeeping, polling, async () => this.jobs.housekeeping());
     await this.boss.work(QUEUES.revocations, polling, async () => this.jobs.retryRevocations());
+    // Deliveries the web process recorded (disconnects, test events) wait in the outbox until moved into the queue.
+    this.outboxTimer = setInterval(() => void this.pumpOutbox(), config.webhookOutboxPollMs);
+    this.outboxTimer.unref();
     this.logger.info("worker started", { concurrency: config.concurrency, scanCron: config.scanCron, webhooks: config.webhook !== null });
   }
 
@@ -65,12 +75,22 @@ export class TokenvaultWorker {
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
+    if (this.outboxTimer) clearInterval(this.outboxTimer);
+    this.outboxTimer = null;
     try {
       await this.boss.stop({ graceful: true, wait: true, close: true, timeout: this.deps.config.stopTimeoutMs });
     } catch (error) {
       this.logger.error("pg-boss stop failed", { error: error instanceof Error ? error.message.slice(0, 200) : "unknown" });
     }
     this.logger.info("worker stopped");
+  }
+
+  private async pumpOutbox(): Promise<void> {
+    try {
+      await this.companyWebhooks.pump();
+    } catch (error) {
+      this.logger.error("webhook outbox failed", { error: error instanceof Error ? error.message.slice(0, 200) : "unknown" });
+    }
   }
 
   /**

@@ -22,6 +22,8 @@ export const TEST_CONFIG: WorkerConfig = {
   retryDelaySeconds: 1,
   webhookRetryLimit: 3,
   webhookRetryDelaySeconds: 1,
+  webhookOutboxPollMs: 300,
+  allowPrivateWebhookTargets: true,
   stopTimeoutMs: 3_000,
 };
 
@@ -79,7 +81,7 @@ export async function createHarness(label: string): Promise<Harness> {
       listenDatabaseUrl,
       providers: new ProviderRegistry(simulatedAdapters(sim.url)),
       logger: silentLogger,
-      options: { retry: { attempts: 2, baseDelayMs: 20, maxDelayMs: 50 }, providerTimeoutMs: 2_000, leaseMs: 10_000, redirectUriFor: REDIRECT },
+      options: { retry: { attempts: 2, baseDelayMs: 20, maxDelayMs: 50 }, providerTimeoutMs: 2_000, leaseMs: 10_000, redirectUriFor: REDIRECT, allowPrivateWebhookTargets: true },
     });
   const service = serviceOver(db.prisma);
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });

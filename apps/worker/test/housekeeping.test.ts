@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPostgresTokenStore } from "@tokenvault/store";
 import { createKeyRing, Vault } from "@tokenvault/vault";
@@ -9,7 +9,7 @@ const DAY = 86_400_000;
 
 /**
  * Housekeeping: audit retention through purge_audit_log (off by default), the token store's
- * cleanup, expired OAuth states; and the scheduled retry of revocations a reconnect could not complete.
+ * cleanup, expired OAuth states, the webhook delivery log's retention; and the scheduled retry of revocations a reconnect could not complete.
  */
 describe("housekeeping", () => {
   let h: Harness;
@@ -47,6 +47,21 @@ describe("housekeeping", () => {
     expect((await worker.jobs.housekeeping()).storeRemoved).toBe(1);
     const rows = await h.sql<{ n: number }>(`SELECT count(*)::int AS n FROM "TokenStoreEntry" WHERE namespace = 'housekeeping'`);
     expect(rows[0]!.n).toBe(1);
+  });
+
+  it("removes finished webhook deliveries past the log's retention, never one still being retried", async () => {
+    const { endpoint } = await h.service.webhooks.endpoints.create({ companyId: "acme-log", url: "http://127.0.0.1:9/hooks" }, { userId: "alice" });
+    const row = (createdAt: Date, finished: boolean) =>
+      h.db.prisma.webhookDelivery.create({
+        data: { id: randomUUID(), endpointId: endpoint.id, companyId: "acme-log", eventType: "webhook.test", payload: {}, attempts: 1, createdAt, nextAttemptAt: finished ? null : new Date() },
+      });
+    const old = await row(new Date(Date.now() - 31 * DAY), true);
+    const stillRetried = await row(new Date(Date.now() - 31 * DAY), false);
+    const recent = await row(new Date(Date.now() - 29 * DAY), true);
+    expect((await h.worker().jobs.housekeeping()).webhookDeliveriesPurged).toBe(1);
+    const left = await h.db.prisma.webhookDelivery.findMany({ where: { companyId: "acme-log" } });
+    expect(left.map((d) => d.id).sort()).toEqual([stillRetried.id, recent.id].sort());
+    expect(left.map((d) => d.id)).not.toContain(old.id);
   });
 
   it("purges expired OAuth states and keeps the ones still in use", async () => {

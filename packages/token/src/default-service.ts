@@ -1,4 +1,4 @@
-import { dbEnv, getDatabase } from "@tokenvault/db";
+import { dbEnv, getDatabase, runtimeMode } from "@tokenvault/db";
 import { Vault } from "@tokenvault/vault";
 import { keyRingFromEnv, oauthRedirectUri, providerSettingsFromEnv, workerRefreshAheadMsFromEnv } from "./env";
 import { defaultTokenMetrics } from "./metrics/token-metrics";
@@ -41,6 +41,8 @@ async function buildFromEnvironment(): Promise<TokenService> {
       checkCoalesceMs: settings.checkCoalesceMs,
       redirectUriFor: (provider) => oauthRedirectUri(settings.appUrl, provider),
       refreshSchedule: { ...DEFAULT_REFRESH_SCHEDULE, refreshAheadMs: workerRefreshAheadMsFromEnv() },
+      // A webhook must not reach the internal network in production; a local receiver is fine in development.
+      allowPrivateWebhookTargets: runtimeMode().development,
     },
   });
 }

@@ -27,6 +27,7 @@ export { SIMULATOR_CLIENTS, simulatedAdapters, simulatorQuickbooksEndpoints, sim
 export { genericOidcAdapter, type GenericProviderConfig } from "./providers/generic-oidc";
 export type { ProviderAdapter } from "./providers/types";
 export type * from "./types";
+export * from "./webhooks";
 
 /**
  * Validates every setting the token service reads (vault keys, provider credentials, URLs) and

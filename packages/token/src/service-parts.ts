@@ -11,6 +11,7 @@ import type { RefreshOptions } from "./refresh/refresher";
 import type { SecretStore } from "./secrets/secret-store";
 import type { RequestContext } from "./types";
 import { DEFAULT_REFRESH_SCHEDULE, type RefreshSchedule } from "./views/refresh-schedule";
+import type { WebhookDeliveries } from "./webhooks/webhook-deliveries";
 
 export interface TokenServiceOptions extends RefreshOptions {
   /** Refresh when the access token expires within this margin. Default 5 minutes. */
@@ -25,6 +26,11 @@ export interface TokenServiceOptions extends RefreshOptions {
   redirectUriFor: (provider: string) => string;
   /** The background worker's schedule, for the next refresh the dashboard shows. */
   refreshSchedule: RefreshSchedule;
+  /**
+   * Webhook URLs may name loopback, link-local and private addresses. Default false (production);
+   * the default service turns it on in development and test only (see webhooks/url-policy.ts).
+   */
+  allowPrivateWebhookTargets: boolean;
 }
 
 export const DEFAULT_OPTIONS: TokenServiceOptions = {
@@ -38,6 +44,7 @@ export const DEFAULT_OPTIONS: TokenServiceOptions = {
   checkCoalesceMs: 10_000,
   redirectUriFor: (provider) => `http://localhost:3000/api/oauth/${provider}/callback`,
   refreshSchedule: DEFAULT_REFRESH_SCHEDULE,
+  allowPrivateWebhookTargets: false,
 };
 
 /**
@@ -57,6 +64,8 @@ export interface ServiceParts {
   metrics: TokenMetrics | null;
   /** The process's LISTEN connection that wakes waiters; null: waiters poll. */
   events: ConnectionEvents | null;
+  /** The webhook outbox: events the service itself raises (a disconnect) are recorded in their transaction. */
+  webhooks: WebhookDeliveries;
 }
 
 /** The actor of what the service does on its own (marking a token invalid, background work). */

@@ -31,6 +31,8 @@ import type {
 } from "./types";
 import { ConnectionViews } from "./views/connection-views";
 import type { ConnectionHistoryDay, HistoryRange } from "./views/connection-history";
+import { WebhookDeliveries } from "./webhooks/webhook-deliveries";
+import { WebhookEndpoints } from "./webhooks/webhook-endpoints";
 import { failClosedOnDatabase } from "./database-unavailable";
 
 export interface TokenServiceDeps {
@@ -61,6 +63,8 @@ export class TokenService {
   readonly options: TokenServiceOptions;
   /** The background worker's columns of each connection (failing days, incidents, warnings). */
   readonly upkeep: ConnectionUpkeepStore;
+  /** Per-company webhook endpoints and their delivery log (the dashboard and the worker use them). */
+  readonly webhooks: { endpoints: WebhookEndpoints; deliveries: WebhookDeliveries };
   private readonly audit: AuditTrail;
   private readonly tokens: TokenReader;
   private readonly views: ConnectionViews;
@@ -75,18 +79,23 @@ export class TokenService {
     const logger = deps.logger ?? consoleLogger;
     this.options = { ...DEFAULT_OPTIONS, ...deps.options };
     this.audit = new AuditTrail(deps.prisma, logger);
+    const clock = deps.clock ?? systemClock;
+    const deliveries = new WebhookDeliveries({ prisma: deps.prisma, clock });
     this.parts = {
       prisma: deps.prisma,
       providers: deps.providers,
       connections: new ConnectionStore(deps.prisma, this.audit),
       secrets: new SecretStore(deps.vault, logger, deps.metrics ?? null),
       audit: this.audit,
-      clock: deps.clock ?? systemClock,
+      clock,
       logger,
       metrics: deps.metrics ?? null,
       options: this.options,
       events: deps.listenDatabaseUrl ? new ConnectionEvents(deps.listenDatabaseUrl, logger) : null,
+      webhooks: deliveries,
     };
+    const policy = { allowPrivateNetworks: this.options.allowPrivateWebhookTargets };
+    this.webhooks = { endpoints: new WebhookEndpoints({ prisma: deps.prisma, secrets: this.parts.secrets, audit: this.audit, clock, policy }), deliveries };
     this.upkeep = new ConnectionUpkeepStore(deps.prisma);
     void this.parts.events?.start();
     this.tokens = new TokenReader(this.parts);

@@ -105,6 +105,24 @@ describe("vault storage (PostgreSQL)", () => {
     }
   });
 
+  it("moves companies' webhook signing secrets to the new key: they open after the old key is removed", async () => {
+    const database = await createTestDatabase("rotate-webhooks");
+    const h = await createHarness(database.url);
+    try {
+      const { endpoint, secret } = await h.service().webhooks.endpoints.create({ companyId: "acme", url: "https://93.184.216.34/hooks" }, { userId: "alice" });
+      const oldKey = Buffer.from(h.keyHex, "hex");
+      const report = await rotateKeys({ prisma: h.db.prisma, vault: new Vault(createKeyRing(key2, [oldKey])), logger: silentLogger });
+      expect([report.webhookEndpoints, report.unknownKey, report.failed]).toEqual([1, 0, 0]);
+      expect(formatRotationReport(report)).toContain("Webhook signing secrets moved to the current key: 1");
+      const newKeyOnly = new TokenService({ prisma: h.db.prisma, vault: new Vault(createKeyRing(key2)), providers: noProviders, logger: silentLogger });
+      expect((await newKeyOnly.webhooks.endpoints.target(endpoint.id))?.secret).toBe(secret);
+      await newKeyOnly.close();
+    } finally {
+      await h.close();
+      await database.drop();
+    }
+  });
+
   it("rotates across three key versions with every record readable throughout", async () => {
     // Rotation covers the whole vault table: its own database, so other suites' rows stay out.
     const database = await createTestDatabase("rotate");

@@ -3,13 +3,15 @@ import { secretOf } from "../connections/connection";
 import { ProviderCallError, revokeToken, toTokenError } from "../oauth/token-client";
 import type { ServiceParts } from "../service-parts";
 import type { RequestContext } from "../types";
+import { connectionPayload } from "../webhooks/webhook-events";
 
-export type DisconnectDeps = Pick<ServiceParts, "providers" | "connections" | "secrets" | "audit" | "clock" | "options">;
+export type DisconnectDeps = Pick<ServiceParts, "providers" | "connections" | "secrets" | "audit" | "clock" | "options" | "webhooks">;
 
 /**
  * Revokes the authorization at the provider, then removes the connection, its secrets and its
  * health. When the provider cannot revoke, the connection is kept: removing the secrets would
- * leave a live grant nobody can revoke.
+ * leave a live grant nobody can revoke. The `connection.disconnected` webhook is recorded in the
+ * removal's transaction (the outbox the worker delivers from): both happen, or neither.
  */
 export async function disconnect(deps: DisconnectDeps, companyId: string, provider: string, context: RequestContext): Promise<void> {
   const { connections, audit, clock } = deps;
@@ -45,5 +47,7 @@ export async function disconnect(deps: DisconnectDeps, companyId: string, provid
       context,
       now,
     );
+    const event = connectionPayload("connection.disconnected", { id: connection.id, companyId, provider: adapter.id, externalId: connection.externalId }, now);
+    await deps.webhooks.record(companyId, event, tx);
   });
 }

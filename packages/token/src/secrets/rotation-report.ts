@@ -7,6 +7,7 @@ export function formatRotationReport(report: RotationReport): string {
     `Re-encrypted: ${report.reencrypted}` + (report.changedConcurrently ? ` (${report.changedConcurrently} were rewritten by a refresh meanwhile)` : ""),
     ...(report.pendingConnects ? [`Connects in progress moved to the current key: ${report.pendingConnects}`] : []),
     ...(report.pendingRevocations ? [`Revocations still pending moved to the current key: ${report.pendingRevocations}`] : []),
+    ...(report.webhookEndpoints ? [`Webhook signing secrets moved to the current key: ${report.webhookEndpoints}`] : []),
     "",
     "Records per key:",
     ...report.holdings.map(

@@ -4,6 +4,7 @@ import type { Logger } from "../logger";
 import { recordEncryptions } from "./key-usage";
 import { bindingOf } from "./secret-store";
 import { pendingRevocationBinding } from "../connect/revocation-queue";
+import { resealWebhookSecrets } from "../webhooks/webhook-endpoints";
 
 export interface KeyHolding {
   keyId: string;
@@ -32,6 +33,8 @@ export interface RotationReport {
   pendingConnects: number;
   /** Replaced grants still waiting for their revocation (PendingRevocation), moved to the current key. */
   pendingRevocations: number;
+  /** Companies' webhook signing secrets moved to the current key (their failures count in unknownKey / failed). */
+  webhookEndpoints: number;
   holdings: KeyHolding[];
 }
 
@@ -73,7 +76,7 @@ export async function rotateKeys(options: {
   const { prisma, vault, logger } = options;
   const batchSize = options.batchSize ?? 200;
   const currentKeyId = vault.currentKeyId;
-  const report: RotationReport = { currentKeyId, reencrypted: 0, changedConcurrently: 0, unknownKey: 0, failed: 0, pendingConnects: 0, pendingRevocations: 0, holdings: [] };
+  const report: RotationReport = { currentKeyId, reencrypted: 0, changedConcurrently: 0, unknownKey: 0, failed: 0, pendingConnects: 0, pendingRevocations: 0, webhookEndpoints: 0, holdings: [] };
 
   const total = await prisma.tokenSecret.count({ where: { keyId: { not: currentKeyId } } });
   let done = 0;
@@ -125,6 +128,10 @@ export async function rotateKeys(options: {
   report.pendingRevocations = revocations.moved;
   report.unknownKey += revocations.unknownKey;
   report.failed += revocations.failed;
+  const endpoints = await resealWebhookSecrets(prisma, vault, logger);
+  report.webhookEndpoints = endpoints.moved;
+  report.unknownKey += endpoints.unknownKey;
+  report.failed += endpoints.failed;
   report.holdings = await keyHoldings(prisma, vault);
   return report;
 }

@@ -18,6 +18,7 @@ export default async function DashboardLayout({ children }: { children: ReactNod
           </Link>
           <Link href="/connections">Connections</Link>
           {caller.role === "admin" && <Link href="/audit">Audit log</Link>}
+          {caller.role === "admin" && <Link href="/webhooks">Webhooks</Link>}
           <Link href="/sessions">Sessions</Link>
         </nav>
         <div className="who">

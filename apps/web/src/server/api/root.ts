@@ -2,6 +2,7 @@ import { auditRouter } from "./routers/audit";
 import { connectionRouter } from "./routers/connection";
 import { providerRouter } from "./routers/provider";
 import { sessionRouter } from "./routers/session";
+import { webhookRouter } from "./routers/webhook";
 import { createCallerFactory, router } from "./trpc";
 
 export const appRouter = router({
@@ -9,6 +10,7 @@ export const appRouter = router({
   connection: connectionRouter,
   audit: auditRouter,
   session: sessionRouter,
+  webhook: webhookRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -12,7 +12,7 @@ type Same<A, B> = [A, keyof A] extends [B, keyof B] ? ([B, keyof B] extends [A, 
  * either side gains, loses or changes a field the other does not. (A nested object is checked
  * through its own schema.)
  */
-function schemaOf<T>() {
+export function schemaOf<T>() {
   return <S extends z.ZodType<T>>(schema: S, ..._exactly: Same<z.output<S>, T> extends true ? [] : [error: "the schema and the type differ"]) => schema;
 }
 

@@ -1,0 +1,132 @@
+import { randomBytes } from "node:crypto";
+import { TRPCError } from "@trpc/server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDatabase, type Database } from "@tokenvault/db";
+import { createTestDatabase, type TestDatabase } from "@tokenvault/db/testing";
+import { ProviderRegistry, silentLogger, simulatedAdapters, TokenService } from "@tokenvault/token";
+import { AuditLogQuery } from "@tokenvault/token/audit";
+import { createKeyRing, Vault } from "@tokenvault/vault";
+import { createCaller } from "~/server/api/root";
+import { createContext, type ContextDeps } from "~/server/api/trpc";
+import type { Caller } from "~/server/auth/caller";
+
+// The webhook router through the server-side caller, on a real token service and PostgreSQL,
+// with production's URL rules (private targets refused).
+const alice: Caller = { userId: "alice", companyId: "acme", role: "admin", name: "Alice" };
+const bob: Caller = { userId: "bob", companyId: "acme", role: "member", name: "Bob" };
+const carol: Caller = { userId: "carol", companyId: "globex", role: "admin", name: "Carol" };
+const PUBLIC_URL = "https://93.184.216.34/hooks/tokenvault";
+
+describe("webhook router", () => {
+  let database: TestDatabase;
+  let db: Database;
+  let service: TokenService;
+  let vault: Vault;
+  const deps = (caller: Caller | null): ContextDeps => ({
+    resolveSession: () => Promise.resolve(caller),
+    services: () => Promise.resolve({ tokenService: service, auditLog: new AuditLogQuery(db.prisma) }),
+  });
+  const api = async (caller: Caller | null) => createCaller(await createContext(deps(caller), { headers: new Headers({ "user-agent": "webhook-router-test" }) }));
+
+  beforeAll(async () => {
+    database = await createTestDatabase("webhook_router");
+    db = await openDatabase({ databaseUrl: database.url });
+    vault = new Vault(createKeyRing(randomBytes(32)));
+    service = new TokenService({ prisma: db.prisma, vault, providers: new ProviderRegistry(simulatedAdapters("http://127.0.0.1:9")), logger: silentLogger });
+  });
+  afterAll(async () => {
+    await service.close();
+    await db.close();
+    await database.drop();
+  });
+
+  async function codeOf(promise: Promise<unknown>): Promise<string> {
+    const error = await promise.then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(TRPCError);
+    return (error as TRPCError).code;
+  }
+
+  it("keeps members and anonymous callers out of every procedure", async () => {
+    const id = "00000000-0000-4000-8000-000000000000";
+    for (const [caller, code] of [
+      [bob, "FORBIDDEN"],
+      [null, "UNAUTHORIZED"],
+    ] as const) {
+      const client = await api(caller);
+      expect(await codeOf(client.webhook.list())).toBe(code);
+      expect(await codeOf(client.webhook.create({ url: PUBLIC_URL }))).toBe(code);
+      expect(await codeOf(client.webhook.setEnabled({ id, enabled: false }))).toBe(code);
+      expect(await codeOf(client.webhook.remove({ id }))).toBe(code);
+      expect(await codeOf(client.webhook.sendTest({ id }))).toBe(code);
+      expect(await codeOf(client.webhook.deliveries())).toBe(code);
+    }
+    expect(await db.prisma.webhookEndpoint.count()).toBe(0);
+  });
+
+  it("answers a generated secret once; the list, the delivery log and the audit rows never carry it; the row holds it sealed", async () => {
+    const admin = await api(alice);
+    const { endpoint, secret } = await admin.webhook.create({ url: PUBLIC_URL });
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    expect(endpoint).toMatchObject({ url: PUBLIC_URL, enabled: true, createdBy: "alice" });
+
+    const test = await admin.webhook.sendTest({ id: endpoint.id });
+    expect(test).toMatchObject({ endpointId: endpoint.id, eventType: "webhook.test", attempts: 0, lastStatus: null, deliveredAt: null });
+    const answers = JSON.stringify([await admin.webhook.list(), await admin.webhook.deliveries(), await admin.webhook.setEnabled({ id: endpoint.id, enabled: true })]);
+    const rows = JSON.stringify([await db.prisma.webhookDelivery.findMany(), await db.prisma.auditLog.findMany(), await db.prisma.webhookEndpoint.findMany()]);
+    const key = secret.slice("whsec_".length);
+    for (const text of [answers, rows]) expect(text).not.toContain(key);
+    expect(answers).not.toMatch(/tv1\.|sealed/);
+
+    // Sealed, bound to its row: it opens there and nowhere else.
+    const row = await db.prisma.webhookEndpoint.findUniqueOrThrow({ where: { id: endpoint.id } });
+    expect(vault.open(row.sealed, { companyId: "acme", provider: "webhook", kind: "WEBHOOK_ENDPOINT", externalId: endpoint.id })).toBe(secret);
+    expect(() => vault.open(row.sealed, { companyId: "globex", provider: "webhook", kind: "WEBHOOK_ENDPOINT", externalId: endpoint.id })).toThrow();
+    const audited = await db.prisma.auditLog.findMany({ where: { companyId: "acme", connectionType: "webhook" }, orderBy: { timestamp: "asc" } });
+    expect(audited.map((a) => [a.action, a.userId, a.requestMethod])).toEqual([
+      ["SECRET_WRITE", "alice", "POST"],
+      ["SECRET_WRITE", "alice", "PATCH"],
+    ]);
+  });
+
+  it("takes an admin's own Standard Webhooks secret, and refuses a malformed one", async () => {
+    const admin = await api(alice);
+    const own = `whsec_${randomBytes(24).toString("base64")}`;
+    expect((await admin.webhook.create({ url: `${PUBLIC_URL}/own`, secret: own })).secret).toBe(own);
+    const before = await db.prisma.webhookEndpoint.count();
+    for (const secret of ["whsec_short", "not-a-secret", `whsec_${randomBytes(80).toString("base64")}`]) {
+      expect(await codeOf(admin.webhook.create({ url: `${PUBLIC_URL}/bad`, secret }))).toBe("BAD_REQUEST");
+    }
+    expect(await db.prisma.webhookEndpoint.count()).toBe(before);
+  });
+
+  it("refuses non-http(s), loopback, link-local and private URLs in production, storing nothing", async () => {
+    const admin = await api(alice);
+    const before = await db.prisma.webhookEndpoint.count();
+    for (const url of ["ftp://93.184.216.34/x", "http://127.0.0.1:3000/x", "http://[::1]/x", "http://169.254.169.254/latest", "http://192.168.0.10/x", "http://[fd00::1]/x", "http://[::ffff:10.0.0.1]/x", "not a url"]) {
+      expect(await codeOf(admin.webhook.create({ url }))).toBe("BAD_REQUEST");
+    }
+    expect(await db.prisma.webhookEndpoint.count()).toBe(before);
+  });
+
+  it("scopes endpoints and deliveries to the caller's company", async () => {
+    const acme = await api(alice);
+    const [endpoint] = await acme.webhook.list();
+    const globex = await api(carol);
+    expect(await globex.webhook.list()).toEqual([]);
+    expect(await globex.webhook.deliveries()).toEqual([]);
+    expect(await codeOf(globex.webhook.sendTest({ id: endpoint!.id }))).toBe("NOT_FOUND");
+    expect(await codeOf(globex.webhook.setEnabled({ id: endpoint!.id, enabled: false }))).toBe("NOT_FOUND");
+    expect(await codeOf(globex.webhook.remove({ id: endpoint!.id }))).toBe("NOT_FOUND");
+    expect(await codeOf(globex.webhook.remove({ id: "not-a-uuid" }))).toBe("BAD_REQUEST");
+
+    // Paused: no test event; removed: gone, its delivery log kept.
+    await acme.webhook.setEnabled({ id: endpoint!.id, enabled: false });
+    expect(await codeOf(acme.webhook.sendTest({ id: endpoint!.id }))).toBe("BAD_REQUEST");
+    await acme.webhook.remove({ id: endpoint!.id });
+    expect((await acme.webhook.list()).map((e) => e.id)).not.toContain(endpoint!.id);
+    expect((await acme.webhook.deliveries()).some((d) => d.endpointId === endpoint!.id)).toBe(true);
+  });
+});

@@ -1,0 +1,83 @@
+import { join } from "node:path";
+import { mkdirSync } from "node:fs";
+import { type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchBrowser } from "./browser";
+import { startHttpApp, type HttpApp } from "./http-app";
+
+// The Webhooks page in Chromium against the production build: an admin adds an endpoint (the
+// secret is shown once), a private address is refused, a test event lands in the delivery log;
+// a member gets neither the link nor the page. Delivery itself is the worker's (apps/worker tests).
+const SHOTS = join(import.meta.dirname, "..", "test-results");
+
+describe("the webhooks page in a real browser", () => {
+  let app: HttpApp;
+  let browser: Browser;
+  let page: Page;
+
+  async function signIn(userId: string) {
+    await page.goto(`${app.url}/sign-in`);
+    await page.getByLabel("User").selectOption(userId);
+    await page.getByLabel("Password").fill("tokenvault");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(/\/connections/);
+  }
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    app = await startHttpApp("webhooks-e2e");
+    browser = await launchBrowser();
+    page = await (await browser.newContext()).newPage();
+    page.setDefaultTimeout(15_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  it("lets an admin add an endpoint, shows its secret once, refuses a private address and queues a test event", async () => {
+    await signIn("alice");
+    await page.getByRole("link", { name: "Webhooks" }).click();
+    await page.waitForURL(/\/webhooks/);
+    await page.getByText("No endpoint yet").waitFor();
+
+    // Production: a loopback URL is refused, and nothing is stored.
+    await page.getByLabel("URL").fill("http://127.0.0.1:8080/hooks");
+    await page.getByRole("button", { name: "Add endpoint" }).click();
+    await page.getByRole("alert").getByText(/private, loopback or link-local/).waitFor();
+    expect(await app.db.prisma.webhookEndpoint.count()).toBe(0);
+
+    await page.getByLabel("URL").fill("https://93.184.216.34/hooks/tokenvault");
+    await page.getByRole("button", { name: "Add endpoint" }).click();
+    const secret = (await page.getByTestId("new-secret").locator("code").textContent()) ?? "";
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
+    await page.screenshot({ path: join(SHOTS, "20-webhook-secret-once.png"), fullPage: true });
+    await page.getByTestId("endpoint-row").getByText("Active").waitFor();
+
+    await page.getByRole("button", { name: "Send test event" }).click();
+    await page.getByTestId("delivery-row").getByText("webhook.test").waitFor();
+    expect(await page.getByTestId("delivery-row").locator("td").nth(4).textContent()).toBe("queued");
+
+    // Once: after a reload the secret is nowhere on the page.
+    await page.reload();
+    await page.getByTestId("endpoint-row").waitFor();
+    expect(await page.content()).not.toContain(secret.slice(6));
+    await page.screenshot({ path: join(SHOTS, "21-webhooks-page.png"), fullPage: true });
+
+    await page.getByRole("button", { name: "Pause" }).click();
+    await page.getByTestId("endpoint-row").getByText("Paused").waitFor();
+    expect(await page.getByRole("button", { name: "Send test event" }).isDisabled()).toBe(true);
+  });
+
+  it("keeps members out: no link, a refusal on the page and FORBIDDEN from the API", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL(/\/sign-in/);
+    await signIn("bob");
+    expect(await page.getByRole("link", { name: "Webhooks" }).count()).toBe(0);
+    await page.goto(`${app.url}/webhooks`);
+    await page.getByText("Only administrators can manage webhooks.").waitFor();
+    const api = await page.request.get(`${app.url}/api/trpc/webhook.list`);
+    expect(api.status()).toBe(403);
+  });
+});
