@@ -35,7 +35,7 @@ async function buildFromEnvironment(): Promise<TokenService> {
     metrics: defaultTokenMetrics(),
     // PostgreSQL: one LISTEN connection wakes waiters. The embedded database: waiters poll.
     listenDatabaseUrl: database.kind === "postgres" ? dbEnv().databaseUrl : undefined,
-    options: { refreshMarginMs: settings.refreshMarginMs, checkCoalesceMs: settings.checkCoalesceMs, redirectUriFor: (provider) => oauthRedirectUri(settings.appUrl, provider) },
+    options: { refreshMarginMs: settings.refreshMarginMs, checkCoalesceMs: settings.checkCoalesceMs, tokenCache: settings.tokenCache, redirectUriFor: (provider) => oauthRedirectUri(settings.appUrl, provider) },
   });
 }
 

@@ -9,6 +9,7 @@ import type { ProviderRegistry } from "./providers/registry";
 import type { ConnectionEvents } from "./refresh/connection-events";
 import type { RefreshOptions } from "./refresh/refresher";
 import type { SecretStore } from "./secrets/secret-store";
+import type { TokenCache } from "./tokens/token-cache";
 import type { RequestContext } from "./types";
 
 export interface TokenServiceOptions extends RefreshOptions {
@@ -22,6 +23,12 @@ export interface TokenServiceOptions extends RefreshOptions {
   checkCoalesceMs: number;
   /** The redirect URI registered with providers: consent requests and SDK clients. */
   redirectUriFor: (provider: string) => string;
+  /**
+   * Serve warm getValidToken calls from the process's token cache (tokens/token-cache.ts). Only
+   * ever active while the service's LISTEN connection is up (never on the embedded database).
+   * Default true; TOKEN_CACHE=off in the environment turns it off.
+   */
+  tokenCache: boolean;
 }
 
 export const DEFAULT_OPTIONS: TokenServiceOptions = {
@@ -34,6 +41,7 @@ export const DEFAULT_OPTIONS: TokenServiceOptions = {
   waitPollMs: 5,
   checkCoalesceMs: 10_000,
   redirectUriFor: (provider) => `http://localhost:3000/api/oauth/${provider}/callback`,
+  tokenCache: true,
 };
 
 /**
@@ -53,6 +61,8 @@ export interface ServiceParts {
   metrics: TokenMetrics | null;
   /** The process's LISTEN connection that wakes waiters; null: waiters poll. */
   events: ConnectionEvents | null;
+  /** The warm path's token cache, kept consistent by `events`; null: off (option, or no listener). */
+  cache: TokenCache | null;
 }
 
 /** The actor of what the service does on its own (marking a token invalid, background work). */

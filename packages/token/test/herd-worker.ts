@@ -29,8 +29,15 @@ const service = new TokenService({
   listenDatabaseUrl: databaseUrl,
   // The production provider timeout, not the tests' quick one: on a loaded machine a 2 s timeout
   // fires while the simulator has already answered, and the retry is a second provider call.
-  options: { ...TEST_OPTIONS, providerTimeoutMs: 5_000, ...(env.HERD_LEASE_MS ? { leaseMs: Number(env.HERD_LEASE_MS) } : {}) },
+  options: {
+    ...TEST_OPTIONS,
+    providerTimeoutMs: 5_000,
+    ...(env.HERD_LEASE_MS ? { leaseMs: Number(env.HERD_LEASE_MS) } : {}),
+    ...(env.HERD_TOKEN_CACHE ? { tokenCache: env.HERD_TOKEN_CACHE === "on" } : {}),
+  },
 });
+// Answers once the write has committed, with the wall clock then (shared by every process).
+const committed = (extra: Record<string, unknown> = {}) => process.stdout.write(JSON.stringify({ committedAt: Date.now(), ...extra }) + "\n");
 
 const lines = createInterface({ input: process.stdin });
 process.stdout.write(JSON.stringify({ ready: process.pid }) + "\n");
@@ -50,6 +57,19 @@ for await (const line of lines) {
     process.stdout.write(
       JSON.stringify({ cycle: Number(arg), tokens: [...new Set(ok.map((o) => o.token))], count: ok.length, errors, warnings: warnings.splice(0), lastMs: Math.max(0, ...ok.map((o) => o.at)) }) + "\n",
     );
+  }
+  // The token cache test: writes made by this process, seen by another one's cache.
+  if (command === "invalid") {
+    await service.markTokenInvalid(arg!, "reported compromised (test)");
+    committed();
+  }
+  if (command === "disconnect") {
+    await service.disconnect(companyId, provider, { userId: "herd" });
+    committed();
+  }
+  if (command === "refresh") {
+    const token = await service.getValidToken(companyId, provider, "herd", { forceRefresh: true });
+    committed({ token: token.accessToken });
   }
   if (command === "read") {
     // Benchmark: N sequential reads of a valid token, reporting each latency.

@@ -16,6 +16,9 @@ export class TokenMetrics {
   readonly leaseContention: Counter<"provider">;
   readonly providerErrors: Counter<"provider" | "kind">;
   readonly vaultOperations: Counter<"operation">;
+  readonly tokenCacheHits: Counter<"provider">;
+  readonly tokenCacheMisses: Counter<"provider">;
+  readonly tokenCacheInvalidations: Counter<"cause">;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -38,6 +41,19 @@ export class TokenMetrics {
     this.leaseContention = new Counter({ name: "tokenvault_lease_contention_total", help: "Refreshes that found the connection's lease held by another caller.", labelNames: ["provider"], registers });
     this.providerErrors = new Counter({ name: "tokenvault_provider_errors_total", help: "Failed provider refresh calls (after retries), by error kind.", labelNames: ["provider", "kind"], registers });
     this.vaultOperations = new Counter({ name: "tokenvault_vault_operations_total", help: "Vault secrets sealed (encrypted) and opened (decrypted).", labelNames: ["operation"], registers });
+    this.tokenCacheHits = new Counter({ name: "tokenvault_token_cache_hits_total", help: "getValidToken calls served from the process's token cache (no database query).", labelNames: ["provider"], registers });
+    this.tokenCacheMisses = new Counter({
+      name: "tokenvault_token_cache_misses_total",
+      help: "getValidToken calls that read the database while the token cache is configured (no fresh entry, or the listener is down).",
+      labelNames: ["provider"],
+      registers,
+    });
+    this.tokenCacheInvalidations = new Counter({
+      name: "tokenvault_token_cache_invalidations_total",
+      help: "Token cache entries dropped: by a connection's notification (notify) or because the listener went down or came back (listener).",
+      labelNames: ["cause"],
+      registers,
+    });
   }
 }
 
