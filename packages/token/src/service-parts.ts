@@ -29,6 +29,13 @@ export interface TokenServiceOptions extends RefreshOptions {
    * Default true; TOKEN_CACHE=off in the environment turns it off.
    */
   tokenCache: boolean;
+  /**
+   * After this process's event loop was held up longer than this (a long synchronous task, CPU
+   * starvation), the token cache serves nothing until the loop has read its sockets again: a
+   * notification may be waiting unread in the listener's. Default 20 ms, within the 50 ms a
+   * token changed elsewhere may still be served.
+   */
+  tokenCacheStallMs: number;
 }
 
 export const DEFAULT_OPTIONS: TokenServiceOptions = {
@@ -42,6 +49,7 @@ export const DEFAULT_OPTIONS: TokenServiceOptions = {
   checkCoalesceMs: 10_000,
   redirectUriFor: (provider) => `http://localhost:3000/api/oauth/${provider}/callback`,
   tokenCache: true,
+  tokenCacheStallMs: 20,
 };
 
 /**

@@ -77,7 +77,7 @@ export class TokenService {
     this.audit = new AuditTrail(deps.prisma, logger);
     const events = deps.listenDatabaseUrl ? new ConnectionEvents(deps.listenDatabaseUrl, logger) : null;
     // The cache only exists with a listener to keep it consistent, and serves only while it is up.
-    const cache = this.options.tokenCache && events ? new TokenCache(deps.metrics ?? null) : null;
+    const cache = this.options.tokenCache && events ? new TokenCache(deps.metrics ?? null, this.options.tokenCacheStallMs) : null;
     if (cache) events?.observe(cache);
     this.parts = {
       prisma: deps.prisma,

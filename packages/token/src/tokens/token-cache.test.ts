@@ -20,7 +20,7 @@ function fillOf(connectionId = "c1", accessToken = SECRET) {
 
 function upCache() {
   const metrics = new TokenMetrics(new Registry());
-  const cache = new TokenCache(metrics);
+  const cache = new TokenCache(metrics, 20);
   cache.up();
   return { cache, metrics };
 }
@@ -104,6 +104,18 @@ describe("token cache", () => {
     expect(await value("tokenvault_token_cache_misses_total", { provider: "xero" })).toBe(1);
     expect(await value("tokenvault_token_cache_invalidations_total", { cause: "notify" })).toBe(1);
     expect(await value("tokenvault_token_cache_invalidations_total", { cause: "listener" })).toBe(1);
+  });
+
+  it("after the event loop was held up, serves nothing until it has read its sockets again", async () => {
+    const { cache } = upCache();
+    cache.fill(KEY, cache.ticket(), fillOf());
+    expect(get(cache)).toBeDefined();
+    const until = performance.now() + 30;
+    while (performance.now() < until); // a 30 ms synchronous task: a notification may be waiting unread
+    expect(get(cache)).toBeUndefined();
+    await new Promise((resolve) => setImmediate(resolve)); // the loop polled its sockets
+    expect(get(cache)).toBeDefined();
+    cache.down();
   });
 
   it("never shows the token in JSON.stringify or util.inspect, of the cache or of its entries", () => {

@@ -20,6 +20,51 @@ export interface CacheFill {
 
 /** Past this many remembered notifications the memory is reset, and every older ticket is refused. */
 const MAX_REMEMBERED = 10_000;
+/** How often the event loop's I/O poll is observed. */
+const IO_TICK_MS = 5;
+
+/**
+ * When this process last read its sockets. A notification can sit unread in the listener's
+ * socket while the event loop is held up (a long synchronous task, CPU starvation); after such
+ * a stall, timers and other sockets' callbacks may run before it is read. So the cache serves
+ * only while the loop's I/O poll ran within `maxGapMs`: a setImmediate callback runs right after
+ * each poll, and a light interval keeps an idle loop turning.
+ */
+class IoWatermark {
+  private at = performance.now();
+  private timer: NodeJS.Timeout | undefined;
+  private marking = false;
+  private readonly mark = () => {
+    this.marking = false;
+    this.at = performance.now();
+  };
+
+  constructor(private readonly maxGapMs: number) {}
+
+  start(): void {
+    this.at = performance.now();
+    this.timer ??= setInterval(() => this.markAfterPoll(), IO_TICK_MS);
+    this.timer.unref();
+  }
+
+  private markAfterPoll(): void {
+    if (this.marking) return;
+    this.marking = true;
+    setImmediate(this.mark);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** False after a stall; then the next poll is marked as soon as it has run. */
+  get recent(): boolean {
+    if (performance.now() - this.at <= this.maxGapMs) return true;
+    this.markAfterPoll();
+    return false;
+  }
+}
 
 /**
  * One connection's current access token, opened. The plaintext is a private field: it never
@@ -88,8 +133,15 @@ export class TokenCache implements ConnectionObserver {
   /** Tickets older than this are refused: the listener went down or came back, or the memory was reset. */
   private floor = 0;
   private enabled = false;
+  private readonly io: IoWatermark;
 
-  constructor(private readonly metrics: TokenMetrics | null) {}
+  /** `maxStallMs`: see IoWatermark (TokenServiceOptions.tokenCacheStallMs). */
+  constructor(
+    private readonly metrics: TokenMetrics | null,
+    maxStallMs = 20,
+  ) {
+    this.io = new IoWatermark(maxStallMs);
+  }
 
   /** True while entries are served and stored (the listener is up). */
   get active(): boolean {
@@ -104,9 +156,12 @@ export class TokenCache implements ConnectionObserver {
     return `${companyId}\u0000${provider}`;
   }
 
-  /** The cached token while it is fresh beyond `marginMs`, else undefined (counted as a miss). */
+  /**
+   * The cached token while it is fresh beyond `marginMs`, else undefined (counted as a miss).
+   * Also undefined when this process has not read its sockets lately (see IoWatermark).
+   */
   get(key: string, provider: string, marginMs: number, now: number): ValidToken | undefined {
-    const entry = this.enabled ? this.entries.get(key) : undefined;
+    const entry = this.enabled && this.io.recent ? this.entries.get(key) : undefined;
     if (entry?.freshAt(now, marginMs)) {
       this.metrics?.tokenCacheHits.inc({ provider });
       return entry.token();
@@ -150,12 +205,14 @@ export class TokenCache implements ConnectionObserver {
   /** The listener is down: what is cached may already be stale, and nothing would tell us. */
   down(): void {
     this.enabled = false;
+    this.io.stop();
     this.clear();
   }
 
   /** LISTEN is active again: start empty (whatever changed meanwhile is read afresh), then serve. */
   up(): void {
     this.clear();
+    this.io.start();
     this.enabled = true;
   }
 
