@@ -3,7 +3,9 @@
 // getValidToken calls and answers with one JSON line.
 import { createInterface } from "node:readline";
 import { openDatabase } from "@tokenvault/db";
+import { Registry } from "prom-client";
 import { silentLogger } from "../src/logger";
+import { TokenMetrics } from "../src/metrics/token-metrics";
 import { TokenService } from "../src/token-service";
 import { keyRingFromSettings, Vault } from "@tokenvault/vault";
 import { ProviderRegistry } from "../src/providers/registry";
@@ -15,6 +17,7 @@ if (!databaseUrl || !simulatorUrl || !keyHex || !companyId || !provider) throw n
 const callers = Number(env.HERD_CALLERS ?? 50);
 
 const warnings: string[] = [];
+const metrics = new TokenMetrics(new Registry());
 const db = await openDatabase({ databaseUrl });
 // The simulator's QuickBooks and Xero, or its strict-rotation OpenID Connect provider (found by discovery).
 const registry = provider === "acme-idp" ? new ProviderRegistry([await simulatorOidcAdapter(simulatorUrl)]) : registryFor(simulatorUrl);
@@ -27,6 +30,7 @@ const service = new TokenService({
   // fails says why.
   logger: { ...silentLogger, warn: (message, fields) => warnings.push(`${message} ${JSON.stringify(fields ?? {})}`) },
   listenDatabaseUrl: databaseUrl,
+  metrics,
   // The production provider timeout, not the tests' quick one: on a loaded machine a 2 s timeout
   // fires while the simulator has already answered, and the retry is a second provider call.
   options: {
@@ -70,6 +74,23 @@ for await (const line of lines) {
   if (command === "refresh") {
     const token = await service.getValidToken(companyId, provider, "herd", { forceRefresh: true });
     committed({ token: token.accessToken });
+  }
+  if (command === "warm") {
+    // Benchmark of the warm path: N reads, the event loop turning between them as in a server
+    // between requests (the token cache serves only while the loop reads its sockets).
+    const n = Number(arg);
+    const latencies: number[] = [];
+    const started = performance.now();
+    for (let i = 0; i < n; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const t = performance.now();
+      await service.getValidToken(companyId, provider, "bench");
+      latencies.push(performance.now() - t);
+    }
+    const misses: Record<string, number> = {};
+    for (const v of (await metrics.tokenCacheMisses.get()).values) misses[String(v.labels.reason)] = v.value;
+    metrics.tokenCacheMisses.reset();
+    process.stdout.write(JSON.stringify({ latencies, totalMs: performance.now() - started, caching: service.cachingTokens, misses }) + "\n");
   }
   if (command === "read") {
     // Benchmark: N sequential reads of a valid token, reporting each latency.

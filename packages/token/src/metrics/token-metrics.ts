@@ -1,5 +1,11 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
+/**
+ * Why a getValidToken call did not come from the token cache: no entry, an entry inside the
+ * refresh margin, the listener down (the cache bypassed), or the event loop held up (see IoWatermark).
+ */
+export type CacheMissReason = "absent" | "refresh_due" | "listener_down" | "stalled";
+
 /** Outcome label of one refresh attempt under the lease. */
 export type RefreshOutcome = "success" | "failure" | "fenced";
 
@@ -17,7 +23,7 @@ export class TokenMetrics {
   readonly providerErrors: Counter<"provider" | "kind">;
   readonly vaultOperations: Counter<"operation">;
   readonly tokenCacheHits: Counter<"provider">;
-  readonly tokenCacheMisses: Counter<"provider">;
+  readonly tokenCacheMisses: Counter<"provider" | "reason">;
   readonly tokenCacheInvalidations: Counter<"cause">;
 
   constructor(readonly registry: Registry) {
@@ -44,8 +50,8 @@ export class TokenMetrics {
     this.tokenCacheHits = new Counter({ name: "tokenvault_token_cache_hits_total", help: "getValidToken calls served from the process's token cache (no database query).", labelNames: ["provider"], registers });
     this.tokenCacheMisses = new Counter({
       name: "tokenvault_token_cache_misses_total",
-      help: "getValidToken calls that read the database while the token cache is configured (no fresh entry, or the listener is down).",
-      labelNames: ["provider"],
+      help: "getValidToken calls that read the database while the token cache is configured, by reason: absent, refresh_due, listener_down, stalled.",
+      labelNames: ["provider", "reason"],
       registers,
     });
     this.tokenCacheInvalidations = new Counter({

@@ -98,10 +98,12 @@ describe("token cache", () => {
     cache.notified("c1");
     cache.fill(KEY, cache.ticket(), fillOf());
     cache.down();
+    get(cache);
     const value = async (name: string, labels: Record<string, string>) =>
       (await metrics.registry.getSingleMetric(name)!.get()).values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
     expect(await value("tokenvault_token_cache_hits_total", { provider: "xero" })).toBe(2);
-    expect(await value("tokenvault_token_cache_misses_total", { provider: "xero" })).toBe(1);
+    expect(await value("tokenvault_token_cache_misses_total", { provider: "xero", reason: "absent" })).toBe(1);
+    expect(await value("tokenvault_token_cache_misses_total", { provider: "xero", reason: "listener_down" })).toBe(1);
     expect(await value("tokenvault_token_cache_invalidations_total", { cause: "notify" })).toBe(1);
     expect(await value("tokenvault_token_cache_invalidations_total", { cause: "listener" })).toBe(1);
   });

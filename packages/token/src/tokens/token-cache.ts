@@ -1,5 +1,5 @@
 import { inspect } from "node:util";
-import type { TokenMetrics } from "../metrics/token-metrics";
+import type { CacheMissReason, TokenMetrics } from "../metrics/token-metrics";
 import type { ConnectionObserver } from "../refresh/connection-events";
 import { refreshMarginFor } from "../refresh/freshness";
 import type { ProviderTenant, ValidToken } from "../types";
@@ -161,12 +161,18 @@ export class TokenCache implements ConnectionObserver {
    * Also undefined when this process has not read its sockets lately (see IoWatermark).
    */
   get(key: string, provider: string, marginMs: number, now: number): ValidToken | undefined {
-    const entry = this.enabled && this.io.recent ? this.entries.get(key) : undefined;
-    if (entry?.freshAt(now, marginMs)) {
-      this.metrics?.tokenCacheHits.inc({ provider });
-      return entry.token();
+    let reason: CacheMissReason;
+    if (!this.enabled) reason = "listener_down";
+    else if (!this.io.recent) reason = "stalled";
+    else {
+      const entry = this.entries.get(key);
+      if (entry?.freshAt(now, marginMs)) {
+        this.metrics?.tokenCacheHits.inc({ provider });
+        return entry.token();
+      }
+      reason = entry ? "refresh_due" : "absent";
     }
-    this.metrics?.tokenCacheMisses.inc({ provider });
+    this.metrics?.tokenCacheMisses.inc({ provider, reason });
     return undefined;
   }
 
