@@ -210,6 +210,18 @@ describe("the warm path: a per-process token cache kept by LISTEN/NOTIFY", () =>
     }, (o) => o.error instanceof TokenError && o.error.code === "NO_TOKEN");
   });
 
+  it("this process's own markTokenInvalid and disconnect are seen by its very next call", async () => {
+    const company = "own-writes-co";
+    await h.connect(service, company, "xero");
+    const old = await warm(company);
+    const access = await h.db.prisma.tokenSecret.findFirstOrThrow({ where: { companyId: company, provider: "xero", kind: "ACCESS_TOKEN" } });
+    await service.markTokenInvalid(access.id, "reported compromised (test)");
+    expect((await service.getValidToken(company, "xero", "bob")).accessToken).not.toBe(old.accessToken);
+    await warm(company);
+    await service.disconnect(company, "xero", { userId: "bob" });
+    await expect(service.getValidToken(company, "xero", "bob")).rejects.toMatchObject({ code: "NO_TOKEN" });
+  });
+
   it("key rotation (records re-encrypted, no version change) drops the cached entries it touched", async () => {
     const company = "rotation-co";
     await h.connect(service, company, "quickbooks");

@@ -2,9 +2,10 @@ import { TokenError } from "@tokenvault/vault";
 import { secretOf } from "../connections/connection";
 import { ProviderCallError, revokeToken, toTokenError } from "../oauth/token-client";
 import type { ServiceParts } from "../service-parts";
+import { TokenCache } from "../tokens/token-cache";
 import type { RequestContext } from "../types";
 
-export type DisconnectDeps = Pick<ServiceParts, "providers" | "connections" | "secrets" | "audit" | "clock" | "options">;
+export type DisconnectDeps = Pick<ServiceParts, "providers" | "connections" | "secrets" | "audit" | "clock" | "options" | "cache">;
 
 /**
  * Revokes the authorization at the provider, then removes the connection, its secrets and its
@@ -46,4 +47,5 @@ export async function disconnect(deps: DisconnectDeps, companyId: string, provid
       now,
     );
   });
+  deps.cache?.forget(TokenCache.key(companyId, adapter.id));
 }

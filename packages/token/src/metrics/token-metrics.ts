@@ -56,7 +56,7 @@ export class TokenMetrics {
     });
     this.tokenCacheInvalidations = new Counter({
       name: "tokenvault_token_cache_invalidations_total",
-      help: "Token cache entries dropped: by a connection's notification (notify) or because the listener went down or came back (listener).",
+      help: "Token cache entries dropped: by a connection's notification (notify), by a write of this process (local), or because the listener went down or came back (listener).",
       labelNames: ["cause"],
       registers,
     });

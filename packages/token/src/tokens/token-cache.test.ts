@@ -66,6 +66,18 @@ describe("token cache", () => {
     expect(get(cache)).toBeDefined();
   });
 
+  it("a write by this process drops the entry at once, and keeps a read in flight from storing the old one", () => {
+    const { cache } = upCache();
+    cache.fill(KEY, cache.ticket(), fillOf("c1"));
+    const ticket = cache.ticket(); // a read in flight while this process disconnects
+    cache.forget(KEY);
+    expect(get(cache)).toBeUndefined();
+    cache.fill(KEY, ticket, fillOf("c1"));
+    expect(get(cache)).toBeUndefined();
+    cache.fill(KEY, cache.ticket(), fillOf("c2")); // a new grant, read after the write
+    expect(get(cache)).toBeDefined();
+  });
+
   it("the listener going down clears and bypasses; coming back starts empty, refusing reads from before", () => {
     const { cache } = upCache();
     cache.fill(KEY, cache.ticket(), fillOf());

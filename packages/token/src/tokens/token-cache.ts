@@ -129,6 +129,8 @@ export class TokenCache implements ConnectionObserver {
   private readonly keyOf = new Map<string, string>();
   /** Sequence number of the last notification of each connection id (bounded, see MAX_REMEMBERED). */
   private readonly notifiedAt = new Map<string, number>();
+  /** The same, by key, for writes made by this process (see `forget`). */
+  private readonly forgottenAt = new Map<string, number>();
   private seq = 0;
   /** Tickets older than this are refused: the listener went down or came back, or the memory was reset. */
   private floor = 0;
@@ -184,7 +186,7 @@ export class TokenCache implements ConnectionObserver {
   /** Stores what a read found, unless something about the connection was notified after `ticket`. */
   fill(key: string, ticket: CacheTicket | null, fill: CacheFill): void {
     if (!this.enabled || !ticket || ticket.seq < this.floor) return;
-    if ((this.notifiedAt.get(fill.connectionId) ?? -1) > ticket.seq) return;
+    if ((this.notifiedAt.get(fill.connectionId) ?? -1) > ticket.seq || (this.forgottenAt.get(key) ?? -1) > ticket.seq) return;
     const previous = this.entries.get(key);
     if (previous && previous.connectionId !== fill.connectionId) this.keyOf.delete(previous.connectionId);
     const { token } = fill;
@@ -193,15 +195,25 @@ export class TokenCache implements ConnectionObserver {
     this.keyOf.set(fill.connectionId, key);
   }
 
+  /**
+   * A write by this process (disconnect, markTokenInvalid, reconnect) has committed: the entry
+   * goes at once, so this process reads its own write without waiting for the notification.
+   */
+  forget(key: string): void {
+    this.seq++;
+    this.remember(this.forgottenAt, key);
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    this.keyOf.delete(entry.connectionId);
+    this.metrics?.tokenCacheInvalidations.inc({ cause: "local" });
+  }
+
   // --- ConnectionObserver ------------------------------------------------------------------
 
   notified(connectionId: string): void {
     this.seq++;
-    if (this.notifiedAt.size >= MAX_REMEMBERED) {
-      this.notifiedAt.clear();
-      this.floor = this.seq;
-    }
-    this.notifiedAt.set(connectionId, this.seq);
+    this.remember(this.notifiedAt, connectionId);
     const key = this.keyOf.get(connectionId);
     if (key === undefined) return;
     this.keyOf.delete(connectionId);
@@ -222,11 +234,22 @@ export class TokenCache implements ConnectionObserver {
     this.enabled = true;
   }
 
+  /** Records `id` at the current sequence number; past MAX_REMEMBERED, forgets all and refuses older tickets. */
+  private remember(map: Map<string, number>, id: string): void {
+    if (this.notifiedAt.size + this.forgottenAt.size >= MAX_REMEMBERED) {
+      this.notifiedAt.clear();
+      this.forgottenAt.clear();
+      this.floor = this.seq;
+    }
+    map.set(id, this.seq);
+  }
+
   private clear(): void {
     if (this.entries.size > 0) this.metrics?.tokenCacheInvalidations.inc({ cause: "listener" }, this.entries.size);
     this.entries.clear();
     this.keyOf.clear();
     this.notifiedAt.clear();
+    this.forgottenAt.clear();
     this.seq++;
     this.floor = this.seq;
   }
