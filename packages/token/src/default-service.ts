@@ -39,6 +39,7 @@ async function buildFromEnvironment(): Promise<TokenService> {
     options: {
       refreshMarginMs: settings.refreshMarginMs,
       checkCoalesceMs: settings.checkCoalesceMs,
+      tokenCache: settings.tokenCache,
       redirectUriFor: (provider) => oauthRedirectUri(settings.appUrl, provider),
       refreshSchedule: { ...DEFAULT_REFRESH_SCHEDULE, refreshAheadMs: workerRefreshAheadMsFromEnv() },
       // A webhook must not reach the internal network in production; a local receiver is fine in development.

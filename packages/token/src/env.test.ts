@@ -101,6 +101,12 @@ describe("token environment, read in a fresh process", () => {
     });
   });
 
+  it("TOKEN_CACHE is on by default, off when set so, and refused by name otherwise", async () => {
+    expect((await probe({})).settings.value).toMatchObject({ tokenCache: true });
+    expect((await probe({ TOKEN_CACHE: "off" })).settings.value).toMatchObject({ tokenCache: false });
+    expect((await probe({ TOKEN_CACHE: "maybe" })).settings.error).toMatchObject({ name: "KeyConfigError", variable: "TOKEN_CACHE" });
+  });
+
   describe("QUICKBOOKS_REDIRECT_URI and XERO_REDIRECT_URI", () => {
     it("are accepted when they equal the URIs derived from APP_URL", async () => {
       const result = await probe({

@@ -32,6 +32,7 @@ const schema = z.object({
   CHECK_COALESCE_SECONDS: z.coerce.number().int().min(0).max(3600).default(10),
   // The worker's refresh-ahead window (its own env.ts reads it too): the dashboard's next refresh.
   WORKER_REFRESH_AHEAD_SECONDS: z.coerce.number().int().min(0).max(86_400).default(600),
+  TOKEN_CACHE: z.enum(["on", "off"]).default("on"),
 });
 type TokenEnv = z.infer<typeof schema>;
 
@@ -76,6 +77,8 @@ export interface ProviderSettings {
   refreshMarginMs: number;
   /** Live checks of a connection within this window share one provider call. */
   checkCoalesceMs: number;
+  /** The warm path's token cache (TOKEN_CACHE, default on; only ever active with a LISTEN connection). */
+  tokenCache: boolean;
 }
 
 /** Where a provider sends the user back: always derived from APP_URL. */
@@ -116,6 +119,7 @@ function buildProviderSettings(env: TokenEnv): ProviderSettings {
     appUrl,
     refreshMarginMs: env.TOKEN_REFRESH_MARGIN_SECONDS * 1000,
     checkCoalesceMs: env.CHECK_COALESCE_SECONDS * 1000,
+    tokenCache: env.TOKEN_CACHE === "on",
   };
 }
 

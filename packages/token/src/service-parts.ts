@@ -9,6 +9,7 @@ import type { ProviderRegistry } from "./providers/registry";
 import type { ConnectionEvents } from "./refresh/connection-events";
 import type { RefreshOptions } from "./refresh/refresher";
 import type { SecretStore } from "./secrets/secret-store";
+import type { TokenCache } from "./tokens/token-cache";
 import type { RequestContext } from "./types";
 import { DEFAULT_REFRESH_SCHEDULE, type RefreshSchedule } from "./views/refresh-schedule";
 import type { WebhookDeliveries } from "./webhooks/webhook-deliveries";
@@ -31,6 +32,19 @@ export interface TokenServiceOptions extends RefreshOptions {
    * the default service turns it on in development and test only (see webhooks/url-policy.ts).
    */
   allowPrivateWebhookTargets: boolean;
+  /**
+   * Serve warm getValidToken calls from the process's token cache (tokens/token-cache.ts). Only
+   * ever active while the service's LISTEN connection is up (never on the embedded database).
+   * Default true; TOKEN_CACHE=off in the environment turns it off.
+   */
+  tokenCache: boolean;
+  /**
+   * After this process's event loop was held up longer than this (a long synchronous task, CPU
+   * starvation), the token cache serves nothing until the loop has read its sockets again: a
+   * notification may be waiting unread in the listener's. Default 20 ms, within the 50 ms a
+   * token changed elsewhere may still be served.
+   */
+  tokenCacheStallMs: number;
 }
 
 export const DEFAULT_OPTIONS: TokenServiceOptions = {
@@ -45,6 +59,8 @@ export const DEFAULT_OPTIONS: TokenServiceOptions = {
   redirectUriFor: (provider) => `http://localhost:3000/api/oauth/${provider}/callback`,
   refreshSchedule: DEFAULT_REFRESH_SCHEDULE,
   allowPrivateWebhookTargets: false,
+  tokenCache: true,
+  tokenCacheStallMs: 20,
 };
 
 /**
@@ -66,6 +82,8 @@ export interface ServiceParts {
   events: ConnectionEvents | null;
   /** The webhook outbox: events the service itself raises (a disconnect) are recorded in their transaction. */
   webhooks: WebhookDeliveries;
+  /** The warm path's token cache, kept consistent by `events`; null: off (option, or no listener). */
+  cache: TokenCache | null;
 }
 
 /** The actor of what the service does on its own (marking a token invalid, background work). */

@@ -17,6 +17,7 @@ import { ConnectionEvents } from "./refresh/connection-events";
 import { SecretStore } from "./secrets/secret-store";
 import { StaticSecrets, type StaticSecretKind } from "./secrets/static-secrets";
 import { DEFAULT_OPTIONS, type ServiceParts, type TokenServiceOptions } from "./service-parts";
+import { TokenCache } from "./tokens/token-cache";
 import { TokenReader } from "./tokens/token-reader";
 import type {
   AuthorizationRequest,
@@ -81,6 +82,10 @@ export class TokenService {
     this.audit = new AuditTrail(deps.prisma, logger);
     const clock = deps.clock ?? systemClock;
     const deliveries = new WebhookDeliveries({ prisma: deps.prisma, clock });
+    const events = deps.listenDatabaseUrl ? new ConnectionEvents(deps.listenDatabaseUrl, logger) : null;
+    // The cache only exists with a listener to keep it consistent, and serves only while it is up.
+    const cache = this.options.tokenCache && events ? new TokenCache(deps.metrics ?? null, this.options.tokenCacheStallMs) : null;
+    if (cache) events?.observe(cache);
     this.parts = {
       prisma: deps.prisma,
       providers: deps.providers,
@@ -91,8 +96,9 @@ export class TokenService {
       logger,
       metrics: deps.metrics ?? null,
       options: this.options,
-      events: deps.listenDatabaseUrl ? new ConnectionEvents(deps.listenDatabaseUrl, logger) : null,
+      events,
       webhooks: deliveries,
+      cache,
     };
     const policy = { allowPrivateNetworks: this.options.allowPrivateWebhookTargets };
     this.webhooks = { endpoints: new WebhookEndpoints({ prisma: deps.prisma, secrets: this.parts.secrets, audit: this.audit, clock, policy }), deliveries };
@@ -115,7 +121,7 @@ export class TokenService {
    * however many callers in however many processes ask.
    */
   async getValidToken(companyId: string, provider: string, userId: string, options: GetValidTokenOptions = {}): Promise<ValidToken> {
-    return failClosedOnDatabase(async () => this.tokens.validToken(await this.tokens.read(companyId, provider, userId, options)));
+    return failClosedOnDatabase(() => this.tokens.validTokenFor(companyId, provider, userId, options));
   }
 
   /**
@@ -280,6 +286,11 @@ export class TokenService {
   /** True while the LISTEN connection is up: waiters are woken by NOTIFY rather than polling. */
   get listening(): boolean {
     return this.parts.events?.up ?? false;
+  }
+
+  /** True while warm getValidToken calls can be served from the token cache (enabled, and the listener is up). */
+  get cachingTokens(): boolean {
+    return this.parts.cache?.active ?? false;
   }
 
   /** Audit rows still queued (tests and shutdown). */

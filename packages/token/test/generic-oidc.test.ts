@@ -59,7 +59,7 @@ describe("generic OAuth 2.0 / OpenID Connect provider (issuer discovery)", () =>
   });
 
   it("is configured from OIDC_PROVIDERS JSON, with clear errors for bad entries", async () => {
-    const base = { production: false, quickbooks: null, xero: null, simulatorUrl: null, appUrl: "http://localhost:3000", refreshMarginMs: 300_000, checkCoalesceMs: 10_000 };
+    const base = { production: false, quickbooks: null, xero: null, simulatorUrl: null, appUrl: "http://localhost:3000", refreshMarginMs: 300_000, checkCoalesceMs: 10_000, tokenCache: true };
     const registry = await providersFromSettings({
       ...base,
       oidcProvidersJson: JSON.stringify([{ id: "acme-idp", displayName: "Acme", issuer: `${sim.url}/oidc`, clientId: "c", clientSecret: "s", scopes: ["openid"] }]),

@@ -31,13 +31,19 @@ export function simulatorOidcAdapter(simulatorUrl: string): Promise<ProviderAdap
   });
 }
 
-/** Fast retries so failure tests finish quickly; everything else as in production. */
+/**
+ * Fast retries so failure tests finish quickly; everything else as in production, but for the
+ * token cache: tests edit rows behind the service's back (expire(), expireSoon()) and read at
+ * once, before the edit's notification could have reached the cache. test/token-cache.test.ts
+ * turns it on and tests it.
+ */
 export const TEST_OPTIONS: Partial<TokenServiceOptions> = {
   retry: { attempts: 3, baseDelayMs: 20, maxDelayMs: 100 },
   providerTimeoutMs: 2_000,
   leaseMs: 10_000,
   cooldownMs: 30_000,
   redirectUriFor: REDIRECT,
+  tokenCache: false,
 };
 
 export interface Harness {

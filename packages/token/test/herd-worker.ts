@@ -3,7 +3,9 @@
 // getValidToken calls and answers with one JSON line.
 import { createInterface } from "node:readline";
 import { openDatabase } from "@tokenvault/db";
+import { Registry } from "prom-client";
 import { silentLogger } from "../src/logger";
+import { TokenMetrics } from "../src/metrics/token-metrics";
 import { TokenService } from "../src/token-service";
 import { keyRingFromSettings, Vault } from "@tokenvault/vault";
 import { ProviderRegistry } from "../src/providers/registry";
@@ -15,6 +17,7 @@ if (!databaseUrl || !simulatorUrl || !keyHex || !companyId || !provider) throw n
 const callers = Number(env.HERD_CALLERS ?? 50);
 
 const warnings: string[] = [];
+const metrics = new TokenMetrics(new Registry());
 const db = await openDatabase({ databaseUrl });
 // The simulator's QuickBooks and Xero, or its strict-rotation OpenID Connect provider (found by discovery).
 const registry = provider === "acme-idp" ? new ProviderRegistry([await simulatorOidcAdapter(simulatorUrl)]) : registryFor(simulatorUrl);
@@ -27,10 +30,18 @@ const service = new TokenService({
   // fails says why.
   logger: { ...silentLogger, warn: (message, fields) => warnings.push(`${message} ${JSON.stringify(fields ?? {})}`) },
   listenDatabaseUrl: databaseUrl,
+  metrics,
   // The production provider timeout, not the tests' quick one: on a loaded machine a 2 s timeout
   // fires while the simulator has already answered, and the retry is a second provider call.
-  options: { ...TEST_OPTIONS, providerTimeoutMs: 5_000, ...(env.HERD_LEASE_MS ? { leaseMs: Number(env.HERD_LEASE_MS) } : {}) },
+  options: {
+    ...TEST_OPTIONS,
+    providerTimeoutMs: 5_000,
+    ...(env.HERD_LEASE_MS ? { leaseMs: Number(env.HERD_LEASE_MS) } : {}),
+    ...(env.HERD_TOKEN_CACHE ? { tokenCache: env.HERD_TOKEN_CACHE === "on" } : {}),
+  },
 });
+// Answers once the write has committed, with the wall clock then (shared by every process).
+const committed = (extra: Record<string, unknown> = {}) => process.stdout.write(JSON.stringify({ committedAt: Date.now(), ...extra }) + "\n");
 
 const lines = createInterface({ input: process.stdin });
 process.stdout.write(JSON.stringify({ ready: process.pid }) + "\n");
@@ -50,6 +61,36 @@ for await (const line of lines) {
     process.stdout.write(
       JSON.stringify({ cycle: Number(arg), tokens: [...new Set(ok.map((o) => o.token))], count: ok.length, errors, warnings: warnings.splice(0), lastMs: Math.max(0, ...ok.map((o) => o.at)) }) + "\n",
     );
+  }
+  // The token cache test: writes made by this process, seen by another one's cache.
+  if (command === "invalid") {
+    await service.markTokenInvalid(arg!, "reported compromised (test)");
+    committed();
+  }
+  if (command === "disconnect") {
+    await service.disconnect(companyId, provider, { userId: "herd" });
+    committed();
+  }
+  if (command === "refresh") {
+    const token = await service.getValidToken(companyId, provider, "herd", { forceRefresh: true });
+    committed({ token: token.accessToken });
+  }
+  if (command === "warm") {
+    // Benchmark of the warm path: N reads, the event loop turning between them as in a server
+    // between requests (the token cache serves only while the loop reads its sockets).
+    const n = Number(arg);
+    const latencies: number[] = [];
+    const started = performance.now();
+    for (let i = 0; i < n; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const t = performance.now();
+      await service.getValidToken(companyId, provider, "bench");
+      latencies.push(performance.now() - t);
+    }
+    const misses: Record<string, number> = {};
+    for (const v of (await metrics.tokenCacheMisses.get()).values) misses[String(v.labels.reason)] = v.value;
+    metrics.tokenCacheMisses.reset();
+    process.stdout.write(JSON.stringify({ latencies, totalMs: performance.now() - started, caching: service.cachingTokens, misses }) + "\n");
   }
   if (command === "read") {
     // Benchmark: N sequential reads of a valid token, reporting each latency.

@@ -8,6 +8,7 @@ import { pkceChallenge, randomToken, sha256, STATE_TTL_MS } from "../oauth/pkce-
 import { ProviderCallError, requestToken, revokeToken, toTokenError, type TokenResponse } from "../oauth/token-client";
 import { expiresAtFrom, hardExpiresAtFrom, refreshExpiresAtFrom, type ProviderAdapter } from "../providers/types";
 import type { ServiceParts } from "../service-parts";
+import { TokenCache } from "../tokens/token-cache";
 import type { AuthorizationRequest, CallbackResult, ProviderTenant, RequestContext } from "../types";
 import { requireName } from "../validation";
 import { checkIdToken } from "./id-token-check";
@@ -15,7 +16,7 @@ import { purgeExpiredOAuthStates } from "./oauth-state-purge";
 import { planReplacedGrant } from "./replaced-grant";
 import type { RevocationQueue } from "./revocation-queue";
 
-export type ConnectFlowDeps = Pick<ServiceParts, "prisma" | "connections" | "secrets" | "audit" | "clock" | "logger" | "options">;
+export type ConnectFlowDeps = Pick<ServiceParts, "prisma" | "connections" | "secrets" | "audit" | "clock" | "logger" | "options" | "cache">;
 
 /**
  * Connecting a provider: the consent URL with a one-time state (stored only as a hash, bound
@@ -289,6 +290,7 @@ export class ConnectFlow {
       );
       return null;
     });
+    this.deps.cache?.forget(TokenCache.key(companyId, adapter.id)); // the replaced grant's token is served no more
     return { result: { provider: adapter.id, companyId, externalId: externalId || null }, pendingRevocation };
   }
 }

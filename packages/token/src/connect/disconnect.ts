@@ -2,10 +2,11 @@ import { TokenError } from "@tokenvault/vault";
 import { secretOf } from "../connections/connection";
 import { ProviderCallError, revokeToken, toTokenError } from "../oauth/token-client";
 import type { ServiceParts } from "../service-parts";
+import { TokenCache } from "../tokens/token-cache";
 import type { RequestContext } from "../types";
 import { connectionPayload } from "../webhooks/webhook-events";
 
-export type DisconnectDeps = Pick<ServiceParts, "providers" | "connections" | "secrets" | "audit" | "clock" | "options" | "webhooks">;
+export type DisconnectDeps = Pick<ServiceParts, "providers" | "connections" | "secrets" | "audit" | "clock" | "options" | "webhooks" | "cache">;
 
 /**
  * Revokes the authorization at the provider, then removes the connection, its secrets and its
@@ -50,4 +51,5 @@ export async function disconnect(deps: DisconnectDeps, companyId: string, provid
     const event = connectionPayload("connection.disconnected", { id: connection.id, companyId, provider: adapter.id, externalId: connection.externalId }, now);
     await deps.webhooks.record(companyId, event, tx);
   });
+  deps.cache?.forget(TokenCache.key(companyId, adapter.id));
 }

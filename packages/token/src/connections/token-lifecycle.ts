@@ -1,6 +1,7 @@
 import type { TokenKind } from "@tokenvault/db";
 import { TokenError } from "@tokenvault/vault";
 import { SYSTEM, type ServiceParts } from "../service-parts";
+import { TokenCache } from "../tokens/token-cache";
 
 export interface ExpiringToken {
   id: string;
@@ -11,7 +12,7 @@ export interface ExpiringToken {
   expiresAt: Date;
 }
 
-export type TokenLifecycleDeps = Pick<ServiceParts, "connections" | "clock">;
+export type TokenLifecycleDeps = Pick<ServiceParts, "connections" | "clock" | "cache">;
 
 /** Expiry and invalidation of grant tokens, by vault secret id: for jobs and operators, never for values. */
 export class TokenLifecycle {
@@ -50,5 +51,6 @@ export class TokenLifecycle {
         at: now,
       });
     });
+    this.deps.cache?.forget(TokenCache.key(secret.companyId, secret.provider));
   }
 }

@@ -1,5 +1,11 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
+/**
+ * Why a getValidToken call did not come from the token cache: no entry, an entry inside the
+ * refresh margin, the listener down (the cache bypassed), or the event loop held up (see IoWatermark).
+ */
+export type CacheMissReason = "absent" | "refresh_due" | "listener_down" | "stalled";
+
 /** Outcome label of one refresh attempt under the lease. */
 export type RefreshOutcome = "success" | "failure" | "fenced";
 
@@ -16,6 +22,9 @@ export class TokenMetrics {
   readonly leaseContention: Counter<"provider">;
   readonly providerErrors: Counter<"provider" | "kind">;
   readonly vaultOperations: Counter<"operation">;
+  readonly tokenCacheHits: Counter<"provider">;
+  readonly tokenCacheMisses: Counter<"provider" | "reason">;
+  readonly tokenCacheInvalidations: Counter<"cause">;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -38,6 +47,19 @@ export class TokenMetrics {
     this.leaseContention = new Counter({ name: "tokenvault_lease_contention_total", help: "Refreshes that found the connection's lease held by another caller.", labelNames: ["provider"], registers });
     this.providerErrors = new Counter({ name: "tokenvault_provider_errors_total", help: "Failed provider refresh calls (after retries), by error kind.", labelNames: ["provider", "kind"], registers });
     this.vaultOperations = new Counter({ name: "tokenvault_vault_operations_total", help: "Vault secrets sealed (encrypted) and opened (decrypted).", labelNames: ["operation"], registers });
+    this.tokenCacheHits = new Counter({ name: "tokenvault_token_cache_hits_total", help: "getValidToken calls served from the process's token cache (no database query).", labelNames: ["provider"], registers });
+    this.tokenCacheMisses = new Counter({
+      name: "tokenvault_token_cache_misses_total",
+      help: "getValidToken calls that read the database while the token cache is configured, by reason: absent, refresh_due, listener_down, stalled.",
+      labelNames: ["provider", "reason"],
+      registers,
+    });
+    this.tokenCacheInvalidations = new Counter({
+      name: "tokenvault_token_cache_invalidations_total",
+      help: "Token cache entries dropped: by a connection's notification (notify), by a write of this process (local), or because the listener went down or came back (listener).",
+      labelNames: ["cause"],
+      registers,
+    });
   }
 }
 

@@ -7,6 +7,16 @@ export const CONNECTION_CHANNEL = "tokenvault_connection";
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 5_000;
 
+/**
+ * Told of every notification and of the listener's state, in order (the token cache): `down` when
+ * LISTEN stops (lost or closed), `up` once it is active again (nothing missed after that point).
+ */
+export interface ConnectionObserver {
+  notified(connectionId: string): void;
+  up(): void;
+  down(): void;
+}
+
 /** A registered wait: `wait` resolves on the connection's next notification, or after the timeout. */
 export interface Waiter {
   wait(timeoutMs: number): Promise<void>;
@@ -30,6 +40,7 @@ export class ConnectionEvents {
   private connecting: Promise<void> | undefined;
   /** Clients already given up on (a lost client reports both "error" and "end"). */
   private readonly dead = new WeakSet<pg.Client>();
+  private readonly observers: ConnectionObserver[] = [];
 
   constructor(
     private readonly databaseUrl: string,
@@ -39,6 +50,11 @@ export class ConnectionEvents {
   /** True while LISTEN is active: a version change will wake waiters without polling. */
   get up(): boolean {
     return this.connected;
+  }
+
+  /** Adds an observer (before start): it hears every notification, and when LISTEN goes down and up. */
+  observe(observer: ConnectionObserver): void {
+    this.observers.push(observer);
   }
 
   /** Connects (once; later calls share it). Failures are logged and retried, never thrown. */
@@ -92,6 +108,7 @@ export class ConnectionEvents {
     this.client = undefined;
     if (client) this.dead.add(client);
     await client?.end().catch(() => undefined);
+    for (const observer of this.observers) observer.down();
     this.wakeAll();
   }
 
@@ -99,7 +116,9 @@ export class ConnectionEvents {
     const client = new pg.Client({ connectionString: this.databaseUrl, application_name: "tokenvault-listener" });
     client.on("notification", (message) => {
       if (message.channel !== CONNECTION_CHANNEL || !message.payload) return;
-      this.wake(message.payload.slice(0, message.payload.indexOf(":")));
+      const connectionId = message.payload.slice(0, message.payload.indexOf(":"));
+      for (const observer of this.observers) observer.notified(connectionId);
+      this.wake(connectionId);
     });
     // A dropped connection (server restart, pg_terminate_backend): poll, and reconnect.
     client.on("error", (error) => this.lost(client, error));
@@ -121,6 +140,7 @@ export class ConnectionEvents {
     this.client = client;
     this.connected = true;
     this.retryMs = RECONNECT_MIN_MS;
+    for (const observer of this.observers) observer.up();
     // Whatever changed while we were not listening: let every waiter look again.
     this.wakeAll();
   }
@@ -132,6 +152,7 @@ export class ConnectionEvents {
     this.client = undefined;
     this.connected = false;
     void client.end().catch(() => undefined);
+    for (const observer of this.observers) observer.down();
     if (this.closed) return;
     if (wasConnected || error) {
       this.logger.warn("connection listener lost; waiters poll until it reconnects", { error: error instanceof Error ? error.name : undefined });

@@ -3,15 +3,23 @@ import { metadataOf, secretOf, type ConnectionWithSecrets } from "../connections
 import type { ProviderAdapter, ProviderTokenSet } from "../providers/types";
 import { Refresher } from "../refresh/refresher";
 import { SingleFlight } from "../refresh/single-flight";
+import { TokenCache, type CacheTicket } from "./token-cache";
 import type { ServiceParts } from "../service-parts";
 import type { GetValidTokenOptions, ValidToken } from "../types";
 import { requireName } from "../validation";
 
-export type TokenReaderDeps = Pick<ServiceParts, "providers" | "connections" | "secrets" | "audit" | "clock" | "logger" | "options" | "events">;
+export type TokenReaderDeps = Pick<ServiceParts, "providers" | "connections" | "secrets" | "audit" | "clock" | "logger" | "options" | "events" | "cache">;
 
 export interface ReadConnection {
   adapter: ProviderAdapter;
   connection: ConnectionWithSecrets;
+  /** Taken before the database read (see TokenCache); null when the cache is off. */
+  ticket: CacheTicket | null;
+}
+
+interface LoadedConnection {
+  connection: ConnectionWithSecrets | null;
+  ticket: CacheTicket | null;
 }
 
 const notConnected = () => new TokenError("NO_TOKEN", "This provider is not connected.");
@@ -24,7 +32,7 @@ const notConnected = () => new TokenError("NO_TOKEN", "This provider is not conn
 export class TokenReader {
   private readonly refresher: Refresher;
   /** Concurrent callers for one connection share one read of it: a burst costs one query per process. */
-  private readonly reads = new SingleFlight<ConnectionWithSecrets | null>();
+  private readonly reads = new SingleFlight<LoadedConnection>();
 
   constructor(private readonly deps: TokenReaderDeps) {
     this.refresher = new Refresher(deps);
@@ -37,19 +45,56 @@ export class TokenReader {
   async read(companyId: string, provider: string, userId: string, options: GetValidTokenOptions & { awaitRefresh?: boolean } = {}): Promise<ReadConnection> {
     requireName("companyId", companyId);
     requireName("userId", userId);
-    const { connections, clock, audit } = this.deps;
+    const { connections, cache } = this.deps;
     const adapter = this.deps.providers.get(provider);
     const margin = options.refreshMarginMs ?? this.deps.options.refreshMarginMs;
 
-    const read = await this.reads.run(`${companyId}\u0000${adapter.id}`, () => connections.load(companyId, adapter.id));
-    if (!read) throw notConnected();
-    const connection = await this.refresher.ensureFresh(adapter, read, { marginMs: margin, force: !!options.forceRefresh, wait: !!options.awaitRefresh, userId });
-    audit.enqueue(
-      { companyId, action: "TOKEN_READ", outcome: "SUCCESS", connectionType: adapter.id, apiEndpoint: "tokenService.getValidToken", requestMethod: "READ", responseStatus: 200 },
+    // The ticket is taken by the read itself: a caller joining it later shares its ticket too.
+    const read = await this.reads.run(TokenCache.key(companyId, adapter.id), async () => {
+      const ticket = cache?.ticket() ?? null;
+      return { connection: await connections.load(companyId, adapter.id), ticket };
+    });
+    if (!read.connection) throw notConnected();
+    const connection = await this.refresher.ensureFresh(adapter, read.connection, { marginMs: margin, force: !!options.forceRefresh, wait: !!options.awaitRefresh, userId });
+    this.audited(companyId, adapter.id, userId);
+    return { adapter, connection, ticket: read.ticket };
+  }
+
+  /**
+   * getValidToken: from the process's token cache when it holds the connection's token fresh
+   * beyond the margin (no database query; still audited), else read (and refreshed) as `read`
+   * does, and the result cached. A forced refresh never looks at the cache.
+   */
+  async validTokenFor(companyId: string, provider: string, userId: string, options: GetValidTokenOptions = {}): Promise<ValidToken> {
+    const { cache } = this.deps;
+    if (cache && !options.forceRefresh) {
+      requireName("companyId", companyId);
+      requireName("userId", userId);
+      const adapter = this.deps.providers.get(provider);
+      const margin = options.refreshMarginMs ?? this.deps.options.refreshMarginMs;
+      const hit = cache.get(TokenCache.key(companyId, adapter.id), adapter.id, margin, this.deps.clock.now().getTime());
+      if (hit) {
+        this.audited(companyId, adapter.id, userId);
+        return hit;
+      }
+    }
+    const read = await this.read(companyId, provider, userId, options);
+    const token = this.validToken(read);
+    const access = secretOf(read.connection, "ACCESS_TOKEN");
+    if (cache && access?.state === "VALID") {
+      const { connection, adapter, ticket } = read;
+      cache.fill(TokenCache.key(companyId, adapter.id), ticket, { connectionId: connection.id, version: connection.version, token, lastRefreshedAt: access.lastRefreshedAt });
+    }
+    return token;
+  }
+
+  /** Every token read is audited (queued, written in batches off the request path). */
+  private audited(companyId: string, provider: string, userId: string): void {
+    this.deps.audit.enqueue(
+      { companyId, action: "TOKEN_READ", outcome: "SUCCESS", connectionType: provider, apiEndpoint: "tokenService.getValidToken", requestMethod: "READ", responseStatus: 200 },
       { userId },
-      clock.now(),
+      this.deps.clock.now(),
     );
-    return { adapter, connection };
   }
 
   /** Resolves when the background refreshes started so far have settled. */
