@@ -7,6 +7,8 @@ const OPERATIONS = ["store", "get", "getById", "delete", "list", "revoke", "isRe
 type Operation = (typeof OPERATIONS)[number];
 
 const byRegistry = new WeakMap<Registry, StoreMetrics>();
+const OPERATIONS_TOTAL = "tokenvault_store_operations_total";
+const DURATION_SECONDS = "tokenvault_store_operation_duration_seconds";
 
 /**
  * Token store operations in Prometheus metrics: how many by backend, operation and outcome
@@ -19,14 +21,17 @@ export class StoreMetrics {
 
   private constructor(registry: Registry) {
     const registers = [registry];
-    this.operations = new Counter({
-      name: "tokenvault_store_operations_total",
+    // A bundler may load this module more than once (Next.js: pages and route handlers) while the
+    // registry is the process's one: take metrics another copy already registered.
+    const registered = <T>(name: string) => registry.getSingleMetric(name) as T | undefined;
+    this.operations = registered<Counter<"backend" | "operation" | "outcome">>(OPERATIONS_TOTAL) ?? new Counter({
+      name: OPERATIONS_TOTAL,
       help: "Token store operations, by backend, operation and outcome (ok, hit, miss, or the StorageError code).",
       labelNames: ["backend", "operation", "outcome"],
       registers,
     });
-    this.seconds = new Histogram({
-      name: "tokenvault_store_operation_duration_seconds",
+    this.seconds = registered<Histogram<"backend" | "operation">>(DURATION_SECONDS) ?? new Histogram({
+      name: DURATION_SECONDS,
       help: "How long token store operations took, failures included.",
       labelNames: ["backend", "operation"],
       buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
@@ -34,7 +39,7 @@ export class StoreMetrics {
     });
   }
 
-  /** The metrics on `registry`, registered once (prom-client refuses a name twice). */
+  /** The metrics on `registry`, registered once (prom-client refuses a name twice, even from another copy of this module). */
   static on(registry: Registry): StoreMetrics {
     let metrics = byRegistry.get(registry);
     if (!metrics) byRegistry.set(registry, (metrics = new StoreMetrics(registry)));

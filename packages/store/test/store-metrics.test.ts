@@ -1,4 +1,4 @@
-import { Registry } from "prom-client";
+import { Counter, Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { InMemoryTokenStore } from "../src/backends/memory-store";
 import { StoreMetrics, withStoreMetrics } from "../src/store-metrics";
@@ -32,5 +32,14 @@ describe("withStoreMetrics", () => {
     expect(text).not.toContain("svc");
     // Registered once per registry: asking again returns the same metrics.
     expect(StoreMetrics.on(registry)).toBe(StoreMetrics.on(registry));
+  });
+
+  it("takes over the metrics another copy of the module registered on the same registry (Next.js bundles it more than once)", async () => {
+    const registry = new Registry();
+    const other = new Counter({ name: "tokenvault_store_operations_total", help: "registered by another copy", labelNames: ["backend", "operation", "outcome"], registers: [registry] });
+    const store = withStoreMetrics(new InMemoryTokenStore({ vault: testVault(), sweepIntervalMs: 0 }), StoreMetrics.on(registry), "memory");
+    await store.get("unknown-token");
+    await store.close();
+    expect((await other.get()).values.map((v) => [v.labels.operation, v.labels.outcome, v.value])).toEqual([["get", "miss", 1]]);
   });
 });
