@@ -521,12 +521,22 @@ describe("check, status and disconnect", () => {
     expect((await h.sim.getGrant(grant.id))?.status).toBe("revoked");
   });
 
-  it("audits token reads in batches, flushed on close", async () => {
+  it("audits token reads in batches, flushed on close: identical reads of a batch are one row with their count", async () => {
     await h.connect(service, company, "quickbooks");
     const reader = h.service();
+    const started = new Date();
     for (let i = 0; i < 5; i++) await reader.getValidToken(company, "quickbooks", "reader");
-    expect(reader.pendingAuditRows).toBe(5);
+    for (let i = 0; i < 2; i++) await reader.getValidToken(company, "quickbooks", "other-reader");
+    expect(reader.pendingAuditRows).toBe(7);
     await reader.close();
-    expect(await h.db.prisma.auditLog.count({ where: { companyId: company, action: "TOKEN_READ", userId: "reader" } })).toBe(5);
+    const rows = await h.db.prisma.auditLog.findMany({ where: { companyId: company, action: "TOKEN_READ", userId: { in: ["reader", "other-reader"] } }, orderBy: { timestamp: "asc" } });
+    expect(rows.map((r) => [r.userId, (r.details as { reads?: number } | null)?.reads])).toEqual([
+      ["reader", 5],
+      ["other-reader", 2],
+    ]);
+    const first = rows[0]!;
+    const lastReadAt = new Date((first.details as { lastReadAt: string }).lastReadAt);
+    expect(first.timestamp.getTime()).toBeGreaterThanOrEqual(started.getTime());
+    expect(lastReadAt.getTime()).toBeGreaterThanOrEqual(first.timestamp.getTime());
   });
 });

@@ -37,13 +37,54 @@ function row(event: AuditEvent, context: RequestContext, at: Date): Prisma.Audit
   };
 }
 
+/** Token reads waiting for the next batch: identical ones share an entry and count. */
+interface QueuedRead {
+  key: string;
+  row: Prisma.AuditLogCreateManyInput;
+  reads: number;
+  lastAt: Date;
+}
+
+/** Everything a read's row says but its time: reads with the same key are the same fact, repeated. */
+function readKey(event: AuditEvent, context: RequestContext): string {
+  // A join, not JSON of the row: this runs on every warm read.
+  return [
+    event.companyId,
+    context.userId,
+    event.action,
+    event.outcome,
+    event.connectionType,
+    event.apiEndpoint,
+    event.requestMethod,
+    event.responseStatus,
+    context.ipAddress ?? "",
+    context.userAgent ?? "",
+    event.errorMessage ?? "",
+    event.responseTime ?? "",
+    event.details ? JSON.stringify(event.details) : "",
+  ].join("\u0000");
+}
+
+/** A queued entry as the row written: reads repeated within the batch say how many and until when. */
+function asRow({ row, reads, lastAt }: QueuedRead): Prisma.AuditLogCreateManyInput {
+  if (reads === 1) return row;
+  const details = (row.details ?? {}) as Record<string, string | number | boolean | null>;
+  return { ...row, details: { ...details, reads, lastReadAt: lastAt.toISOString() } };
+}
+
 /**
  * Writes audit rows. Events that change state are written in the caller's transaction, so the
  * row and the change commit together. Token reads, which are hot, are queued and written in
- * batches off the request path; `flush()` runs on an interval and at shutdown.
+ * batches off the request path; `flush()` runs on an interval (1 s) and at shutdown. Within a
+ * batch, identical reads (same company, user, provider, endpoint, address, agent and outcome) are
+ * one row: its time is the first read's, `details.reads` how many, `details.lastReadAt` the
+ * last's. Writing a row per read was most of a warm read's cost and kept four processes from
+ * scaling (README, Performance).
  */
 export class AuditTrail {
-  private queue: Prisma.AuditLogCreateManyInput[] = [];
+  private queue: QueuedRead[] = [];
+  /** The queued entry of each key, while it is still in the queue. */
+  private readonly byKey = new Map<string, QueuedRead>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -101,7 +142,17 @@ export class AuditTrail {
 
   /** Queues a token-read row; never blocks or fails the read. */
   enqueue(event: AuditEvent, context: RequestContext, at: Date): void {
-    this.queue.push(row(event, context, at));
+    const key = readKey(event, context);
+    const same = this.byKey.get(key);
+    if (same) {
+      same.reads++;
+      if (at > same.lastAt) same.lastAt = at;
+      this.schedule();
+      return;
+    }
+    const entry = { key, row: row(event, context, at), reads: 1, lastAt: at };
+    this.queue.push(entry);
+    this.byKey.set(key, entry);
     if (this.queue.length >= this.options.maxBatch) void this.flush();
     else this.schedule();
   }
@@ -112,17 +163,20 @@ export class AuditTrail {
     this.timer.unref();
   }
 
+  /** Reads queued and not yet written (each read counted, also those sharing a row). */
   get pending(): number {
-    return this.queue.length;
+    let reads = 0;
+    for (const entry of this.queue) reads += entry.reads;
+    return reads;
   }
 
-  /** Writes every queued row. Safe to call concurrently; resolves when the queue is empty. */
   /** Retention: deletes rows older than `olderThan` through purge_audit_log(), the only path the database allows. */
   async purgeOlderThan(olderThan: Date): Promise<number> {
     const rows = await this.prisma.$queryRaw<{ removed: bigint }[]>`SELECT purge_audit_log(${olderThan}::timestamptz) AS removed`;
     return Number(rows[0]?.removed ?? 0);
   }
 
+  /** Writes every queued row. Safe to call concurrently; resolves when the queue is empty. */
   flush(): Promise<void> {
     if (this.timer) {
       clearTimeout(this.timer);
@@ -131,8 +185,10 @@ export class AuditTrail {
     this.flushing = this.flushing.then(async () => {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, this.options.maxBatch);
+        // From here on a new read starts a new row: this batch's rows are being written.
+        for (const entry of batch) if (this.byKey.get(entry.key) === entry) this.byKey.delete(entry.key);
         try {
-          await this.prisma.auditLog.createMany({ data: batch });
+          await this.prisma.auditLog.createMany({ data: batch.map(asRow) });
         } catch (error) {
           // Put the rows back and try again after the interval, with or without new reads
           // (the database may come back while nobody reads a token): nothing queued is lost.
