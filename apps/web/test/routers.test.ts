@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { TRPCError } from "@trpc/server";
+import type { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { openDatabase, type Database } from "@tokenvault/db";
 import { createTestDatabase, type TestDatabase } from "@tokenvault/db/testing";
@@ -25,6 +25,7 @@ import { jsonRoute } from "~/server/api/route-handler";
 import { auditFilters } from "~/server/api/routers/schemas";
 import { createContext, type ContextDeps } from "~/server/api/trpc";
 import type { Caller } from "~/server/auth/caller";
+import { codeOf } from "./trpc-code";
 
 // Every procedure through the server-side caller, with a real token service, PostgreSQL and
 // the simulator; the session resolver is the pluggable one a host app would provide.
@@ -81,14 +82,6 @@ describe("routers through the server-side caller", () => {
     await database.drop();
   });
 
-  async function codeOf(promise: Promise<unknown>): Promise<string> {
-    const error = await promise.then(
-      () => null,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(TRPCError);
-    return (error as TRPCError).code;
-  }
 
   it("refuses every procedure without a session", async () => {
     const anonymous = await api(null);

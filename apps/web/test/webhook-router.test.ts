@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "@tokenvault/db";
 import { createTestDatabase, type TestDatabase } from "@tokenvault/db/testing";
@@ -9,6 +8,7 @@ import { createKeyRing, Vault } from "@tokenvault/vault";
 import { createCaller } from "~/server/api/root";
 import { createContext, type ContextDeps } from "~/server/api/trpc";
 import type { Caller } from "~/server/auth/caller";
+import { codeOf } from "./trpc-code";
 
 // The webhook router through the server-side caller, on a real token service and PostgreSQL,
 // with production's URL rules (private targets refused).
@@ -40,14 +40,6 @@ describe("webhook router", () => {
     await database.drop();
   });
 
-  async function codeOf(promise: Promise<unknown>): Promise<string> {
-    const error = await promise.then(
-      () => null,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(TRPCError);
-    return (error as TRPCError).code;
-  }
 
   it("keeps members and anonymous callers out of every procedure", async () => {
     const id = "00000000-0000-4000-8000-000000000000";

@@ -8,6 +8,7 @@ import { createTestDatabase } from "@tokenvault/db/testing";
 import { startSimulator, type Simulator } from "@tokenvault/simulator";
 import { ProviderRegistry, silentLogger, simulatedAdapters, TokenService, type Clock } from "@tokenvault/token";
 import { createKeyRing, Vault } from "@tokenvault/vault";
+import { QUEUES } from "../src/boss";
 import { DEFAULT_WORKER_CONFIG, type WorkerConfig } from "../src/config";
 import { TokenvaultWorker } from "../src/worker";
 
@@ -208,4 +209,13 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/** A connection's refresh jobs, waiting, running or done (pg-boss's job and archive tables). */
+export function refreshJobsOf(h: Harness, connectionId: string) {
+  return h.sql<{ state: string; retry_count: number; output: { outcome?: string } | null }>(
+    `SELECT state, retry_count, output FROM pgboss.job WHERE name = $1 AND singleton_key = $2
+     UNION ALL SELECT state, retry_count, output FROM pgboss.archive WHERE name = $1 AND singleton_key = $2`,
+    [QUEUES.refresh, connectionId],
+  );
 }

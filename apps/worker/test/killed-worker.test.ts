@@ -1,9 +1,8 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { QUEUES } from "../src/boss";
 import { WORKER_USER } from "../src/jobs";
-import { createHarness, eventually, type Harness } from "./harness";
+import { createHarness, eventually, type Harness, refreshJobsOf } from "./harness";
 
 const workerDir = fileURLToPath(new URL("..", import.meta.url));
 /** The child's lease: the token service's default (DEFAULT_OPTIONS.leaseMs). */
@@ -22,12 +21,7 @@ describe("a worker killed mid-job", () => {
   afterAll(async () => h.close());
 
   const connectionRow = (id: string) => h.db.prisma.connection.findUniqueOrThrow({ where: { id } });
-  const jobsOf = (connectionId: string) =>
-    h.sql<{ state: string; retry_count: number; output: { outcome?: string } | null }>(
-      `SELECT state, retry_count, output FROM pgboss.job WHERE name = $1 AND singleton_key = $2
-       UNION ALL SELECT state, retry_count, output FROM pgboss.archive WHERE name = $1 AND singleton_key = $2`,
-      [QUEUES.refresh, connectionId],
-    );
+  const jobsOf = (connectionId: string) => refreshJobsOf(h, connectionId);
 
   it("leaves no lease beyond its expiry, and the job runs again on another worker", async () => {
     const companyId = "acme-killed";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QUEUES } from "../src/boss";
-import { createHarness, eventually, type Harness } from "./harness";
+import { createHarness, eventually, type Harness, refreshJobsOf } from "./harness";
 
 /** The worker end to end: pg-boss in the test database, the simulator over HTTP. */
 describe("refresh jobs through pg-boss", () => {
@@ -10,12 +10,7 @@ describe("refresh jobs through pg-boss", () => {
   });
   afterAll(async () => h.close());
 
-  const jobsOf = (connectionId: string) =>
-    h.sql<{ state: string; retry_count: number; output: { outcome?: string } | null }>(
-      `SELECT state, retry_count, output FROM pgboss.job WHERE name = $1 AND singleton_key = $2
-       UNION ALL SELECT state, retry_count, output FROM pgboss.archive WHERE name = $1 AND singleton_key = $2`,
-      [QUEUES.refresh, connectionId],
-    );
+  const jobsOf = (connectionId: string) => refreshJobsOf(h, connectionId);
 
   it("refreshes a connection whose access token is about to expire, once, before anyone asks", async () => {
     const connectionId = await h.connect("acme-ahead", "xero");

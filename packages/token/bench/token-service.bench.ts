@@ -129,18 +129,18 @@ try {
   await refresher.close();
 
   // --- the warm path in 1 and in 4 processes (each its own service, pool and listener) ---------
-  const warmWorkers = Array.from(
-    { length: PROCESSES },
-    () =>
-      new LineProcess(join(import.meta.dirname, "../test/herd-worker.ts"), {
-        HERD_DATABASE_URL: database.url,
-        HERD_SIMULATOR_URL: h.sim.url,
-        HERD_KEY: h.keyHex,
-        HERD_COMPANY: company,
-        HERD_PROVIDER: "quickbooks",
-        HERD_TOKEN_CACHE: "on",
-      }, join(import.meta.dirname, "..")),
-  );
+  /** PROCESSES herd-worker processes on this bench's database, simulator and key, with `env` added. */
+  const startWorkers = (env: Record<string, string>) =>
+    Array.from(
+      { length: PROCESSES },
+      () =>
+        new LineProcess(
+          join(import.meta.dirname, "../test/herd-worker.ts"),
+          { HERD_DATABASE_URL: database.url, HERD_SIMULATOR_URL: h.sim.url, HERD_KEY: h.keyHex, HERD_COMPANY: company, HERD_PROVIDER: "quickbooks", ...env },
+          join(import.meta.dirname, ".."),
+        ),
+    );
+  const warmWorkers = startWorkers({ HERD_TOKEN_CACHE: "on" });
   await Promise.all(warmWorkers.map((w) => w.next(120_000)));
   for (const w of warmWorkers) w.send("warm 20000"); // warm-up
   await Promise.all(warmWorkers.map((w) => w.next(300_000)));
@@ -158,18 +158,7 @@ try {
   await Promise.all(warmWorkers.map((w) => w.stop()));
 
   // --- four processes --------------------------------------------------------------------
-  const workers = Array.from(
-    { length: PROCESSES },
-    () =>
-      new LineProcess(join(import.meta.dirname, "../test/herd-worker.ts"), {
-        HERD_DATABASE_URL: database.url,
-        HERD_SIMULATOR_URL: h.sim.url,
-        HERD_KEY: h.keyHex,
-        HERD_COMPANY: company,
-        HERD_PROVIDER: "quickbooks",
-        HERD_CALLERS: String(CALLERS),
-      }, join(import.meta.dirname, "..")),
-  );
+  const workers = startWorkers({ HERD_CALLERS: String(CALLERS) });
   await Promise.all(workers.map((w) => w.next(120_000)));
   for (const w of workers) w.send("read 300"); // warm-up
   await Promise.all(workers.map((w) => w.next(300_000)));
