@@ -3,6 +3,18 @@ import { z } from "zod";
 import { envSource, optionalText } from "./env-reader";
 
 /**
+ * The vault key's variables, declared once for @tokenvault/token and @tokenvault/store (both
+ * spread them into their schema): trimmed, blank is unset.
+ */
+export const vaultKeyVariables = {
+  TOKEN_ENCRYPTION_KEY: optionalText,
+  // The name in the design documents' setup guide: an alias, TOKEN_ENCRYPTION_KEY wins.
+  ENCRYPTION_KEY: optionalText,
+  // Comma-separated keys that still decrypt (rotation).
+  TOKEN_ENCRYPTION_KEYS_PREVIOUS: optionalText,
+};
+
+/**
  * The variables every package derives its defaults from (runtime-mode.ts). The base of every
  * package's env.ts (`extends`). Read once, on first use.
  */
