@@ -39,13 +39,13 @@ export function configurationError(scope: string, issues: readonly StandardSchem
 /**
  * The options every env.ts gives createEnv (@t3-oss/env-core) besides its schema and `extends`:
  * this process's environment (with the repository's .env under it), read here and in the env.ts
- * files only; `NAME=` as unset; every bad variable reported in one error.
+ * files only, or `source` when given; `NAME=` as unset; every bad variable reported in one error.
  */
-export function envSource(scope: string, toError?: EnvErrorFactory) {
-  loadRootEnvFile();
+export function envSource(scope: string, toError?: EnvErrorFactory, source?: Record<string, string | undefined>) {
+  if (!source) loadRootEnvFile();
   return {
     // A copy: createEnv deletes the empty strings from the object it is given.
-    runtimeEnv: { ...process.env },
+    runtimeEnv: { ...(source ?? process.env) },
     emptyStringAsUndefined: true,
     isServer: true,
     onValidationError: (issues: readonly StandardSchemaV1.Issue[]): never => {
