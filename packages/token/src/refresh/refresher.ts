@@ -10,7 +10,7 @@ import type { RefreshOutcome } from "../metrics/token-metrics";
 import type { ServiceParts } from "../service-parts";
 import { LeaseHeartbeat } from "./lease-heartbeat";
 import { recordFailure, StaleLeaseError } from "./record-failure";
-import { SingleFlight } from "./single-flight";
+import { SingleFlight } from "@tokenvault/kit";
 import { storeRefreshResult, whileDatabaseDown } from "./store-result";
 import { isFresh, needsReauthorization, providerUnavailable, reauthorizationRequired } from "./freshness";
 

@@ -2,7 +2,7 @@ import { TokenError, type TokenErrorCode } from "@tokenvault/vault";
 import { metadataOf, secretOf, type ConnectionWithSecrets } from "../connections/connection";
 import type { ProviderAdapter, ProviderTokenSet } from "../providers/types";
 import { Refresher } from "../refresh/refresher";
-import { SingleFlight } from "../refresh/single-flight";
+import { SingleFlight } from "@tokenvault/kit";
 import { TokenCache, type CacheTicket } from "./token-cache";
 import type { ServiceParts } from "../service-parts";
 import type { GetValidTokenOptions, ValidToken } from "../types";
