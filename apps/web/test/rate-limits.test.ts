@@ -75,8 +75,8 @@ describe("limits shared through Redis", () => {
     await probe.del(`tokenvault:limit:${ready}:probe`);
     const caller = { companyId: `co-${randomUUID()}`, userId: "bob" };
     // Two RequestLimits, as two app processes build them: each with its own in-memory insurance.
-    const first = await RequestLimits.create({ checksPerMinute: 2, connectsPerMinute: 1 }, backend);
-    const second = await RequestLimits.create({ checksPerMinute: 2, connectsPerMinute: 1 }, backend);
+    const first = await RequestLimits.create({ checksPerMinute: 2, connectsPerMinute: 1, webhookChangesPerMinute: 1 }, backend);
+    const second = await RequestLimits.create({ checksPerMinute: 2, connectsPerMinute: 1, webhookChangesPerMinute: 1 }, backend);
     await first.take("check", caller);
     await second.take("check", caller);
     const refused = await first.take("check", caller).then(

@@ -2,15 +2,17 @@ import { TRPCError } from "@trpc/server";
 import type { RateLimiterAbstract } from "rate-limiter-flexible";
 import { createLimiter, LimitExceeded, takePoint, type LimiterBackend } from "./limiter-factory";
 
-/** The actions limited per user: live checks and connects (each reaches a provider or writes a state). */
-export type LimitedAction = "check" | "connect";
+/** The actions limited per user: live checks, connects and webhook changes (each reaches a provider or writes a state). */
+export type LimitedAction = "check" | "connect" | "webhook";
 
 export interface RequestLimitsConfig {
   checksPerMinute: number;
   connectsPerMinute: number;
+  /** webhook.create, setEnabled, remove and sendTest together. */
+  webhookChangesPerMinute: number;
 }
 
-const LABEL: Record<LimitedAction, string> = { check: "connection checks", connect: "connection attempts" };
+const LABEL: Record<LimitedAction, string> = { check: "connection checks", connect: "connection attempts", webhook: "webhook changes" };
 
 /** Carries the wait to the response (Retry-After) and the error's data, without the original error. */
 export class RetryAfterCause extends Error {
@@ -27,11 +29,12 @@ export class RequestLimits {
 
   /** On the app's limiter backend (limiter-factory.ts) unless told another. */
   static async create(config: RequestLimitsConfig, backend?: LimiterBackend): Promise<RequestLimits> {
-    const [check, connect] = await Promise.all([
+    const [check, connect, webhook] = await Promise.all([
       createLimiter({ name: "check", points: config.checksPerMinute, durationSeconds: 60 }, backend),
       createLimiter({ name: "connect", points: config.connectsPerMinute, durationSeconds: 60 }, backend),
+      createLimiter({ name: "webhook", points: config.webhookChangesPerMinute, durationSeconds: 60 }, backend),
     ]);
-    return new RequestLimits({ check, connect });
+    return new RequestLimits({ check, connect, webhook });
   }
 
   /** Takes one of the user's points for `action`, or throws TOO_MANY_REQUESTS saying when to retry. */
