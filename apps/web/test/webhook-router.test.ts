@@ -141,7 +141,7 @@ describe("webhook router", () => {
   });
 
   it("limits an admin's webhook changes per minute, like checks and connects", async () => {
-    const limits = await RequestLimits.create({ checksPerMinute: 30, connectsPerMinute: 10, webhookChangesPerMinute: 3 }, { kind: "memory" });
+    const limits = await RequestLimits.create({ checksPerMinute: 30, connectsPerMinute: 10, webhookChangesPerMinute: 3 }, "test-limit-key-secret", { kind: "memory" });
     const dan: Caller = { userId: "dan", companyId: "umbrella", role: "admin", name: "Dan" };
     const limitedDeps: ContextDeps = { resolveSession: () => Promise.resolve(dan), services: () => Promise.resolve({ tokenService: service, auditLog: new AuditLogQuery(db.prisma), limits }) };
     const admin = createCaller(await createContext(limitedDeps, { headers: new Headers() }));

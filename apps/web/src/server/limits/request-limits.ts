@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import { TRPCError } from "@trpc/server";
 import type { RateLimiterAbstract } from "rate-limiter-flexible";
 import { createLimiter, LimitExceeded, takePoint, type LimiterBackend } from "./limiter-factory";
@@ -25,22 +26,31 @@ export class RetryAfterCause extends Error {
 
 /** Per-user limits of checks and connects, answered as TOO_MANY_REQUESTS (HTTP 429) with Retry-After. */
 export class RequestLimits {
-  constructor(private readonly limiters: Record<LimitedAction, RateLimiterAbstract>) {}
+  constructor(
+    private readonly limiters: Record<LimitedAction, RateLimiterAbstract>,
+    /** Keys the counts: a keyed hash, so the backend never holds a company or user id in clear (as sign-in's). */
+    private readonly keySecret: string,
+  ) {}
 
   /** On the app's limiter backend (limiter-factory.ts) unless told another. */
-  static async create(config: RequestLimitsConfig, backend?: LimiterBackend): Promise<RequestLimits> {
+  static async create(config: RequestLimitsConfig, keySecret: string, backend?: LimiterBackend): Promise<RequestLimits> {
     const [check, connect, webhook] = await Promise.all([
       createLimiter({ name: "check", points: config.checksPerMinute, durationSeconds: 60 }, backend),
       createLimiter({ name: "connect", points: config.connectsPerMinute, durationSeconds: 60 }, backend),
       createLimiter({ name: "webhook", points: config.webhookChangesPerMinute, durationSeconds: 60 }, backend),
     ]);
-    return new RequestLimits({ check, connect, webhook });
+    return new RequestLimits({ check, connect, webhook }, keySecret);
+  }
+
+  /** The user's key in every limit: an HMAC of company and user id. */
+  key(caller: { companyId: string; userId: string }): string {
+    return createHmac("sha256", this.keySecret).update(JSON.stringify(["request-limits", caller.companyId, caller.userId])).digest("base64url");
   }
 
   /** Takes one of the user's points for `action`, or throws TOO_MANY_REQUESTS saying when to retry. */
   async take(action: LimitedAction, caller: { companyId: string; userId: string }): Promise<void> {
     try {
-      await takePoint(this.limiters[action], JSON.stringify([caller.companyId, caller.userId]));
+      await takePoint(this.limiters[action], this.key(caller));
     } catch (error) {
       if (!(error instanceof LimitExceeded)) throw error;
       throw new TRPCError({
