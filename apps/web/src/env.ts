@@ -24,6 +24,7 @@ function readEnv() {
       MAX_REQUEST_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(DEFAULT_MAX_REQUEST_BODY_BYTES),
       RATE_LIMIT_CHECKS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(30),
       RATE_LIMIT_CONNECTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(10),
+      RATE_LIMIT_WEBHOOK_CHANGES_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(20),
     },
     ...envSource("web", KeyConfigError.fromEnv),
   });
@@ -74,7 +75,7 @@ export function webEnv(): WebEnv {
     maxRequestBodyBytes: env.MAX_REQUEST_BODY_BYTES,
     healthToken: env.HEALTH_TOKEN ?? null,
     metricsToken: env.METRICS_TOKEN ?? null,
-    requestLimits: { checksPerMinute: env.RATE_LIMIT_CHECKS_PER_MINUTE, connectsPerMinute: env.RATE_LIMIT_CONNECTS_PER_MINUTE },
+    requestLimits: { checksPerMinute: env.RATE_LIMIT_CHECKS_PER_MINUTE, connectsPerMinute: env.RATE_LIMIT_CONNECTS_PER_MINUTE, webhookChangesPerMinute: env.RATE_LIMIT_WEBHOOK_CHANGES_PER_MINUTE },
     sessionCacheMs: env.SESSION_CACHE_SECONDS * 1000,
   };
   return cached;

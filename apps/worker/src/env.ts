@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { createEnv } from "@t3-oss/env-core";
 import { dbEnv, resetDbEnvCacheForTests } from "@tokenvault/db";
 import { envSource, kitEnv, optionalHttpUrl, optionalText, runtimeMode, type RuntimeMode } from "@tokenvault/kit";
@@ -27,6 +28,8 @@ function readEnv() {
       AUDIT_RETENTION_DAYS: int(1, 36_500),
       WORKER_METRICS_PORT: int(1, 65_535),
       METRICS_TOKEN: optionalText.refine((v) => v === undefined || v.length >= 24, { message: "must be at least 24 characters" }),
+      // The metrics listener's address: loopback unless an operator opens it (e.g. 0.0.0.0 for a scraper elsewhere).
+      WORKER_METRICS_HOST: optionalText.refine((v) => v === undefined || isIP(v) !== 0 || /^[A-Za-z0-9.-]{1,253}$/.test(v), { message: "must be an IP address or a host name" }),
     },
     ...envSource("worker", KeyConfigError.fromEnv),
   });
@@ -37,8 +40,8 @@ export interface WorkerEnv {
   runtime: RuntimeMode;
   /** The PostgreSQL server's URL, or null on the embedded database. */
   databaseUrl: string | null;
-  /** Prometheus metrics served on WORKER_METRICS_PORT to a METRICS_TOKEN bearer; null: no listener. */
-  metrics: { port: number; token: string } | null;
+  /** Prometheus metrics served on WORKER_METRICS_HOST (default 127.0.0.1):WORKER_METRICS_PORT to a METRICS_TOKEN bearer; null: no listener. */
+  metrics: { port: number; token: string; host: string } | null;
 }
 
 let parsed: WorkerEnv | undefined;
@@ -65,7 +68,7 @@ export function workerEnv(): WorkerEnv {
   parsed = {
     runtime,
     databaseUrl: dbEnv().databaseUrl ?? null,
-    metrics: env.WORKER_METRICS_PORT !== undefined && env.METRICS_TOKEN !== undefined ? { port: env.WORKER_METRICS_PORT, token: env.METRICS_TOKEN } : null,
+    metrics: env.WORKER_METRICS_PORT !== undefined && env.METRICS_TOKEN !== undefined ? { port: env.WORKER_METRICS_PORT, token: env.METRICS_TOKEN, host: env.WORKER_METRICS_HOST ?? "127.0.0.1" } : null,
     config: {
       ...d,
       concurrency: env.WORKER_CONCURRENCY ?? d.concurrency,

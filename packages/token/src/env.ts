@@ -27,6 +27,8 @@ function readEnvVariables() {
       // The worker's refresh-ahead window (its own env.ts reads it too): the dashboard's next refresh.
       WORKER_REFRESH_AHEAD_SECONDS: z.coerce.number().int().min(0).max(86_400).default(600),
       TOKEN_CACHE: z.enum(["on", "off"]).default("on"),
+      // Webhook endpoints a company may have (each event fans out to all of them).
+      WEBHOOK_MAX_ENDPOINTS: z.coerce.number().int().min(1).max(100).default(10),
     },
     ...envSource("token", KeyConfigError.fromEnv),
   });
@@ -110,6 +112,11 @@ function buildProviderSettings(env: TokenEnv): ProviderSettings {
     checkCoalesceMs: env.CHECK_COALESCE_SECONDS * 1000,
     tokenCache: env.TOKEN_CACHE === "on",
   };
+}
+
+/** How many webhook endpoints a company may have (WEBHOOK_MAX_ENDPOINTS, 1 to 100, default 10). */
+export function webhookMaxEndpointsFromEnv(): number {
+  return readEnv().WEBHOOK_MAX_ENDPOINTS;
 }
 
 /** The background worker's refresh-ahead window (ms), for the next refresh the dashboard shows. */

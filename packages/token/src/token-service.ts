@@ -102,7 +102,7 @@ export class TokenService {
       cache,
     };
     const policy = { allowPrivateNetworks: this.options.allowPrivateWebhookTargets };
-    this.webhooks = { endpoints: new WebhookEndpoints({ prisma: deps.prisma, secrets: this.parts.secrets, audit: this.audit, clock, policy }), deliveries };
+    this.webhooks = { endpoints: new WebhookEndpoints({ prisma: deps.prisma, secrets: this.parts.secrets, audit: this.audit, clock, policy, maxEndpoints: this.options.maxWebhookEndpoints }), deliveries };
     this.upkeep = new ConnectionUpkeepStore(deps.prisma);
     void this.parts.events?.start();
     this.tokens = new TokenReader(this.parts);

@@ -277,10 +277,12 @@ export class ConnectFlow {
         at: now,
       });
       if (!replaced) return null;
-      const plan = planReplacedGrant(adapter, replaced, tenants);
+      const oldRefresh = secretOf(replaced, "REFRESH_TOKEN");
+      const refreshToken = oldRefresh ? this.deps.secrets.open(oldRefresh) : null;
+      const plan = planReplacedGrant(adapter, replaced, tenants, { sameGrant: refreshToken === response.refresh_token });
       if (plan.action === "revoke") {
-        const refreshToken = this.deps.secrets.open(secretOf(replaced, "REFRESH_TOKEN")!);
-        return this.revocations.enqueue(tx, { companyId, provider: adapter.id, externalId: replaced.externalId, refreshToken, tenantIds: plan.tenantIds });
+        // A plan to revoke implies a live refresh token (planReplacedGrant checked it).
+        return this.revocations.enqueue(tx, { companyId, provider: adapter.id, externalId: replaced.externalId, refreshToken: refreshToken!, tenantIds: plan.tenantIds });
       }
       // Nothing to call the provider for, and the row says why.
       await this.deps.audit.write(
