@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { JWK } from "jose";
 
 export type Provider = "intuit" | "xero" | "oidc";
 export const PROVIDERS: readonly Provider[] = ["intuit", "xero", "oidc"];
@@ -27,6 +28,8 @@ export interface ClientRecord {
   name: string;
   /** Lifetime of the tokens the client_credentials grant issues to this client; default the provider's access token lifetime. */
   accessTokenTtlSec: number | undefined;
+  /** Public keys for private_key_jwt client authentication (RFC 7523); none: the client cannot use it. */
+  jwks: JWK[] | undefined;
 }
 
 export interface RegisterClientInput {
@@ -37,6 +40,7 @@ export interface RegisterClientInput {
   redirectUris?: string[];
   name?: string;
   accessTokenTtlSec?: number;
+  jwks?: JWK[];
 }
 
 function isLoopbackUri(uri: string): boolean {
@@ -50,6 +54,8 @@ function isLoopbackUri(uri: string): boolean {
 
 export class ClientRegistry {
   private readonly clients = new Map<string, ClientRecord>();
+  /** jti of accepted client assertions until they expire: one assertion authenticates once (RFC 7523 §3). */
+  readonly usedAssertionIds = new Map<string, number>();
 
   constructor() {
     this.reset();
@@ -61,9 +67,10 @@ export class ClientRegistry {
 
   reset(): void {
     this.clients.clear();
+    this.usedAssertionIds.clear();
     for (const provider of Object.keys(DEFAULT_CLIENTS) as Provider[]) {
       const { clientId, clientSecret } = DEFAULT_CLIENTS[provider];
-      this.clients.set(this.key(provider, clientId), { provider, clientId, clientSecret, redirectUris: [], name: `Simulator dev app (${provider})`, accessTokenTtlSec: undefined });
+      this.clients.set(this.key(provider, clientId), { provider, clientId, clientSecret, redirectUris: [], name: `Simulator dev app (${provider})`, accessTokenTtlSec: undefined, jwks: undefined });
     }
   }
 
@@ -79,6 +86,7 @@ export class ClientRegistry {
       redirectUris: [...(input.redirectUris ?? [])],
       name: input.name ?? clientId,
       accessTokenTtlSec: ttl,
+      jwks: input.jwks?.map((key) => ({ ...key })),
     };
     for (const uri of record.redirectUris) {
       try {

@@ -20,6 +20,8 @@ const schemas = {
       redirectUris: z.array(z.string().min(1)).optional(),
       name: z.string().min(1).max(200).optional(),
       accessTokenTtlSec: z.number().int().min(1).max(86_400).optional(),
+      // Public JWKs only: a private member ("d") is refused rather than stored.
+      jwks: z.array(z.object({ kty: z.string(), kid: z.string().min(1).optional(), d: z.undefined().optional() }).loose()).max(10).optional(),
     })
     .strict(),
   settings: z

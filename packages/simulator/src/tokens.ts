@@ -1,10 +1,11 @@
 import type { ClientRecord, Provider } from "./clients";
 import { isStrict, type RequestContext } from "./context";
 import { bearerToken, HttpError, json, oauthError, parseBasicAuth, readForm, type SimResponse } from "./http";
+import { authenticateRequestClient } from "./client-assertion";
 import { pkceS256 } from "./keys";
 import type { AccessTokenRecord, Grant, RefreshTokenRecord } from "./state";
 
-export type ClientAuthMethod = "client_secret_basic" | "client_secret_post" | "none";
+export type ClientAuthMethod = "client_secret_basic" | "client_secret_post" | "private_key_jwt" | "none";
 
 /** The knobs that make one provider's token endpoint behave like the real one. */
 export interface ProviderPolicy {
@@ -23,6 +24,8 @@ export interface ProviderPolicy {
   graceMs: number;
   /** Intuit: the replaced value dies as soon as the new one is used. */
   graceEndsWhenNewTokenUsed: boolean;
+  /** Who a private_key_jwt assertion may be addressed to (the issuer, the token endpoint). */
+  assertionAudiences?: (ctx: RequestContext) => string[];
   /** Offers the client_credentials grant (RFC 6749 §4.4): a confidential client gets a token for itself. */
   clientCredentials?: boolean;
   newRefreshValue(): string;
@@ -107,7 +110,7 @@ export async function handleTokenRequest(ctx: RequestContext, policy: ProviderPo
   };
   if (faulted) return refreshFailed(faulted);
 
-  const client = authenticateClient(ctx, form, policy);
+  const client = await authenticateRequestClient(ctx, form, policy, policy.assertionAudiences?.(ctx) ?? []);
   if ("status" in client) return refreshFailed(client);
 
   if (grantType === undefined || grantType === "") return refreshFailed(oauthError(400, "invalid_request", "grant_type is required"));
