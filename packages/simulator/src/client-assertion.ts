@@ -2,7 +2,7 @@ import { createLocalJWKSet, jwtVerify } from "jose";
 import type { ClientRecord } from "./clients";
 import type { RequestContext } from "./context";
 import { oauthError, type SimResponse } from "./http";
-import { authenticateClient, type ProviderPolicy } from "./tokens";
+import { authenticateClient, registeredMethod, type ProviderPolicy } from "./tokens";
 
 export const JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -32,6 +32,7 @@ export async function authenticateRequestClient(ctx: RequestContext, form: Recor
   if (form.client_id !== undefined && form.client_id !== claimedId) return oauthError(400, "invalid_request", "client_id does not match the client assertion");
   const client = ctx.sim.clients.get(policy.provider, claimedId);
   if (!client?.jwks?.length) return invalid("client authentication failed");
+  if (!registeredMethod(client, "private_key_jwt")) return invalid("this client is registered for another authentication method");
 
   const now = ctx.sim.clock.now();
   let payload: { jti?: unknown; exp?: unknown; sub?: unknown };

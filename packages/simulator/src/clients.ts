@@ -30,6 +30,8 @@ export interface ClientRecord {
   accessTokenTtlSec: number | undefined;
   /** Public keys for private_key_jwt client authentication (RFC 7523); none: the client cannot use it. */
   jwks: JWK[] | undefined;
+  /** RFC 7591 token_endpoint_auth_method: when set, the only client authentication accepted. */
+  tokenEndpointAuthMethod: "client_secret_basic" | "client_secret_post" | "private_key_jwt" | undefined;
 }
 
 export interface RegisterClientInput {
@@ -41,6 +43,7 @@ export interface RegisterClientInput {
   name?: string;
   accessTokenTtlSec?: number;
   jwks?: JWK[];
+  tokenEndpointAuthMethod?: "client_secret_basic" | "client_secret_post" | "private_key_jwt";
 }
 
 function isLoopbackUri(uri: string): boolean {
@@ -70,7 +73,7 @@ export class ClientRegistry {
     this.usedAssertionIds.clear();
     for (const provider of Object.keys(DEFAULT_CLIENTS) as Provider[]) {
       const { clientId, clientSecret } = DEFAULT_CLIENTS[provider];
-      this.clients.set(this.key(provider, clientId), { provider, clientId, clientSecret, redirectUris: [], name: `Simulator dev app (${provider})`, accessTokenTtlSec: undefined, jwks: undefined });
+      this.clients.set(this.key(provider, clientId), { provider, clientId, clientSecret, redirectUris: [], name: `Simulator dev app (${provider})`, accessTokenTtlSec: undefined, jwks: undefined, tokenEndpointAuthMethod: undefined });
     }
   }
 
@@ -87,6 +90,7 @@ export class ClientRegistry {
       name: input.name ?? clientId,
       accessTokenTtlSec: ttl,
       jwks: input.jwks?.map((key) => ({ ...key })),
+      tokenEndpointAuthMethod: input.tokenEndpointAuthMethod,
     };
     for (const uri of record.redirectUris) {
       try {

@@ -1,3 +1,4 @@
+import type { JWTPayload } from "jose";
 import { handleAuthorize, handleDecision, type AuthorizeConfig } from "./authorize";
 import { DAY, HOUR, MINUTE } from "./clock";
 import type { RequestContext } from "./context";
@@ -39,9 +40,11 @@ export const oidcPolicy: ProviderPolicy = {
     if (grant.scope.includes("openid")) {
       const now = Math.floor(ctx.sim.clock.now() / 1000);
       const user = ctx.sim.users.oidc;
-      body.id_token = await ctx.sim.keys.sign({
-        iss: oidcIssuer(ctx.sim.baseUrl),
-        aud: client.clientId,
+      const fault = fromCode ? ctx.sim.settings.oidcIdTokenFault : null;
+      const sign = fault === "bad_signature" ? (payload: JWTPayload) => ctx.sim.keys.signWithStrangerKey(payload) : (payload: JWTPayload) => ctx.sim.keys.sign(payload);
+      body.id_token = await sign({
+        iss: fault === "wrong_issuer" ? `${oidcIssuer(ctx.sim.baseUrl)}-other` : oidcIssuer(ctx.sim.baseUrl),
+        aud: fault === "wrong_audience" ? `${client.clientId}-other` : client.clientId,
         sub: user.sub,
         iat: now,
         exp: now + 3600,
@@ -50,7 +53,7 @@ export const oidcPolicy: ProviderPolicy = {
         email: user.email,
         email_verified: true,
         name: `${user.givenName} ${user.familyName}`,
-        ...(fromCode && grant.nonce ? { nonce: grant.nonce } : {}),
+        ...(fromCode && grant.nonce ? { nonce: fault === "wrong_nonce" ? `${grant.nonce}-other` : grant.nonce } : {}),
       });
     }
     return body;

@@ -52,6 +52,11 @@ export function secondsLeft(now: number, expiresAt: number): number {
   return seconds(expiresAt - now);
 }
 
+/** Whether `method` is one the client may use: its registered token_endpoint_auth_method, or any when none was registered. */
+export function registeredMethod(client: ClientRecord, method: NonNullable<ClientRecord["tokenEndpointAuthMethod"]>): boolean {
+  return client.tokenEndpointAuthMethod === undefined || client.tokenEndpointAuthMethod === method;
+}
+
 /** RFC 6749 §2.3 client authentication, limited to the methods the provider accepts. */
 export function authenticateClient(ctx: RequestContext, form: Record<string, string>, policy: ProviderPolicy): ClientRecord | SimResponse {
   const invalid = (description: string) => oauthError(401, "invalid_client", description, { "www-authenticate": 'Basic realm="simulator"' });
@@ -64,6 +69,7 @@ export function authenticateClient(ctx: RequestContext, form: Record<string, str
     for (const creds of [basic.raw, basic.decoded]) {
       const client = ctx.sim.clients.get(policy.provider, creds.clientId);
       if (client?.clientSecret !== undefined && client.clientSecret === creds.clientSecret) {
+        if (!registeredMethod(client, "client_secret_basic")) return invalid("this client is registered for another authentication method");
         if (form.client_id !== undefined && form.client_id !== client.clientId) return oauthError(400, "invalid_request", "client_id does not match the authenticated client");
         return client;
       }
@@ -73,7 +79,9 @@ export function authenticateClient(ctx: RequestContext, form: Record<string, str
   const client = ctx.sim.clients.get(policy.provider, form.client_id);
   if (postSecret !== undefined) {
     if (!policy.clientAuthMethods.includes("client_secret_post")) return invalid("client_secret_post is not supported; use HTTP Basic");
-    if (client?.clientSecret !== undefined && client.clientSecret === postSecret) return client;
+    if (client?.clientSecret !== undefined && client.clientSecret === postSecret) {
+      return registeredMethod(client, "client_secret_post") ? client : invalid("this client is registered for another authentication method");
+    }
     return invalid("client authentication failed");
   }
   if (form.client_id !== undefined && policy.clientAuthMethods.includes("none") && client && client.clientSecret === undefined) return client;

@@ -72,4 +72,14 @@ describe("private_key_jwt client authentication (generic OIDC provider)", () => 
     const { privateKey } = await generateKeyPair("ES256", { extractable: true });
     await expect(control.registerClient({ provider: "oidc", jwks: [await exportJWK(privateKey)] })).rejects.toThrow();
   });
+
+  it("holds a client to its registered token_endpoint_auth_method", async () => {
+    const { clientId, clientSecret } = await control.registerClient({ provider: "oidc", tokenEndpointAuthMethod: "client_secret_post" });
+    const basic = `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString("base64")}`;
+    const form = (extra: Record<string, string>) => ({ method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ grant_type: "client_credentials", ...extra }) });
+    expect((await fetch(`${issuer}/token`, form({ client_id: clientId, client_secret: clientSecret! }))).status).toBe(200);
+    const refused = await fetch(`${issuer}/token`, { ...form({}), headers: { "content-type": "application/x-www-form-urlencoded", authorization: basic } });
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toMatchObject({ error: "invalid_client", error_description: "this client is registered for another authentication method" });
+  });
 });

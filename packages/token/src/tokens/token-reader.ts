@@ -128,9 +128,10 @@ export class TokenReader {
     if (!access) throw notConnected();
     return {
       accessToken: this.deps.secrets.open(access),
-      // Never handed to an SDK: its refresh() would rotate the grant outside the lease and the
-      // fence, and the stored token would go stale (Xero revokes the grant on its reuse).
-      refreshToken: null,
+      // Handed to the SDK so a caller using it directly has the whole token set. Refreshing
+      // through the SDK bypasses the lease and the fence (the stored token goes stale, and a
+      // rotating provider revokes the grant on its reuse): callers must not; see getOAuthClient.
+      refreshToken: refresh ? this.deps.secrets.open(refresh) : null,
       accessTokenExpiresAt: access.expiresAt ?? this.deps.clock.now(),
       refreshTokenExpiresAt: refresh?.expiresAt ?? null,
       externalId: connection.externalId || null,
