@@ -6,7 +6,7 @@ import { SessionCookieSealer } from "~/server/auth/session-cookie";
 import { ServerSessions, type Resolution } from "~/server/auth/server-sessions";
 import { RedisServer, until } from "../../../packages/store/test/redis-server";
 
-// The outage policy (README, "Sessions"), with a redis-server of the test's own killed mid-run
+// The outage policy (docs/sessions.md), with a redis-server of the test's own killed mid-run
 // and started again on the same port, and two app processes (two session services, each with
 // its own in-process fallback) sharing it. The clock is the test's, so the window is exact.
 const WINDOW_MS = 30_000;

@@ -23,7 +23,7 @@ let sessions: ServerSessions | undefined;
 /**
  * The process's sessions, built on first use: on the store TOKEN_STORE names (the app's own
  * database by default; Redis or Upstash when configured). On Redis or Upstash an in-process
- * fallback keeps recently validated sessions working through a brief outage (README, "Sessions").
+ * fallback keeps recently validated sessions working through a brief outage (docs/sessions.md).
  */
 export function serverSessions(): ServerSessions {
   if (sessions) return sessions;
@@ -91,7 +91,7 @@ export const cookieSessionResolver: SessionResolver = async ({ headers, response
   if (!value) return null;
   // The store unreachable and the session not validated here recently: the StorageError goes up
   // and the request is refused with 503 (never guessed valid, and not a sign-out either: the
-  // session is still there when the store returns). See the README's outage policy.
+  // session is still there when the store returns). See the outage policy in docs/sessions.md.
   const result = await serverSessions().resolve(value, { rotate: responseHeaders !== undefined });
   if (result.kind === "refresh-needed") throw new SessionRefreshNeeded();
   if (result.kind === "none" && result.reason === "reuse") await auditReuse(result.userId, headers);
