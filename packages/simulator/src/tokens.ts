@@ -108,7 +108,8 @@ export async function handleTokenRequest(ctx: RequestContext, policy: ProviderPo
   const basic = parseBasicAuth(ctx.req);
   const faulted = await ctx.applyFaults({
     grantId: targetGrant?.id,
-    clientId: typeof basic === "object" ? basic.raw.clientId : form.client_id,
+    // The client's id as registered: RFC 6749 clients (openid-client 6) form-encode it in Basic, "-" included.
+    clientId: typeof basic === "object" ? (ctx.sim.clients.get(provider, basic.decoded.clientId) ? basic.decoded.clientId : basic.raw.clientId) : form.client_id,
     refreshToken: grantType === "refresh_token" ? form.refresh_token : undefined,
   });
   const refreshFailed = (response: SimResponse, invalidGrant = false): SimResponse => {
