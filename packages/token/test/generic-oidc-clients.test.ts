@@ -102,6 +102,9 @@ describe("generic provider client authentication", () => {
     // Plain http to a loopback simulator is for development and tests only.
     const production = await providersFromSettings({ ...SETTINGS, production: true, oidcProvidersJson: JSON.stringify([{ ...base, clientSecret: "s" }]) }).then(() => null, (e: unknown) => e as Error);
     expect(production?.message).toMatch(/Cannot discover the OpenID configuration of provider "bad-idp".*https/);
+    // ...or in production to the simulator an operator configured explicitly (PROVIDER_SIMULATOR_URL), as for QuickBooks and Xero.
+    const simulated = await providersFromSettings({ ...SETTINGS, production: true, simulatorUrl: h.sim.url, oidcProvidersJson: JSON.stringify([{ ...base, clientSecret: "s" }]) });
+    expect(simulated.list().map((p) => p.id)).toContain("bad-idp");
   });
 });
 

@@ -72,7 +72,7 @@ export async function providersFromSettings(settings: ProviderSettings): Promise
     if (!result.success) throw new KeyConfigError("OIDC_PROVIDERS", `is invalid: ${result.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}.`);
     for (const [index, entry] of result.data.entries()) {
       const { id, displayName, clientId, scopes, issuer, endpoints, checkUrl } = entry;
-      adapters.push(await genericOidcAdapter({ id, displayName, clientId, scopes, issuer, endpoints, checkUrl, clientAuth: await clientAuthOf(entry, index), production: settings.production ?? true }));
+      adapters.push(await genericOidcAdapter({ id, displayName, clientId, scopes, issuer, endpoints, checkUrl, clientAuth: await clientAuthOf(entry, index), production: settings.production ?? true, simulatorUrl: settings.simulatorUrl }));
     }
   }
   return new ProviderRegistry(adapters);

@@ -17,8 +17,10 @@ export interface GenericProviderConfig {
   endpoints?: Partial<ProviderEndpoints> & { authorization: string; token: string };
   /** The API call used by live checks (default: the userinfo endpoint). */
   checkUrl?: string;
-  /** Production refuses plain http everywhere; outside it, http is allowed to loopback only (the simulator). */
+  /** Production refuses plain http but to the configured simulator; outside it, http is allowed to loopback only. */
   production?: boolean;
+  /** PROVIDER_SIMULATOR_URL, when set. */
+  simulatorUrl?: string | null;
 }
 
 /**
@@ -30,11 +32,11 @@ export interface GenericProviderConfig {
 export async function genericOidcAdapter(config: GenericProviderConfig, timeoutMs = 5_000): Promise<ProviderAdapter> {
   const auth: ClientAuthentication = config.clientAuth ?? { method: "client_secret_basic", clientSecret: config.clientSecret ?? "" };
   if (auth.method !== "private_key_jwt" && !auth.clientSecret) throw new Error(`Provider "${config.id}" needs a clientSecret for ${auth.method}.`);
-  const production = config.production ?? false;
+  const http = { production: config.production ?? false, simulatorUrl: config.simulatorUrl ?? null };
   let client: OpenIdTokenClient;
   if (config.issuer) {
     const issuer = config.issuer;
-    client = await OpenIdTokenClient.discover({ issuer, clientId: config.clientId, auth, production, timeoutMs }).catch((error: unknown) => {
+    client = await OpenIdTokenClient.discover({ issuer, clientId: config.clientId, auth, http, timeoutMs }).catch((error: unknown) => {
       const detail = error instanceof Error && error.message.includes("https") ? ` (${error.message})` : "";
       throw new Error(`Cannot discover the OpenID configuration of provider "${config.id}" at its issuer URL${detail}.`);
     });
@@ -49,7 +51,7 @@ export async function genericOidcAdapter(config: GenericProviderConfig, timeoutM
       ...(config.endpoints.revocation ? { revocation_endpoint: config.endpoints.revocation } : {}),
     };
     try {
-      client = OpenIdTokenClient.fromMetadata(metadata, { clientId: config.clientId, auth, production });
+      client = OpenIdTokenClient.fromMetadata(metadata, { clientId: config.clientId, auth, http });
     } catch (error) {
       throw new Error(`Provider "${config.id}": ${error instanceof Error ? error.message : "bad endpoints"}.`);
     }

@@ -10,11 +10,23 @@ export type ClientAuthentication =
   | { method: "client_secret_basic" | "client_secret_post"; clientSecret: string }
   | { method: "private_key_jwt"; privateKey: oidc.CryptoKey; keyId: string | undefined };
 
-/** http:// only to loopback (the simulator, tests) and never in production; everything else https. */
-export function plainHttpAllowed(url: string, production: boolean): boolean {
+/** Where plain http may go: loopback outside production, and in production only the simulator PROVIDER_SIMULATOR_URL names. */
+export interface PlainHttpPolicy {
+  production: boolean;
+  simulatorUrl: string | null;
+}
+
+/**
+ * https always; http:// only to a loopback host, and in production only to the simulator an
+ * operator configured explicitly (as the QuickBooks and Xero simulated adapters are): never to
+ * a real provider.
+ */
+export function plainHttpAllowed(url: string, policy: PlainHttpPolicy): boolean {
   const parsed = new URL(url);
   if (parsed.protocol === "https:") return true;
-  return !production && parsed.protocol === "http:" && (parsed.hostname === "localhost" || parsed.hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(parsed.hostname));
+  const loopback = parsed.hostname === "localhost" || parsed.hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(parsed.hostname);
+  if (parsed.protocol !== "http:" || !loopback) return false;
+  return !policy.production || (policy.simulatorUrl !== null && new URL(policy.simulatorUrl).origin === parsed.origin);
 }
 
 /** The errors behind an error (openid-client wraps what failed, e.g. our fetch's ProviderCallError). */
@@ -61,9 +73,9 @@ export class OpenIdTokenClient implements TokenEndpointCalls {
   ) {}
 
   /** OpenID Connect Discovery (or RFC 8414) of `issuer`; throws when it cannot be had. */
-  static async discover(input: { issuer: string; clientId: string; auth: ClientAuthentication; production: boolean; timeoutMs: number }): Promise<OpenIdTokenClient> {
+  static async discover(input: { issuer: string; clientId: string; auth: ClientAuthentication; http: PlainHttpPolicy; timeoutMs: number }): Promise<OpenIdTokenClient> {
     const plainHttp = new URL(input.issuer).protocol === "http:";
-    if (!plainHttpAllowed(input.issuer, input.production)) throw new Error("the issuer must be an https URL (http only to loopback, outside production)");
+    if (!plainHttpAllowed(input.issuer, input.http)) throw new Error("the issuer must be an https URL (http only to loopback, outside production)");
     const config = await oidc.discovery(new URL(input.issuer), input.clientId, undefined, undefined, {
       execute: plainHttp ? [oidc.allowInsecureRequests] : [],
       timeout: Math.max(1, Math.ceil(input.timeoutMs / 1000)),
@@ -71,9 +83,9 @@ export class OpenIdTokenClient implements TokenEndpointCalls {
     return OpenIdTokenClient.fromMetadata(config.serverMetadata(), input);
   }
 
-  static fromMetadata(server: oidc.ServerMetadata, input: { clientId: string; auth: ClientAuthentication; production: boolean }): OpenIdTokenClient {
+  static fromMetadata(server: oidc.ServerMetadata, input: { clientId: string; auth: ClientAuthentication; http: PlainHttpPolicy }): OpenIdTokenClient {
     const urls = [server.issuer, server.authorization_endpoint, server.token_endpoint, server.revocation_endpoint, server.jwks_uri, server.userinfo_endpoint];
-    for (const url of urls) if (url && !plainHttpAllowed(url, input.production)) throw new Error("every endpoint must be an https URL (http only to loopback, outside production)");
+    for (const url of urls) if (url && !plainHttpAllowed(url, input.http)) throw new Error("every endpoint must be an https URL (http only to loopback, outside production)");
     return new OpenIdTokenClient(server, input.clientId, input.auth, urls.some((url) => url?.startsWith("http:")));
   }
 
