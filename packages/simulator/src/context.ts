@@ -15,7 +15,7 @@ export interface Settings {
   xeroTenantsPerAuthorization: number;
   /** Companies the Intuit consent page offers. */
   intuitCompaniesPerAuthorization: number;
-  /** A broken id_token from the OpenID provider's code exchanges, for clients' refusal tests; null: correct ones. */
+  /** A broken id_token in the OpenID provider's token responses (code exchanges and refreshes), for clients' refusal tests; null: correct ones. */
   oidcIdTokenFault: IdTokenFault | null;
 }
 

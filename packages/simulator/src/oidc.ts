@@ -40,7 +40,7 @@ export const oidcPolicy: ProviderPolicy = {
     if (grant.scope.includes("openid")) {
       const now = Math.floor(ctx.sim.clock.now() / 1000);
       const user = ctx.sim.users.oidc;
-      const fault = fromCode ? ctx.sim.settings.oidcIdTokenFault : null;
+      const fault = ctx.sim.settings.oidcIdTokenFault;
       const sign = fault === "bad_signature" ? (payload: JWTPayload) => ctx.sim.keys.signWithStrangerKey(payload) : (payload: JWTPayload) => ctx.sim.keys.sign(payload);
       body.id_token = await sign({
         iss: fault === "wrong_issuer" ? `${oidcIssuer(ctx.sim.baseUrl)}-other` : oidcIssuer(ctx.sim.baseUrl),

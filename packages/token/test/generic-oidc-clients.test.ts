@@ -133,6 +133,27 @@ describe("id_token checks on connect", () => {
 });
 
 describe("rotation and reuse detection", () => {
+  it("keeps a refresh the provider answered even when the id_token inside it is refused: the rotated token is not lost", async () => {
+    const provider = providerOf("client_secret_basic");
+    const company = "refresh-idt-co";
+    await connect(company, provider);
+    const first = await service.getValidToken(company, provider, "alice");
+    try {
+      await h.sim.updateSettings({ oidcIdTokenFault: "bad_signature" });
+      const second = await service.getValidToken(company, provider, "alice", { forceRefresh: true });
+      expect(second.accessToken).not.toBe(first.accessToken);
+      await h.sim.updateSettings({ oidcIdTokenFault: null });
+      // The stored refresh token is the rotated one: the next refresh works and nothing was replayed.
+      const third = await service.getValidToken(company, provider, "alice", { forceRefresh: true });
+      expect(third.accessToken).not.toBe(second.accessToken);
+      const [grant] = (await grantsOf(provider)).filter((g) => g.status === "active");
+      expect(grant?.counters).toMatchObject({ refreshSuccess: 2, refreshFailed: 0 });
+      expect((await h.sim.stats()).totals.reuseDetected).toBe(0);
+    } finally {
+      await h.sim.updateSettings({ oidcIdTokenFault: null });
+    }
+  });
+
   it("refreshes once per expiry however many callers ask, and a replayed spent refresh token ends the grant", async () => {
     const provider = providerOf("client_secret_post");
     const company = "rotation-co";

@@ -115,7 +115,7 @@ export class OpenIdTokenClient implements TokenEndpointCalls {
   }
 
   /** Runs one call on a fresh Configuration; maps what failed to ProviderCallError (or the id_token's refusal). */
-  private async call<T>(timeoutMs: number, run: (config: oidc.Configuration) => Promise<T>, expectIdToken = false): Promise<T> {
+  private async call<T>(timeoutMs: number, run: (config: oidc.Configuration) => Promise<T>, expectIdToken = false, keepGranted?: (body: unknown) => T): Promise<T> {
     let posted: Response | undefined;
     let keysFailed: { status: number | null } | null = null;
     const config = this.configuration(async (url, options) => {
@@ -137,6 +137,7 @@ export class OpenIdTokenClient implements TokenEndpointCalls {
     } catch (error) {
       const sent: Response | undefined = posted;
       if (sent && !sent.ok) throw await classify(sent);
+      if (sent?.ok && keepGranted) return keepGranted(await sent.json().catch(() => null));
       if (sent?.ok && expectIdToken) {
         // The provider granted: hand back what to revoke, since this grant must not be kept.
         const grant = await sent.json().then((body: unknown) => tokenResponseFrom(body, sent.status), () => null);
@@ -166,7 +167,11 @@ export class OpenIdTokenClient implements TokenEndpointCalls {
   }
 
   async refresh(refreshToken: string, timeoutMs: number): Promise<TokenResponse> {
-    return tokenResponseFrom(await this.call(timeoutMs, (config) => oidc.refreshTokenGrant(config, refreshToken)), 200);
+    // A refresh the provider answered 200 has rotated the refresh token: its response is kept even
+    // when openid-client refuses the id_token inside it (or cannot fetch the keys for it), since
+    // dropping it would spend the grant. Nothing in a refreshed id_token is relied on.
+    const body = await this.call(timeoutMs, (config) => oidc.refreshTokenGrant(config, refreshToken), false, (raw) => raw);
+    return tokenResponseFrom(body, 200);
   }
 
   async revoke(token: string, timeoutMs: number): Promise<void> {
