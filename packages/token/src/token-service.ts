@@ -141,7 +141,7 @@ export class TokenService {
   async getOAuthClient(companyId: string, provider: string, userId?: string): Promise<SdkClient>;
   async getOAuthClient(companyId: string, provider: string, userId = "system"): Promise<SdkClient> {
     const read = await failClosedOnDatabase(() => this.tokens.read(companyId, provider, userId));
-    return read.adapter.createSdkClient(this.tokens.tokenSet(read), this.options.redirectUriFor(read.adapter.id));
+    return read.adapter.createSdkClient(this.tokens.tokenSet(read, { withRefreshToken: true }), this.options.redirectUriFor(read.adapter.id));
   }
 
   /** Forces a refresh now (admin action) and reports the resulting status. */
