@@ -26,12 +26,17 @@ export interface ClientRecord {
   /** Exact redirect URIs. Empty means "any http(s) URI on localhost or 127.0.0.1", the dev default. */
   redirectUris: string[];
   name: string;
-  /** Lifetime of the tokens the client_credentials grant issues to this client; default the provider's access token lifetime. */
+  /** Lifetime of every access token issued to this client (any grant); default the provider's access token lifetime. */
   accessTokenTtlSec: number | undefined;
   /** Public keys for private_key_jwt client authentication (RFC 7523); none: the client cannot use it. */
   jwks: JWK[] | undefined;
   /** RFC 7591 token_endpoint_auth_method: when set, the only client authentication accepted. */
   tokenEndpointAuthMethod: "client_secret_basic" | "client_secret_post" | "private_key_jwt" | undefined;
+  /**
+   * Its access tokens carry whole-second times, as a JWT's iat and exp do at many third-party
+   * providers: one issued at 12:00:00.900 for 6 s dies at 12:00:06.000, while expires_in says 6.
+   */
+  wholeSecondExpiry: boolean;
 }
 
 export interface RegisterClientInput {
@@ -44,6 +49,7 @@ export interface RegisterClientInput {
   accessTokenTtlSec?: number;
   jwks?: JWK[];
   tokenEndpointAuthMethod?: "client_secret_basic" | "client_secret_post" | "private_key_jwt";
+  wholeSecondExpiry?: boolean;
 }
 
 function isLoopbackUri(uri: string): boolean {
@@ -73,7 +79,7 @@ export class ClientRegistry {
     this.usedAssertionIds.clear();
     for (const provider of Object.keys(DEFAULT_CLIENTS) as Provider[]) {
       const { clientId, clientSecret } = DEFAULT_CLIENTS[provider];
-      this.clients.set(this.key(provider, clientId), { provider, clientId, clientSecret, redirectUris: [], name: `Simulator dev app (${provider})`, accessTokenTtlSec: undefined, jwks: undefined, tokenEndpointAuthMethod: undefined });
+      this.clients.set(this.key(provider, clientId), { provider, clientId, clientSecret, redirectUris: [], name: `Simulator dev app (${provider})`, accessTokenTtlSec: undefined, jwks: undefined, tokenEndpointAuthMethod: undefined, wholeSecondExpiry: false });
     }
   }
 
@@ -91,6 +97,7 @@ export class ClientRegistry {
       accessTokenTtlSec: ttl,
       jwks: input.jwks?.map((key) => ({ ...key })),
       tokenEndpointAuthMethod: input.tokenEndpointAuthMethod,
+      wholeSecondExpiry: input.wholeSecondExpiry ?? false,
     };
     for (const uri of record.redirectUris) {
       try {

@@ -23,6 +23,7 @@ const schemas = {
       // Public JWKs only: a private member ("d") is refused rather than stored.
       tokenEndpointAuthMethod: z.enum(["client_secret_basic", "client_secret_post", "private_key_jwt"]).optional(),
       jwks: z.array(z.object({ kty: z.string(), kid: z.string().min(1).optional(), d: z.undefined().optional() }).loose()).max(10).optional(),
+      wholeSecondExpiry: z.boolean().optional(),
     })
     .strict(),
   settings: z

@@ -3,6 +3,7 @@ import type * as oidc from "openid-client";
 import type { XeroClient } from "xero-node";
 import type { TokenEndpointCalls } from "../oauth/token-calls";
 import type { ClientCredentials, TokenResponse } from "../oauth/token-client";
+import { accessTokenExpiresAt } from "../oauth/token-expiry";
 import type { ProviderTenant } from "../types";
 
 export interface ProviderEndpoints {
@@ -114,8 +115,9 @@ export function hardExpiresAtFrom(now: Date, response: TokenResponse, fallback: 
   return new Date(reported).toISOString();
 }
 
-export function expiresAtFrom(now: Date, response: TokenResponse, defaultTtlSec: number): Date {
-  return new Date(now.getTime() + (response.expires_in ?? defaultTtlSec) * 1000);
+/** When the access token of a response expires (see accessTokenExpiresAt): `sentAt` is when its request was sent. */
+export function expiresAtFrom(sentAt: Date, response: TokenResponse, defaultTtlSec: number): Date {
+  return accessTokenExpiresAt(sentAt, response.expires_in ?? defaultTtlSec);
 }
 
 /**

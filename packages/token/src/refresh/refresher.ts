@@ -248,6 +248,7 @@ export class Refresher {
       const refreshSecret = secretOf(current, "REFRESH_TOKEN")!;
       const refreshToken = this.deps.secrets.open(refreshSecret);
       const started = Date.now();
+      let sentAt = clock.now();
       let response: TokenResponse;
       heartbeat.start();
       try {
@@ -255,7 +256,10 @@ export class Refresher {
           options.retry,
           deadline,
           options.providerTimeoutMs,
-          () => refreshGrant(adapter, refreshToken, options.providerTimeoutMs),
+          () => {
+            sentAt = clock.now(); // the attempt that succeeds: its token's lifetime starts no earlier
+            return refreshGrant(adapter, refreshToken, options.providerTimeoutMs);
+          },
           (error, delayMs) => logger.warn("refresh attempt failed; retrying", { provider: adapter.id, companyId: current.companyId, kind: error.kind, status: error.status, delayMs: Math.round(delayMs) }),
         );
       } catch (error) {
@@ -275,7 +279,7 @@ export class Refresher {
       const retry = { until: Math.max(deadline, Date.now() + options.leaseMs), logger, context: { provider: adapter.id, companyId: current.companyId } };
       let written: boolean;
       try {
-        written = await storeRefreshResult(this.deps, { adapter, connection: current, owner: this.owner, response, refreshToken, force, userId, started }, retry);
+        written = await storeRefreshResult(this.deps, { adapter, connection: current, owner: this.owner, response, refreshToken, force, userId, started, sentAt }, retry);
       } finally {
         await heartbeat.stop();
       }

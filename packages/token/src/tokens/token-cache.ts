@@ -117,8 +117,9 @@ class CachedToken {
  * provider, so a warm getValidToken makes no database query. Only in memory: never logged or
  * serialised. It is kept consistent by the LISTEN connection (it observes ConnectionEvents):
  * any notification about a connection drops its entry (a token set written, a token marked
- * invalid, a disconnect, a re-encryption by key rotation). While the listener is down the cache
- * is empty and bypassed; when it is back, the cache starts empty (resynchronised) and fills again.
+ * invalid, a disconnect, a re-encryption by key rotation). While the listener is down, or not
+ * proven alive by its heartbeat, the cache is bypassed (and emptied once it is given up); when it
+ * is back, the cache starts empty (resynchronised) and fills again.
  *
  * A notification that arrives while a database read is in flight must not let that read's
  * (older) result in: every read takes a ticket first, and `fill` refuses it if its connection
@@ -137,17 +138,22 @@ export class TokenCache implements ConnectionObserver {
   private enabled = false;
   private readonly io: IoWatermark;
 
-  /** `maxStallMs`: see IoWatermark (TokenServiceOptions.tokenCacheStallMs). */
+  /**
+   * `maxStallMs`: see IoWatermark (TokenServiceOptions.tokenCacheStallMs). `listenerAlive`: the
+   * listener's heartbeat echoed within its bound (ConnectionEvents.up), asked on every get: a
+   * listener whose path died silently is reported down only when a timer runs, maybe late.
+   */
   constructor(
     private readonly metrics: TokenMetrics | null,
     maxStallMs = 20,
+    private readonly listenerAlive: () => boolean = () => true,
   ) {
     this.io = new IoWatermark(maxStallMs);
   }
 
-  /** True while entries are served and stored (the listener is up). */
+  /** True while entries are served and stored (the listener is up and proven alive). */
   get active(): boolean {
-    return this.enabled;
+    return this.enabled && this.listenerAlive();
   }
 
   get size(): number {
@@ -164,7 +170,7 @@ export class TokenCache implements ConnectionObserver {
    */
   get(key: string, provider: string, marginMs: number, now: number): ValidToken | undefined {
     let reason: CacheMissReason;
-    if (!this.enabled) reason = "listener_down";
+    if (!this.enabled || !this.listenerAlive()) reason = "listener_down";
     else if (!this.io.recent) reason = "stalled";
     else {
       const entry = this.entries.get(key);
@@ -180,12 +186,12 @@ export class TokenCache implements ConnectionObserver {
 
   /** Taken before the database read an entry would be built from; null while the cache is off. */
   ticket(): CacheTicket | null {
-    return this.enabled ? { seq: this.seq } : null;
+    return this.active ? { seq: this.seq } : null;
   }
 
   /** Stores what a read found, unless something about the connection was notified after `ticket`. */
   fill(key: string, ticket: CacheTicket | null, fill: CacheFill): void {
-    if (!this.enabled || !ticket || ticket.seq < this.floor) return;
+    if (!this.active || !ticket || ticket.seq < this.floor) return;
     if ((this.notifiedAt.get(fill.connectionId) ?? -1) > ticket.seq || (this.forgottenAt.get(key) ?? -1) > ticket.seq) return;
     const previous = this.entries.get(key);
     if (previous && previous.connectionId !== fill.connectionId) this.keyOf.delete(previous.connectionId);

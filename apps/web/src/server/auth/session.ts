@@ -5,7 +5,7 @@ import { clientAddress } from "../api/client-address";
 import type { Caller, SessionResolver } from "./caller";
 import { LOCAL_USERS } from "./local-users";
 import { SessionCookieSealer } from "./session-cookie";
-import { ServerSessions, type IssuedCookie } from "./server-sessions";
+import { ServerSessions, sessionFallbackOptions, type IssuedCookie } from "./server-sessions";
 
 /**
  * Over HTTPS the cookie carries the __Host- prefix: browsers then accept it only Secure, for
@@ -18,7 +18,12 @@ export function sessionCookieName(): string {
 /** Sessions live beside the token store's other entries, apart from them: their own namespace and key prefix. */
 const SESSION_STORE = { namespace: "auth", prefix: "auth" } as const;
 
-let sessions: ServerSessions | undefined;
+/**
+ * One per process, kept on globalThis: Next loads this module once for pages (and the proxy) and
+ * once for route handlers, and two copies would keep two fallback caches with two answers.
+ */
+const PROCESS_SESSIONS = Symbol.for("tokenvault.serverSessions");
+const processGlobal = globalThis as { [PROCESS_SESSIONS]?: ServerSessions };
 
 /**
  * The process's sessions, built on first use: on the store TOKEN_STORE names (the app's own
@@ -26,15 +31,17 @@ let sessions: ServerSessions | undefined;
  * fallback keeps recently validated sessions working through a brief outage (docs/sessions.md).
  */
 export function serverSessions(): ServerSessions {
-  if (sessions) return sessions;
+  const existing = processGlobal[PROCESS_SESSIONS];
+  if (existing) return existing;
   const env = webEnv();
   const primary = new LazyTokenStore(() => createTokenStoreFromEnv(SESSION_STORE));
   const { backend } = storeSettingsFromEnv();
   // Counted on the process's metrics (/api/metrics): the backend's own operations, under the fallback.
   const measured = withStoreMetrics(primary, StoreMetrics.on(defaultTokenMetrics().registry), backend);
   const remote = backend === "redis" || backend === "upstash";
-  const store: TokenStore = remote ? withFallback(measured, { namespace: SESSION_STORE.namespace, windowMs: env.sessionCacheMs }) : measured;
-  sessions = new ServerSessions({ store, lock: primary, sealer: new SessionCookieSealer(env.sessionSecret) });
+  const store: TokenStore = remote ? withFallback(measured, { namespace: SESSION_STORE.namespace, ...sessionFallbackOptions(env.sessionCacheMs) }) : measured;
+  const sessions = new ServerSessions({ store, lock: primary, sealer: new SessionCookieSealer(env.sessionSecret) });
+  processGlobal[PROCESS_SESSIONS] = sessions;
   return sessions;
 }
 
