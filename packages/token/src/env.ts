@@ -64,6 +64,8 @@ export interface ProviderSettings {
   simulatorUrl: string | null;
   /** JSON of generic OAuth / OIDC providers (see docs/configuration.md; an example in .env.example). */
   oidcProvidersJson: string | undefined;
+  /** Production: generic providers are reached over https only (elsewhere http to loopback too). Absent: production. */
+  production?: boolean;
   appUrl: string;
   refreshMarginMs: number;
   /** Live checks of a connection within this window share one provider call. */
@@ -107,6 +109,7 @@ function buildProviderSettings(env: TokenEnv): ProviderSettings {
     xero: pair(env.XERO_CLIENT_ID, env.XERO_CLIENT_SECRET, "XERO"),
     simulatorUrl: (env.PROVIDER_SIMULATOR_URL ?? (runtimeMode().development ? "http://127.0.0.1:4010" : null))?.replace(/\/+$/, "") ?? null,
     oidcProvidersJson: env.OIDC_PROVIDERS,
+    production: runtimeMode().production,
     appUrl,
     refreshMarginMs: env.TOKEN_REFRESH_MARGIN_SECONDS * 1000,
     checkCoalesceMs: env.CHECK_COALESCE_SECONDS * 1000,

@@ -25,7 +25,7 @@ export { quickbooksAdapter } from "./providers/quickbooks";
 export { xeroAdapter } from "./providers/xero";
 export { SIMULATOR_CLIENTS, simulatedAdapters, simulatorQuickbooksEndpoints, simulatorXeroEndpoints } from "./providers/simulated";
 export { genericOidcAdapter, type GenericProviderConfig } from "./providers/generic-oidc";
-export type { ProviderAdapter } from "./providers/types";
+export type { GenericOAuthClient, ProviderAdapter, SdkClient } from "./providers/types";
 export type * from "./types";
 export * from "./webhooks";
 

@@ -1,3 +1,5 @@
+import type OAuthClient from "intuit-oauth";
+import type { XeroClient } from "xero-node";
 import type { PrismaClient } from "@tokenvault/db";
 import type { Vault } from "@tokenvault/vault";
 import { AuditTrail, type SessionsEnded } from "./audit/audit-trail";
@@ -13,6 +15,7 @@ import { TokenLifecycle, type ExpiringToken } from "./connections/token-lifecycl
 import { consoleLogger, type Logger } from "./logger";
 import type { TokenMetrics } from "./metrics/token-metrics";
 import type { ProviderRegistry } from "./providers/registry";
+import type { SdkClient } from "./providers/types";
 import { ConnectionEvents } from "./refresh/connection-events";
 import { SecretStore } from "./secrets/secret-store";
 import { StaticSecrets, type StaticSecretKind } from "./secrets/static-secrets";
@@ -126,13 +129,20 @@ export class TokenService {
   }
 
   /**
-   * A ready SDK client (intuit-oauth OAuthClient, xero-node XeroClient, or openid-client for
-   * generic providers) holding a valid access token. A fresh instance per call: the SDKs keep
-   * token state on the instance, and a shared one would leak a company's token to another.
+   * A ready SDK client holding the current token set (a valid access token and the refresh
+   * token): intuit-oauth's OAuthClient for QuickBooks, xero-node's XeroClient for Xero, and for
+   * generic providers an openid-client Configuration with the token set. A fresh instance per
+   * call: the SDKs keep token state on the instance, and a shared one would leak a company's
+   * token to another. Never refresh through it (client.refresh(), refreshWithRefreshToken(),
+   * refreshTokenGrant()): that bypasses the lease and the fence, the stored token goes stale and
+   * a rotating provider revokes the grant on its reuse. Call getValidToken or this again instead.
    */
-  async getOAuthClient(companyId: string, provider: string, userId = "system"): Promise<unknown> {
+  async getOAuthClient(companyId: string, provider: "quickbooks" | "qbo", userId?: string): Promise<OAuthClient>;
+  async getOAuthClient(companyId: string, provider: "xero", userId?: string): Promise<XeroClient>;
+  async getOAuthClient(companyId: string, provider: string, userId?: string): Promise<SdkClient>;
+  async getOAuthClient(companyId: string, provider: string, userId = "system"): Promise<SdkClient> {
     const read = await failClosedOnDatabase(() => this.tokens.read(companyId, provider, userId));
-    return read.adapter.createSdkClient(this.tokens.tokenSet(read), this.options.redirectUriFor(read.adapter.id));
+    return read.adapter.createSdkClient(this.tokens.tokenSet(read, { withRefreshToken: true }), this.options.redirectUriFor(read.adapter.id));
   }
 
   /** Forces a refresh now (admin action) and reports the resulting status. */

@@ -3,7 +3,8 @@ import type { PendingRevocation } from "@tokenvault/db";
 import type { VaultBinding } from "@tokenvault/vault";
 import type { AuditEvent } from "../audit/audit-trail";
 import type { Tx } from "../connections/connection-store";
-import { ProviderCallError, requestToken, revokeToken, toTokenError } from "../oauth/token-client";
+import { refreshGrant, revokeGrant } from "../oauth/token-calls";
+import { ProviderCallError, toTokenError } from "../oauth/token-client";
 import type { ProviderAdapter } from "../providers/types";
 import { SYSTEM, type ServiceParts } from "../service-parts";
 import type { RequestContext } from "../types";
@@ -139,7 +140,7 @@ export class RevocationQueue {
     if (tenantIds && tenantIds.length > 0 && adapter.disconnectTenants) {
       let access: string;
       try {
-        const response = await requestToken(adapter.endpoints.token, adapter.client, { grant_type: "refresh_token", refresh_token: token }, timeoutMs);
+        const response = await refreshGrant(adapter, token, timeoutMs);
         access = response.access_token;
         // Xero rotates on every use: keep the new value, or a later retry would hold a spent token.
         if (response.refresh_token && response.refresh_token !== token) {
@@ -155,7 +156,7 @@ export class RevocationQueue {
       if (!adapter.endpoints.revocation) return `${adapter.endpoints.api}/connections`;
     }
     if (!adapter.endpoints.revocation) return "none";
-    await revokeToken(adapter.endpoints.revocation, adapter.client, current, adapter.revocationStyle, timeoutMs);
+    await revokeGrant(adapter, current, timeoutMs);
     return adapter.endpoints.revocation;
   }
 

@@ -4,7 +4,8 @@
 import { randomToken, TokenError } from "@tokenvault/vault";
 import { secretOf, type ConnectionWithSecrets } from "../connections/connection";
 import { withRetry, type RetryPolicy } from "../oauth/retry";
-import { ProviderCallError, requestToken, type TokenResponse } from "../oauth/token-client";
+import { refreshGrant } from "../oauth/token-calls";
+import { ProviderCallError, type TokenResponse } from "../oauth/token-client";
 import type { ProviderAdapter } from "../providers/types";
 import type { RefreshOutcome } from "../metrics/token-metrics";
 import type { ServiceParts } from "../service-parts";
@@ -257,7 +258,7 @@ export class Refresher {
           options.providerTimeoutMs,
           () => {
             sentAt = clock.now(); // the attempt that succeeds: its token's lifetime starts no earlier
-            return requestToken(adapter.endpoints.token, adapter.client, { grant_type: "refresh_token", refresh_token: refreshToken }, options.providerTimeoutMs, adapter.tokenRequestHeaders);
+            return refreshGrant(adapter, refreshToken, options.providerTimeoutMs);
           },
           (error, delayMs) => logger.warn("refresh attempt failed; retrying", { provider: adapter.id, companyId: current.companyId, kind: error.kind, status: error.status, delayMs: Math.round(delayMs) }),
         );

@@ -159,15 +159,16 @@ export class TokenReader {
   }
 
   /** The token set an SDK client or a live check is built from. */
-  tokenSet({ connection }: ReadConnection): ProviderTokenSet {
+  tokenSet({ connection }: ReadConnection, options: { withRefreshToken?: boolean } = {}): ProviderTokenSet {
     const access = secretOf(connection, "ACCESS_TOKEN");
     const refresh = secretOf(connection, "REFRESH_TOKEN");
     if (!access) throw notConnected();
     return {
       accessToken: this.deps.secrets.open(access),
-      // Never handed to an SDK: its refresh() would rotate the grant outside the lease and the
-      // fence, and the stored token would go stale (Xero revokes the grant on its reuse).
-      refreshToken: null,
+      // Opened only for getOAuthClient's SDK client, so a caller using it directly has the whole
+      // token set. Refreshing through the SDK bypasses the lease and the fence (the stored token
+      // goes stale, and a rotating provider revokes the grant on its reuse): callers must not.
+      refreshToken: options.withRefreshToken && refresh ? this.deps.secrets.open(refresh) : null,
       accessTokenExpiresAt: access.expiresAt ?? this.deps.clock.now(),
       refreshTokenExpiresAt: refresh?.expiresAt ?? null,
       externalId: connection.externalId || null,
