@@ -86,10 +86,10 @@ export class ConnectionStore {
    * the caller reads their result instead of taking a lease it would only give back. Claimed,
    * its version is the one the holder presents at the fence. Expiry is PostgreSQL's clock, the one
    * clock every process shares: an app server whose clock runs fast cannot take a live lease.
-   * Null: not connected.
+   * `leaseLeftMs`: how long the lease has left by that clock (null: none). Null: not connected.
    */
-  async claimAndRead(companyId: string, provider: string, owner: string, leaseMs: number, seenVersion: number): Promise<{ connection: ConnectionWithSecrets; claimed: boolean } | null> {
-    const rows = await this.prisma.$queryRaw<(ConnectionRow & { claimed: boolean })[]>`
+  async claimAndRead(companyId: string, provider: string, owner: string, leaseMs: number, seenVersion: number): Promise<{ connection: ConnectionWithSecrets; claimed: boolean; leaseLeftMs: number | null } | null> {
+    const rows = await this.prisma.$queryRaw<(ConnectionRow & { claimed: boolean; leaseLeftMs: number | null })[]>`
       WITH target AS (
         SELECT "id", "version" FROM "Connection" WHERE "companyId" = ${companyId} AND "provider" = ${provider}
       ), claim AS (
@@ -105,11 +105,11 @@ export class ConnectionStore {
         UNION ALL
         SELECT *, false FROM "Connection" WHERE "id" = (SELECT "id" FROM target) AND NOT EXISTS (SELECT 1 FROM claim)
       )
-      SELECT ${WITH_SECRETS} FROM c`;
+      SELECT ${WITH_SECRETS}, (EXTRACT(EPOCH FROM c."leaseExpiresAt" - clock_timestamp()) * 1000)::float8 AS "leaseLeftMs" FROM c`;
     const row = rows[0];
     if (!row) return null;
-    const { claimed, ...connection } = toConnection(row);
-    return { connection, claimed };
+    const { claimed, leaseLeftMs, ...connection } = toConnection(row);
+    return { connection, claimed, leaseLeftMs };
   }
 
   /**

@@ -184,7 +184,7 @@ export class Refresher {
           }
           if (waiter) {
             // Woken by the holder's write (NOTIFY), or when its lease ends (it may have died).
-            await waiter.wait(this.untilLeaseEnds(current));
+            await waiter.wait(this.untilLeaseEnds(read.leaseLeftMs));
           } else {
             // No listener (embedded database, or reconnecting): poll.
             await sleep(poll);
@@ -206,11 +206,14 @@ export class Refresher {
     metrics.refreshSeconds.observe({ provider: adapter.id, outcome }, (Date.now() - started) / 1000);
   }
 
-  /** How long a woken-by-NOTIFY waiter sleeps at most: until the holder's lease ends (then it may claim it). */
-  private untilLeaseEnds(current: ConnectionWithSecrets): number {
-    const ends = current.leaseExpiresAt?.getTime();
-    if (ends === undefined) return this.deps.options.waitPollMs;
-    return Math.min(Math.max(ends - this.deps.clock.now().getTime() + 5, this.deps.options.waitPollMs), this.deps.options.leaseMs);
+  /**
+   * How long a woken-by-NOTIFY waiter sleeps at most: until the holder's lease ends (then it may
+   * claim it), as PostgreSQL's clock says: by this process's clock, running ahead, the lease would
+   * look over and every waiter would poll every waitPollMs.
+   */
+  private untilLeaseEnds(leaseLeftMs: number | null): number {
+    if (leaseLeftMs === null) return this.deps.options.waitPollMs;
+    return Math.min(Math.max(leaseLeftMs + 5, this.deps.options.waitPollMs), this.deps.options.leaseMs);
   }
 
   /** After someone else's write: the token to use, an error to raise, or null to keep waiting. */
