@@ -11,7 +11,7 @@ import type { ServiceParts } from "../service-parts";
 import { LeaseHeartbeat } from "./lease-heartbeat";
 import { recordFailure, StaleLeaseError } from "./record-failure";
 import { SingleFlight } from "./single-flight";
-import { storeRefreshResult, whileDatabaseDown } from "./store-result";
+import { storeRefreshResult } from "./store-result";
 import { isFresh, needsReauthorization, providerUnavailable, reauthorizationRequired } from "./freshness";
 
 export interface RefreshOptions {
@@ -62,8 +62,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * The provider call happens outside any transaction. The new token set is written in one
  * statement (ConnectionStore.writeRefresh) that checks the version the lease was claimed at (the
  * fence), together with its audit row and health, so a holder whose lease lapsed cannot
- * overwrite a newer set. A forced refresh costs four database round trips: the caller's read,
- * claim-and-read, the write, and the read of what was written.
+ * overwrite a newer set, and returns the connection as written. A forced refresh costs three
+ * database round trips: the caller's read, claim-and-read, and the write.
  */
 export class Refresher {
   private readonly flights = new SingleFlight<ConnectionWithSecrets>();
@@ -275,7 +275,7 @@ export class Refresher {
       // budget and at least one lease (while nobody else claims the lease, the fence still admits it).
       // The heartbeat beats on until the write settles, so no other process claims the lease meanwhile.
       const retry = { until: Math.max(deadline, Date.now() + options.leaseMs), logger, context: { provider: adapter.id, companyId: current.companyId } };
-      let written: boolean;
+      let written: ConnectionWithSecrets | null;
       try {
         written = await storeRefreshResult(this.deps, { adapter, connection: current, owner: this.owner, response, refreshToken, force, userId, started }, retry);
       } finally {
@@ -284,8 +284,8 @@ export class Refresher {
       this.observeRefresh(adapter, written ? "success" : "fenced", started);
       if (!written) throw new StaleLeaseError();
       leaseHeld = false; // the fenced write released it
-      // Stored: read it back (retried too, so the waiters get the new token, not an error).
-      return await whileDatabaseDown(() => connections.require(current.companyId, current.provider), retry);
+      // Stored: the write returned the connection as stored, so it is not read back.
+      return written;
     } catch (error) {
       if (error instanceof StaleLeaseError) {
         // Our lease expired (or the version moved under it: a reconnect, a token marked
