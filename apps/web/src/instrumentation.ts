@@ -13,7 +13,7 @@ export async function register(): Promise<void> {
     const mode = runtimeMode();
     if (mode.mode === "development" && mode.database === "embedded") {
       // The embedded database (PGlite) is this process's alone, so the background worker runs
-      // here, its pg-boss queue on the same PGlite instance (README, "Background worker").
+      // here, its pg-boss queue on the same PGlite instance (docs/worker-and-webhooks.md).
       try {
         const { startWorkerFromEnvironment } = await import("@tokenvault/worker");
         const worker = await startWorkerFromEnvironment({ storeCleanup: false });

@@ -1,5 +1,6 @@
 import { NextResponse, type NextRequest } from "next/server";
 import { contentSecurityPolicy } from "./content-security-policy";
+import { sessionStoreUnavailablePage } from "./server/auth/session-gate";
 
 /**
  * Runs before routing on every request without a body.
@@ -11,8 +12,10 @@ import { contentSecurityPolicy } from "./content-security-policy";
  * - Pages get a fresh nonce and the Content-Security-Policy built with it.
  * - A request that arrived over HTTPS (TLS here, or X-Forwarded-Proto: https from the proxy that
  *   terminated it) is told to stay on HTTPS (HSTS); over plain HTTP a browser ignores the header.
+ * - A page for a signed-in user whose session the store cannot vouch for (an outage) answers 503
+ *   with a page that says so (session-gate.ts): the page itself could only fail with a 500.
  */
-export function proxy(request: NextRequest): NextResponse {
+export async function proxy(request: NextRequest): Promise<Response> {
   const { pathname, protocol } = request.nextUrl;
   try {
     decodeURIComponent(pathname);
@@ -32,9 +35,15 @@ export function proxy(request: NextRequest): NextResponse {
     headers.set("content-security-policy", policy);
     // Set here, whatever the client sent: where a page sends the browser back after a session refresh.
     headers.set("x-tokenvault-page", `${pathname}${request.nextUrl.search}`);
+    const unavailable = await sessionStoreUnavailablePage(pathname, request.headers, policy);
+    if (unavailable) return withTransportSecurity(unavailable, https);
     response = NextResponse.next({ request: { headers } });
     response.headers.set("content-security-policy", policy);
   }
+  return withTransportSecurity(response, https);
+}
+
+function withTransportSecurity<R extends Response>(response: R, https: boolean): R {
   if (https) response.headers.set("strict-transport-security", "max-age=31536000; includeSubDomains");
   return response;
 }

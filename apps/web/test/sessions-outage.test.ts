@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectRedisTokenStore, StorageError, withFallback, type RedisTokenStore } from "@tokenvault/store";
 import { createKeyRing, Vault } from "@tokenvault/vault";
 import { SessionCookieSealer } from "~/server/auth/session-cookie";
-import { ServerSessions, type Resolution } from "~/server/auth/server-sessions";
+import { ServerSessions, sessionFallbackOptions, type Resolution } from "~/server/auth/server-sessions";
 import { RedisServer, until } from "../../../packages/store/test/redis-server";
 
-// The outage policy (README, "Sessions"), with a redis-server of the test's own killed mid-run
+// The outage policy (docs/sessions.md), with a redis-server of the test's own killed mid-run
 // and started again on the same port, and two app processes (two session services, each with
 // its own in-process fallback) sharing it. The clock is the test's, so the window is exact.
 const WINDOW_MS = 30_000;
@@ -23,7 +23,8 @@ describe("sessions through a Redis outage", () => {
   async function appProcess(): Promise<ServerSessions> {
     const primary = await connectRedisTokenStore(server.url, { prefix, namespace: "auth", vault, clock, log: () => {} });
     primaries.push(primary);
-    const store = withFallback(primary, { namespace: "auth", vault, clock, windowMs: WINDOW_MS, probeIntervalMs: 100 });
+    // As session.ts wires it.
+    const store = withFallback(primary, { namespace: "auth", vault, clock, probeIntervalMs: 100, ...sessionFallbackOptions(WINDOW_MS) });
     return new ServerSessions({ store, lock: primary, sealer, clock });
   }
   const kind = (resolution: Resolution) => (resolution.kind === "none" ? `none:${resolution.reason}` : resolution.kind);
@@ -74,5 +75,37 @@ describe("sessions through a Redis outage", () => {
     expect(await outcome(p1.resolve(dave.cookie.value, { rotate: true }))).toBe("none:ended");
     expect(await outcome(p2.resolve(erin.cookie.value, { rotate: true }))).toBe("active");
     expect((await p2.list("erin")).length).toBe(1);
+  });
+
+  it("answers 401 for a session known ended, however long ago, and keeps a sign-in made during the outage until Redis returns", async () => {
+    const [p1, p2] = [await appProcess(), await appProcess()];
+    const [frank, grace, heidi, ivan] = [await p1.start("frank", null), await p1.start("grace", null), await p2.start("heidi", null), await p1.start("ivan", null)];
+    await p1.end(frank.cookie.value); // ended here long before the outage
+    await p2.end(heidi.cookie.value);
+    expect(await outcome(p1.resolve(heidi.cookie.value, { rotate: true }))).toBe("none:ended"); // seen ended here
+    now += 10 * 60_000;
+    await p1.end(grace.cookie.value); // ended here just before the outage
+    expect(await outcome(p1.resolve(ivan.cookie.value, { rotate: true }))).toBe("active");
+
+    await server.kill();
+    const judy = await p1.start("judy", null); // signed in during the outage
+    for (const session of [frank, grace, heidi]) expect(await outcome(p1.resolve(session.cookie.value, { rotate: true }))).toBe("none:ended");
+    expect(await outcome(p1.resolve(judy.cookie.value, { rotate: true }))).toBe("active");
+    expect(await outcome(p2.resolve(judy.cookie.value, { rotate: true }))).toBe("error:UNAVAILABLE"); // not known there
+    now += WINDOW_MS + 1_000;
+    for (const session of [frank, grace, heidi]) expect(await outcome(p1.resolve(session.cookie.value, { rotate: true }))).toBe("none:ended");
+    expect(await outcome(p1.resolve(ivan.cookie.value, { rotate: true }))).toBe("error:UNAVAILABLE"); // no longer vouched for
+    expect(await outcome(p1.resolve(judy.cookie.value, { rotate: true }))).toBe("active");
+    // Its access token lapses during the outage: rotated here, and still served.
+    now += 16 * 60_000;
+    const rotated = await p1.resolve(judy.cookie.value, { rotate: true });
+    expect(rotated.kind === "active" && rotated.cookie !== undefined).toBe(true);
+    const judyCookie = rotated.kind === "active" ? rotated.cookie!.value : "";
+    expect(await outcome(p1.resolve(judyCookie, { rotate: true }))).toBe("active");
+
+    await server.restart();
+    await until(10_000, async () => ((await outcome(p2.resolve(judyCookie, { rotate: true }))) === "active" ? true : undefined), "p2 sees the sign-in");
+    expect(await outcome(p1.resolve(judyCookie, { rotate: true }))).toBe("active");
+    expect(await outcome(p2.resolve(frank.cookie.value, { rotate: true }))).toBe("none:ended");
   });
 });

@@ -15,7 +15,7 @@ import { codeOf } from "./trpc-code";
 const alice: Caller = { userId: "alice", companyId: "acme", role: "admin", name: "Alice" };
 const bob: Caller = { userId: "bob", companyId: "acme", role: "member", name: "Bob" };
 const carol: Caller = { userId: "carol", companyId: "globex", role: "admin", name: "Carol" };
-const PUBLIC_URL = "https://93.184.216.34/hooks/tokenvault";
+const PUBLIC_URL = "https://203.0.113.10/hooks/tokenvault";
 
 describe("webhook router", () => {
   let database: TestDatabase;
@@ -97,7 +97,7 @@ describe("webhook router", () => {
   it("refuses non-http(s), loopback, link-local and private URLs in production, storing nothing", async () => {
     const admin = await api(alice);
     const before = await db.prisma.webhookEndpoint.count();
-    for (const url of ["ftp://93.184.216.34/x", "http://127.0.0.1:3000/x", "http://[::1]/x", "http://169.254.169.254/latest", "http://192.168.0.10/x", "http://[fd00::1]/x", "http://[::ffff:10.0.0.1]/x", "not a url"]) {
+    for (const url of ["ftp://203.0.113.10/x", "http://127.0.0.1:3000/x", "http://[::1]/x", "http://169.254.169.254/latest", "http://192.168.0.10/x", "http://[fd00::1]/x", "http://[::ffff:10.0.0.1]/x", "not a url"]) {
       expect(await codeOf(admin.webhook.create({ url }))).toBe("BAD_REQUEST");
     }
     expect(await db.prisma.webhookEndpoint.count()).toBe(before);

@@ -48,7 +48,7 @@ describe("the webhooks page in a real browser", () => {
     await page.getByRole("alert").getByText(/private, loopback or link-local/).waitFor();
     expect(await app.db.prisma.webhookEndpoint.count()).toBe(0);
 
-    await page.getByLabel("URL").fill("https://93.184.216.34/hooks/tokenvault");
+    await page.getByLabel("URL").fill("https://203.0.113.10/hooks/tokenvault");
     await page.getByRole("button", { name: "Add endpoint" }).click();
     const secret = (await page.getByTestId("new-secret").locator("code").textContent()) ?? "";
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);

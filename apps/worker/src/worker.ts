@@ -1,6 +1,8 @@
 import type PgBoss from "pg-boss";
+import { isDatabaseUnavailable } from "@tokenvault/db";
 import { consoleLogger, systemClock, type Clock, type Logger } from "@tokenvault/token";
 import { createBoss, QUEUES, type BossTarget } from "./boss";
+import type { BossDatabase } from "./boss-database";
 import { CompanyWebhooks, type CompanyWebhookJob } from "./company-webhooks";
 import type { WorkerConfig } from "./config";
 import { Jobs, type RefreshJobData, type WorkerService } from "./jobs";
@@ -27,14 +29,20 @@ export class TokenvaultWorker {
   readonly jobs: Jobs;
   readonly companyWebhooks: CompanyWebhooks;
   private readonly logger: Logger;
+  /** pg-boss's pool on PostgreSQL (null on PGlite): closed by stop(), after pg-boss. */
+  private readonly database: BossDatabase | null;
   private started = false;
   private outboxTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: WorkerDeps) {
     this.logger = deps.logger ?? consoleLogger;
-    this.boss = createBoss(deps.target, { maintenanceIntervalSeconds: deps.config.maintenanceIntervalSeconds });
-    // pg-boss reports its own failures (a lost connection, a failed poll) as events; never crash on them.
-    this.boss.on("error", (error) => this.logger.error("pg-boss error", { error: error.message.slice(0, 200) }));
+    ({ boss: this.boss, database: this.database } = createBoss(deps.target, { maintenanceIntervalSeconds: deps.config.maintenanceIntervalSeconds, logger: this.logger }));
+    // pg-boss reports its own failures (a failed poll, a failed maintenance) as events; never crash on them.
+    // While the database is lost every loop fails each turn: BossDatabase logs the loss and the return once instead.
+    this.boss.on("error", (error) => {
+      if (isDatabaseUnavailable(error) && (this.database?.unreachable ?? false)) return;
+      this.logger.error("pg-boss error", { error: error.message.slice(0, 200) });
+    });
     const clock = deps.clock ?? systemClock;
     this.companyWebhooks = new CompanyWebhooks({ boss: this.boss, webhooks: deps.service.webhooks, config: deps.config, clock, logger: this.logger });
     this.jobs = new Jobs({ boss: this.boss, service: deps.service, config: deps.config, clock, logger: this.logger, storeCleanup: deps.storeCleanup, companyWebhooks: this.companyWebhooks });
@@ -73,22 +81,25 @@ export class TokenvaultWorker {
 
   /** Stops fetching, waits for jobs in progress (up to stopTimeoutMs; unfinished ones fail and are retried), closes pg-boss's pool. */
   async stop(): Promise<void> {
-    if (!this.started) return;
+    const wasStarted = this.started;
     this.started = false;
     if (this.outboxTimer) clearInterval(this.outboxTimer);
     this.outboxTimer = null;
     try {
+      // Also when only boss.start() ran (tests drive pg-boss directly); a pg-boss never started returns at once.
       await this.boss.stop({ graceful: true, wait: true, close: true, timeout: this.deps.config.stopTimeoutMs });
     } catch (error) {
       this.logger.error("pg-boss stop failed", { error: error instanceof Error ? error.message.slice(0, 200) : "unknown" });
     }
-    this.logger.info("worker stopped");
+    await this.database?.close();
+    if (wasStarted) this.logger.info("worker stopped");
   }
 
   private async pumpOutbox(): Promise<void> {
     try {
       await this.companyWebhooks.pump();
     } catch (error) {
+      if (isDatabaseUnavailable(error) && (this.database?.unreachable ?? false)) return; // logged once as "database unreachable"
       this.logger.error("webhook outbox failed", { error: error instanceof Error ? error.message.slice(0, 200) : "unknown" });
     }
   }

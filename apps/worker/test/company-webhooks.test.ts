@@ -136,7 +136,7 @@ describe("company webhook endpoints", () => {
     let lookups = 0;
     const rebinding = {
       allowPrivateNetworks: false,
-      lookupAll: () => Promise.resolve([{ address: lookups++ === 0 ? "93.184.216.34" : "127.0.0.1", family: 4 }]),
+      lookupAll: () => Promise.resolve([{ address: lookups++ === 0 ? "203.0.113.10" : "127.0.0.1", family: 4 }]),
     };
     const payload = { type: "webhook.test" as const, timestamp: new Date().toISOString(), data: { companyId: "acme-rebind" } };
     const before = receiver.verified.length;

@@ -1,5 +1,5 @@
 export { openDatabase, type Database, type DatabaseOptions } from "./client";
-export { APPLICATION_NAME, isDatabaseUnavailable, type PoolSettings } from "./pool";
+export { APPLICATION_NAME, createPool, isDatabaseUnavailable, type PoolSettings } from "./pool";
 export { dbEnv, resetDbEnvCacheForTests } from "./env";
 export { runtimeMode, type DatabaseKind, type RuntimeMode, type RuntimeModeName } from "./runtime-mode";
 export { loadOrCreateDevSecret, loadRootEnvFile, repoRoot } from "./paths";

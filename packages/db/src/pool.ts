@@ -21,7 +21,7 @@ const CLIENT_GRACE_MS = 1_000;
  * the client destroys its connection (pg's pool.query releases it with the error); inside a
  * transaction, the server ends the session once it idles past the same bound.
  */
-export function createPool(connectionString: string, settings: PoolSettings): pg.Pool {
+export function createPool(connectionString: string, settings: PoolSettings, applicationName = APPLICATION_NAME): pg.Pool {
   return new pg.Pool({
     connectionString,
     max: settings.max,
@@ -30,7 +30,7 @@ export function createPool(connectionString: string, settings: PoolSettings): pg
     query_timeout: settings.queryTimeoutMs + CLIENT_GRACE_MS,
     // A transaction left open by a vanished client does not hold its row locks for long.
     idle_in_transaction_session_timeout: settings.queryTimeoutMs + CLIENT_GRACE_MS,
-    application_name: APPLICATION_NAME,
+    application_name: applicationName,
     keepAlive: true,
   });
 }

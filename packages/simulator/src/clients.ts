@@ -25,8 +25,13 @@ export interface ClientRecord {
   /** Exact redirect URIs. Empty means "any http(s) URI on localhost or 127.0.0.1", the dev default. */
   redirectUris: string[];
   name: string;
-  /** Lifetime of the tokens the client_credentials grant issues to this client; default the provider's access token lifetime. */
+  /** Lifetime of every access token issued to this client (any grant); default the provider's access token lifetime. */
   accessTokenTtlSec: number | undefined;
+  /**
+   * Its access tokens carry whole-second times, as a JWT's iat and exp do at many third-party
+   * providers: one issued at 12:00:00.900 for 6 s dies at 12:00:06.000, while expires_in says 6.
+   */
+  wholeSecondExpiry: boolean;
 }
 
 export interface RegisterClientInput {
@@ -37,6 +42,7 @@ export interface RegisterClientInput {
   redirectUris?: string[];
   name?: string;
   accessTokenTtlSec?: number;
+  wholeSecondExpiry?: boolean;
 }
 
 function isLoopbackUri(uri: string): boolean {
@@ -63,7 +69,7 @@ export class ClientRegistry {
     this.clients.clear();
     for (const provider of Object.keys(DEFAULT_CLIENTS) as Provider[]) {
       const { clientId, clientSecret } = DEFAULT_CLIENTS[provider];
-      this.clients.set(this.key(provider, clientId), { provider, clientId, clientSecret, redirectUris: [], name: `Simulator dev app (${provider})`, accessTokenTtlSec: undefined });
+      this.clients.set(this.key(provider, clientId), { provider, clientId, clientSecret, redirectUris: [], name: `Simulator dev app (${provider})`, accessTokenTtlSec: undefined, wholeSecondExpiry: false });
     }
   }
 
@@ -79,6 +85,7 @@ export class ClientRegistry {
       redirectUris: [...(input.redirectUris ?? [])],
       name: input.name ?? clientId,
       accessTokenTtlSec: ttl,
+      wholeSecondExpiry: input.wholeSecondExpiry ?? false,
     };
     for (const uri of record.redirectUris) {
       try {

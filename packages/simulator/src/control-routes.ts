@@ -20,6 +20,7 @@ const schemas = {
       redirectUris: z.array(z.string().min(1)).optional(),
       name: z.string().min(1).max(200).optional(),
       accessTokenTtlSec: z.number().int().min(1).max(86_400).optional(),
+      wholeSecondExpiry: z.boolean().optional(),
     })
     .strict(),
   settings: z

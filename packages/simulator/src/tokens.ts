@@ -77,9 +77,18 @@ export function authenticateClient(ctx: RequestContext, form: Record<string, str
   return invalid("client authentication required");
 }
 
-async function tokenSet(ctx: RequestContext, policy: ProviderPolicy, grant: Grant, refresh: RefreshTokenRecord, client: ClientRecord, fromCode = false): Promise<SimResponse> {
+/** The lifetime of an access token issued to `client`, and its issue time (see ClientRecord.wholeSecondExpiry). */
+function accessTerms(ctx: RequestContext, policy: ProviderPolicy, client: ClientRecord): { issuedAt: number; ttlMs: number } {
   const now = ctx.sim.clock.now();
-  const access = ctx.sim.store.issueAccessToken(grant, await policy.newAccessValue(ctx, grant), now, policy.accessTtlMs);
+  return {
+    issuedAt: client.wholeSecondExpiry ? Math.floor(now / 1000) * 1000 : now,
+    ttlMs: client.accessTokenTtlSec !== undefined ? client.accessTokenTtlSec * 1000 : policy.accessTtlMs,
+  };
+}
+
+async function tokenSet(ctx: RequestContext, policy: ProviderPolicy, grant: Grant, refresh: RefreshTokenRecord, client: ClientRecord, fromCode = false): Promise<SimResponse> {
+  const { issuedAt, ttlMs } = accessTerms(ctx, policy, client);
+  const access = ctx.sim.store.issueAccessToken(grant, await policy.newAccessValue(ctx, grant), issuedAt, ttlMs);
   return json(200, await policy.tokenResponse({ ctx, grant, access, refresh, client, fromCode }));
 }
 
@@ -212,8 +221,8 @@ async function issueClientCredentials(ctx: RequestContext, policy: ProviderPolic
   const { store, clock } = ctx.sim;
   const now = clock.now();
   const grant = store.createMachineGrant(policy.provider, client.clientId, scope, now);
-  const ttlMs = client.accessTokenTtlSec !== undefined ? client.accessTokenTtlSec * 1000 : policy.accessTtlMs;
-  const access = store.issueAccessToken(grant, await policy.newAccessValue(ctx, grant), now, ttlMs);
+  const { issuedAt, ttlMs } = accessTerms(ctx, policy, client);
+  const access = store.issueAccessToken(grant, await policy.newAccessValue(ctx, grant), issuedAt, ttlMs);
   store.countClientCredentials(policy.provider, client.clientId);
   return json(200, {
     access_token: access.value,

@@ -77,6 +77,21 @@ describe("client_credentials grant (generic OIDC provider)", () => {
     expect(((await expired.json()) as { error: string }).error).toBe("invalid_token");
   });
 
+  it("a client with wholeSecondExpiry gets tokens that die at the whole second, though expires_in gives the full lifetime", async () => {
+    const registered = await control.registerClient({ provider: "oidc", accessTokenTtlSec: 2, wholeSecondExpiry: true });
+    const client = new issuer.Client({ client_id: registered.clientId, client_secret: registered.clientSecret! });
+    const second = Math.floor(Date.now() / 1000) * 1000 + 60_000;
+    await control.setClock(second + 500); // issued half a second past a whole second
+    const token = await client.grant({ grant_type: "client_credentials" });
+    expect(token.expires_in).toBe(2);
+    const userinfo = () => fetch(oidcEndpoints(sim.url).userinfoEndpoint, { headers: { authorization: `Bearer ${token.access_token}` } });
+    await control.setClock(second + 1_500);
+    expect((await userinfo()).status).toBe(403); // valid (for no user)
+    // Received at +0.5 s with expires_in 2, yet dead at +2.0 s, not +2.5 s.
+    await control.setClock(second + 2_100);
+    expect((await userinfo()).status).toBe(401);
+  });
+
   it("refuses bad credentials, public clients, user scopes and other providers, minting nothing", async () => {
     const { id, secret } = await serviceClient();
     const endpoint = oidcEndpoints(sim.url).tokenEndpoint;

@@ -34,3 +34,14 @@ export function toStorageError(op: StorageOperation, key: string | null, error: 
   }
   return new StorageError(op, "UNAVAILABLE", `the backend failed (${kind})`, key, { cause: error });
 }
+
+/**
+ * True for a store outage (UNAVAILABLE or TIMEOUT). Recognised by name and code as well as by
+ * class: a bundler may load this package more than once in one process (Next does, for pages and
+ * for route handlers), and an error from one copy is no instance of the other copy's class.
+ */
+export function isStoreUnavailable(error: unknown): error is StorageError {
+  const named = error instanceof StorageError || (error instanceof Error && error.name === "StorageError");
+  const code = named ? (error as { code?: unknown }).code : undefined;
+  return code === "UNAVAILABLE" || code === "TIMEOUT";
+}

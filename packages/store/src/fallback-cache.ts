@@ -24,6 +24,8 @@ export class FallbackCache {
     private readonly clock: Clock,
     private readonly windowMs: number,
     private readonly maxEntries: number,
+    /** How long a token known to be gone (revoked, deleted, answered absent) is remembered as such. */
+    private readonly removedWindowMs: number = windowMs,
   ) {}
 
   /** Remembers a live token; with its key, the token is no longer known as removed (it was stored, or read live). */
@@ -64,7 +66,19 @@ export class FallbackCache {
     const previous = this.removed.get(key);
     if (!revoked && previous?.revoked && previous.until > now) return;
     this.removed.delete(key);
-    this.removed.set(key, { revoked, until: Math.max(expiresAt?.getTime() ?? 0, now + this.windowMs) });
+    this.removed.set(key, { revoked, until: Math.max(expiresAt?.getTime() ?? 0, now + this.removedWindowMs) });
+    this.trimRemoved();
+  }
+
+  /** The primary answered that the token is not there (absent, expired or revoked): known gone, like a delete. */
+  markAbsent(key: string): void {
+    this.forgetToken(key);
+    if (this.isRemoved(key)) return; // a revocation known here says more
+    this.removed.set(key, { revoked: false, until: this.now() + this.removedWindowMs });
+    this.trimRemoved();
+  }
+
+  private trimRemoved(): void {
     for (const oldest of this.removed.keys()) {
       if (this.removed.size <= this.maxEntries) break;
       this.removed.delete(oldest); // a revocation still queued for the primary is known from the queue

@@ -7,10 +7,12 @@
  * - When the primary fails with UNAVAILABLE or TIMEOUT the store is degraded (`degraded`,
  *   `onStateChange`), and:
  *   `get`/`getById` serve only cached entries within their window, unexpired, not revoked or
- *   deleted here; a token known here to be revoked, deleted or expired is null; any other token is
- *   the primary's error (UNAVAILABLE/TIMEOUT), never a guessed null. `list` serves what the cache
- *   knows of the subject (possibly fewer tokens than the primary holds). `store` is cached and
- *   queued (CONFLICT for a token revoked here). `revoke`/`delete` take effect here at once and are
+ *   deleted here, and tokens first written here during the outage until their write reaches the
+ *   primary (nobody else can have seen them); a token known here to be revoked, deleted, expired
+ *   or absent (the primary answered null for it within `removedWindowMs`) is null; any other
+ *   token is the primary's error (UNAVAILABLE/TIMEOUT), never a guessed null. `list` serves what
+ *   the cache knows of the subject (possibly fewer tokens than the primary holds). `store` is
+ *   cached and queued (CONFLICT for a token revoked here). `revoke`/`delete` take effect here at once and are
  *   queued; their boolean says what this process knew. `isRevoked` is true for revocations known
  *   here, false for a cached live token, else the primary's error. `cleanup` is the primary's error.
  * - Before any call reaches the primary again, the queue is written to it: revocations and deletes
@@ -19,7 +21,8 @@
  *   (CONFLICT: revoked elsewhere; expired meanwhile) is dropped and its token not served here.
  *   While degraded, a probe retries every `probeIntervalMs`, so recovery needs no traffic.
  * - A token revoked before the outage is never served: revocations are remembered (made here, or
- *   reported by the primary's revoke/isRevoked; a read answering null forgets the token), a revoke
+ *   reported by the primary's revoke/isRevoked; a read answering null remembers the token absent
+ *   for `removedWindowMs`), a revoke
  *   or delete of a token this process only knows by id (getById, list) forgets every such entry,
  *   and a result that raced a revoke or delete is passed through but not cached. Not covered: a
  *   token revoked by another process after this one last read it is served until its window ends.
@@ -39,7 +42,13 @@ import type { NewTokenMetadata, TokenMetadata, TokenStore } from "./types";
 export interface FallbackOptions extends StoreOptions {
   /** How long an entry is served from the cache after the primary last confirmed it. Default 60 s. */
   windowMs?: number;
-  /** Most cached entries (and, separately, remembered revocations). Default 1,000. */
+  /**
+   * How long a token known here to be gone (revoked or deleted here, or answered absent by the
+   * primary) is answered null during an outage. Default: windowMs. A revocation is remembered at
+   * least until the token would have expired, when that is known.
+   */
+  removedWindowMs?: number;
+  /** Most cached entries (and, separately, remembered removals). Default 1,000. */
   maxEntries?: number;
   /** Most writes queued during an outage. Default 10,000. */
   maxPendingWrites?: number;
@@ -49,7 +58,9 @@ export interface FallbackOptions extends StoreOptions {
   onStateChange?: (degraded: boolean, cause: StorageError | null) => void;
 }
 
-type Pending = { op: "revoke" | "delete"; token: string; tokenKey: string } | { op: "store"; token: string; tokenKey: string; metadata: NewTokenMetadata };
+/** A queued store is `fresh` when this process knew nothing of the token from the primary: first written here during the outage. */
+type Pending = { op: "revoke" | "delete"; token: string; tokenKey: string } | { op: "store"; token: string; tokenKey: string; metadata: TokenMetadata; fresh: boolean };
+type PendingStore = Extract<Pending, { op: "store" }>;
 
 const isOutage = (error: unknown): error is StorageError => error instanceof StorageError && (error.code === "UNAVAILABLE" || error.code === "TIMEOUT");
 const PROBE_TOKEN = "tokenvault-fallback-probe";
@@ -66,6 +77,8 @@ export class FallbackTokenStore implements TokenStore {
   private isDegraded = false;
   /** Counts revokes and deletes: a read or store that overlapped one is passed through, not cached. */
   private removalsSeen = 0;
+  /** Counts stores: a null read that overlapped one is not remembered as absent. */
+  private storesSeen = 0;
   private readonly codec: StoreCodec;
   private readonly clock: Clock;
   private readonly maxPending: number;
@@ -75,7 +88,8 @@ export class FallbackTokenStore implements TokenStore {
     private readonly options: FallbackOptions = {},
   ) {
     ({ codec: this.codec, clock: this.clock } = resolveOptions(options));
-    this.cache = new FallbackCache(this.clock, options.windowMs ?? 60_000, options.maxEntries ?? 1_000);
+    const windowMs = options.windowMs ?? 60_000;
+    this.cache = new FallbackCache(this.clock, windowMs, options.maxEntries ?? 1_000, options.removedWindowMs ?? windowMs);
     this.maxPending = options.maxPendingWrites ?? 10_000;
   }
 
@@ -93,25 +107,29 @@ export class FallbackTokenStore implements TokenStore {
     const now = this.clock.now();
     const { tokenKey } = this.codec.encode(token, metadata, now); // INVALID_INPUT here as on every backend
     const known: TokenMetadata = structuredClone({ ...metadata, issuedAt: metadata.issuedAt ?? now });
+    this.storesSeen++;
     return this.call("store", () => this.primary.store(token, metadata), () => this.cache.remember(known, tokenKey), (outage) => {
       if (this.revokedHere(tokenKey)) throw new StorageError("store", "CONFLICT", "the token was revoked", tokenKey);
       if (this.pendingWrites >= this.maxPending) throw outage;
+      const fresh = this.queuedStore(tokenKey)?.fresh ?? !this.cache.byToken(tokenKey);
       this.dropQueuedStore(tokenKey);
-      this.stores.push({ op: "store", token, tokenKey, metadata: known });
+      this.stores.push({ op: "store", token, tokenKey, metadata: known, fresh });
       this.cache.remember(known, tokenKey);
     });
   }
 
   async get(token: string): Promise<TokenMetadata | null> {
     const key = this.tokenKey("get", token);
-    const learn = (found: TokenMetadata | null) => (found ? this.cache.remember(found, key) : this.cache.forgetToken(key));
+    const stores = this.storesSeen;
+    // Absent in the primary: known gone (a read that raced a store here may predate it: only forgotten).
+    const learn = (found: TokenMetadata | null) => (found ? this.cache.remember(found, key) : stores === this.storesSeen ? this.cache.markAbsent(key) : this.cache.forgetToken(key));
     return this.call("get", () => this.primary.get(token), learn, (outage) => this.serve("get", outage, this.cache.byToken(key), key));
   }
 
   async getById(id: string): Promise<TokenMetadata | null> {
     this.codec.idKeys("getById", id);
     const learn = (found: TokenMetadata | null) => (found ? this.cache.remember(found, null) : this.cache.forgetId(id));
-    return this.call("getById", () => this.primary.getById(id), learn, (outage) => this.serve("getById", outage, this.cache.byId(id), null));
+    return this.call("getById", () => this.primary.getById(id), learn, (outage) => this.serve("getById", outage, this.cache.byId(id), null, id));
   }
 
   async list(subject: string): Promise<TokenMetadata[]> {
@@ -121,12 +139,15 @@ export class FallbackTokenStore implements TokenStore {
       for (const entry of this.cache.ofSubject(subject)) if (!live.has(entry.metadata.id)) this.cache.forgetId(entry.metadata.id);
       for (const metadata of found) this.cache.remember(metadata, null);
     };
-    const known = () =>
-      this.cache
+    const known = () => {
+      const live = this.cache
         .ofSubject(subject)
         .filter((entry) => this.cache.standing(entry) === "live")
-        .map((entry) => structuredClone(entry.metadata))
-        .sort(byExpiry);
+        .map((entry) => structuredClone(entry.metadata));
+      const ids = new Set(live.map((metadata) => metadata.id));
+      const written = this.stores.filter((p) => p.op === "store" && p.fresh && p.metadata.subject === subject && !ids.has(p.metadata.id) && this.unexpired(p.metadata));
+      return [...live, ...written.map((p) => structuredClone((p as PendingStore).metadata))].sort(byExpiry);
+    };
     return this.call("list", () => this.primary.list(subject), learn, known);
   }
 
@@ -151,6 +172,7 @@ export class FallbackTokenStore implements TokenStore {
       if (this.revokedHere(key)) return true;
       const cached = this.cache.byToken(key);
       if (cached && this.cache.standing(cached) === "live") return false;
+      if (this.queuedStore(key)?.fresh) return false;
       throw this.restate("isRevoked", outage);
     });
   }
@@ -219,7 +241,9 @@ export class FallbackTokenStore implements TokenStore {
 
   private queueRemoval(op: "revoke" | "delete", token: string, key: string, outage: StorageError): boolean {
     const cached = this.cache.byToken(key);
-    const wasLive = !!cached && this.cache.standing(cached) === "live" && !this.revokedHere(key);
+    const written = this.queuedStore(key);
+    const known = (!!cached && this.cache.standing(cached) === "live") || (!!written?.fresh && this.unexpired(written.metadata));
+    const wasLive = known && !this.revokedHere(key);
     this.cache.markRemoved(key, op === "revoke", cached?.metadata.expiresAt); // honoured here at once, whatever follows
     if (this.pendingWrites >= this.maxPending) throw outage;
     this.dropQueuedStore(key);
@@ -228,12 +252,23 @@ export class FallbackTokenStore implements TokenStore {
   }
 
   /** get/getById while degraded: a cached live entry, null when known removed or expired, else the outage. */
-  private serve(op: "get" | "getById", outage: StorageError, entry: CachedToken | undefined, key: string | null): TokenMetadata | null {
+  private serve(op: "get" | "getById", outage: StorageError, entry: CachedToken | undefined, key: string | null, id?: string): TokenMetadata | null {
     if (key && this.cache.isRemoved(key)) return null;
     const standing = entry && !(entry.tokenKey && this.revokedHere(entry.tokenKey)) ? this.cache.standing(entry) : "stale";
     if (standing === "expired") return null;
     if (standing === "live") return structuredClone(entry!.metadata);
+    // Written here first, during the outage: this process is its only authority until the primary has it.
+    const written = key ? this.queuedStore(key) : this.stores.find((p) => p.op === "store" && p.metadata.id === id);
+    if (written?.op === "store" && written.fresh) return this.unexpired(written.metadata) ? structuredClone(written.metadata) : null;
     throw this.restate(op, outage);
+  }
+
+  private queuedStore(key: string): PendingStore | undefined {
+    return this.stores.find((pending): pending is PendingStore => pending.op === "store" && pending.tokenKey === key);
+  }
+
+  private unexpired(metadata: TokenMetadata): boolean {
+    return metadata.expiresAt.getTime() > this.clock.now().getTime();
   }
 
   /** Revoked as far as this process knows: remembered, or queued for the primary. */

@@ -6,7 +6,7 @@ import { RedisStoreLock, type RedisStoreLockOptions } from "./backends/redis-loc
 import { RedisTokenStore, type RedisTokenStoreOptions } from "./backends/redis-store";
 
 export type { Json, NewTokenMetadata, StoreLock, TokenMetadata, TokenStore } from "./types";
-export { StorageError, STORAGE_ERROR_CODES, type StorageErrorCode, type StorageOperation } from "./errors";
+export { isStoreUnavailable, StorageError, STORAGE_ERROR_CODES, type StorageErrorCode, type StorageOperation } from "./errors";
 export { systemClock, type Clock } from "./clock";
 export { createTokenStoreFromEnv, type StoreFromEnvOptions, getServiceToken, getTokenStore, LazyTokenStore, setTokenStore } from "./default-store";
 export { storeSettingsFromEnv, type StoreSettings } from "./env";

@@ -171,12 +171,42 @@ describe("withFallback while Redis is away", () => {
       expect(await fallback.get("tok-a")).toBeNull();
       expect(await fallback.isRevoked("tok-a")).toBe(true);
       expect(await codeOf(fallback.getById("a"))).toBe("UNAVAILABLE");
-      expect(await codeOf(fallback.get("tok-b1"))).toBe("UNAVAILABLE");
+      expect(await fallback.get("tok-b1")).toBeNull(); // seen absent (revoked) in Redis before the outage
       expect(await fallback.get("tok-b2")).toBeNull();
       expect(await fallback.isRevoked("tok-b2")).toBe(true);
       expect(await codeOf(fallback.getById("c"))).toBe("UNAVAILABLE");
       expect(await fallback.list("svc-3")).toEqual([]);
     });
+  });
+
+  it("answers null for a token seen absent for removedWindowMs, and serves one first written during the outage until Redis has it", async () => {
+    const clock = new TestClock();
+    const fallback = withFallback(await connect(), { vault, namespace, clock, windowMs: 30_000, removedWindowMs: 10 * MINUTE, probeIntervalMs: 50 });
+    open.push(fallback);
+    await redis.store("tok-gone", meta("gone", "svc-6", 60));
+    await redis.revoke("tok-gone");
+    expect(await fallback.get("tok-gone")).toBeNull();
+    expect(await fallback.get("tok-never")).toBeNull();
+    await redis.store("tok-old", meta("old", "svc-6", 60));
+    expect((await fallback.get("tok-old"))?.id).toBe("old");
+
+    await outage(fallback, async () => {
+      await fallback.store("tok-new", meta("new", "svc-6", 60));
+      await fallback.store("tok-old", meta("old", "svc-6", 60)); // re-written here: known from Redis, so not new
+      clock.advance(5 * MINUTE); // past the 30 s window, within removedWindowMs
+      expect(await fallback.get("tok-gone")).toBeNull();
+      expect(await fallback.get("tok-never")).toBeNull();
+      expect(await fallback.isRevoked("tok-new")).toBe(false);
+      expect((await fallback.get("tok-new"))?.id).toBe("new");
+      expect((await fallback.getById("new"))?.id).toBe("new");
+      expect((await fallback.list("svc-6")).map((m) => m.id)).toEqual(["new"]);
+      expect(await codeOf(fallback.get("tok-old"))).toBe("UNAVAILABLE");
+      clock.advance(6 * MINUTE); // past removedWindowMs
+      expect(await codeOf(fallback.get("tok-never"))).toBe("UNAVAILABLE");
+      expect(await fallback.revoke("tok-new")).toBe(true);
+      expect(await fallback.get("tok-new")).toBeNull();
+    });
+    expect(await redis.get("tok-new")).toBeNull(); // revoked before it was written: never reaches Redis
   });
 
   it("does not remember a read that raced a revoke (its answer may predate the revocation)", async () => {

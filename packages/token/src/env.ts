@@ -71,7 +71,7 @@ export interface ProviderSettings {
   xero: { clientId: string; clientSecret: string } | null;
   /** Where providers without credentials are simulated (development and tests), or null. */
   simulatorUrl: string | null;
-  /** JSON of generic OAuth / OIDC providers (see README). */
+  /** JSON of generic OAuth / OIDC providers (see docs/configuration.md; an example in .env.example). */
   oidcProvidersJson: string | undefined;
   appUrl: string;
   refreshMarginMs: number;

@@ -45,6 +45,13 @@ export interface TokenServiceOptions extends RefreshOptions {
    * token changed elsewhere may still be served.
    */
   tokenCacheStallMs: number;
+  /**
+   * The LISTEN connection's heartbeat: a NOTIFY to its own channel this often (default 5 s). With
+   * no echo for `listenerHeartbeatTimeoutMs` (default 10 s) it is given up and replaced, and the
+   * token cache, which serves only while the last echo is that recent, is cleared meanwhile.
+   */
+  listenerHeartbeatMs: number;
+  listenerHeartbeatTimeoutMs: number;
 }
 
 export const DEFAULT_OPTIONS: TokenServiceOptions = {
@@ -61,6 +68,8 @@ export const DEFAULT_OPTIONS: TokenServiceOptions = {
   allowPrivateWebhookTargets: false,
   tokenCache: true,
   tokenCacheStallMs: 20,
+  listenerHeartbeatMs: 5_000,
+  listenerHeartbeatTimeoutMs: 10_000,
 };
 
 /**

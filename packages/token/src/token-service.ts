@@ -86,9 +86,10 @@ export class TokenService {
     this.audit = new AuditTrail(deps.prisma, logger);
     const clock = deps.clock ?? systemClock;
     const deliveries = new WebhookDeliveries({ prisma: deps.prisma, clock });
-    const events = deps.listenDatabaseUrl ? new ConnectionEvents(deps.listenDatabaseUrl, logger) : null;
-    // The cache only exists with a listener to keep it consistent, and serves only while it is up.
-    const cache = this.options.tokenCache && events ? new TokenCache(deps.metrics ?? null, this.options.tokenCacheStallMs) : null;
+    const heartbeat = { heartbeatMs: this.options.listenerHeartbeatMs, heartbeatTimeoutMs: this.options.listenerHeartbeatTimeoutMs, metrics: deps.metrics ?? null };
+    const events = deps.listenDatabaseUrl ? new ConnectionEvents(deps.listenDatabaseUrl, logger, heartbeat) : null;
+    // The cache only exists with a listener to keep it consistent, and serves only while it is up (proven alive).
+    const cache = this.options.tokenCache && events ? new TokenCache(deps.metrics ?? null, this.options.tokenCacheStallMs, () => events.up) : null;
     if (cache) events?.observe(cache);
     this.parts = {
       prisma: deps.prisma,

@@ -539,4 +539,35 @@ describe("check, status and disconnect", () => {
     expect(first.timestamp.getTime()).toBeGreaterThanOrEqual(started.getTime());
     expect(lastReadAt.getTime()).toBeGreaterThanOrEqual(first.timestamp.getTime());
   });
+
+  it("failed reads are audited too: a revoked grant's REAUTH_REQUIRED answers are counted in TOKEN_READ failure rows by error code", async () => {
+    await h.connect(service, company, "quickbooks");
+    await h.sim.revokeGrants({ realmId: (await grantOf(company, "quickbooks")).realmId! });
+    await h.expire(company, "quickbooks");
+    const reader = h.service();
+    // The first call's refresh is refused (invalid_grant: one REFRESH failure row); the rest are answered from the stored state.
+    await expectTokenError(reader.getValidToken(company, "quickbooks", "server-code"), "REAUTH_REQUIRED");
+    const calls = 40;
+    const answers = await Promise.allSettled(Array.from({ length: calls }, () => reader.getValidToken(company, "quickbooks", "server-code")));
+    expect(answers.map((a) => (a.status === "rejected" && a.reason instanceof TokenError ? a.reason.code : a.status))).toEqual(Array(calls).fill("REAUTH_REQUIRED"));
+    await expectTokenError(reader.getValidToken(company, "quickbooks", "other-caller"), "REAUTH_REQUIRED");
+    await reader.close();
+    const failed = await h.db.prisma.auditLog.findMany({ where: { companyId: company, action: "TOKEN_READ", outcome: "FAILURE" }, orderBy: { timestamp: "asc" } });
+    const count = (userId: string) =>
+      failed
+        .filter((r) => r.userId === userId)
+        .map((r) => (r.details as { reads?: number } | null)?.reads ?? 1)
+        .reduce((a, b) => a + b, 0);
+    expect(count("server-code")).toBe(calls + 1);
+    expect(count("other-caller")).toBe(1);
+    // Aggregated per batch like successful reads: far fewer rows than reads, each naming the error.
+    expect(failed.length).toBeLessThanOrEqual(4);
+    for (const r of failed) {
+      expect(r.details).toMatchObject({ errorCode: "REAUTH_REQUIRED" });
+      expect([r.connectionType, r.apiEndpoint, r.responseStatus]).toEqual(["quickbooks", "tokenService.getValidToken", 412]);
+      expect(r.errorMessage).toMatch(/Reconnect/);
+    }
+    expect(await h.db.prisma.auditLog.count({ where: { companyId: company, action: "REFRESH", outcome: "FAILURE" } })).toBe(1);
+    expect(await h.db.prisma.auditLog.count({ where: { companyId: company, action: "TOKEN_READ", outcome: "SUCCESS", userId: { in: ["server-code", "other-caller"] } } })).toBe(0);
+  });
 });

@@ -109,7 +109,7 @@ describe("vault storage (PostgreSQL)", () => {
     const database = await createTestDatabase("rotate-webhooks");
     const h = await createHarness(database.url);
     try {
-      const { endpoint, secret } = await h.service().webhooks.endpoints.create({ companyId: "acme", url: "https://93.184.216.34/hooks" }, { userId: "alice" });
+      const { endpoint, secret } = await h.service().webhooks.endpoints.create({ companyId: "acme", url: "https://203.0.113.10/hooks" }, { userId: "alice" });
       const oldKey = Buffer.from(h.keyHex, "hex");
       const report = await rotateKeys({ prisma: h.db.prisma, vault: new Vault(createKeyRing(key2, [oldKey])), logger: silentLogger });
       expect([report.webhookEndpoints, report.unknownKey, report.failed]).toEqual([1, 0, 0]);

@@ -4,6 +4,7 @@
 import type { RedisClientOptions } from "redis";
 import { toStorageError } from "../errors";
 import { nodeRedisScripts, type NodeRedisLike, type ScriptClient } from "./clients";
+import { warnWithoutPersistence } from "./redis-persistence";
 import { RedisTokenStore, type RedisTokenStoreOptions } from "./redis-store";
 
 export interface RedisConnectionOptions {
@@ -25,6 +26,7 @@ export interface RedisConnectionOptions {
 interface ConnectableClient extends NodeRedisLike {
   on(event: "error", listener: (error: unknown) => void): unknown;
   on(event: "ready", listener: () => void): unknown;
+  sendCommand(args: string[]): Promise<unknown>;
   off(event: "error", listener: (error: unknown) => void): unknown;
   connect(): Promise<unknown>;
   close(): Promise<unknown>;
@@ -152,12 +154,18 @@ async function firstConnection(client: ConnectableClient, ms: number): Promise<v
 export async function connectRedisTokenStore(url: string, options: RedisConnectionOptions & RedisTokenStoreOptions = {}): Promise<RedisTokenStore> {
   const { createClient } = await import("redis");
   const client = createClient(redisClientOptions(url, options)) as unknown as ConnectableClient;
-  watchRedisClient(client, redisEndpoint(url), options.log ?? ((message) => console.warn(message)));
+  const log = options.log ?? ((message: string) => console.warn(message));
+  watchRedisClient(client, redisEndpoint(url), log);
   const commandTimeoutMs = options.commandTimeoutMs ?? 250;
+  // Asked on every (re)connection: a server restarted with other settings is asked again.
+  const checkPersistence = () => warnWithoutPersistence(client, redisEndpoint(url), log, 2 * commandTimeoutMs);
   if (options.awaitConnection === false) {
+    client.on("ready", () => void checkPersistence());
     client.connect().catch(() => {}); // retried by the reconnect strategy; failures are 'error' events
   } else {
     await firstConnection(client, (options.connectTimeoutMs ?? 250) + 2 * commandTimeoutMs);
+    await checkPersistence();
+    client.on("ready", () => void checkPersistence());
   }
   const scripts = withCommandDeadline(nodeRedisScripts(client), commandTimeoutMs);
   // close() waits for replies to commands already written: bounded too, then the socket is destroyed.

@@ -79,7 +79,7 @@ function asRow({ row, reads, lastAt }: QueuedRead): Prisma.AuditLogCreateManyInp
  * batch, identical reads (same company, user, provider, endpoint, address, agent and outcome) are
  * one row: its time is the first read's, `details.reads` how many, `details.lastReadAt` the
  * last's. Writing a row per read was most of a warm read's cost and kept four processes from
- * scaling (README, Performance).
+ * scaling (docs/performance.md).
  */
 export class AuditTrail {
   private queue: QueuedRead[] = [];

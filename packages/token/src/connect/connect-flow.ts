@@ -144,6 +144,7 @@ export class ConnectFlow {
       : null;
 
     const started = Date.now();
+    const sentAt = this.deps.clock.now();
     let response: TokenResponse;
     let tenants: ProviderTenant[] = [];
     try {
@@ -168,7 +169,7 @@ export class ConnectFlow {
     let stored: { result: CallbackResult; pendingRevocation: string | null };
     try {
       if (adapter.discoverTenants) tenants = await adapter.discoverTenants(response.access_token, this.deps.options.providerTimeoutMs);
-      stored = await this.store(adapter, { companyId, context, response, tenants, externalId: externalIdFromRedirect ?? tenants[0]?.id ?? "", started, now });
+      stored = await this.store(adapter, { companyId, context, response, tenants, externalId: externalIdFromRedirect ?? tenants[0]?.id ?? "", started, sentAt, now });
     } catch (error) {
       await this.revokeQuietly(adapter, response.refresh_token);
       if (!(error instanceof ProviderCallError)) throw error;
@@ -246,9 +247,9 @@ export class ConnectFlow {
 
   private async store(
     adapter: ProviderAdapter,
-    input: { companyId: string; context: RequestContext; response: TokenResponse; tenants: ProviderTenant[]; externalId: string; started: number; now: Date },
+    input: { companyId: string; context: RequestContext; response: TokenResponse; tenants: ProviderTenant[]; externalId: string; started: number; sentAt: Date; now: Date },
   ): Promise<{ result: CallbackResult; pendingRevocation: string | null }> {
-    const { companyId, context, response, tenants, externalId, started, now } = input;
+    const { companyId, context, response, tenants, externalId, started, sentAt, now } = input;
     const { connections } = this.deps;
     const hardExpiresAt = hardExpiresAtFrom(now, response, undefined);
     const metadata: ConnectionMetadata = { tenants, scope: response.scope, refreshTokenRotatedAt: now.toISOString(), ...(hardExpiresAt ? { refreshTokenHardExpiresAt: hardExpiresAt } : {}) };
@@ -256,7 +257,7 @@ export class ConnectFlow {
       const { connectionId, replaced } = await connections.saveGrant(tx, { companyId, provider: adapter.id, externalId, connectedBy: context.userId, metadata });
       const location = { companyId, provider: adapter.id, externalId, connectionId };
       await this.deps.secrets.write(tx, [
-        { ...location, kind: "ACCESS_TOKEN", value: response.access_token, expiresAt: expiresAtFrom(now, response, adapter.defaultAccessTokenTtlSec), lastRefreshedAt: now },
+        { ...location, kind: "ACCESS_TOKEN", value: response.access_token, expiresAt: expiresAtFrom(sentAt, response, adapter.defaultAccessTokenTtlSec), lastRefreshedAt: now },
         { ...location, kind: "REFRESH_TOKEN", value: response.refresh_token!, expiresAt: refreshExpiresAtFrom(now, response, adapter, null), lastRefreshedAt: now },
       ]);
       await connections.recordOutcome(tx, {

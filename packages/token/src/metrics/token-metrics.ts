@@ -6,6 +6,12 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
  */
 export type CacheMissReason = "absent" | "refresh_due" | "listener_down" | "stalled";
 
+/**
+ * Why the LISTEN connection was given up: no heartbeat echo within the bound (a path that died
+ * silently), the connection reported lost (error or end), or a connect attempt failed.
+ */
+export type ListenerFailureReason = "heartbeat_timeout" | "connection_lost" | "connect_failed";
+
 /** Outcome label of one refresh attempt under the lease. */
 export type RefreshOutcome = "success" | "failure" | "fenced";
 
@@ -25,6 +31,7 @@ export class TokenMetrics {
   readonly tokenCacheHits: Counter<"provider">;
   readonly tokenCacheMisses: Counter<"provider" | "reason">;
   readonly tokenCacheInvalidations: Counter<"cause">;
+  readonly listenerFailures: Counter<"reason">;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -58,6 +65,12 @@ export class TokenMetrics {
       name: "tokenvault_token_cache_invalidations_total",
       help: "Token cache entries dropped: by a connection's notification (notify), by a write of this process (local), or because the listener went down or came back (listener).",
       labelNames: ["cause"],
+      registers,
+    });
+    this.listenerFailures = new Counter({
+      name: "tokenvault_listener_failures_total",
+      help: "The LISTEN connection given up (the token cache cleared and bypassed until it is back), by reason: heartbeat_timeout, connection_lost, connect_failed.",
+      labelNames: ["reason"],
       registers,
     });
   }

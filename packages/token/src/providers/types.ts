@@ -1,4 +1,5 @@
 import type { ClientCredentials, TokenResponse } from "../oauth/token-client";
+import { accessTokenExpiresAt } from "../oauth/token-expiry";
 import type { ProviderTenant } from "../types";
 
 export interface ProviderEndpoints {
@@ -89,8 +90,9 @@ export function hardExpiresAtFrom(now: Date, response: TokenResponse, fallback: 
   return new Date(reported).toISOString();
 }
 
-export function expiresAtFrom(now: Date, response: TokenResponse, defaultTtlSec: number): Date {
-  return new Date(now.getTime() + (response.expires_in ?? defaultTtlSec) * 1000);
+/** When the access token of a response expires (see accessTokenExpiresAt): `sentAt` is when its request was sent. */
+export function expiresAtFrom(sentAt: Date, response: TokenResponse, defaultTtlSec: number): Date {
+  return accessTokenExpiresAt(sentAt, response.expires_in ?? defaultTtlSec);
 }
 
 /**

@@ -1,5 +1,7 @@
+import { randomBytes } from "node:crypto";
 import pg from "pg";
 import type { Logger } from "../logger";
+import type { ListenerFailureReason, TokenMetrics } from "../metrics/token-metrics";
 
 /** The channel the "Connection_notify" trigger sends to (see its migration). */
 export const CONNECTION_CHANNEL = "tokenvault_connection";
@@ -7,12 +9,26 @@ export const CONNECTION_CHANNEL = "tokenvault_connection";
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 5_000;
 
+export interface ConnectionEventsOptions {
+  /** A NOTIFY to the listener's own channel this often; also the TCP keep-alive's first probe. Default 5 s. */
+  heartbeatMs: number;
+  /**
+   * No echo for this long (and no connect within it): the listener is down, though nothing said
+   * so (a network path that died silently), and is replaced. Default 10 s (two missed beats).
+   */
+  heartbeatTimeoutMs: number;
+  metrics: TokenMetrics | null;
+}
+
+export const DEFAULT_EVENTS_OPTIONS: ConnectionEventsOptions = { heartbeatMs: 5_000, heartbeatTimeoutMs: 10_000, metrics: null };
+
 /**
  * Told of every notification and of the listener's state, in order (the token cache): `down` when
  * LISTEN stops (lost or closed), `up` once it is active again (nothing missed after that point).
  */
 export interface ConnectionObserver {
-  notified(connectionId: string): void;
+  /** `version`: the version the write left ('<id>:<version>'); null for a removal or a re-encryption. */
+  notified(connectionId: string, version?: number | null): void;
   up(): void;
   down(): void;
 }
@@ -29,6 +45,12 @@ export interface Waiter {
  * a trigger in the writing transaction) and wake this process's waiters for that connection at
  * once. While the listener is down (not yet connected, or reconnecting) `up` is false and
  * waiters fall back to polling; it reconnects with backoff until closed.
+ *
+ * A connection whose network path dies silently reports nothing (no reset, no error): so the
+ * socket has TCP keep-alive, and the listener a heartbeat. Every `heartbeatMs` it sends a NOTIFY
+ * to a channel of its own; the echo proves that everything PostgreSQL sent before it has been
+ * read. `up` holds only within `heartbeatTimeoutMs` of the last echo (or of LISTEN succeeding);
+ * when that passes, the listener is given up as lost (observers hear `down`) and replaced.
  */
 export class ConnectionEvents {
   private client: pg.Client | undefined;
@@ -41,15 +63,36 @@ export class ConnectionEvents {
   /** Clients already given up on (a lost client reports both "error" and "end"). */
   private readonly dead = new WeakSet<pg.Client>();
   private readonly observers: ConnectionObserver[] = [];
+  /** This listener's own heartbeat channel: other processes' listeners never hear its beats. */
+  private readonly heartbeatChannel = `tokenvault_heartbeat_${randomBytes(8).toString("hex")}`;
+  private readonly options: ConnectionEventsOptions;
+  /** performance.now() of the last echo (or of LISTEN succeeding). */
+  private aliveAt = 0;
+  private beat = 0;
+  private beatInFlight = false;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private deadTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly databaseUrl: string,
     private readonly logger: Logger,
-  ) {}
+    options: Partial<ConnectionEventsOptions> = {},
+  ) {
+    this.options = { ...DEFAULT_EVENTS_OPTIONS, ...options };
+  }
 
-  /** True while LISTEN is active: a version change will wake waiters without polling. */
+  /**
+   * True while LISTEN is active and proven alive: the last echo came within the bound, so a
+   * version change will wake waiters without polling. Checked on every call, not only by timer:
+   * a timer may run late on a busy process.
+   */
   get up(): boolean {
-    return this.connected;
+    return this.connected && performance.now() - this.aliveAt <= this.options.heartbeatTimeoutMs;
+  }
+
+  /** performance.now() of the last heartbeat echo read (or of LISTEN succeeding); 0 before. */
+  get lastEchoAt(): number {
+    return this.aliveAt;
   }
 
   /** Adds an observer (before start): it hears every notification, and when LISTEN goes down and up. */
@@ -102,6 +145,7 @@ export class ConnectionEvents {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retryTimer);
+    this.stopHeartbeat();
     await this.connecting?.catch(() => undefined);
     this.connected = false;
     const client = this.client;
@@ -113,24 +157,39 @@ export class ConnectionEvents {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.databaseUrl, application_name: "tokenvault-listener" });
+    const { heartbeatMs, heartbeatTimeoutMs } = this.options;
+    const client = new pg.Client({
+      connectionString: this.databaseUrl,
+      application_name: "tokenvault-listener",
+      keepAlive: true,
+      keepAliveInitialDelayMillis: heartbeatMs,
+      // A path that is silent from the start: neither the connect nor LISTEN may wait forever.
+      connectionTimeoutMillis: heartbeatTimeoutMs,
+      query_timeout: heartbeatTimeoutMs,
+    });
     client.on("notification", (message) => {
+      if (message.channel === this.heartbeatChannel) {
+        if (this.client === client && message.payload === String(this.beat)) this.echoed(client);
+        return;
+      }
       if (message.channel !== CONNECTION_CHANNEL || !message.payload) return;
       const connectionId = message.payload.slice(0, message.payload.indexOf(":"));
-      for (const observer of this.observers) observer.notified(connectionId);
+      const what = message.payload.slice(connectionId.length + 1);
+      const version = /^\d+$/.test(what) ? Number(what) : null;
+      for (const observer of this.observers) observer.notified(connectionId, version);
       this.wake(connectionId);
     });
     // A dropped connection (server restart, pg_terminate_backend): poll, and reconnect.
-    client.on("error", (error) => this.lost(client, error));
-    client.on("end", () => this.lost(client));
+    client.on("error", (error) => this.lost(client, "connection_lost", error));
+    client.on("end", () => this.lost(client, "connection_lost"));
     try {
       await client.connect();
-      await client.query(`LISTEN ${CONNECTION_CHANNEL}`);
+      await client.query(`LISTEN ${CONNECTION_CHANNEL}; LISTEN ${this.heartbeatChannel}`);
       // Passive: the listener alone must not keep a process alive that has nothing else to do
       // (its shutdown hooks run on beforeExit). pg exposes the socket only on its connection.
-      (client as unknown as { connection?: { stream?: { unref?: () => void } } }).connection?.stream?.unref?.();
+      streamOf(client)?.unref?.();
     } catch (error) {
-      this.lost(client, error);
+      this.lost(client, "connect_failed", error);
       return;
     }
     if (this.closed || this.dead.has(client)) {
@@ -140,22 +199,60 @@ export class ConnectionEvents {
     this.client = client;
     this.connected = true;
     this.retryMs = RECONNECT_MIN_MS;
+    this.startHeartbeat(client);
     for (const observer of this.observers) observer.up();
     // Whatever changed while we were not listening: let every waiter look again.
     this.wakeAll();
   }
 
-  private lost(client: pg.Client, error?: unknown): void {
+  /** LISTEN answered: alive now; beat every heartbeatMs, and give up on the client past the bound. */
+  private startHeartbeat(client: pg.Client): void {
+    this.beatInFlight = false;
+    this.echoed(client);
+    this.heartbeatTimer = setInterval(() => this.sendBeat(client), this.options.heartbeatMs);
+    this.heartbeatTimer.unref();
+  }
+
+  private sendBeat(client: pg.Client): void {
+    if (this.beatInFlight || this.client !== client) return; // the previous beat is still unanswered: the dead timer decides
+    this.beatInFlight = true;
+    this.beat++;
+    client.query("SELECT pg_notify($1, $2)", [this.heartbeatChannel, String(this.beat)]).catch(() => undefined);
+  }
+
+  /** The echo of the current beat arrived: everything sent before it has been read. */
+  private echoed(client: pg.Client): void {
+    this.aliveAt = performance.now();
+    this.beatInFlight = false;
+    clearTimeout(this.deadTimer);
+    this.deadTimer = setTimeout(() => this.lost(client, "heartbeat_timeout"), this.options.heartbeatTimeoutMs);
+    this.deadTimer.unref();
+  }
+
+  private stopHeartbeat(): void {
+    clearInterval(this.heartbeatTimer);
+    clearTimeout(this.deadTimer);
+    this.heartbeatTimer = undefined;
+    this.deadTimer = undefined;
+  }
+
+  private lost(client: pg.Client, reason: ListenerFailureReason, error?: unknown): void {
     if (this.dead.has(client)) return;
     this.dead.add(client);
     const wasConnected = this.connected;
-    this.client = undefined;
-    this.connected = false;
+    if (this.client === client || !this.client) {
+      this.client = undefined;
+      this.connected = false;
+      this.stopHeartbeat();
+    }
     void client.end().catch(() => undefined);
+    // A silent path never answers the goodbye: drop the socket too.
+    streamOf(client)?.destroy?.();
     for (const observer of this.observers) observer.down();
     if (this.closed) return;
-    if (wasConnected || error) {
-      this.logger.warn("connection listener lost; waiters poll until it reconnects", { error: error instanceof Error ? error.name : undefined });
+    this.options.metrics?.listenerFailures.inc({ reason });
+    if (wasConnected || error || reason === "heartbeat_timeout") {
+      this.logger.warn("connection listener lost; waiters poll until it reconnects", { reason, error: error instanceof Error ? error.name : undefined });
     }
     this.wakeAll();
     clearTimeout(this.retryTimer);
@@ -171,4 +268,9 @@ export class ConnectionEvents {
   private wakeAll(): void {
     for (const set of [...this.waiters.values()]) for (const listener of [...set]) listener();
   }
+}
+
+/** pg keeps the socket on its connection, untyped. */
+function streamOf(client: pg.Client): { unref?: () => void; destroy?: () => void } | undefined {
+  return (client as unknown as { connection?: { stream?: { unref?: () => void; destroy?: () => void } } }).connection?.stream;
 }

@@ -250,6 +250,7 @@ export class Refresher {
       const refreshSecret = secretOf(current, "REFRESH_TOKEN")!;
       const refreshToken = this.deps.secrets.open(refreshSecret);
       const started = Date.now();
+      let sentAt = clock.now();
       let response: TokenResponse;
       heartbeat.start();
       try {
@@ -257,7 +258,10 @@ export class Refresher {
           options.retry,
           deadline,
           options.providerTimeoutMs,
-          () => requestToken(adapter.endpoints.token, adapter.client, { grant_type: "refresh_token", refresh_token: refreshToken }, options.providerTimeoutMs, adapter.tokenRequestHeaders),
+          () => {
+            sentAt = clock.now(); // the attempt that succeeds: its token's lifetime starts no earlier
+            return requestToken(adapter.endpoints.token, adapter.client, { grant_type: "refresh_token", refresh_token: refreshToken }, options.providerTimeoutMs, adapter.tokenRequestHeaders);
+          },
           (error, delayMs) => logger.warn("refresh attempt failed; retrying", { provider: adapter.id, companyId: current.companyId, kind: error.kind, status: error.status, delayMs: Math.round(delayMs) }),
         );
       } catch (error) {
@@ -277,7 +281,7 @@ export class Refresher {
       const retry = { until: Math.max(deadline, Date.now() + options.leaseMs), logger, context: { provider: adapter.id, companyId: current.companyId } };
       let written: ConnectionWithSecrets | null;
       try {
-        written = await storeRefreshResult(this.deps, { adapter, connection: current, owner: this.owner, response, refreshToken, force, userId, started }, retry);
+        written = await storeRefreshResult(this.deps, { adapter, connection: current, owner: this.owner, response, refreshToken, force, userId, started, sentAt }, retry);
       } finally {
         await heartbeat.stop();
       }

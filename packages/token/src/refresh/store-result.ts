@@ -19,6 +19,8 @@ export interface RefreshResult {
   userId: string;
   /** When the provider call started (Date.now()): the audit row's response time. */
   started: number;
+  /** When the request that succeeded was sent (the service's clock): the access token's lifetime counts from here. */
+  sentAt: Date;
 }
 
 export interface StoreRetry {
@@ -75,7 +77,7 @@ export async function storeRefreshResult(deps: Pick<ServiceParts, "connections" 
   };
   const location = { companyId: current.companyId, provider: current.provider, externalId: current.externalId, connectionId: current.id };
   const secrets: SecretWrite[] = [
-    { ...location, kind: "ACCESS_TOKEN", value: response.access_token, expiresAt: expiresAtFrom(now, response, adapter.defaultAccessTokenTtlSec), lastRefreshedAt: now },
+    { ...location, kind: "ACCESS_TOKEN", value: response.access_token, expiresAt: expiresAtFrom(result.sentAt, response, adapter.defaultAccessTokenTtlSec), lastRefreshedAt: now },
     { ...location, kind: "REFRESH_TOKEN", value: newRefresh, expiresAt: refreshExpiresAt, lastRefreshedAt: now },
     // Kept until this set is stored: a refresh whose response is lost can retry in the grace window.
     ...(rotated ? [{ ...location, kind: "PREVIOUS_REFRESH_TOKEN" as const, value: refreshToken, expiresAt: new Date(now.getTime() + adapter.refreshToken.graceSec * 1000), lastRefreshedAt: now }] : []),

@@ -45,6 +45,21 @@ describe("token cache", () => {
     expect(get(cache)).toBeUndefined();
   });
 
+  it("serves and stores nothing while the listener is not proven alive (its heartbeat overdue), though it was not yet reported down", async () => {
+    let alive = true;
+    const metrics = new TokenMetrics(new Registry());
+    const cache = new TokenCache(metrics, 20, () => alive);
+    cache.up();
+    cache.fill(KEY, cache.ticket(), fillOf());
+    expect(get(cache)?.accessToken).toBe(SECRET);
+    alive = false;
+    expect(cache.active).toBe(false);
+    expect(get(cache)).toBeUndefined();
+    expect(cache.ticket()).toBeNull();
+    const missed = (await metrics.tokenCacheMisses.get()).values.find((v) => v.labels.reason === "listener_down")?.value;
+    expect(missed).toBe(1);
+  });
+
   it("a notification for the connection drops its entry; another connection's does not", () => {
     const { cache } = upCache();
     cache.fill(KEY, cache.ticket(), fillOf("c1"));

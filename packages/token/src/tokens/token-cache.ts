@@ -117,8 +117,9 @@ class CachedToken {
  * provider, so a warm getValidToken makes no database query. Only in memory: never logged or
  * serialised. It is kept consistent by the LISTEN connection (it observes ConnectionEvents):
  * any notification about a connection drops its entry (a token set written, a token marked
- * invalid, a disconnect, a re-encryption by key rotation). While the listener is down the cache
- * is empty and bypassed; when it is back, the cache starts empty (resynchronised) and fills again.
+ * invalid, a disconnect, a re-encryption by key rotation). While the listener is down, or not
+ * proven alive by its heartbeat, the cache is bypassed (and emptied once it is given up); when it
+ * is back, the cache starts empty (resynchronised) and fills again.
  *
  * A notification that arrives while a database read is in flight must not let that read's
  * (older) result in: every read takes a ticket first, and `fill` refuses it if its connection
@@ -129,6 +130,8 @@ export class TokenCache implements ConnectionObserver {
   private readonly keyOf = new Map<string, string>();
   /** Sequence number of the last notification of each connection id (bounded, see MAX_REMEMBERED). */
   private readonly notifiedAt = new Map<string, number>();
+  /** Per connection in notifiedAt: the highest version its notifications named (null: one named none). */
+  private readonly notifiedVersion = new Map<string, number | null>();
   /** The same, by key, for writes made by this process (see `forget`). */
   private readonly forgottenAt = new Map<string, number>();
   private seq = 0;
@@ -137,17 +140,22 @@ export class TokenCache implements ConnectionObserver {
   private enabled = false;
   private readonly io: IoWatermark;
 
-  /** `maxStallMs`: see IoWatermark (TokenServiceOptions.tokenCacheStallMs). */
+  /**
+   * `maxStallMs`: see IoWatermark (TokenServiceOptions.tokenCacheStallMs). `listenerAlive`: the
+   * listener's heartbeat echoed within its bound (ConnectionEvents.up), asked on every get: a
+   * listener whose path died silently is reported down only when a timer runs, maybe late.
+   */
   constructor(
     private readonly metrics: TokenMetrics | null,
     maxStallMs = 20,
+    private readonly listenerAlive: () => boolean = () => true,
   ) {
     this.io = new IoWatermark(maxStallMs);
   }
 
-  /** True while entries are served and stored (the listener is up). */
+  /** True while entries are served and stored (the listener is up and proven alive). */
   get active(): boolean {
-    return this.enabled;
+    return this.enabled && this.listenerAlive();
   }
 
   get size(): number {
@@ -164,7 +172,7 @@ export class TokenCache implements ConnectionObserver {
    */
   get(key: string, provider: string, marginMs: number, now: number): ValidToken | undefined {
     let reason: CacheMissReason;
-    if (!this.enabled) reason = "listener_down";
+    if (!this.enabled || !this.listenerAlive()) reason = "listener_down";
     else if (!this.io.recent) reason = "stalled";
     else {
       const entry = this.entries.get(key);
@@ -180,13 +188,14 @@ export class TokenCache implements ConnectionObserver {
 
   /** Taken before the database read an entry would be built from; null while the cache is off. */
   ticket(): CacheTicket | null {
-    return this.enabled ? { seq: this.seq } : null;
+    return this.active ? { seq: this.seq } : null;
   }
 
   /** Stores what a read found, unless something about the connection was notified after `ticket`. */
   fill(key: string, ticket: CacheTicket | null, fill: CacheFill): void {
-    if (!this.enabled || !ticket || ticket.seq < this.floor) return;
-    if ((this.notifiedAt.get(fill.connectionId) ?? -1) > ticket.seq || (this.forgottenAt.get(key) ?? -1) > ticket.seq) return;
+    if (!this.active || !ticket || ticket.seq < this.floor) return;
+    if ((this.notifiedAt.get(fill.connectionId) ?? -1) > ticket.seq && !this.shows(fill)) return;
+    if ((this.forgottenAt.get(key) ?? -1) > ticket.seq) return;
     const previous = this.entries.get(key);
     if (previous && previous.connectionId !== fill.connectionId) this.keyOf.delete(previous.connectionId);
     const { token } = fill;
@@ -211,11 +220,17 @@ export class TokenCache implements ConnectionObserver {
 
   // --- ConnectionObserver ------------------------------------------------------------------
 
-  notified(connectionId: string): void {
+  notified(connectionId: string, version: number | null = null): void {
     this.seq++;
     this.remember(this.notifiedAt, connectionId);
+    const seen = this.notifiedVersion.get(connectionId);
+    // The highest version notified; null (a removal, a re-encryption) sticks until the memory is reset.
+    this.notifiedVersion.set(connectionId, version === null || seen === null ? null : Math.max(version, seen ?? -1));
     const key = this.keyOf.get(connectionId);
     if (key === undefined) return;
+    // The entry already shows that write (a refresh of this process, cached from what its write
+    // returned, before the write's own notification arrived): it stays. Older fills are refused above.
+    if (version !== null && (this.entries.get(key)?.version ?? -1) >= version) return;
     this.keyOf.delete(connectionId);
     if (this.entries.delete(key)) this.metrics?.tokenCacheInvalidations.inc({ cause: "notify" });
   }
@@ -234,10 +249,17 @@ export class TokenCache implements ConnectionObserver {
     this.enabled = true;
   }
 
+  /** True when `fill` was read at or after every write notified for its connection (its own write, read back from the write). */
+  private shows(fill: CacheFill): boolean {
+    const notified = this.notifiedVersion.get(fill.connectionId);
+    return notified !== undefined && notified !== null && fill.version >= notified;
+  }
+
   /** Records `id` at the current sequence number; past MAX_REMEMBERED, forgets all and refuses older tickets. */
   private remember(map: Map<string, number>, id: string): void {
     if (this.notifiedAt.size + this.forgottenAt.size >= MAX_REMEMBERED) {
       this.notifiedAt.clear();
+      this.notifiedVersion.clear();
       this.forgottenAt.clear();
       this.floor = this.seq;
     }
@@ -249,6 +271,7 @@ export class TokenCache implements ConnectionObserver {
     this.entries.clear();
     this.keyOf.clear();
     this.notifiedAt.clear();
+    this.notifiedVersion.clear();
     this.forgottenAt.clear();
     this.seq++;
     this.floor = this.seq;

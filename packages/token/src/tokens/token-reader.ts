@@ -1,4 +1,4 @@
-import { TokenError } from "@tokenvault/vault";
+import { TokenError, type TokenErrorCode } from "@tokenvault/vault";
 import { metadataOf, secretOf, type ConnectionWithSecrets } from "../connections/connection";
 import type { ProviderAdapter, ProviderTokenSet } from "../providers/types";
 import { Refresher, type RefreshRequest } from "../refresh/refresher";
@@ -21,6 +21,15 @@ interface LoadedConnection {
   connection: ConnectionWithSecrets | null;
   ticket: CacheTicket | null;
 }
+
+/** The HTTP status a failed read's audit row records: the one the web app answers the code with (apps/web errors.ts). */
+const READ_FAILURE_STATUS: Partial<Record<TokenErrorCode, number>> = {
+  NO_TOKEN: 404,
+  REAUTH_REQUIRED: 412,
+  PROVIDER_UNAVAILABLE: 503,
+  VAULT_UNAVAILABLE: 503,
+  RATE_LIMITED: 429,
+};
 
 const notConnected = () => new TokenError("NO_TOKEN", "This provider is not connected.");
 
@@ -48,15 +57,20 @@ export class TokenReader {
     const adapter = this.deps.providers.get(provider);
     const margin = options.refreshMarginMs ?? this.deps.options.refreshMarginMs;
 
-    // The ticket is taken by the read itself: a caller joining it later shares its ticket too.
-    const read = await this.reads.run(TokenCache.key(companyId, adapter.id), async () => {
-      const ticket = cache?.ticket() ?? null;
-      return { connection: await connections.load(companyId, adapter.id), ticket };
-    });
-    if (!read.connection) throw notConnected();
-    const connection = await this.refresher.ensureFresh(adapter, read.connection, { marginMs: margin, force: !!options.forceRefresh, userId });
-    this.audited(companyId, adapter.id, userId);
-    return { adapter, connection, ticket: read.ticket };
+    try {
+      // The ticket is taken by the read itself: a caller joining it later shares its ticket too.
+      const read = await this.reads.run(TokenCache.key(companyId, adapter.id), async () => {
+        const ticket = cache?.ticket() ?? null;
+        return { connection: await connections.load(companyId, adapter.id), ticket };
+      });
+      if (!read.connection) throw notConnected();
+      const connection = await this.refresher.ensureFresh(adapter, read.connection, { marginMs: margin, force: !!options.forceRefresh, userId });
+      this.audited(companyId, adapter.id, userId);
+      return { adapter, connection, ticket: read.ticket };
+    } catch (error) {
+      if (error instanceof TokenError) this.auditedFailure(companyId, adapter.id, userId, error);
+      throw error;
+    }
   }
 
   /**
@@ -99,6 +113,29 @@ export class TokenReader {
   /** The refresher's ensureFresh (single flight shared with this reader's callers), for the worker's refresh by id. */
   ensureFresh(adapter: ProviderAdapter, connection: ConnectionWithSecrets, request: RefreshRequest): Promise<ConnectionWithSecrets> {
     return this.refresher.ensureFresh(adapter, connection, request);
+  }
+
+  /**
+   * A read answered with an error is audited like a successful one (queued, identical ones of a
+   * batch one row with details.reads), with its code: an admin sees server code that keeps asking
+   * for a connection that is dead. Only after the input was valid: bad input writes nothing.
+   */
+  private auditedFailure(companyId: string, provider: string, userId: string, error: TokenError): void {
+    this.deps.audit.enqueue(
+      {
+        companyId,
+        action: "TOKEN_READ",
+        outcome: "FAILURE",
+        connectionType: provider,
+        apiEndpoint: "tokenService.getValidToken",
+        requestMethod: "READ",
+        responseStatus: READ_FAILURE_STATUS[error.code] ?? 500,
+        errorMessage: error.message,
+        details: { errorCode: error.code },
+      },
+      { userId },
+      this.deps.clock.now(),
+    );
   }
 
   /** Resolves when the background refreshes started so far have settled. */

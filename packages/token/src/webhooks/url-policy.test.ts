@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { TokenError } from "@tokenvault/vault";
 import { checkWebhookUrl, isRefusedAddress, parseWebhookUrl } from "./url-policy";
 
-const production = (addresses: string[] = ["93.184.216.34"]) => ({
+const production = (addresses: string[] = ["203.0.113.10"]) => ({
   allowPrivateNetworks: false,
   lookupAll: () => Promise.resolve(addresses.map((address) => ({ address, family: address.includes(":") ? 6 : 4 }))),
 });
@@ -28,7 +28,7 @@ describe("webhook URL policy", () => {
     expect(isRefusedAddress(address)).toBe(true);
   });
 
-  it.each(["93.184.216.34", "8.8.8.8", "100.63.255.255", "100.128.0.1", "172.15.255.255", "172.32.0.1", "2606:2800:220:1::1", "::ffff:8.8.8.8"])("allows public %s", (address) => {
+  it.each(["203.0.113.10", "8.8.8.8", "100.63.255.255", "100.128.0.1", "172.15.255.255", "172.32.0.1", "2606:2800:220:1::1", "::ffff:8.8.8.8"])("allows public %s", (address) => {
     expect(isRefusedAddress(address)).toBe(false);
   });
 
@@ -51,7 +51,7 @@ describe("webhook URL policy", () => {
   });
 
   it("refuses a host name when any of its addresses is private, and one that does not resolve", async () => {
-    expect(await refusedWith("https://hooks.example.com/", production(["93.184.216.34", "10.0.0.5"]))).toMatch(/resolves to a private/);
+    expect(await refusedWith("https://hooks.example.com/", production(["203.0.113.10", "10.0.0.5"]))).toMatch(/resolves to a private/);
     expect(await refusedWith("https://localhost/", production(["127.0.0.1", "::1"]))).toMatch(/resolves to a private/);
     expect(await refusedWith("https://nowhere.invalid/", production([]))).toMatch(/does not resolve/);
     const failing = { allowPrivateNetworks: false, lookupAll: () => Promise.reject(new Error("ENOTFOUND")) };

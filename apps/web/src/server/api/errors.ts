@@ -3,10 +3,8 @@ import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { type z, ZodError } from "zod";
 import { isDatabaseUnavailable } from "@tokenvault/db";
 import { databaseUnavailable, TokenError, type TokenErrorCode } from "@tokenvault/token";
-import { StorageError } from "@tokenvault/store";
+import { isStoreUnavailable } from "@tokenvault/store";
 import { closeConnection } from "./body-limit";
-
-const isStoreUnavailable = (error: unknown) => error instanceof StorageError && (error.code === "UNAVAILABLE" || error.code === "TIMEOUT");
 
 type TRPCCode = TRPCError["code"];
 

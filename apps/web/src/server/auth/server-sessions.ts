@@ -18,7 +18,7 @@
  * reference is refused at once; a session entry is the authority, so a write racing a sign-out
  * (refused by the store with CONFLICT) never revives it.
  */
-import type { Clock, StoreLock, TokenMetadata, TokenStore } from "@tokenvault/store";
+import type { Clock, FallbackOptions, StoreLock, TokenMetadata, TokenStore } from "@tokenvault/store";
 import { StorageError, systemClock } from "@tokenvault/store";
 import { randomToken, sha256 } from "@tokenvault/vault";
 import type { SessionCookieSealer } from "./session-cookie";
@@ -72,6 +72,18 @@ interface RefreshClaims {
 }
 
 const MINUTE = 60_000;
+const REFRESH_TTL_MS = 7 * 24 * 60 * MINUTE;
+
+/**
+ * The store fallback's settings for sessions (Redis, Upstash): a session validated here is vouched
+ * for `windowMs` into an outage; a session known here to be ended (ended here, or found ended or
+ * absent in the store) is refused with 401 for as long as any cookie of it could be valid, never
+ * 503; one signed in here during the outage works here until the store has it.
+ */
+export function sessionFallbackOptions(windowMs: number): Pick<FallbackOptions, "windowMs" | "removedWindowMs" | "maxEntries"> {
+  return { windowMs, removedWindowMs: REFRESH_TTL_MS, maxEntries: 10_000 };
+}
+
 const USER_SUBJECT = (userId: string) => `user:${userId}`;
 
 export class ServerSessions {
@@ -89,7 +101,7 @@ export class ServerSessions {
     this.sealer = options.sealer;
     this.clock = options.clock ?? systemClock;
     this.accessTtlMs = options.accessTtlMs ?? 15 * MINUTE;
-    this.refreshTtlMs = options.refreshTtlMs ?? 7 * 24 * 60 * MINUTE;
+    this.refreshTtlMs = options.refreshTtlMs ?? REFRESH_TTL_MS;
     this.graceMs = options.graceMs ?? 10_000;
   }
 
@@ -115,11 +127,12 @@ export class ServerSessions {
     const reference = this.sealer.open(value, now);
     if (!reference) return { kind: "none", reason: "invalid" };
     const { sessionId, refreshToken } = reference;
-    const [session, access, refresh] = await Promise.all([
-      this.store.get(`session:${sessionId}`),
-      this.store.get(`access:${sessionId}`),
-      this.store.get(`refresh:${sessionId}`),
-    ]);
+    const reads = await Promise.allSettled([this.store.get(`session:${sessionId}`), this.store.get(`access:${sessionId}`), this.store.get(`refresh:${sessionId}`)]);
+    // Known ended (null) is the answer even when another entry cannot be read (a store outage): 401, not 503.
+    if (reads.some((read, at) => at !== 1 && read.status === "fulfilled" && read.value === null)) return { kind: "none", reason: "ended" };
+    const failed = reads.find((read) => read.status === "rejected");
+    if (failed) throw failed.reason;
+    const [session, access, refresh] = reads.map((read) => (read as PromiseFulfilledResult<TokenMetadata | null>).value);
     if (!session || !refresh) return { kind: "none", reason: "ended" };
     const handle = session.id;
     const claims = session.claims as unknown as SessionClaims;

@@ -5,7 +5,7 @@ import { clientAddress } from "../api/client-address";
 import type { Caller, SessionResolver } from "./caller";
 import { LOCAL_USERS } from "./local-users";
 import { SessionCookieSealer } from "./session-cookie";
-import { ServerSessions, type IssuedCookie } from "./server-sessions";
+import { ServerSessions, sessionFallbackOptions, type IssuedCookie } from "./server-sessions";
 
 /**
  * Over HTTPS the cookie carries the __Host- prefix: browsers then accept it only Secure, for
@@ -18,23 +18,30 @@ export function sessionCookieName(): string {
 /** Sessions live beside the token store's other entries, apart from them: their own namespace and key prefix. */
 const SESSION_STORE = { namespace: "auth", prefix: "auth" } as const;
 
-let sessions: ServerSessions | undefined;
+/**
+ * One per process, kept on globalThis: Next loads this module once for pages (and the proxy) and
+ * once for route handlers, and two copies would keep two fallback caches with two answers.
+ */
+const PROCESS_SESSIONS = Symbol.for("tokenvault.serverSessions");
+const processGlobal = globalThis as { [PROCESS_SESSIONS]?: ServerSessions };
 
 /**
  * The process's sessions, built on first use: on the store TOKEN_STORE names (the app's own
  * database by default; Redis or Upstash when configured). On Redis or Upstash an in-process
- * fallback keeps recently validated sessions working through a brief outage (README, "Sessions").
+ * fallback keeps recently validated sessions working through a brief outage (docs/sessions.md).
  */
 export function serverSessions(): ServerSessions {
-  if (sessions) return sessions;
+  const existing = processGlobal[PROCESS_SESSIONS];
+  if (existing) return existing;
   const env = webEnv();
   const primary = new LazyTokenStore(() => createTokenStoreFromEnv(SESSION_STORE));
   const { backend } = storeSettingsFromEnv();
   // Counted on the process's metrics (/api/metrics): the backend's own operations, under the fallback.
   const measured = withStoreMetrics(primary, StoreMetrics.on(defaultTokenMetrics().registry), backend);
   const remote = backend === "redis" || backend === "upstash";
-  const store: TokenStore = remote ? withFallback(measured, { namespace: SESSION_STORE.namespace, windowMs: env.sessionCacheMs }) : measured;
-  sessions = new ServerSessions({ store, lock: primary, sealer: new SessionCookieSealer(env.sessionSecret) });
+  const store: TokenStore = remote ? withFallback(measured, { namespace: SESSION_STORE.namespace, ...sessionFallbackOptions(env.sessionCacheMs) }) : measured;
+  const sessions = new ServerSessions({ store, lock: primary, sealer: new SessionCookieSealer(env.sessionSecret) });
+  processGlobal[PROCESS_SESSIONS] = sessions;
   return sessions;
 }
 
@@ -91,7 +98,7 @@ export const cookieSessionResolver: SessionResolver = async ({ headers, response
   if (!value) return null;
   // The store unreachable and the session not validated here recently: the StorageError goes up
   // and the request is refused with 503 (never guessed valid, and not a sign-out either: the
-  // session is still there when the store returns). See the README's outage policy.
+  // session is still there when the store returns). See the outage policy in docs/sessions.md.
   const result = await serverSessions().resolve(value, { rotate: responseHeaders !== undefined });
   if (result.kind === "refresh-needed") throw new SessionRefreshNeeded();
   if (result.kind === "none" && result.reason === "reuse") await auditReuse(result.userId, headers);
