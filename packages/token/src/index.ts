@@ -12,6 +12,7 @@ export type { StaticSecretKind } from "./secrets/static-secrets";
 export type { ExpiringToken } from "./connections/token-lifecycle";
 export type { RevocationRetryReport } from "./connect/revocation-queue";
 export type { ConnectionUpkeepStore, UpkeepConnection, UpkeepIncident, UpkeepSecret } from "./connections/connection-upkeep-store";
+export type { ConnectionRefresh, ConnectionRefreshOptions, ConnectionRefreshOutcome, ConnectionRefreshReason } from "./refresh/connection-refresh";
 export { dueConnectionsSql, type DueCriteria } from "./connections/due-connections";
 export { systemClock, type Clock } from "./clock";
 export { TokenError, DecryptionError, KeyConfigError, TOKEN_ERROR_CODES, type TokenErrorCode, type DecryptionFailureReason } from "@tokenvault/vault";
