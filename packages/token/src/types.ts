@@ -31,6 +31,8 @@ export interface GetValidTokenOptions {
   forceRefresh?: boolean;
   /** Refresh when the token expires within this many ms. Default: the service's margin (5 minutes). */
   refreshMarginMs?: number;
+  /** Where the call came from: the client address and user agent its audit rows (TOKEN_READ, REFRESH) record. */
+  context?: Pick<RequestContext, "ipAddress" | "userAgent">;
 }
 
 export type TokenStatusCode = "VALID" | "EXPIRED" | "NO_TOKEN" | "ERROR";

@@ -541,6 +541,21 @@ describe("check, status and disconnect", () => {
     expect(lastReadAt.getTime()).toBeGreaterThanOrEqual(first.timestamp.getTime());
   });
 
+  it("records the caller's address and user agent on the TOKEN_READ and REFRESH rows its call wrote, a live check's included", async () => {
+    await h.connect(service, company, "quickbooks");
+    const reader = h.service({ checkCoalesceMs: 0 });
+    const context = { ipAddress: "198.51.100.7", userAgent: "billing-service/2.1" };
+    await reader.getValidToken(company, "quickbooks", "server-code", { forceRefresh: true, context });
+    await reader.checkConnection(company, "quickbooks", { userId: "alice", ipAddress: "203.0.113.9", userAgent: "dashboard" });
+    await reader.close();
+    const rows = await h.db.prisma.auditLog.findMany({ where: { companyId: company, action: { in: ["TOKEN_READ", "REFRESH"] }, userId: { in: ["server-code", "alice"] } }, orderBy: { timestamp: "asc" } });
+    expect(rows.map((r) => [r.action, r.userId, r.ipAddress, r.userAgent])).toEqual([
+      ["REFRESH", "server-code", "198.51.100.7", "billing-service/2.1"],
+      ["TOKEN_READ", "server-code", "198.51.100.7", "billing-service/2.1"],
+      ["TOKEN_READ", "alice", "203.0.113.9", "dashboard"],
+    ]);
+  });
+
   it("failed reads are audited too: a revoked grant's REAUTH_REQUIRED answers are counted in TOKEN_READ failure rows by error code", async () => {
     await h.connect(service, company, "quickbooks");
     await h.sim.revokeGrants({ realmId: (await grantOf(company, "quickbooks")).realmId! });

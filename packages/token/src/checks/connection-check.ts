@@ -94,7 +94,7 @@ export class ConnectionCheck {
   }
 
   private async request(adapter: ProviderAdapter, companyId: string, context: RequestContext, force: boolean): Promise<{ status: number; url: string }> {
-    const read = await this.tokens.read(companyId, adapter.id, context.userId, { forceRefresh: force });
+    const read = await this.tokens.read(companyId, adapter.id, context.userId, { forceRefresh: force, context });
     const request = adapter.checkRequest(this.tokens.tokenSet(read));
     const response = await providerFetch(request.url, { headers: request.headers }, this.deps.options.providerTimeoutMs);
     await response.body?.cancel();

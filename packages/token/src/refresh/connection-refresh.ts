@@ -74,7 +74,7 @@ export async function refreshConnection(
       const adapter = deps.providers.get(before.provider);
       // A keep-alive is forced, with the service's margin (as refreshNow); refresh-ahead waits for the refresh inside its margin.
       const marginMs = reason === "refresh-ahead" ? (options.marginMs ?? deps.options.refreshMarginMs) : deps.options.refreshMarginMs;
-      const after = await ensureFresh(adapter, before, { marginMs, force: reason === "keep-alive", wait: true, userId });
+      const after = await ensureFresh(adapter, before, { marginMs, force: reason === "keep-alive", wait: true, context: { ...options.context, userId } });
       const renewed = refreshedAt(after) > refreshedAt(before);
       const coolingDown = !!after.cooldownUntil && after.cooldownUntil > deps.clock.now();
       result = { outcome: renewed ? "refreshed" : coolingDown ? "cooldown" : "fresh", expiresAt: expiresAt(after), connection, error: null };

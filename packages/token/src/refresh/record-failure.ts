@@ -4,6 +4,7 @@ import type { ConnectionWithSecrets } from "../connections/connection";
 import { toTokenError, type ProviderCallError } from "../oauth/token-client";
 import type { ProviderAdapter } from "../providers/types";
 import type { ServiceParts } from "../service-parts";
+import type { RequestContext } from "../types";
 
 /** Thrown when the fence refuses a stale lease holder's write (inside a transaction: it rolls back). */
 export class StaleLeaseError extends Error {
@@ -19,12 +20,12 @@ export interface RefreshFailure {
   error: ProviderCallError;
   responseTime: number;
   force: boolean;
-  userId: string;
+  context: RequestContext;
 }
 
 /** Records a failed refresh (health, audit, state or cooldown) under the fence and returns the error to raise. */
 export async function recordFailure(deps: Pick<ServiceParts, "connections" | "clock" | "logger" | "options">, failure: RefreshFailure): Promise<TokenError> {
-  const { adapter, connection, error, force, userId } = failure;
+  const { adapter, connection, error, force, context } = failure;
   const tokenError = toTokenError(error, adapter.displayName);
   const now = deps.clock.now();
   const ended = error.kind === "invalid_grant";
@@ -52,7 +53,7 @@ export async function recordFailure(deps: Pick<ServiceParts, "connections" | "cl
         errorMessage: tokenError.message,
         details: { forced: force, reason: error.kind, oauthError: error.oauthError },
       },
-      context: { userId },
+      context,
       at: now,
     });
   });

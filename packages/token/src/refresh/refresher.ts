@@ -9,6 +9,7 @@ import { ProviderCallError, type TokenResponse } from "../oauth/token-client";
 import type { ProviderAdapter } from "../providers/types";
 import type { RefreshOutcome } from "../metrics/token-metrics";
 import type { ServiceParts } from "../service-parts";
+import type { RequestContext } from "../types";
 import { LeaseHeartbeat } from "./lease-heartbeat";
 import { recordFailure, StaleLeaseError } from "./record-failure";
 import { SingleFlight } from "@tokenvault/kit";
@@ -41,8 +42,8 @@ export interface RefreshRequest {
   marginMs: number;
   /** The provider refused the token: refresh even if it looks fresh (once, however many ask). */
   force: boolean;
-  /** Who asked; recorded on the audit row. */
-  userId: string;
+  /** Who asked, from where; recorded on the audit row. */
+  context: RequestContext;
   /** Inside the margin, wait for the refresh rather than serve the still-valid token (the background worker observes the outcome). */
   wait?: boolean;
 }
@@ -230,7 +231,7 @@ export class Refresher {
   }
 
   /** `current` was read by the statement that claimed the lease: it is what the lease protects (version `current.version`). */
-  private async underLease(adapter: ProviderAdapter, current: ConnectionWithSecrets, observedVersion: number, { marginMs, force, userId }: RefreshRequest): Promise<ConnectionWithSecrets> {
+  private async underLease(adapter: ProviderAdapter, current: ConnectionWithSecrets, observedVersion: number, { marginMs, force, context }: RefreshRequest): Promise<ConnectionWithSecrets> {
     const { clock, logger, connections, options } = this.deps;
     const seen = current;
     const leaseVersion = current.version;
@@ -270,7 +271,7 @@ export class Refresher {
         if (!(error instanceof ProviderCallError)) throw error;
         this.observeRefresh(adapter, "failure", started);
         this.deps.metrics?.providerErrors.inc({ provider: adapter.id, kind: error.kind });
-        const failure = await recordFailure(this.deps, { adapter, connection: current, owner: this.owner, leaseVersion, error, responseTime: Date.now() - started, force, userId });
+        const failure = await recordFailure(this.deps, { adapter, connection: current, owner: this.owner, leaseVersion, error, responseTime: Date.now() - started, force, context });
         leaseHeld = false; // the fenced write released it
         throw failure;
       }
@@ -282,7 +283,7 @@ export class Refresher {
       const retry = { until: Math.max(deadline, Date.now() + options.leaseMs), logger, context: { provider: adapter.id, companyId: current.companyId } };
       let written: ConnectionWithSecrets | null;
       try {
-        written = await storeRefreshResult(this.deps, { adapter, connection: current, owner: this.owner, response, refreshToken, force, userId, started, sentAt }, retry);
+        written = await storeRefreshResult(this.deps, { adapter, connection: current, owner: this.owner, response, refreshToken, force, context, started, sentAt }, retry);
       } finally {
         await heartbeat.stop();
       }

@@ -5,6 +5,7 @@ import type { TokenResponse } from "../oauth/token-client";
 import { expiresAtFrom, hardExpiresAtFrom, refreshExpiresAtFrom, type ProviderAdapter } from "../providers/types";
 import type { SecretWrite } from "../secrets/secret-store";
 import type { ServiceParts } from "../service-parts";
+import type { RequestContext } from "../types";
 
 /** What the provider answered, with what is needed to store it under the lease. */
 export interface RefreshResult {
@@ -16,7 +17,8 @@ export interface RefreshResult {
   /** The refresh token the provider was sent. */
   refreshToken: string;
   force: boolean;
-  userId: string;
+  /** The caller whose request found the token expiring (or forced the refresh). */
+  context: RequestContext;
   /** When the provider call started (Date.now()): the audit row's response time. */
   started: number;
   /** When the request that succeeded was sent (the service's clock): the access token's lifetime counts from here. */
@@ -62,7 +64,7 @@ export async function whileDatabaseDown<T>(attempt: () => Promise<T>, retry: Sto
  * Returns the connection as written; null: the fence refused (the lease was lost, or the write already landed).
  */
 export async function storeRefreshResult(deps: Pick<ServiceParts, "connections" | "secrets" | "clock">, result: RefreshResult, retry: StoreRetry): Promise<ConnectionWithSecrets | null> {
-  const { adapter, connection: current, response, refreshToken, force, userId } = result;
+  const { adapter, connection: current, response, refreshToken, force, context } = result;
   const now = deps.clock.now();
   const refreshSecret = secretOf(current, "REFRESH_TOKEN")!;
   const rotated = response.refresh_token !== undefined && response.refresh_token !== refreshToken;
@@ -104,8 +106,7 @@ export async function storeRefreshResult(deps: Pick<ServiceParts, "connections" 
           responseTime,
           details: { forced: force, refreshTokenRotated: rotated },
         },
-        // The caller whose request found the token expiring (or forced the refresh).
-        context: { userId },
+        context,
         at: now,
       },
     });

@@ -5,7 +5,7 @@ import { Refresher, type RefreshRequest } from "../refresh/refresher";
 import { SingleFlight } from "@tokenvault/kit";
 import { TokenCache, type CacheTicket } from "./token-cache";
 import type { ServiceParts } from "../service-parts";
-import type { GetValidTokenOptions, ValidToken } from "../types";
+import type { GetValidTokenOptions, RequestContext, ValidToken } from "../types";
 import { requireName } from "../validation";
 
 export type TokenReaderDeps = Pick<ServiceParts, "providers" | "connections" | "secrets" | "audit" | "clock" | "logger" | "options" | "events" | "cache">;
@@ -30,6 +30,9 @@ const READ_FAILURE_STATUS: Partial<Record<TokenErrorCode, number>> = {
   VAULT_UNAVAILABLE: 503,
   RATE_LIMITED: 429,
 };
+
+/** The audit rows' who and from where: the caller's address and user agent when it passed them. */
+const contextOf = (userId: string, options: GetValidTokenOptions): RequestContext => ({ userId, ipAddress: options.context?.ipAddress ?? null, userAgent: options.context?.userAgent ?? null });
 
 const notConnected = () => new TokenError("NO_TOKEN", "This provider is not connected.");
 
@@ -56,6 +59,7 @@ export class TokenReader {
     const { connections, cache } = this.deps;
     const adapter = this.deps.providers.get(provider);
     const margin = options.refreshMarginMs ?? this.deps.options.refreshMarginMs;
+    const context = contextOf(userId, options);
 
     try {
       // The ticket is taken by the read itself: a caller joining it later shares its ticket too.
@@ -64,11 +68,11 @@ export class TokenReader {
         return { connection: await connections.load(companyId, adapter.id), ticket };
       });
       if (!read.connection) throw notConnected();
-      const connection = await this.refresher.ensureFresh(adapter, read.connection, { marginMs: margin, force: !!options.forceRefresh, userId });
-      this.audited(companyId, adapter.id, userId);
+      const connection = await this.refresher.ensureFresh(adapter, read.connection, { marginMs: margin, force: !!options.forceRefresh, context });
+      this.audited(companyId, adapter.id, context);
       return { adapter, connection, ticket: read.ticket };
     } catch (error) {
-      if (error instanceof TokenError) this.auditedFailure(companyId, adapter.id, userId, error);
+      if (error instanceof TokenError) this.auditedFailure(companyId, adapter.id, context, error);
       throw error;
     }
   }
@@ -87,7 +91,7 @@ export class TokenReader {
       const margin = options.refreshMarginMs ?? this.deps.options.refreshMarginMs;
       const hit = cache.get(TokenCache.key(companyId, adapter.id), adapter.id, margin, this.deps.clock.now().getTime());
       if (hit) {
-        this.audited(companyId, adapter.id, userId);
+        this.audited(companyId, adapter.id, contextOf(userId, options));
         return hit;
       }
     }
@@ -102,10 +106,10 @@ export class TokenReader {
   }
 
   /** Every token read is audited (queued, written in batches off the request path). */
-  private audited(companyId: string, provider: string, userId: string): void {
+  private audited(companyId: string, provider: string, context: RequestContext): void {
     this.deps.audit.enqueue(
       { companyId, action: "TOKEN_READ", outcome: "SUCCESS", connectionType: provider, apiEndpoint: "tokenService.getValidToken", requestMethod: "READ", responseStatus: 200 },
-      { userId },
+      context,
       this.deps.clock.now(),
     );
   }
@@ -120,7 +124,7 @@ export class TokenReader {
    * batch one row with details.reads), with its code: an admin sees server code that keeps asking
    * for a connection that is dead. Only after the input was valid: bad input writes nothing.
    */
-  private auditedFailure(companyId: string, provider: string, userId: string, error: TokenError): void {
+  private auditedFailure(companyId: string, provider: string, context: RequestContext, error: TokenError): void {
     this.deps.audit.enqueue(
       {
         companyId,
@@ -133,7 +137,7 @@ export class TokenReader {
         errorMessage: error.message,
         details: { errorCode: error.code },
       },
-      { userId },
+      context,
       this.deps.clock.now(),
     );
   }
