@@ -3,9 +3,7 @@ import { resetDbEnvCacheForTests } from "@tokenvault/db";
 import { developmentSessionSecret, envSource, kitEnv, optionalText, runtimeMode } from "@tokenvault/kit";
 import { KeyConfigError } from "@tokenvault/vault";
 import { z } from "zod";
-import { DEFAULT_MAX_REQUEST_BODY_BYTES } from "./server/api/body-limit";
-import { parseTrustedProxies, type TrustedProxies } from "./server/api/client-address";
-import type { RequestLimitsConfig } from "./server/limits/request-limits";
+import { DEFAULT_MAX_REQUEST_BODY_BYTES, parseTrustedProxies, type RequestLimitsConfig, type TrustedProxies } from "./settings";
 
 /** The only place apps/web reads the environment, on the kit's (runtime mode). */
 function readEnv() {

@@ -5,7 +5,7 @@ import { defaultTokenMetrics } from "./metrics/token-metrics";
 import { pinoLogger } from "./pino-logger";
 import { providersFromSettings } from "./providers/from-settings";
 import { TokenService } from "./token-service";
-import { DEFAULT_REFRESH_SCHEDULE } from "./views/refresh-schedule";
+import { DEFAULT_REFRESH_SCHEDULE } from "./options";
 
 /**
  * The process's token service, wired from the environment on first use: the vault (a bad or

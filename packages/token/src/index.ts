@@ -6,10 +6,10 @@ export { getTokenService, closeTokenService, tokenService, type TokenServiceApi 
 export { closeOnShutdown } from "./shutdown";
 export { refreshMarginFor } from "./refresh/freshness";
 export { connectionHistorySql, HISTORY_RANGES, type ConnectionHistoryDay, type HistoryRange } from "./views/connection-history";
-export { DEFAULT_REFRESH_SCHEDULE, keepAliveAt, nextScheduledRefresh, type RefreshSchedule } from "./views/refresh-schedule";
-export { DEFAULT_OPTIONS, type TokenServiceOptions } from "./service-parts";
+export { keepAliveAt, nextScheduledRefresh } from "./views/refresh-schedule";
+export { DEFAULT_OPTIONS, DEFAULT_REFRESH_SCHEDULE, type RefreshSchedule, type TokenServiceOptions } from "./options";
 export type { StaticSecretKind } from "./secrets/static-secrets";
-export type { ExpiringToken } from "./connections/token-lifecycle";
+export type { ExpiringToken } from "./tokens/token-lifecycle";
 export type { RevocationRetryReport } from "./connect/revocation-queue";
 export type { ConnectionUpkeepStore, UpkeepConnection, UpkeepIncident, UpkeepSecret } from "./connections/connection-upkeep-store";
 export type { ConnectionRefresh, ConnectionRefreshOptions, ConnectionRefreshOutcome, ConnectionRefreshReason } from "./refresh/connection-refresh";

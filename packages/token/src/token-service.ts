@@ -11,7 +11,7 @@ import { purgeExpiredOAuthStates } from "./connect/oauth-state-purge";
 import { RevocationQueue, type RevocationRetryReport } from "./connect/revocation-queue";
 import { ConnectionStore } from "./connections/connection-store";
 import { ConnectionUpkeepStore } from "./connections/connection-upkeep-store";
-import { TokenLifecycle, type ExpiringToken } from "./connections/token-lifecycle";
+import { TokenLifecycle, type ExpiringToken } from "./tokens/token-lifecycle";
 import { consoleLogger, type Logger } from "./logger";
 import type { TokenMetrics } from "./metrics/token-metrics";
 import type { ProviderRegistry } from "./providers/registry";
@@ -20,7 +20,8 @@ import { ConnectionEvents } from "./refresh/connection-events";
 import { refreshConnection, type ConnectionRefresh, type ConnectionRefreshOptions, type ConnectionRefreshReason } from "./refresh/connection-refresh";
 import { SecretStore } from "./secrets/secret-store";
 import { StaticSecrets, type StaticSecretKind } from "./secrets/static-secrets";
-import { DEFAULT_OPTIONS, type ServiceParts, type TokenServiceOptions } from "./service-parts";
+import { DEFAULT_OPTIONS, type TokenServiceOptions } from "./options";
+import type { ServiceParts } from "./service-parts";
 import { TokenCache } from "./tokens/token-cache";
 import { TokenReader } from "./tokens/token-reader";
 import type {

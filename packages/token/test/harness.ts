@@ -7,7 +7,7 @@ import { genericOidcAdapter } from "../src/providers/generic-oidc";
 import { ProviderRegistry } from "../src/providers/registry";
 import type { ProviderAdapter } from "../src/providers/types";
 import { simulatedAdapters } from "../src/providers/simulated";
-import type { TokenServiceOptions } from "../src/service-parts";
+import type { TokenServiceOptions } from "../src/options";
 import { TokenService } from "../src/token-service";
 import { createKeyRing, Vault } from "@tokenvault/vault";
 import { afterAll, beforeAll, beforeEach, inject } from "vitest";

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../src/logger";
 import { TokenMetrics } from "../src/metrics/token-metrics";
 import type { ConnectionEvents } from "../src/refresh/connection-events";
-import { rotateKeys } from "../src/secrets/rotation";
+import { rotateKeys } from "../src/key-rotation";
 import { TokenService } from "../src/token-service";
 import { createHarness, registryFor, TEST_OPTIONS, type Harness } from "./harness";
 

@@ -9,7 +9,8 @@ import { silentLogger, type Logger } from "../src/logger";
 import { createKeyRing, Vault } from "@tokenvault/vault";
 import { recordEncryptions, WARN_AT } from "../src/secrets/key-usage";
 import { formatRotationReport } from "../src/secrets/rotation-report";
-import { keyHoldings, rotateKeys } from "../src/secrets/rotation";
+import { rotateKeys } from "../src/key-rotation";
+import { keyHoldings } from "../src/secrets/rotation";
 import { SecretStore, type SecretWrite } from "../src/secrets/secret-store";
 import { createHarness, REDIRECT, registryFor, TEST_OPTIONS } from "./harness";
 

@@ -3,7 +3,7 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTRPC } from "~/trpc/react";
-import { AUDIT_ACTIONS } from "~/trpc/shared";
+import { AUDIT_ACTIONS } from "~/audit-actions";
 
 type Action = (typeof AUDIT_ACTIONS)[number];
 

@@ -5,7 +5,8 @@ import { keyRingFromEnv } from "../env";
 import { TokenError, Vault } from "@tokenvault/vault";
 import { consoleLogger } from "../logger";
 import { formatRotationReport } from "../secrets/rotation-report";
-import { rotateKeys, type RotationProgress } from "../secrets/rotation";
+import { rotateKeys } from "../key-rotation";
+import type { RotationProgress } from "../secrets/rotation";
 import { closeOnShutdown } from "../shutdown";
 
 function progressPrinter(): (progress: RotationProgress) => void {

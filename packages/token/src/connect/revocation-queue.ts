@@ -1,12 +1,16 @@
 import { randomUUID } from "node:crypto";
-import type { PendingRevocation } from "@tokenvault/db";
-import type { VaultBinding } from "@tokenvault/vault";
+import type { PendingRevocation, PrismaClient } from "@tokenvault/db";
+import { DecryptionError, type Vault, type VaultBinding } from "@tokenvault/vault";
 import type { AuditEvent } from "../audit/audit-trail";
 import type { Tx } from "../connections/connection-store";
 import { refreshGrant, revokeGrant } from "../oauth/token-calls";
 import { ProviderCallError, toTokenError } from "../oauth/token-client";
+import type { Logger } from "../logger";
 import type { ProviderAdapter } from "../providers/types";
-import { SYSTEM, type ServiceParts } from "../service-parts";
+import { SYSTEM } from "../options";
+import type { ServiceParts } from "../service-parts";
+import { recordEncryptions } from "../secrets/key-usage";
+import type { Resealer } from "../secrets/rotation";
 import type { RequestContext } from "../types";
 
 export type RevocationQueueDeps = Pick<ServiceParts, "prisma" | "providers" | "secrets" | "audit" | "clock" | "logger" | "options">;
@@ -171,3 +175,31 @@ export class RevocationQueue {
 function tenantIdsOf(row: PendingRevocation): string[] | null {
   return Array.isArray(row.tenantIds) ? row.tenantIds.filter((t): t is string => typeof t === "string") : null;
 }
+
+/**
+ * A replaced grant whose revocation the provider refused waits in PendingRevocation, its refresh
+ * token sealed, for the worker's retry. It moves to the current key too: removing the old key
+ * must not leave a live grant that can no longer be revoked. Few rows: one pass, compare-and-set each.
+ */
+async function resealPendingRevocations(prisma: PrismaClient, vault: Vault, logger: Logger): Promise<{ moved: number; unknownKey: number; failed: number }> {
+  const rows = await prisma.pendingRevocation.findMany({ where: { keyId: { not: vault.currentKeyId } }, select: { id: true, companyId: true, provider: true, sealed: true } });
+  const result = { moved: 0, unknownKey: 0, failed: 0 };
+  for (const row of rows) {
+    const binding = pendingRevocationBinding(row);
+    try {
+      const resealed = vault.seal(vault.open(row.sealed, binding), binding);
+      const { count } = await prisma.pendingRevocation.updateMany({ where: { id: row.id, sealed: row.sealed }, data: { sealed: resealed.ciphertext, keyId: resealed.keyId } });
+      result.moved += count;
+    } catch (error) {
+      if (!(error instanceof DecryptionError)) throw error;
+      if (error.reason === "UNKNOWN_KEY") result.unknownKey++;
+      else result.failed++;
+      logger.warn("pending revocation could not be re-encrypted", { revocationId: row.id, reason: error.reason });
+    }
+  }
+  if (result.moved > 0) await prisma.$transaction((tx) => recordEncryptions(tx, vault.currentKeyId, result.moved, logger));
+  return result;
+}
+
+/** Key rotation's resealer of the pending revocations (see key-rotation.ts). */
+export const pendingRevocationResealer: Resealer = { reportAs: "pendingRevocations", reseal: resealPendingRevocations };

@@ -1,13 +1,5 @@
+import type { RetryPolicy } from "../options";
 import { ProviderCallError } from "./token-client";
-
-export interface RetryPolicy {
-  /** Attempts in total, the first included. */
-  attempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
-
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 200, maxDelayMs: 2_000 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

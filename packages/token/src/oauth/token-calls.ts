@@ -1,28 +1,5 @@
-import type { ProviderAdapter } from "../providers/types";
+import type { CodeExchange, ProviderAdapter } from "../providers/types";
 import { requestToken, revokeToken, type TokenResponse } from "./token-client";
-
-/** What a code exchange needs beyond the code: the request it answers. */
-export interface CodeExchange {
-  code: string;
-  state: string;
-  redirectUri: string;
-  codeVerifier: string | null;
-  /** The nonce of the consent request: the id_token must carry it. Null: no id_token is expected. */
-  nonce: string | null;
-  /** Every parameter of the redirect (code, state, and iss where the provider sends it). */
-  callbackParams: URLSearchParams;
-}
-
-/**
- * A provider's token endpoint calls, when a library makes them (generic providers: openid-client,
- * which also authenticates the client and verifies id_tokens). Each throws ProviderCallError
- * when the provider refused or failed; exchangeCode also IdTokenRejectedError.
- */
-export interface TokenEndpointCalls {
-  exchangeCode(input: CodeExchange, timeoutMs: number): Promise<TokenResponse>;
-  refresh(refreshToken: string, timeoutMs: number): Promise<TokenResponse>;
-  revoke(token: string, timeoutMs: number): Promise<void>;
-}
 
 /**
  * The code exchange succeeded but its id_token was refused (signature, issuer, audience, expiry,

@@ -1,5 +1,6 @@
 import * as oidc from "openid-client";
-import { IdTokenRejectedError, type CodeExchange, type TokenEndpointCalls } from "../oauth/token-calls";
+import { IdTokenRejectedError } from "../oauth/token-calls";
+import type { CodeExchange, TokenEndpointCalls } from "./types";
 import { classify, ProviderCallError, providerFetch, tokenResponseFrom, type TokenResponse } from "../oauth/token-client";
 
 export const TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"] as const;

@@ -1,10 +1,32 @@
 import type OAuthClient from "intuit-oauth";
 import type * as oidc from "openid-client";
 import type { XeroClient } from "xero-node";
-import type { TokenEndpointCalls } from "../oauth/token-calls";
 import type { ClientCredentials, TokenResponse } from "../oauth/token-client";
 import { accessTokenExpiresAt } from "../oauth/token-expiry";
 import type { ProviderTenant } from "../types";
+
+/** What a code exchange needs beyond the code: the request it answers. */
+export interface CodeExchange {
+  code: string;
+  state: string;
+  redirectUri: string;
+  codeVerifier: string | null;
+  /** The nonce of the consent request: the id_token must carry it. Null: no id_token is expected. */
+  nonce: string | null;
+  /** Every parameter of the redirect (code, state, and iss where the provider sends it). */
+  callbackParams: URLSearchParams;
+}
+
+/**
+ * A provider's token endpoint calls, when a library makes them (generic providers: openid-client,
+ * which also authenticates the client and verifies id_tokens). Each throws ProviderCallError
+ * when the provider refused or failed; exchangeCode also IdTokenRejectedError.
+ */
+export interface TokenEndpointCalls {
+  exchangeCode(input: CodeExchange, timeoutMs: number): Promise<TokenResponse>;
+  refresh(refreshToken: string, timeoutMs: number): Promise<TokenResponse>;
+  revoke(token: string, timeoutMs: number): Promise<void>;
+}
 
 export interface ProviderEndpoints {
   authorization: string;

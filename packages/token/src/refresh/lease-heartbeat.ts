@@ -1,6 +1,6 @@
 import type { ConnectionStore } from "../connections/connection-store";
 import type { Logger } from "../logger";
-import type { RefreshOptions } from "./refresher";
+import type { RefreshOptions } from "../options";
 
 /**
  * Keeps a short refresh lease alive while its holder waits for the provider, then while it

@@ -3,7 +3,7 @@
 // the freshness rule, failure recording, the heartbeat and the retried write are in their own files.
 import { randomToken, TokenError } from "@tokenvault/vault";
 import { secretOf, type ConnectionWithSecrets } from "../connections/connection";
-import { withRetry, type RetryPolicy } from "../oauth/retry";
+import { withRetry } from "../oauth/retry";
 import { refreshGrant } from "../oauth/token-calls";
 import { ProviderCallError, type TokenResponse } from "../oauth/token-client";
 import type { ProviderAdapter } from "../providers/types";
@@ -15,25 +15,6 @@ import { recordFailure, StaleLeaseError } from "./record-failure";
 import { SingleFlight } from "@tokenvault/kit";
 import { storeRefreshResult } from "./store-result";
 import { isFresh, needsReauthorization, providerUnavailable, reauthorizationRequired } from "./freshness";
-
-export interface RefreshOptions {
-  /**
-   * How long a refresh lease lasts without a heartbeat. The holder extends it while its provider
-   * call is in flight, so a crashed holder is replaced within about this long.
-   */
-  leaseMs: number;
-  /** How often the holder extends its lease. Default: a third of leaseMs. */
-  leaseHeartbeatMs?: number;
-  /** The longest one refresh (provider call with its retries) may take; waiters give up after it and a lease. */
-  refreshBudgetMs: number;
-  /** Timeout of one provider HTTP call. Shorter than the lease. */
-  providerTimeoutMs: number;
-  /** After a refresh fails for provider reasons, no new attempt for this long. */
-  cooldownMs: number;
-  retry: RetryPolicy;
-  /** How often a caller waiting for another process's refresh re-reads the connection when no listener wakes it (first interval; it backs off to 20 ms). */
-  waitPollMs: number;
-}
 
 export type RefresherDeps = Pick<ServiceParts, "connections" | "secrets" | "clock" | "logger" | "options" | "events"> & { metrics?: ServiceParts["metrics"] };
 

@@ -3,8 +3,23 @@ import { DecryptionError, envelopeKeyId, type Vault } from "@tokenvault/vault";
 import type { Logger } from "../logger";
 import { recordEncryptions } from "./key-usage";
 import { bindingOf } from "./secret-store";
-import { pendingRevocationBinding } from "../connect/revocation-queue";
-import { resealWebhookSecrets } from "../webhooks/webhook-endpoints";
+
+/** What one resealer moved to the current key, and the records it could not open. */
+export interface ResealCount {
+  moved: number;
+  unknownKey: number;
+  failed: number;
+}
+
+/**
+ * Records sealed outside TokenSecret are re-sealed by the module that owns them, which hands
+ * rotateKeysWith a resealer (key-rotation.ts lists them all): rotation never imports its
+ * customers. `reportAs` names the report's count of the records moved.
+ */
+export interface Resealer {
+  reportAs: "pendingRevocations" | "webhookEndpoints";
+  reseal(prisma: PrismaClient, vault: Vault, logger: Logger): Promise<ResealCount>;
+}
 
 export interface KeyHolding {
   keyId: string;
@@ -60,19 +75,22 @@ export async function keyHoldings(prisma: PrismaClient, vault: Vault): Promise<K
     .sort((a, b) => Number(b.current) - Number(a.current) || b.records - a.records || a.keyId.localeCompare(b.keyId));
 }
 
-/**
- * Re-encrypts every vault record under the current key, in batches. Idempotent and resumable:
- * each batch commits on its own and selects only rows not yet under the current key, so a
- * crash loses at most one uncommitted batch and a rerun continues. Each row is written with a
- * compare-and-set on its old ciphertext, so a refresh that rewrote it meanwhile wins.
- */
-export async function rotateKeys(options: {
+export interface RotateKeysOptions {
   prisma: PrismaClient;
   vault: Vault;
   logger: Logger;
   batchSize?: number;
   onProgress?: (progress: RotationProgress) => void;
-}): Promise<RotationReport> {
+}
+
+/**
+ * Re-encrypts every vault record under the current key, in batches. Idempotent and resumable:
+ * each batch commits on its own and selects only rows not yet under the current key, so a
+ * crash loses at most one uncommitted batch and a rerun continues. Each row is written with a
+ * compare-and-set on its old ciphertext, so a refresh that rewrote it meanwhile wins.
+ * Then each resealer moves the records its module owns, in the order given.
+ */
+export async function rotateKeysWith(resealers: readonly Resealer[], options: RotateKeysOptions): Promise<RotationReport> {
   const { prisma, vault, logger } = options;
   const batchSize = options.batchSize ?? 200;
   const currentKeyId = vault.currentKeyId;
@@ -124,14 +142,12 @@ export async function rotateKeys(options: {
   }
 
   report.pendingConnects = await rotatePendingVerifiers(prisma, vault, logger);
-  const revocations = await rotatePendingRevocations(prisma, vault, logger);
-  report.pendingRevocations = revocations.moved;
-  report.unknownKey += revocations.unknownKey;
-  report.failed += revocations.failed;
-  const endpoints = await resealWebhookSecrets(prisma, vault, logger);
-  report.webhookEndpoints = endpoints.moved;
-  report.unknownKey += endpoints.unknownKey;
-  report.failed += endpoints.failed;
+  for (const resealer of resealers) {
+    const count = await resealer.reseal(prisma, vault, logger);
+    report[resealer.reportAs] = count.moved;
+    report.unknownKey += count.unknownKey;
+    report.failed += count.failed;
+  }
   report.holdings = await keyHoldings(prisma, vault);
   return report;
 }
@@ -162,29 +178,4 @@ async function rotatePendingVerifiers(prisma: PrismaClient, vault: Vault, logger
   }
   if (moved > 0) await prisma.$transaction((tx) => recordEncryptions(tx, vault.currentKeyId, moved, logger));
   return moved;
-}
-
-/**
- * A replaced grant whose revocation the provider refused waits in PendingRevocation, its refresh
- * token sealed, for the worker's retry. It moves to the current key too: removing the old key
- * must not leave a live grant that can no longer be revoked. Few rows: one pass, compare-and-set each.
- */
-async function rotatePendingRevocations(prisma: PrismaClient, vault: Vault, logger: Logger): Promise<{ moved: number; unknownKey: number; failed: number }> {
-  const rows = await prisma.pendingRevocation.findMany({ where: { keyId: { not: vault.currentKeyId } }, select: { id: true, companyId: true, provider: true, sealed: true } });
-  const result = { moved: 0, unknownKey: 0, failed: 0 };
-  for (const row of rows) {
-    const binding = pendingRevocationBinding(row);
-    try {
-      const resealed = vault.seal(vault.open(row.sealed, binding), binding);
-      const { count } = await prisma.pendingRevocation.updateMany({ where: { id: row.id, sealed: row.sealed }, data: { sealed: resealed.ciphertext, keyId: resealed.keyId } });
-      result.moved += count;
-    } catch (error) {
-      if (!(error instanceof DecryptionError)) throw error;
-      if (error.reason === "UNKNOWN_KEY") result.unknownKey++;
-      else result.failed++;
-      logger.warn("pending revocation could not be re-encrypted", { revocationId: row.id, reason: error.reason });
-    }
-  }
-  if (result.moved > 0) await prisma.$transaction((tx) => recordEncryptions(tx, vault.currentKeyId, result.moved, logger));
-  return result;
 }

@@ -1,10 +1,19 @@
+import type { PrismaClient } from "@tokenvault/db";
 import { TokenError } from "@tokenvault/vault";
-import type { ServiceParts } from "../service-parts";
+import type { AuditTrail } from "../audit/audit-trail";
+import type { Clock } from "../clock";
+import type { SecretStore } from "./secret-store";
 import { requireName } from "../validation";
 
 export type StaticSecretKind = "API_KEY" | "WEBHOOK_SECRET";
 
-export type StaticSecretsDeps = Pick<ServiceParts, "prisma" | "secrets" | "audit" | "clock">;
+/** The service parts it uses, named here: secrets sit below the service that bundles its parts. */
+export interface StaticSecretsDeps {
+  prisma: PrismaClient;
+  secrets: SecretStore;
+  audit: AuditTrail;
+  clock: Clock;
+}
 
 /** Checked at run time too: this path must never store or hand out an OAuth token to a JavaScript caller. */
 function requireStaticKind(kind: unknown): StaticSecretKind {

@@ -1,16 +1,7 @@
 // When the background worker will refresh a connection next: the rule the worker's scan decides
 // by (apps/worker/src/policy.ts uses keepAliveAt), so the dashboard shows what will happen.
+import type { RefreshSchedule } from "../options";
 import { refreshMarginFor } from "../refresh/freshness";
-
-/** The worker's schedule: refresh-ahead window and keep-alive fraction (WORKER_REFRESH_AHEAD_SECONDS; half the idle life). */
-export interface RefreshSchedule {
-  /** Refresh access tokens that expire within this many ms; 0 turns refresh-ahead off. */
-  refreshAheadMs: number;
-  /** Refresh once this fraction of the refresh token's idle lifetime has passed (at most 0.5). */
-  keepAliveFraction: number;
-}
-
-export const DEFAULT_REFRESH_SCHEDULE: RefreshSchedule = { refreshAheadMs: 10 * 60 * 1000, keepAliveFraction: 0.5 };
 
 interface Dated {
   state?: string;

@@ -5,6 +5,7 @@ import type { AuditTrail } from "../audit/audit-trail";
 import type { Clock } from "../clock";
 import type { Logger } from "../logger";
 import { recordEncryptions } from "../secrets/key-usage";
+import type { Resealer } from "../secrets/rotation";
 import type { SecretStore } from "../secrets/secret-store";
 import type { RequestContext } from "../types";
 import { requireName } from "../validation";
@@ -137,7 +138,7 @@ export class WebhookEndpoints {
 }
 
 /**
- * Key rotation of the endpoints' secrets (run by rotateKeys): each one not under the current key
+ * Key rotation of the endpoints' secrets (run by rotateKeys, key-rotation.ts): each one not under the current key
  * is re-sealed, compare-and-set on its old envelope. One that cannot be opened is left and counted.
  */
 export async function resealWebhookSecrets(prisma: PrismaClient, vault: Vault, logger: Logger): Promise<{ moved: number; unknownKey: number; failed: number }> {
@@ -159,3 +160,6 @@ export async function resealWebhookSecrets(prisma: PrismaClient, vault: Vault, l
   if (result.moved > 0) await prisma.$transaction((tx) => recordEncryptions(tx, vault.currentKeyId, result.moved, logger));
   return result;
 }
+
+/** Key rotation's resealer of the endpoints' signing secrets (see key-rotation.ts). */
+export const webhookEndpointResealer: Resealer = { reportAs: "webhookEndpoints", reseal: resealWebhookSecrets };

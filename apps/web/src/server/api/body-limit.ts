@@ -1,8 +1,5 @@
 import { TRPCError } from "@trpc/server";
 
-/** MAX_REQUEST_BODY_BYTES when unset: far above any input of this API (its largest is a few hundred bytes). */
-export const DEFAULT_MAX_REQUEST_BODY_BYTES = 64 * 1024;
-
 const tooLarge = () => new TRPCError({ code: "PAYLOAD_TOO_LARGE", message: "The request is too large." });
 
 /** Refuses a request whose Content-Length is over the limit, without reading a byte of it. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { clientAddress, parseTrustedProxies } from "./client-address";
+import { parseTrustedProxies } from "~/settings";
+import { clientAddress } from "./client-address";
 
 const forwardedFor = (value: string | null) => new Headers(value === null ? {} : { "x-forwarded-for": value });
 const NONE = parseTrustedProxies(undefined);

@@ -1,4 +1,5 @@
-import { DEFAULT_MAX_REQUEST_BODY_BYTES, refuseDeclaredOversize } from "./body-limit";
+import { DEFAULT_MAX_REQUEST_BODY_BYTES } from "~/settings";
+import { refuseDeclaredOversize } from "./body-limit";
 import { errorResponse } from "./errors";
 import { authorize, createContext, type Access, type AuthorizedContext, type ContextDeps } from "./trpc";
 

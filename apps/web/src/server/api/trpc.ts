@@ -5,7 +5,8 @@ import { TokenError, type RequestContext, type TokenService } from "@tokenvault/
 import type { Caller, SessionResolver } from "../auth/caller";
 import { RetryAfterCause, type LimitedAction, type RequestLimits } from "../limits/request-limits";
 import type { SessionAdmin } from "../auth/session-admin";
-import { clientAddress, type TrustedProxies } from "./client-address";
+import type { TrustedProxies } from "~/settings";
+import { clientAddress } from "./client-address";
 import { errorDetails, TokenCodeCause, toTRPCError } from "./errors";
 
 export interface Context {

@@ -1,17 +1,11 @@
 import { createHmac } from "node:crypto";
 import { TRPCError } from "@trpc/server";
 import type { RateLimiterAbstract } from "rate-limiter-flexible";
+import type { RequestLimitsConfig } from "~/settings";
 import { createLimiter, LimitExceeded, takePoint, type LimiterBackend } from "./limiter-factory";
 
 /** The actions limited per user: live checks, connects and webhook changes (each reaches a provider or writes a state). */
 export type LimitedAction = "check" | "connect" | "webhook";
-
-export interface RequestLimitsConfig {
-  checksPerMinute: number;
-  connectsPerMinute: number;
-  /** webhook.create, setEnabled, remove and sendTest together. */
-  webhookChangesPerMinute: number;
-}
 
 const LABEL: Record<LimitedAction, string> = { check: "connection checks", connect: "connection attempts", webhook: "webhook changes" };
 

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { AuditAction } from "@tokenvault/db";
 import { PROVIDER_ALIASES, type AuditEntry, type AuthorizationRequest, type ConnectionHistoryDay, type ConnectionHealthView, type ConnectionView, type ProviderInfo, type ProviderTenant, type TokenStatus } from "@tokenvault/token";
 import type { AuditLogFilters } from "@tokenvault/token/audit";
-import { AUDIT_ACTIONS } from "~/trpc/shared";
+import { AUDIT_ACTIONS } from "~/audit-actions";
 import { CONTROL_CHARACTERS } from "../request-checks";
 
 /** True when A and B have the same keys and each is assignable to the other. */

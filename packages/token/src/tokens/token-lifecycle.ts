@@ -1,7 +1,8 @@
 import type { TokenKind } from "@tokenvault/db";
 import { TokenError } from "@tokenvault/vault";
-import { SYSTEM, type ServiceParts } from "../service-parts";
-import { TokenCache } from "../tokens/token-cache";
+import { SYSTEM } from "../options";
+import type { ServiceParts } from "../service-parts";
+import { TokenCache } from "./token-cache";
 
 export interface ExpiringToken {
   id: string;
