@@ -7,7 +7,7 @@
 // - Otherwise exit 1 at once with the exact command to run. Never exit 0 without a browser: that
 //   would only move the failure into the browser suite, minutes later.
 //
-// Test-only overrides (test/ensure-browser.test.ts), so that the "no browser" paths can be run on a
+// Test-only overrides (test/ensure-browser.integration.test.ts), so that the "no browser" paths can be run on a
 // machine that has one:
 //   ENSURE_BROWSER_TEST_FIXED_PATHS  path-delimited list replacing /usr/bin/chromium ("" = none)
 //   ENSURE_BROWSER_TEST_CHANNELS     comma-separated Chrome channels ("" = none)

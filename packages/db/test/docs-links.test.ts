@@ -35,6 +35,13 @@ describe("the documentation", () => {
   it("has no relative link to a missing file or heading", () => {
     expect(findBrokenLinks(documentation(), existsInRepo)).toEqual([]);
   });
+
+  // Pages cite tests by path as evidence; a renamed or removed test must not leave them pointing nowhere.
+  it("names only test files that exist", () => {
+    const cited = [...documentation().values()].flatMap((text) => [...text.matchAll(/`((?:apps|packages|tooling)\/[^`\s]+\.test\.[cm]?[jt]s)`/g)].map((m) => m[1] ?? ""));
+    expect(cited.length).toBeGreaterThan(0);
+    expect(cited.filter((path) => !existsInRepo(path))).toEqual([]);
+  });
 });
 
 describe("findBrokenLinks", () => {

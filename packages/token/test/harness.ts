@@ -34,7 +34,7 @@ export function simulatorOidcAdapter(simulatorUrl: string): Promise<ProviderAdap
 /**
  * Fast retries so failure tests finish quickly; everything else as in production, but for the
  * token cache: tests edit rows behind the service's back (expire(), expireSoon()) and read at
- * once, before the edit's notification could have reached the cache. test/token-cache.test.ts
+ * once, before the edit's notification could have reached the cache. test/token-cache.integration.test.ts
  * turns it on and tests it.
  */
 export const TEST_OPTIONS: Partial<TokenServiceOptions> = {

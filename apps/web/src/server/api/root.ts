@@ -3,9 +3,9 @@ import { connectionRouter } from "./routers/connection";
 import { providerRouter } from "./routers/provider";
 import { sessionRouter } from "./routers/session";
 import { webhookRouter } from "./routers/webhook";
-import { createCallerFactory, router } from "./trpc";
+import { createCallerFactory, createTRPCRouter } from "./trpc";
 
-export const appRouter = router({
+export const appRouter = createTRPCRouter({
   provider: providerRouter,
   connection: connectionRouter,
   audit: auditRouter,

@@ -73,7 +73,7 @@ const t = initTRPC.context<Context>().create({
   },
 });
 
-export const router = t.router;
+export const createTRPCRouter = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
 /** Every procedure: errors leave through toTRPCError, the one mapping. */

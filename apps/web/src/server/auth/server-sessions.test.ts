@@ -6,7 +6,7 @@ import { SessionCookieSealer } from "./session-cookie";
 import { ServerSessions, type Resolution } from "./server-sessions";
 
 // The session algorithm on the memory store with a clock the test moves (the backends are the
-// store's conformance suite's business; test/sessions-store.test.ts runs this on Redis and PostgreSQL).
+// store's conformance suite's business; test/sessions-store.integration.test.ts runs this on Redis and PostgreSQL).
 const MINUTE = 60_000;
 
 function setup() {

@@ -2,8 +2,8 @@ import { RateLimiterMemory } from "rate-limiter-flexible";
 import { describe, expect, it } from "vitest";
 import { RateLimitedSignIn } from "./sign-in-limits";
 
-// The counting rules on the library's memory limiter (the Redis and PostgreSQL limiters are
-// exercised in test/sign-in-limits.test.ts and over HTTP).
+// The counting rules on the library's memory limiter (the PostgreSQL limiter is exercised over
+// HTTP in test/sign-in.integration.test.ts, the factory's Redis limiters in test/limiter-factory.integration.test.ts).
 const limits = { perAccount: 3, perAddress: 5 };
 const limiter = () =>
   new RateLimitedSignIn(new RateLimiterMemory({ points: limits.perAccount, duration: 60 }), new RateLimiterMemory({ points: limits.perAddress, duration: 60 }), "s".repeat(32), limits);

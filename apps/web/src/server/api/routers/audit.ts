@@ -1,3 +1,4 @@
+import type { TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
 import { isAuditCursor } from "@tokenvault/token/audit";
 import { adminProcedure } from "../trpc";
@@ -16,4 +17,4 @@ export const auditRouter = {
       // The output schema keeps only auditRow's fields of each entry.
       return ctx.auditLog.list(ctx.caller.companyId, filters, { cursor, limit });
     }),
-};
+} satisfies TRPCRouterRecord;

@@ -1,3 +1,4 @@
+import type { TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
 import { adminProcedure, limitedTo, protectedProcedure } from "../trpc";
 import { authorizationRequest, connectionHistoryDay, connectionView, healthView, historyRange, providerId, tokenStatus } from "./schemas";
@@ -51,4 +52,4 @@ export const connectionRouter = {
       await ctx.tokenService.disconnect(ctx.caller.companyId, input.provider, ctx.requestContext);
       return { disconnected: true as const };
     }),
-};
+} satisfies TRPCRouterRecord;

@@ -1,4 +1,4 @@
-import { TRPCError } from "@trpc/server";
+import { TRPCError, type TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
 import type { SessionsEnded } from "@tokenvault/token/audit";
 import { describeUserAgent } from "../../auth/user-agent";
@@ -59,4 +59,4 @@ export const sessionRouter = {
       await audit(ctx, { scope: "member", targetUserId: input.userId, sessions: ended.length }, "session.endMember");
       return { ended: ended.length };
     }),
-};
+} satisfies TRPCRouterRecord;

@@ -1,3 +1,4 @@
+import type { TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
 import { adminProcedure, limitedTo } from "../trpc";
 import { createdWebhookEndpoint, endpointId, webhookDeliveryView, webhookEndpointInput, webhookEndpointView } from "./webhook-schemas";
@@ -44,4 +45,4 @@ export const webhookRouter = {
     .input(z.object({ limit: z.number().int().min(1).max(200).default(50) }).optional())
     .output(z.array(webhookDeliveryView))
     .query(({ ctx, input }) => ctx.tokenService.webhooks.deliveries.list(ctx.caller.companyId, input?.limit ?? 50)),
-};
+} satisfies TRPCRouterRecord;

@@ -257,7 +257,7 @@ describe("vault storage (PostgreSQL)", () => {
     const audit = await db.prisma.auditLog.findFirst({ where: { companyId: "acme", action: "SECRET_WRITE" } });
     expect(JSON.stringify(audit)).not.toContain("canary-api-key-value");
 
-    // Without a key no Vault, and so no service, can exist: see default-service.test.ts ("fails closed without a key").
+    // Without a key no Vault, and so no service, can exist: see default-service.integration.test.ts ("fails closed without a key").
     await expect(service.storeSecret({ companyId: "../evil", provider: "x", kind: "API_KEY", value: "v", userId: "u" })).rejects.toMatchObject({
       code: "INVALID_INPUT",
     });

@@ -433,7 +433,7 @@ describe("isolation and SDK clients", () => {
 
 describe("check, status and disconnect", () => {
   it("checks live: healthy, then expired after the provider revoked the grant", async () => {
-    // Two live checks in a row: no coalescing window (check-coalescing.test.ts covers it).
+    // Two live checks in a row: no coalescing window (check-coalescing.integration.test.ts covers it).
     const service = h.service({ checkCoalesceMs: 0 });
     await h.connect(service, company, "quickbooks");
     expect(await service.checkConnection(company, "quickbooks", { userId: "alice", ipAddress: "203.0.113.9", userAgent: "vitest" })).toMatchObject({ status: "HEALTHY", errorMessage: null });
