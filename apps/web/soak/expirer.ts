@@ -12,6 +12,8 @@ export interface RefreshTally {
   expiries: number;
   providerRefreshes: number;
   storedResults: number;
+  /** When the counts disagree: the connection's refresh audit rows and the refresh tokens the provider issued, by time. */
+  timeline?: string[];
 }
 
 /** An admin call on the direct connection (not through the proxy), retried: the terminate fault drops its connections too. */
@@ -80,7 +82,17 @@ export class Expirer {
       const connection = await this.h.db.prisma.connection.findUniqueOrThrow({ where: { companyId_provider: { companyId: c.companyId, provider: c.provider } } });
       const grants = await this.h.sim.listGrants(c.provider === "xero" ? { tenantId: connection.externalId } : { realmId: connection.externalId });
       const providerRefreshes = grants.reduce((sum, grant) => sum + grant.counters.refreshSuccess, 0);
-      tallies.push({ ...c, expiries: this.expiries.get(this.key(c))!, providerRefreshes, storedResults: await this.stored(c) });
+      const tally: RefreshTally = { ...c, expiries: this.expiries.get(this.key(c))!, providerRefreshes, storedResults: await this.stored(c) };
+      if (tally.providerRefreshes !== tally.expiries || tally.storedResults !== tally.providerRefreshes) {
+        const rows = await this.h.db.prisma.auditLog.findMany({ where: { companyId: c.companyId, connectionType: c.provider, action: "REFRESH" }, orderBy: { timestamp: "asc" } });
+        tally.timeline = [
+          ...rows.map((row) => `${row.timestamp.toISOString()} stored: REFRESH ${row.outcome} by ${row.userId}${row.errorMessage ? ` (${row.errorMessage})` : ""}`),
+          ...grants.flatMap((grant) => grant.refreshTokens.map((token) => `${token.issuedAt} provider: refresh token issued (${token.state})`)),
+        ]
+          .sort()
+          .slice(-30);
+      }
+      tallies.push(tally);
     }
     return tallies;
   }

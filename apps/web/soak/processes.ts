@@ -29,7 +29,7 @@ export interface Worker {
   process: ChildProcess;
   output(): string;
   /** The worker's pino lines (JSON), parsed. */
-  lines(): { msg?: string; time?: number; downMs?: number }[];
+  lines(): { msg?: string; time?: string | number; downMs?: number }[];
   stop(): Promise<number | null>;
 }
 
@@ -65,7 +65,7 @@ export function startWorker(env: { databaseUrl: string; keyHex: string; simulato
         .filter((line) => line.startsWith("{"))
         .flatMap((line) => {
           try {
-            return [JSON.parse(line) as { msg?: string; time?: number; downMs?: number }];
+            return [JSON.parse(line) as { msg?: string; time?: string | number; downMs?: number }];
           } catch {
             return [];
           }

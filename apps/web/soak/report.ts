@@ -17,7 +17,7 @@ export interface SoakReport {
   faults: FaultRecord[];
   /** Per participant (load-n, web list, web check), per phase (0: before the first fault). */
   participants: Record<string, Record<number, PhaseReport>>;
-  worker: { lines: { msg?: string; time?: number; downMs?: number }[]; exitCode: number | null };
+  worker: { lines: { msg?: string; time?: string | number; downMs?: number }[]; exitCode: number | null };
   refreshes: RefreshTally[];
   /**
    * Token reads per load process: queued (answered with a token or a TokenError, each queuing one
@@ -36,8 +36,9 @@ export interface SoakReport {
 export function workerRecovery(report: SoakReport, fault: FaultRecord): number | null {
   if (!DATABASE_FAULTS.includes(fault.kind)) return null;
   const next = report.faults.find((f) => f.index === fault.index + 1)?.startedAt ?? Infinity;
-  const back = report.worker.lines.find((line) => line.msg === "database reachable again" && line.time !== undefined && line.time >= fault.startedAt && line.time < next);
-  return back ? back.time! - fault.endedAt : null;
+  const at = (time: string | number | undefined) => (time === undefined ? NaN : new Date(time).getTime()); // pino: ISO time or epoch ms
+  const back = report.worker.lines.find((line) => line.msg === "database reachable again" && at(line.time) >= fault.startedAt && at(line.time) < next);
+  return back ? at(back.time) - fault.endedAt : null;
 }
 
 /** Every promise that did not hold, as sentences; empty when the soak passed. */
@@ -89,7 +90,8 @@ export function print(report: SoakReport): void {
     if (fault && DATABASE_FAULTS.includes(fault.kind)) console.info(`  worker: database reachable again ${workerRecovery(report, fault) ?? "(no loss logged)"} ms after the end`);
   }
   console.info("\nrefreshes per connection (exactly one per expiry: provider refreshes = expiries = stored results):");
-  console.table(report.refreshes);
+  console.table(report.refreshes.map(({ timeline: _, ...counts }) => counts));
+  for (const r of report.refreshes) if (r.timeline) console.info(`${r.companyId}/${r.provider}, the last refreshes:\n  ${r.timeline.join("\n  ")}`);
   console.info("token-read audit entries per load process (queued = calls answered):");
   console.table(report.audit);
   console.info("resident memory (MB, with child processes):");

@@ -88,9 +88,13 @@ try {
   const expirer = new Expirer(h, [...COMPANIES.map((companyId) => ({ companyId, provider: "xero" })), { companyId: "acme", provider: "quickbooks" }]);
   const expiring = expirer.run();
 
-  const processes = { web: web.pid, worker: worker.process.pid!, ...Object.fromEntries(loads.map((load, i) => [`load-${i + 1}`, load.process.pid!])), "soak (simulator)": process.pid };
-  (globalThis as { gc?: () => void }).gc?.();
-  const memoryAtStart = Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, rssMb(pid)]));
+  const processes = { web: web.pid, worker: worker.process.pid!, ...Object.fromEntries(loads.map((load, i) => [`load-${i + 1}`, load.process.pid!])) };
+  /** Each process with its descendants (next start's server); the soak's own (the simulator's) without its children, the others. */
+  const memory = (): Record<string, number> => {
+    (globalThis as { gc?: () => void }).gc?.();
+    return { ...Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, rssMb(pid)])), "soak (simulator)": Math.round(process.memoryUsage().rss / 1024 / 1024) };
+  };
+  const memoryAtStart = memory();
   const schedule = scheduleFor(DURATION_MS);
   console.info(`soak: ${DURATION_MS / 1000} s; ${LOAD_PROCESSES} load processes x 4 callers, the worker, a web server with 6 clients; ${schedule.count} faults every ${schedule.intervalMs / 1000} s lasting ${schedule.faultMs / 1000} s; load average ${loadAtStart.map((n) => n.toFixed(1)).join(" ")}`);
 
@@ -116,8 +120,7 @@ try {
   }
   await sleep(began + DURATION_MS - Date.now());
 
-  (globalThis as { gc?: () => void }).gc?.();
-  const memoryAtEnd = Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, rssMb(pid)]));
+  const memoryAtEnd = memory();
   expirer.stop();
   await expiring;
   await webLoad.stop();
@@ -142,7 +145,7 @@ try {
     worker: { lines: worker.lines(), exitCode: workerExit },
     refreshes: await expirer.tally(),
     audit: await auditTally(loadReports.map((r, i) => ({ userId: `soak-load-${i + 1}`, queued: r.answered, leftQueued: r.pendingAfterClose, unreachableNotQueued: r.unreachable }))),
-    memory: Object.fromEntries(Object.keys(processes).map((name) => [name, { start: memoryAtStart[name]!, end: memoryAtEnd[name]! }])),
+    memory: Object.fromEntries(Object.keys(memoryAtStart).map((name) => [name, { start: memoryAtStart[name]!, end: memoryAtEnd[name]! }])),
     unhandled: { soak: unhandled, ...Object.fromEntries(loadReports.map((r, i) => [`load-${i + 1}`, r.unhandled])), web: countUnhandled(web.output()), worker: countUnhandled(worker.output()) },
     webAliveAtEnd,
     broken: [],
