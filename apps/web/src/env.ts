@@ -1,25 +1,34 @@
-import { randomBytes } from "node:crypto";
+import { createEnv } from "@t3-oss/env-core";
+import { resetDbEnvCacheForTests } from "@tokenvault/db";
+import { developmentSessionSecret, envSource, kitEnv, optionalText, runtimeMode } from "@tokenvault/kit";
+import { KeyConfigError } from "@tokenvault/vault";
 import { z } from "zod";
-import { loadOrCreateDevSecret, loadRootEnvFile, resetDbEnvCacheForTests, runtimeMode } from "@tokenvault/db";
 import { DEFAULT_MAX_REQUEST_BODY_BYTES } from "./server/api/body-limit";
 import { parseTrustedProxies, type TrustedProxies } from "./server/api/client-address";
 import type { RequestLimitsConfig } from "./server/limits/request-limits";
 
-/** The only place apps/web reads process.env. Parsed once, on first use. */
-const schema = z.object({
-  SESSION_SECRET: z.string().optional(),
-  TOKENVAULT_DEMO_USERS: z.enum(["0", "1"]).optional(),
-  SESSION_COOKIE_SECURE: z.enum(["0", "1"]).optional(),
-  TRUSTED_PROXIES: z.string().optional(),
-  // 1 KB to 100 MB: below, a tRPC batch would not fit; above, it is no limit.
-  HEALTH_TOKEN: z.string().trim().min(24, "must be at least 24 characters").optional(),
-  METRICS_TOKEN: z.string().trim().min(24, "must be at least 24 characters").optional(),
-  // How long a session validated against Redis/Upstash keeps working from this process's cache during an outage.
-  SESSION_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
-  MAX_REQUEST_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(DEFAULT_MAX_REQUEST_BODY_BYTES),
-  RATE_LIMIT_CHECKS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(30),
-  RATE_LIMIT_CONNECTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(10),
-});
+/** The only place apps/web reads the environment, on the kit's (runtime mode). */
+function readEnv() {
+  return createEnv({
+    extends: [kitEnv()],
+    server: {
+      SESSION_SECRET: optionalText,
+      TOKENVAULT_DEMO_USERS: z.enum(["0", "1"]).optional(),
+      SESSION_COOKIE_SECURE: z.enum(["0", "1"]).optional(),
+      TRUSTED_PROXIES: z.string().optional(),
+      HEALTH_TOKEN: z.string().trim().min(24, "must be at least 24 characters").optional(),
+      METRICS_TOKEN: z.string().trim().min(24, "must be at least 24 characters").optional(),
+      // How long a session validated against Redis/Upstash keeps working from this process's cache during an outage.
+      SESSION_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+      // 1 KB to 100 MB: below, a tRPC batch would not fit; above, it is no limit.
+      MAX_REQUEST_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(DEFAULT_MAX_REQUEST_BODY_BYTES),
+      RATE_LIMIT_CHECKS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(30),
+      RATE_LIMIT_CONNECTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(10),
+      RATE_LIMIT_WEBHOOK_CHANGES_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(20),
+    },
+    ...envSource("web", KeyConfigError.fromEnv),
+  });
+}
 
 export interface WebEnv {
   /** `next dev` or the test runner (runtimeMode().development): the only modes with development defaults. */
@@ -48,22 +57,14 @@ let cached: WebEnv | undefined;
 
 export function webEnv(): WebEnv {
   if (cached) return cached;
-  loadRootEnvFile();
-  const parsed = schema.safeParse(process.env);
-  if (!parsed.success) {
-    // Name the variable, never echo its value.
-    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-    throw new Error(`Invalid web configuration: ${problems}`);
-  }
-  const env = parsed.data;
+  const env = readEnv();
   // NODE_ENV unset or unknown is production (runtime-mode.ts): a deployment that forgot it gets
   // no demo users with a published password and secure cookies.
   const mode = runtimeMode();
-  let secret = env.SESSION_SECRET?.trim();
   // In development or test on the embedded database, a session secret is generated once into .data/.
-  if (!secret && mode.devSecrets) secret = loadOrCreateDevSecret("dev-session-secret", () => randomBytes(32).toString("base64url"));
-  if (!secret) throw new Error("SESSION_SECRET is not set: it signs session cookies and needs at least 32 characters.");
-  if (secret.length < 32) throw new Error("SESSION_SECRET is too short: it needs at least 32 characters.");
+  const secret = env.SESSION_SECRET ?? developmentSessionSecret();
+  if (!secret) throw new KeyConfigError("SESSION_SECRET", "is not set: it signs session cookies and needs at least 32 characters.");
+  if (secret.length < 32) throw new KeyConfigError("SESSION_SECRET", "is too short: it needs at least 32 characters.");
   const trustedProxies = parseTrustedProxies(env.TRUSTED_PROXIES);
   cached = {
     development: mode.development,
@@ -74,7 +75,7 @@ export function webEnv(): WebEnv {
     maxRequestBodyBytes: env.MAX_REQUEST_BODY_BYTES,
     healthToken: env.HEALTH_TOKEN ?? null,
     metricsToken: env.METRICS_TOKEN ?? null,
-    requestLimits: { checksPerMinute: env.RATE_LIMIT_CHECKS_PER_MINUTE, connectsPerMinute: env.RATE_LIMIT_CONNECTS_PER_MINUTE },
+    requestLimits: { checksPerMinute: env.RATE_LIMIT_CHECKS_PER_MINUTE, connectsPerMinute: env.RATE_LIMIT_CONNECTS_PER_MINUTE, webhookChangesPerMinute: env.RATE_LIMIT_WEBHOOK_CHANGES_PER_MINUTE },
     sessionCacheMs: env.SESSION_CACHE_SECONDS * 1000,
   };
   return cached;

@@ -113,4 +113,38 @@ describe("crafted requests on the production build", () => {
     const { error } = (await response.json()) as { error: { json: { message: string; data: { fieldErrors: { path: string }[] } } } };
     expect([error.json.message, error.json.data.fieldErrors.map((f) => f.path)]).toEqual(["Invalid input.", ["provider"]]);
   });
+
+  it("refuses NUL and control characters in every input with a typed 400, before anything is written", async () => {
+    const cookie = await app.cookie("alice");
+    const exportsBefore = await app.db.prisma.auditLog.count({ where: { action: "EXPORT" } });
+    for (const userId of ["\u0000", "a\u0000b", "\u001b[31m", "\u007f", "\u0085"]) {
+      const list = await auditList({ userId });
+      expect([JSON.stringify(userId), list.status]).toEqual([JSON.stringify(userId), 400]);
+      const { error } = (await list.json()) as { error: { json: { message: string; data: { fieldErrors: { path: string }[] } } } };
+      expect([error.json.message, error.json.data.fieldErrors.map((f) => f.path)]).toEqual(["Invalid input.", ["userId"]]);
+    }
+    for (const path of ["/api/audit/export?userId=%00", "/api/audit/export?userId=x%1Fy"]) {
+      const response = await rawRequest(app.url, { method: "GET", path, headers: { cookie } });
+      expect("status" in response && [path, response.status, (JSON.parse(response.body) as { error: { code: string } }).error.code]).toEqual([path, 400, "BAD_REQUEST"]);
+    }
+    expect(await app.db.prisma.auditLog.count({ where: { action: "EXPORT" } })).toBe(exportsBefore);
+    for (const next of ["/%00x", "/%0B", "/%7F", "/%E2%80%A8", "/%C2%85"]) {
+      const response = await rawRequest(app.url, { method: "GET", path: `/api/auth/refresh?next=${next}`, headers: { cookie } });
+      expect("status" in response && [next, response.status, JSON.parse(response.body) as unknown]).toEqual([next, 400, { error: { code: "BAD_REQUEST", message: "Invalid input." } }]);
+    }
+    const form = await fetch(`${app.url}/api/auth/sign-in`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", accept: "text/html" },
+      body: "userId=bob&password=tokenvault&next=/%00x",
+      redirect: "manual",
+    });
+    expect([form.status, form.headers.get("location"), form.headers.getSetCookie()]).toEqual([303, "/sign-in?error=BAD_REQUEST", []]);
+    const member = await app.post("/api/trpc/session.endMember", superjsonBody({ userId: "bob\u0000" }), { userId: "alice" });
+    expect(member.status).toBe(400);
+    const webhook = await app.post("/api/trpc/webhook.create", superjsonBody({ url: "http://127.0.0.1:9/\u0000hook" }), { userId: "alice" });
+    expect(webhook.status).toBe(400);
+    expect(await app.db.prisma.webhookEndpoint.count()).toBe(0);
+    // Nothing here was a 500: the server logged no unexpected error.
+    expect(app.server.output()).not.toMatch(/unexpected error in a request|TypeError/);
+  });
 });

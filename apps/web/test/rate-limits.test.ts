@@ -34,9 +34,12 @@ describe("per-user limits of checks and connects on the production build", () =>
     const body = (await refused.json()) as TrpcError;
     expect(body.error.json.message).toBe(`Too many connection checks. Try again in ${retryAfter} second${retryAfter === 1 ? "" : "s"}.`);
     expect(body.error.json.data).toMatchObject({ code: "TOO_MANY_REQUESTS", httpStatus: 429, retryAfterSeconds: retryAfter });
-    // Counted in the app's database (shared by every process), the refused call included.
-    const row = await app.db.prisma.rateLimiterFlexible.findUnique({ where: { key: `tokenvault:limit:check:${JSON.stringify(["acme", "bob"])}` } });
-    expect(row?.points).toBe(4);
+    // Counted in the app's database (shared by every process), the refused call included, under
+    // a keyed hash: no company or user id in clear.
+    const rows = await app.db.prisma.rateLimiterFlexible.findMany({ where: { key: { startsWith: "tokenvault:limit:check:" } } });
+    expect(rows.map((r) => r.points)).toEqual([4]);
+    expect(rows[0]!.key).toMatch(/^tokenvault:limit:check:[A-Za-z0-9_-]{43}$/);
+    expect(JSON.stringify(rows)).not.toMatch(/acme|bob/);
     // Another member of the same company has their own allowance.
     expect((await check("dave")).status).not.toBe(429);
   });
@@ -75,8 +78,8 @@ describe("limits shared through Redis", () => {
     await probe.del(`tokenvault:limit:${ready}:probe`);
     const caller = { companyId: `co-${randomUUID()}`, userId: "bob" };
     // Two RequestLimits, as two app processes build them: each with its own in-memory insurance.
-    const first = await RequestLimits.create({ checksPerMinute: 2, connectsPerMinute: 1 }, backend);
-    const second = await RequestLimits.create({ checksPerMinute: 2, connectsPerMinute: 1 }, backend);
+    const first = await RequestLimits.create({ checksPerMinute: 2, connectsPerMinute: 1, webhookChangesPerMinute: 1 }, "test-limit-key-secret", backend);
+    const second = await RequestLimits.create({ checksPerMinute: 2, connectsPerMinute: 1, webhookChangesPerMinute: 1 }, "test-limit-key-secret", backend);
     await first.take("check", caller);
     await second.take("check", caller);
     const refused = await first.take("check", caller).then(
@@ -87,7 +90,7 @@ describe("limits shared through Redis", () => {
     expect((refused as TRPCError).code).toBe("TOO_MANY_REQUESTS");
 
     try {
-      const key = `tokenvault:limit:check:${JSON.stringify([caller.companyId, caller.userId])}`;
+      const key = `tokenvault:limit:check:${first.key(caller)}`;
       expect(Number(await probe.get(key))).toBe(3);
       await probe.del(key);
     } finally {

@@ -56,6 +56,31 @@ describe("response headers and disclosure on the production build", () => {
     expect(nonces.size).toBe(pages.length);
   });
 
+  it("sends the Content-Security-Policy with every HTML answer, requests that carry a body included", async () => {
+    const cookie = await app.cookie("alice");
+    const requests: { method: string; path: string; headers: Record<string, string>; body: Buffer | Buffer[] }[] = [
+      { method: "GET", path: "/connections", headers: { cookie, "content-length": "0" }, body: Buffer.alloc(0) },
+      { method: "GET", path: "/sign-in", headers: { "transfer-encoding": "chunked" }, body: [Buffer.from("x")] },
+      { method: "POST", path: "/connections", headers: { cookie, "content-type": "application/x-www-form-urlencoded", "content-length": "3" }, body: Buffer.from("a=b") },
+      { method: "POST", path: "/sign-in", headers: { "content-type": "text/plain", "content-length": "2" }, body: Buffer.from("[]") },
+    ];
+    let rendered = 0;
+    for (const { method, path, headers, body } of requests) {
+      const response = await rawRequest(app.url, { method, path, headers, body });
+      if (!("status" in response)) throw response.error;
+      const html = response.body.includes("<html") || String(response.headers["content-type"]).startsWith("text/html");
+      const csp = String(response.headers["content-security-policy"] ?? "");
+      // Either refused before rendering, or rendered under the policy with its nonce on every script.
+      if (!html) continue;
+      rendered += 1;
+      const nonce = /'nonce-([A-Za-z0-9+/=]+)'/.exec(csp)?.[1];
+      expect([method, path, response.status, nonce !== undefined]).toEqual([method, path, response.status, true]);
+      for (const tag of response.body.match(/<script\b[^>]*>/g) ?? []) expect(tag).toContain(`nonce="${nonce}"`);
+    }
+    // The GETs at least are pages, rendered.
+    expect(rendered).toBeGreaterThanOrEqual(2);
+  });
+
   it("sends Strict-Transport-Security only on responses to HTTPS requests", async () => {
     expect((await app.get("/sign-in")).headers.get("strict-transport-security")).toBeNull();
     // As a TLS-terminating proxy forwards it (a browser ignores the header over plain HTTP anyway).

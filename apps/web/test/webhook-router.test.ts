@@ -8,6 +8,7 @@ import { createKeyRing, Vault } from "@tokenvault/vault";
 import { createCaller } from "~/server/api/root";
 import { createContext, type ContextDeps } from "~/server/api/trpc";
 import type { Caller } from "~/server/auth/caller";
+import { RequestLimits } from "~/server/limits/request-limits";
 import { codeOf } from "./trpc-code";
 
 // The webhook router through the server-side caller, on a real token service and PostgreSQL,
@@ -97,7 +98,9 @@ describe("webhook router", () => {
   it("refuses non-http(s), loopback, link-local and private URLs in production, storing nothing", async () => {
     const admin = await api(alice);
     const before = await db.prisma.webhookEndpoint.count();
-    for (const url of ["ftp://203.0.113.10/x", "http://127.0.0.1:3000/x", "http://[::1]/x", "http://169.254.169.254/latest", "http://192.168.0.10/x", "http://[fd00::1]/x", "http://[::ffff:10.0.0.1]/x", "not a url"]) {
+    for (const url of ["ftp://203.0.113.10/x", "http://127.0.0.1:3000/x", "http://[::1]/x", "http://169.254.169.254/latest", "http://192.168.0.10/x", "http://[fd00::1]/x", "http://[::ffff:10.0.0.1]/x", "not a url",
+      // IPv6 spellings that embed loopback: IPv4-compatible, SIIT, local-use NAT64, 6to4.
+      "http://[::127.0.0.1]/x", "http://[::ffff:0:127.0.0.1]/x", "http://[64:ff9b:1::7f00:1]/x", "http://[2002:7f00:1::]/x"]) {
       expect(await codeOf(admin.webhook.create({ url }))).toBe("BAD_REQUEST");
     }
     expect(await db.prisma.webhookEndpoint.count()).toBe(before);
@@ -120,5 +123,34 @@ describe("webhook router", () => {
     await acme.webhook.remove({ id: endpoint!.id });
     expect((await acme.webhook.list()).map((e) => e.id)).not.toContain(endpoint!.id);
     expect((await acme.webhook.deliveries()).some((d) => d.endpointId === endpoint!.id)).toBe(true);
+  });
+
+  it("creates at most the cap of endpoints per company, however many creates run at once", async () => {
+    const zed: Caller = { userId: "zed", companyId: "initech", role: "admin", name: "Zed" };
+    const admin = await api(zed);
+    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => admin.webhook.create({ url: `${PUBLIC_URL}/${i}` })));
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(10);
+    const refusals = await Promise.all(results.filter((r) => r.status === "rejected").map((r) => codeOf(Promise.reject(r.reason as Error))));
+    expect(refusals).toEqual(Array.from({ length: 10 }, () => "BAD_REQUEST"));
+    expect(await db.prisma.webhookEndpoint.count({ where: { companyId: "initech" } })).toBe(10);
+    // Removing one makes room for one.
+    const [first] = await admin.webhook.list();
+    await admin.webhook.remove({ id: first!.id });
+    await admin.webhook.create({ url: `${PUBLIC_URL}/again` });
+    expect(await codeOf(admin.webhook.create({ url: `${PUBLIC_URL}/over` }))).toBe("BAD_REQUEST");
+  });
+
+  it("limits an admin's webhook changes per minute, like checks and connects", async () => {
+    const limits = await RequestLimits.create({ checksPerMinute: 30, connectsPerMinute: 10, webhookChangesPerMinute: 3 }, "test-limit-key-secret", { kind: "memory" });
+    const dan: Caller = { userId: "dan", companyId: "umbrella", role: "admin", name: "Dan" };
+    const limitedDeps: ContextDeps = { resolveSession: () => Promise.resolve(dan), services: () => Promise.resolve({ tokenService: service, auditLog: new AuditLogQuery(db.prisma), limits }) };
+    const admin = createCaller(await createContext(limitedDeps, { headers: new Headers() }));
+    const { endpoint } = await admin.webhook.create({ url: `${PUBLIC_URL}/limited` });
+    await admin.webhook.setEnabled({ id: endpoint.id, enabled: false });
+    await admin.webhook.setEnabled({ id: endpoint.id, enabled: true });
+    expect(await codeOf(admin.webhook.sendTest({ id: endpoint.id }))).toBe("TOO_MANY_REQUESTS");
+    expect(await codeOf(admin.webhook.create({ url: `${PUBLIC_URL}/more` }))).toBe("TOO_MANY_REQUESTS");
+    // Reading is not limited.
+    expect(await admin.webhook.list()).toHaveLength(1);
   });
 });

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { KeyConfigError } from "@tokenvault/vault";
 import { resetWorkerEnvCacheForTests, workerEnv } from "./env";
 
-const NAMES = ["WORKER_EXHAUST_AFTER_DAYS", "WORKER_REFRESH_AHEAD_SECONDS", "WEBHOOK_URL", "WEBHOOK_SECRET", "AUDIT_RETENTION_DAYS", "WORKER_REVOCATION_RETRY_CRON", "DATABASE_URL", "WORKER_METRICS_PORT", "METRICS_TOKEN"];
+const NAMES = ["WORKER_EXHAUST_AFTER_DAYS", "WORKER_REFRESH_AHEAD_SECONDS", "WEBHOOK_URL", "WEBHOOK_SECRET", "AUDIT_RETENTION_DAYS", "WORKER_REVOCATION_RETRY_CRON", "DATABASE_URL", "WORKER_METRICS_PORT", "METRICS_TOKEN", "WORKER_METRICS_HOST"];
 const saved = Object.fromEntries(NAMES.map((n) => [n, process.env[n]]));
 
 function withEnv(values: Record<string, string | undefined>) {
@@ -34,7 +34,12 @@ describe("workerEnv", () => {
     withEnv({});
     expect(workerEnv().metrics).toBeNull();
     withEnv({ WORKER_METRICS_PORT: "9464", METRICS_TOKEN: "m".repeat(24) });
-    expect(workerEnv().metrics).toEqual({ port: 9464, token: "m".repeat(24) });
+    // Loopback only unless WORKER_METRICS_HOST says otherwise.
+    expect(workerEnv().metrics).toEqual({ port: 9464, token: "m".repeat(24), host: "127.0.0.1" });
+    withEnv({ WORKER_METRICS_PORT: "9464", METRICS_TOKEN: "m".repeat(24), WORKER_METRICS_HOST: "0.0.0.0" });
+    expect(workerEnv().metrics).toEqual({ port: 9464, token: "m".repeat(24), host: "0.0.0.0" });
+    withEnv({ WORKER_METRICS_PORT: "9464", METRICS_TOKEN: "m".repeat(24), WORKER_METRICS_HOST: "not a host!" });
+    expect(() => workerEnv()).toThrow(/WORKER_METRICS_HOST/);
     withEnv({ WORKER_METRICS_PORT: "9464" });
     expect(() => workerEnv()).toThrow(/METRICS_TOKEN/);
     withEnv({ WORKER_METRICS_PORT: "9464", METRICS_TOKEN: "short-secret-value" });

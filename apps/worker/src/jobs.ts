@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type PgBoss from "pg-boss";
-import { TokenError, type Clock, type Logger, type RevocationRetryReport, type TokenService, type UpkeepConnection, type UpkeepIncident } from "@tokenvault/token";
+import { TokenError, type Clock, type ConnectionRefresh, type Logger, type RevocationRetryReport, type TokenService, type UpkeepConnection, type UpkeepIncident } from "@tokenvault/token";
 import type { WorkerConfig } from "./config";
 import { KeyedLimiter } from "./limiter";
 import { decide, dueCriteria, utcDay, type RefreshReason } from "./policy";
@@ -11,7 +11,7 @@ import { deliverWebhook, webhookEvent, type WebhookEvent, type WebhookEventType 
 /** The actor on audit rows of what the worker does. */
 export const WORKER_USER = "system:worker";
 
-export type WorkerService = Pick<TokenService, "refreshIfDue" | "refreshNow" | "upkeep" | "purgeAuditLog" | "purgeExpiredOAuthStates" | "retryPendingRevocations" | "webhooks">;
+export type WorkerService = Pick<TokenService, "refreshConnection" | "upkeep" | "purgeAuditLog" | "purgeExpiredOAuthStates" | "retryPendingRevocations" | "webhooks">;
 
 export interface RefreshJobData {
   connectionId: string;
@@ -120,47 +120,46 @@ export class Jobs {
    */
   async refresh(data: RefreshJobData): Promise<RefreshOutcome> {
     const { service, config, clock, logger } = this.deps;
-    const connection = await service.upkeep.get(data.connectionId);
-    if (!connection || connection.exhaustedAt || connection.refresh?.state !== "VALID") return "skipped";
-    // Refreshed since the scan (a caller, another worker): nothing to do.
-    if (data.reason === "refresh-ahead" && !this.stillDue(connection)) return "skipped";
-    const { provider, externalId } = connection;
-    const slots = [
-      { key: `provider:${provider}`, limit: config.providerConcurrency[provider] ?? config.defaultProviderConcurrency },
-      { key: `tenant:${provider}:${externalId}`, limit: config.tenantConcurrency[provider] ?? config.defaultTenantConcurrency },
-    ];
+    let result: ConnectionRefresh;
     try {
-      await this.limiter.run(slots, async () => {
-        if (data.reason === "keep-alive") await service.refreshNow(connection.companyId, provider, { userId: WORKER_USER });
-        // Refreshed only if still within the window when the lease is held (someone else may have
-        // refreshed), and awaited: getValidToken would refresh in the background, out of our sight.
-        else await service.refreshIfDue(connection.companyId, provider, { userId: WORKER_USER }, config.refreshAheadMs);
+      // One read by id, then (inside this process's concurrency limits) the refresh, awaited:
+      // getValidToken would refresh in the background, out of our sight. The answer says what
+      // happened, so nothing is read back.
+      result = await service.refreshConnection(data.connectionId, data.reason, {
+        context: { userId: WORKER_USER },
+        marginMs: config.refreshAheadMs,
+        around: (connection, refresh) => (this.eligible(connection, data.reason) ? this.limiter.run(this.slotsOf(connection), refresh) : Promise.resolve()),
       });
-      // During the cooldown after a failure the service serves the still-valid token without
-      // asking the provider: that is not a recovery, and the job must try again later.
-      if (!(await this.renewed(connection))) {
-        throw new TokenError("PROVIDER_UNAVAILABLE", "The provider failed a moment ago; the refresh waits for its cooldown.");
-      }
     } catch (error) {
-      if (!(error instanceof TokenError)) throw error;
-      if (error.code === "NO_TOKEN") return "skipped";
-      if (error.code === "REAUTH_REQUIRED") {
-        // invalid_grant: the grant is over. No retry; one notification.
-        if (await this.openIncident(connection, "expired")) await this.notify("connection.expired", connection, { reason: error.code });
-        return "expired";
-      }
-      const { failureDays, exhausted } = await service.upkeep.countFailureDay(connection.id, utcDay(clock.now()), config.exhaustAfterDays, clock.now());
-      logger.warn("worker refresh failed", { provider, companyId: connection.companyId, code: error.code, failureDays, exhausted });
-      if (exhausted) {
-        if (await this.openIncident(connection, "exhausted")) await this.notify("connection.exhausted", connection, { failureDays, reason: error.code });
-        return "exhausted";
-      }
-      if (await this.openIncident(connection, "refresh_failed")) await this.notify("connection.refresh_failed", connection, { failureDays, reason: error.code });
-      if (TRANSIENT.has(error.code)) throw error;
-      return "failed";
+      // Removed since the scan (or an id that names no connection): nothing to do. Anything else
+      // (a database outage: VAULT_UNAVAILABLE) fails the job, and pg-boss retries it.
+      if (error instanceof TokenError && (error.code === "NO_TOKEN" || error.code === "INVALID_INPUT")) return "skipped";
+      throw error;
     }
-    if (connection.refreshFailureDays > 0 || connection.incident) await this.recovered(connection);
-    return "refreshed";
+    const { connection } = result;
+    // Refreshed since the scan (a caller, another worker), or not eligible: nothing to do.
+    if (result.outcome === "skipped" || result.outcome === "fresh") return "skipped";
+    if (result.outcome === "refreshed") {
+      if (connection.refreshFailureDays > 0 || connection.incident) await this.recovered(connection);
+      return "refreshed";
+    }
+    if (result.outcome === "reauth_required") {
+      // invalid_grant: the grant is over. No retry; one notification.
+      if (await this.openIncident(connection, "expired")) await this.notify("connection.expired", connection, { reason: "REAUTH_REQUIRED" });
+      return "expired";
+    }
+    // During the cooldown after a failure the service serves the still-valid token without
+    // asking the provider: that is not a recovery, and the job must try again later.
+    const error = result.error ?? new TokenError("PROVIDER_UNAVAILABLE", "The provider failed a moment ago; the refresh waits for its cooldown.");
+    const { failureDays, exhausted } = await service.upkeep.countFailureDay(connection.id, utcDay(clock.now()), config.exhaustAfterDays, clock.now());
+    logger.warn("worker refresh failed", { provider: connection.provider, companyId: connection.companyId, code: error.code, failureDays, exhausted });
+    if (exhausted) {
+      if (await this.openIncident(connection, "exhausted")) await this.notify("connection.exhausted", connection, { failureDays, reason: error.code });
+      return "exhausted";
+    }
+    if (await this.openIncident(connection, "refresh_failed")) await this.notify("connection.refresh_failed", connection, { failureDays, reason: error.code });
+    if (TRANSIENT.has(error.code)) throw error;
+    return "failed";
   }
 
   /** Delivers one event to the environment's global endpoint; throws on failure so pg-boss retries it. */
@@ -188,16 +187,24 @@ export class Jobs {
     return report;
   }
 
+  /** Exhausted, or no usable refresh token: nothing automatic. A refresh-ahead refreshed since the scan: nothing to do. */
+  private eligible(connection: UpkeepConnection, reason: RefreshReason): boolean {
+    if (connection.exhaustedAt || connection.refresh?.state !== "VALID") return false;
+    return reason !== "refresh-ahead" || this.stillDue(connection);
+  }
+
   private stillDue(connection: UpkeepConnection): boolean {
     const expiresAt = connection.access?.expiresAt;
     return !expiresAt || expiresAt.getTime() - this.deps.clock.now().getTime() <= this.deps.config.refreshAheadMs;
   }
 
-  /** True when the access token was replaced since `before` was read (by this job or anyone). */
-  private async renewed(before: UpkeepConnection): Promise<boolean> {
-    const after = await this.deps.service.upkeep.get(before.id);
-    const was = before.access?.lastRefreshedAt?.getTime() ?? 0;
-    return (after?.access?.lastRefreshedAt?.getTime() ?? 0) > was;
+  /** This process's concurrency limits: per provider, and per tenant of a provider. */
+  private slotsOf({ provider, externalId }: UpkeepConnection): { key: string; limit: number }[] {
+    const { config } = this.deps;
+    return [
+      { key: `provider:${provider}`, limit: config.providerConcurrency[provider] ?? config.defaultProviderConcurrency },
+      { key: `tenant:${provider}:${externalId}`, limit: config.tenantConcurrency[provider] ?? config.defaultTenantConcurrency },
+    ];
   }
 
   private async recovered(connection: UpkeepConnection): Promise<void> {

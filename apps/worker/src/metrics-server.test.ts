@@ -13,6 +13,15 @@ describe("the worker's metrics listener", () => {
   });
   afterAll(() => server.close());
 
+  it("listens on loopback only when no host is given", async () => {
+    const unbound = await startMetricsServer({ port: 0, token: TOKEN });
+    try {
+      expect(unbound.address).toBe("127.0.0.1");
+    } finally {
+      await unbound.close();
+    }
+  });
+
   it("answers 401 without the bearer or with a wrong one, 404 elsewhere", async () => {
     const answers = [
       await fetch(`${url}/metrics`),

@@ -13,12 +13,15 @@ function authorized(header: string | undefined, token: string): boolean {
 
 export interface MetricsServer {
   port: number;
+  /** The address listened on. */
+  address: string;
   close(): Promise<void>;
 }
 
 /**
  * The worker's Prometheus endpoint: GET /metrics (the process's token-service and Node metrics)
- * to a bearer of `token`; 401 without it, 404 for any other path or method.
+ * to a bearer of `token`; 401 without it, 404 for any other path or method. Listens on `host`,
+ * loopback (127.0.0.1) unless told otherwise: never every interface by default.
  */
 export async function startMetricsServer(options: { port: number; token: string; host?: string }): Promise<MetricsServer> {
   const server: Server = createServer((request, response) => {
@@ -32,10 +35,11 @@ export async function startMetricsServer(options: { port: number; token: string;
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(options.port, options.host, () => resolve());
+    server.listen(options.port, options.host ?? "127.0.0.1", () => resolve());
   });
   return {
     port: (server.address() as AddressInfo).port,
+    address: (server.address() as AddressInfo).address,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

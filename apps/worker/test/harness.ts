@@ -52,6 +52,8 @@ export interface Harness {
   advance(ms: number): Promise<void>;
   /** Another process's token service: its own database pool and LISTEN connection, the same key, providers and clock. */
   newService(): Promise<TokenService>;
+  /** A token service like `service` (same key, providers and clock) over another Prisma client (a proxied database). */
+  serviceOver(prisma: Database["prisma"]): TokenService;
   /** The vault key as TOKEN_ENCRYPTION_KEY, for a worker in a child process. */
   encryptionKeyHex: string;
   connect(companyId: string, provider: "xero" | "quickbooks"): Promise<string>;
@@ -99,6 +101,7 @@ export async function createHarness(label: string): Promise<Harness> {
       clock.offsetMs += ms;
       await sim.advanceClock(ms);
     },
+    serviceOver: (prisma) => serviceOver(prisma),
     async newService() {
       const own = await openDatabase({ databaseUrl });
       const other = serviceOver(own.prisma, databaseUrl);

@@ -1,6 +1,8 @@
 import { resolve } from "node:path";
+import { createEnv } from "@t3-oss/env-core";
+import { blankIsUnset, envSource, kitEnv, optionalText, resetKitEnvCacheForTests } from "@tokenvault/kit";
 import { z } from "zod";
-import { loadRootEnvFile, repoRoot } from "./paths";
+import { repoRoot } from "./paths";
 import type { PoolSettings } from "./pool";
 
 /** A positive duration in milliseconds, from 100 ms to 10 minutes. */
@@ -15,33 +17,30 @@ function millis(fallback: number, name: string) {
   );
 }
 
-/** `NAME=` in a .env file means "use the default", not zero. */
-function blankIsUnset<T extends z.ZodType>(schema: T) {
-  return z.preprocess((value) => (typeof value === "string" && value.trim() === "" ? undefined : value), schema);
+/** The only place this package reads the environment: on the kit's (NODE_ENV, DATABASE_URL). */
+function readEnv() {
+  return createEnv({
+    extends: [kitEnv()],
+    server: {
+      DATABASE_URL: optionalText.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
+        message: "DATABASE_URL must be a postgres:// or postgresql:// URL (leave it unset for the embedded database)",
+      }),
+      PGLITE_DATA_DIR: optionalText,
+      PRISMA_SCHEMA_ENGINE_BINARY: z.string().optional(),
+      DATABASE_CONNECT_TIMEOUT_MS: millis(5_000, "DATABASE_CONNECT_TIMEOUT_MS"),
+      DATABASE_QUERY_TIMEOUT_MS: millis(10_000, "DATABASE_QUERY_TIMEOUT_MS"),
+      DATABASE_POOL_SIZE: blankIsUnset(z.coerce.number().int("DATABASE_POOL_SIZE must be a whole number").min(1, "DATABASE_POOL_SIZE must be at least 1").max(500, "DATABASE_POOL_SIZE must be at most 500").default(10)),
+      PG_ADMIN_URL: blankIsUnset(
+        z
+          .string()
+          .regex(/^postgres(ql)?:\/\//, "PG_ADMIN_URL must be a postgres:// or postgresql:// URL")
+          .default("postgresql://postgres@127.0.0.1:5432/postgres"),
+      ),
+    },
+    // A URL may carry a password: the kit's error names the variable, never its value.
+    ...envSource("database"),
+  });
 }
-
-/** The only place this package reads process.env. Validated once, on first use. */
-const schema = z.object({
-  // Read as given; runtime-mode.ts decides what it means (anything but development/test is production).
-  NODE_ENV: z.string().optional(),
-  DATABASE_URL: z
-    .string()
-    .trim()
-    .optional()
-    .transform((v) => (v === "" ? undefined : v))
-    .refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
-      message: "DATABASE_URL must be a postgres:// or postgresql:// URL (leave it unset for the embedded database)",
-    }),
-  PGLITE_DATA_DIR: z.string().trim().min(1).optional(),
-  PRISMA_SCHEMA_ENGINE_BINARY: z.string().optional(),
-  DATABASE_CONNECT_TIMEOUT_MS: millis(5_000, "DATABASE_CONNECT_TIMEOUT_MS"),
-  DATABASE_QUERY_TIMEOUT_MS: millis(10_000, "DATABASE_QUERY_TIMEOUT_MS"),
-  DATABASE_POOL_SIZE: blankIsUnset(z.coerce.number().int("DATABASE_POOL_SIZE must be a whole number").min(1, "DATABASE_POOL_SIZE must be at least 1").max(500, "DATABASE_POOL_SIZE must be at most 500").default(10)),
-  PG_ADMIN_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, "PG_ADMIN_URL must be a postgres:// or postgresql:// URL")
-    .default("postgresql://postgres@127.0.0.1:5432/postgres"),
-});
 
 export interface DbEnv {
   /** Raw NODE_ENV: use runtimeMode() (runtime-mode.ts) for what it means. */
@@ -60,20 +59,14 @@ let cached: DbEnv | undefined;
 
 export function dbEnv(): DbEnv {
   if (cached) return cached;
-  loadRootEnvFile();
-  const parsed = schema.safeParse(process.env);
-  if (!parsed.success) {
-    // Name the variable, never echo its value: a URL may carry a password.
-    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-    throw new Error(`Invalid database configuration: ${problems}`);
-  }
+  const env = readEnv();
   cached = {
-    nodeEnv: parsed.data.NODE_ENV,
-    databaseUrl: parsed.data.DATABASE_URL,
-    pgliteDataDir: parsed.data.PGLITE_DATA_DIR ? resolve(/*turbopackIgnore: true*/ repoRoot(), parsed.data.PGLITE_DATA_DIR) : resolve(/*turbopackIgnore: true*/ repoRoot(), ".data/pglite"),
-    prismaSchemaEngineBinary: parsed.data.PRISMA_SCHEMA_ENGINE_BINARY,
-    pgAdminUrl: parsed.data.PG_ADMIN_URL,
-    pool: { connectTimeoutMs: parsed.data.DATABASE_CONNECT_TIMEOUT_MS, queryTimeoutMs: parsed.data.DATABASE_QUERY_TIMEOUT_MS, max: parsed.data.DATABASE_POOL_SIZE },
+    nodeEnv: env.NODE_ENV,
+    databaseUrl: env.DATABASE_URL,
+    pgliteDataDir: env.PGLITE_DATA_DIR ? resolve(/*turbopackIgnore: true*/ repoRoot(), env.PGLITE_DATA_DIR) : resolve(/*turbopackIgnore: true*/ repoRoot(), ".data/pglite"),
+    prismaSchemaEngineBinary: env.PRISMA_SCHEMA_ENGINE_BINARY,
+    pgAdminUrl: env.PG_ADMIN_URL,
+    pool: { connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS, queryTimeoutMs: env.DATABASE_QUERY_TIMEOUT_MS, max: env.DATABASE_POOL_SIZE },
   };
   return cached;
 }
@@ -84,4 +77,5 @@ export function dbEnv(): DbEnv {
  */
 export function resetDbEnvCacheForTests(): void {
   cached = undefined;
+  resetKitEnvCacheForTests();
 }

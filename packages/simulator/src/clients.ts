@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { JWK } from "jose";
 
 export type Provider = "intuit" | "xero" | "oidc";
 export const PROVIDERS: readonly Provider[] = ["intuit", "xero", "oidc"];
@@ -27,6 +28,10 @@ export interface ClientRecord {
   name: string;
   /** Lifetime of every access token issued to this client (any grant); default the provider's access token lifetime. */
   accessTokenTtlSec: number | undefined;
+  /** Public keys for private_key_jwt client authentication (RFC 7523); none: the client cannot use it. */
+  jwks: JWK[] | undefined;
+  /** RFC 7591 token_endpoint_auth_method: when set, the only client authentication accepted. */
+  tokenEndpointAuthMethod: "client_secret_basic" | "client_secret_post" | "private_key_jwt" | undefined;
   /**
    * Its access tokens carry whole-second times, as a JWT's iat and exp do at many third-party
    * providers: one issued at 12:00:00.900 for 6 s dies at 12:00:06.000, while expires_in says 6.
@@ -42,6 +47,8 @@ export interface RegisterClientInput {
   redirectUris?: string[];
   name?: string;
   accessTokenTtlSec?: number;
+  jwks?: JWK[];
+  tokenEndpointAuthMethod?: "client_secret_basic" | "client_secret_post" | "private_key_jwt";
   wholeSecondExpiry?: boolean;
 }
 
@@ -56,6 +63,8 @@ function isLoopbackUri(uri: string): boolean {
 
 export class ClientRegistry {
   private readonly clients = new Map<string, ClientRecord>();
+  /** jti of accepted client assertions until they expire: one assertion authenticates once (RFC 7523 §3). */
+  readonly usedAssertionIds = new Map<string, number>();
 
   constructor() {
     this.reset();
@@ -67,9 +76,10 @@ export class ClientRegistry {
 
   reset(): void {
     this.clients.clear();
+    this.usedAssertionIds.clear();
     for (const provider of Object.keys(DEFAULT_CLIENTS) as Provider[]) {
       const { clientId, clientSecret } = DEFAULT_CLIENTS[provider];
-      this.clients.set(this.key(provider, clientId), { provider, clientId, clientSecret, redirectUris: [], name: `Simulator dev app (${provider})`, accessTokenTtlSec: undefined, wholeSecondExpiry: false });
+      this.clients.set(this.key(provider, clientId), { provider, clientId, clientSecret, redirectUris: [], name: `Simulator dev app (${provider})`, accessTokenTtlSec: undefined, jwks: undefined, tokenEndpointAuthMethod: undefined, wholeSecondExpiry: false });
     }
   }
 
@@ -85,6 +95,8 @@ export class ClientRegistry {
       redirectUris: [...(input.redirectUris ?? [])],
       name: input.name ?? clientId,
       accessTokenTtlSec: ttl,
+      jwks: input.jwks?.map((key) => ({ ...key })),
+      tokenEndpointAuthMethod: input.tokenEndpointAuthMethod,
       wholeSecondExpiry: input.wholeSecondExpiry ?? false,
     };
     for (const uri of record.redirectUris) {

@@ -15,13 +15,18 @@ export interface Settings {
   xeroTenantsPerAuthorization: number;
   /** Companies the Intuit consent page offers. */
   intuitCompaniesPerAuthorization: number;
+  /** A broken id_token in the OpenID provider's token responses (code exchanges and refreshes), for clients' refusal tests; null: correct ones. */
+  oidcIdTokenFault: IdTokenFault | null;
 }
+
+export type IdTokenFault = "wrong_nonce" | "wrong_issuer" | "wrong_audience" | "bad_signature";
 
 export function defaultSettings(strict: boolean): Settings {
   return {
     strict,
     autoApprove: { intuit: false, xero: false, oidc: false },
     xeroTenantsPerAuthorization: 2,
+    oidcIdTokenFault: null,
     intuitCompaniesPerAuthorization: 1,
   };
 }

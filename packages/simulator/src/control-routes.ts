@@ -20,6 +20,9 @@ const schemas = {
       redirectUris: z.array(z.string().min(1)).optional(),
       name: z.string().min(1).max(200).optional(),
       accessTokenTtlSec: z.number().int().min(1).max(86_400).optional(),
+      // Public JWKs only: a private member ("d") is refused rather than stored.
+      tokenEndpointAuthMethod: z.enum(["client_secret_basic", "client_secret_post", "private_key_jwt"]).optional(),
+      jwks: z.array(z.object({ kty: z.string(), kid: z.string().min(1).optional(), d: z.undefined().optional() }).loose()).max(10).optional(),
       wholeSecondExpiry: z.boolean().optional(),
     })
     .strict(),
@@ -28,6 +31,7 @@ const schemas = {
       strict: z.boolean().optional(),
       autoApprove: z.union([z.boolean(), z.object({ intuit: z.boolean().optional(), xero: z.boolean().optional(), oidc: z.boolean().optional() }).strict()]).optional(),
       xeroTenantsPerAuthorization: z.number().int().min(1).max(50).optional(),
+      oidcIdTokenFault: z.enum(["wrong_nonce", "wrong_issuer", "wrong_audience", "bad_signature"]).nullable().optional(),
       intuitCompaniesPerAuthorization: z.number().int().min(1).max(50).optional(),
     })
     .strict(),

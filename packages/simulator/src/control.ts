@@ -1,5 +1,5 @@
 import { PROVIDERS, type ClientRecord, type Provider, type RegisterClientInput } from "./clients";
-import { defaultSettings, type Settings, type SimState } from "./context";
+import { defaultSettings, type Settings, type SimState, type IdTokenFault } from "./context";
 import type { Fault, FaultSpec } from "./faults";
 import { HttpError } from "./http";
 import type { Grant, Stats } from "./state";
@@ -17,6 +17,7 @@ export interface SettingsPatch {
   autoApprove?: boolean | Partial<Record<Provider, boolean>>;
   xeroTenantsPerAuthorization?: number;
   intuitCompaniesPerAuthorization?: number;
+  oidcIdTokenFault?: IdTokenFault | null;
 }
 
 export interface GrantFilter {
@@ -179,6 +180,7 @@ export class LocalControl implements SimulatorControl {
     if (typeof patch.autoApprove === "boolean") for (const p of PROVIDERS) settings.autoApprove[p] = patch.autoApprove;
     else if (patch.autoApprove) Object.assign(settings.autoApprove, patch.autoApprove);
     if (patch.xeroTenantsPerAuthorization !== undefined) settings.xeroTenantsPerAuthorization = patch.xeroTenantsPerAuthorization;
+    if (patch.oidcIdTokenFault !== undefined) settings.oidcIdTokenFault = patch.oidcIdTokenFault;
     if (patch.intuitCompaniesPerAuthorization !== undefined) settings.intuitCompaniesPerAuthorization = patch.intuitCompaniesPerAuthorization;
     return this.getSettings();
   }

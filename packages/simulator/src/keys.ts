@@ -24,6 +24,12 @@ export class SigningKeys {
   async sign(payload: JWTPayload): Promise<string> {
     return new SignJWT(payload).setProtectedHeader({ alg: "RS256", kid: this.publicJwk.kid!, typ: "JWT" }).sign(this.privateKey);
   }
+
+  /** A forgery for clients' tests: this key set's kid, signed by a key nobody published. */
+  async signWithStrangerKey(payload: JWTPayload): Promise<string> {
+    const { privateKey } = await generateKeyPair("RS256");
+    return new SignJWT(payload).setProtectedHeader({ alg: "RS256", kid: this.publicJwk.kid!, typ: "JWT" }).sign(privateKey);
+  }
 }
 
 /** at_hash per OIDC Core §3.1.3.6: left half of SHA-256 of the access token, base64url. */

@@ -1,3 +1,4 @@
+import type { JWTPayload } from "jose";
 import { handleAuthorize, handleDecision, type AuthorizeConfig } from "./authorize";
 import { DAY, HOUR, MINUTE } from "./clock";
 import type { RequestContext } from "./context";
@@ -5,7 +6,8 @@ import { empty, json, oauthError, readForm, type SimResponse } from "./http";
 import { randomToken } from "./ids";
 import { accessTokenHash } from "./keys";
 import type { Route } from "./router";
-import { authenticateClient, checkBearer, grantForToken, handleTokenRequest, requireString, secondsLeft, type ProviderPolicy } from "./tokens";
+import { authenticateRequestClient } from "./client-assertion";
+import { checkBearer, grantForToken, handleTokenRequest, requireString, secondsLeft, type ProviderPolicy } from "./tokens";
 
 export function oidcIssuer(baseUrl: string): string {
   return `${baseUrl}/oidc`;
@@ -16,7 +18,8 @@ export const oidcPolicy: ProviderPolicy = {
   provider: "oidc",
   accessTtlMs: HOUR,
   codeTtlMs: 10 * MINUTE,
-  clientAuthMethods: ["client_secret_basic", "client_secret_post", "none"],
+  clientAuthMethods: ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+  assertionAudiences: (ctx) => [oidcIssuer(ctx.sim.baseUrl), `${oidcIssuer(ctx.sim.baseUrl)}/token`],
   requirePkce: true,
   refreshTtlMs: 30 * DAY,
   hardLifetimeMs: undefined,
@@ -37,9 +40,11 @@ export const oidcPolicy: ProviderPolicy = {
     if (grant.scope.includes("openid")) {
       const now = Math.floor(ctx.sim.clock.now() / 1000);
       const user = ctx.sim.users.oidc;
-      body.id_token = await ctx.sim.keys.sign({
-        iss: oidcIssuer(ctx.sim.baseUrl),
-        aud: client.clientId,
+      const fault = ctx.sim.settings.oidcIdTokenFault;
+      const sign = fault === "bad_signature" ? (payload: JWTPayload) => ctx.sim.keys.signWithStrangerKey(payload) : (payload: JWTPayload) => ctx.sim.keys.sign(payload);
+      body.id_token = await sign({
+        iss: fault === "wrong_issuer" ? `${oidcIssuer(ctx.sim.baseUrl)}-other` : oidcIssuer(ctx.sim.baseUrl),
+        aud: fault === "wrong_audience" ? `${client.clientId}-other` : client.clientId,
         sub: user.sub,
         iat: now,
         exp: now + 3600,
@@ -48,7 +53,7 @@ export const oidcPolicy: ProviderPolicy = {
         email: user.email,
         email_verified: true,
         name: `${user.givenName} ${user.familyName}`,
-        ...(fromCode && grant.nonce ? { nonce: grant.nonce } : {}),
+        ...(fromCode && grant.nonce ? { nonce: fault === "wrong_nonce" ? `${grant.nonce}-other` : grant.nonce } : {}),
       });
     }
     return body;
@@ -79,8 +84,10 @@ function discovery(ctx: RequestContext): SimResponse {
     grant_types_supported: ["authorization_code", "refresh_token", "client_credentials"],
     subject_types_supported: ["public"],
     id_token_signing_alg_values_supported: ["RS256"],
-    token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "none"],
-    revocation_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "none"],
+    token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+    token_endpoint_auth_signing_alg_values_supported: ["RS256", "PS256", "ES256", "EdDSA"],
+    revocation_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+    revocation_endpoint_auth_signing_alg_values_supported: ["RS256", "PS256", "ES256", "EdDSA"],
     code_challenge_methods_supported: ["S256"],
     claims_supported: ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "email", "email_verified", "name"],
   });
@@ -89,7 +96,7 @@ function discovery(ctx: RequestContext): SimResponse {
 /** RFC 7009: a refresh token ends the grant; an access token only itself; unknown tokens still get 200. */
 async function revoke(ctx: RequestContext): Promise<SimResponse> {
   const form = await readForm(ctx.req);
-  const client = authenticateClient(ctx, form, oidcPolicy);
+  const client = await authenticateRequestClient(ctx, form, oidcPolicy, oidcPolicy.assertionAudiences?.(ctx) ?? []);
   if ("status" in client) return client;
   const token = requireString(form.token, "token");
   const hint = form.token_type_hint;

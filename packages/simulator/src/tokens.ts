@@ -1,10 +1,11 @@
 import type { ClientRecord, Provider } from "./clients";
 import { isStrict, type RequestContext } from "./context";
 import { bearerToken, HttpError, json, oauthError, parseBasicAuth, readForm, type SimResponse } from "./http";
+import { authenticateRequestClient } from "./client-assertion";
 import { pkceS256 } from "./keys";
 import type { AccessTokenRecord, Grant, RefreshTokenRecord } from "./state";
 
-export type ClientAuthMethod = "client_secret_basic" | "client_secret_post" | "none";
+export type ClientAuthMethod = "client_secret_basic" | "client_secret_post" | "private_key_jwt" | "none";
 
 /** The knobs that make one provider's token endpoint behave like the real one. */
 export interface ProviderPolicy {
@@ -23,6 +24,8 @@ export interface ProviderPolicy {
   graceMs: number;
   /** Intuit: the replaced value dies as soon as the new one is used. */
   graceEndsWhenNewTokenUsed: boolean;
+  /** Who a private_key_jwt assertion may be addressed to (the issuer, the token endpoint). */
+  assertionAudiences?: (ctx: RequestContext) => string[];
   /** Offers the client_credentials grant (RFC 6749 §4.4): a confidential client gets a token for itself. */
   clientCredentials?: boolean;
   newRefreshValue(): string;
@@ -49,6 +52,11 @@ export function secondsLeft(now: number, expiresAt: number): number {
   return seconds(expiresAt - now);
 }
 
+/** Whether `method` is one the client may use: its registered token_endpoint_auth_method, or any when none was registered. */
+export function registeredMethod(client: ClientRecord, method: NonNullable<ClientRecord["tokenEndpointAuthMethod"]>): boolean {
+  return client.tokenEndpointAuthMethod === undefined || client.tokenEndpointAuthMethod === method;
+}
+
 /** RFC 6749 §2.3 client authentication, limited to the methods the provider accepts. */
 export function authenticateClient(ctx: RequestContext, form: Record<string, string>, policy: ProviderPolicy): ClientRecord | SimResponse {
   const invalid = (description: string) => oauthError(401, "invalid_client", description, { "www-authenticate": 'Basic realm="simulator"' });
@@ -61,6 +69,7 @@ export function authenticateClient(ctx: RequestContext, form: Record<string, str
     for (const creds of [basic.raw, basic.decoded]) {
       const client = ctx.sim.clients.get(policy.provider, creds.clientId);
       if (client?.clientSecret !== undefined && client.clientSecret === creds.clientSecret) {
+        if (!registeredMethod(client, "client_secret_basic")) return invalid("this client is registered for another authentication method");
         if (form.client_id !== undefined && form.client_id !== client.clientId) return oauthError(400, "invalid_request", "client_id does not match the authenticated client");
         return client;
       }
@@ -70,7 +79,9 @@ export function authenticateClient(ctx: RequestContext, form: Record<string, str
   const client = ctx.sim.clients.get(policy.provider, form.client_id);
   if (postSecret !== undefined) {
     if (!policy.clientAuthMethods.includes("client_secret_post")) return invalid("client_secret_post is not supported; use HTTP Basic");
-    if (client?.clientSecret !== undefined && client.clientSecret === postSecret) return client;
+    if (client?.clientSecret !== undefined && client.clientSecret === postSecret) {
+      return registeredMethod(client, "client_secret_post") ? client : invalid("this client is registered for another authentication method");
+    }
     return invalid("client authentication failed");
   }
   if (form.client_id !== undefined && policy.clientAuthMethods.includes("none") && client && client.clientSecret === undefined) return client;
@@ -106,7 +117,8 @@ export async function handleTokenRequest(ctx: RequestContext, policy: ProviderPo
   const basic = parseBasicAuth(ctx.req);
   const faulted = await ctx.applyFaults({
     grantId: targetGrant?.id,
-    clientId: typeof basic === "object" ? basic.raw.clientId : form.client_id,
+    // The client's id as registered: RFC 6749 clients (openid-client 6) form-encode it in Basic, "-" included.
+    clientId: typeof basic === "object" ? (ctx.sim.clients.get(provider, basic.decoded.clientId) ? basic.decoded.clientId : basic.raw.clientId) : form.client_id,
     refreshToken: grantType === "refresh_token" ? form.refresh_token : undefined,
   });
   const refreshFailed = (response: SimResponse, invalidGrant = false): SimResponse => {
@@ -116,7 +128,7 @@ export async function handleTokenRequest(ctx: RequestContext, policy: ProviderPo
   };
   if (faulted) return refreshFailed(faulted);
 
-  const client = authenticateClient(ctx, form, policy);
+  const client = await authenticateRequestClient(ctx, form, policy, policy.assertionAudiences?.(ctx) ?? []);
   if ("status" in client) return refreshFailed(client);
 
   if (grantType === undefined || grantType === "") return refreshFailed(oauthError(400, "invalid_request", "grant_type is required"));

@@ -1,4 +1,4 @@
-import { errors, Issuer, type BaseClient } from "openid-client";
+import { errors, Issuer, type BaseClient } from "./openid-client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { connectSimulator, oidcEndpoints, SimulatorControlError, startSimulator, XERO_CLIENT_ID, XERO_CLIENT_SECRET, xeroEndpoints, type HttpSimulatorControl, type Simulator } from "../src/index";
 

@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import OAuthClient from "intuit-oauth";
-import { errors, generators, Issuer, type BaseClient, type TokenSet } from "openid-client";
+import { errors, generators, Issuer, type BaseClient, type TokenSet } from "./openid-client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   connectSimulator,

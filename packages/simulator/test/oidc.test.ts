@@ -1,4 +1,4 @@
-import { generators, Issuer, type BaseClient } from "openid-client";
+import { generators, Issuer, type BaseClient } from "./openid-client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, oidcEndpoints, startSimulator, type Simulator } from "../src/index";
 import { consent } from "./consent";

@@ -1,4 +1,4 @@
-import { errors } from "openid-client";
+import { errors } from "./openid-client";
 
 /** The OAuth error openid-client raised for `promise` (the test fails if it resolved or failed otherwise). */
 export async function opError(promise: Promise<unknown>): Promise<errors.OPError> {

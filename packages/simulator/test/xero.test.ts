@@ -1,5 +1,5 @@
 import { decodeJwt } from "jose";
-import { generators, Issuer, type BaseClient, type TokenSet } from "openid-client";
+import { generators, Issuer, type BaseClient, type TokenSet } from "./openid-client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startSimulator, XERO_CLIENT_ID, XERO_CLIENT_SECRET, xeroEndpoints, type Simulator } from "../src/index";
 import { consent } from "./consent";
@@ -45,7 +45,7 @@ beforeAll(async () => {
 afterAll(() => sim.close());
 beforeEach(() => sim.reset());
 
-describe("Xero with openid-client 5", () => {
+describe("Xero with openid-client 6", () => {
   it("discovers the issuer at <simulator>/xero", async () => {
     const issuer = await Issuer.discover(`${sim.url}/xero`);
     expect(issuer.issuer).toBe(`${sim.url}/xero`);

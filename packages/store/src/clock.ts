@@ -1,9 +1,5 @@
-/** Injected wherever time matters, so tests can move it. */
-export interface Clock {
-  now(): Date;
-}
-
-export const systemClock: Clock = { now: () => new Date() };
+// Declared once, in @tokenvault/kit; re-exported so this package's modules import it as before.
+export { systemClock, type Clock } from "@tokenvault/kit";
 
 /** Live metadata first expiring first; ids break ties, so every backend lists in one order. */
 export function byExpiry(a: { expiresAt: Date; id: string }, b: { expiresAt: Date; id: string }): number {

@@ -1,42 +1,33 @@
+import { createEnv } from "@t3-oss/env-core";
+import { developmentEncryptionKey, envSource, kitEnv, optionalHttpUrl, optionalText, vaultKeyVariables } from "@tokenvault/kit";
+import { KeyConfigError, keyRingFromVariables, type KeyRing } from "@tokenvault/vault";
 import { z } from "zod";
-import { loadOrCreateDevSecret, loadRootEnvFile, runtimeMode } from "@tokenvault/db";
-import { generateKeyMaterial, KeyConfigError, keyRingFromVariables, type KeyRing } from "@tokenvault/vault";
 import type { ClientCredentialsConfig } from "./client-credentials";
 import { requireServiceToken, ServiceTokenError } from "./service-token-error";
 
-/** The only place this package reads process.env. Parsed once, on first use. */
-const optionalText = z
-  .string()
-  .trim()
-  .optional()
-  .transform((v) => (v === "" ? undefined : v));
-
-const schema = z.object({
-  TOKEN_ENCRYPTION_KEY: optionalText,
-  TOKEN_ENCRYPTION_KEYS_PREVIOUS: optionalText,
-  // Other names for the same key: the setup guide's, and the token-store design's.
-  ENCRYPTION_KEY: optionalText,
-  TOKEN_STORE_ENCRYPTION_KEY: optionalText,
-  // Which backend: unset means the app's own database (embedded or PostgreSQL).
-  TOKEN_STORE: z.enum(["memory", "redis", "upstash", "postgres"]).optional(),
-  REDIS_URL: optionalText.refine((v) => v === undefined || /^rediss?:\/\/[^\s]+$/.test(v), { message: "must be a redis:// or rediss:// URL" }),
-  UPSTASH_REDIS_REST_URL: optionalText.refine((v) => v === undefined || /^https?:\/\/[^\s]+$/.test(v), { message: "must be an http(s) URL" }),
-  UPSTASH_REDIS_REST_TOKEN: optionalText,
-});
-type StoreEnv = z.infer<typeof schema>;
+/** The only place this package reads the environment, on the kit's (runtime mode) and the vault key's variables. */
+function readStoreEnv() {
+  return createEnv({
+    extends: [kitEnv()],
+    server: {
+      ...vaultKeyVariables,
+      // The token-store design's name for the same key.
+      TOKEN_STORE_ENCRYPTION_KEY: optionalText,
+      // Which backend: unset means the app's own database (embedded or PostgreSQL).
+      TOKEN_STORE: z.enum(["memory", "redis", "upstash", "postgres"]).optional(),
+      REDIS_URL: optionalText.refine((v) => v === undefined || /^rediss?:\/\/[^\s]+$/.test(v), { message: "must be a redis:// or rediss:// URL" }),
+      UPSTASH_REDIS_REST_URL: optionalHttpUrl,
+      UPSTASH_REDIS_REST_TOKEN: optionalText,
+    },
+    ...envSource("token store", KeyConfigError.fromEnv),
+  });
+}
+type StoreEnv = ReturnType<typeof readStoreEnv>;
 
 let parsedEnv: StoreEnv | undefined;
 
 function readEnv(): StoreEnv {
-  if (parsedEnv) return parsedEnv;
-  loadRootEnvFile();
-  const parsed = schema.safeParse(process.env);
-  if (!parsed.success) {
-    // Name the variable, never echo its value.
-    const issue = parsed.error.issues[0];
-    throw new KeyConfigError(String(issue?.path[0] ?? "environment"), `is invalid: ${issue?.message ?? "malformed"}.`);
-  }
-  parsedEnv = parsed.data;
+  parsedEnv ??= readStoreEnv();
   return parsedEnv;
 }
 
@@ -75,7 +66,7 @@ let keyRing: KeyRing | undefined;
  * The key ring the stores seal with: the vault's own key (TOKEN_ENCRYPTION_KEY, or its aliases
  * ENCRYPTION_KEY and TOKEN_STORE_ENCRYPTION_KEY). Never plaintext: without a key the stores
  * refuse to work, except in development or test on the embedded database, where the same
- * generated development key as the token service's is used.
+ * generated development key as the token service's is used (the kit's developmentEncryptionKey).
  */
 export function storeKeyRingFromEnv(): KeyRing {
   if (keyRing) return keyRing;
@@ -87,7 +78,7 @@ export function storeKeyRingFromEnv(): KeyRing {
       aliases: { TOKEN_STORE_ENCRYPTION_KEY: env.TOKEN_STORE_ENCRYPTION_KEY, ENCRYPTION_KEY: env.ENCRYPTION_KEY },
     },
     {
-      fallback: () => (runtimeMode().devSecrets ? loadOrCreateDevSecret("dev-encryption-key", () => generateKeyMaterial().hex) : undefined),
+      fallback: developmentEncryptionKey,
       warn: (message) => console.warn(message),
     },
   );
@@ -96,16 +87,21 @@ export function storeKeyRingFromEnv(): KeyRing {
 
 // The service token (service-token.ts). The token variables are not trimmed: whitespace in a
 // token is refused, not cut. Empty means unset, as everywhere in the project.
-const serviceSchema = z.object({
-  TOKENVAULT_SERVICE_TOKEN: z.string().optional(),
-  // The design documents' name, accepted as an alias; the project's name wins.
-  HEMERA_SERVICE_TOKEN: z.string().optional(),
-  TOKENVAULT_SERVICE_TOKEN_ENDPOINT: optionalText,
-  TOKENVAULT_SERVICE_CLIENT_ID: optionalText,
-  TOKENVAULT_SERVICE_CLIENT_SECRET: optionalText,
-  TOKENVAULT_SERVICE_SCOPE: optionalText,
-  TOKENVAULT_SERVICE_AUDIENCE: optionalText,
-});
+function readServiceVariables(source?: Record<string, string | undefined>) {
+  return createEnv({
+    server: {
+      TOKENVAULT_SERVICE_TOKEN: z.string().optional(),
+      // The design documents' name, accepted as an alias; the project's name wins.
+      HEMERA_SERVICE_TOKEN: z.string().optional(),
+      TOKENVAULT_SERVICE_TOKEN_ENDPOINT: optionalText,
+      TOKENVAULT_SERVICE_CLIENT_ID: optionalText,
+      TOKENVAULT_SERVICE_CLIENT_SECRET: optionalText,
+      TOKENVAULT_SERVICE_SCOPE: optionalText,
+      TOKENVAULT_SERVICE_AUDIENCE: optionalText,
+    },
+    ...envSource("service token", (_variables, message) => configError(message), source),
+  });
+}
 
 export interface ServiceTokenEnv {
   /** A pre-provisioned token, and the variable it came from (to name in messages, never the value). */
@@ -120,9 +116,10 @@ const configError = (detail: string) => new ServiceTokenError("CONFIGURATION", d
 
 /** Validates the service token variables of `source`; errors name the variable, never its value. */
 export function parseServiceTokenEnv(source: Record<string, string | undefined>): ServiceTokenEnv {
-  const parsed = serviceSchema.safeParse(source);
-  if (!parsed.success) throw configError(`${String(parsed.error.issues[0]?.path[0] ?? "environment")} is invalid`);
-  const env = parsed.data;
+  return serviceTokenEnvFrom(readServiceVariables(source));
+}
+
+function serviceTokenEnvFrom(env: ReturnType<typeof readServiceVariables>): ServiceTokenEnv {
   const result: ServiceTokenEnv = { warnings: [] };
   const own = env.TOKENVAULT_SERVICE_TOKEN || undefined;
   const alias = env.HEMERA_SERVICE_TOKEN || undefined;
@@ -150,9 +147,8 @@ let serviceEnv: { value: ServiceTokenEnv } | { error: unknown } | undefined;
 /** The service token variables of the process, parsed once (a malformed one fails every time, the same way). */
 export function serviceTokenEnv(): ServiceTokenEnv {
   if (!serviceEnv) {
-    loadRootEnvFile();
     try {
-      serviceEnv = { value: parseServiceTokenEnv(process.env) };
+      serviceEnv = { value: serviceTokenEnvFrom(readServiceVariables()) };
     } catch (error) {
       serviceEnv = { error };
     }

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKeyRing, Vault } from "@tokenvault/vault";
 import type { Clock } from "../src/clock";
 import { StorageError } from "../src/errors";
-import type { NewTokenMetadata, TokenStore } from "../src/types";
+import { LOCK_LIMITS } from "../src/lock-input";
+import type { NewTokenMetadata, StoreLock, TokenStore } from "../src/types";
 
 /** A clock tests move forward by hand. */
 export class TestClock implements Clock {
@@ -20,6 +21,8 @@ export class TestClock implements Clock {
 
 export interface BackendUnderTest {
   store: TokenStore;
+  /** The backend's StoreLock (the store itself, or the lock on the same client): every backend has one. */
+  lock: StoreLock;
   /** Every key and value the backend holds for this store, as text (absent for memory). */
   dump?: () => Promise<string>;
 }
@@ -173,6 +176,33 @@ export function tokenStoreConformance(name: string, make: MakeBackend): void {
         expect(dump).not.toContain(Buffer.from(canary).toString("base64"));
         expect(dump).not.toContain(Buffer.from(canary).toString("hex"));
       }
+    });
+
+    it("bounds lock input the same on every backend: names up to 256 characters, ttls up to a day", async () => {
+      const { lock } = backend;
+      expect(LOCK_LIMITS).toEqual({ nameChars: 256, ownerChars: 256, maxTtlMs: 24 * 60 * MINUTE });
+      const name = (label: string, length?: number) => {
+        const base = `${label}-${randomBytes(4).toString("hex")}`;
+        return length === undefined ? base : base.padEnd(length, "n");
+      };
+      // Thunks: each call is made and settled in turn, so a failure leaves no rejection unhandled.
+      const accepted: [string, () => Promise<string | null>][] = [
+        ["a 256-character name", () => lock.acquire(name("longest", LOCK_LIMITS.nameChars), 1_000)],
+        ["a name with spaces and non-ASCII letters", () => lock.acquire(name("mint für Ω"), 1_000)],
+        ["a 2-hour ttl", () => lock.acquire(name("two-hours"), 2 * 60 * MINUTE)],
+        ["a day's ttl", () => lock.acquire(name("a-day"), LOCK_LIMITS.maxTtlMs)],
+      ];
+      for (const [label, acquire] of accepted) expect(`${label}: ${typeof (await acquire())}`).toBe(`${label}: string`);
+      const refused: [string, () => Promise<unknown>][] = [
+        ["a 257-character name", () => lock.acquire(name("too-long", LOCK_LIMITS.nameChars + 1), 1_000)],
+        ["an empty name", () => lock.acquire("", 1_000)],
+        ["a lone surrogate", () => lock.acquire("lock-\ud800", 1_000)],
+        ["a ttl a millisecond over a day", () => lock.acquire(name("over-a-day"), LOCK_LIMITS.maxTtlMs + 1)],
+        ["a zero ttl", () => lock.acquire(name("zero"), 0)],
+        ["an empty owner", () => lock.release(name("owner"), "")],
+        ["a 257-character owner", () => lock.release(name("owner"), "o".repeat(LOCK_LIMITS.ownerChars + 1))],
+      ];
+      for (const [label, call] of refused) expect(`${label}: ${await codeOf(call())}`).toBe(`${label}: INVALID_INPUT`);
     });
   });
 }

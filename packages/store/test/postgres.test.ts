@@ -18,9 +18,10 @@ async function dumpTables(): Promise<string> {
   return rows.map((r) => r.row).join("\n");
 }
 
-tokenStoreConformance("PostgreSQL (Prisma)", ({ vault, clock, namespace }) =>
-  Promise.resolve({ store: createPostgresTokenStore(prisma, { vault, clock, namespace }), dump: dumpTables }),
-);
+tokenStoreConformance("PostgreSQL (Prisma)", ({ vault, clock, namespace }) => {
+  const store = createPostgresTokenStore(prisma, { vault, clock, namespace });
+  return Promise.resolve({ store, lock: store, dump: dumpTables });
+});
 
 storeLockConformance("PostgreSQL (Prisma)", ({ clock, namespace }) => {
   const store = createPostgresTokenStore(prisma, { vault: testVault(), clock, namespace });

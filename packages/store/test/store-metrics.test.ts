@@ -5,9 +5,10 @@ import { StoreMetrics, withStoreMetrics } from "../src/store-metrics";
 import { testVault, tokenStoreConformance } from "./conformance";
 
 // The wrapper changes nothing a store does: the whole conformance suite runs through it.
-tokenStoreConformance("memory, through withStoreMetrics", ({ vault, clock, namespace }) =>
-  Promise.resolve({ store: withStoreMetrics(new InMemoryTokenStore({ vault, clock, namespace, sweepIntervalMs: 0 }), StoreMetrics.on(new Registry()), "memory") }),
-);
+tokenStoreConformance("memory, through withStoreMetrics", ({ vault, clock, namespace }) => {
+  const inner = new InMemoryTokenStore({ vault, clock, namespace, sweepIntervalMs: 0 });
+  return Promise.resolve({ store: withStoreMetrics(inner, StoreMetrics.on(new Registry()), "memory"), lock: inner });
+});
 
 describe("withStoreMetrics", () => {
   it("counts each operation by backend and outcome, times it, and labels nothing with a key or token", async () => {

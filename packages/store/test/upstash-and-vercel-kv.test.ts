@@ -7,7 +7,7 @@ import { startSimulator, type Simulator } from "@tokenvault/simulator";
 import { Redis } from "@upstash/redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { upstashScripts } from "../src/backends/clients";
-import { createUpstashTokenStore, createVercelKVTokenStore } from "../src/index";
+import { createUpstashStoreLock, createUpstashTokenStore, createVercelKVTokenStore } from "../src/index";
 import { tokenStoreConformance, type BackendUnderTest } from "./conformance";
 import { REDIS_URL, RedisTestKeys } from "./redis-keys";
 
@@ -45,13 +45,14 @@ function createVercelKVClient(config: { url: string; token: string }): Redis {
 
 tokenStoreConformance("Upstash (@upstash/redis over REST)", ({ vault, clock, namespace }): Promise<BackendUnderTest> => {
   const prefix = keys.freshPrefix();
-  return Promise.resolve({ store: createUpstashTokenStore(upstashClient(), { vault, clock, namespace, prefix }), dump: () => keys.dump(prefix) });
+  const client = upstashClient();
+  return Promise.resolve({ store: createUpstashTokenStore(client, { vault, clock, namespace, prefix }), lock: createUpstashStoreLock(client, { prefix }), dump: () => keys.dump(prefix) });
 });
 
 tokenStoreConformance("Vercel KV (@vercel/kv createClient shape)", ({ vault, clock, namespace }): Promise<BackendUnderTest> => {
   const prefix = keys.freshPrefix();
   const kv = createVercelKVClient({ url: sim.upstash!.url, token: sim.upstash!.token });
-  return Promise.resolve({ store: createVercelKVTokenStore(kv, { vault, clock, namespace, prefix }), dump: () => keys.dump(prefix) });
+  return Promise.resolve({ store: createVercelKVTokenStore(kv, { vault, clock, namespace, prefix }), lock: createUpstashStoreLock(kv, { prefix }), dump: () => keys.dump(prefix) });
 });
 
 describe("Upstash client errors the Redis store relies on", () => {

@@ -1,6 +1,2 @@
-/** Injected wherever time matters, so tests can move it and nothing reads Date.now() directly. */
-export interface Clock {
-  now(): Date;
-}
-
-export const systemClock: Clock = { now: () => new Date() };
+// Declared once, in @tokenvault/kit; re-exported so this package's modules import it as before.
+export { systemClock, type Clock } from "@tokenvault/kit";

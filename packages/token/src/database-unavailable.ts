@@ -19,3 +19,19 @@ export async function failClosedOnDatabase<T>(call: () => Promise<T>): Promise<T
     throw error;
   }
 }
+
+type AsyncMethodOf<T> = { [K in keyof T]: T[K] extends (...args: never[]) => Promise<unknown> ? K : never }[keyof T];
+
+/**
+ * The named async methods of `target`, each failing closed as failClosedOnDatabase does: how the
+ * service hands out a store (the worker's upkeep columns, the webhook log) without its raw
+ * database errors.
+ */
+export function failClosedMethods<T extends object, K extends AsyncMethodOf<T>>(target: T, names: readonly K[]): Pick<T, K> {
+  const methods = {} as Pick<T, K>;
+  for (const name of names) {
+    const method = target[name] as (...args: unknown[]) => Promise<unknown>;
+    (methods as Record<K, unknown>)[name] = (...args: unknown[]) => failClosedOnDatabase(() => method.apply(target, args));
+  }
+  return methods;
+}

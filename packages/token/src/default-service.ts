@@ -1,6 +1,6 @@
 import { dbEnv, getDatabase, runtimeMode } from "@tokenvault/db";
 import { Vault } from "@tokenvault/vault";
-import { keyRingFromEnv, oauthRedirectUri, providerSettingsFromEnv, workerRefreshAheadMsFromEnv } from "./env";
+import { keyRingFromEnv, oauthRedirectUri, providerSettingsFromEnv, workerRefreshAheadMsFromEnv, webhookMaxEndpointsFromEnv } from "./env";
 import { defaultTokenMetrics } from "./metrics/token-metrics";
 import { pinoLogger } from "./pino-logger";
 import { providersFromSettings } from "./providers/from-settings";
@@ -44,6 +44,7 @@ async function buildFromEnvironment(): Promise<TokenService> {
       refreshSchedule: { ...DEFAULT_REFRESH_SCHEDULE, refreshAheadMs: workerRefreshAheadMsFromEnv() },
       // A webhook must not reach the internal network in production; a local receiver is fine in development.
       allowPrivateWebhookTargets: runtimeMode().development,
+      maxWebhookEndpoints: webhookMaxEndpointsFromEnv(),
     },
   });
 }

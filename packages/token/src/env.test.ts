@@ -107,6 +107,11 @@ describe("token environment, read in a fresh process", () => {
     expect((await probe({ TOKEN_CACHE: "maybe" })).settings.error).toMatchObject({ name: "KeyConfigError", variable: "TOKEN_CACHE" });
   });
 
+  it("WEBHOOK_MAX_ENDPOINTS outside 1-100 is refused at start-up by its name", async () => {
+    for (const bad of ["0", "101", "ten"]) expect((await probe({ WEBHOOK_MAX_ENDPOINTS: bad })).settings.error).toMatchObject({ name: "KeyConfigError", variable: "WEBHOOK_MAX_ENDPOINTS" });
+    expect((await probe({ WEBHOOK_MAX_ENDPOINTS: "25" })).settings.error).toBeUndefined();
+  });
+
   describe("QUICKBOOKS_REDIRECT_URI and XERO_REDIRECT_URI", () => {
     it("are accepted when they equal the URIs derived from APP_URL", async () => {
       const result = await probe({

@@ -1,40 +1,39 @@
+import { createEnv } from "@t3-oss/env-core";
+import { resetDbEnvCacheForTests } from "@tokenvault/db";
+import { developmentEncryptionKey, envSource, kitEnv, optionalHttpUrl, optionalText, runtimeMode, vaultKeyVariables } from "@tokenvault/kit";
+import { KeyConfigError, keyRingFromVariables, type KeyRing } from "@tokenvault/vault";
 import { z } from "zod";
-import { loadOrCreateDevSecret, loadRootEnvFile, resetDbEnvCacheForTests, runtimeMode } from "@tokenvault/db";
-import { KeyConfigError, generateKeyMaterial, keyRingFromVariables, type KeyRing } from "@tokenvault/vault";
 
-/** The only place this package reads process.env. Parsed once, on first use. */
-const optionalText = z
-  .string()
-  .trim()
-  .optional()
-  .transform((v) => (v === "" ? undefined : v));
-const optionalUrl = (name: string) =>
-  optionalText.refine((v) => v === undefined || /^https?:\/\/[^\s]+$/.test(v), { message: `${name} must be an http(s) URL` });
-
-const schema = z.object({
-  TOKEN_ENCRYPTION_KEY: optionalText,
-  // The name in the design documents' setup guide: an alias, TOKEN_ENCRYPTION_KEY wins.
-  ENCRYPTION_KEY: optionalText,
-  TOKEN_ENCRYPTION_KEYS_PREVIOUS: z.string().optional(),
-  QUICKBOOKS_CLIENT_ID: optionalText,
-  QUICKBOOKS_CLIENT_SECRET: optionalText,
-  QUICKBOOKS_ENVIRONMENT: z.enum(["sandbox", "production"]).default("sandbox"),
-  XERO_CLIENT_ID: optionalText,
-  XERO_CLIENT_SECRET: optionalText,
-  // Also from the setup guide. Tokenvault derives redirect URIs from APP_URL; these may only repeat them.
-  QUICKBOOKS_REDIRECT_URI: optionalText,
-  XERO_REDIRECT_URI: optionalText,
-  OIDC_PROVIDERS: optionalText,
-  PROVIDER_SIMULATOR_URL: optionalUrl("PROVIDER_SIMULATOR_URL"),
-  APP_URL: optionalUrl("APP_URL"),
-  PORT: z.coerce.number().int().min(1).max(65535).optional(),
-  TOKEN_REFRESH_MARGIN_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
-  CHECK_COALESCE_SECONDS: z.coerce.number().int().min(0).max(3600).default(10),
-  // The worker's refresh-ahead window (its own env.ts reads it too): the dashboard's next refresh.
-  WORKER_REFRESH_AHEAD_SECONDS: z.coerce.number().int().min(0).max(86_400).default(600),
-  TOKEN_CACHE: z.enum(["on", "off"]).default("on"),
-});
-type TokenEnv = z.infer<typeof schema>;
+/** The only place this package reads the environment, on the kit's (runtime mode) and the vault key's variables. */
+function readEnvVariables() {
+  return createEnv({
+    extends: [kitEnv()],
+    server: {
+      ...vaultKeyVariables,
+      QUICKBOOKS_CLIENT_ID: optionalText,
+      QUICKBOOKS_CLIENT_SECRET: optionalText,
+      QUICKBOOKS_ENVIRONMENT: z.enum(["sandbox", "production"]).default("sandbox"),
+      XERO_CLIENT_ID: optionalText,
+      XERO_CLIENT_SECRET: optionalText,
+      // Also from the setup guide. Tokenvault derives redirect URIs from APP_URL; these may only repeat them.
+      QUICKBOOKS_REDIRECT_URI: optionalText,
+      XERO_REDIRECT_URI: optionalText,
+      OIDC_PROVIDERS: optionalText,
+      PROVIDER_SIMULATOR_URL: optionalHttpUrl,
+      APP_URL: optionalHttpUrl,
+      PORT: z.coerce.number().int().min(1).max(65535).optional(),
+      TOKEN_REFRESH_MARGIN_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
+      CHECK_COALESCE_SECONDS: z.coerce.number().int().min(0).max(3600).default(10),
+      // The worker's refresh-ahead window (its own env.ts reads it too): the dashboard's next refresh.
+      WORKER_REFRESH_AHEAD_SECONDS: z.coerce.number().int().min(0).max(86_400).default(600),
+      TOKEN_CACHE: z.enum(["on", "off"]).default("on"),
+      // Webhook endpoints a company may have (each event fans out to all of them).
+      WEBHOOK_MAX_ENDPOINTS: z.coerce.number().int().min(1).max(100).default(10),
+    },
+    ...envSource("token", KeyConfigError.fromEnv),
+  });
+}
+type TokenEnv = ReturnType<typeof readEnvVariables>;
 
 // Each cached on first success; a configuration error is thrown again on the next call.
 let parsedEnv: TokenEnv | undefined;
@@ -42,15 +41,7 @@ let providerSettings: ProviderSettings | undefined;
 let keyRing: KeyRing | undefined;
 
 function readEnv(): TokenEnv {
-  if (parsedEnv) return parsedEnv;
-  loadRootEnvFile();
-  const parsed = schema.safeParse(process.env);
-  if (!parsed.success) {
-    // Name the variable, never echo its value.
-    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-    throw new KeyConfigError(String(parsed.error.issues[0]?.path[0] ?? "environment"), `is invalid (${problems}).`);
-  }
-  parsedEnv = parsed.data;
+  parsedEnv ??= readEnvVariables();
   return parsedEnv;
 }
 
@@ -73,6 +64,8 @@ export interface ProviderSettings {
   simulatorUrl: string | null;
   /** JSON of generic OAuth / OIDC providers (see docs/configuration.md; an example in .env.example). */
   oidcProvidersJson: string | undefined;
+  /** Production: generic providers are reached over https only (elsewhere http to loopback too). Absent: production. */
+  production?: boolean;
   appUrl: string;
   refreshMarginMs: number;
   /** Live checks of a connection within this window share one provider call. */
@@ -116,11 +109,17 @@ function buildProviderSettings(env: TokenEnv): ProviderSettings {
     xero: pair(env.XERO_CLIENT_ID, env.XERO_CLIENT_SECRET, "XERO"),
     simulatorUrl: (env.PROVIDER_SIMULATOR_URL ?? (runtimeMode().development ? "http://127.0.0.1:4010" : null))?.replace(/\/+$/, "") ?? null,
     oidcProvidersJson: env.OIDC_PROVIDERS,
+    production: runtimeMode().production,
     appUrl,
     refreshMarginMs: env.TOKEN_REFRESH_MARGIN_SECONDS * 1000,
     checkCoalesceMs: env.CHECK_COALESCE_SECONDS * 1000,
     tokenCache: env.TOKEN_CACHE === "on",
   };
+}
+
+/** How many webhook endpoints a company may have (WEBHOOK_MAX_ENDPOINTS, 1 to 100, default 10). */
+export function webhookMaxEndpointsFromEnv(): number {
+  return readEnv().WEBHOOK_MAX_ENDPOINTS;
 }
 
 /** The background worker's refresh-ahead window (ms), for the next refresh the dashboard shows. */
@@ -141,16 +140,6 @@ export function keyRingFromEnv(): KeyRing {
 function buildKeyRing(env: TokenEnv): KeyRing {
   return keyRingFromVariables(
     { TOKEN_ENCRYPTION_KEY: env.TOKEN_ENCRYPTION_KEY, TOKEN_ENCRYPTION_KEYS_PREVIOUS: env.TOKEN_ENCRYPTION_KEYS_PREVIOUS, aliases: { ENCRYPTION_KEY: env.ENCRYPTION_KEY } },
-    { fallback: developmentKey, warn: (message) => console.warn(message) },
-  );
-}
-
-/** In development or test on the embedded database only: a key generated once into .data/. */
-export function developmentKey(): string | undefined {
-  if (!runtimeMode().devSecrets) return undefined;
-  return loadOrCreateDevSecret(
-    "dev-encryption-key",
-    () => generateKeyMaterial().hex,
-    (file) => console.warn(`TOKEN_ENCRYPTION_KEY is not set: generated a development key in ${file} (development or test on the embedded database only).`),
+    { fallback: developmentEncryptionKey, warn: (message) => console.warn(message) },
   );
 }

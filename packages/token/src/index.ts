@@ -12,6 +12,7 @@ export type { StaticSecretKind } from "./secrets/static-secrets";
 export type { ExpiringToken } from "./connections/token-lifecycle";
 export type { RevocationRetryReport } from "./connect/revocation-queue";
 export type { ConnectionUpkeepStore, UpkeepConnection, UpkeepIncident, UpkeepSecret } from "./connections/connection-upkeep-store";
+export type { ConnectionRefresh, ConnectionRefreshOptions, ConnectionRefreshOutcome, ConnectionRefreshReason } from "./refresh/connection-refresh";
 export { dueConnectionsSql, type DueCriteria } from "./connections/due-connections";
 export { systemClock, type Clock } from "./clock";
 export { TokenError, DecryptionError, KeyConfigError, TOKEN_ERROR_CODES, type TokenErrorCode, type DecryptionFailureReason } from "@tokenvault/vault";
@@ -25,7 +26,7 @@ export { quickbooksAdapter } from "./providers/quickbooks";
 export { xeroAdapter } from "./providers/xero";
 export { SIMULATOR_CLIENTS, simulatedAdapters, simulatorQuickbooksEndpoints, simulatorXeroEndpoints } from "./providers/simulated";
 export { genericOidcAdapter, type GenericProviderConfig } from "./providers/generic-oidc";
-export type { ProviderAdapter } from "./providers/types";
+export type { GenericOAuthClient, ProviderAdapter, SdkClient } from "./providers/types";
 export type * from "./types";
 export * from "./webhooks";
 

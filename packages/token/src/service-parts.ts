@@ -32,6 +32,8 @@ export interface TokenServiceOptions extends RefreshOptions {
    * the default service turns it on in development and test only (see webhooks/url-policy.ts).
    */
   allowPrivateWebhookTargets: boolean;
+  /** Webhook endpoints a company may have; creating one more is refused. Default 10 (WEBHOOK_MAX_ENDPOINTS). */
+  maxWebhookEndpoints: number;
   /**
    * Serve warm getValidToken calls from the process's token cache (tokens/token-cache.ts). Only
    * ever active while the service's LISTEN connection is up (never on the embedded database).
@@ -66,6 +68,7 @@ export const DEFAULT_OPTIONS: TokenServiceOptions = {
   redirectUriFor: (provider) => `http://localhost:3000/api/oauth/${provider}/callback`,
   refreshSchedule: DEFAULT_REFRESH_SCHEDULE,
   allowPrivateWebhookTargets: false,
+  maxWebhookEndpoints: 10,
   tokenCache: true,
   tokenCacheStallMs: 20,
   listenerHeartbeatMs: 5_000,

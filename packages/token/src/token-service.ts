@@ -1,3 +1,5 @@
+import type OAuthClient from "intuit-oauth";
+import type { XeroClient } from "xero-node";
 import type { PrismaClient } from "@tokenvault/db";
 import type { Vault } from "@tokenvault/vault";
 import { AuditTrail, type SessionsEnded } from "./audit/audit-trail";
@@ -13,7 +15,9 @@ import { TokenLifecycle, type ExpiringToken } from "./connections/token-lifecycl
 import { consoleLogger, type Logger } from "./logger";
 import type { TokenMetrics } from "./metrics/token-metrics";
 import type { ProviderRegistry } from "./providers/registry";
+import type { SdkClient } from "./providers/types";
 import { ConnectionEvents } from "./refresh/connection-events";
+import { refreshConnection, type ConnectionRefresh, type ConnectionRefreshOptions, type ConnectionRefreshReason } from "./refresh/connection-refresh";
 import { SecretStore } from "./secrets/secret-store";
 import { StaticSecrets, type StaticSecretKind } from "./secrets/static-secrets";
 import { DEFAULT_OPTIONS, type ServiceParts, type TokenServiceOptions } from "./service-parts";
@@ -34,7 +38,7 @@ import { ConnectionViews } from "./views/connection-views";
 import type { ConnectionHistoryDay, HistoryRange } from "./views/connection-history";
 import { WebhookDeliveries } from "./webhooks/webhook-deliveries";
 import { WebhookEndpoints } from "./webhooks/webhook-endpoints";
-import { failClosedOnDatabase } from "./database-unavailable";
+import { failClosedMethods, failClosedOnDatabase } from "./database-unavailable";
 
 export interface TokenServiceDeps {
   prisma: PrismaClient;
@@ -62,10 +66,13 @@ export interface TokenServiceDeps {
  */
 export class TokenService {
   readonly options: TokenServiceOptions;
-  /** The background worker's columns of each connection (failing days, incidents, warnings). */
-  readonly upkeep: ConnectionUpkeepStore;
-  /** Per-company webhook endpoints and their delivery log (the dashboard and the worker use them). */
-  readonly webhooks: { endpoints: WebhookEndpoints; deliveries: WebhookDeliveries };
+  /** The background worker's columns of each connection (failing days, incidents, warnings); a database outage is VAULT_UNAVAILABLE. */
+  readonly upkeep: Pick<ConnectionUpkeepStore, "listDue" | "listByIds" | "countFailureDay" | "openIncident" | "recover" | "markHorizonWarning">;
+  /** Per-company webhook endpoints and their delivery log (the dashboard and the worker use them); a database outage is VAULT_UNAVAILABLE. */
+  readonly webhooks: {
+    endpoints: Pick<WebhookEndpoints, "create" | "list" | "setEnabled" | "remove" | "require" | "target">;
+    deliveries: Pick<WebhookDeliveries, "record" | "sendTest" | "list" | "unqueued" | "markQueued" | "get" | "recordAttempt" | "purgeFinished" | "cancel">;
+  };
   private readonly audit: AuditTrail;
   private readonly tokens: TokenReader;
   private readonly views: ConnectionViews;
@@ -102,8 +109,12 @@ export class TokenService {
       cache,
     };
     const policy = { allowPrivateNetworks: this.options.allowPrivateWebhookTargets };
-    this.webhooks = { endpoints: new WebhookEndpoints({ prisma: deps.prisma, secrets: this.parts.secrets, audit: this.audit, clock, policy }), deliveries };
-    this.upkeep = new ConnectionUpkeepStore(deps.prisma);
+    const endpoints = new WebhookEndpoints({ prisma: deps.prisma, secrets: this.parts.secrets, audit: this.audit, clock, policy, maxEndpoints: this.options.maxWebhookEndpoints });
+    this.webhooks = {
+      endpoints: failClosedMethods(endpoints, ["create", "list", "setEnabled", "remove", "require", "target"]),
+      deliveries: failClosedMethods(deliveries, ["record", "sendTest", "list", "unqueued", "markQueued", "get", "recordAttempt", "purgeFinished", "cancel"]),
+    };
+    this.upkeep = failClosedMethods(new ConnectionUpkeepStore(deps.prisma), ["listDue", "listByIds", "countFailureDay", "openIncident", "recover", "markHorizonWarning"]);
     void this.parts.events?.start();
     this.tokens = new TokenReader(this.parts);
     this.views = new ConnectionViews(this.parts);
@@ -126,13 +137,20 @@ export class TokenService {
   }
 
   /**
-   * A ready SDK client (intuit-oauth OAuthClient, xero-node XeroClient, or openid-client for
-   * generic providers) holding a valid access token. A fresh instance per call: the SDKs keep
-   * token state on the instance, and a shared one would leak a company's token to another.
+   * A ready SDK client holding the current token set (a valid access token and the refresh
+   * token): intuit-oauth's OAuthClient for QuickBooks, xero-node's XeroClient for Xero, and for
+   * generic providers an openid-client Configuration with the token set. A fresh instance per
+   * call: the SDKs keep token state on the instance, and a shared one would leak a company's
+   * token to another. Never refresh through it (client.refresh(), refreshWithRefreshToken(),
+   * refreshTokenGrant()): that bypasses the lease and the fence, the stored token goes stale and
+   * a rotating provider revokes the grant on its reuse. Call getValidToken or this again instead.
    */
-  async getOAuthClient(companyId: string, provider: string, userId = "system"): Promise<unknown> {
+  async getOAuthClient(companyId: string, provider: "quickbooks" | "qbo", userId?: string): Promise<OAuthClient>;
+  async getOAuthClient(companyId: string, provider: "xero", userId?: string): Promise<XeroClient>;
+  async getOAuthClient(companyId: string, provider: string, userId?: string): Promise<SdkClient>;
+  async getOAuthClient(companyId: string, provider: string, userId = "system"): Promise<SdkClient> {
     const read = await failClosedOnDatabase(() => this.tokens.read(companyId, provider, userId));
-    return read.adapter.createSdkClient(this.tokens.tokenSet(read), this.options.redirectUriFor(read.adapter.id));
+    return read.adapter.createSdkClient(this.tokens.tokenSet(read, { withRefreshToken: true }), this.options.redirectUriFor(read.adapter.id));
   }
 
   /** Forces a refresh now (admin action) and reports the resulting status. */
@@ -144,17 +162,14 @@ export class TokenService {
   }
 
   /**
-   * Refreshes when the access token expires within `marginMs`, and waits for it (unlike
-   * getValidToken, which inside the margin serves the still-valid token and refreshes behind
-   * it): the background worker's refresh-ahead, which must see the outcome. Not forced: under
-   * the lease a refresh someone else just made is used, not repeated; during a cooldown the
-   * still-valid token is left as it is. Throws the refresh's TokenError.
+   * The background worker's refresh of the connection its job names, read once by id: refreshed
+   * inside the margin (refresh-ahead) or forced (keep-alive), with the exactly-once guarantees of
+   * getValidToken, and answered with what happened and the new expiry (see ConnectionRefresh), so
+   * the caller reads nothing back. NO_TOKEN when the id names no connection; a database outage
+   * is VAULT_UNAVAILABLE.
    */
-  async refreshIfDue(companyId: string, provider: string, context: RequestContext, marginMs: number): Promise<TokenStatus> {
-    return failClosedOnDatabase(async () => {
-      await this.tokens.read(companyId, provider, context.userId, { refreshMarginMs: marginMs, awaitRefresh: true });
-      return this.views.status(companyId, provider);
-    });
+  async refreshConnection(connectionId: string, reason: ConnectionRefreshReason, options: ConnectionRefreshOptions = {}): Promise<ConnectionRefresh> {
+    return failClosedOnDatabase(() => refreshConnection(this.parts, (adapter, connection, request) => this.tokens.ensureFresh(adapter, connection, request), connectionId, reason, options));
   }
 
   /** Vault secrets whose expiry falls before now + `withinMinutes`. Metadata only, never values. */

@@ -118,4 +118,14 @@ describe("audit log query on a million rows", () => {
     expect(csvField(null)).toBe("");
     expect(csvField(new Date("2026-01-01T00:00:00Z"))).toBe("2026-01-01T00:00:00.000Z");
   });
+
+  it("neutralises every formula start on OWASP's CSV-injection list, and formulas after a separator", () => {
+    for (const text of ["=1+2", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1", "\n=1", "|calc"]) {
+      expect([text, csvField(text).replace(/^"/, "").startsWith("'")]).toEqual([text, true]);
+    }
+    // A spreadsheet that splits on ";" or "," reads what follows as a new cell.
+    for (const text of ["a;=1+2", "a,=cmd|' /C calc'!A0", "Mozilla; @x"]) expect([text, csvField(text).replace(/^"/, "").startsWith("'")]).toEqual([text, true]);
+    expect(csvField("Mozilla/5.0 (X11; Linux x86_64)")).toBe('"Mozilla/5.0 (X11; Linux x86_64)"');
+    expect(csvField("plain")).toBe("plain");
+  });
 });

@@ -96,6 +96,21 @@ describe("a reconnect revokes the grant it replaced", () => {
     expect(await revokeRows()).toEqual([{ outcome: "SUCCESS", details: expect.objectContaining({ tenants: 2 }) as unknown }]);
     expect((await service.checkConnection(company, "xero", { userId: "alice" })).status).toBe("HEALTHY");
   });
+
+  it("Xero: the old grant's refresh token is revoked too, so it no longer gets tokens; the new grant is untouched", async () => {
+    await h.connect(service, company, "xero");
+    const old = await storedRefreshToken("xero");
+    await h.connect(service, company, "xero");
+    const current = await storedRefreshToken("xero");
+    expect(current).not.toBe(old);
+    // Whoever kept the old refresh token (or the value the disconnect rotated it to) gets nothing.
+    expect(await refreshesAtSimulator("xero", old)).toBe(false);
+    const grants = await h.sim.listGrants({});
+    expect(grants.filter((g) => g.provider === "xero" && g.status === "active" && g.tenants.length === 0)).toEqual([]);
+    expect(await h.db.prisma.pendingRevocation.count({ where: { companyId: company } })).toBe(0);
+    expect((await service.checkConnection(company, "xero", { userId: "alice" })).status).toBe("HEALTHY");
+    expect(await storedRefreshToken("xero")).toBe(current);
+  });
 });
 
 /** A service whose clock reads `at`: retries become due without waiting. */

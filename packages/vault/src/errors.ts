@@ -66,4 +66,11 @@ export class KeyConfigError extends TokenError {
     super("CONFIGURATION", `${variable} ${problem}`);
     this.variable = variable;
   }
+
+  /** An env.ts's bad variables (the kit's EnvErrorFactory): the first one named, the message listing them all. */
+  static fromEnv(this: void, variables: readonly string[], message: string): KeyConfigError {
+    const error = new KeyConfigError(variables[0] ?? "environment", "is invalid");
+    error.message = message;
+    return error;
+  }
 }

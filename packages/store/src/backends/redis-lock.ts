@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { StorageError, toStorageError } from "../errors";
+import { toStorageError } from "../errors";
+import { checkLockName, checkLockOwner, checkLockTtl } from "../lock-input";
 import type { StoreLock } from "../types";
 import { luaScript, runScript, type ScriptClient } from "./clients";
 
@@ -17,16 +18,15 @@ return 0`,
 } as const;
 const LUA = { acquire: luaScript(SCRIPTS.acquire), release: luaScript(SCRIPTS.release) };
 
-/** Lock names are plain (they show up in Redis), so they are kept to a safe alphabet. */
-const NAME = /^[A-Za-z0-9:._-]{1,200}$/;
-const MAX_TTL_MS = 3_600_000;
-
 export interface RedisStoreLockOptions {
   /** Key prefix, as the store's (the lock keys live beside its keys). Default "tokenvault:store". */
   prefix?: string;
 }
 
-/** StoreLock on Redis: SET NX PX to take, compare-and-delete to release. */
+/**
+ * StoreLock on Redis: SET NX PX to take, compare-and-delete to release. Input is checked with the
+ * bounds every backend shares (lock-input.ts); any well-formed name is a valid Redis key.
+ */
 export class RedisStoreLock implements StoreLock {
   private readonly prefix: string;
 
@@ -38,18 +38,17 @@ export class RedisStoreLock implements StoreLock {
   }
 
   async acquire(name: string, ttlMs: number): Promise<string | null> {
-    if (!Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_TTL_MS) throw new StorageError("lock", "INVALID_INPUT", `ttlMs must be an integer from 1 to ${MAX_TTL_MS}`);
+    const [lockName, ttl] = [checkLockName(name), checkLockTtl(ttlMs)];
     const owner = randomBytes(16).toString("base64url");
-    return Number(await this.run("acquire", name, [owner, String(ttlMs)])) === 1 ? owner : null;
+    return Number(await this.run("acquire", lockName, [owner, String(ttl)])) === 1 ? owner : null;
   }
 
   async release(name: string, owner: string): Promise<void> {
-    if (typeof owner !== "string" || owner === "") throw new StorageError("lock", "INVALID_INPUT", "owner must be the token acquire returned");
-    await this.run("release", name, [owner]);
+    const [lockName, lockOwner] = [checkLockName(name), checkLockOwner(owner)];
+    await this.run("release", lockName, [lockOwner]);
   }
 
   private async run(script: keyof typeof SCRIPTS, name: string, args: string[]): Promise<unknown> {
-    if (typeof name !== "string" || !NAME.test(name)) throw new StorageError("lock", "INVALID_INPUT", "a lock name is 1-200 letters, digits or :._-");
     const keys = [`${this.prefix}:lock:${name}`];
     try {
       return await runScript(this.client, LUA[script], keys, args);

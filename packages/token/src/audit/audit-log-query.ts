@@ -109,11 +109,18 @@ export class AuditLogQuery {
 
 const CSV_COLUMNS = ["timestamp", "userId", "action", "outcome", "connectionType", "apiEndpoint", "requestMethod", "responseStatus", "responseTime", "ipAddress", "userAgent", "errorMessage"] as const;
 
+/**
+ * OWASP's CSV-injection list: a cell a spreadsheet may run as a formula starts with = + - @, a
+ * tab, CR or LF (or "|", DDE in older Excel), or holds one right after a separator (";" or ",") a
+ * spreadsheet may split the cell on. Such text is prefixed with a quote, which makes it text.
+ */
+const FORMULA = /^[=+\-@\t\r\n|]|[;,]\s*[=+\-@|]/;
+
 /** One CSV field: quoted when needed, and formula-looking text neutralised for spreadsheets. */
 export function csvField(value: string | number | Date | null | undefined): string {
   let text = value instanceof Date ? value.toISOString() : value === null || value === undefined ? "" : String(value);
-  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n']/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  if (FORMULA.test(text)) text = `'${text}`;
+  return /[",;\r\n'\t]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 export function csvHeader(): string {

@@ -1,4 +1,5 @@
 import type { HealthStatus } from "@tokenvault/db";
+import { SingleFlight } from "@tokenvault/kit";
 import { TokenError } from "@tokenvault/vault";
 import { ProviderCallError, providerFetch, toTokenError } from "../oauth/token-client";
 import type { ProviderAdapter } from "../providers/types";
@@ -26,7 +27,7 @@ interface CheckResult {
  * audit row: nothing happened at the provider).
  */
 export class ConnectionCheck {
-  private readonly inFlight = new Map<string, Promise<ConnectionHealthView>>();
+  private readonly inFlight = new SingleFlight<ConnectionHealthView>();
 
   constructor(
     private readonly deps: ConnectionCheckDeps,
@@ -35,12 +36,7 @@ export class ConnectionCheck {
 
   async run(companyId: string, provider: string, context: RequestContext): Promise<ConnectionHealthView> {
     const adapter = this.deps.providers.get(provider);
-    const key = JSON.stringify([companyId, adapter.id]);
-    const running = this.inFlight.get(key);
-    if (running) return running;
-    const check = this.gated(adapter, companyId, context).finally(() => this.inFlight.delete(key));
-    this.inFlight.set(key, check);
-    return check;
+    return this.inFlight.run(JSON.stringify([companyId, adapter.id]), () => this.gated(adapter, companyId, context));
   }
 
   private async gated(adapter: ProviderAdapter, companyId: string, context: RequestContext): Promise<ConnectionHealthView> {

@@ -5,13 +5,14 @@
 import { TokenError } from "@tokenvault/vault";
 import { secretOf, type ConnectionMetadata } from "../connections/connection";
 import { pkceChallenge, randomToken, sha256, STATE_TTL_MS } from "../oauth/pkce-state";
-import { ProviderCallError, requestToken, revokeToken, toTokenError, type TokenResponse } from "../oauth/token-client";
+import { exchangeCode, IdTokenRejectedError, revokeGrant } from "../oauth/token-calls";
+import { ProviderCallError, toTokenError, type TokenResponse } from "../oauth/token-client";
 import { expiresAtFrom, hardExpiresAtFrom, refreshExpiresAtFrom, type ProviderAdapter } from "../providers/types";
 import type { ServiceParts } from "../service-parts";
 import { TokenCache } from "../tokens/token-cache";
 import type { AuthorizationRequest, CallbackResult, ProviderTenant, RequestContext } from "../types";
 import { requireName } from "../validation";
-import { checkIdToken } from "./id-token-check";
+import { checkIdToken, idTokenRefusal, type IdTokenRefusal } from "./id-token-check";
 import { purgeExpiredOAuthStates } from "./oauth-state-purge";
 import { planReplacedGrant } from "./replaced-grant";
 import type { RevocationQueue } from "./revocation-queue";
@@ -43,8 +44,8 @@ export class ConnectFlow {
     const state = randomToken();
     const stateHash = sha256(state);
     const verifier = adapter.pkce ? randomToken() : null;
-    // Where the provider signs id_tokens (QuickBooks), the code is bound to this request by a nonce.
-    const nonce = adapter.verifyIdToken ? randomToken() : null;
+    // Where the provider signs id_tokens (QuickBooks, OpenID providers), the code is bound to this request by a nonce.
+    const nonce = adapter.verifyIdToken ? randomToken() : adapter.expectsIdToken ? nonceOfState(state) : null;
     const now = this.deps.clock.now();
     const expiresAt = new Date(now.getTime() + STATE_TTL_MS);
     await this.deps.prisma.$transaction(async (tx) => {
@@ -149,18 +150,23 @@ export class ConnectFlow {
     let tenants: ProviderTenant[] = [];
     try {
       // No retry: a code is single-use, a replay after a lost response would be refused anyway.
-      response = await requestToken(
-        adapter.endpoints.token,
-        adapter.client,
-        { grant_type: "authorization_code", code, redirect_uri: pending.redirectUri, ...(verifier ? { code_verifier: verifier } : {}) },
+      // A library's exchange (tokenCalls) verifies the id_token and its nonce itself.
+      const nonce = adapter.tokenCalls && pending.nonceHash ? nonceOfState(state) : null;
+      if (nonce !== null && sha256(nonce) !== pending.nonceHash) throw new TokenError("INVALID_STATE", "This sign-in response does not belong to a connection you started. Start the connection again.");
+      response = await exchangeCode(
+        adapter,
+        { code, state, redirectUri: pending.redirectUri, codeVerifier: verifier, nonce, callbackParams: params },
         this.deps.options.providerTimeoutMs,
-        adapter.tokenRequestHeaders,
       );
     } catch (error) {
+      if (error instanceof IdTokenRejectedError) {
+        const refusal = idTokenRefusal(adapter, error.reason, error.unavailable);
+        throw await this.refuseGrant(adapter, refusal, error.grant ? (error.grant.refresh_token ?? error.grant.access_token) : null, { companyId, context, started });
+      }
       if (!(error instanceof ProviderCallError)) throw error;
       throw await this.recordFailure(adapter, error, { companyId, context, started, endpoint: adapter.endpoints.token, method: "POST" });
     }
-    if (pending.nonceHash) await this.requireNonce(adapter, response, { nonceHash: pending.nonceHash, externalId: externalIdFromRedirect, companyId, context, started });
+    if (pending.nonceHash && !adapter.tokenCalls) await this.requireNonce(adapter, response, { nonceHash: pending.nonceHash, externalId: externalIdFromRedirect, companyId, context, started });
     if (!response.refresh_token) {
       await this.revokeQuietly(adapter, response.access_token);
       throw new TokenError("PROVIDER_UNAVAILABLE", `${adapter.displayName} returned no refresh token; check the offline access scope.`);
@@ -219,7 +225,12 @@ export class ConnectFlow {
   ): Promise<void> {
     const refusal = await checkIdToken(adapter, response, at, this.deps.options.providerTimeoutMs);
     if (refusal === null) return;
-    await this.revokeQuietly(adapter, response.refresh_token ?? response.access_token);
+    throw await this.refuseGrant(adapter, refusal, response.refresh_token ?? response.access_token, at);
+  }
+
+  /** A grant whose id_token was refused: revoked (when one was issued), not stored, audited; returns the error to raise. */
+  private async refuseGrant(adapter: ProviderAdapter, refusal: IdTokenRefusal, token: string | null, at: { companyId: string; context: RequestContext; started: number }): Promise<TokenError> {
+    if (token) await this.revokeQuietly(adapter, token);
     await this.deps.audit.writeNow(
       {
         companyId: at.companyId,
@@ -236,13 +247,12 @@ export class ConnectFlow {
       at.context,
       this.deps.clock.now(),
     );
-    throw new TokenError(refusal.code, refusal.message);
+    return new TokenError(refusal.code, refusal.message);
   }
 
   /** Best effort: a grant that will not be stored should not stay live at the provider. */
   private async revokeQuietly(adapter: ProviderAdapter, token: string): Promise<void> {
-    if (!adapter.endpoints.revocation) return;
-    await revokeToken(adapter.endpoints.revocation, adapter.client, token, adapter.revocationStyle, this.deps.options.providerTimeoutMs).catch(() => undefined);
+    await revokeGrant(adapter, token, this.deps.options.providerTimeoutMs).catch(() => undefined);
   }
 
   private async store(
@@ -277,10 +287,12 @@ export class ConnectFlow {
         at: now,
       });
       if (!replaced) return null;
-      const plan = planReplacedGrant(adapter, replaced, tenants);
+      const oldRefresh = secretOf(replaced, "REFRESH_TOKEN");
+      const refreshToken = oldRefresh ? this.deps.secrets.open(oldRefresh) : null;
+      const plan = planReplacedGrant(adapter, replaced, tenants, { sameGrant: refreshToken === response.refresh_token });
       if (plan.action === "revoke") {
-        const refreshToken = this.deps.secrets.open(secretOf(replaced, "REFRESH_TOKEN")!);
-        return this.revocations.enqueue(tx, { companyId, provider: adapter.id, externalId: replaced.externalId, refreshToken, tenantIds: plan.tenantIds });
+        // A plan to revoke implies a live refresh token (planReplacedGrant checked it).
+        return this.revocations.enqueue(tx, { companyId, provider: adapter.id, externalId: replaced.externalId, refreshToken: refreshToken!, tenantIds: plan.tenantIds });
       }
       // Nothing to call the provider for, and the row says why.
       await this.deps.audit.write(
@@ -294,4 +306,13 @@ export class ConnectFlow {
     this.deps.cache?.forget(TokenCache.key(companyId, adapter.id)); // the replaced grant's token is served no more
     return { result: { provider: adapter.id, companyId, externalId: externalId || null }, pendingRevocation };
   }
+}
+
+/**
+ * The nonce of an OpenID provider's consent request, derived from its state: the state row keeps
+ * only hashes, and the redirect brings the state back, so the exact nonce can be given to
+ * openid-client to check. It is as secret as the state, which is what binds the request.
+ */
+function nonceOfState(state: string): string {
+  return sha256(`openid-nonce:${state}`);
 }

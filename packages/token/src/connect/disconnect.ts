@@ -1,6 +1,7 @@
 import { TokenError } from "@tokenvault/vault";
 import { secretOf } from "../connections/connection";
-import { ProviderCallError, revokeToken, toTokenError } from "../oauth/token-client";
+import { revokeGrant } from "../oauth/token-calls";
+import { ProviderCallError, toTokenError } from "../oauth/token-client";
 import type { ServiceParts } from "../service-parts";
 import { TokenCache } from "../tokens/token-cache";
 import type { RequestContext } from "../types";
@@ -27,7 +28,7 @@ export async function disconnect(deps: DisconnectDeps, companyId: string, provid
   // provider itself already refused (EXPIRED after invalid_grant) has nothing left to revoke.
   if (revocation && refresh && refresh.state !== "EXPIRED") {
     try {
-      await revokeToken(revocation, adapter.client, deps.secrets.open(refresh), adapter.revocationStyle, deps.options.providerTimeoutMs);
+      await revokeGrant(adapter, deps.secrets.open(refresh), deps.options.providerTimeoutMs);
     } catch (error) {
       if (!(error instanceof ProviderCallError)) throw error;
       const tokenError = toTokenError(error, adapter.displayName);

@@ -61,3 +61,16 @@ function providerUnavailable(adapter: Pick<ProviderAdapter, "displayName" | "end
     status: error.status ?? 0,
   };
 }
+
+/** The refusal for an id_token a library (openid-client) refused: `unavailable` when its keys could not be fetched. */
+export function idTokenRefusal(adapter: Pick<ProviderAdapter, "displayName" | "endpoints">, reason: string, unavailable: { status: number | null } | null): IdTokenRefusal {
+  if (unavailable) return providerUnavailable(adapter, new ProviderCallError("server_error", unavailable.status, null, null));
+  return {
+    code: "INVALID_STATE",
+    message: `This ${adapter.displayName} sign-in does not match the connection you started. Start the connection again.`,
+    reason,
+    endpoint: adapter.endpoints.token,
+    method: "POST",
+    status: 400,
+  };
+}

@@ -31,7 +31,12 @@ describe("planReplacedGrant", () => {
     expect(plan).toEqual({ action: "revoke", tenantIds: ["t-a", "t-c"] });
   });
 
-  it("Xero: revokes nothing when the new grant still serves every old tenant", () => {
-    expect(planReplacedGrant(xero, connection(["t-a"]), [{ id: "t-a", name: "A" }, { id: "t-z", name: "Z" }])).toEqual({ action: "none", reason: "tenants_still_served" });
+  it("Xero: disconnects no tenant the new grant still serves, and still revokes the old grant's token", () => {
+    expect(planReplacedGrant(xero, connection(["t-a"]), [{ id: "t-a", name: "A" }, { id: "t-z", name: "Z" }])).toEqual({ action: "revoke", tenantIds: [] });
+  });
+
+  it("revokes nothing when the provider answered the refresh token already held (the same grant)", () => {
+    expect(planReplacedGrant(xero, connection(["t-a"]), [{ id: "t-a", name: "A" }], { sameGrant: true })).toEqual({ action: "none", reason: "same_grant" });
+    expect(planReplacedGrant({ endpoints }, connection(null), [], { sameGrant: true })).toEqual({ action: "none", reason: "same_grant" });
   });
 });

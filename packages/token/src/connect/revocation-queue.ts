@@ -3,7 +3,8 @@ import type { PendingRevocation } from "@tokenvault/db";
 import type { VaultBinding } from "@tokenvault/vault";
 import type { AuditEvent } from "../audit/audit-trail";
 import type { Tx } from "../connections/connection-store";
-import { ProviderCallError, requestToken, revokeToken, toTokenError } from "../oauth/token-client";
+import { refreshGrant, revokeGrant } from "../oauth/token-calls";
+import { ProviderCallError, toTokenError } from "../oauth/token-client";
 import type { ProviderAdapter } from "../providers/types";
 import { SYSTEM, type ServiceParts } from "../service-parts";
 import type { RequestContext } from "../types";
@@ -124,30 +125,38 @@ export class RevocationQueue {
   }
 
   private event(row: PendingRevocation, endpoint: string, started: number): Omit<AuditEvent, "outcome" | "responseStatus"> {
-    return { companyId: row.companyId, action: "REVOKE", connectionType: row.provider, apiEndpoint: endpoint, requestMethod: tenantIdsOf(row) ? "DELETE" : "POST", responseTime: Date.now() - started };
+    return { companyId: row.companyId, action: "REVOKE", connectionType: row.provider, apiEndpoint: endpoint, requestMethod: endpoint.endsWith("/connections") ? "DELETE" : "POST", responseTime: Date.now() - started };
   }
 
-  /** Revokes at the provider; returns the endpoint called. Throws ProviderCallError when the provider refused or failed. */
+  /**
+   * Revokes at the provider; returns the endpoint called last. Throws ProviderCallError when the
+   * provider refused or failed. Xero (tenant ids): the stale tenants are disconnected with the old
+   * grant's access, then its refresh token (rotated by that refresh) is revoked, ending the grant.
+   */
   private async revokeAtProvider(adapter: ProviderAdapter, row: PendingRevocation, token: string): Promise<string> {
     const timeoutMs = this.deps.options.providerTimeoutMs;
     const tenantIds = tenantIdsOf(row);
-    if (tenantIds && adapter.disconnectTenants) {
+    let current = token;
+    if (tenantIds && tenantIds.length > 0 && adapter.disconnectTenants) {
       let access: string;
       try {
-        const response = await requestToken(adapter.endpoints.token, adapter.client, { grant_type: "refresh_token", refresh_token: token }, timeoutMs);
+        const response = await refreshGrant(adapter, token, timeoutMs);
         access = response.access_token;
         // Xero rotates on every use: keep the new value, or a later retry would hold a spent token.
-        if (response.refresh_token && response.refresh_token !== token) await this.reseal(row, response.refresh_token);
+        if (response.refresh_token && response.refresh_token !== token) {
+          current = response.refresh_token;
+          await this.reseal(row, current);
+        }
       } catch (error) {
-        // The old grant no longer refreshes: nothing is left to disconnect with it.
+        // The old grant no longer refreshes: nothing is left to disconnect or revoke with it.
         if (error instanceof ProviderCallError && error.kind === "invalid_grant") return adapter.endpoints.token;
         throw error;
       }
       await adapter.disconnectTenants(access, tenantIds, timeoutMs);
-      return `${adapter.endpoints.api}/connections`;
+      if (!adapter.endpoints.revocation) return `${adapter.endpoints.api}/connections`;
     }
     if (!adapter.endpoints.revocation) return "none";
-    await revokeToken(adapter.endpoints.revocation, adapter.client, token, adapter.revocationStyle, timeoutMs);
+    await revokeGrant(adapter, current, timeoutMs);
     return adapter.endpoints.revocation;
   }
 

@@ -45,6 +45,13 @@ export class ConnectionStore {
     return rows[0] ? toConnection(rows[0]) : null;
   }
 
+  /** The connection named by id and its secrets, in one round trip (the background worker's jobs name connections by id). */
+  async loadById(connectionId: string): Promise<ConnectionWithSecrets | null> {
+    const rows = await this.prisma.$queryRaw<ConnectionRow[]>`
+      SELECT ${WITH_SECRETS} FROM "Connection" c WHERE c."id" = ${connectionId}::uuid`;
+    return rows[0] ? toConnection(rows[0]) : null;
+  }
+
   /** The connection, or NO_TOKEN when the provider is not connected. */
   async require(companyId: string, provider: string): Promise<ConnectionWithSecrets> {
     const connection = await this.load(companyId, provider);
@@ -86,10 +93,10 @@ export class ConnectionStore {
    * the caller reads their result instead of taking a lease it would only give back. Claimed,
    * its version is the one the holder presents at the fence. Expiry is PostgreSQL's clock, the one
    * clock every process shares: an app server whose clock runs fast cannot take a live lease.
-   * Null: not connected.
+   * `leaseLeftMs`: how long the lease has left by that clock (null: none). Null: not connected.
    */
-  async claimAndRead(companyId: string, provider: string, owner: string, leaseMs: number, seenVersion: number): Promise<{ connection: ConnectionWithSecrets; claimed: boolean } | null> {
-    const rows = await this.prisma.$queryRaw<(ConnectionRow & { claimed: boolean })[]>`
+  async claimAndRead(companyId: string, provider: string, owner: string, leaseMs: number, seenVersion: number): Promise<{ connection: ConnectionWithSecrets; claimed: boolean; leaseLeftMs: number | null } | null> {
+    const rows = await this.prisma.$queryRaw<(ConnectionRow & { claimed: boolean; leaseLeftMs: number | null })[]>`
       WITH target AS (
         SELECT "id", "version" FROM "Connection" WHERE "companyId" = ${companyId} AND "provider" = ${provider}
       ), claim AS (
@@ -105,11 +112,11 @@ export class ConnectionStore {
         UNION ALL
         SELECT *, false FROM "Connection" WHERE "id" = (SELECT "id" FROM target) AND NOT EXISTS (SELECT 1 FROM claim)
       )
-      SELECT ${WITH_SECRETS} FROM c`;
+      SELECT ${WITH_SECRETS}, (EXTRACT(EPOCH FROM c."leaseExpiresAt" - clock_timestamp()) * 1000)::float8 AS "leaseLeftMs" FROM c`;
     const row = rows[0];
     if (!row) return null;
-    const { claimed, ...connection } = toConnection(row);
-    return { connection, claimed };
+    const { claimed, leaseLeftMs, ...connection } = toConnection(row);
+    return { connection, claimed, leaseLeftMs };
   }
 
   /**
@@ -179,7 +186,9 @@ export class ConnectionStore {
    * A refresh's whole write as one statement (one round trip, atomic on its own): the fence
    * (version checked and bumped, lease dropped), then, only if it passed, the token set (its
    * sealed rows from SecretStore), the health and the audit row (its row from AuditTrail).
-   * Each table's SQL comes from its owner; this composes them. False: the fence refused.
+   * Each table's SQL comes from its owner; this composes them. Returns the connection as written
+   * (its row and the secrets written, over `unchanged`: the ones this write left as they were),
+   * so nobody reads it back; null: the fence refused.
    */
   async writeRefresh(write: {
     connectionId: string;
@@ -188,17 +197,19 @@ export class ConnectionStore {
     metadata: ConnectionMetadata;
     secrets: (guard: Prisma.Sql) => { upsert: Prisma.Sql; encryptions: Prisma.Sql; counted: (total: bigint) => void };
     outcome: Outcome & { health: NonNullable<Outcome["health"]> };
-  }): Promise<boolean> {
+    /** The connection's secrets as read under the lease. */
+    unchanged: ConnectionWithSecrets["secrets"];
+  }): Promise<ConnectionWithSecrets | null> {
     const guard = Prisma.sql`EXISTS (SELECT 1 FROM fenced)`;
     const secrets = write.secrets(guard);
     const { event, health, at, context } = write.outcome;
-    const rows = await this.prisma.$queryRaw<{ version: number | null; encryptions: bigint | null }[]>`
+    const rows = await this.prisma.$queryRaw<(ConnectionRow & { encryptions: bigint | null })[]>`
       WITH fenced AS (
         UPDATE "Connection"
            SET "version" = "version" + 1, "leaseOwner" = NULL, "leaseExpiresAt" = NULL, "cooldownUntil" = NULL,
                "metadata" = ${JSON.stringify(write.metadata)}::jsonb, "updatedAt" = now()
          WHERE "id" = ${write.connectionId}::uuid AND "version" = ${write.version} AND "leaseOwner" = ${write.owner}
-        RETURNING "version"
+        RETURNING *
       ), secrets AS (${secrets.upsert}
       ), usage AS (${secrets.encryptions}
       ), health AS (
@@ -210,11 +221,13 @@ export class ConnectionStore {
         RETURNING 1
       ), audit AS (${this.audit.insertSql(event, context, at, guard)}
       )
-      SELECT (SELECT "version" FROM fenced) AS "version", (SELECT "encryptions" FROM usage) AS "encryptions"`;
+      SELECT f.*, COALESCE((SELECT json_agg(s.*) FROM secrets s), '[]'::json) AS "secrets", (SELECT "encryptions" FROM usage) AS "encryptions" FROM fenced f`;
     const row = rows[0];
-    if (row?.version === null || row?.version === undefined) return false;
-    if (row.encryptions !== null) secrets.counted(BigInt(row.encryptions));
-    return true;
+    if (!row) return null;
+    const { encryptions, ...written } = toConnection(row);
+    if (encryptions !== null) secrets.counted(BigInt(encryptions));
+    const rewritten = new Set(written.secrets.map((s) => `${s.kind}\u0000${s.externalId}`));
+    return { ...written, secrets: [...written.secrets, ...write.unchanged.filter((s) => !rewritten.has(`${s.kind}\u0000${s.externalId}`))] };
   }
 
   // --- Writes in the caller's transaction ----------------------------------------------

@@ -46,7 +46,8 @@ const SELECT = {
 
 type Row = Prisma.ConnectionGetPayload<{ select: typeof SELECT }>;
 
-function toUpkeep(row: Row): UpkeepConnection {
+/** The worker's view of a connection row (a ConnectionWithSecrets is one too): dates and states, no secret. */
+export function toUpkeep(row: Row): UpkeepConnection {
   const secret = (kind: string): UpkeepSecret | null => {
     const found = row.secrets.find((s) => s.kind === kind);
     return found ? { state: found.state, expiresAt: found.expiresAt, lastRefreshedAt: found.lastRefreshedAt } : null;
@@ -92,11 +93,6 @@ export class ConnectionUpkeepStore {
     if (ids.length === 0) return [];
     const rows = await this.prisma.connection.findMany({ select: SELECT, where: { id: { in: ids } }, orderBy: { id: "asc" } });
     return rows.map(toUpkeep);
-  }
-
-  async get(connectionId: string): Promise<UpkeepConnection | null> {
-    const row = await this.prisma.connection.findUnique({ where: { id: connectionId }, select: SELECT }).catch(() => null);
-    return row ? toUpkeep(row) : null;
   }
 
   /**

@@ -59,7 +59,8 @@ function lifetimeSec(value: unknown): number | undefined {
   return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, MAX_LIFETIME_SEC) : undefined;
 }
 
-async function classify(response: Response): Promise<ProviderCallError> {
+/** The ProviderCallError an unsuccessful token or revocation response stands for. */
+export async function classify(response: Response): Promise<ProviderCallError> {
   let oauthError: string | null = null;
   try {
     const body = (await response.json()) as { error?: unknown };
@@ -120,12 +121,17 @@ export async function requestToken(
   } catch {
     throw new ProviderCallError("server_error", response.status, null, null);
   }
+  return tokenResponseFrom(parsed, response.status);
+}
+
+/** A successful token response's body, checked and bounded as every caller stores it. */
+export function tokenResponseFrom(parsed: unknown, status: number): TokenResponse {
   const token = (typeof parsed === "object" && parsed !== null ? parsed : {}) as Record<string, unknown>;
   // Checked before anything is stored: a value the vault would refuse must fail here, as the
   // provider's error, not later as the caller's bad input after the old token is spent.
-  if (!isSealable(token.access_token)) throw new ProviderCallError("server_error", response.status, "malformed_access_token", null);
+  if (!isSealable(token.access_token)) throw new ProviderCallError("server_error", status, "malformed_access_token", null);
   if (token.refresh_token !== undefined && token.refresh_token !== "" && !isSealable(token.refresh_token)) {
-    throw new ProviderCallError("server_error", response.status, "malformed_refresh_token", null);
+    throw new ProviderCallError("server_error", status, "malformed_refresh_token", null);
   }
   return {
     access_token: token.access_token,

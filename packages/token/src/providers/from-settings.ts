@@ -1,7 +1,9 @@
+import { importJWK, type JWK } from "jose";
 import { z } from "zod";
 import { KeyConfigError } from "@tokenvault/vault";
 import type { ProviderSettings } from "../env";
 import { genericOidcAdapter } from "./generic-oidc";
+import { TOKEN_ENDPOINT_AUTH_METHODS, type ClientAuthentication } from "./openid-token-client";
 import { QUICKBOOKS_ENDPOINTS, quickbooksAdapter } from "./quickbooks";
 import { ProviderRegistry } from "./registry";
 import { simulatedQuickbooks, simulatedXero } from "./simulated";
@@ -9,17 +11,41 @@ import type { ProviderAdapter } from "./types";
 import { XERO_ENDPOINTS, xeroAdapter } from "./xero";
 
 const genericSchema = z.array(
-  z.object({
-    id: z.string().regex(/^[a-z][a-z0-9-]{1,31}$/),
-    displayName: z.string().min(1).max(64),
-    clientId: z.string().min(1),
-    clientSecret: z.string().min(1),
-    scopes: z.array(z.string().min(1)).min(1),
-    issuer: z.url().optional(),
-    endpoints: z.object({ authorization: z.url(), token: z.url(), revocation: z.url().optional(), api: z.url().optional() }).optional(),
-    checkUrl: z.url().optional(),
-  }),
+  z
+    .object({
+      id: z.string().regex(/^[a-z][a-z0-9-]{1,31}$/),
+      displayName: z.string().min(1).max(64),
+      clientId: z.string().min(1),
+      clientSecret: z.string().min(1).optional(),
+      tokenEndpointAuthMethod: z.enum(TOKEN_ENDPOINT_AUTH_METHODS).default("client_secret_basic"),
+      // private_key_jwt: the client's private key as a JWK (kid used as the assertion's header kid).
+      privateKeyJwk: z.object({ kty: z.string(), d: z.string() }).loose().optional(),
+      scopes: z.array(z.string().min(1)).min(1),
+      issuer: z.url().optional(),
+      endpoints: z.object({ authorization: z.url(), token: z.url(), revocation: z.url().optional(), api: z.url().optional() }).optional(),
+      checkUrl: z.url().optional(),
+    })
+    .superRefine((entry, ctx) => {
+      const secretBased = entry.tokenEndpointAuthMethod !== "private_key_jwt";
+      if (secretBased && !entry.clientSecret) ctx.addIssue({ code: "custom", path: ["clientSecret"], message: `is required for tokenEndpointAuthMethod ${entry.tokenEndpointAuthMethod}` });
+      if (!secretBased && !entry.privateKeyJwk) ctx.addIssue({ code: "custom", path: ["privateKeyJwk"], message: "is required for tokenEndpointAuthMethod private_key_jwt" });
+      if (secretBased && entry.privateKeyJwk) ctx.addIssue({ code: "custom", path: ["privateKeyJwk"], message: "is only for tokenEndpointAuthMethod private_key_jwt" });
+    }),
 );
+
+/** The entry's client authentication; a private key that cannot sign is a start-up error naming the field, never showing it. */
+async function clientAuthOf(entry: z.infer<typeof genericSchema>[number], index: number): Promise<ClientAuthentication> {
+  if (entry.tokenEndpointAuthMethod !== "private_key_jwt") return { method: entry.tokenEndpointAuthMethod, clientSecret: entry.clientSecret! };
+  const jwk = entry.privateKeyJwk!;
+  const alg = typeof jwk.alg === "string" ? jwk.alg : jwk.kty === "EC" ? "ES256" : jwk.kty === "OKP" ? "EdDSA" : "RS256";
+  try {
+    const key = await importJWK(jwk as JWK, alg);
+    if (key instanceof Uint8Array || key.type !== "private") throw new Error("not a private key");
+    return { method: "private_key_jwt", privateKey: key, keyId: typeof jwk.kid === "string" ? jwk.kid : undefined };
+  } catch {
+    throw new KeyConfigError("OIDC_PROVIDERS", `is invalid: ${index}.privateKeyJwk is not a usable private key for ${alg}.`);
+  }
+}
 
 /**
  * Adapters for this deployment: real credentials where configured; otherwise, outside
@@ -44,7 +70,10 @@ export async function providersFromSettings(settings: ProviderSettings): Promise
     }
     const result = genericSchema.safeParse(parsed);
     if (!result.success) throw new KeyConfigError("OIDC_PROVIDERS", `is invalid: ${result.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}.`);
-    for (const config of result.data) adapters.push(await genericOidcAdapter(config));
+    for (const [index, entry] of result.data.entries()) {
+      const { id, displayName, clientId, scopes, issuer, endpoints, checkUrl } = entry;
+      adapters.push(await genericOidcAdapter({ id, displayName, clientId, scopes, issuer, endpoints, checkUrl, clientAuth: await clientAuthOf(entry, index), production: settings.production ?? true, simulatorUrl: settings.simulatorUrl }));
+    }
   }
   return new ProviderRegistry(adapters);
 }

@@ -1,76 +1,104 @@
-import { custom, Issuer } from "openid-client";
-import type { ProviderAdapter, ProviderEndpoints } from "./types";
+import type * as oidc from "openid-client";
+import { OpenIdTokenClient, type ClientAuthentication } from "./openid-token-client";
+import type { GenericOAuthClient, ProviderAdapter, ProviderEndpoints } from "./types";
 
 export interface GenericProviderConfig {
   id: string;
   displayName: string;
   clientId: string;
-  clientSecret: string;
+  /** For client_secret_basic (the default) and client_secret_post. */
+  clientSecret?: string;
+  /** How the client authenticates at the token and revocation endpoints; default client_secret_basic with clientSecret. */
+  clientAuth?: ClientAuthentication;
   scopes: string[];
   /** Either an issuer to discover (OpenID Connect Discovery / RFC 8414)... */
   issuer?: string;
-  /** ...or the endpoints themselves. */
+  /** ...or the endpoints themselves (plain OAuth 2.0: no id_token is checked). */
   endpoints?: Partial<ProviderEndpoints> & { authorization: string; token: string };
   /** The API call used by live checks (default: the userinfo endpoint). */
   checkUrl?: string;
+  /** Production refuses plain http but to the configured simulator; outside it, http is allowed to loopback only. */
+  production?: boolean;
+  /** PROVIDER_SIMULATOR_URL, when set. */
+  simulatorUrl?: string | null;
 }
 
 /**
- * Any standards-compliant OAuth 2.0 / OpenID Connect server. Metadata comes from openid-client's
- * discovery; PKCE S256 is always used; refresh tokens are assumed to rotate with no grace.
+ * Any standards-compliant OAuth 2.0 / OpenID Connect server, through openid-client 6: metadata
+ * from discovery, PKCE S256 always, the configured client authentication, and for OpenID
+ * providers (an issuer and the `openid` scope) an id_token verified on every connect, nonce
+ * included. Refresh tokens are assumed to rotate with no grace.
  */
 export async function genericOidcAdapter(config: GenericProviderConfig, timeoutMs = 5_000): Promise<ProviderAdapter> {
-  let endpoints: ProviderEndpoints;
-  let userinfo: string | undefined;
+  const auth: ClientAuthentication = config.clientAuth ?? { method: "client_secret_basic", clientSecret: config.clientSecret ?? "" };
+  if (auth.method !== "private_key_jwt" && !auth.clientSecret) throw new Error(`Provider "${config.id}" needs a clientSecret for ${auth.method}.`);
+  const http = { production: config.production ?? false, simulatorUrl: config.simulatorUrl ?? null };
+  let client: OpenIdTokenClient;
   if (config.issuer) {
-    // Per-call HTTP options: never the process-wide defaults, which other code may rely on.
-    const issuer = await Issuer.discover(config.issuer).catch(() => {
-      throw new Error(`Cannot discover the OpenID configuration of provider "${config.id}" at its issuer URL.`);
+    const issuer = config.issuer;
+    client = await OpenIdTokenClient.discover({ issuer, clientId: config.clientId, auth, http, timeoutMs }).catch((error: unknown) => {
+      const detail = error instanceof Error && error.message.includes("https") ? ` (${error.message})` : "";
+      throw new Error(`Cannot discover the OpenID configuration of provider "${config.id}" at its issuer URL${detail}.`);
     });
-    issuer[custom.http_options] = (_url, options) => ({ ...options, timeout: timeoutMs });
-    const meta = issuer.metadata;
-    if (!meta.authorization_endpoint || !meta.token_endpoint) {
+    if (!client.metadata.authorization_endpoint || !client.metadata.token_endpoint) {
       throw new Error(`Provider "${config.id}": the discovered metadata has no authorization or token endpoint.`);
     }
-    userinfo = meta.userinfo_endpoint;
-    endpoints = {
-      authorization: meta.authorization_endpoint,
-      token: meta.token_endpoint,
-      revocation: meta.revocation_endpoint ?? null,
-      api: config.endpoints?.api ?? meta.userinfo_endpoint ?? meta.issuer,
-    };
   } else if (config.endpoints) {
-    endpoints = { revocation: null, api: config.endpoints.token, ...config.endpoints };
+    const metadata: oidc.ServerMetadata = {
+      issuer: config.endpoints.authorization,
+      authorization_endpoint: config.endpoints.authorization,
+      token_endpoint: config.endpoints.token,
+      ...(config.endpoints.revocation ? { revocation_endpoint: config.endpoints.revocation } : {}),
+    };
+    try {
+      client = OpenIdTokenClient.fromMetadata(metadata, { clientId: config.clientId, auth, http });
+    } catch (error) {
+      throw new Error(`Provider "${config.id}": ${error instanceof Error ? error.message : "bad endpoints"}.`);
+    }
   } else {
     throw new Error(`Provider "${config.id}" needs an issuer or endpoints.`);
   }
+  const meta = client.metadata;
+  const userinfo = meta.userinfo_endpoint;
+  const endpoints: ProviderEndpoints = config.issuer
+    ? {
+        authorization: meta.authorization_endpoint!,
+        token: meta.token_endpoint!,
+        revocation: meta.revocation_endpoint ?? null,
+        api: config.endpoints?.api ?? userinfo ?? meta.issuer,
+        ...(meta.jwks_uri ? { jwks: meta.jwks_uri } : {}),
+      }
+    : { revocation: null, api: config.endpoints!.token, ...config.endpoints! };
   const checkUrl = config.checkUrl ?? userinfo ?? null;
+  const openid = Boolean(config.issuer && meta.jwks_uri && config.scopes.includes("openid"));
   return {
     id: config.id,
     displayName: config.displayName,
     endpoints,
-    client: { clientId: config.clientId, clientSecret: config.clientSecret, auth: "client_secret_basic" },
+    client: { clientId: config.clientId, clientSecret: auth.method === "private_key_jwt" ? "" : auth.clientSecret, auth: auth.method === "client_secret_post" ? "client_secret_post" : "client_secret_basic" },
     scopes: config.scopes,
     pkce: true,
     revocationStyle: "form",
     defaultAccessTokenTtlSec: 3600,
     refreshToken: { idleTtlSec: null, graceSec: 0 },
     externalIdParam: null,
+    tokenCalls: client,
+    expectsIdToken: openid,
     checkRequest: (tokens) => {
       if (!checkUrl) throw new Error(`Provider "${config.id}" has no check URL.`);
       return { url: checkUrl, headers: { authorization: `Bearer ${tokens.accessToken}`, accept: "application/json" } };
     },
-    createSdkClient: async (tokens, redirectUri) => {
-      const issuer = new Issuer({
-        issuer: config.issuer ?? endpoints.authorization,
-        authorization_endpoint: endpoints.authorization,
-        token_endpoint: endpoints.token,
-        ...(endpoints.revocation ? { revocation_endpoint: endpoints.revocation } : {}),
-        ...(userinfo ? { userinfo_endpoint: userinfo } : {}),
-      });
-      const client = new issuer.Client({ client_id: config.clientId, client_secret: config.clientSecret, redirect_uris: [redirectUri] });
-      client[custom.http_options] = (_url, options) => ({ ...options, timeout: timeoutMs });
-      return Promise.resolve({ client, tokenSet: { access_token: tokens.accessToken, token_type: "Bearer", expires_at: Math.floor(tokens.accessTokenExpiresAt.getTime() / 1000) } });
-    },
+    createSdkClient: (tokens): Promise<GenericOAuthClient> =>
+      Promise.resolve({
+        kind: "openid-client",
+        provider: config.id,
+        configuration: client.configuration(undefined, timeoutMs),
+        tokenSet: {
+          access_token: tokens.accessToken,
+          refresh_token: tokens.refreshToken ?? undefined,
+          token_type: "Bearer",
+          expires_at: Math.floor(tokens.accessTokenExpiresAt.getTime() / 1000),
+        },
+      }),
   };
 }

@@ -1,3 +1,7 @@
+import type OAuthClient from "intuit-oauth";
+import type * as oidc from "openid-client";
+import type { XeroClient } from "xero-node";
+import type { TokenEndpointCalls } from "../oauth/token-calls";
 import type { ClientCredentials, TokenResponse } from "../oauth/token-client";
 import { accessTokenExpiresAt } from "../oauth/token-expiry";
 import type { ProviderTenant } from "../types";
@@ -75,11 +79,32 @@ export interface ProviderAdapter {
    * not verify.
    */
   verifyIdToken?: (idToken: string, timeoutMs: number) => Promise<VerifiedIdToken>;
+  /**
+   * Token endpoint calls made by a library instead of the plain token client (generic providers:
+   * openid-client, with their client authentication method and id_token checks).
+   */
+  tokenCalls?: TokenEndpointCalls;
+  /** tokenCalls verify an id_token on the code exchange: the consent request carries a nonce for it. */
+  expectsIdToken?: boolean;
   /** A cheap authenticated API call proving the connection works. */
   checkRequest(tokens: ProviderTokenSet): CheckRequest;
   /** A fresh SDK client holding this token set. Never cached: SDK instances keep token state. */
-  createSdkClient(tokens: ProviderTokenSet, redirectUri: string): Promise<unknown>;
+  createSdkClient(tokens: ProviderTokenSet, redirectUri: string): Promise<SdkClient>;
 }
+
+/**
+ * A generic provider's client: openid-client 6's Configuration for it (call e.g.
+ * fetchProtectedResource(configuration, tokenSet.access_token, url, "GET")) and the current token set.
+ */
+export interface GenericOAuthClient {
+  kind: "openid-client";
+  provider: string;
+  configuration: oidc.Configuration;
+  tokenSet: { access_token: string; refresh_token: string | undefined; token_type: "Bearer"; expires_at: number };
+}
+
+/** What getOAuthClient returns: the provider's own SDK client, holding the current token set. */
+export type SdkClient = OAuthClient | XeroClient | GenericOAuthClient;
 
 /** The grant's absolute end when the provider reported it (Intuit's x_refresh_token_hard_expires_in), else `fallback`. */
 export function hardExpiresAtFrom(now: Date, response: TokenResponse, fallback: string | undefined): string | undefined {

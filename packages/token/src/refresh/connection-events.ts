@@ -27,7 +27,8 @@ export const DEFAULT_EVENTS_OPTIONS: ConnectionEventsOptions = { heartbeatMs: 5_
  * LISTEN stops (lost or closed), `up` once it is active again (nothing missed after that point).
  */
 export interface ConnectionObserver {
-  notified(connectionId: string): void;
+  /** `version`: the version the write left ('<id>:<version>'); null for a removal or a re-encryption. */
+  notified(connectionId: string, version?: number | null): void;
   up(): void;
   down(): void;
 }
@@ -173,7 +174,9 @@ export class ConnectionEvents {
       }
       if (message.channel !== CONNECTION_CHANNEL || !message.payload) return;
       const connectionId = message.payload.slice(0, message.payload.indexOf(":"));
-      for (const observer of this.observers) observer.notified(connectionId);
+      const what = message.payload.slice(connectionId.length + 1);
+      const version = /^\d+$/.test(what) ? Number(what) : null;
+      for (const observer of this.observers) observer.notified(connectionId, version);
       this.wake(connectionId);
     });
     // A dropped connection (server restart, pg_terminate_backend): poll, and reconnect.

@@ -26,9 +26,12 @@ export function needsReauthorization(connection: ConnectionWithSecrets): boolean
   return !refresh || refresh.state !== "VALID";
 }
 
+/** PROVIDER_UNAVAILABLE raised by a cooldown, without a provider call (refreshConnection reports it as "cooldown"). */
+export class CooldownError extends TokenError {}
+
 /** During a cooldown: the provider failed a moment ago and is not asked again yet. */
 export function providerUnavailable(adapter: ProviderAdapter): TokenError {
-  return new TokenError("PROVIDER_UNAVAILABLE", `${adapter.displayName} is not responding. Tokenvault will retry shortly.`);
+  return new CooldownError("PROVIDER_UNAVAILABLE", `${adapter.displayName} is not responding. Tokenvault will retry shortly.`);
 }
 
 export function reauthorizationRequired(adapter: ProviderAdapter): TokenError {

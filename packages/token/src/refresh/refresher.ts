@@ -4,14 +4,15 @@
 import { randomToken, TokenError } from "@tokenvault/vault";
 import { secretOf, type ConnectionWithSecrets } from "../connections/connection";
 import { withRetry, type RetryPolicy } from "../oauth/retry";
-import { ProviderCallError, requestToken, type TokenResponse } from "../oauth/token-client";
+import { refreshGrant } from "../oauth/token-calls";
+import { ProviderCallError, type TokenResponse } from "../oauth/token-client";
 import type { ProviderAdapter } from "../providers/types";
 import type { RefreshOutcome } from "../metrics/token-metrics";
 import type { ServiceParts } from "../service-parts";
 import { LeaseHeartbeat } from "./lease-heartbeat";
 import { recordFailure, StaleLeaseError } from "./record-failure";
-import { SingleFlight } from "./single-flight";
-import { storeRefreshResult, whileDatabaseDown } from "./store-result";
+import { SingleFlight } from "@tokenvault/kit";
+import { storeRefreshResult } from "./store-result";
 import { isFresh, needsReauthorization, providerUnavailable, reauthorizationRequired } from "./freshness";
 
 export interface RefreshOptions {
@@ -62,8 +63,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * The provider call happens outside any transaction. The new token set is written in one
  * statement (ConnectionStore.writeRefresh) that checks the version the lease was claimed at (the
  * fence), together with its audit row and health, so a holder whose lease lapsed cannot
- * overwrite a newer set. A forced refresh costs four database round trips: the caller's read,
- * claim-and-read, the write, and the read of what was written.
+ * overwrite a newer set, and returns the connection as written. A forced refresh costs three
+ * database round trips: the caller's read, claim-and-read, and the write.
  */
 export class Refresher {
   private readonly flights = new SingleFlight<ConnectionWithSecrets>();
@@ -184,7 +185,7 @@ export class Refresher {
           }
           if (waiter) {
             // Woken by the holder's write (NOTIFY), or when its lease ends (it may have died).
-            await waiter.wait(this.untilLeaseEnds(current));
+            await waiter.wait(this.untilLeaseEnds(read.leaseLeftMs));
           } else {
             // No listener (embedded database, or reconnecting): poll.
             await sleep(poll);
@@ -206,11 +207,14 @@ export class Refresher {
     metrics.refreshSeconds.observe({ provider: adapter.id, outcome }, (Date.now() - started) / 1000);
   }
 
-  /** How long a woken-by-NOTIFY waiter sleeps at most: until the holder's lease ends (then it may claim it). */
-  private untilLeaseEnds(current: ConnectionWithSecrets): number {
-    const ends = current.leaseExpiresAt?.getTime();
-    if (ends === undefined) return this.deps.options.waitPollMs;
-    return Math.min(Math.max(ends - this.deps.clock.now().getTime() + 5, this.deps.options.waitPollMs), this.deps.options.leaseMs);
+  /**
+   * How long a woken-by-NOTIFY waiter sleeps at most: until the holder's lease ends (then it may
+   * claim it), as PostgreSQL's clock says: by this process's clock, running ahead, the lease would
+   * look over and every waiter would poll every waitPollMs.
+   */
+  private untilLeaseEnds(leaseLeftMs: number | null): number {
+    if (leaseLeftMs === null) return this.deps.options.waitPollMs;
+    return Math.min(Math.max(leaseLeftMs + 5, this.deps.options.waitPollMs), this.deps.options.leaseMs);
   }
 
   /** After someone else's write: the token to use, an error to raise, or null to keep waiting. */
@@ -257,7 +261,7 @@ export class Refresher {
           options.providerTimeoutMs,
           () => {
             sentAt = clock.now(); // the attempt that succeeds: its token's lifetime starts no earlier
-            return requestToken(adapter.endpoints.token, adapter.client, { grant_type: "refresh_token", refresh_token: refreshToken }, options.providerTimeoutMs, adapter.tokenRequestHeaders);
+            return refreshGrant(adapter, refreshToken, options.providerTimeoutMs);
           },
           (error, delayMs) => logger.warn("refresh attempt failed; retrying", { provider: adapter.id, companyId: current.companyId, kind: error.kind, status: error.status, delayMs: Math.round(delayMs) }),
         );
@@ -276,7 +280,7 @@ export class Refresher {
       // budget and at least one lease (while nobody else claims the lease, the fence still admits it).
       // The heartbeat beats on until the write settles, so no other process claims the lease meanwhile.
       const retry = { until: Math.max(deadline, Date.now() + options.leaseMs), logger, context: { provider: adapter.id, companyId: current.companyId } };
-      let written: boolean;
+      let written: ConnectionWithSecrets | null;
       try {
         written = await storeRefreshResult(this.deps, { adapter, connection: current, owner: this.owner, response, refreshToken, force, userId, started, sentAt }, retry);
       } finally {
@@ -285,8 +289,8 @@ export class Refresher {
       this.observeRefresh(adapter, written ? "success" : "fenced", started);
       if (!written) throw new StaleLeaseError();
       leaseHeld = false; // the fenced write released it
-      // Stored: read it back (retried too, so the waiters get the new token, not an error).
-      return await whileDatabaseDown(() => connections.require(current.companyId, current.provider), retry);
+      // Stored: the write returned the connection as stored, so it is not read back.
+      return written;
     } catch (error) {
       if (error instanceof StaleLeaseError) {
         // Our lease expired (or the version moved under it: a reconnect, a token marked

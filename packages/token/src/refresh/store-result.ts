@@ -59,9 +59,9 @@ export async function whileDatabaseDown<T>(attempt: () => Promise<T>, retry: Sto
  * is kept in memory and the write retried while the database is unavailable (see
  * whileDatabaseDown): the fence makes a retry safe, also when an earlier attempt committed but
  * its answer was lost (the retry is refused then, and the caller reads what was stored).
- * False: the fence refused (the lease was lost, or the write already landed).
+ * Returns the connection as written; null: the fence refused (the lease was lost, or the write already landed).
  */
-export async function storeRefreshResult(deps: Pick<ServiceParts, "connections" | "secrets" | "clock">, result: RefreshResult, retry: StoreRetry): Promise<boolean> {
+export async function storeRefreshResult(deps: Pick<ServiceParts, "connections" | "secrets" | "clock">, result: RefreshResult, retry: StoreRetry): Promise<ConnectionWithSecrets | null> {
   const { adapter, connection: current, response, refreshToken, force, userId } = result;
   const now = deps.clock.now();
   const refreshSecret = secretOf(current, "REFRESH_TOKEN")!;
@@ -90,6 +90,7 @@ export async function storeRefreshResult(deps: Pick<ServiceParts, "connections" 
       version: current.version,
       metadata,
       secrets: (guard) => deps.secrets.sealedWrite(secrets, guard),
+      unchanged: current.secrets,
       outcome: {
         health: { status: "HEALTHY", errorMessage: null },
         event: {

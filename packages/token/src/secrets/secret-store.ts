@@ -76,7 +76,8 @@ export class SecretStore {
   /**
    * The same write as `write`, as fragments of one statement (CTE bodies) applied only when
    * `guard` holds: the refresh write is one statement, so one round trip. `counted` takes the
-   * "encryptions" the fragment returned and warns as `write` does.
+   * "encryptions" the fragment returned and warns as `write` does. The upsert returns the rows
+   * as written (the refresh hands them to its callers without reading them back).
    */
   sealedWrite(secrets: readonly SecretWrite[], guard: Prisma.Sql): { upsert: Prisma.Sql; encryptions: Prisma.Sql; counted: (total: bigint) => void } {
     const keyId = this.vault.currentKeyId;
@@ -93,7 +94,7 @@ export class SecretStore {
       ON CONFLICT ("companyId", "provider", "kind", "externalId") DO UPDATE
         SET "ciphertext" = EXCLUDED."ciphertext", "keyId" = EXCLUDED."keyId", "connectionId" = EXCLUDED."connectionId",
             "expiresAt" = EXCLUDED."expiresAt", "lastRefreshedAt" = EXCLUDED."lastRefreshedAt", "state" = 'VALID', "lastError" = NULL, "updatedAt" = now()
-      RETURNING 1`;
+      RETURNING *`;
     return { upsert, encryptions: encryptionsSql(keyId, secrets.length, guard), counted: (total) => void warnNearLimit(keyId, total, secrets.length, this.logger) };
   }
 

@@ -130,6 +130,8 @@ export class TokenCache implements ConnectionObserver {
   private readonly keyOf = new Map<string, string>();
   /** Sequence number of the last notification of each connection id (bounded, see MAX_REMEMBERED). */
   private readonly notifiedAt = new Map<string, number>();
+  /** Per connection in notifiedAt: the highest version its notifications named (null: one named none). */
+  private readonly notifiedVersion = new Map<string, number | null>();
   /** The same, by key, for writes made by this process (see `forget`). */
   private readonly forgottenAt = new Map<string, number>();
   private seq = 0;
@@ -192,7 +194,8 @@ export class TokenCache implements ConnectionObserver {
   /** Stores what a read found, unless something about the connection was notified after `ticket`. */
   fill(key: string, ticket: CacheTicket | null, fill: CacheFill): void {
     if (!this.active || !ticket || ticket.seq < this.floor) return;
-    if ((this.notifiedAt.get(fill.connectionId) ?? -1) > ticket.seq || (this.forgottenAt.get(key) ?? -1) > ticket.seq) return;
+    if ((this.notifiedAt.get(fill.connectionId) ?? -1) > ticket.seq && !this.shows(fill)) return;
+    if ((this.forgottenAt.get(key) ?? -1) > ticket.seq) return;
     const previous = this.entries.get(key);
     if (previous && previous.connectionId !== fill.connectionId) this.keyOf.delete(previous.connectionId);
     const { token } = fill;
@@ -217,11 +220,17 @@ export class TokenCache implements ConnectionObserver {
 
   // --- ConnectionObserver ------------------------------------------------------------------
 
-  notified(connectionId: string): void {
+  notified(connectionId: string, version: number | null = null): void {
     this.seq++;
     this.remember(this.notifiedAt, connectionId);
+    const seen = this.notifiedVersion.get(connectionId);
+    // The highest version notified; null (a removal, a re-encryption) sticks until the memory is reset.
+    this.notifiedVersion.set(connectionId, version === null || seen === null ? null : Math.max(version, seen ?? -1));
     const key = this.keyOf.get(connectionId);
     if (key === undefined) return;
+    // The entry already shows that write (a refresh of this process, cached from what its write
+    // returned, before the write's own notification arrived): it stays. Older fills are refused above.
+    if (version !== null && (this.entries.get(key)?.version ?? -1) >= version) return;
     this.keyOf.delete(connectionId);
     if (this.entries.delete(key)) this.metrics?.tokenCacheInvalidations.inc({ cause: "notify" });
   }
@@ -240,10 +249,17 @@ export class TokenCache implements ConnectionObserver {
     this.enabled = true;
   }
 
+  /** True when `fill` was read at or after every write notified for its connection (its own write, read back from the write). */
+  private shows(fill: CacheFill): boolean {
+    const notified = this.notifiedVersion.get(fill.connectionId);
+    return notified !== undefined && notified !== null && fill.version >= notified;
+  }
+
   /** Records `id` at the current sequence number; past MAX_REMEMBERED, forgets all and refuses older tickets. */
   private remember(map: Map<string, number>, id: string): void {
     if (this.notifiedAt.size + this.forgottenAt.size >= MAX_REMEMBERED) {
       this.notifiedAt.clear();
+      this.notifiedVersion.clear();
       this.forgottenAt.clear();
       this.floor = this.seq;
     }
@@ -255,6 +271,7 @@ export class TokenCache implements ConnectionObserver {
     this.entries.clear();
     this.keyOf.clear();
     this.notifiedAt.clear();
+    this.notifiedVersion.clear();
     this.forgottenAt.clear();
     this.seq++;
     this.floor = this.seq;

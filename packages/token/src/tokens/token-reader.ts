@@ -1,8 +1,8 @@
 import { TokenError, type TokenErrorCode } from "@tokenvault/vault";
 import { metadataOf, secretOf, type ConnectionWithSecrets } from "../connections/connection";
 import type { ProviderAdapter, ProviderTokenSet } from "../providers/types";
-import { Refresher } from "../refresh/refresher";
-import { SingleFlight } from "../refresh/single-flight";
+import { Refresher, type RefreshRequest } from "../refresh/refresher";
+import { SingleFlight } from "@tokenvault/kit";
 import { TokenCache, type CacheTicket } from "./token-cache";
 import type { ServiceParts } from "../service-parts";
 import type { GetValidTokenOptions, ValidToken } from "../types";
@@ -49,9 +49,8 @@ export class TokenReader {
 
   /**
    * The connection with an access token valid for the margin, refreshing it first when needed.
-   * `awaitRefresh`: inside the margin, wait for the refresh instead of starting it in the background.
    */
-  async read(companyId: string, provider: string, userId: string, options: GetValidTokenOptions & { awaitRefresh?: boolean } = {}): Promise<ReadConnection> {
+  async read(companyId: string, provider: string, userId: string, options: GetValidTokenOptions = {}): Promise<ReadConnection> {
     requireName("companyId", companyId);
     requireName("userId", userId);
     const { connections, cache } = this.deps;
@@ -65,7 +64,7 @@ export class TokenReader {
         return { connection: await connections.load(companyId, adapter.id), ticket };
       });
       if (!read.connection) throw notConnected();
-      const connection = await this.refresher.ensureFresh(adapter, read.connection, { marginMs: margin, force: !!options.forceRefresh, wait: !!options.awaitRefresh, userId });
+      const connection = await this.refresher.ensureFresh(adapter, read.connection, { marginMs: margin, force: !!options.forceRefresh, userId });
       this.audited(companyId, adapter.id, userId);
       return { adapter, connection, ticket: read.ticket };
     } catch (error) {
@@ -109,6 +108,11 @@ export class TokenReader {
       { userId },
       this.deps.clock.now(),
     );
+  }
+
+  /** The refresher's ensureFresh (single flight shared with this reader's callers), for the worker's refresh by id. */
+  ensureFresh(adapter: ProviderAdapter, connection: ConnectionWithSecrets, request: RefreshRequest): Promise<ConnectionWithSecrets> {
+    return this.refresher.ensureFresh(adapter, connection, request);
   }
 
   /**
@@ -159,15 +163,16 @@ export class TokenReader {
   }
 
   /** The token set an SDK client or a live check is built from. */
-  tokenSet({ connection }: ReadConnection): ProviderTokenSet {
+  tokenSet({ connection }: ReadConnection, options: { withRefreshToken?: boolean } = {}): ProviderTokenSet {
     const access = secretOf(connection, "ACCESS_TOKEN");
     const refresh = secretOf(connection, "REFRESH_TOKEN");
     if (!access) throw notConnected();
     return {
       accessToken: this.deps.secrets.open(access),
-      // Never handed to an SDK: its refresh() would rotate the grant outside the lease and the
-      // fence, and the stored token would go stale (Xero revokes the grant on its reuse).
-      refreshToken: null,
+      // Opened only for getOAuthClient's SDK client, so a caller using it directly has the whole
+      // token set. Refreshing through the SDK bypasses the lease and the fence (the stored token
+      // goes stale, and a rotating provider revokes the grant on its reuse): callers must not.
+      refreshToken: options.withRefreshToken && refresh ? this.deps.secrets.open(refresh) : null,
       accessTokenExpiresAt: access.expiresAt ?? this.deps.clock.now(),
       refreshTokenExpiresAt: refresh?.expiresAt ?? null,
       externalId: connection.externalId || null,

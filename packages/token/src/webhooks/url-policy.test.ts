@@ -28,7 +28,31 @@ describe("webhook URL policy", () => {
     expect(isRefusedAddress(address)).toBe(true);
   });
 
-  it.each(["203.0.113.10", "8.8.8.8", "100.63.255.255", "100.128.0.1", "172.15.255.255", "172.32.0.1", "2606:2800:220:1::1", "::ffff:8.8.8.8"])("allows public %s", (address) => {
+  it.each([
+    // IPv4-compatible, SIIT, local-use NAT64 and 6to4 spellings of loopback and private addresses.
+    "::127.0.0.1", "::7f00:1", "::ffff:0:127.0.0.1", "::ffff:0:a00:1", "64:ff9b:1::7f00:1", "64:ff9b:1::8.8.8.8", "2002:7f00:1::", "2002:a00:1::1", "2002:c0a8:101::",
+    "64:ff9b::7f00:1", "2001:0:4136:e378:8000:63bf:3fff:fdd2", "::a9fe:a9fe",
+    // Reserved ranges, no webhook's home.
+    "198.18.0.1", "240.0.0.1",
+  ])("refuses %s, which carries or is a refused address", (address) => {
+    expect(isRefusedAddress(address)).toBe(true);
+  });
+
+  it.each(["64:ff9b::8.8.8.8", "2002:808:808::1", "::ffff:0:8.8.8.8"])("allows %s, which carries a public IPv4 address", (address) => {
+    expect(isRefusedAddress(address)).toBe(false);
+  });
+
+  it("refuses the IPv6 loopback spellings in a URL, as the URL parser normalises them", async () => {
+    for (const url of ["http://[::127.0.0.1]/", "http://[::ffff:0:127.0.0.1]/", "http://[64:ff9b:1::7f00:1]/", "http://[2002:7f00:1::]/"]) {
+      expect(await refusedWith(url)).toMatch(/private, loopback or link-local/);
+    }
+  });
+
+  it.each(["192.0.2.10", "198.51.100.7", "203.0.113.9", "2001:db8::1"])("allows the documentation address %s, which routes nowhere (the tests' public target)", (address) => {
+    expect(isRefusedAddress(address)).toBe(false);
+  });
+
+  it.each(["8.8.8.8", "100.63.255.255", "100.128.0.1", "172.15.255.255", "172.32.0.1", "2606:2800:220:1::1", "::ffff:8.8.8.8"])("allows public %s", (address) => {
     expect(isRefusedAddress(address)).toBe(false);
   });
 

@@ -1,5 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from "node:dns";
-import { BlockList, isIP, type LookupFunction } from "node:net";
+import { isIP, type LookupFunction } from "node:net";
+import ipaddr from "ipaddr.js";
 import { TokenError } from "@tokenvault/vault";
 
 /**
@@ -18,53 +19,62 @@ export interface WebhookUrlPolicy {
 
 const MAX_URL_LENGTH = 2048;
 
-const refused = new BlockList();
-for (const [network, prefix] of [
-  ["0.0.0.0", 8], // "this network", 0.0.0.0 included
-  ["10.0.0.0", 8],
-  ["100.64.0.0", 10], // shared address space (CGNAT)
-  ["127.0.0.0", 8],
-  ["169.254.0.0", 16], // link-local, cloud metadata services
-  ["172.16.0.0", 12],
-  ["192.0.0.0", 24],
-  ["192.168.0.0", 16],
-  ["198.18.0.0", 15],
-  ["224.0.0.0", 4], // multicast
-  ["240.0.0.0", 4], // reserved, broadcast
-] as const) {
-  refused.addSubnet(network, prefix, "ipv4");
-}
-for (const [network, prefix] of [
-  ["::", 128],
-  ["::1", 128],
-  ["fc00::", 7], // unique local
-  ["fe80::", 10], // link-local
-  ["fec0::", 10], // site-local (deprecated)
-  ["ff00::", 8], // multicast
-] as const) {
-  refused.addSubnet(network, prefix, "ipv6");
+/** The NAT64 well-known prefix (RFC 6052): its last 32 bits are the IPv4 address. */
+const NAT64_WELL_KNOWN = ipaddr.IPv6.parse("64:ff9b::");
+
+const ipv4Of = (high: number, low: number) => new ipaddr.IPv4([high >> 8, high & 255, low >> 8, low & 255]);
+
+/**
+ * The IPv4 address an IPv6 address carries, by ipaddr.js's ranges: IPv4-mapped ::ffff:0:0/96,
+ * SIIT ::ffff:0:0:0/96, NAT64 64:ff9b::/96, 6to4 2002::/16 and IPv4-compatible ::/96. Null:
+ * one is carried where it cannot be checked (local-use NAT64 64:ff9b:1::/48, whose prefix
+ * length is the network's choice; Teredo); undefined: none.
+ */
+function embeddedIpv4(address: ipaddr.IPv6): ipaddr.IPv4 | null | undefined {
+  const parts = address.parts;
+  const range = address.range();
+  switch (range) {
+    case "ipv4Mapped":
+    case "rfc6145":
+      return ipv4Of(parts[6]!, parts[7]!);
+    case "rfc6052":
+      return address.match(NAT64_WELL_KNOWN, 96) ? ipv4Of(parts[6]!, parts[7]!) : null;
+    case "6to4":
+      return ipv4Of(parts[1]!, parts[2]!);
+    case "teredo":
+      return null;
+  }
+  // IPv4-compatible (deprecated) ::a.b.c.d: ipaddr.js calls it unicast. "::" and "::1" are not.
+  if (range === "unicast" && parts.slice(0, 6).every((part) => part === 0)) return ipv4Of(parts[6]!, parts[7]!);
+  return undefined;
 }
 
-/** The IPv4 address an IPv6 address carries (IPv4-mapped ::ffff:a.b.c.d, NAT64 64:ff9b::/96), or null. */
-function embeddedIpv4(address: string): string | null {
-  const lower = address.toLowerCase();
-  const dotted = /^(?:::ffff:|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
-  if (dotted?.[1]) return dotted[1];
-  const hex = /^(?:::ffff:|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(lower);
-  if (!hex?.[1] || !hex[2]) return null;
-  const high = parseInt(hex[1], 16);
-  const low = parseInt(hex[2], 16);
-  return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
-}
+/**
+ * The documentation ranges (RFC 5737 TEST-NET-1/2/3, RFC 3849): ipaddr.js files them under
+ * "reserved", but nothing routes to them, so they lead into no network. They are let through
+ * as written (not when carried inside another IPv6 form), so tests can name a public target
+ * that no connection can ever reach.
+ */
+const DOCUMENTATION = ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"].map((cidr) => ipaddr.parseCIDR(cidr));
 
-/** True for an address a production webhook must never reach; also for anything that is not an IP address. */
+const isDocumentation = (address: ipaddr.IPv4 | ipaddr.IPv6) => DOCUMENTATION.some(([range, bits]) => range.kind() === address.kind() && address.match(range, bits));
+
+/**
+ * True for an address a production webhook must never reach; also for anything that is not an
+ * IP address. Only what ipaddr.js calls global unicast (and the documentation ranges) is
+ * allowed: loopback, private, CGNAT, link-local, unspecified, multicast, broadcast and reserved
+ * ranges are not, nor any IPv6 address that carries one of them.
+ */
 export function isRefusedAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 4) return refused.check(address, "ipv4");
-  if (family !== 6) return true;
-  const v4 = embeddedIpv4(address);
-  if (v4) return refused.check(v4, "ipv4");
-  return refused.check(address, "ipv6");
+  // net.isIP first: ipaddr.js also parses spellings such as "0x7f.1" that a URL never holds.
+  if (isIP(address) === 0) return true;
+  const parsed = ipaddr.parse(address);
+  if (isDocumentation(parsed)) return false;
+  if (parsed.kind() === "ipv4") return parsed.range() !== "unicast";
+  const embedded = embeddedIpv4(parsed as ipaddr.IPv6);
+  if (embedded === null) return true;
+  if (embedded) return embedded.range() !== "unicast";
+  return parsed.range() !== "unicast";
 }
 
 const invalid = (why: string) => new TokenError("INVALID_INPUT", `The webhook URL ${why}`);

@@ -16,6 +16,8 @@ export interface WebhookEndpointsDeps {
   audit: AuditTrail;
   clock: Clock;
   policy: WebhookUrlPolicy;
+  /** A company's endpoints, at most (each event fans out to all of them). */
+  maxEndpoints: number;
 }
 
 /** An endpoint as shown to an admin: never its secret. */
@@ -38,8 +40,6 @@ export interface WebhookTarget {
 
 /** Standard Webhooks secrets: "whsec_" and the base64 of 24 to 64 random bytes. */
 const SECRET = /^whsec_([A-Za-z0-9+/]+={0,2})$/;
-/** A company's endpoints, at most (each event fans out to all of them). */
-const MAX_ENDPOINTS = 10;
 
 function requireSecret(value: unknown): string {
   const base64 = typeof value === "string" ? SECRET.exec(value)?.[1] : undefined;
@@ -71,13 +71,16 @@ export class WebhookEndpoints {
     const companyId = requireName("companyId", input.companyId);
     const secret = input.secret === undefined ? generateWebhookSecret() : requireSecret(input.secret);
     const url = (await checkWebhookUrl(input.url, this.deps.policy)).href;
-    const { prisma, secrets, audit, clock } = this.deps;
-    if ((await prisma.webhookEndpoint.count({ where: { companyId } })) >= MAX_ENDPOINTS) {
-      throw new TokenError("INVALID_INPUT", `A company can have at most ${MAX_ENDPOINTS} webhook endpoints.`);
-    }
+    const { prisma, secrets, audit, clock, maxEndpoints } = this.deps;
     const id = randomUUID();
     const now = clock.now();
     const row = await prisma.$transaction(async (tx) => {
+      // Counted and inserted under the company's lock (held to commit): concurrent creates
+      // cannot each see room for one more and together pass the cap.
+      await tx.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(hashtextextended(${`webhook-endpoints:${companyId}`}, 0))) AS lock`;
+      if ((await tx.webhookEndpoint.count({ where: { companyId } })) >= maxEndpoints) {
+        throw new TokenError("INVALID_INPUT", `A company can have at most ${maxEndpoints} webhook endpoints.`);
+      }
       const sealed = await secrets.sealWithKey(tx, secret, binding({ companyId, id }));
       const created = await tx.webhookEndpoint.create({ data: { id, companyId, url, sealed: sealed.ciphertext, keyId: sealed.keyId, createdBy: context.userId, createdAt: now } });
       await audit.write(tx, this.auditEvent(companyId, "POST", { endpointId: id, url }), context, now);

@@ -17,7 +17,7 @@ let limits: Promise<RequestLimits> | undefined;
 /** The process-wide services, built on the first request that needs them. */
 async function processServices(): Promise<Services> {
   if (!limits) {
-    limits = RequestLimits.create(webEnv().requestLimits);
+    limits = RequestLimits.create(webEnv().requestLimits, webEnv().sessionSecret);
     // A backend that failed to build is tried again on the next request.
     limits.catch(() => (limits = undefined));
   }

@@ -1,6 +1,7 @@
 import type { Caller } from "./caller";
 import type { IssuedCookie, ServerSessions } from "./server-sessions";
-import { safeReturnPath } from "./return-path";
+import { CONTROL_CHARACTERS, fromAnotherOrigin } from "../api/request-checks";
+import { DEFAULT_RETURN_PATH, parseReturnPath } from "./return-path";
 
 /** Failed sign-ins counted per account and per client address (sign-in-limits.ts). */
 export interface SignInLimiter {
@@ -35,9 +36,8 @@ export async function handleSignIn(request: Request, deps: SignInDeps): Promise<
     form
       ? redirect(`/sign-in?${new URLSearchParams({ error: code, ...(headers["retry-after"] && { retryAfter: headers["retry-after"] }) }).toString()}`, headers)
       : json(status, { error: { code, message } }, headers);
-  // A form posted from another site (login CSRF): refused before anything is read.
-  const origin = request.headers.get("origin");
-  if (origin && origin !== "null" && hostOf(origin) !== request.headers.get("host")) return json(403, { error: { code: "FORBIDDEN", message: "Cross-site sign-in refused." } });
+  // A form posted from another site (login CSRF), Origin: null included: refused before anything is read.
+  if (fromAnotherOrigin(request.headers)) return json(403, { error: { code: "FORBIDDEN", message: "Cross-site sign-in refused." } });
   const fields = await readForm(request);
   if (!fields) return refuse(400, "BAD_REQUEST", "Send userId and password as a form.");
   const { userId, password } = fields;
@@ -55,22 +55,15 @@ export async function handleSignIn(request: Request, deps: SignInDeps): Promise<
   await deps.limiter?.succeeded(userId);
   const { cookie } = await deps.sessions.start(caller.userId, request.headers.get("user-agent"));
   const headers = { "set-cookie": deps.setCookie(cookie) };
-  return form ? redirect(safeReturnPath(fields.next), headers) : json(200, { userId: caller.userId }, headers);
+  return form ? redirect(fields.next, headers) : json(200, { userId: caller.userId }, headers);
 }
 
 function wantsPage(request: Request): boolean {
   return (request.headers.get("content-type") ?? "").startsWith("application/x-www-form-urlencoded") && (request.headers.get("accept") ?? "").includes("text/html");
 }
 
-function hostOf(origin: string): string | null {
-  try {
-    return new URL(origin).host;
-  } catch {
-    return null;
-  }
-}
-
-async function readForm(request: Request): Promise<{ userId: string; password: string; next: string | null } | null> {
+/** The form's fields, or null when anything is missing or malformed: `next` too, checked before a session starts. */
+async function readForm(request: Request): Promise<{ userId: string; password: string; next: string } | null> {
   const type = request.headers.get("content-type") ?? "";
   if (!type.startsWith("application/x-www-form-urlencoded") || !request.body) return null;
   // Read at most MAX_FORM_BYTES whatever Content-Length claims: a sign-in form is tiny.
@@ -90,8 +83,10 @@ async function readForm(request: Request): Promise<{ userId: string; password: s
   const params = new URLSearchParams(Buffer.concat(chunks).toString("utf8"));
   const userId = params.get("userId");
   const password = params.get("password");
-  if (!userId || !password || userId.length > 256 || password.length > 1024) return null;
-  return { userId, password, next: params.get("next") };
+  if (!userId || !password || userId.length > 256 || password.length > 1024 || CONTROL_CHARACTERS.test(userId)) return null;
+  const requested = params.get("next");
+  const next = requested ? parseReturnPath(requested) : DEFAULT_RETURN_PATH;
+  return next === null ? null : { userId, password, next };
 }
 
 function redirect(location: string, headers: Record<string, string> = {}): Response {

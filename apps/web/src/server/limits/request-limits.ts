@@ -1,16 +1,19 @@
+import { createHmac } from "node:crypto";
 import { TRPCError } from "@trpc/server";
 import type { RateLimiterAbstract } from "rate-limiter-flexible";
 import { createLimiter, LimitExceeded, takePoint, type LimiterBackend } from "./limiter-factory";
 
-/** The actions limited per user: live checks and connects (each reaches a provider or writes a state). */
-export type LimitedAction = "check" | "connect";
+/** The actions limited per user: live checks, connects and webhook changes (each reaches a provider or writes a state). */
+export type LimitedAction = "check" | "connect" | "webhook";
 
 export interface RequestLimitsConfig {
   checksPerMinute: number;
   connectsPerMinute: number;
+  /** webhook.create, setEnabled, remove and sendTest together. */
+  webhookChangesPerMinute: number;
 }
 
-const LABEL: Record<LimitedAction, string> = { check: "connection checks", connect: "connection attempts" };
+const LABEL: Record<LimitedAction, string> = { check: "connection checks", connect: "connection attempts", webhook: "webhook changes" };
 
 /** Carries the wait to the response (Retry-After) and the error's data, without the original error. */
 export class RetryAfterCause extends Error {
@@ -23,21 +26,31 @@ export class RetryAfterCause extends Error {
 
 /** Per-user limits of checks and connects, answered as TOO_MANY_REQUESTS (HTTP 429) with Retry-After. */
 export class RequestLimits {
-  constructor(private readonly limiters: Record<LimitedAction, RateLimiterAbstract>) {}
+  constructor(
+    private readonly limiters: Record<LimitedAction, RateLimiterAbstract>,
+    /** Keys the counts: a keyed hash, so the backend never holds a company or user id in clear (as sign-in's). */
+    private readonly keySecret: string,
+  ) {}
 
   /** On the app's limiter backend (limiter-factory.ts) unless told another. */
-  static async create(config: RequestLimitsConfig, backend?: LimiterBackend): Promise<RequestLimits> {
-    const [check, connect] = await Promise.all([
+  static async create(config: RequestLimitsConfig, keySecret: string, backend?: LimiterBackend): Promise<RequestLimits> {
+    const [check, connect, webhook] = await Promise.all([
       createLimiter({ name: "check", points: config.checksPerMinute, durationSeconds: 60 }, backend),
       createLimiter({ name: "connect", points: config.connectsPerMinute, durationSeconds: 60 }, backend),
+      createLimiter({ name: "webhook", points: config.webhookChangesPerMinute, durationSeconds: 60 }, backend),
     ]);
-    return new RequestLimits({ check, connect });
+    return new RequestLimits({ check, connect, webhook }, keySecret);
+  }
+
+  /** The user's key in every limit: an HMAC of company and user id. */
+  key(caller: { companyId: string; userId: string }): string {
+    return createHmac("sha256", this.keySecret).update(JSON.stringify(["request-limits", caller.companyId, caller.userId])).digest("base64url");
   }
 
   /** Takes one of the user's points for `action`, or throws TOO_MANY_REQUESTS saying when to retry. */
   async take(action: LimitedAction, caller: { companyId: string; userId: string }): Promise<void> {
     try {
-      await takePoint(this.limiters[action], JSON.stringify([caller.companyId, caller.userId]));
+      await takePoint(this.limiters[action], this.key(caller));
     } catch (error) {
       if (!(error instanceof LimitExceeded)) throw error;
       throw new TRPCError({

@@ -3,6 +3,7 @@ import type { AuditAction } from "@tokenvault/db";
 import { PROVIDER_ALIASES, type AuditEntry, type AuthorizationRequest, type ConnectionHistoryDay, type ConnectionHealthView, type ConnectionView, type ProviderInfo, type ProviderTenant, type TokenStatus } from "@tokenvault/token";
 import type { AuditLogFilters } from "@tokenvault/token/audit";
 import { AUDIT_ACTIONS } from "~/trpc/shared";
+import { CONTROL_CHARACTERS } from "../request-checks";
 
 /** True when A and B have the same keys and each is assignable to the other. */
 type Same<A, B> = [A, keyof A] extends [B, keyof B] ? ([B, keyof B] extends [A, keyof A] ? true : false) : false;
@@ -25,6 +26,12 @@ export const providerId = z
   .string()
   .regex(/^[a-z][a-z0-9-]{1,31}$/, "Unknown provider.")
   .transform((id) => PROVIDER_ALIASES.get(id) ?? id);
+
+/**
+ * Free text a client sends (a user id to filter by, a URL): C0 and C1 controls and DEL are
+ * refused as bad input here, never left for PostgreSQL (which refuses NUL with a 500) to find.
+ */
+export const plainText = z.string().refine((text) => !CONTROL_CHARACTERS.test(text), "Remove control characters.");
 
 export const providerInfo = schemaOf<ProviderInfo>()(z.object({ id: z.string(), displayName: z.string() }));
 
@@ -90,7 +97,7 @@ export const auditFilters = schemaOf<AuditLogFilters>()(
     connectionType: providerId.optional(),
     action: auditAction.optional(),
     outcome: auditOutcome.optional(),
-    userId: z.string().min(1).max(128).optional(),
+    userId: plainText.min(1).max(128).optional(),
     from: filterDate.optional(),
     to: filterDate.optional(),
   }),

@@ -3,9 +3,10 @@ import { z } from "zod";
 import type { SessionsEnded } from "@tokenvault/token/audit";
 import { describeUserAgent } from "../../auth/user-agent";
 import { adminProcedure, protectedProcedure, type AuthorizedContext } from "../trpc";
+import { plainText } from "./schemas";
 
 const handle = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "Unknown session.");
-const userId = z.string().min(1).max(256);
+const userId = plainText.min(1).max(256);
 
 const sessionRow = z.object({ handle: z.string(), createdAt: z.date(), lastSeenAt: z.date(), browser: z.string(), current: z.boolean() });
 

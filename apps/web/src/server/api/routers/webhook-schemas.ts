@@ -1,13 +1,13 @@
 import { z } from "zod";
 import { type WebhookDeliveryView, type WebhookEndpointView } from "@tokenvault/token";
-import { schemaOf } from "./schemas";
+import { plainText, schemaOf } from "./schemas";
 
 /** An endpoint's id: the service's UUIDs; anything else is refused before a query. */
 export const endpointId = z.uuid("Unknown webhook endpoint.");
 
 /** What an admin types. The service checks the URL fully (scheme, credentials, addresses). */
 export const webhookEndpointInput = z.object({
-  url: z.string().trim().min(1, "Enter the endpoint's URL.").max(2048, "The URL is too long."),
+  url: plainText.trim().min(1, "Enter the endpoint's URL.").max(2048, "The URL is too long."),
   // Standard Webhooks secret; absent: the service generates one.
   secret: z
     .string()

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { adminProcedure } from "../trpc";
+import { adminProcedure, limitedTo } from "../trpc";
 import { createdWebhookEndpoint, endpointId, webhookDeliveryView, webhookEndpointInput, webhookEndpointView } from "./webhook-schemas";
 
 const byId = z.object({ id: endpointId });
@@ -13,16 +13,19 @@ export const webhookRouter = {
   list: adminProcedure.output(z.array(webhookEndpointView)).query(({ ctx }) => ctx.tokenService.webhooks.endpoints.list(ctx.caller.companyId)),
 
   create: adminProcedure
+    .use(limitedTo("webhook"))
     .input(webhookEndpointInput)
     .output(createdWebhookEndpoint)
     .mutation(({ ctx, input }) => ctx.tokenService.webhooks.endpoints.create({ companyId: ctx.caller.companyId, url: input.url, secret: input.secret }, ctx.requestContext)),
 
   setEnabled: adminProcedure
+    .use(limitedTo("webhook"))
     .input(byId.extend({ enabled: z.boolean() }))
     .output(webhookEndpointView)
     .mutation(({ ctx, input }) => ctx.tokenService.webhooks.endpoints.setEnabled(ctx.caller.companyId, input.id, input.enabled, ctx.requestContext)),
 
   remove: adminProcedure
+    .use(limitedTo("webhook"))
     .input(byId)
     .output(z.object({ removed: z.literal(true) }))
     .mutation(async ({ ctx, input }) => {
@@ -32,6 +35,7 @@ export const webhookRouter = {
 
   // Recorded here, delivered by the worker through its queue (like every other event).
   sendTest: adminProcedure
+    .use(limitedTo("webhook"))
     .input(byId)
     .output(webhookDeliveryView)
     .mutation(({ ctx, input }) => ctx.tokenService.webhooks.deliveries.sendTest(ctx.caller.companyId, input.id, ctx.requestContext)),

@@ -1,6 +1,7 @@
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { closeConnection, limitBody } from "~/server/api/body-limit";
 import { appRouter } from "~/server/api/root";
+import { changesState, crossSiteRefused, fromAnotherOrigin, isJsonBody, jsonRequired } from "~/server/api/request-checks";
 import { defaultContextDeps } from "~/server/api/services";
 import { createContext } from "~/server/api/trpc";
 import { webEnv } from "~/env";
@@ -8,6 +9,13 @@ import { retryAfterOf } from "~/server/limits/request-limits";
 import { MAX_BATCH_SIZE } from "~/trpc/shared";
 
 const handler = async (request: Request) => {
+  // Mutations (tRPC takes them only by POST): from this app's own pages, and JSON only. tRPC also
+  // reads multipart/form-data and octet-stream bodies, which a plain HTML form on another
+  // origin can send without a preflight.
+  if (changesState(request.method)) {
+    if (fromAnotherOrigin(request.headers)) return crossSiteRefused();
+    if (!isJsonBody(request.headers)) return jsonRequired();
+  }
   // A body over MAX_REQUEST_BODY_BYTES fails as tRPC reads it: 413, never read whole.
   const limited = limitBody(request, webEnv().maxRequestBodyBytes);
   const response = await fetchRequestHandler({

@@ -1,6 +1,7 @@
 /**
- * In-process single flight: concurrent callers with the same key share one promise, so one
- * process makes at most one refresh attempt per connection at a time.
+ * In-process single flight: concurrent callers with the same key share one promise, so a process
+ * runs at most one attempt per key at a time (a token refresh, a live check, a service-token mint).
+ * The key is forgotten when the promise settles, so the next caller starts a new attempt.
  */
 export class SingleFlight<T> {
   private readonly inFlight = new Map<string, Promise<T>>();

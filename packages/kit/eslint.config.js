@@ -1,0 +1,3 @@
+import base from "@tokenvault/eslint-config/base";
+
+export default base;

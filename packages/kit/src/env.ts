@@ -1,0 +1,45 @@
+import { createEnv } from "@t3-oss/env-core";
+import { z } from "zod";
+import { envSource, optionalText } from "./env-reader";
+
+/**
+ * The vault key's variables, declared once for @tokenvault/token and @tokenvault/store (both
+ * spread them into their schema): trimmed, blank is unset.
+ */
+export const vaultKeyVariables = {
+  TOKEN_ENCRYPTION_KEY: optionalText,
+  // The name in the design documents' setup guide: an alias, TOKEN_ENCRYPTION_KEY wins.
+  ENCRYPTION_KEY: optionalText,
+  // Comma-separated keys that still decrypt (rotation).
+  TOKEN_ENCRYPTION_KEYS_PREVIOUS: optionalText,
+};
+
+/**
+ * The variables every package derives its defaults from (runtime-mode.ts). The base of every
+ * package's env.ts (`extends`). Read once, on first use.
+ */
+function readKitEnv() {
+  return createEnv({
+    server: {
+      // Read as given; runtime-mode.ts decides what it means (anything but development/test is production).
+      NODE_ENV: z.string().optional(),
+      // Only whether it is set matters here; @tokenvault/db checks that it is a postgres:// URL.
+      DATABASE_URL: optionalText,
+    },
+    ...envSource("runtime"),
+  });
+}
+
+export type KitEnv = ReturnType<typeof readKitEnv>;
+
+let cached: KitEnv | undefined;
+
+export function kitEnv(): KitEnv {
+  cached ??= readKitEnv();
+  return cached;
+}
+
+/** Forgets the parsed environment, so the next kitEnv() reads process.env again (tests only). */
+export function resetKitEnvCacheForTests(): void {
+  cached = undefined;
+}
