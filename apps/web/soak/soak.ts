@@ -40,6 +40,20 @@ const COMPANIES = Array.from({ length: 6 }, (_, i) => `soak-${i}`);
 
 let unhandled = 0;
 process.on("unhandledRejection", () => unhandled++);
+// Bounded: a soak that hangs says at which step, and ends (the processes it started end with it or by their own bounds).
+let stage = "setting up";
+const started: number[] = [];
+setTimeout(() => {
+  console.error(`soak: still running ${DURATION_MS / 1000 + 150} s after its start, at: ${stage}`);
+  for (const pid of started) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+  process.exit(1);
+}, DURATION_MS + 150_000).unref();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const database = await createTestDatabase("soak");
@@ -53,6 +67,7 @@ try {
   const loadAtStart = loadavg();
   for (const company of COMPANIES) await h.connect(company, "xero");
 
+  stage = "starting the web server";
   const web = await startProductionServer((url) => ({
     DATABASE_URL: proxied,
     DATABASE_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
@@ -68,21 +83,26 @@ try {
     // The soak measures faults, not the per-user limit on checks (30 a minute by default).
     RATE_LIMIT_CHECKS_PER_MINUTE: "100000",
   }));
+  started.push(web.pid);
   cleanup.push(() => web.stop());
   const cookies = [await signInOverHttp(web.url, "alice"), await signInOverHttp(web.url, "bob")];
   await connectQuickBooksThroughWeb(web.url, cookies[0]!);
 
+  stage = "starting the worker";
   const worker = startWorker({ databaseUrl: proxied, keyHex: h.keyHex, simulatorUrl: h.sim.url, connectTimeoutMs: CONNECT_TIMEOUT_MS, queryTimeoutMs: QUERY_TIMEOUT_MS });
+  started.push(worker.process.pid!);
   cleanup.push(() => worker.stop());
   for (let waited = 0; !worker.output().includes("worker started"); waited += 200) {
     if (worker.process.exitCode !== null || waited > 60_000) throw new Error(`the worker did not start:\n${worker.output()}`);
     await sleep(200);
   }
 
+  stage = "starting the load processes";
   const loads = Array.from({ length: LOAD_PROCESSES }, (_, i) =>
     startLoad({ databaseUrl: proxied, connectTimeoutMs: CONNECT_TIMEOUT_MS, queryTimeoutMs: QUERY_TIMEOUT_MS, keyHex: h.keyHex, simulatorUrl: h.sim.url, companies: COMPANIES, userId: `soak-load-${i + 1}`, concurrency: 4 }),
   );
   cleanup.push(() => Promise.resolve(loads.forEach((load) => load.process.exitCode === null && load.process.kill("SIGKILL"))));
+  started.push(...loads.map((load) => load.process.pid!));
   await Promise.all(loads.map((load) => load.ready));
   const webLoad = startWebLoad(web.url, cookies, { list: 4, check: 2 }, superjsonBody({ provider: "quickbooks" }));
   const expirer = new Expirer(h, [...COMPANIES.map((companyId) => ({ companyId, provider: "xero" })), { companyId: "acme", provider: "quickbooks" }]);
@@ -98,6 +118,7 @@ try {
   const schedule = scheduleFor(DURATION_MS);
   console.info(`soak: ${DURATION_MS / 1000} s; ${LOAD_PROCESSES} load processes x 4 callers, the worker, a web server with 6 clients; ${schedule.count} faults every ${schedule.intervalMs / 1000} s lasting ${schedule.faultMs / 1000} s; load average ${loadAtStart.map((n) => n.toFixed(1)).join(" ")}`);
 
+  stage = "under load";
   const began = Date.now();
   const faults: FaultRecord[] = [];
   const phase = (index: number, endedAt: number | null) => {
@@ -121,17 +142,22 @@ try {
   await sleep(began + DURATION_MS - Date.now());
 
   const memoryAtEnd = memory();
+  stage = "stopping the load";
   expirer.stop();
   await expiring;
   await webLoad.stop();
   for (const load of loads) load.send({ type: "stop" });
   const loadReports = await Promise.all(loads.map((load) => load.done));
   // The worker and the web server stop as a process manager stops them; what they queued is written on the way out.
+  stage = "stopping the worker";
   const workerExit = await worker.stop();
   const webAliveAtEnd = await fetch(web.url).then(() => true, () => false);
+  stage = "stopping the web server";
   await web.stop();
+  stage = "refreshing what is still due";
   await expirer.consumePending(h.service);
 
+  stage = "counting";
   const report: SoakReport = {
     durationS: DURATION_MS / 1000,
     schedule,
