@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { Prisma, type AuditLog, type PrismaClient } from "@tokenvault/db";
 import type { Logger } from "../logger";
 import type { RequestContext } from "../types";
@@ -150,7 +151,8 @@ export class AuditTrail {
       this.schedule();
       return;
     }
-    const entry = { key, row: row(event, context, at), reads: 1, lastAt: at };
+    // Its id is chosen here, so a batch written again after a lost answer skips the rows that committed.
+    const entry = { key, row: { id: randomUUID(), ...row(event, context, at) }, reads: 1, lastAt: at };
     this.queue.push(entry);
     this.byKey.set(key, entry);
     if (this.queue.length >= this.options.maxBatch) void this.flush();
@@ -188,10 +190,11 @@ export class AuditTrail {
         // From here on a new read starts a new row: this batch's rows are being written.
         for (const entry of batch) if (this.byKey.get(entry.key) === entry) this.byKey.delete(entry.key);
         try {
-          await this.prisma.auditLog.createMany({ data: batch.map(asRow) });
+          await this.prisma.auditLog.createMany({ data: batch.map(asRow), skipDuplicates: true });
         } catch (error) {
           // Put the rows back and try again after the interval, with or without new reads
-          // (the database may come back while nobody reads a token): nothing queued is lost.
+          // (the database may come back while nobody reads a token): nothing queued is lost. The
+          // batch may have committed with its answer lost: the retry skips rows already there.
           this.queue.unshift(...batch);
           this.logger.error("audit flush failed; rows kept for retry", { rows: this.queue.length, error: error instanceof Error ? error.name : "unknown" });
           this.schedule();
