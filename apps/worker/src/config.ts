@@ -1,3 +1,5 @@
+import { BUILT_IN_UPKEEP_FACTS, DEFAULT_REFRESH_SCHEDULE, GENERIC_PROVIDER_DEFAULTS, type UpkeepFacts } from "@tokenvault/token";
+
 /** Everything the worker decides with: plain values, so tests build their own. */
 export interface WorkerConfig {
   /** Refresh jobs handled at once by this process. */
@@ -16,16 +18,16 @@ export interface WorkerConfig {
   keepAliveFraction: number;
   /** Idle lifetime of a refresh token when neither the provider nor the adapter says (generic providers). */
   genericIdleMs: number;
-  /** Idle lifetimes by provider, used when the stored refresh token has no expiry. */
+  /** Idle lifetimes by provider, used when the stored refresh token has no expiry (the token package's provider definitions). */
   idleMsByProvider: Record<string, number>;
   /** Failing days after which a connection is exhausted and no longer refreshed automatically. */
   exhaustAfterDays: number;
   /** Refresh jobs start up to this many seconds late, at random, so a scan does not burst. */
   jitterSeconds: number;
-  /** Refreshes in flight per provider in this process. */
+  /** Refreshes in flight per provider in this process (the token package's provider definitions). */
   providerConcurrency: Record<string, number>;
   defaultProviderConcurrency: number;
-  /** Refreshes in flight per tenant / realm (Xero: 5 concurrent calls per tenant; Intuit: 10 per app and realm). */
+  /** Refreshes in flight per tenant / realm (the token package's provider definitions). */
   tenantConcurrency: Record<string, number>;
   defaultTenantConcurrency: number;
   /** pg-boss retries of a failed refresh job: count and first delay (doubling). */
@@ -56,24 +58,21 @@ export interface WorkerConfig {
   stopTimeoutMs: number;
 }
 
-const DAY_MS = 24 * 3600 * 1000;
-
 export const DEFAULT_WORKER_CONFIG: WorkerConfig = {
   concurrency: 4,
   scanCron: "* * * * *",
   housekeepingCron: "17 * * * *",
   revocationRetryCron: "*/5 * * * *",
   revocationRetryBatch: 100,
-  refreshAheadMs: 10 * 60 * 1000,
-  keepAliveFraction: 0.5,
-  genericIdleMs: 30 * DAY_MS,
-  idleMsByProvider: { xero: 60 * DAY_MS, quickbooks: 100 * DAY_MS },
+  ...DEFAULT_REFRESH_SCHEDULE,
+  // Provider facts are the token package's: the built-in providers here, the deployment's (configured OIDC ones too) at start-up.
+  idleMsByProvider: BUILT_IN_UPKEEP_FACTS.idleMsByProvider,
   exhaustAfterDays: 4,
   jitterSeconds: 30,
-  providerConcurrency: { xero: 5, quickbooks: 10 },
-  defaultProviderConcurrency: 5,
-  tenantConcurrency: { xero: 5, quickbooks: 10 },
-  defaultTenantConcurrency: 5,
+  providerConcurrency: BUILT_IN_UPKEEP_FACTS.providerConcurrency,
+  defaultProviderConcurrency: GENERIC_PROVIDER_DEFAULTS.limits.concurrency,
+  tenantConcurrency: BUILT_IN_UPKEEP_FACTS.tenantConcurrency,
+  defaultTenantConcurrency: GENERIC_PROVIDER_DEFAULTS.limits.tenantConcurrency,
   retryLimit: 4,
   retryDelaySeconds: 30,
   refreshJobExpireSeconds: 120,
@@ -91,3 +90,18 @@ export const DEFAULT_WORKER_CONFIG: WorkerConfig = {
   pollingIntervalSeconds: 2,
   stopTimeoutMs: 8_000,
 };
+
+/**
+ * The config with this deployment's provider facts (service.providerUpkeepFacts(): built-in and
+ * configured OIDC providers). An empty providerConcurrency means WORKER_PROVIDER_CONCURRENCY set
+ * one limit for every provider, which stays so.
+ */
+export function withProviderFacts(config: WorkerConfig, facts: UpkeepFacts): WorkerConfig {
+  const overridden = Object.keys(config.providerConcurrency).length === 0;
+  return {
+    ...config,
+    idleMsByProvider: { ...config.idleMsByProvider, ...facts.idleMsByProvider },
+    providerConcurrency: overridden ? {} : { ...config.providerConcurrency, ...facts.providerConcurrency },
+    tenantConcurrency: { ...config.tenantConcurrency, ...facts.tenantConcurrency },
+  };
+}

@@ -1,6 +1,7 @@
 import { getDatabase } from "@tokenvault/db";
 import { getTokenService, pinoLogger } from "@tokenvault/token";
 import type { BossTarget } from "./boss";
+import { withProviderFacts } from "./config";
 import { workerEnv } from "./env";
 import { TokenvaultWorker } from "./worker";
 
@@ -18,7 +19,7 @@ export async function startWorkerFromEnvironment(options: { storeCleanup?: boole
   else throw new Error("worker: the database has neither a URL nor an embedded instance");
   // The token store's cleanup is the process's choice: the web dev server hosts the worker without the store package.
   const storeCleanup = options.storeCleanup === false ? undefined : async () => (await import("@tokenvault/store")).getTokenStore().cleanup();
-  const worker = new TokenvaultWorker({ target, service, config, storeCleanup, logger: pinoLogger({ name: "tokenvault-worker" }) });
+  const worker = new TokenvaultWorker({ target, service, config: withProviderFacts(config, service.providerUpkeepFacts()), storeCleanup, logger: pinoLogger({ name: "tokenvault-worker" }) });
   await worker.start();
   return worker;
 }

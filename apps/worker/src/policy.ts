@@ -1,4 +1,4 @@
-import { keepAliveAt, refreshMarginFor, type DueCriteria, type UpkeepConnection } from "@tokenvault/token";
+import { keepAliveAt, refreshMarginFor, refreshTokenIdleMs, type DueCriteria, type UpkeepConnection } from "@tokenvault/token";
 import type { WorkerConfig } from "./config";
 
 export type RefreshReason = "refresh-ahead" | "keep-alive";
@@ -21,17 +21,9 @@ export function utcDay(at: Date): string {
   return at.toISOString().slice(0, 10);
 }
 
-/**
- * The refresh token's idle lifetime: as stored (expiry minus last refresh) when known, else the
- * provider's documented one (Xero 60 d, Intuit 100 d), else the configured generic one.
- */
+/** The refresh token's idle lifetime, by the token package's rule (the dashboard's too). */
 export function idleLifetimeMs(connection: UpkeepConnection, config: WorkerConfig): number {
-  const refresh = connection.refresh;
-  if (refresh?.expiresAt && refresh.lastRefreshedAt) {
-    const stored = refresh.expiresAt.getTime() - refresh.lastRefreshedAt.getTime();
-    if (stored > 0) return stored;
-  }
-  return config.idleMsByProvider[connection.provider] ?? config.genericIdleMs;
+  return refreshTokenIdleMs(connection.refresh, config.idleMsByProvider[connection.provider], config);
 }
 
 /** True once the grant should be used so that its refresh token does not idle out (at the latest at half its lifetime). */

@@ -6,7 +6,7 @@ export { getTokenService, closeTokenService, tokenService, type TokenServiceApi 
 export { closeOnShutdown } from "./shutdown";
 export { refreshMarginFor } from "./refresh/freshness";
 export { connectionHistorySql, HISTORY_RANGES, type ConnectionHistoryDay, type HistoryRange } from "./views/connection-history";
-export { keepAliveAt, nextScheduledRefresh } from "./views/refresh-schedule";
+export { keepAliveAt, nextScheduledRefresh, refreshTokenIdleMs } from "./views/refresh-schedule";
 export { DEFAULT_OPTIONS, DEFAULT_REFRESH_SCHEDULE, type RefreshSchedule, type TokenServiceOptions } from "./options";
 export type { StaticSecretKind } from "./secrets/static-secrets";
 export type { ExpiringToken } from "./tokens/token-lifecycle";
@@ -22,6 +22,19 @@ export { pinoLogger, REDACTED_FIELDS } from "./pino-logger";
 export { TokenMetrics, defaultMetricsText, defaultTokenMetrics, type RefreshOutcome } from "./metrics/token-metrics";
 export { ProviderRegistry, PROVIDER_ALIASES } from "./providers/registry";
 export { providersFromSettings } from "./providers/from-settings";
+export {
+  BUILT_IN_PROVIDERS,
+  BUILT_IN_UPKEEP_FACTS,
+  GENERIC_PROVIDER_DEFAULTS,
+  PROVIDER_ID_PATTERN,
+  QUICKBOOKS,
+  XERO,
+  upkeepFactsOf,
+  type ProviderDefinition,
+  type ProviderLifetimes,
+  type ProviderLimits,
+  type UpkeepFacts,
+} from "./providers/definitions";
 export { quickbooksAdapter } from "./providers/quickbooks";
 export { xeroAdapter } from "./providers/xero";
 export { SIMULATOR_CLIENTS, simulatedAdapters, simulatorQuickbooksEndpoints, simulatorXeroEndpoints } from "./providers/simulated";

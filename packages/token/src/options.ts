@@ -11,15 +11,21 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 200, maxDelayMs: 2_000 };
 
-/** The worker's schedule: refresh-ahead window and keep-alive fraction (WORKER_REFRESH_AHEAD_SECONDS; half the idle life). */
+/**
+ * The worker's schedule, which the dashboard's next refresh shows too: refresh-ahead window
+ * (WORKER_REFRESH_AHEAD_SECONDS), keep-alive fraction (half the idle life) and the idle lifetime
+ * of a refresh token nobody documents (WORKER_GENERIC_IDLE_DAYS).
+ */
 export interface RefreshSchedule {
   /** Refresh access tokens that expire within this many ms; 0 turns refresh-ahead off. */
   refreshAheadMs: number;
   /** Refresh once this fraction of the refresh token's idle lifetime has passed (at most 0.5). */
   keepAliveFraction: number;
+  /** Idle lifetime of a refresh token when neither the provider's response nor its definition says (generic providers). */
+  genericIdleMs: number;
 }
 
-export const DEFAULT_REFRESH_SCHEDULE: RefreshSchedule = { refreshAheadMs: 10 * 60 * 1000, keepAliveFraction: 0.5 };
+export const DEFAULT_REFRESH_SCHEDULE: RefreshSchedule = { refreshAheadMs: 10 * 60 * 1000, keepAliveFraction: 0.5, genericIdleMs: 30 * 24 * 3600 * 1000 };
 
 export interface RefreshOptions {
   /**

@@ -15,6 +15,7 @@ import { TokenLifecycle, type ExpiringToken } from "./tokens/token-lifecycle";
 import { consoleLogger, type Logger } from "./logger";
 import type { TokenMetrics } from "./metrics/token-metrics";
 import type { ProviderRegistry } from "./providers/registry";
+import { upkeepFactsOf, type UpkeepFacts } from "./providers/definitions";
 import type { SdkClient } from "./providers/types";
 import { ConnectionEvents } from "./refresh/connection-events";
 import { refreshConnection, type ConnectionRefresh, type ConnectionRefreshOptions, type ConnectionRefreshReason } from "./refresh/connection-refresh";
@@ -184,6 +185,11 @@ export class TokenService {
   }
 
   // --- Views (the database only; never a provider) -----------------------------------------
+
+  /** The idle lifetimes and concurrency limits of this deployment's providers, which the worker schedules by. */
+  providerUpkeepFacts(): UpkeepFacts {
+    return upkeepFactsOf(this.parts.providers.list());
+  }
 
   async listProviders(): Promise<ProviderInfo[]> {
     return Promise.resolve(this.views.listProviders());

@@ -2,6 +2,7 @@ import { importJWK, type JWK } from "jose";
 import { z } from "zod";
 import { KeyConfigError } from "@tokenvault/vault";
 import type { ProviderSettings } from "../env";
+import { PROVIDER_ID_PATTERN } from "./definitions";
 import { genericOidcAdapter } from "./generic-oidc";
 import { TOKEN_ENDPOINT_AUTH_METHODS, type ClientAuthentication } from "./openid-token-client";
 import { QUICKBOOKS_ENDPOINTS, quickbooksAdapter } from "./quickbooks";
@@ -13,7 +14,7 @@ import { XERO_ENDPOINTS, xeroAdapter } from "./xero";
 const genericSchema = z.array(
   z
     .object({
-      id: z.string().regex(/^[a-z][a-z0-9-]{1,31}$/),
+      id: z.string().regex(PROVIDER_ID_PATTERN),
       displayName: z.string().min(1).max(64),
       clientId: z.string().min(1),
       clientSecret: z.string().min(1).optional(),
@@ -24,6 +25,17 @@ const genericSchema = z.array(
       issuer: z.url().optional(),
       endpoints: z.object({ authorization: z.url(), token: z.url(), revocation: z.url().optional(), api: z.url().optional() }).optional(),
       checkUrl: z.url().optional(),
+      // The provider's own facts where it documents them (definitions.ts has the defaults).
+      refreshIdleDays: z.number().int().min(1).max(3650).optional(),
+      limits: z
+        .object({
+          concurrency: z.number().int().min(1).max(100),
+          tenantConcurrency: z.number().int().min(1).max(100),
+          requestsPerMinute: z.number().int().min(1).nullable(),
+          requestsPerDay: z.number().int().min(1).nullable(),
+        })
+        .partial()
+        .optional(),
     })
     .superRefine((entry, ctx) => {
       const secretBased = entry.tokenEndpointAuthMethod !== "private_key_jwt";
@@ -71,8 +83,9 @@ export async function providersFromSettings(settings: ProviderSettings): Promise
     const result = genericSchema.safeParse(parsed);
     if (!result.success) throw new KeyConfigError("OIDC_PROVIDERS", `is invalid: ${result.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}.`);
     for (const [index, entry] of result.data.entries()) {
-      const { id, displayName, clientId, scopes, issuer, endpoints, checkUrl } = entry;
-      adapters.push(await genericOidcAdapter({ id, displayName, clientId, scopes, issuer, endpoints, checkUrl, clientAuth: await clientAuthOf(entry, index), production: settings.production ?? true, simulatorUrl: settings.simulatorUrl }));
+      const { id, displayName, clientId, scopes, issuer, endpoints, checkUrl, refreshIdleDays, limits } = entry;
+      const declared = { ...(refreshIdleDays ? { refreshIdleTtlSec: refreshIdleDays * 86_400 } : {}), ...(limits ? { limits } : {}) };
+      adapters.push(await genericOidcAdapter({ id, displayName, clientId, scopes, issuer, endpoints, checkUrl, ...declared, clientAuth: await clientAuthOf(entry, index), production: settings.production ?? true, simulatorUrl: settings.simulatorUrl }));
     }
   }
   return new ProviderRegistry(adapters);

@@ -1,6 +1,7 @@
 import type * as oidc from "openid-client";
 import { OpenIdTokenClient, type ClientAuthentication } from "./openid-token-client";
-import type { GenericOAuthClient, ProviderAdapter, ProviderEndpoints } from "./types";
+import { GENERIC_PROVIDER_DEFAULTS } from "./definitions";
+import type { GenericOAuthClient, ProviderAdapter, ProviderEndpoints, ProviderLimits } from "./types";
 
 export interface GenericProviderConfig {
   id: string;
@@ -21,6 +22,10 @@ export interface GenericProviderConfig {
   production?: boolean;
   /** PROVIDER_SIMULATOR_URL, when set. */
   simulatorUrl?: string | null;
+  /** The refresh token's idle lifetime as the provider documents it; absent: unknown (the worker's generic one). */
+  refreshIdleTtlSec?: number;
+  /** Per-tenant limits; each absent one from GENERIC_PROVIDER_DEFAULTS. */
+  limits?: Partial<ProviderLimits>;
 }
 
 /**
@@ -79,8 +84,9 @@ export async function genericOidcAdapter(config: GenericProviderConfig, timeoutM
     scopes: config.scopes,
     pkce: true,
     revocationStyle: "form",
-    defaultAccessTokenTtlSec: 3600,
-    refreshToken: { idleTtlSec: null, graceSec: 0 },
+    defaultAccessTokenTtlSec: GENERIC_PROVIDER_DEFAULTS.lifetimes.accessTtlSec,
+    refreshToken: { idleTtlSec: config.refreshIdleTtlSec ?? GENERIC_PROVIDER_DEFAULTS.lifetimes.refreshIdleTtlSec, graceSec: GENERIC_PROVIDER_DEFAULTS.lifetimes.refreshGraceSec },
+    limits: { ...GENERIC_PROVIDER_DEFAULTS.limits, ...config.limits },
     externalIdParam: null,
     tokenCalls: client,
     expectsIdToken: openid,

@@ -1,28 +1,13 @@
 import OAuthClient from "intuit-oauth";
 import { ProviderCallError, providerFetch } from "../oauth/token-client";
+import { fromDefinition, QUICKBOOKS } from "./definitions";
 import type { ProviderAdapter, ProviderEndpoints, VerifiedIdToken } from "./types";
 
-export const QUICKBOOKS_ENDPOINTS = {
-  production: {
-    authorization: "https://appcenter.intuit.com/connect/oauth2",
-    token: "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
-    revocation: "https://developer.api.intuit.com/v2/oauth2/tokens/revoke",
-    api: "https://quickbooks.api.intuit.com",
-    jwks: "https://oauth.platform.intuit.com/op/v1/jwks",
-  },
-  sandbox: {
-    authorization: "https://appcenter.intuit.com/connect/oauth2",
-    token: "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
-    revocation: "https://developer.api.intuit.com/v2/oauth2/tokens/revoke",
-    api: "https://sandbox-quickbooks.api.intuit.com",
-    jwks: "https://oauth.platform.intuit.com/op/v1/jwks",
-  },
-} satisfies Record<string, ProviderEndpoints>;
+export { QUICKBOOKS_ENDPOINTS } from "./definitions";
 
 /**
- * QuickBooks Online. Access tokens live 1 h; the refresh token rolls for 100 days (5-year cap)
- * and its value changes about once a day, so every response's refresh token is stored.
- * realmId arrives only on the redirect. Revocation takes a JSON body.
+ * QuickBooks Online (its lifetimes and limits: definitions.ts). The refresh token's value changes
+ * about once a day, so every response's refresh token is stored. realmId arrives only on the redirect. Revocation takes a JSON body.
  *
  * Intuit documents no PKCE, so the code is bound to the consent request the OpenID Connect way:
  * `openid` is requested with a nonce bound to the state, and the code exchange's id_token
@@ -36,16 +21,10 @@ export function quickbooksAdapter(config: {
   endpoints: ProviderEndpoints;
 }): ProviderAdapter {
   return {
-    id: "quickbooks",
-    displayName: "QuickBooks Online",
+    // The previous refresh token stays valid until the new one is used: a lost response is retried with it.
+    ...fromDefinition(QUICKBOOKS),
     endpoints: config.endpoints,
     client: { clientId: config.clientId, clientSecret: config.clientSecret, auth: "client_secret_basic" },
-    scopes: ["com.intuit.quickbooks.accounting", "openid"],
-    pkce: false,
-    revocationStyle: "json",
-    defaultAccessTokenTtlSec: 3600,
-    // The previous value stays valid until the new one is used: a lost response is retried with it.
-    refreshToken: { idleTtlSec: 100 * 24 * 3600, graceSec: 24 * 3600 },
     externalIdParam: "realmId",
     verifyIdToken: async (idToken, timeoutMs): Promise<VerifiedIdToken> => {
       // Fetched here, not by the SDK: its fetch has no timeout, retries for seconds and reports an

@@ -59,6 +59,30 @@ export interface CheckRequest {
   headers: Record<string, string>;
 }
 
+/** What the provider allows one app per tenant (Xero: per tenant; Intuit: per realm). */
+export interface ProviderLimits {
+  /** Refreshes in flight per provider in one worker process. */
+  concurrency: number;
+  /** Calls in flight per tenant / realm. */
+  tenantConcurrency: number;
+  /** Documented request budgets per tenant; null: none documented. */
+  requestsPerMinute: number | null;
+  requestsPerDay: number | null;
+}
+
+export interface ProviderLifetimes {
+  /** Access token lifetime when a token response has no expires_in. */
+  accessTtlSec: number;
+  /** A refresh token's life unused, when the response does not say; null: unknown (generic). */
+  refreshIdleTtlSec: number | null;
+  /** The grant's absolute end counted from consent; null: none. */
+  refreshHardTtlSec: number | null;
+  /** single-use: each refresh returns a new one; rolling: the value changes now and then; reused: it stays. */
+  refreshRotation: "single-use" | "rolling" | "reused";
+  /** Seconds the previous refresh token stays usable after a rotation (a lost response is retried with it). */
+  refreshGraceSec: number;
+}
+
 /**
  * Everything provider-specific, declared as data plus a few small functions. The service
  * runs one flow for all providers; an adapter only says where and how.
@@ -80,6 +104,8 @@ export interface ProviderAdapter {
     /** Seconds the previous refresh token stays usable after a rotation (Xero 30 min). */
     graceSec: number;
   };
+  /** Per-tenant limits (definitions.ts; a generic provider's from its settings). Absent: GENERIC_PROVIDER_DEFAULTS. */
+  limits?: ProviderLimits;
   /** Extra headers on token endpoint requests (Intuit: ask for the refresh token's hard expiry). */
   tokenRequestHeaders?: Record<string, string>;
   /** Query parameter of the redirect carrying the external id (Intuit: realmId). */

@@ -3,13 +3,9 @@ import { ProviderCallError, providerFetch } from "../oauth/token-client";
 import type { ProviderTenant } from "../types";
 import type { ProviderAdapter, ProviderEndpoints } from "./types";
 import { isName } from "../validation";
+import { fromDefinition, XERO } from "./definitions";
 
-export const XERO_ENDPOINTS: ProviderEndpoints = {
-  authorization: "https://login.xero.com/identity/connect/authorize",
-  token: "https://identity.xero.com/connect/token",
-  revocation: "https://identity.xero.com/connect/revocation",
-  api: "https://api.xero.com",
-};
+export const XERO_ENDPOINTS: ProviderEndpoints = XERO.endpoints;
 
 /**
  * Xero's GET /connections reply, checked: tenant ids become the external ids tokens are bound
@@ -53,23 +49,16 @@ interface XeroConnection {
 }
 
 /**
- * Xero. Access tokens live 30 min; refresh tokens are single-use, expire after 60 days unused,
- * and the previous one keeps working for 30 minutes when a response was lost. One
+ * Xero (its lifetimes and limits: definitions.ts). One
  * authorization can cover several tenants (GET /connections) and revoking it removes them all,
  * so the token set belongs to the authorization (the connection row), not to a tenant.
  */
 export function xeroAdapter(config: { clientId: string; clientSecret: string; endpoints: ProviderEndpoints }): ProviderAdapter {
   const api = config.endpoints.api;
   return {
-    id: "xero",
-    displayName: "Xero",
+    ...fromDefinition(XERO),
     endpoints: config.endpoints,
     client: { clientId: config.clientId, clientSecret: config.clientSecret, auth: "client_secret_basic" },
-    scopes: ["offline_access", "accounting.settings.read"],
-    pkce: true,
-    revocationStyle: "form",
-    defaultAccessTokenTtlSec: 1800,
-    refreshToken: { idleTtlSec: 60 * 24 * 3600, graceSec: 30 * 60 },
     externalIdParam: null,
     discoverTenants: async (accessToken, timeoutMs): Promise<ProviderTenant[]> => {
       const connections = await listConnections(api, accessToken, timeoutMs);
@@ -100,7 +89,7 @@ export function xeroAdapter(config: { clientId: string; clientSecret: string; en
         clientId: config.clientId,
         clientSecret: config.clientSecret,
         redirectUris: [redirectUri],
-        scopes: ["offline_access", "accounting.settings.read"],
+        scopes: [...XERO.scopes],
       });
       client.setTokenSet({
         access_token: tokens.accessToken,

@@ -6,12 +6,10 @@ import type { ServiceParts } from "../service-parts";
 import type { ConnectionHealthView, ConnectionView, ProviderInfo, TokenStatus } from "../types";
 import { requireName } from "../validation";
 import { connectionHistory, HISTORY_RANGES, type ConnectionHistoryDay, type HistoryRange } from "./connection-history";
-import { nextScheduledRefresh } from "./refresh-schedule";
+import { nextScheduledRefresh, refreshTokenIdleMs } from "./refresh-schedule";
 
 /** How long before a grant's hard expiry people are asked to reconnect. */
 const RECONNECT_NOTICE_MS = 30 * 24 * 3600 * 1000;
-/** The worker's idle lifetime of a refresh token nobody documents (its genericIdleMs default). */
-const GENERIC_IDLE_MS = 30 * 24 * 3600 * 1000;
 
 export type ConnectionViewsDeps = Pick<ServiceParts, "providers" | "connections" | "clock" | "options" | "prisma">;
 
@@ -69,13 +67,14 @@ export class ConnectionViews {
     return this.deps.connections.listHealth(companyId);
   }
 
-  /** As the worker's scan would decide it (see refresh-schedule.ts); the idle lifetime as stored, else the provider's. */
+  /** As the worker's scan would decide it (see refresh-schedule.ts). */
   private nextRefresh(adapter: ProviderAdapter, connection: ConnectionWithSecrets): Date | null {
     const access = secretOf(connection, "ACCESS_TOKEN") ?? null;
     const refresh = secretOf(connection, "REFRESH_TOKEN") ?? null;
-    const stored = refresh?.expiresAt && refresh.lastRefreshedAt ? refresh.expiresAt.getTime() - refresh.lastRefreshedAt.getTime() : 0;
-    const idleLifetimeMs = stored > 0 ? stored : adapter.refreshToken.idleTtlSec ? adapter.refreshToken.idleTtlSec * 1000 : GENERIC_IDLE_MS;
-    return nextScheduledRefresh({ access, refresh, exhausted: !!connection.exhaustedAt, idleLifetimeMs }, this.deps.options.refreshSchedule, this.deps.clock.now());
+    const schedule = this.deps.options.refreshSchedule;
+    const providerIdleMs = adapter.refreshToken.idleTtlSec ? adapter.refreshToken.idleTtlSec * 1000 : null;
+    const idleLifetimeMs = refreshTokenIdleMs(refresh, providerIdleMs, schedule);
+    return nextScheduledRefresh({ access, refresh, exhausted: !!connection.exhaustedAt, idleLifetimeMs }, schedule, this.deps.clock.now());
   }
 
   private statusOf(adapter: ProviderAdapter, connection: ConnectionWithSecrets | null): TokenStatus {

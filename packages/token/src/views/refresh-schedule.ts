@@ -1,5 +1,5 @@
-// When the background worker will refresh a connection next: the rule the worker's scan decides
-// by (apps/worker/src/policy.ts uses keepAliveAt), so the dashboard shows what will happen.
+// When the background worker will refresh a connection next: the rules the worker's scan decides
+// by (apps/worker/src/policy.ts uses refreshTokenIdleMs and keepAliveAt), so the dashboard shows what will happen.
 import type { RefreshSchedule } from "../options";
 import { refreshMarginFor } from "../refresh/freshness";
 
@@ -7,6 +7,19 @@ interface Dated {
   state?: string;
   expiresAt: Date | null;
   lastRefreshedAt: Date | null;
+}
+
+/**
+ * A refresh token's idle lifetime: as stored (expiry minus last refresh) when known, else the
+ * provider's documented one (definitions.ts, or a configured provider's settings), else the
+ * schedule's generic one.
+ */
+export function refreshTokenIdleMs(refresh: Dated | null, providerIdleMs: number | null | undefined, schedule: Pick<RefreshSchedule, "genericIdleMs">): number {
+  if (refresh?.expiresAt && refresh.lastRefreshedAt) {
+    const stored = refresh.expiresAt.getTime() - refresh.lastRefreshedAt.getTime();
+    if (stored > 0) return stored;
+  }
+  return providerIdleMs || schedule.genericIdleMs;
 }
 
 /**

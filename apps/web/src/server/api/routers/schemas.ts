@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { AuditAction } from "@tokenvault/db";
-import { PROVIDER_ALIASES, type AuditEntry, type AuthorizationRequest, type ConnectionHistoryDay, type ConnectionHealthView, type ConnectionView, type ProviderInfo, type ProviderTenant, type TokenStatus } from "@tokenvault/token";
+import { PROVIDER_ALIASES, PROVIDER_ID_PATTERN, type AuditEntry, type AuthorizationRequest, type ConnectionHistoryDay, type ConnectionHealthView, type ConnectionView, type ProviderInfo, type ProviderTenant, type TokenStatus } from "@tokenvault/token";
 import type { AuditLogFilters } from "@tokenvault/token/audit";
 import { AUDIT_ACTIONS } from "~/audit-actions";
 import { CONTROL_CHARACTERS } from "../request-checks";
@@ -24,7 +24,7 @@ export function schemaOf<T>() {
  */
 export const providerId = z
   .string()
-  .regex(/^[a-z][a-z0-9-]{1,31}$/, "Unknown provider.")
+  .regex(PROVIDER_ID_PATTERN, "Unknown provider.")
   .transform((id) => PROVIDER_ALIASES.get(id) ?? id);
 
 /**
