@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { refreshScheduleFromEnv, resetTokenEnvCacheForTests } from "@tokenvault/token";
 import { KeyConfigError } from "@tokenvault/vault";
 import { resetWorkerEnvCacheForTests, workerEnv } from "./env";
 
@@ -17,6 +18,23 @@ function withEnv(values: Record<string, string | undefined>) {
 afterEach(() => withEnv(saved));
 
 describe("workerEnv", () => {
+  it("reads the refresh schedule as the token service does (the dashboard's next refresh): WORKER_REFRESH_AHEAD_SECONDS and WORKER_GENERIC_IDLE_DAYS", () => {
+    const savedIdle = process.env.WORKER_GENERIC_IDLE_DAYS;
+    try {
+      withEnv({ WORKER_REFRESH_AHEAD_SECONDS: "120" });
+      process.env.WORKER_GENERIC_IDLE_DAYS = "10";
+      resetWorkerEnvCacheForTests();
+      resetTokenEnvCacheForTests();
+      const { config } = workerEnv();
+      expect([config.refreshAheadMs, config.genericIdleMs]).toEqual([120_000, 10 * 86_400_000]);
+      expect(refreshScheduleFromEnv()).toEqual({ refreshAheadMs: config.refreshAheadMs, keepAliveFraction: config.keepAliveFraction, genericIdleMs: config.genericIdleMs });
+    } finally {
+      if (savedIdle === undefined) Reflect.deleteProperty(process.env, "WORKER_GENERIC_IDLE_DAYS");
+      else process.env.WORKER_GENERIC_IDLE_DAYS = savedIdle;
+      resetTokenEnvCacheForTests();
+    }
+  });
+
   it("defaults: 4 failing days, refresh-ahead 10 minutes, no webhooks, no audit retention, revocations retried every 5 minutes, the embedded database", () => {
     withEnv({});
     const { config, databaseUrl } = workerEnv();

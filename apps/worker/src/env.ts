@@ -1,24 +1,23 @@
 import { isIP } from "node:net";
 import { createEnv } from "@t3-oss/env-core";
 import { dbEnv, resetDbEnvCacheForTests } from "@tokenvault/db";
-import { envSource, kitEnv, optionalHttpUrl, optionalText, runtimeMode, type RuntimeMode } from "@tokenvault/kit";
+import { envSource, kitEnv, optionalHttpUrl, optionalText, refreshScheduleEnv, runtimeMode, type RuntimeMode } from "@tokenvault/kit";
+import { refreshScheduleOf } from "@tokenvault/token";
 import { z } from "zod";
 import { KeyConfigError } from "@tokenvault/vault";
 import { DEFAULT_WORKER_CONFIG, type WorkerConfig } from "./config";
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max).optional();
 
-/** The only place the worker reads the environment, on the kit's (runtime mode). */
+/** The only place the worker reads the environment, on the kit's (runtime mode; the refresh schedule, which the token service reads the same). */
 function readEnv() {
   return createEnv({
-    extends: [kitEnv()],
+    extends: [kitEnv(), refreshScheduleEnv()],
     server: {
       WORKER_CONCURRENCY: int(1, 64),
       WORKER_SCAN_CRON: optionalText,
       WORKER_HOUSEKEEPING_CRON: optionalText,
       WORKER_REVOCATION_RETRY_CRON: optionalText,
-      WORKER_REFRESH_AHEAD_SECONDS: int(0, 86_400),
-      WORKER_GENERIC_IDLE_DAYS: int(1, 3650),
       WORKER_EXHAUST_AFTER_DAYS: int(1, 365),
       WORKER_JITTER_SECONDS: int(0, 3600),
       WORKER_PROVIDER_CONCURRENCY: int(1, 100),
@@ -75,8 +74,7 @@ export function workerEnv(): WorkerEnv {
       scanCron: env.WORKER_SCAN_CRON ?? d.scanCron,
       housekeepingCron: env.WORKER_HOUSEKEEPING_CRON ?? d.housekeepingCron,
       revocationRetryCron: env.WORKER_REVOCATION_RETRY_CRON ?? d.revocationRetryCron,
-      refreshAheadMs: env.WORKER_REFRESH_AHEAD_SECONDS !== undefined ? env.WORKER_REFRESH_AHEAD_SECONDS * 1000 : d.refreshAheadMs,
-      genericIdleMs: env.WORKER_GENERIC_IDLE_DAYS !== undefined ? env.WORKER_GENERIC_IDLE_DAYS * 86_400_000 : d.genericIdleMs,
+      ...refreshScheduleOf(env),
       exhaustAfterDays: env.WORKER_EXHAUST_AFTER_DAYS ?? d.exhaustAfterDays,
       jitterSeconds: env.WORKER_JITTER_SECONDS ?? d.jitterSeconds,
       ...(providerConcurrency !== undefined ? { providerConcurrency: {}, defaultProviderConcurrency: providerConcurrency } : {}),

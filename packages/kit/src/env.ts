@@ -39,7 +39,33 @@ export function kitEnv(): KitEnv {
   return cached;
 }
 
-/** Forgets the parsed environment, so the next kitEnv() reads process.env again (tests only). */
+/**
+ * The background worker's schedule, read here once for the worker and the token service (the
+ * dashboard's next refresh), so both see the same values: the refresh-ahead window and the idle
+ * lifetime of a refresh token nobody documents. Unset: the token package's DEFAULT_REFRESH_SCHEDULE.
+ * A package's env.ts `extends` it.
+ */
+function readRefreshScheduleEnv() {
+  return createEnv({
+    server: {
+      WORKER_REFRESH_AHEAD_SECONDS: z.coerce.number().int().min(0).max(86_400).optional(),
+      WORKER_GENERIC_IDLE_DAYS: z.coerce.number().int().min(1).max(3650).optional(),
+    },
+    ...envSource("refresh schedule"),
+  });
+}
+
+export type RefreshScheduleEnv = ReturnType<typeof readRefreshScheduleEnv>;
+
+let cachedSchedule: RefreshScheduleEnv | undefined;
+
+export function refreshScheduleEnv(): RefreshScheduleEnv {
+  cachedSchedule ??= readRefreshScheduleEnv();
+  return cachedSchedule;
+}
+
+/** Forgets the parsed environment, so the next kitEnv() and refreshScheduleEnv() read process.env again (tests only). */
 export function resetKitEnvCacheForTests(): void {
   cached = undefined;
+  cachedSchedule = undefined;
 }

@@ -1,5 +1,5 @@
 export { blankIsUnset, configurationError, envSource, EnvError, optionalHttpUrl, optionalText, type EnvErrorFactory } from "./env-reader";
-export { kitEnv, resetKitEnvCacheForTests, vaultKeyVariables, type KitEnv } from "./env";
+export { kitEnv, refreshScheduleEnv, resetKitEnvCacheForTests, vaultKeyVariables, type KitEnv, type RefreshScheduleEnv } from "./env";
 export { runtimeMode, runtimeModeOf, type DatabaseKind, type RuntimeMode, type RuntimeModeName } from "./runtime-mode";
 export { developmentEncryptionKey, developmentSessionSecret } from "./dev-secrets";
 export { loadOrCreateDevSecret, loadRootEnvFile, repoRoot } from "./paths";

@@ -1,11 +1,10 @@
 import { dbEnv, getDatabase, runtimeMode } from "@tokenvault/db";
 import { Vault } from "@tokenvault/vault";
-import { keyRingFromEnv, oauthRedirectUri, providerSettingsFromEnv, workerRefreshAheadMsFromEnv, webhookMaxEndpointsFromEnv } from "./env";
+import { keyRingFromEnv, oauthRedirectUri, providerSettingsFromEnv, refreshScheduleFromEnv, webhookMaxEndpointsFromEnv } from "./env";
 import { defaultTokenMetrics } from "./metrics/token-metrics";
 import { pinoLogger } from "./pino-logger";
 import { providersFromSettings } from "./providers/from-settings";
 import { TokenService } from "./token-service";
-import { DEFAULT_REFRESH_SCHEDULE } from "./options";
 
 /**
  * The process's token service, wired from the environment on first use: the vault (a bad or
@@ -41,7 +40,7 @@ async function buildFromEnvironment(): Promise<TokenService> {
       checkCoalesceMs: settings.checkCoalesceMs,
       tokenCache: settings.tokenCache,
       redirectUriFor: (provider) => oauthRedirectUri(settings.appUrl, provider),
-      refreshSchedule: { ...DEFAULT_REFRESH_SCHEDULE, refreshAheadMs: workerRefreshAheadMsFromEnv() },
+      refreshSchedule: refreshScheduleFromEnv(),
       // A webhook must not reach the internal network in production; a local receiver is fine in development.
       allowPrivateWebhookTargets: runtimeMode().development,
       maxWebhookEndpoints: webhookMaxEndpointsFromEnv(),

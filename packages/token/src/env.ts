@@ -1,13 +1,15 @@
 import { createEnv } from "@t3-oss/env-core";
 import { resetDbEnvCacheForTests } from "@tokenvault/db";
-import { developmentEncryptionKey, envSource, kitEnv, optionalHttpUrl, optionalText, runtimeMode, vaultKeyVariables } from "@tokenvault/kit";
+import { developmentEncryptionKey, envSource, kitEnv, optionalHttpUrl, optionalText, refreshScheduleEnv, runtimeMode, vaultKeyVariables } from "@tokenvault/kit";
 import { KeyConfigError, keyRingFromVariables, type KeyRing } from "@tokenvault/vault";
 import { z } from "zod";
+import { refreshScheduleOf, type RefreshSchedule } from "./options";
 
 /** The only place this package reads the environment, on the kit's (runtime mode) and the vault key's variables. */
 function readEnvVariables() {
   return createEnv({
-    extends: [kitEnv()],
+    // The worker's schedule (the kit's, which the worker's env.ts extends too): the dashboard's next refresh.
+    extends: [kitEnv(), refreshScheduleEnv()],
     server: {
       ...vaultKeyVariables,
       QUICKBOOKS_CLIENT_ID: optionalText,
@@ -24,8 +26,6 @@ function readEnvVariables() {
       PORT: z.coerce.number().int().min(1).max(65535).optional(),
       TOKEN_REFRESH_MARGIN_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
       CHECK_COALESCE_SECONDS: z.coerce.number().int().min(0).max(3600).default(10),
-      // The worker's refresh-ahead window (its own env.ts reads it too): the dashboard's next refresh.
-      WORKER_REFRESH_AHEAD_SECONDS: z.coerce.number().int().min(0).max(86_400).default(600),
       TOKEN_CACHE: z.enum(["on", "off"]).default("on"),
       // Webhook endpoints a company may have (each event fans out to all of them).
       WEBHOOK_MAX_ENDPOINTS: z.coerce.number().int().min(1).max(100).default(10),
@@ -122,9 +122,9 @@ export function webhookMaxEndpointsFromEnv(): number {
   return readEnv().WEBHOOK_MAX_ENDPOINTS;
 }
 
-/** The background worker's refresh-ahead window (ms), for the next refresh the dashboard shows. */
-export function workerRefreshAheadMsFromEnv(): number {
-  return readEnv().WORKER_REFRESH_AHEAD_SECONDS * 1000;
+/** The background worker's schedule (WORKER_REFRESH_AHEAD_SECONDS, WORKER_GENERIC_IDLE_DAYS), for the worker and the next refresh the dashboard shows. */
+export function refreshScheduleFromEnv(): RefreshSchedule {
+  return refreshScheduleOf(readEnv());
 }
 
 /**

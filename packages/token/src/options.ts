@@ -27,6 +27,16 @@ export interface RefreshSchedule {
 
 export const DEFAULT_REFRESH_SCHEDULE: RefreshSchedule = { refreshAheadMs: 10 * 60 * 1000, keepAliveFraction: 0.5, genericIdleMs: 30 * 24 * 3600 * 1000 };
 
+/** The schedule from the kit's refreshScheduleEnv() (read once there, for the worker and the token service alike). */
+export function refreshScheduleOf(env: { WORKER_REFRESH_AHEAD_SECONDS?: number; WORKER_GENERIC_IDLE_DAYS?: number }): RefreshSchedule {
+  const d = DEFAULT_REFRESH_SCHEDULE;
+  return {
+    ...d,
+    refreshAheadMs: env.WORKER_REFRESH_AHEAD_SECONDS !== undefined ? env.WORKER_REFRESH_AHEAD_SECONDS * 1000 : d.refreshAheadMs,
+    genericIdleMs: env.WORKER_GENERIC_IDLE_DAYS !== undefined ? env.WORKER_GENERIC_IDLE_DAYS * 86_400_000 : d.genericIdleMs,
+  };
+}
+
 export interface RefreshOptions {
   /**
    * How long a refresh lease lasts without a heartbeat. The holder extends it while its provider
