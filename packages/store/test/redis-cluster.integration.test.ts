@@ -2,9 +2,10 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectRedisClusterTokenStore, type RedisTokenStore } from "../src/index";
+import { connectRedisClusterTokenStore, StorageError, type RedisTokenStore } from "../src/index";
 import { testVault, tokenStoreConformance } from "./conformance";
 import { clusterUnavailable, RedisCluster } from "./redis-cluster";
+import { until } from "./redis-server";
 
 if (clusterUnavailable) console.warn(`Redis Cluster tests skipped: ${clusterUnavailable}`);
 
@@ -64,5 +65,26 @@ describe.skipIf(clusterUnavailable)("Redis Cluster (3 masters on loopback)", () 
     expect(owners.every((owner) => owner !== "null")).toBe(true);
     const lockNodes = new Set((await cluster.dump(`${prefix}:lock:*`)).split("\n").map((line) => line.split(" ")[0]));
     expect(lockNodes.size).toBe(3);
+  });
+
+  // Last: it kills a master. Calls fail in bounded time with a StorageError, none hangs.
+  it("fails within the command deadline while the master holding the store's slot is gone, and recovers when it returns", async () => {
+    const prefix = `test:${randomBytes(6).toString("hex")}`;
+    const store = await connect({ vault: testVault(), prefix, commandTimeoutMs: 250 });
+    await store.store("outage-token", { id: "outage-id", subject: "outage", expiresAt: new Date(Date.now() + 60_000) });
+    const holder = (await cluster.dump(`{${prefix}}:*`)).split(" ")[0]!;
+    await cluster.kill(holder);
+    for (let i = 0; i < 3; i++) {
+      const started = Date.now();
+      const error: unknown = await store.get("outage-token").then(() => null, (e: unknown) => e);
+      expect(error).toBeInstanceOf(StorageError);
+      expect(["UNAVAILABLE", "TIMEOUT"]).toContain((error as StorageError).code);
+      expect(Date.now() - started).toBeLessThan(1_000);
+    }
+    // Restarted without persistence it comes back empty: the store works again, with nothing in it.
+    await cluster.restart(holder);
+    await until(10_000, () => store.get("outage-token").then((found) => (found === null ? true : undefined), () => undefined), "the store answering again");
+    await store.store("after-token", { id: "after-id", subject: "outage", expiresAt: new Date(Date.now() + 60_000) });
+    expect((await store.get("after-token"))?.id).toBe("after-id");
   });
 });

@@ -38,11 +38,7 @@ export class RedisCluster {
     const processes: ChildProcess[] = [];
     const cluster = new RedisCluster(ports, dir, processes);
     try {
-      for (const port of ports) {
-        const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--cluster-enabled", "yes"];
-        args.push("--cluster-config-file", join(dir, `nodes-${port}.conf`), "--dir", dir);
-        processes.push(spawn(REDIS_SERVER, args, { stdio: "ignore" }));
-      }
+      for (const port of ports) processes.push(cluster.spawnNode(port));
       for (const port of ports) await until(5_000, () => cli(port, "PING").then((reply) => (reply === "PONG" ? true : undefined), () => undefined), `redis-server on ${port}`);
       await run(REDIS_CLI, ["--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", "0", "--cluster-yes"], { timeout: 20_000 });
       for (const port of ports) {
@@ -73,6 +69,31 @@ export class RedisCluster {
       }
     }
     return lines.join("\n");
+  }
+
+  /** A node keeps its identity in its nodes-<port>.conf: restarted, it rejoins the cluster. */
+  private spawnNode(port: number): ChildProcess {
+    const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--cluster-enabled", "yes"];
+    args.push("--cluster-config-file", join(this.dir, `nodes-${port}.conf`), "--dir", this.dir);
+    return spawn(REDIS_SERVER, args, { stdio: "ignore" });
+  }
+
+  /** Starts a killed node again on its port and waits until every node reports cluster_state:ok. */
+  async restart(url: string): Promise<void> {
+    const index = this.urls.indexOf(url);
+    this.processes[index] = this.spawnNode(this.ports[index]!);
+    for (const port of this.ports) {
+      await until(15_000, () => cli(port, "CLUSTER", "INFO").then((info) => (/cluster_state:ok/.test(info) ? true : undefined), () => undefined), `cluster_state:ok on ${port}`);
+    }
+  }
+
+  /** SIGKILL one node (by its URL), as in a crash. */
+  async kill(url: string): Promise<void> {
+    const child = this.processes[this.urls.indexOf(url)];
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, "exit");
+    child.kill("SIGKILL");
+    await exited;
   }
 
   async stop(): Promise<void> {
