@@ -2,10 +2,11 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "@tokenvault/db";
 import { createTestDatabase, type TestDatabase } from "@tokenvault/db/testing";
-import { createPostgresTokenStore, createRedisTokenStore, type TokenStore } from "@tokenvault/store";
+import { connectRedisClusterTokenStore, createPostgresTokenStore, createRedisTokenStore, type TokenStore } from "@tokenvault/store";
 import { createKeyRing, Vault } from "@tokenvault/vault";
 import { SessionCookieSealer } from "~/server/auth/session-cookie";
 import { ServerSessions } from "~/server/auth/server-sessions";
+import { clusterUnavailable, RedisCluster } from "../../../packages/store/test/redis-cluster";
 import { RedisTestKeys } from "../../../packages/store/test/redis-keys";
 
 // The session algorithm on the real backends the app uses (the shared Redis under a fresh
@@ -14,7 +15,10 @@ import { RedisTestKeys } from "../../../packages/store/test/redis-keys";
 const MINUTE = 60_000;
 const SECRET = randomBytes(32).toString("base64url");
 
-describe.each(["redis", "postgres"] as const)("sessions on %s", (backend) => {
+if (clusterUnavailable) console.warn(`sessions on a Redis Cluster skipped: ${clusterUnavailable}`);
+const backends = clusterUnavailable ? (["redis", "postgres"] as const) : (["redis", "redis-cluster", "postgres"] as const);
+
+describe.each(backends)("sessions on %s", (backend) => {
   let now = Date.parse("2026-12-02T10:00:00Z");
   const clock = { now: () => new Date(now) };
   const vault = new Vault(createKeyRing(randomBytes(32)));
@@ -31,6 +35,17 @@ describe.each(["redis", "postgres"] as const)("sessions on %s", (backend) => {
       store = createRedisTokenStore(keys.client, { prefix, namespace: "auth", vault, clock });
       dump = () => keys.dump(prefix);
       cleanup = () => keys.close();
+    } else if (backend === "redis-cluster") {
+      // A 3-master cluster of this test's own; the store's keys share the `{prefix}` hash slot.
+      const cluster = await RedisCluster.start(3);
+      const prefix = `auth-test:${randomBytes(6).toString("hex")}`;
+      const clustered = await connectRedisClusterTokenStore(cluster.urls, { prefix, namespace: "auth", vault, clock, log: () => {}, commandTimeoutMs: 1_000 });
+      store = clustered;
+      dump = () => cluster.dump(`{${prefix}}:*`);
+      cleanup = async () => {
+        await clustered.close();
+        await cluster.stop();
+      };
     } else {
       const database: TestDatabase = await createTestDatabase("web-sessions");
       const db: Database = await openDatabase({ databaseUrl: database.url });

@@ -1,6 +1,7 @@
 import { getDatabase } from "@tokenvault/db";
 import { InMemoryTokenStore } from "./backends/memory-store";
 import { PostgresTokenStore } from "./backends/postgres-store";
+import { connectRedisClusterTokenStore } from "./backends/redis-cluster-connection";
 import { connectRedisTokenStore } from "./backends/redis-connection";
 import { RedisTokenStore } from "./backends/redis-store";
 import { upstashScripts } from "./backends/clients";
@@ -19,7 +20,7 @@ export interface StoreFromEnvOptions {
 
 /**
  * The store TOKEN_STORE names: unset or `postgres`, the app's own database (embedded or
- * PostgreSQL); `redis` (REDIS_URL), `upstash` (UPSTASH_REDIS_REST_URL/_TOKEN) or `memory`. The
+ * PostgreSQL); `redis` (REDIS_URL, or REDIS_CLUSTER_NODES for a Redis Cluster), `upstash` (UPSTASH_REDIS_REST_URL/_TOKEN) or `memory`. The
  * Redis and Upstash SDKs are loaded only here, and only when chosen.
  */
 export async function createTokenStoreFromEnv(options: StoreFromEnvOptions = {}): Promise<TokenStore & StoreLock> {
@@ -31,6 +32,7 @@ export async function createTokenStoreFromEnv(options: StoreFromEnvOptions = {})
     case "postgres":
       return new PostgresTokenStore((await getDatabase()).prisma, { namespace });
     case "redis":
+      if ("clusterNodes" in settings) return connectRedisClusterTokenStore(settings.clusterNodes, { namespace, prefix });
       return connectRedisTokenStore(settings.url, { namespace, prefix });
     case "upstash": {
       const { Redis } = await import("@upstash/redis");

@@ -16,6 +16,10 @@ function readStoreEnv() {
       // Which backend: unset means the app's own database (embedded or PostgreSQL).
       TOKEN_STORE: z.enum(["memory", "redis", "upstash", "postgres"]).optional(),
       REDIS_URL: optionalText.refine((v) => v === undefined || /^rediss?:\/\/[^\s]+$/.test(v), { message: "must be a redis:// or rediss:// URL" }),
+      // A Redis Cluster instead of one Redis: some of its nodes, comma-separated redis:// URLs.
+      REDIS_CLUSTER_NODES: optionalText.refine((v) => v === undefined || v.split(",").every((url) => /^rediss?:\/\/[^\s,]+$/.test(url.trim())), {
+        message: "must be comma-separated redis:// or rediss:// URLs",
+      }),
       UPSTASH_REDIS_REST_URL: optionalHttpUrl,
       UPSTASH_REDIS_REST_TOKEN: optionalText,
     },
@@ -35,6 +39,7 @@ export type StoreSettings =
   | { backend: "memory" }
   | { backend: "postgres" }
   | { backend: "redis"; url: string }
+  | { backend: "redis"; clusterNodes: string[] }
   | { backend: "upstash"; url: string; token: string };
 
 /** Which backend this process's token store uses, validated: a backend without its settings names the missing variable. */
@@ -46,7 +51,11 @@ export function storeSettingsFromEnv(): StoreSettings {
     case "postgres":
       return { backend: "postgres" };
     case "redis":
-      if (!env.REDIS_URL) throw new KeyConfigError("REDIS_URL", "is not set: TOKEN_STORE=redis needs it.");
+      if (env.REDIS_CLUSTER_NODES) {
+        if (env.REDIS_URL) throw new KeyConfigError("REDIS_CLUSTER_NODES", "and REDIS_URL are both set: set one (a Redis Cluster or one Redis).");
+        return { backend: "redis", clusterNodes: env.REDIS_CLUSTER_NODES.split(",").map((url) => url.trim()) };
+      }
+      if (!env.REDIS_URL) throw new KeyConfigError("REDIS_URL", "is not set: TOKEN_STORE=redis needs it (or REDIS_CLUSTER_NODES for a Redis Cluster).");
       return { backend: "redis", url: env.REDIS_URL };
     case "upstash":
       if (!env.UPSTASH_REDIS_REST_URL) throw new KeyConfigError("UPSTASH_REDIS_REST_URL", "is not set: TOKEN_STORE=upstash needs it.");

@@ -20,6 +20,7 @@ export { LOCK_LIMITS } from "./lock-input";
 export { withFallback, FallbackTokenStore, type FallbackOptions } from "./fallback";
 export { StoreMetrics, withStoreMetrics } from "./store-metrics";
 export { connectRedisTokenStore, redisClientOptions, reconnectDelay, withCommandDeadline, watchRedisClient, redisEndpoint, CommandDeadlineError, type RedisConnectionOptions } from "./backends/redis-connection";
+export { connectRedisClusterTokenStore, redisClusterOptions } from "./backends/redis-cluster-connection";
 export { RedisStoreLock, type RedisStoreLockOptions } from "./backends/redis-lock";
 export { createServiceTokens, type ServiceTokens, type ServiceTokensOptions, type ServiceTokenLogger } from "./service-token";
 export { clientCredentialsMinter, type ClientCredentialsConfig, type MintedToken, type Minter } from "./client-credentials";

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { oidcEndpoints, startSimulator, type Simulator } from "@tokenvault/simulator";
 import { createScratchRepository, type ScratchRepository } from "@tokenvault/db/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { clusterUnavailable, RedisCluster } from "./redis-cluster";
 import { REDIS_URL, RedisTestKeys } from "./redis-keys";
 
 const indexModule = new URL("../src/index.ts", import.meta.url).href;
@@ -56,6 +57,16 @@ describe("the default token store, chosen by TOKEN_STORE", () => {
     expect(await run({ TOKEN_STORE_ENCRYPTION_KEY: KEY, TOKEN_STORE: "memory" })).toEqual({ value: "env-subject" });
   });
 
+  it.skipIf(clusterUnavailable)("redis with REDIS_CLUSTER_NODES: a Redis Cluster (3 masters started here)", async () => {
+    const cluster = await RedisCluster.start(3);
+    try {
+      expect(await run({ TOKEN_ENCRYPTION_KEY: KEY, TOKEN_STORE: "redis", REDIS_CLUSTER_NODES: cluster.urls.slice(0, 2).join(",") })).toEqual({ value: "env-subject" });
+      expect(await cluster.dump("{tokenvault:store}:t:*")).toMatch(/^redis:\S+ \{tokenvault:store\}:t:/);
+    } finally {
+      await cluster.stop();
+    }
+  }, 60_000);
+
   it("refuses a backend without its settings, or without a key, naming the variable and never a value", async () => {
     const secret = `postgres://user:${randomBytes(6).toString("hex")}@nowhere/db`;
     const cases: [Record<string, string>, string][] = [
@@ -64,6 +75,8 @@ describe("the default token store, chosen by TOKEN_STORE", () => {
       [{ TOKEN_ENCRYPTION_KEY: KEY, TOKEN_STORE: secret }, "TOKEN_STORE"],
       [{ TOKEN_ENCRYPTION_KEY: KEY, TOKEN_STORE: "redis", REDIS_URL: secret }, "REDIS_URL"],
       [{ TOKEN_STORE: "memory" }, "TOKEN_ENCRYPTION_KEY"],
+      [{ TOKEN_ENCRYPTION_KEY: KEY, TOKEN_STORE: "redis", REDIS_CLUSTER_NODES: `${REDIS_URL},${secret}` }, "REDIS_CLUSTER_NODES"],
+      [{ TOKEN_ENCRYPTION_KEY: KEY, TOKEN_STORE: "redis", REDIS_URL, REDIS_CLUSTER_NODES: REDIS_URL }, "REDIS_CLUSTER_NODES"],
     ];
     for (const [env, variable] of cases) {
       const outcome = await run(env);

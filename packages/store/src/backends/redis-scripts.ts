@@ -4,7 +4,9 @@
 //   s:<subject>  ZSET of token indexes scored by expiry
 //   i:<id>       STRING the token index
 //   r:<token>    STRING expiry (epoch ms): a revocation, kept until the token would have expired
-// Related keys are derived inside the scripts from the prefix (one Redis, not a cluster).
+// Related keys are derived inside the scripts from the prefix; each script is also given one key it
+// reads as KEYS[1], for a cluster client's routing. On a Redis Cluster the prefix is a hash tag,
+// `{tokenvault:store}`, so every key of the store is in one slot (redis-store.ts, hashTag).
 // "now" is the caller's clock, passed in, so expiry means the same in every backend.
 
 /** Shared by the scripts that remove an entry: drop it from its subject and id indexes. */

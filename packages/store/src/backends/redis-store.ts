@@ -14,6 +14,12 @@ export interface RedisTokenStoreOptions extends StoreOptions {
   cleanupBatch?: number;
   /** Most tokens `list` returns for one subject. Default 1,000. */
   listLimit?: number;
+  /**
+   * Redis Cluster: every key becomes `{<prefix>}:...`, so all of a store's keys share one hash slot
+   * and each script (an entry with its subject and id indexes) runs on one node. Default false:
+   * a single Redis keeps the untagged keys it has always had.
+   */
+  hashTag?: boolean;
 }
 
 const LUA = Object.fromEntries(Object.entries(SCRIPTS).map(([name, text]) => [name, luaScript(text)])) as Record<ScriptName, LuaScript>;
@@ -35,10 +41,12 @@ export class RedisTokenStore implements TokenStore, StoreLock {
     options: RedisTokenStoreOptions = {},
   ) {
     ({ codec: this.codec, clock: this.clock } = resolveOptions(options));
-    this.prefix = options.prefix ?? "tokenvault:store";
+    const prefix = options.prefix ?? "tokenvault:store";
+    this.prefix = options.hashTag ? `{${prefix}}` : prefix;
     this.cleanupBatch = options.cleanupBatch ?? 100;
     this.listLimit = options.listLimit ?? 1_000;
-    this.lock = new RedisStoreLock(client, { prefix: this.prefix });
+    // Lock keys are single-key scripts: untagged, so locks spread over the cluster's slots.
+    this.lock = new RedisStoreLock(client, { prefix });
   }
 
   acquire(name: string, ttlMs: number): Promise<string | null> {
@@ -53,11 +61,15 @@ export class RedisTokenStore implements TokenStore, StoreLock {
     return String(this.clock.now().getTime());
   }
 
-  /** Runs a script (by SHA, loading it on first use), mapping failures to StorageError. */
-  private async run(op: StorageOperation, name: ScriptName, key: string | null, args: string[]): Promise<unknown> {
+  /**
+   * Runs a script (by SHA, loading it on first use), mapping failures to StorageError. `declared`
+   * (`<kind>:<index>`) is a key the script reads, passed as KEYS[1] so a cluster client sends the
+   * script to the node owning the store's slot; the scripts derive their other keys from the prefix.
+   */
+  private async run(op: StorageOperation, name: ScriptName, key: string | null, declared: string, args: string[]): Promise<unknown> {
     const argv = [this.prefix, ...args];
     try {
-      return await runScript(this.client, LUA[name], [], argv);
+      return await runScript(this.client, LUA[name], [`${this.prefix}:${declared}`], argv);
     } catch (error) {
       throw toStorageError(op, key, error);
     }
@@ -65,13 +77,13 @@ export class RedisTokenStore implements TokenStore, StoreLock {
 
   async store(token: string, metadata: NewTokenMetadata): Promise<void> {
     const entry = this.codec.encode(token, metadata, this.clock.now());
-    const reply = await this.run("store", "store", entry.tokenKey, [entry.tokenKey, entry.sealed, String(entry.expiresAtMs), this.now(), entry.subjectKey, entry.idKey]);
+    const reply = await this.run("store", "store", entry.tokenKey, `t:${entry.tokenKey}`, [entry.tokenKey, entry.sealed, String(entry.expiresAtMs), this.now(), entry.subjectKey, entry.idKey]);
     if (String(reply) === "revoked") throw new StorageError("store", "CONFLICT", "the token was revoked", entry.tokenKey);
   }
 
   async get(token: string): Promise<TokenMetadata | null> {
     for (const key of this.codec.tokenKeys("get", token)) {
-      const sealed = await this.run("get", "get", key, [key, this.now()]);
+      const sealed = await this.run("get", "get", key, `t:${key}`, [key, this.now()]);
       if (typeof sealed === "string") return this.codec.decode("get", key, sealed);
     }
     return null;
@@ -79,7 +91,7 @@ export class RedisTokenStore implements TokenStore, StoreLock {
 
   async getById(id: string): Promise<TokenMetadata | null> {
     for (const idKey of this.codec.idKeys("getById", id)) {
-      const reply = await this.run("getById", "getById", idKey, [idKey, this.now()]);
+      const reply = await this.run("getById", "getById", idKey, `i:${idKey}`, [idKey, this.now()]);
       if (Array.isArray(reply)) return this.codec.decode("getById", String(reply[0]), String(reply[1]));
     }
     return null;
@@ -88,7 +100,7 @@ export class RedisTokenStore implements TokenStore, StoreLock {
   async delete(token: string): Promise<boolean> {
     let deleted = false;
     for (const key of this.codec.tokenKeys("delete", token)) {
-      if (Number(await this.run("delete", "delete", key, [key, this.now()])) === 1) deleted = true;
+      if (Number(await this.run("delete", "delete", key, `t:${key}`, [key, this.now()])) === 1) deleted = true;
     }
     return deleted;
   }
@@ -96,7 +108,7 @@ export class RedisTokenStore implements TokenStore, StoreLock {
   async list(subject: string): Promise<TokenMetadata[]> {
     const found: TokenMetadata[] = [];
     for (const subjectKey of this.codec.subjectKeys("list", subject)) {
-      const reply = await this.run("list", "list", subjectKey, [subjectKey, this.now(), String(this.listLimit)]);
+      const reply = await this.run("list", "list", subjectKey, `s:${subjectKey}`, [subjectKey, this.now(), String(this.listLimit)]);
       const pairs = Array.isArray(reply) ? reply.map(String) : [];
       for (let i = 0; i + 1 < pairs.length; i += 2) found.push(this.codec.decode("list", pairs[i]!, pairs[i + 1]!));
     }
@@ -105,20 +117,20 @@ export class RedisTokenStore implements TokenStore, StoreLock {
 
   async revoke(token: string): Promise<boolean> {
     for (const key of this.codec.tokenKeys("revoke", token)) {
-      if (Number(await this.run("revoke", "revoke", key, [key, this.now()])) === 1) return true;
+      if (Number(await this.run("revoke", "revoke", key, `t:${key}`, [key, this.now()])) === 1) return true;
     }
     return false;
   }
 
   async isRevoked(token: string): Promise<boolean> {
     for (const key of this.codec.tokenKeys("isRevoked", token)) {
-      if (Number(await this.run("isRevoked", "isRevoked", key, [key, this.now()])) === 1) return true;
+      if (Number(await this.run("isRevoked", "isRevoked", key, `r:${key}`, [key, this.now()])) === 1) return true;
     }
     return false;
   }
 
   async cleanup(): Promise<number> {
-    return Number(await this.run("cleanup", "cleanup", null, [this.now(), String(this.cleanupBatch)]));
+    return Number(await this.run("cleanup", "cleanup", null, "cleanup-cursor", [this.now(), String(this.cleanupBatch)]));
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,6 @@
 import { RateLimiterMemory, RateLimiterPrisma, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
 import { getDatabase } from "@tokenvault/db";
-import { redisClientOptions, storeSettingsFromEnv, type StoreSettings } from "@tokenvault/store";
+import { redisClientOptions, redisClusterOptions, storeSettingsFromEnv, type StoreSettings } from "@tokenvault/store";
 
 /**
  * The app's one rate-limiter-flexible factory: every limit (checks and connects per user, failed
@@ -14,26 +14,32 @@ export interface LimitSpec {
 }
 
 /** Where counters live: the backend every process of the app shares. */
-export type LimiterBackend = { kind: "memory" } | { kind: "database" } | { kind: "redis"; url: string };
+export type LimiterBackend = { kind: "memory" } | { kind: "database" } | { kind: "redis"; url: string } | { kind: "redis-cluster"; nodes: string[] };
 
 /**
- * Follows the sessions: Redis when the token store is Redis (TOKEN_STORE=redis, REDIS_URL);
+ * Follows the sessions: Redis when the token store is Redis (TOKEN_STORE=redis, REDIS_URL, or the
+ * Redis Cluster of REDIS_CLUSTER_NODES: each counter is one key, so counters spread over its slots);
  * process memory for `memory` (tests, one process); otherwise (`postgres`, `upstash`, which the
  * library has no REST backend for) the app's database, so limits hold across processes.
  */
 export function limiterBackend(settings: StoreSettings = storeSettingsFromEnv()): LimiterBackend {
   if (settings.backend === "memory") return { kind: "memory" };
-  if (settings.backend === "redis") return { kind: "redis", url: settings.url };
+  if (settings.backend === "redis") return "clusterNodes" in settings ? { kind: "redis-cluster", nodes: settings.clusterNodes } : { kind: "redis", url: settings.url };
   return { kind: "database" };
 }
 
-type RedisClient = Awaited<ReturnType<typeof connectRedis>>;
+interface RedisClient {
+  on(event: "error", listener: () => void): unknown;
+  connect(): Promise<unknown>;
+  close(): Promise<unknown>;
+}
 let redisClients = new Map<string, Promise<RedisClient>>();
 
-async function connectRedis(url: string) {
-  const { createClient } = await import("redis");
+/** One Redis (`url`) or a Redis Cluster (`nodes`); rate-limiter-flexible takes either node-redis client. */
+async function connectRedis(backend: { url: string } | { nodes: string[] }): Promise<RedisClient> {
+  const { createClient, createCluster } = await import("redis");
   // Reconnects on its own (the store's strategy); while it is away the limiters use their in-memory insurance.
-  const client = createClient(redisClientOptions(url));
+  const client: RedisClient = "url" in backend ? createClient(redisClientOptions(backend.url)) : createCluster(redisClusterOptions(backend.nodes));
   // Without a listener a connection error would crash the process; the insurance limiter covers it.
   client.on("error", () => {});
   // Wait briefly for the first connection (counts go to Redis from the start), never for long:
@@ -48,9 +54,11 @@ export async function createLimiter(spec: LimitSpec, backend: LimiterBackend = l
   switch (backend.kind) {
     case "memory":
       return new RateLimiterMemory(options);
-    case "redis": {
-      let client = redisClients.get(backend.url);
-      if (!client) redisClients.set(backend.url, (client = connectRedis(backend.url)));
+    case "redis":
+    case "redis-cluster": {
+      const id = backend.kind === "redis" ? backend.url : backend.nodes.join(",");
+      let client = redisClients.get(id);
+      if (!client) redisClients.set(id, (client = connectRedis(backend)));
       // While Redis is unreachable each process limits on its own: neither unlimited nor failing every request.
       return new RateLimiterRedis({ ...options, storeClient: await client, useRedisPackage: true, rejectIfRedisNotReady: true, insuranceLimiter: new RateLimiterMemory(options) });
     }
