@@ -40,7 +40,11 @@ export async function checkIdToken(
     else if (claims.nonce === null || sha256(claims.nonce) !== expected.nonceHash) reason = "nonce_mismatch";
     else if (expected.externalId !== null && claims.realmId !== null && claims.realmId !== expected.externalId) reason = "realm_mismatch";
   }
-  if (reason === null) return null;
+  return reason === null ? null : mismatch(adapter, reason);
+}
+
+/** The refusal of an id_token that does not belong to the connection this user started. */
+function mismatch(adapter: Pick<ProviderAdapter, "displayName" | "endpoints">, reason: string): IdTokenRefusal {
   return {
     code: "INVALID_STATE",
     message: `This ${adapter.displayName} sign-in does not match the connection you started. Start the connection again.`,
@@ -65,12 +69,5 @@ function providerUnavailable(adapter: Pick<ProviderAdapter, "displayName" | "end
 /** The refusal for an id_token a library (openid-client) refused: `unavailable` when its keys could not be fetched. */
 export function idTokenRefusal(adapter: Pick<ProviderAdapter, "displayName" | "endpoints">, reason: string, unavailable: { status: number | null } | null): IdTokenRefusal {
   if (unavailable) return providerUnavailable(adapter, new ProviderCallError("server_error", unavailable.status, null, null));
-  return {
-    code: "INVALID_STATE",
-    message: `This ${adapter.displayName} sign-in does not match the connection you started. Start the connection again.`,
-    reason,
-    endpoint: adapter.endpoints.token,
-    method: "POST",
-    status: 400,
-  };
+  return mismatch(adapter, reason);
 }
