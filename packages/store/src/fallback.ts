@@ -28,6 +28,9 @@
  *   token revoked by another process after this one last read it is served until its window ends.
  * - Any other error (INVALID_INPUT, CORRUPT, CONFLICT, CAPACITY) is passed through, never masked.
  *
+ * One class, a little over 300 lines, on purpose: every method applies this one policy to the
+ * same cache and queue, and splitting them would spread the policy over files.
+ *
  * Queued writes hold the token itself until written, at most `maxPendingWrites` (beyond, a write
  * fails with the primary's error; a revoke or delete is still honoured here). The cache
  * (fallback-cache.ts) holds metadata keyed by token id and blind index, never tokens.

@@ -1,4 +1,4 @@
-// The connect flow, consent URL to stored grant, kept in one file (about 300 lines) because its
+// The connect flow, consent URL to stored grant, kept in one file (a little over 300 lines) because its
 // steps share the state they check: the state row, the nonce, the code exchange and the grant it
 // replaces. Checking the id_token, purging states, planning the replaced grant and revoking it
 // live beside it.
