@@ -34,7 +34,7 @@ describe("web environment, read in a fresh process", () => {
 
   it("with NODE_ENV unset turns demo users off and cookies secure", async () => {
     const result = await probe({ SESSION_SECRET: SECRET });
-    expect(result.value).toEqual({ development: false, sessionSecret: SECRET, demoUsers: false, cookieSecure: true, trustedProxies: { kind: "none" }, maxRequestBodyBytes: 65536, healthToken: null, metricsToken: null, requestLimits: { checksPerMinute: 30, connectsPerMinute: 10, webhookChangesPerMinute: 20 }, sessionCacheMs: 30_000 });
+    expect(result.value).toEqual({ development: false, sessionSecret: SECRET, demoUsers: false, cookieSecure: true, publicOrigin: null, trustedProxies: { kind: "none" }, maxRequestBodyBytes: 65536, healthToken: null, metricsToken: null, requestLimits: { checksPerMinute: 30, connectsPerMinute: 10, webhookChangesPerMinute: 20 }, sessionCacheMs: 30_000 });
   });
 
   it("in test on the embedded database generates the session secret into .data/ and turns demo users on", async () => {
@@ -83,6 +83,23 @@ describe("web environment in this process", () => {
     process.env.TRUSTED_PROXIES = "the load balancer";
     resetWebEnvCacheForTests();
     expect(() => webEnv()).toThrow(/^TRUSTED_PROXIES: entry 1 is not/);
+  });
+
+  it("reads APP_URL's origin as the app's public origin, and names it when it is not an http(s) URL", () => {
+    process.env.SESSION_SECRET = SECRET;
+    const saved = process.env.APP_URL;
+    try {
+      process.env.APP_URL = "https://vault.example.com/base/";
+      resetWebEnvCacheForTests();
+      expect(webEnv().publicOrigin).toBe("https://vault.example.com");
+      process.env.APP_URL = "vault.example.com";
+      resetWebEnvCacheForTests();
+      expect(() => webEnv()).toThrow(/APP_URL/);
+    } finally {
+      if (saved === undefined) delete process.env.APP_URL;
+      else process.env.APP_URL = saved;
+      resetWebEnvCacheForTests();
+    }
   });
 
   it("reads MAX_REQUEST_BODY_BYTES, 64 KB when unset, and names it when it is not 1 KB-100 MB", () => {

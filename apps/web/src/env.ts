@@ -1,6 +1,6 @@
 import { createEnv } from "@t3-oss/env-core";
 import { resetDbEnvCacheForTests } from "@tokenvault/db";
-import { developmentSessionSecret, envSource, kitEnv, optionalText, runtimeMode } from "@tokenvault/kit";
+import { developmentSessionSecret, envSource, kitEnv, optionalHttpUrl, optionalText, runtimeMode } from "@tokenvault/kit";
 import { KeyConfigError } from "@tokenvault/vault";
 import { z } from "zod";
 import { DEFAULT_MAX_REQUEST_BODY_BYTES, parseTrustedProxies, type RequestLimitsConfig, type TrustedProxies } from "./settings";
@@ -14,6 +14,8 @@ function readEnv() {
       TOKENVAULT_DEMO_USERS: z.enum(["0", "1"]).optional(),
       SESSION_COOKIE_SECURE: z.enum(["0", "1"]).optional(),
       TRUSTED_PROXIES: z.string().optional(),
+      // Where users reach the app (also read by the token package for redirect URIs): the Origin its own pages send.
+      APP_URL: optionalHttpUrl,
       HEALTH_TOKEN: z.string().trim().min(24, "must be at least 24 characters").optional(),
       METRICS_TOKEN: z.string().trim().min(24, "must be at least 24 characters").optional(),
       // How long a session validated against Redis/Upstash keeps working from this process's cache during an outage.
@@ -37,6 +39,8 @@ export interface WebEnv {
   demoUsers: boolean;
   /** Session cookie only over HTTPS. Default: everywhere but development. */
   cookieSecure: boolean;
+  /** APP_URL's origin: the Origin this app's own pages send, whatever Host a proxy forwards. Null when unset. */
+  publicOrigin: string | null;
   /** Which X-Forwarded-For entries audit rows believe (TRUSTED_PROXIES). Default: none, so no address is recorded. */
   trustedProxies: TrustedProxies;
   /** Largest request body a procedure or route handler accepts (MAX_REQUEST_BODY_BYTES); larger ones answer 413. */
@@ -69,6 +73,7 @@ export function webEnv(): WebEnv {
     sessionSecret: secret,
     demoUsers: env.TOKENVAULT_DEMO_USERS ? env.TOKENVAULT_DEMO_USERS === "1" : mode.development,
     cookieSecure: env.SESSION_COOKIE_SECURE ? env.SESSION_COOKIE_SECURE === "1" : !mode.development,
+    publicOrigin: env.APP_URL ? new URL(env.APP_URL).origin : null,
     trustedProxies,
     maxRequestBodyBytes: env.MAX_REQUEST_BODY_BYTES,
     healthToken: env.HEALTH_TOKEN ?? null,

@@ -99,6 +99,39 @@ describe("return paths and cross-site requests on the production build", () => {
     expect(await own.json()).toEqual({ result: { data: { json: { ended: 1 } } } });
   });
 
+  it("accepts its own pages' mutations behind a proxy that rewrites Host, and still refuses other origins", async () => {
+    // A reverse proxy forwards Host: internal:8080 while the browser's Origin is the public one
+    // (APP_URL, which this server was started with), or names it in X-Forwarded-Host.
+    const endAll = async (headers: Record<string, string>) => {
+      const cookie = await signInOverHttp(app.url, "bob");
+      const body = Buffer.from(superjsonBody(undefined));
+      const response = await rawRequest(app.url, {
+        method: "POST",
+        path: "/api/trpc/session.endAll",
+        headers: { cookie, host: "internal:8080", "content-type": "application/json", "sec-fetch-site": "same-origin", "content-length": String(body.length), ...headers },
+        body,
+      });
+      if (!("status" in response)) throw response.error;
+      return [headers, response.status];
+    };
+    expect(await endAll({ origin: origin() })).toEqual([{ origin: origin() }, 200]);
+    const forwarded = { origin: "https://vault.example.com", "x-forwarded-host": "vault.example.com" };
+    expect(await endAll(forwarded)).toEqual([forwarded, 200]);
+    const foreign = { origin: "https://evil.example", "x-forwarded-host": "vault.example.com" };
+    expect(await endAll(foreign)).toEqual([foreign, 403]);
+    const sibling = { origin: "https://sibling.vault.example.com", "x-forwarded-host": "vault.example.com" };
+    expect(await endAll(sibling)).toEqual([sibling, 403]);
+    // The sign-in form from the public origin, through the same proxy.
+    const form = Buffer.from(new URLSearchParams({ userId: "dave", password: "tokenvault" }).toString());
+    const signIn = await rawRequest(app.url, {
+      method: "POST",
+      path: "/api/auth/sign-in",
+      headers: { host: "internal:8080", origin: origin(), "sec-fetch-site": "same-origin", "content-type": "application/x-www-form-urlencoded", accept: "text/html", "content-length": String(form.length) },
+      body: form,
+    });
+    expect("status" in signIn && [signIn.status, signIn.headers.location]).toEqual([303, "/connections"]);
+  });
+
   it("refuses a server action (sign-out) posted cross-site without an Origin", async () => {
     const cookie = await signInOverHttp(app.url, "dave");
     const response = await fetch(`${app.url}/connections`, {

@@ -23,21 +23,28 @@ export const jsonRequired = () => refusal(415, "UNSUPPORTED_MEDIA_TYPE", "Send t
 /**
  * True when a browser says this request came from a page of another origin (login CSRF, a form
  * on a sibling subdomain). Browsers send Sec-Fetch-Site on every request: anything but
- * "same-origin" is refused. Origin must name this host: "null" (a page with no-referrer, a
- * sandboxed frame, a redirect through another site) is refused too. A request with neither
- * header came from no browser's page (curl, a server), so no victim's cookie rides on it.
+ * "same-origin" is refused. Origin must name this app: the public origin (APP_URL's) when it is
+ * configured, or the host the request was sent to (Host, or X-Forwarded-Host from a proxy that
+ * rewrites Host: a page on another site cannot add that header without a CORS preflight, which
+ * this app never grants). "null" (a page with no-referrer, a sandboxed frame, a redirect through
+ * another site) is refused too. A request with neither header came from no browser's page (curl,
+ * a server), so no victim's cookie rides on it.
  */
-export function fromAnotherOrigin(headers: Headers): boolean {
+export function fromAnotherOrigin(headers: Headers, publicOrigin: string | null = null): boolean {
   const site = headers.get("sec-fetch-site");
   if (site !== null && site !== "same-origin") return true;
   const origin = headers.get("origin");
   if (origin === null) return false;
   if (origin === "null") return true;
+  let sent: URL;
   try {
-    return new URL(origin).host !== headers.get("host");
+    sent = new URL(origin);
   } catch {
     return true;
   }
+  if (publicOrigin !== null && sent.origin === publicOrigin) return false;
+  const forwardedHost = headers.get("x-forwarded-host")?.split(",")[0]?.trim();
+  return sent.host !== headers.get("host") && (!forwardedHost || sent.host !== forwardedHost);
 }
 
 /** True when the body is declared application/json (parameters such as charset allowed). */

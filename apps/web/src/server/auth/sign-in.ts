@@ -17,6 +17,8 @@ export interface SignInDeps {
   sessions: ServerSessions;
   verify: (userId: string, password: string) => Caller | null;
   limiter?: SignInLimiter;
+  /** APP_URL's origin, which the app's own sign-in page sends as Origin behind a proxy that rewrites Host. */
+  publicOrigin?: string | null;
   /** The client's address as TRUSTED_PROXIES lets us know it (client-address.ts). */
   clientAddress: (headers: Headers) => string | null;
   /** The Set-Cookie header value for a new session's cookie. */
@@ -37,7 +39,7 @@ export async function handleSignIn(request: Request, deps: SignInDeps): Promise<
       ? redirect(`/sign-in?${new URLSearchParams({ error: code, ...(headers["retry-after"] && { retryAfter: headers["retry-after"] }) }).toString()}`, headers)
       : json(status, { error: { code, message } }, headers);
   // A form posted from another site (login CSRF), Origin: null included: refused before anything is read.
-  if (fromAnotherOrigin(request.headers)) return json(403, { error: { code: "FORBIDDEN", message: "Cross-site sign-in refused." } });
+  if (fromAnotherOrigin(request.headers, deps.publicOrigin ?? null)) return json(403, { error: { code: "FORBIDDEN", message: "Cross-site sign-in refused." } });
   const fields = await readForm(request);
   if (!fields) return refuse(400, "BAD_REQUEST", "Send userId and password as a form.");
   const { userId, password } = fields;

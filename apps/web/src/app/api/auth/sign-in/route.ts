@@ -10,6 +10,7 @@ export async function POST(request: Request) {
   const env = webEnv();
   return handleSignIn(request, {
     sessions: serverSessions(),
+    publicOrigin: env.publicOrigin,
     verify: (userId, password) => (env.demoUsers ? verifyLocalUser(userId, password) : null),
     limiter: await signInLimiter(),
     clientAddress: (headers) => clientAddress(headers, env.trustedProxies),

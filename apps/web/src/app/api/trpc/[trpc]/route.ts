@@ -13,7 +13,7 @@ const handler = async (request: Request) => {
   // reads multipart/form-data and octet-stream bodies, which a plain HTML form on another
   // origin can send without a preflight.
   if (changesState(request.method)) {
-    if (fromAnotherOrigin(request.headers)) return crossSiteRefused();
+    if (fromAnotherOrigin(request.headers, webEnv().publicOrigin)) return crossSiteRefused();
     if (!isJsonBody(request.headers)) return jsonRequired();
   }
   // A body over MAX_REQUEST_BODY_BYTES fails as tRPC reads it: 413, never read whole.
