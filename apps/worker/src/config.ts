@@ -1,4 +1,4 @@
-import { BUILT_IN_UPKEEP_FACTS, DEFAULT_REFRESH_SCHEDULE, GENERIC_PROVIDER_DEFAULTS, type UpkeepFacts } from "@tokenvault/token";
+import { BUILT_IN_UPKEEP_FACTS, DEFAULT_REFRESH_SCHEDULE, GENERIC_PROVIDER_DEFAULTS, RECONNECT_NOTICE_DAYS, type UpkeepFacts } from "@tokenvault/token";
 
 /** Everything the worker decides with: plain values, so tests build their own. */
 export interface WorkerConfig {
@@ -77,7 +77,7 @@ export const DEFAULT_WORKER_CONFIG: WorkerConfig = {
   retryDelaySeconds: 30,
   refreshJobExpireSeconds: 120,
   maintenanceIntervalSeconds: 120,
-  horizonWarningDays: [30, 7],
+  horizonWarningDays: [...RECONNECT_NOTICE_DAYS],
   webhook: null,
   // pg-boss waits 60 s × 2^(n-1) (plus up to as much again at random) before retry n: 11 retries
   // span at least 60 × (2^11 - 1) s ≈ 34 hours, so an endpoint down for a day still gets the event.

@@ -8,7 +8,7 @@ export { refreshMarginFor } from "./refresh/freshness";
 export { connectionHistorySql, HISTORY_RANGES, type ConnectionHistoryDay, type HistoryRange } from "./views/connection-history";
 export { keepAliveAt, nextScheduledRefresh, refreshTokenIdleMs } from "./views/refresh-schedule";
 export { refreshScheduleFromEnv, resetTokenEnvCacheForTests } from "./env";
-export { DEFAULT_OPTIONS, DEFAULT_REFRESH_SCHEDULE, refreshScheduleOf, type RefreshSchedule, type TokenServiceOptions } from "./options";
+export { DEFAULT_OPTIONS, DEFAULT_REFRESH_SCHEDULE, RECONNECT_NOTICE_DAYS, refreshScheduleOf, type RefreshSchedule, type TokenServiceOptions } from "./options";
 export type { StaticSecretKind } from "./secrets/static-secrets";
 export type { ExpiringToken } from "./tokens/token-lifecycle";
 export type { RevocationRetryReport } from "./connect/revocation-queue";

@@ -37,6 +37,13 @@ export function refreshScheduleOf(env: { WORKER_REFRESH_AHEAD_SECONDS?: number; 
   };
 }
 
+/**
+ * Days before a grant's hard expiry (Xero's, QuickBooks' 5 years) on which people are told to
+ * reconnect: the worker sends a warning event on each, the dashboard shows "Reconnect before"
+ * from the first. Declared once so both say the same.
+ */
+export const RECONNECT_NOTICE_DAYS: readonly number[] = [30, 7];
+
 export interface RefreshOptions {
   /**
    * How long a refresh lease lasts without a heartbeat. The holder extends it while its provider

@@ -1,5 +1,6 @@
 import { TokenError } from "@tokenvault/vault";
 import { metadataOf, secretOf, type ConnectionWithSecrets } from "../connections/connection";
+import { RECONNECT_NOTICE_DAYS } from "../options";
 import type { ProviderAdapter } from "../providers/types";
 import { providerUnavailable, reauthorizationRequired } from "../refresh/freshness";
 import type { ServiceParts } from "../service-parts";
@@ -8,8 +9,8 @@ import { requireName } from "../validation";
 import { connectionHistory, HISTORY_RANGES, type ConnectionHistoryDay, type HistoryRange } from "./connection-history";
 import { nextScheduledRefresh, refreshTokenIdleMs } from "./refresh-schedule";
 
-/** How long before a grant's hard expiry people are asked to reconnect. */
-const RECONNECT_NOTICE_MS = 30 * 24 * 3600 * 1000;
+/** How long before a grant's hard expiry people are asked to reconnect: the worker's first warning. */
+const RECONNECT_NOTICE_MS = Math.max(...RECONNECT_NOTICE_DAYS) * 24 * 3600 * 1000;
 
 export type ConnectionViewsDeps = Pick<ServiceParts, "providers" | "connections" | "clock" | "options" | "prisma">;
 
