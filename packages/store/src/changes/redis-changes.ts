@@ -15,7 +15,8 @@ export function redisChanges(url: string, prefix: string, options: ChangeFeedOpt
   const transport = async (handlers: FeedHandlers): Promise<FeedConnection> => {
     const { createClient } = await import("redis");
     const base = redisClientOptions(url, { connectTimeoutMs: Math.min(timeoutMs, 2_000), commandTimeoutMs: timeoutMs });
-    const publisher = createClient({ ...base, socket: { ...base.socket, reconnectStrategy: false } });
+    // Named, so an operator (or a test) can tell these connections in CLIENT LIST.
+    const publisher = createClient({ ...base, name: "tokenvault-store-changes", socket: { ...base.socket, reconnectStrategy: false } });
     const subscriber = publisher.duplicate();
     const heartbeat = `${prefix}:heartbeat:${randomBytes(8).toString("hex")}`;
     for (const client of [publisher, subscriber]) {

@@ -1,4 +1,17 @@
-import { LazyTokenStore, StoreMetrics, createTokenStoreFromEnv, storeSettingsFromEnv, withFallback, withStoreMetrics, type TokenStore } from "@tokenvault/store";
+import { dbEnv } from "@tokenvault/db";
+import {
+  LazyTokenStore,
+  StoreMetrics,
+  StoreReadCache,
+  createTokenStoreFromEnv,
+  postgresChanges,
+  redisChanges,
+  storeSettingsFromEnv,
+  withFallback,
+  withStoreMetrics,
+  type ChangeFeed,
+  type TokenStore,
+} from "@tokenvault/store";
 import { defaultTokenMetrics, getTokenService } from "@tokenvault/token";
 import { webEnv } from "~/env";
 import { clientAddress } from "../api/client-address";
@@ -40,9 +53,28 @@ export function serverSessions(): ServerSessions {
   const measured = withStoreMetrics(primary, StoreMetrics.on(defaultTokenMetrics().registry), backend);
   const remote = backend === "redis" || backend === "upstash";
   const store: TokenStore = remote ? withFallback(measured, { namespace: SESSION_STORE.namespace, ...sessionFallbackOptions(env.sessionCacheMs) }) : measured;
-  const sessions = new ServerSessions({ store, lock: primary, sealer: new SessionCookieSealer(env.sessionSecret) });
+  const sessions = new ServerSessions({ store, lock: primary, sealer: new SessionCookieSealer(env.sessionSecret), cache: sessionReadCache(store) });
   processGlobal[PROCESS_SESSIONS] = sessions;
   return sessions;
+}
+
+/**
+ * Validated sessions in process memory, where something tells this process of the others' writes
+ * (docs/sessions.md): PostgreSQL by LISTEN (a trigger NOTIFYs each write), a single Redis by
+ * SUBSCRIBE (the store's scripts PUBLISH each write). The embedded database and the memory store
+ * have one process: its own writes keep the cache exact. Upstash, Vercel KV (HTTP, no subscribe)
+ * and a Redis Cluster: no cache, every request reads the store.
+ */
+function sessionReadCache(store: TokenStore): StoreReadCache | undefined {
+  const settings = storeSettingsFromEnv();
+  let changes: ChangeFeed | null;
+  if (settings.backend === "upstash" || (settings.backend === "redis" && "clusterNodes" in settings)) return undefined;
+  else if (settings.backend === "redis") changes = redisChanges(settings.url, SESSION_STORE.prefix);
+  else if (settings.backend === "postgres" && dbEnv().databaseUrl) changes = postgresChanges(dbEnv().databaseUrl!, SESSION_STORE.namespace);
+  else changes = null;
+  // Until the feed is up the cache is bypassed: requests read the store, as without a cache.
+  void changes?.start();
+  return new StoreReadCache(store, { namespace: SESSION_STORE.namespace, changes });
 }
 
 /** Thrown to a page render whose access token lapsed: only a response that can set the cookie may rotate it. */
