@@ -58,7 +58,7 @@ const BACKENDS: Backend[] = [
     kill: async () => {
       const client = await createClient({ url: REDIS_URL }).connect();
       // Only the feed's own connections (by name): other tests may share this Redis.
-      const list = String(await client.sendCommand(["CLIENT", "LIST"]));
+      const list = await client.sendCommand<string>(["CLIENT", "LIST"]);
       const ids = [...list.matchAll(/^id=(\d+) .*\bname=tokenvault-store-changes\b/gm)].map((m) => m[1]!);
       for (const id of ids) await client.sendCommand(["CLIENT", "KILL", "ID", id]);
       await client.close();
@@ -136,10 +136,11 @@ describe.each(BACKENDS)("StoreReadCache on $name, written by another process", (
   async function notServedAfterCommit(token: string, command: string, isOld: (value: TokenMetadata | null) => boolean) {
     let lastOldAt = 0;
     let servedOld = 0;
-    let answered: number | undefined;
+    /** When the worker answered (its write committed before): polling goes on for 200 ms after. */
+    let answered = Number.POSITIVE_INFINITY;
     const polling = (async () => {
       const deadline = Date.now() + 10_000;
-      while (Date.now() < deadline && (answered === undefined || Date.now() < answered + 200)) {
+      while (Date.now() < deadline && Date.now() < answered + 200) {
         if (isOld(await watcher.get(token))) {
           lastOldAt = Date.now();
           servedOld++;

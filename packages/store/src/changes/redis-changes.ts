@@ -23,8 +23,9 @@ export function redisChanges(url: string, prefix: string, options: ChangeFeedOpt
       client.on("error", (error: unknown) => handlers.lost(error));
       client.on("end", () => handlers.lost());
     }
-    const close = async () => {
+    const close = () => {
       for (const client of [publisher, subscriber]) if (client.isOpen) client.destroy();
+      return Promise.resolve();
     };
     try {
       await Promise.all([publisher.connect(), subscriber.connect()]);

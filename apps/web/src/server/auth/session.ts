@@ -61,17 +61,18 @@ export function serverSessions(): ServerSessions {
 /**
  * Validated sessions in process memory, where something tells this process of the others' writes
  * (docs/sessions.md): PostgreSQL by LISTEN (a trigger NOTIFYs each write), a single Redis by
- * SUBSCRIBE (the store's scripts PUBLISH each write). The embedded database and the memory store
- * have one process: its own writes keep the cache exact. Upstash, Vercel KV (HTTP, no subscribe)
- * and a Redis Cluster: no cache, every request reads the store.
+ * SUBSCRIBE (the store's scripts PUBLISH each write). The memory store lives in this process: its
+ * own writes keep the cache exact. Upstash, Vercel KV (HTTP, no subscribe), a Redis Cluster and
+ * the embedded database (no LISTEN, as for the token cache): no cache, every request reads the store.
  */
 function sessionReadCache(store: TokenStore): StoreReadCache | undefined {
   const settings = storeSettingsFromEnv();
+  const { databaseUrl } = dbEnv();
   let changes: ChangeFeed | null;
-  if (settings.backend === "upstash" || (settings.backend === "redis" && "clusterNodes" in settings)) return undefined;
-  else if (settings.backend === "redis") changes = redisChanges(settings.url, SESSION_STORE.prefix);
-  else if (settings.backend === "postgres" && dbEnv().databaseUrl) changes = postgresChanges(dbEnv().databaseUrl!, SESSION_STORE.namespace);
-  else changes = null;
+  if (settings.backend === "memory") changes = null;
+  else if (settings.backend === "redis" && "url" in settings) changes = redisChanges(settings.url, SESSION_STORE.prefix);
+  else if (settings.backend === "postgres" && databaseUrl) changes = postgresChanges(databaseUrl, SESSION_STORE.namespace);
+  else return undefined;
   // Until the feed is up the cache is bypassed: requests read the store, as without a cache.
   void changes?.start();
   return new StoreReadCache(store, { namespace: SESSION_STORE.namespace, changes });
