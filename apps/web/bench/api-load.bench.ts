@@ -8,6 +8,7 @@
 // the server's memory stable across the run (errors print met or MISSED, like the other benches,
 // without failing the run; memory prints its growth). The server, the simulator and autocannon share the
 // machine's CPU: read the figures as one run on that machine, not as capacity.
+import { randomBytes } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
 import autocannon from "autocannon";
 import { startHttpApp, superjsonBody, type HttpApp } from "../test/http-app";
@@ -92,7 +93,32 @@ function report({ label, result: r, rss, anonymous }: Load): void {
   console.log(`    server RSS ${rss.start.toFixed(0)} MB at start, ${rss.middle.toFixed(0)} MB mid-run, ${rss.end.toFixed(0)} MB at the end (peak ${rss.peak.toFixed(0)} MB)`);
 }
 
+const METRICS_TOKEN = `bench-${randomBytes(16).toString("hex")}`;
+
+interface SessionReads {
+  /** Reads that reached the session store (its token store metrics: the only store a request reads). */
+  store: number;
+  /** The session read cache's outcomes (tokenvault_session_cache_reads_total). */
+  hit: number;
+  miss: number;
+  down: number;
+  stalled: number;
+}
+
+async function sessionReads(app: HttpApp): Promise<SessionReads> {
+  const text = await (await fetch(`${app.url}/api/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+  const reads: SessionReads = { store: 0, hit: 0, miss: 0, down: 0, stalled: 0 };
+  for (const line of text.split("\n")) {
+    const value = Number(line.split(" ").pop());
+    if (line.startsWith("tokenvault_store_operations_total{") && line.includes('operation="get"')) reads.store += value;
+    const outcome = /^tokenvault_session_cache_reads_total\{outcome="(\w+)"\}/.exec(line)?.[1] as keyof SessionReads | undefined;
+    if (outcome && outcome in reads) reads[outcome] += value;
+  }
+  return reads;
+}
+
 const app = await startHttpApp("web-bench", {
+  METRICS_TOKEN,
   // The bench measures the path, not the per-user limit (30 checks a minute by default), and every
   // check should reach getValidToken rather than answer with the health recorded moments ago.
   RATE_LIMIT_CHECKS_PER_MINUTE: "100000",
@@ -104,8 +130,14 @@ try {
   console.log(`Web API under load (production build, ${CONNECTIONS} connections, ${DURATION} s each; server, simulator and load generator share the CPU)`);
   const anonymous = await load(app, "connection.list without a cookie (GET, anonymous: 401; the floor)", { method: "GET", path: "/api/trpc/connection.list", anonymous: true });
   report(anonymous);
-  const list = await load(app, "connection.list (GET, signed in)", { method: "GET", path: "/api/trpc/connection.list" });
+  let readsBefore: SessionReads | undefined;
+  const list = await load(app, "connection.list (GET, signed in)", { method: "GET", path: "/api/trpc/connection.list" }, async () => void (readsBefore = await sessionReads(app)));
   report(list);
+  // The per-process session cache at work: one store read per request without it.
+  const readsAfter = await sessionReads(app);
+  const delta = (key: keyof SessionReads) => readsAfter[key] - readsBefore![key];
+  const resolved = delta("hit") + delta("miss") + delta("down") + delta("stalled");
+  console.log(`    sessions resolved ${resolved}: from memory ${delta("hit")}, cache miss ${delta("miss")}, bypassed: feed down ${delta("down")}, event loop stalled ${delta("stalled")}; session store reads ${delta("store")} (${(delta("store") / Math.max(1, resolved)).toFixed(2)} per session resolved)`);
   const [a, b] = [anonymous.result, list.result];
   const throughput = b.requests.average / a.requests.average;
   const tail = b.latency.p99 / a.latency.p99;

@@ -52,8 +52,11 @@ export class StoreReadCache implements ChangeObserver {
   private readonly clock: Clock;
   private readonly changes: ChangeFeed | null;
   private readonly maxEntries: number;
-  /** Reads answered from memory, and reads that went to the store (for tests and metrics). */
-  readonly counts = { hits: 0, misses: 0, bypassed: 0 };
+  /**
+   * Reads answered from memory (hits), read from the store and offered to the cache (misses), and
+   * sent to the store past it (bypassed: the feed down, or the event loop stalled), for tests and metrics.
+   */
+  readonly counts = { hits: 0, misses: 0, bypassed: 0, down: 0, stalled: 0 };
 
   constructor(
     private readonly store: TokenStore,
@@ -79,8 +82,10 @@ export class StoreReadCache implements ChangeObserver {
   /** The token's live entry: from memory when it may be served, else the store's answer (remembered when safe). */
   async get(token: string): Promise<TokenMetadata | null> {
     const keys = this.codec.tokenKeys("get", token);
-    if (!this.active || (this.changes !== null && !this.io.recent)) {
+    const down = !this.active;
+    if (down || (this.changes !== null && !this.io.recent)) {
       this.counts.bypassed++;
+      this.counts[down ? "down" : "stalled"]++;
       return this.store.get(token);
     }
     const entry = this.entries.get(keys[0]!);

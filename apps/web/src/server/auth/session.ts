@@ -12,6 +12,7 @@ import {
   type ChangeFeed,
   type TokenStore,
 } from "@tokenvault/store";
+import { Counter } from "prom-client";
 import { defaultTokenMetrics, getTokenService } from "@tokenvault/token";
 import { webEnv } from "~/env";
 import { clientAddress } from "../api/client-address";
@@ -75,7 +76,32 @@ function sessionReadCache(store: TokenStore): StoreReadCache | undefined {
   else return undefined;
   // Until the feed is up the cache is bypassed: requests read the store, as without a cache.
   void changes?.start();
-  return new StoreReadCache(store, { namespace: SESSION_STORE.namespace, changes });
+  const cache = new StoreReadCache(store, { namespace: SESSION_STORE.namespace, changes });
+  countSessionCacheReads(cache);
+  return cache;
+}
+
+/** `tokenvault_session_cache_reads_total{outcome}` on /api/metrics: hit, miss, down (feed not up), stalled (event loop). */
+function countSessionCacheReads(cache: StoreReadCache): void {
+  const registry = defaultTokenMetrics().registry;
+  const name = "tokenvault_session_cache_reads_total";
+  if (registry.getSingleMetric(name)) registry.removeSingleMetric(name);
+  const reported = { hit: 0, miss: 0, down: 0, stalled: 0 };
+  new Counter({
+    name,
+    help: "Session reads by the process's session read cache: answered from memory (hit), read and cached (miss), or sent to the store past it (down, stalled).",
+    labelNames: ["outcome"],
+    registers: [registry],
+    collect() {
+      // The cache keeps plain counts; the counter catches up with them when scraped.
+      const { hits, misses, down, stalled } = cache.counts;
+      const now = { hit: hits, miss: misses, down, stalled };
+      for (const outcome of Object.keys(now) as (keyof typeof now)[]) {
+        this.inc({ outcome }, now[outcome] - reported[outcome]);
+        reported[outcome] = now[outcome];
+      }
+    },
+  });
 }
 
 /** Thrown to a page render whose access token lapsed: only a response that can set the cookie may rotate it. */
