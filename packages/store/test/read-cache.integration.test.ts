@@ -205,6 +205,7 @@ describe.each(BACKENDS)("StoreReadCache on $name, written by another process", (
     while (performance.now() < blockedUntil); // a long synchronous task: notices may sit unread
     expect(await watcher.get("stall")).not.toBeNull();
     expect(watcher.counts.bypassed).toBe(before.bypassed + 1);
+    expect(watcher.counts.stalled).toBe(before.stalled + 1);
     expect(watcher.counts.hits).toBe(before.hits);
     await warm(watcher, "stall");
   });
