@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectRedisTokenStore, StorageError, withFallback, type RedisTokenStore } from "@tokenvault/store";
+import { connectRedisTokenStore, redisChanges, StorageError, StoreReadCache, withFallback, type ChangeFeed, type RedisTokenStore } from "@tokenvault/store";
 import { createKeyRing, Vault } from "@tokenvault/vault";
 import { SessionCookieSealer } from "~/server/auth/session-cookie";
 import { ServerSessions, sessionFallbackOptions, type Resolution } from "~/server/auth/server-sessions";
@@ -19,13 +19,19 @@ describe("sessions through a Redis outage", () => {
   const sealer = new SessionCookieSealer(randomBytes(32).toString("base64url"));
   const prefix = `auth-outage:${randomBytes(4).toString("hex")}`;
   const primaries: RedisTokenStore[] = [];
+  const feeds: ChangeFeed[] = [];
 
   async function appProcess(): Promise<ServerSessions> {
     const primary = await connectRedisTokenStore(server.url, { prefix, namespace: "auth", vault, clock, log: () => {} });
     primaries.push(primary);
     // As session.ts wires it.
     const store = withFallback(primary, { namespace: "auth", vault, clock, probeIntervalMs: 100, ...sessionFallbackOptions(WINDOW_MS) });
-    return new ServerSessions({ store, lock: primary, sealer, clock });
+    // The read cache over it: bypassed while its subscriber is down (as it is through the outage).
+    const changes = redisChanges(server.url, prefix, { log: () => {} });
+    feeds.push(changes);
+    await changes.start();
+    const cache = new StoreReadCache(store, { namespace: "auth", vault, clock, changes });
+    return new ServerSessions({ store, lock: primary, sealer, clock, cache });
   }
   const kind = (resolution: Resolution) => (resolution.kind === "none" ? `none:${resolution.reason}` : resolution.kind);
   const outcome = (call: Promise<Resolution>) =>
@@ -35,6 +41,7 @@ describe("sessions through a Redis outage", () => {
     server = await RedisServer.start({ persistent: true });
   });
   afterAll(async () => {
+    for (const feed of feeds) await feed.close();
     for (const primary of primaries) await primary.close().catch(() => {});
     await server?.dispose();
   });

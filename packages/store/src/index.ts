@@ -19,6 +19,10 @@ export { PostgresTokenStore, type PostgresTokenStoreOptions } from "./backends/p
 export { LOCK_LIMITS } from "./lock-input";
 export { withFallback, FallbackTokenStore, type FallbackOptions } from "./fallback";
 export { StoreMetrics, withStoreMetrics } from "./store-metrics";
+export { ChangeFeed, type ChangeFeedOptions, type ChangeObserver } from "./changes/change-feed";
+export { postgresChanges, STORE_CHANNEL } from "./changes/postgres-changes";
+export { redisChanges } from "./changes/redis-changes";
+export { StoreReadCache, type StoreReadCacheOptions } from "./changes/read-cache";
 export { connectRedisTokenStore, redisClientOptions, reconnectDelay, withCommandDeadline, watchRedisClient, redisEndpoint, CommandDeadlineError, type RedisConnectionOptions } from "./backends/redis-connection";
 export { connectRedisClusterTokenStore, redisClusterOptions } from "./backends/redis-cluster-connection";
 export { RedisStoreLock, type RedisStoreLockOptions } from "./backends/redis-lock";

@@ -8,6 +8,8 @@
 // reads as KEYS[1], for a cluster client's routing. On a Redis Cluster the prefix is a hash tag,
 // `{tokenvault:store}`, so every key of the store is in one slot (redis-store.ts, hashTag).
 // "now" is the caller's clock, passed in, so expiry means the same in every backend.
+// store, delete and revoke PUBLISH the token index to `<prefix>:changes` inside the script, so the
+// notice goes with the write (processes' read caches listen: changes/redis-changes.ts).
 
 /** Shared by the scripts that remove an entry: drop it from its subject and id indexes. */
 const UNLINK = `
@@ -34,6 +36,7 @@ local last = redis.call('ZRANGE', s, -1, -1, 'WITHSCORES')
 redis.call('PEXPIREAT', s, tonumber(last[2]))
 redis.call('SET', i, h)
 redis.call('PEXPIREAT', i, exp)
+redis.call('PUBLISH', p .. ':changes', h)
 return 'ok'`,
 
   // ARGV: prefix, token index, now -> sealed metadata or false
@@ -62,6 +65,7 @@ local p, h, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local v = redis.call('HMGET', p .. ':t:' .. h, 'x', 's', 'i')
 if not v[1] then return 0 end
 unlink(p, h, v[2], v[3])
+redis.call('PUBLISH', p .. ':changes', h)
 if tonumber(v[1]) > now then return 1 end
 return 0`,
 
@@ -85,6 +89,7 @@ unlink(p, h, v[2], v[3])
 local r = p .. ':r:' .. h
 redis.call('SET', r, v[1])
 redis.call('PEXPIREAT', r, tonumber(v[1]))
+redis.call('PUBLISH', p .. ':changes', h)
 return 1`,
 
   // ARGV: prefix, token index, now -> 1 while revoked

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { InMemoryTokenStore } from "@tokenvault/store";
+import { InMemoryTokenStore, StoreReadCache, type TokenStore } from "@tokenvault/store";
 import { createKeyRing, Vault } from "@tokenvault/vault";
 import { SessionCookieSealer } from "./session-cookie";
 import { ServerSessions, type Resolution } from "./server-sessions";
@@ -9,12 +9,19 @@ import { ServerSessions, type Resolution } from "./server-sessions";
 // store's conformance suite's business; test/sessions-store.integration.test.ts runs this on Redis and PostgreSQL).
 const MINUTE = 60_000;
 
-function setup() {
+function setup({ cached = false } = {}) {
   let now = Date.parse("2026-12-02T10:00:00Z");
   const clock = { now: () => new Date(now) };
-  const store = new InMemoryTokenStore({ vault: new Vault(createKeyRing(randomBytes(32))), clock, sweepIntervalMs: 0 });
-  const sessions = new ServerSessions({ store, lock: store, sealer: new SessionCookieSealer(randomBytes(32).toString("base64url")), clock });
-  return { sessions, store, advance: (ms: number) => (now += ms) };
+  const vault = new Vault(createKeyRing(randomBytes(32)));
+  const store = new InMemoryTokenStore({ vault, clock, sweepIntervalMs: 0 });
+  // Counts the reads that reach the store.
+  const reads = { count: 0 };
+  const counted: TokenStore = Object.create(store) as TokenStore;
+  counted.get = (token) => (reads.count++, store.get(token));
+  // One process owns the memory store: its own writes keep the cache exact (no feed).
+  const cache = cached ? new StoreReadCache(counted, { vault, clock, changes: null }) : undefined;
+  const sessions = new ServerSessions({ store: counted, lock: store, sealer: new SessionCookieSealer(randomBytes(32).toString("base64url")), clock, cache });
+  return { sessions, store, reads, advance: (ms: number) => (now += ms) };
 }
 
 const active = (resolution: Resolution) => (resolution.kind === "active" ? resolution : null);
@@ -80,6 +87,29 @@ describe("server-side sessions", () => {
     expect(await sessions.resolve(cookie.value, { rotate: false })).not.toEqual({ kind: "none", reason: "invalid" });
     advance(1);
     expect(await sessions.resolve(cookie.value, { rotate: true })).toEqual({ kind: "none", reason: "invalid" });
+  });
+
+  it("one store read per resolve without a cache; with one, none while nothing is due, and this process's sign-out is seen at once", async () => {
+    const plain = setup();
+    const { cookie } = await plain.sessions.start("alice", null);
+    plain.reads.count = 0;
+    expect(active(await plain.sessions.resolve(cookie.value, { rotate: true }))).not.toBeNull();
+    expect(plain.reads.count).toBe(1);
+
+    const { sessions, reads, advance } = setup({ cached: true });
+    const started = await sessions.start("alice", null);
+    reads.count = 0;
+    for (let i = 0; i < 5; i++) expect(active(await sessions.resolve(started.cookie.value, { rotate: true }))).not.toBeNull();
+    expect(reads.count).toBe(1);
+    // A renewal due (a third of the access token's life gone): decided on fresh reads, written, then cached again.
+    advance(6 * MINUTE);
+    expect(active(await sessions.resolve(started.cookie.value, { rotate: false }))?.session.lastSeenAt.getTime()).toBeGreaterThan(started.session.lastSeenAt.getTime());
+    reads.count = 0;
+    await sessions.resolve(started.cookie.value, { rotate: false });
+    expect(active(await sessions.resolve(started.cookie.value, { rotate: false }))).not.toBeNull();
+    expect(reads.count).toBe(1);
+    await sessions.end(started.cookie.value);
+    expect(await sessions.resolve(started.cookie.value, { rotate: true })).toEqual({ kind: "none", reason: "ended" });
   });
 
   it("refuses a tampered or foreign cookie", async () => {

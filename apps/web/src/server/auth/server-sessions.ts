@@ -1,21 +1,27 @@
 /**
  * Server-side sign-in sessions on a TokenStore. The cookie holds only a sealed reference
- * (session-cookie.ts): a random session id and the current refresh token. The store holds, per
- * session, three entries, each keyed by the keyed hash (blind index) of a name built from the
- * session id and sealed by the vault, like every store value:
+ * (session-cookie.ts): a random session id and the current refresh token. The store holds one
+ * entry per session, `session:<id>`, keyed by the keyed hash (blind index) of that name and
+ * sealed by the vault, like every store value: the user id, created, last seen, user agent, when
+ * the access token was last renewed (`acc`), and the refresh state: the hash of the current
+ * refresh token, of the previous one and when it rotated. 7 days from the last rotation. One
+ * entry, so resolving a session is one store read, and every change of it one atomic write.
  *
- * - `session:<id>`: the user id, created, last seen, user agent; 7 days from the last rotation.
- *   Signing out revokes it: the store keeps the revocation (the logged-out flag) until it would
- *   have expired, and never returns a revoked entry, so an ended session cannot come back.
- * - `access:<id>`: the access token, 15 minutes; renewed silently (re-stored) while requests
- *   keep coming, so an active user never notices it.
- * - `refresh:<id>`: the hash of the current refresh token (and of the previous one), 7 days.
- *   Once the access token has lapsed, the next request that can set a cookie rotates it. A
- *   refresh token that is not the current one ends the whole session (a replayed old cookie),
- *   except the previous one for `graceMs` after a rotation: requests already in flight with it.
+ * - Signing out revokes the entry: the store keeps the revocation until it would have expired,
+ *   and never returns a revoked entry, so an ended session cannot come back.
+ * - The access token (15 minutes) is renewed silently (`acc`, re-stored) while requests keep
+ *   coming, so an active user never notices it. Once it has lapsed, the next request that can
+ *   set a cookie rotates the refresh token. A refresh token that is not the current one ends the
+ *   whole session (a replayed old cookie), except the previous one for `graceMs` after a
+ *   rotation: requests already in flight with it. Renewals and rotations take the session's lock
+ *   and re-read the entry, so a renewal never writes back an older refresh state.
+ * - `cache` (optional, session-read-cache.ts): validated entries served from process memory,
+ *   dropped on the store's change notifications. Only the plain "active, nothing to write" answer
+ *   is given from it; anything else (a refresh token that is not the cached current one, a renewal
+ *   or rotation due) is decided on a fresh store read.
  *
  * Invariants: nothing the store holds names a session id, user id or token in clear; an expired
- * reference is refused at once; a session entry is the authority, so a write racing a sign-out
+ * reference is refused at once; the session entry is the authority, so a write racing a sign-out
  * (refused by the store with CONFLICT) never revives it.
  */
 import type { Clock, FallbackOptions, StoreLock, TokenMetadata, TokenStore } from "@tokenvault/store";
@@ -23,11 +29,21 @@ import { StorageError, systemClock } from "@tokenvault/store";
 import { randomToken, sha256 } from "@tokenvault/vault";
 import type { SessionCookieSealer } from "./session-cookie";
 
+/** What ServerSessions needs of a read cache (StoreReadCache in @tokenvault/store is one). */
+export interface SessionReadCache {
+  /** The live entry: from process memory when it may be served, else read from the store (and remembered). */
+  get(token: string): Promise<TokenMetadata | null>;
+  /** This process wrote the entry: drop it at once, and refuse reads that started before. */
+  forget(token: string): void;
+}
+
 export interface ServerSessionsOptions {
   store: TokenStore;
-  /** Serialises rotations of one session across processes (every built-in store is one). */
+  /** Serialises renewals and rotations of one session across processes (every built-in store is one). */
   lock?: StoreLock;
   sealer: SessionCookieSealer;
+  /** Validated sessions in process memory (see the header). Default none: every request reads the store. */
+  cache?: SessionReadCache;
   clock?: Clock;
   accessTtlMs?: number;
   refreshTtlMs?: number;
@@ -57,15 +73,16 @@ export interface IssuedCookie {
   expiresAt: Date;
 }
 
+/** The sealed claims of a session's entry: the session, its access renewal and its refresh state. */
 interface SessionClaims {
   sid: string;
   uid: string;
   created: number;
   seen: number;
   ua: string | null;
-}
-
-interface RefreshClaims {
+  /** When the access token was last renewed (epoch ms): it lives accessTtlMs from here. */
+  acc: number;
+  /** sha256 of the current refresh token, of the previous one, and when it rotated (epoch ms). */
   cur: string;
   prev: string | null;
   at: number;
@@ -85,11 +102,13 @@ export function sessionFallbackOptions(windowMs: number): Pick<FallbackOptions, 
 }
 
 const USER_SUBJECT = (userId: string) => `user:${userId}`;
+const SESSION_KEY = (sessionId: string) => `session:${sessionId}`;
 
 export class ServerSessions {
   private readonly store: TokenStore;
   private readonly lock: StoreLock | undefined;
   private readonly sealer: SessionCookieSealer;
+  private readonly cache: SessionReadCache | undefined;
   private readonly clock: Clock;
   readonly accessTtlMs: number;
   readonly refreshTtlMs: number;
@@ -99,6 +118,7 @@ export class ServerSessions {
     this.store = options.store;
     this.lock = options.lock;
     this.sealer = options.sealer;
+    this.cache = options.cache;
     this.clock = options.clock ?? systemClock;
     this.accessTtlMs = options.accessTtlMs ?? 15 * MINUTE;
     this.refreshTtlMs = options.refreshTtlMs ?? REFRESH_TTL_MS;
@@ -111,10 +131,8 @@ export class ServerSessions {
     const sessionId = randomToken(32);
     const refreshToken = randomToken(32);
     const handle = randomToken(12);
-    const claims: SessionClaims = { sid: sessionId, uid: userId, created: now, seen: now, ua: userAgent?.slice(0, 256) ?? null };
-    await this.writeRefresh(sessionId, handle, { cur: sha256(refreshToken), prev: null, at: now }, now);
-    await this.writeAccess(sessionId, handle, now);
-    await this.writeSession(sessionId, handle, claims, now + this.refreshTtlMs);
+    const claims: SessionClaims = { sid: sessionId, uid: userId, created: now, seen: now, ua: userAgent?.slice(0, 256) ?? null, acc: now, cur: sha256(refreshToken), prev: null, at: now };
+    await this.write(handle, claims, now + this.refreshTtlMs);
     return { cookie: this.issue(sessionId, refreshToken, now), session: toInfo(handle, claims) };
   }
 
@@ -126,27 +144,29 @@ export class ServerSessions {
     const now = this.clock.now().getTime();
     const reference = this.sealer.open(value, now);
     if (!reference) return { kind: "none", reason: "invalid" };
-    const { sessionId, refreshToken } = reference;
-    const reads = await Promise.allSettled([this.store.get(`session:${sessionId}`), this.store.get(`access:${sessionId}`), this.store.get(`refresh:${sessionId}`)]);
-    // Known ended (null) is the answer even when another entry cannot be read (a store outage): 401, not 503.
-    if (reads.some((read, at) => at !== 1 && read.status === "fulfilled" && read.value === null)) return { kind: "none", reason: "ended" };
-    const failed = reads.find((read) => read.status === "rejected");
-    if (failed) throw failed.reason;
-    const [session, access, refresh] = reads.map((read) => (read as PromiseFulfilledResult<TokenMetadata | null>).value);
-    if (!session || !refresh) return { kind: "none", reason: "ended" };
-    const handle = session.id;
-    const claims = session.claims as unknown as SessionClaims;
-    const state = refresh.claims as unknown as RefreshClaims;
-    const presented = sha256(refreshToken);
-    if (presented !== state.cur) {
+    const key = SESSION_KEY(reference.sessionId);
+    const presented = sha256(reference.refreshToken);
+    if (this.cache) {
+      // Known ended (null) is the answer even during a store outage (the fallback's): 401, not 503.
+      const cached = await this.cache.get(key);
+      if (!cached) return { kind: "none", reason: "ended" };
+      const claims = claimsOf(cached);
+      if (claims?.cur === presented && now - claims.acc < this.accessTtlMs / 3) return { kind: "active", session: toInfo(cached.id, claims) };
+    }
+    const session = await this.store.get(key);
+    const claims = session && claimsOf(session);
+    // No entry, or one written before sessions were one entry: sign in again.
+    if (!session || !claims) return { kind: "none", reason: "ended" };
+    if (presented !== claims.cur) {
       // In flight when another request rotated it: accepted, nothing rotated again.
-      if (presented === state.prev && now - state.at <= this.graceMs) return { kind: "active", session: toInfo(handle, claims) };
-      await this.endSession(sessionId);
+      if (presented === claims.prev && now - claims.at <= this.graceMs) return { kind: "active", session: toInfo(session.id, claims) };
+      await this.endSession(reference.sessionId);
       return { kind: "none", reason: "reuse", userId: claims.uid };
     }
-    if (access) return this.keepAlive(sessionId, session, access, claims, now);
-    if (!rotate) return { kind: "refresh-needed" };
-    return this.rotate(sessionId, handle, claims, presented, now);
+    if (now - claims.acc < this.accessTtlMs / 3) return { kind: "active", session: toInfo(session.id, claims) };
+    const lapsed = now - claims.acc >= this.accessTtlMs;
+    if (lapsed && !rotate) return { kind: "refresh-needed" };
+    return this.renew(reference.sessionId, session.id, claims, presented, now, lapsed);
   }
 
   /** Ends the session a cookie refers to (sign-out); returns what it was, or null when unknown (or unknown here during an outage). */
@@ -155,15 +175,16 @@ export class ServerSessions {
     const reference = this.sealer.open(value, Number.NEGATIVE_INFINITY);
     if (!reference) return null;
     // During a store outage the handle may be unknown here; the session is ended all the same.
-    const session = await this.store.get(`session:${reference.sessionId}`).catch(() => null);
+    const session = await this.store.get(SESSION_KEY(reference.sessionId)).catch(() => null);
     await this.endSession(reference.sessionId);
-    return session ? toInfo(session.id, session.claims as unknown as SessionClaims) : null;
+    const claims = session && claimsOf(session);
+    return session && claims ? toInfo(session.id, claims) : null;
   }
 
   /** The user's live sessions, most recently seen first. */
   async list(userId: string): Promise<SessionInfo[]> {
     const entries = await this.store.list(USER_SUBJECT(userId));
-    return entries.map((entry) => toInfo(entry.id, entry.claims as unknown as SessionClaims)).sort((a, b) => b.lastSeenAt.getTime() - a.lastSeenAt.getTime());
+    return entries.flatMap((entry) => infoOf(entry)).sort((a, b) => b.lastSeenAt.getTime() - a.lastSeenAt.getTime());
   }
 
   /** Ends one of the user's sessions by handle; false when the user has no such live session. */
@@ -182,47 +203,44 @@ export class ServerSessions {
   }
 
   private async endSession(sessionId: string): Promise<void> {
-    // The revocation first: from here on the session resolves to nothing, whatever follows.
-    await this.store.revoke(`session:${sessionId}`);
-    await Promise.all([this.store.delete(`access:${sessionId}`), this.store.delete(`refresh:${sessionId}`)]);
-  }
-
-  /** Renews the access token (and last seen) once a third of its life has gone: one write per few minutes, not per request. */
-  private async keepAlive(sessionId: string, session: TokenMetadata, access: TokenMetadata, claims: SessionClaims, now: number): Promise<Resolution> {
-    const handle = session.id;
-    if (now - access.issuedAt.getTime() < this.accessTtlMs / 3) return { kind: "active", session: toInfo(handle, claims) };
-    const seen = { ...claims, seen: now };
+    const key = SESSION_KEY(sessionId);
     try {
-      await this.writeSession(sessionId, handle, seen, session.expiresAt.getTime());
-      await this.writeAccess(sessionId, handle, now);
-    } catch (error) {
-      if (isConflict(error)) return { kind: "none", reason: "ended" };
-      throw error;
+      // From here on the session resolves to nothing, in every process (the store notifies the others' caches).
+      await this.store.revoke(key);
+    } finally {
+      this.cache?.forget(key);
     }
-    return { kind: "active", session: toInfo(handle, seen) };
   }
 
-  /** A new refresh token and access token, under the session's lock so two requests never both rotate. */
-  private async rotate(sessionId: string, handle: string, claims: SessionClaims, presented: string, now: number): Promise<Resolution> {
+  /**
+   * Renews the access token (and last seen) once a third of its life has gone: one write per few
+   * minutes, not per request; once it has lapsed (`lapsed`), also rotates the refresh token. Under
+   * the session's lock, on a re-read, so two requests never both rotate and a renewal never
+   * writes back a refresh state older than the one stored.
+   */
+  private async renew(sessionId: string, handle: string, claims: SessionClaims, presented: string, now: number, lapsed: boolean): Promise<Resolution> {
     const lockName = `session-rotate:${sha256(handle)}`;
     const owner = this.lock ? await this.lock.acquire(lockName, 5_000).catch(() => undefined) : undefined;
-    // Another request is rotating this session right now: it sets the new cookie.
+    // Another request is renewing or rotating this session right now: it writes (and sets the new cookie).
     if (owner === null) return { kind: "active", session: toInfo(handle, claims) };
     try {
-      const refresh = await this.store.get(`refresh:${sessionId}`);
-      const state = refresh?.claims as unknown as RefreshClaims | undefined;
-      if (!state) return { kind: "none", reason: "ended" };
+      const session = await this.store.get(SESSION_KEY(sessionId));
+      const state = session && claimsOf(session);
+      if (!session || !state) return { kind: "none", reason: "ended" };
       if (state.cur !== presented) {
-        if (state.prev === presented && now - state.at <= this.graceMs) return { kind: "active", session: toInfo(handle, claims) };
+        if (state.prev === presented && now - state.at <= this.graceMs) return { kind: "active", session: toInfo(handle, state) };
         await this.endSession(sessionId);
-        return { kind: "none", reason: "reuse", userId: claims.uid };
+        return { kind: "none", reason: "reuse", userId: state.uid };
+      }
+      if (!lapsed) {
+        const seen = { ...state, seen: now, acc: now };
+        await this.write(handle, seen, session.expiresAt.getTime());
+        return { kind: "active", session: toInfo(handle, seen) };
       }
       const refreshToken = randomToken(32);
-      const seen = { ...claims, seen: now };
-      await this.writeSession(sessionId, handle, seen, now + this.refreshTtlMs);
-      await this.writeRefresh(sessionId, handle, { cur: sha256(refreshToken), prev: presented, at: now }, now);
-      await this.writeAccess(sessionId, handle, now);
-      return { kind: "active", session: toInfo(handle, seen), cookie: this.issue(sessionId, refreshToken, now) };
+      const rotated = { ...state, seen: now, acc: now, cur: sha256(refreshToken), prev: presented, at: now };
+      await this.write(handle, rotated, now + this.refreshTtlMs);
+      return { kind: "active", session: toInfo(handle, rotated), cookie: this.issue(sessionId, refreshToken, now) };
     } catch (error) {
       if (isConflict(error)) return { kind: "none", reason: "ended" };
       throw error;
@@ -236,19 +254,26 @@ export class ServerSessions {
     return { value: this.sealer.seal({ sessionId, refreshToken, expiresAtMs }), expiresAt: new Date(expiresAtMs) };
   }
 
-  private writeSession(sessionId: string, handle: string, claims: SessionClaims, expiresAtMs: number): Promise<void> {
+  private async write(handle: string, claims: SessionClaims, expiresAtMs: number): Promise<void> {
+    const key = SESSION_KEY(claims.sid);
     const c = claims as unknown as { [key: string]: string | number | null };
-    return this.store.store(`session:${sessionId}`, { id: handle, subject: USER_SUBJECT(claims.uid), issuedAt: new Date(claims.created), expiresAt: new Date(expiresAtMs), claims: c });
+    try {
+      await this.store.store(key, { id: handle, subject: USER_SUBJECT(claims.uid), issuedAt: new Date(claims.created), expiresAt: new Date(expiresAtMs), claims: c });
+    } finally {
+      this.cache?.forget(key);
+    }
   }
+}
 
-  private writeAccess(sessionId: string, handle: string, now: number): Promise<void> {
-    return this.store.store(`access:${sessionId}`, { id: `access:${handle}`, subject: `access:${handle}`, issuedAt: new Date(now), expiresAt: new Date(now + this.accessTtlMs) });
-  }
+/** The entry's claims, or null for an entry written before sessions were one entry (no refresh state). */
+function claimsOf(entry: TokenMetadata): SessionClaims | null {
+  const claims = entry.claims as unknown as Partial<SessionClaims> | undefined;
+  return claims && typeof claims.cur === "string" && typeof claims.acc === "number" ? (claims as SessionClaims) : null;
+}
 
-  private writeRefresh(sessionId: string, handle: string, state: RefreshClaims, now: number): Promise<void> {
-    const c = state as unknown as { [key: string]: string | number | null };
-    return this.store.store(`refresh:${sessionId}`, { id: `refresh:${handle}`, subject: `refresh:${handle}`, issuedAt: new Date(now), expiresAt: new Date(now + this.refreshTtlMs), claims: c });
-  }
+function infoOf(entry: TokenMetadata): SessionInfo[] {
+  const claims = claimsOf(entry);
+  return claims ? [toInfo(entry.id, claims)] : [];
 }
 
 function toInfo(handle: string, claims: SessionClaims): SessionInfo {

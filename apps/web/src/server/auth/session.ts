@@ -1,4 +1,18 @@
-import { LazyTokenStore, StoreMetrics, createTokenStoreFromEnv, storeSettingsFromEnv, withFallback, withStoreMetrics, type TokenStore } from "@tokenvault/store";
+import { dbEnv } from "@tokenvault/db";
+import {
+  LazyTokenStore,
+  StoreMetrics,
+  StoreReadCache,
+  createTokenStoreFromEnv,
+  postgresChanges,
+  redisChanges,
+  storeSettingsFromEnv,
+  withFallback,
+  withStoreMetrics,
+  type ChangeFeed,
+  type TokenStore,
+} from "@tokenvault/store";
+import { Counter } from "prom-client";
 import { defaultTokenMetrics, getTokenService } from "@tokenvault/token";
 import { webEnv } from "~/env";
 import { clientAddress } from "../api/client-address";
@@ -40,9 +54,54 @@ export function serverSessions(): ServerSessions {
   const measured = withStoreMetrics(primary, StoreMetrics.on(defaultTokenMetrics().registry), backend);
   const remote = backend === "redis" || backend === "upstash";
   const store: TokenStore = remote ? withFallback(measured, { namespace: SESSION_STORE.namespace, ...sessionFallbackOptions(env.sessionCacheMs) }) : measured;
-  const sessions = new ServerSessions({ store, lock: primary, sealer: new SessionCookieSealer(env.sessionSecret) });
+  const sessions = new ServerSessions({ store, lock: primary, sealer: new SessionCookieSealer(env.sessionSecret), cache: sessionReadCache(store) });
   processGlobal[PROCESS_SESSIONS] = sessions;
   return sessions;
+}
+
+/**
+ * Validated sessions in process memory, where something tells this process of the others' writes
+ * (docs/sessions.md): PostgreSQL by LISTEN (a trigger NOTIFYs each write), a single Redis by
+ * SUBSCRIBE (the store's scripts PUBLISH each write). The memory store lives in this process: its
+ * own writes keep the cache exact. Upstash, Vercel KV (HTTP, no subscribe), a Redis Cluster and
+ * the embedded database (no LISTEN, as for the token cache): no cache, every request reads the store.
+ */
+function sessionReadCache(store: TokenStore): StoreReadCache | undefined {
+  const settings = storeSettingsFromEnv();
+  const { databaseUrl } = dbEnv();
+  let changes: ChangeFeed | null;
+  if (settings.backend === "memory") changes = null;
+  else if (settings.backend === "redis" && "url" in settings) changes = redisChanges(settings.url, SESSION_STORE.prefix);
+  else if (settings.backend === "postgres" && databaseUrl) changes = postgresChanges(databaseUrl, SESSION_STORE.namespace);
+  else return undefined;
+  // Until the feed is up the cache is bypassed: requests read the store, as without a cache.
+  void changes?.start();
+  const cache = new StoreReadCache(store, { namespace: SESSION_STORE.namespace, changes });
+  countSessionCacheReads(cache);
+  return cache;
+}
+
+/** `tokenvault_session_cache_reads_total{outcome}` on /api/metrics: hit, miss, down (feed not up), stalled (event loop). */
+function countSessionCacheReads(cache: StoreReadCache): void {
+  const registry = defaultTokenMetrics().registry;
+  const name = "tokenvault_session_cache_reads_total";
+  if (registry.getSingleMetric(name)) registry.removeSingleMetric(name);
+  const reported = { hit: 0, miss: 0, down: 0, stalled: 0 };
+  new Counter({
+    name,
+    help: "Session reads by the process's session read cache: answered from memory (hit), read and cached (miss), or sent to the store past it (down, stalled).",
+    labelNames: ["outcome"],
+    registers: [registry],
+    collect() {
+      // The cache keeps plain counts; the counter catches up with them when scraped.
+      const { hits, misses, down, stalled } = cache.counts;
+      const now = { hit: hits, miss: misses, down, stalled };
+      for (const outcome of Object.keys(now) as (keyof typeof now)[]) {
+        this.inc({ outcome }, now[outcome] - reported[outcome]);
+        reported[outcome] = now[outcome];
+      }
+    },
+  });
 }
 
 /** Thrown to a page render whose access token lapsed: only a response that can set the cookie may rotate it. */
