@@ -112,7 +112,7 @@ export class PostgresTokenStore implements TokenStore, StoreLock {
   }
 
   /** The row of the first key of the ring that has one (the current key first); a revocation hides the token. */
-  private first<R extends SealedRow>(op: "get" | "getById", keys: string[], rows: R[], column: keyof R): TokenMetadata | null {
+  private first<R extends SealedRow>(op: "get" | "getById", keys: readonly string[], rows: R[], column: keyof R): TokenMetadata | null {
     for (const key of keys) {
       const row = rows.find((candidate) => candidate[column] === key);
       if (!row) continue;
