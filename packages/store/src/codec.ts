@@ -119,12 +119,17 @@ export class StoreCodec {
 
   /** Validates and seals an entry; throws INVALID_INPUT (nothing written) on bad input. */
   encode(token: unknown, metadata: NewTokenMetadata, now: Date): EncodedEntry {
-    const entry = this.validate(token, metadata, now);
-    return { ...entry, sealed: this.vault.seal(entry.text, this.binding(entry.tokenKey)).ciphertext };
+    const { tokenKey, subjectKey, idKey, expiresAtMs, text } = this.check(token, metadata, now);
+    return { tokenKey, subjectKey, idKey, expiresAtMs, sealed: this.vault.seal(text, this.binding(tokenKey)).ciphertext };
   }
 
-  /** Validates an entry: its keys, its metadata as stored (issuedAt defaulted) and that metadata as JSON. */
+  /** Validates an entry: its keys, its metadata as stored (issuedAt defaulted, a copy of the caller's) and that metadata as JSON. */
   validate(token: unknown, metadata: NewTokenMetadata, now: Date): Omit<EncodedEntry, "sealed"> & { metadata: TokenMetadata; text: string } {
+    const entry = this.check(token, metadata, now);
+    return { ...entry, metadata: fromFields(JSON.parse(entry.text) as SealedFields) };
+  }
+
+  private check(token: unknown, metadata: NewTokenMetadata, now: Date): Omit<EncodedEntry, "sealed"> & { text: string } {
     const op = "store";
     if (!isJsonObject(metadata)) throw invalid(op, "metadata must be an object");
     const [tokenKey] = this.tokenKeys(op, token);
@@ -151,7 +156,7 @@ export class StoreCodec {
       throw invalid(op, "claims must be JSON");
     }
     if (Buffer.byteLength(text) > LIMITS.metadataBytes) throw invalid(op, `metadata must be at most ${LIMITS.metadataBytes} bytes as JSON`);
-    return { tokenKey: tokenKey!, subjectKey: subjectKey!, idKey: idKey!, expiresAtMs: fields.exp, text, metadata: fromFields(JSON.parse(text) as SealedFields) };
+    return { tokenKey: tokenKey!, subjectKey: subjectKey!, idKey: idKey!, expiresAtMs: fields.exp, text };
   }
 
   /** Opens an envelope read from a backend; CORRUPT when it was altered or belongs to another key. */
