@@ -23,13 +23,12 @@ export function luaScript(text: string): LuaScript {
 }
 
 /** Runs a script by its SHA (one short request), sending its text only when Redis does not have it yet (NOSCRIPT). */
-export async function runScript(client: ScriptClient, script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
-  try {
-    return await client.evalSha(script.sha, keys, args);
-  } catch (error) {
+export function runScript(client: ScriptClient, script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
+  // No async wrapper on the usual path: the reply is the client's own promise.
+  return client.evalSha(script.sha, keys, args).catch((error: unknown) => {
     if (!/NOSCRIPT/i.test(error instanceof Error ? error.message : String(error))) throw error;
-    return await client.eval(script.text, keys, args);
-  }
+    return client.eval(script.text, keys, args);
+  });
 }
 
 /** The part of a node-redis client the store uses (`createClient()` from `redis`). */
