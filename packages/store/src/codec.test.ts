@@ -32,15 +32,22 @@ describe("StoreCodec caches", () => {
     expect(codec.idKeys("getById", token)[0]).not.toBe(expected[0]);
   });
 
-  it("keeps no token in memory as text, only its digest and blind indexes (opened metadata is the caller's)", () => {
+  it("keys its caches by digests, never by a token, and shows no opened claim when inspected", () => {
     const token = `secret-${randomBytes(16).toString("hex")}`;
-    const sealed = entry(token);
+    const claim = `CLAIM-${randomBytes(8).toString("hex")}`;
+    const sealed = codec.encode(token, { id: "id-secret", subject: "subject-a", expiresAt: new Date(now.getTime() + HOUR), claims: { value: claim } }, now);
     codec.tokenKeys("get", token);
     codec.subjectKeys("list", `subject-${token}`);
-    codec.decode("get", sealed.tokenKey, sealed.sealed);
-    const heap = inspect(codec, { depth: Infinity, maxArrayLength: Infinity, maxStringLength: Infinity });
-    expect(heap).toContain(sealed.tokenKey);
-    expect(heap).not.toContain(token);
+    expect(codec.decode("get", sealed.tokenKey, sealed.sealed).claims).toEqual({ value: claim });
+    // White-box: every key of every cache, and every cached index.
+    const caches = Object.values(Reflect.get(codec, "indexCaches") as object).concat(Reflect.get(codec, "opened") as object);
+    const held = caches.flatMap((cache) => ["newer", "older"].flatMap((half) => [...(Reflect.get(cache as object, half) as Map<string, unknown>)]));
+    const text = JSON.stringify(held.map(([key, value]) => [key, Array.isArray(value) ? value : "opened"]));
+    expect(text).toContain(sealed.tokenKey);
+    expect(text).not.toContain(token);
+    const shown = inspect(codec, { depth: Infinity, maxArrayLength: Infinity, maxStringLength: Infinity });
+    expect(shown).not.toContain(token);
+    expect(shown).not.toContain(claim);
   });
 
   it("still refuses an envelope it has opened when it is read for another token, or altered", () => {

@@ -1,3 +1,4 @@
+import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { RecentCache } from "./recent-cache";
 
@@ -22,5 +23,13 @@ describe("RecentCache", () => {
     cache.set("d", "d"); // newer {c, d}
     expect(cache.get("hot")).toBe("h");
     expect(cache.get("a")).toBeUndefined();
+  });
+
+  it("shows only its size when inspected or serialised", () => {
+    const cache = new RecentCache<{ claims: { value: string } }>(4);
+    cache.set("k", { claims: { value: "SECRET-SERVICE-TOKEN" } });
+    expect(inspect({ cache }, { depth: Infinity })).not.toContain("SECRET");
+    expect(JSON.stringify({ cache })).not.toContain("SECRET");
+    expect(inspect(cache)).toBe("RecentCache(1 entries, hidden)");
   });
 });

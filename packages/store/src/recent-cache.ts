@@ -1,8 +1,11 @@
+import { inspect } from "node:util";
+
 /**
  * A map that keeps about the `limit` most recently used entries, at most 2 × `limit`: entries go
  * into a newer half; when it is full it becomes the older half and the previous older half is
  * dropped; a hit in the older half moves the entry forward. A hit is one Map lookup, with none of
- * a strict LRU's reordering (which cost as much as the lookup it saves).
+ * a strict LRU's reordering (which cost as much as the lookup it saves). Its entries may be opened
+ * metadata (claims can hold secrets): inspecting or serialising it shows only its size.
  */
 export class RecentCache<V> {
   private newer = new Map<string, V>();
@@ -28,5 +31,13 @@ export class RecentCache<V> {
 
   get size(): number {
     return this.newer.size + this.older.size;
+  }
+
+  [inspect.custom](): string {
+    return `RecentCache(${this.size} entries, hidden)`;
+  }
+
+  toJSON(): string {
+    return this[inspect.custom]();
   }
 }
