@@ -25,6 +25,8 @@ export interface BackendUnderTest {
   lock: StoreLock;
   /** Every key and value the backend holds for this store, as text (absent for memory). */
   dump?: () => Promise<string>;
+  /** The same backend data through a store with another vault (a key rotation); absent where nothing is shared (memory). */
+  reopen?: (vault: Vault) => Promise<TokenStore>;
 }
 
 export type MakeBackend = (options: { vault: Vault; clock: Clock; namespace: string }) => Promise<BackendUnderTest>;
@@ -46,7 +48,8 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 export function tokenStoreConformance(name: string, make: MakeBackend): void {
   describe(`TokenStore conformance: ${name}`, () => {
     const clock = new TestClock();
-    const vault = testVault();
+    const material = randomBytes(32);
+    const vault = new Vault(createKeyRing(material));
     let backend: BackendUnderTest;
     let store: TokenStore;
     beforeAll(async () => {
@@ -131,6 +134,32 @@ export function tokenStoreConformance(name: string, make: MakeBackend): void {
         expect(await s.isRevoked("tok-never-stored")).toBe(false);
       } finally {
         await isolated.store.close();
+      }
+    });
+
+    it("finds entries sealed under the previous key after a rotation, and revokes and deletes them exactly", async () => {
+      if (!backend.reopen) return;
+      const tag = randomBytes(4).toString("hex");
+      const [token, subject] = [`tok-rot-${tag}`, `svc-rot-${tag}`];
+      await store.store(token, meta(clock, { id: `rot-${tag}`, subject }));
+      await store.store(`${token}-2`, meta(clock, { id: `rot-${tag}-2`, subject }));
+      const rotated = await backend.reopen(new Vault(createKeyRing(randomBytes(32), [material])));
+      try {
+        expect((await rotated.get(token))?.id).toBe(`rot-${tag}`);
+        expect((await rotated.getById(`rot-${tag}-2`))?.id).toBe(`rot-${tag}-2`);
+        await rotated.store(`${token}-3`, meta(clock, { id: `rot-${tag}-3`, subject }));
+        expect((await rotated.list(subject)).map((m) => m.id).sort()).toEqual([`rot-${tag}`, `rot-${tag}-2`, `rot-${tag}-3`]);
+        expect(await rotated.revoke(`${token}-2`)).toBe(true);
+        expect(await rotated.isRevoked(`${token}-2`)).toBe(true);
+        expect(await rotated.get(`${token}-2`)).toBeNull();
+        expect(await rotated.delete(token)).toBe(true);
+        expect(await rotated.get(token)).toBeNull();
+        expect((await rotated.list(subject)).map((m) => m.id)).toEqual([`rot-${tag}-3`]);
+        // The store on the old key alone sees the same revocation and deletion.
+        expect(await store.isRevoked(`${token}-2`)).toBe(true);
+        expect(await store.get(token)).toBeNull();
+      } finally {
+        await rotated.close();
       }
     });
 

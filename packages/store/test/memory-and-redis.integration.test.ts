@@ -17,5 +17,6 @@ tokenStoreConformance("Redis (node-redis)", async ({ vault, clock, namespace }) 
   const client = createClient({ url: REDIS_URL });
   await client.connect();
   const prefix = keys.freshPrefix();
-  return { store: createRedisTokenStore(client, { vault, clock, namespace, prefix, ownsClient: true }), lock: createRedisStoreLock(client, { prefix }), dump: () => keys.dump(prefix) };
+  const reopen = (rotated: typeof vault) => Promise.resolve(createRedisTokenStore(client, { vault: rotated, clock, namespace, prefix }));
+  return { store: createRedisTokenStore(client, { vault, clock, namespace, prefix, ownsClient: true }), lock: createRedisStoreLock(client, { prefix }), dump: () => keys.dump(prefix), reopen };
 });

@@ -20,7 +20,8 @@ async function dumpTables(): Promise<string> {
 
 tokenStoreConformance("PostgreSQL (Prisma)", ({ vault, clock, namespace }) => {
   const store = createPostgresTokenStore(prisma, { vault, clock, namespace });
-  return Promise.resolve({ store, lock: store, dump: dumpTables });
+  const reopen = (rotated: typeof vault) => Promise.resolve(createPostgresTokenStore(prisma, { vault: rotated, clock, namespace }));
+  return Promise.resolve({ store, lock: store, dump: dumpTables, reopen });
 });
 
 storeLockConformance("PostgreSQL (Prisma)", ({ clock, namespace }) => {

@@ -8,6 +8,11 @@ import { createHash } from "node:crypto";
 export interface ScriptClient {
   evalSha(sha: string, keys: string[], args: string[]): Promise<unknown>;
   eval(script: string, keys: string[], args: string[]): Promise<unknown>;
+  /**
+   * HMGET, where the client offers it (node-redis): `get` then reads an entry with one plain
+   * command. Calling a script took several times the server time of the read it wraps.
+   */
+  hmget?(key: string, fields: string[]): Promise<unknown>;
   /** Closes the connection, when the store owns it. */
   close?(): Promise<void>;
 }
@@ -23,19 +28,19 @@ export function luaScript(text: string): LuaScript {
 }
 
 /** Runs a script by its SHA (one short request), sending its text only when Redis does not have it yet (NOSCRIPT). */
-export async function runScript(client: ScriptClient, script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
-  try {
-    return await client.evalSha(script.sha, keys, args);
-  } catch (error) {
+export function runScript(client: ScriptClient, script: LuaScript, keys: string[], args: string[]): Promise<unknown> {
+  // No async wrapper on the usual path: the reply is the client's own promise.
+  return client.evalSha(script.sha, keys, args).catch((error: unknown) => {
     if (!/NOSCRIPT/i.test(error instanceof Error ? error.message : String(error))) throw error;
-    return await client.eval(script.text, keys, args);
-  }
+    return client.eval(script.text, keys, args);
+  });
 }
 
 /** The part of a node-redis client the store uses (`createClient()` from `redis`). */
 export interface NodeRedisLike {
   evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  hmGet?(key: string, fields: string[]): Promise<unknown>;
   close?(): Promise<unknown>;
 }
 
@@ -50,6 +55,7 @@ export function nodeRedisScripts(client: NodeRedisLike, owned = false): ScriptCl
   return {
     evalSha: (sha, keys, args) => client.evalSha(sha, { keys, arguments: args }),
     eval: (script, keys, args) => client.eval(script, { keys, arguments: args }),
+    hmget: client.hmGet ? (key, fields) => client.hmGet!(key, fields) : undefined,
     close: owned && client.close ? async () => void (await client.close!()) : undefined,
   };
 }

@@ -176,7 +176,7 @@ export class InMemoryTokenStore implements TokenStore, StoreLock {
     return Promise.resolve();
   }
 
-  private liveByKeys(keys: string[]): TokenMetadata | null {
+  private liveByKeys(keys: readonly string[]): TokenMetadata | null {
     const now = this.now();
     for (const key of keys) {
       if ((this.revoked.get(key) ?? 0) > now) return null;

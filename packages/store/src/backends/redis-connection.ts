@@ -82,6 +82,7 @@ export function withCommandDeadline(client: ScriptClient, ms: number): ScriptCli
   return {
     evalSha: (sha, keys, args) => bounded(() => client.evalSha(sha, keys, args)),
     eval: (script, keys, args) => bounded(() => client.eval(script, keys, args)),
+    hmget: client.hmget && ((key, fields) => bounded(() => client.hmget!(key, fields))),
     close: client.close && (() => client.close!()),
   };
 }

@@ -34,18 +34,16 @@ redis.call('PEXPIREAT', t, exp)
 redis.call('ZADD', s, exp, h)
 local last = redis.call('ZRANGE', s, -1, -1, 'WITHSCORES')
 redis.call('PEXPIREAT', s, tonumber(last[2]))
-redis.call('SET', i, h)
-redis.call('PEXPIREAT', i, exp)
+redis.call('SET', i, h, 'PXAT', exp)
 redis.call('PUBLISH', p .. ':changes', h)
 return 'ok'`,
 
-  // ARGV: prefix, token index, now -> sealed metadata or false
+  // ARGV: prefix, token index, now -> sealed metadata or false. The entry alone answers: a revoked
+  // token has none (revoke deletes it in the same script that records the revocation, and store
+  // refuses the token while the revocation lasts), so the hot read is one command, not two.
   get: `
-local p, h, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local revoked = redis.call('GET', p .. ':r:' .. h)
-if revoked and tonumber(revoked) > now then return false end
-local v = redis.call('HMGET', p .. ':t:' .. h, 'm', 'x')
-if not v[1] or tonumber(v[2]) <= now then return false end
+local v = redis.call('HMGET', ARGV[1] .. ':t:' .. ARGV[2], 'm', 'x')
+if not v[1] or tonumber(v[2]) <= tonumber(ARGV[3]) then return false end
 return v[1]`,
 
   // ARGV: prefix, id index, now -> {token index, sealed} or false

@@ -83,10 +83,30 @@ export class RedisTokenStore implements TokenStore, StoreLock {
 
   async get(token: string): Promise<TokenMetadata | null> {
     for (const key of this.codec.tokenKeys("get", token)) {
-      const sealed = await this.run("get", "get", key, `t:${key}`, [key, this.now()]);
-      if (typeof sealed === "string") return this.codec.decode("get", key, sealed);
+      const sealed = await this.liveEntry(key);
+      if (sealed !== null) return this.codec.decode("get", key, sealed);
     }
     return null;
+  }
+
+  /**
+   * The sealed metadata of a live entry, else null. The entry alone answers (see the get script:
+   * a revoked token has none), so where the client has HMGET it is one plain command, with the
+   * script's expiry test made here on the same clock.
+   */
+  private async liveEntry(key: string): Promise<string | null> {
+    if (!this.client.hmget) {
+      const sealed = await this.run("get", "get", key, `t:${key}`, [key, this.now()]);
+      return typeof sealed === "string" ? sealed : null;
+    }
+    let reply: unknown;
+    try {
+      reply = await this.client.hmget(`${this.prefix}:t:${key}`, ["m", "x"]);
+    } catch (error) {
+      throw toStorageError("get", key, error);
+    }
+    const [sealed, expiresAtMs] = Array.isArray(reply) ? (reply as unknown[]) : [];
+    return typeof sealed === "string" && Number(expiresAtMs) > this.clock.now().getTime() ? sealed : null;
   }
 
   async getById(id: string): Promise<TokenMetadata | null> {
