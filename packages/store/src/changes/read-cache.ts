@@ -24,7 +24,7 @@ export interface StoreReadCacheOptions extends StoreOptions {
 const MAX_REMEMBERED = 10_000;
 
 interface Entry {
-  keys: string[];
+  keys: readonly string[];
   metadata: TokenMetadata;
 }
 
@@ -127,11 +127,11 @@ export class StoreReadCache implements ChangeObserver {
     this.enabled = true;
   }
 
-  private fill(keys: string[], ticket: number, metadata: TokenMetadata): void {
+  private fill(keys: readonly string[], ticket: number, metadata: TokenMetadata): void {
     if (!this.active || ticket < this.floor) return;
     if (keys.some((key) => (this.touchedAt.get(key) ?? -1) > ticket)) return;
     if (this.entries.size >= this.maxEntries) this.evictOldest();
-    const [first, ...others] = keys as [string, ...string[]];
+    const [first, ...others] = keys as readonly [string, ...string[]];
     this.entries.delete(first); // re-inserted last: the newest
     this.entries.set(first, { keys, metadata: structuredClone(metadata) });
     for (const other of others) this.alias.set(other, first);
