@@ -34,8 +34,9 @@ describe("refresh exactly once across processes (herd)", () => {
       const company = `herd-${provider}`;
       const service = h.service();
       await h.connect(service, company, provider);
-      const connection = await h.db.prisma.connection.findUniqueOrThrow({ where: { companyId_provider: { companyId: company, provider } } });
-      const [grant] = await h.sim.listGrants(provider === "xero" ? { tenantId: connection.externalId } : { realmId: connection.externalId });
+      const connection = await h.db.prisma.oAuthGrant.findFirstOrThrow({ where: { companyId: company, provider } });
+      const { externalId } = await h.db.prisma.connection.findFirstOrThrow({ where: { grantId: connection.id } });
+      const [grant] = await h.sim.listGrants(provider === "xero" ? { tenantId: externalId } : { realmId: externalId });
       expect(grant).toBeDefined();
 
       const workers = Array.from(
