@@ -223,7 +223,7 @@ export class Jobs {
   private async notify(type: WebhookEventType, connection: UpkeepConnection, extra: Record<string, string | number | null> = {}): Promise<void> {
     const { config, boss, logger, clock, companyWebhooks } = this.deps;
     logger.info("worker event", { type, provider: connection.provider, companyId: connection.companyId });
-    // An event about a grant is about every connection it serves (one Xero consent's organisations): one event each.
+    // An event about a grant is about every connection it serves (the organisations of one consent): one event each.
     const reached = connection.connections.length > 0 ? connection.connections : [{ id: connection.id, externalId: connection.externalId }];
     for (const one of reached) {
       const event = webhookEvent(type, { ...connection, ...one }, clock.now(), extra);
