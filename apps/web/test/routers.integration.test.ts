@@ -157,7 +157,7 @@ describe("routers through the server-side caller", () => {
     expect(items.length).toBeGreaterThan(0);
     for (const item of items) {
       expect(Object.keys(item).sort()).toEqual(
-        ["action", "apiEndpoint", "connectionType", "errorMessage", "id", "ipAddress", "outcome", "requestMethod", "responseStatus", "responseTime", "timestamp", "userId"],
+        ["action", "apiEndpoint", "connectionId", "connectionType", "errorMessage", "id", "ipAddress", "outcome", "requestMethod", "responseStatus", "responseTime", "timestamp", "userId"],
       );
     }
   });

@@ -100,17 +100,23 @@ describe("the warm path: a per-process token cache kept by LISTEN/NOTIFY", () =>
     return value;
   }
 
-  it("a warm call makes no database query; with the cache off every call does", async () => {
+  it("a warm call makes no database query, by connection id as by company and provider; with the cache off every call does", async () => {
     await h.connect(service, "warm-co", "xero");
     const token = await warm("warm-co");
+    const connectionId = token.connectionId;
+    await service.getValidToken({ connectionId }, { userId: "warm-up" });
     const perCall: number[] = [];
     for (let i = 0; i < 100; i++) {
       await nextTurn();
-      const { value, queries: n } = await counted(() => service.getValidToken("warm-co", "xero", "bob"));
-      expect(value).toEqual(token);
-      perCall.push(n);
+      const byId = await counted(() => service.getValidToken({ connectionId }, { userId: "bob" }));
+      expect(byId.value).toEqual(token);
+      const bySeed = await counted(() => service.getValidToken("warm-co", "xero", "bob"));
+      expect(bySeed.value).toEqual(token);
+      perCall.push(byId.queries, bySeed.queries);
     }
     expect(Math.max(...perCall)).toBe(0);
+    // Another company naming this connection's id is never answered from the cache (nor at all).
+    await expect(service.getValidToken({ connectionId, companyId: "not-warm-co" })).rejects.toMatchObject({ code: "NOT_FOUND" });
 
     const cold = h.service(); // TEST_OPTIONS: the cache off
     await cold.getValidToken("warm-co", "xero", "bob");

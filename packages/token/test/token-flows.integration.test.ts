@@ -374,16 +374,19 @@ describe("getValidToken and refresh", () => {
     // A holder that stalls (a paused process: its heartbeat does not run) while its lease lapses.
     const slow = h.service({ leaseMs: 300, leaseHeartbeatMs: 60_000, providerTimeoutMs: 3_000, retry: { attempts: 1, baseDelayMs: 10, maxDelayMs: 10 } });
     const fast = h.service({ leaseMs: 10_000 });
+    // By connection id, the two holders reading two connections of one grant (one consent, two organisations).
+    await h.pinOrganisations(2);
     await h.connect(fast, company, "xero");
+    const [first, second] = (await fast.listConnections(company)).filter((v) => v.provider === "xero").map((v) => v.connectionId!);
     const grant = await grantOf(company, "xero");
     await h.expire(company, "xero");
     await h.sim.addFault({ kind: "latency", provider: "xero", latencyMs: 1_200, count: 1 });
-    const slowResult = slow.getValidToken(company, "xero", "alice");
+    const slowResult = slow.getValidToken({ connectionId: first! }, { userId: "alice" });
     await new Promise((r) => setTimeout(r, 600)); // the slow holder's lease has expired
-    const fastResult = await fast.getValidToken(company, "xero", "bob");
+    const fastResult = await fast.getValidToken({ connectionId: second! }, { userId: "bob" });
     const late = await slowResult;
     expect(late.accessToken).toBe(fastResult.accessToken);
-    const stored = await fast.getValidToken(company, "xero", "carol");
+    const stored = await fast.getValidToken({ connectionId: first! }, { userId: "carol" });
     expect(stored.accessToken).toBe(fastResult.accessToken);
     const refreshes = (await auditRows(company)).filter((a) => a.action === "REFRESH");
     expect(refreshes.map((r) => r.outcome)).toEqual(["SUCCESS"]);
@@ -392,7 +395,7 @@ describe("getValidToken and refresh", () => {
     expect(after?.counters.refreshSuccess).toBe(2); // both reached Xero; only one set was stored
     // The stored set is the grant's current one.
     await h.expire(company, "xero");
-    await fast.getValidToken(company, "xero", "alice");
+    await fast.getValidToken({ connectionId: second! }, { userId: "alice" });
     expect((await h.sim.getGrant(grant.id))?.counters.invalidGrant).toBe(0);
   });
 });

@@ -97,6 +97,7 @@ const filterDate = z
 export const auditFilters = schemaOf<AuditLogFilters>()(
   z.object({
     connectionType: providerId.optional(),
+    connectionId: z.uuid().optional(),
     action: auditAction.optional(),
     outcome: auditOutcome.optional(),
     userId: plainText.min(1).max(128).optional(),
