@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { TokenError } from "@tokenvault/vault";
+import { AuditLogQuery } from "../src/audit/audit-log-query";
 import type { TokenService } from "../src/token-service";
 import { useHarness, type Harness } from "./harness";
 
@@ -120,6 +121,12 @@ describe("QuickBooks realms", () => {
     // Disconnecting one realm leaves the other, and the seed signature names it again.
     await service.disconnect({ connectionId: idOf(realmA) }, { userId: "alice" });
     expect((await service.getValidToken(company, "quickbooks", "alice")).externalId).toBe(realmB);
+
+    // Each connection's own history: the audit log filtered by its id.
+    const { items } = await new AuditLogQuery(h.db.prisma).list(company, { connectionId: idOf(realmA) }, { limit: 200 });
+    expect(items.length).toBeGreaterThan(0);
+    expect(new Set(items.map((i) => i.connectionId))).toEqual(new Set([idOf(realmA)]));
+    expect(items.map((i) => i.action)).toEqual(expect.arrayContaining(["DISCONNECT", "REVOKE"]));
   });
 });
 
