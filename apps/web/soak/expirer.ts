@@ -79,7 +79,7 @@ export class Expirer {
   async tally(): Promise<RefreshTally[]> {
     const tallies: RefreshTally[] = [];
     for (const c of this.connections) {
-      const connection = await this.h.db.prisma.connection.findUniqueOrThrow({ where: { companyId_provider: { companyId: c.companyId, provider: c.provider } } });
+      const connection = await this.h.db.prisma.connection.findFirstOrThrow({ where: { companyId: c.companyId, provider: c.provider } });
       const grants = await this.h.sim.listGrants(c.provider === "xero" ? { tenantId: connection.externalId } : { realmId: connection.externalId });
       const providerRefreshes = grants.reduce((sum, grant) => sum + grant.counters.refreshSuccess, 0);
       const tally: RefreshTally = { ...c, expiries: this.expiries.get(this.key(c))!, providerRefreshes, storedResults: await this.stored(c) };

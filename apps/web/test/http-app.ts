@@ -30,7 +30,8 @@ export async function startHttpApp(
   extraEnv: Record<string, string | undefined> | ((databaseUrl: string) => Record<string, string | undefined>) = {},
 ): Promise<HttpApp> {
   const sim = await startSimulator({ strict: true });
-  await sim.updateSettings({ autoApprove: true });
+  // One organisation per Xero consent: one Xero connection per company, which the seed signatures name.
+  await sim.updateSettings({ autoApprove: true, xeroTenantsPerAuthorization: 1 });
   const database: TestDatabase = await createTestDatabase(label);
   const db = await openDatabase({ databaseUrl: database.url });
   const server = await startProductionServer((url) => ({

@@ -50,7 +50,8 @@ describe("routers through the server-side caller", () => {
 
   beforeAll(async () => {
     sim = await startSimulator({ strict: true });
-    await sim.updateSettings({ autoApprove: true });
+    // One organisation per Xero consent: one Xero connection per company, which the seed signatures name.
+  await sim.updateSettings({ autoApprove: true, xeroTenantsPerAuthorization: 1 });
     database = await createTestDatabase("routers");
     db = await openDatabase({ databaseUrl: database.url });
     vault = new Vault(createKeyRing(randomBytes(32)));
@@ -156,7 +157,7 @@ describe("routers through the server-side caller", () => {
     expect(items.length).toBeGreaterThan(0);
     for (const item of items) {
       expect(Object.keys(item).sort()).toEqual(
-        ["action", "apiEndpoint", "connectionType", "errorMessage", "id", "ipAddress", "outcome", "requestMethod", "responseStatus", "responseTime", "timestamp", "userId"],
+        ["action", "apiEndpoint", "connectionId", "connectionType", "errorMessage", "id", "ipAddress", "outcome", "requestMethod", "responseStatus", "responseTime", "timestamp", "userId"],
       );
     }
   });

@@ -19,7 +19,8 @@ describe("production server shutdown", () => {
   it("a check followed at once by SIGTERM leaves both its CHECK and TOKEN_READ rows", async () => {
     const sim = await startSimulator({ strict: true });
     cleanups.push(() => sim.close());
-    await sim.updateSettings({ autoApprove: true });
+    // One organisation per Xero consent: one Xero connection per company, which the seed signatures name.
+  await sim.updateSettings({ autoApprove: true, xeroTenantsPerAuthorization: 1 });
     const database = await createTestDatabase("web-sigterm");
     cleanups.push(() => database.drop());
     const db = await openDatabase({ databaseUrl: database.url });

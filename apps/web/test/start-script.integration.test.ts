@@ -44,7 +44,8 @@ describe("SIGTERM to what `pnpm start` started", () => {
   it("stops the server: the port closes, no process of it remains, queued audit rows are written", async () => {
     const sim = await startSimulator({ strict: true });
     cleanups.push(() => sim.close());
-    await sim.updateSettings({ autoApprove: true });
+    // One organisation per Xero consent: one Xero connection per company, which the seed signatures name.
+  await sim.updateSettings({ autoApprove: true, xeroTenantsPerAuthorization: 1 });
     const database = await createTestDatabase("web-start-script");
     cleanups.push(() => database.drop());
     const db = await openDatabase({ databaseUrl: database.url });

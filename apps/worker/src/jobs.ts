@@ -71,7 +71,7 @@ export class Jobs {
         const decision = decide(connection, config, now);
         if (decision.recovered) await this.recovered(connection);
         if (decision.expired && (await this.openIncident(connection, "expired"))) await this.notify("connection.expired", connection);
-        if (decision.horizonWarning && (await service.upkeep.markHorizonWarning(connection.id, connection.horizonWarning, decision.horizonWarning.marker))) {
+        if (decision.horizonWarning && (await service.upkeep.markHorizonWarning(connection.grantId, connection.horizonWarning, decision.horizonWarning.marker))) {
           const { daysLeft, hardExpiresAt } = decision.horizonWarning;
           await this.notify("connection.reauthorization_due", connection, { reconnectBefore: hardExpiresAt.toISOString(), daysLeft });
         }
@@ -151,7 +151,7 @@ export class Jobs {
     // During the cooldown after a failure the service serves the still-valid token without
     // asking the provider: that is not a recovery, and the job must try again later.
     const error = result.error ?? new TokenError("PROVIDER_UNAVAILABLE", "The provider failed a moment ago; the refresh waits for its cooldown.");
-    const { failureDays, exhausted } = await service.upkeep.countFailureDay(connection.id, utcDay(clock.now()), config.exhaustAfterDays, clock.now());
+    const { failureDays, exhausted } = await service.upkeep.countFailureDay(connection.grantId, utcDay(clock.now()), config.exhaustAfterDays, clock.now());
     logger.warn("worker refresh failed", { provider: connection.provider, companyId: connection.companyId, code: error.code, failureDays, exhausted });
     if (exhausted) {
       if (await this.openIncident(connection, "exhausted")) await this.notify("connection.exhausted", connection, { failureDays, reason: error.code });
@@ -208,12 +208,12 @@ export class Jobs {
   }
 
   private async recovered(connection: UpkeepConnection): Promise<void> {
-    const was = await this.deps.service.upkeep.recover(connection.id);
+    const was = await this.deps.service.upkeep.recover(connection.grantId);
     if (was) await this.notify("connection.recovered", connection, { previousIncident: was });
   }
 
   private async openIncident(connection: UpkeepConnection, incident: UpkeepIncident): Promise<boolean> {
-    return this.deps.service.upkeep.openIncident(connection.id, incident, REPLACES[incident]);
+    return this.deps.service.upkeep.openIncident(connection.grantId, incident, REPLACES[incident]);
   }
 
   /**
@@ -223,9 +223,13 @@ export class Jobs {
   private async notify(type: WebhookEventType, connection: UpkeepConnection, extra: Record<string, string | number | null> = {}): Promise<void> {
     const { config, boss, logger, clock, companyWebhooks } = this.deps;
     logger.info("worker event", { type, provider: connection.provider, companyId: connection.companyId });
-    const event = webhookEvent(type, connection, clock.now(), extra);
-    await companyWebhooks.publish(connection.companyId, { type: event.type, timestamp: event.timestamp, data: event.data });
-    if (!config.webhook) return;
-    await boss.send(QUEUES.webhook, event, { retryLimit: config.webhookRetryLimit, retryDelay: config.webhookRetryDelaySeconds, retryBackoff: true, expireInSeconds: 60 });
+    // An event about a grant is about every connection it serves (the organisations of one consent): one event each.
+    const reached = connection.connections.length > 0 ? connection.connections : [{ id: connection.id, externalId: connection.externalId }];
+    for (const one of reached) {
+      const event = webhookEvent(type, { ...connection, ...one }, clock.now(), extra);
+      await companyWebhooks.publish(connection.companyId, { type: event.type, timestamp: event.timestamp, data: event.data });
+      if (!config.webhook) continue;
+      await boss.send(QUEUES.webhook, event, { retryLimit: config.webhookRetryLimit, retryDelay: config.webhookRetryDelaySeconds, retryBackoff: true, expireInSeconds: 60 });
+    }
   }
 }

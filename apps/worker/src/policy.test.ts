@@ -15,9 +15,11 @@ const secret = (expiresIn: number | null, refreshedAgo: number): UpkeepSecret =>
 function connection(overrides: Partial<UpkeepConnection> = {}): UpkeepConnection {
   return {
     id: "c1",
+    grantId: "g1",
     companyId: "acme",
     provider: "xero",
     externalId: "t1",
+    connections: [{ id: "c1", externalId: "t1" }],
     refreshFailureDays: 0,
     lastFailureDay: null,
     exhaustedAt: null,

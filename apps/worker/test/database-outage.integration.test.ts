@@ -40,7 +40,7 @@ describe("the worker while the database refuses connections", () => {
     } finally {
       proxy.restore();
     }
-    const row = await h.db.prisma.connection.findUniqueOrThrow({ where: { id: connectionId } });
+    const row = await h.grantOf(connectionId);
     expect([row.refreshFailureDays, row.incident]).toEqual([0, null]);
     await expect(worker.jobs.refresh({ connectionId, reason: "keep-alive" })).resolves.toBe("refreshed");
     await worker.stop(); // closes the pool pg-boss was given

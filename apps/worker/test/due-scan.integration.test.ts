@@ -18,25 +18,25 @@ function nodesOf(node: PlanNode): PlanNode[] {
 
 const ISO = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
 
-// 5,000 connections, almost all fresh (refreshed 10 minutes ago), and one due per reason.
+// 5,000 grants, almost all fresh (refreshed 10 minutes ago), and one due per reason.
 const SEED = `
-  INSERT INTO "Connection" ("id", "companyId", "provider", "connectedBy", "metadata", "updatedAt")
+  INSERT INTO "OAuthGrant" ("id", "companyId", "provider", "connectedBy", "metadata", "updatedAt")
   SELECT gen_random_uuid(), 'c' || g, CASE WHEN g % 10 = 0 THEN 'quickbooks' ELSE 'xero' END, 'seed',
          CASE WHEN g % 10 = 0 THEN jsonb_build_object('refreshTokenHardExpiresAt', to_char((now() + interval '3 years') AT TIME ZONE 'UTC', ${ISO})) ELSE '{}'::jsonb END,
          now()
     FROM generate_series(1, 5000) AS g;
-  INSERT INTO "TokenSecret" ("id", "companyId", "provider", "kind", "connectionId", "ciphertext", "keyId", "expiresAt", "lastRefreshedAt", "updatedAt")
+  INSERT INTO "TokenSecret" ("id", "companyId", "provider", "kind", "grantId", "ciphertext", "keyId", "expiresAt", "lastRefreshedAt", "updatedAt")
   SELECT gen_random_uuid(), c."companyId", c."provider", k.kind::"TokenKind", c."id", 'sealed', 'k1',
          now() + CASE WHEN k.kind = 'ACCESS_TOKEN' THEN interval '50 minutes' ELSE interval '59 days' END,
          now() - interval '10 minutes', now()
-    FROM "Connection" c CROSS JOIN (VALUES ('ACCESS_TOKEN'), ('REFRESH_TOKEN')) AS k(kind);
+    FROM "OAuthGrant" c CROSS JOIN (VALUES ('ACCESS_TOKEN'), ('REFRESH_TOKEN')) AS k(kind);
   UPDATE "TokenSecret" SET "expiresAt" = now() + interval '2 minutes' WHERE "companyId" = 'c1' AND "kind" = 'ACCESS_TOKEN';
   UPDATE "TokenSecret" SET "lastRefreshedAt" = now() - interval '40 days', "expiresAt" = now() + interval '20 days' WHERE "companyId" = 'c2' AND "kind" = 'REFRESH_TOKEN';
   UPDATE "TokenSecret" SET "lastRefreshedAt" = NULL WHERE "companyId" = 'c3' AND "kind" = 'REFRESH_TOKEN';
   UPDATE "TokenSecret" SET "state" = 'REVOKED' WHERE "companyId" = 'c4' AND "kind" = 'REFRESH_TOKEN';
-  UPDATE "Connection" SET "incident" = 'refresh_failed', "incidentAt" = now() WHERE "companyId" = 'c5';
-  UPDATE "Connection" SET "metadata" = jsonb_build_object('refreshTokenHardExpiresAt', to_char((now() + interval '10 days') AT TIME ZONE 'UTC', ${ISO})) WHERE "companyId" = 'c10';
-  ANALYZE "Connection";
+  UPDATE "OAuthGrant" SET "incident" = 'refresh_failed', "incidentAt" = now() WHERE "companyId" = 'c5';
+  UPDATE "OAuthGrant" SET "metadata" = jsonb_build_object('refreshTokenHardExpiresAt', to_char((now() + interval '10 days') AT TIME ZONE 'UTC', ${ISO})) WHERE "companyId" = 'c10';
+  ANALYZE "OAuthGrant";
   ANALYZE "TokenSecret";
 `;
 
@@ -57,11 +57,11 @@ describe("the worker's due-connection scan", () => {
 
   it("returns the connections due for each reason and none of the fresh ones", async () => {
     const rows = await db.prisma.$queryRaw<{ id: string }[]>(dueConnectionsSql(dueCriteria(DEFAULT_WORKER_CONFIG, new Date())));
-    const companies = await db.prisma.connection.findMany({ where: { id: { in: rows.map((r) => r.id) } }, select: { companyId: true } });
+    const companies = await db.prisma.oAuthGrant.findMany({ where: { id: { in: rows.map((r) => r.id) } }, select: { companyId: true } });
     expect(companies.map((c) => c.companyId).sort()).toEqual(["c1", "c10", "c2", "c3", "c4", "c5"]);
   });
 
-  it("is served by index scans: no sequential scan of Connection or TokenSecret", async () => {
+  it("is served by index scans: no sequential scan of OAuthGrant or TokenSecret", async () => {
     const sql = dueConnectionsSql(dueCriteria(DEFAULT_WORKER_CONFIG, new Date()));
     const [row] = await db.prisma.$queryRaw<{ "QUERY PLAN": { Plan: PlanNode }[] }[]>(Prisma.sql`EXPLAIN (FORMAT JSON) ${sql}`);
     const nodes = nodesOf(row!["QUERY PLAN"][0]!.Plan);
@@ -73,8 +73,8 @@ describe("the worker's due-connection scan", () => {
         "TokenSecret_kind_expiresAt_idx",
         "TokenSecret_kind_lastRefreshedAt_idx",
         "TokenSecret_kind_state_idx",
-        "Connection_incident_idx",
-        "Connection_metadata_idx",
+        "OAuthGrant_incident_idx",
+        "OAuthGrant_metadata_idx",
       ]),
     );
   });

@@ -20,7 +20,7 @@ describe("failure policy and webhooks", () => {
     await receiver.close();
   });
 
-  const row = (id: string) => h.db.prisma.connection.findUniqueOrThrow({ where: { id } });
+  const row = (id: string) => h.grantOf(id);
   const distinctTypes = () => [...new Map(receiver.verified.map((d) => [d.id, d.type])).values()];
 
   it("counts failing days once per day, exhausts on day 4, notifies once per incident and once on recovery", async () => {

@@ -3,7 +3,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import pg from "pg";
 import { Webhook } from "standardwebhooks";
-import { openDatabase, type Database } from "@tokenvault/db";
+import { openDatabase, type Database, type OAuthGrant } from "@tokenvault/db";
 import { createTestDatabase } from "@tokenvault/db/testing";
 import { startSimulator, type Simulator } from "@tokenvault/simulator";
 import { ProviderRegistry, silentLogger, simulatedAdapters, TokenService, type Clock } from "@tokenvault/token";
@@ -57,6 +57,8 @@ export interface Harness {
   /** The vault key as TOKEN_ENCRYPTION_KEY, for a worker in a child process. */
   encryptionKeyHex: string;
   connect(companyId: string, provider: "xero" | "quickbooks"): Promise<string>;
+  /** The grant serving a connection (its lease, failing days, incident, metadata). */
+  grantOf(connectionId: string): Promise<OAuthGrant>;
   /** The simulator's grant for the newest connection of `provider` (intuit / xero). */
   newestGrantId(provider: "intuit" | "xero"): Promise<string>;
   expireSoon(companyId: string, provider: string, inMs?: number): Promise<void>;
@@ -72,7 +74,8 @@ export async function createHarness(label: string): Promise<Harness> {
   const databaseUrl = database.url;
   const db = await openDatabase({ databaseUrl });
   const sim = await startSimulator({ strict: true });
-  await sim.updateSettings({ autoApprove: true });
+  // One organisation per Xero consent: one Xero connection per company, which the seed signatures name.
+  await sim.updateSettings({ autoApprove: true, xeroTenantsPerAuthorization: 1 });
   const key = randomBytes(32);
   const vault = new Vault(createKeyRing(key));
   const clock = new MovableClock();
@@ -114,8 +117,12 @@ export async function createHarness(label: string): Promise<Harness> {
       const location = consent.headers.get("location");
       if (consent.status !== 302 || !location) throw new Error(`consent did not redirect: ${consent.status}`);
       await service.handleCallback({ provider, callbackUrl: location, companyId, context: { userId: "alice" } });
-      const row = await db.prisma.connection.findUniqueOrThrow({ where: { companyId_provider: { companyId, provider } } });
+      const row = await db.prisma.connection.findFirstOrThrow({ where: { companyId, provider } });
       return row.id;
+    },
+    async grantOf(connectionId) {
+      const { grantId } = await db.prisma.connection.findUniqueOrThrow({ where: { id: connectionId } });
+      return db.prisma.oAuthGrant.findUniqueOrThrow({ where: { id: grantId } });
     },
     async newestGrantId(provider) {
       const grants = await sim.listGrants({ provider });

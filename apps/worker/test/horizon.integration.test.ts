@@ -20,7 +20,7 @@ describe("the hard-expiry horizon", () => {
     await receiver.close();
   });
 
-  const metadataOf = async (id: string) => (await h.db.prisma.connection.findUniqueOrThrow({ where: { id } })).metadata as { refreshTokenHardExpiresAt?: string };
+  const metadataOf = async (id: string) => (await h.grantOf(id)).metadata as { refreshTokenHardExpiresAt?: string };
   const warnings = async (connectionId: string) =>
     h.sql(`SELECT id FROM pgboss.job WHERE name = $1 AND data->'data'->>'connectionId' = $2 AND data->>'type' = 'connection.reauthorization_due'`, [QUEUES.webhook, connectionId]);
 

@@ -83,11 +83,18 @@ describe("housekeeping", () => {
 
   it("retries a pending revocation on its schedule: revoked at the provider, then removed", async () => {
     const companyId = "acme-revocation";
-    await h.connect(companyId, "quickbooks");
+    // The user's one QuickBooks company, offered on every consent: the second connect reconnects it.
+    await h.sim.updateSettings({ intuitRealmIds: ["9130350000000042"] });
+    try {
+      await h.connect(companyId, "quickbooks");
+    } catch (error) {
+      await h.sim.updateSettings({ intuitRealmIds: null });
+      throw error;
+    }
     const oldGrant = await h.newestGrantId("intuit");
     // The provider refuses the revocation during the reconnect: the old grant is kept pending.
     const fault = await h.sim.addFault({ kind: "error", provider: "intuit", endpoint: "revoke", status: 503 });
-    await h.connect(companyId, "quickbooks");
+    await h.connect(companyId, "quickbooks").finally(() => h.sim.updateSettings({ intuitRealmIds: null }));
     await h.sim.removeFault(fault.id);
     const [pending] = await h.db.prisma.pendingRevocation.findMany({ where: { companyId } });
     expect(pending).toMatchObject({ provider: "quickbooks", attempts: 1 });

@@ -25,7 +25,7 @@ describe("keep-alive on the simulator's clock", () => {
 
     // Control: a connection the worker leaves alone (exhausted) is refused by the simulator after 60 idle days.
     const control = await h.connect("acme-control", "xero");
-    await h.db.prisma.connection.update({ where: { id: control }, data: { exhaustedAt: new Date(), incident: "exhausted" } });
+    await h.db.prisma.oAuthGrant.update({ where: { id: (await h.grantOf(control)).id }, data: { exhaustedAt: new Date(), incident: "exhausted" } });
 
     const worker = h.worker({}, h.clock);
     await worker.start({ schedule: false });

@@ -20,14 +20,14 @@ describe("a worker killed mid-job", () => {
   });
   afterAll(async () => h.close());
 
-  const connectionRow = (id: string) => h.db.prisma.connection.findUniqueOrThrow({ where: { id } });
+  const connectionRow = (id: string) => h.grantOf(id);
   const jobsOf = (connectionId: string) => refreshJobsOf(h, connectionId);
 
   it("leaves no lease beyond its expiry, and the job runs again on another worker", async () => {
     const companyId = "acme-killed";
     const connectionId = await h.connect(companyId, "xero");
     const grantId = await h.newestGrantId("xero");
-    const accessBefore = await h.db.prisma.tokenSecret.findFirstOrThrow({ where: { connectionId, kind: "ACCESS_TOKEN" } });
+    const accessBefore = await h.db.prisma.tokenSecret.findFirstOrThrow({ where: { grantId: (await h.grantOf(connectionId)).id, kind: "ACCESS_TOKEN" } });
     // The first refresh request hangs for 10 s and then fails: the kill lands while it is in flight,
     // and the provider rotates nothing for it.
     await h.sim.addFault({ kind: "latency", provider: "xero", grantId, latencyMs: 10_000, count: 1 });
@@ -85,7 +85,7 @@ describe("a worker killed mid-job", () => {
 
       const after = await connectionRow(connectionId);
       expect([after.leaseOwner, after.leaseExpiresAt]).toEqual([null, null]);
-      const access = await h.db.prisma.tokenSecret.findFirstOrThrow({ where: { connectionId, kind: "ACCESS_TOKEN" } });
+      const access = await h.db.prisma.tokenSecret.findFirstOrThrow({ where: { grantId: (await h.grantOf(connectionId)).id, kind: "ACCESS_TOKEN" } });
       expect(access.lastRefreshedAt!.getTime()).toBeGreaterThan(accessBefore.lastRefreshedAt!.getTime());
       const refreshes = await h.db.prisma.auditLog.findMany({ where: { companyId, action: "REFRESH", outcome: "SUCCESS" } });
       expect(refreshes.map((r) => r.userId)).toEqual([WORKER_USER]);

@@ -64,7 +64,7 @@ describe("two workers and two web processes", () => {
       // lease or is done (they then wait for, or read, the workers' writes).
       if (round === 2) {
         const refreshed = { kind: "ACCESS_TOKEN" as const, expiresAt: { gt: new Date(h.clock.now().getTime() + 10 * MINUTE) } };
-        const settled = () => h.db.prisma.connection.count({ where: { OR: [{ leaseOwner: { not: null } }, { secrets: { some: refreshed } }] } });
+        const settled = () => h.db.prisma.oAuthGrant.count({ where: { OR: [{ leaseOwner: { not: null } }, { secrets: { some: refreshed } }] } });
         await eventually(async () => ((await settled()) === connections.length ? true : undefined), 30_000, "the workers' leases");
       }
       const until = Date.now() + 2_000;

@@ -23,7 +23,7 @@ describe("refresh jobs through pg-boss", () => {
     await worker.boss.send(QUEUES.scan, {});
 
     const access = await eventually(async () => {
-      const row = await h.db.prisma.tokenSecret.findFirstOrThrow({ where: { connectionId, kind: "ACCESS_TOKEN" } });
+      const row = await h.db.prisma.tokenSecret.findFirstOrThrow({ where: { grantId: (await h.grantOf(connectionId)).id, kind: "ACCESS_TOKEN" } });
       return row.expiresAt! > new Date(Date.now() + 20 * 60_000) ? row : undefined;
     }, 30_000, "the refreshed access token");
     expect(access.state).toBe("VALID");
@@ -57,9 +57,9 @@ describe("refresh jobs through pg-boss", () => {
     expect(job.retry_count).toBe(0);
     const grant = (await h.sim.getGrant(grantId))!;
     expect(grant.counters.invalidGrant).toBe(1);
-    const secrets = await h.db.prisma.tokenSecret.findMany({ where: { connectionId, kind: { in: ["ACCESS_TOKEN", "REFRESH_TOKEN"] } } });
+    const secrets = await h.db.prisma.tokenSecret.findMany({ where: { grantId: (await h.grantOf(connectionId)).id, kind: { in: ["ACCESS_TOKEN", "REFRESH_TOKEN"] } } });
     expect(secrets.map((s) => s.state)).toEqual(["EXPIRED", "EXPIRED"]);
-    const connection = await h.db.prisma.connection.findUniqueOrThrow({ where: { id: connectionId } });
+    const connection = await h.grantOf(connectionId);
     expect(connection.incident).toBe("expired");
     expect(connection.refreshFailureDays).toBe(0);
 

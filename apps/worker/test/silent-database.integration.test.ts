@@ -100,12 +100,12 @@ describe("the worker process when its database goes silent, refuses or pauses", 
 
         const back = await outage(proxy, shape);
         await h.expireSoon(companyId, "xero");
-        const before = await h.db.prisma.tokenSecret.findFirstOrThrow({ where: { connectionId, kind: "ACCESS_TOKEN" } });
+        const before = await h.db.prisma.tokenSecret.findFirstOrThrow({ where: { grantId: (await h.grantOf(connectionId)).id, kind: "ACCESS_TOKEN" } });
 
         await eventually(async () => ((await scansSince(h, back)) > 0 ? true : undefined), RECOVERY_BOUND_MS, `a scan after the ${shape} (worker log: ${child.output().slice(-1500)})`);
         const scannedAfterMs = Date.now() - back;
         await eventually(async () => {
-          const access = await h.db.prisma.tokenSecret.findFirstOrThrow({ where: { connectionId, kind: "ACCESS_TOKEN" } });
+          const access = await h.db.prisma.tokenSecret.findFirstOrThrow({ where: { grantId: (await h.grantOf(connectionId)).id, kind: "ACCESS_TOKEN" } });
           return access.lastRefreshedAt!.getTime() > before.lastRefreshedAt!.getTime() ? true : undefined;
         }, 20_000, `the due connection refreshed after the ${shape}`);
         const refreshedAfterMs = Date.now() - back;

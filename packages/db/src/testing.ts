@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { pgExecutor, withPgClient } from "./client";
+import { PGlite } from "@electric-sql/pglite";
+import { pgExecutor, pgliteExecutor, withPgClient } from "./client";
 import { dbEnv } from "./env";
-import { applyMigrations } from "./migrate";
+import { applyMigrations, readMigrations, type SqlExecutor } from "./migrate";
 import { APPLICATION_NAME } from "./pool";
 
 export { createScratchRepository, type ChildRun, type ScratchRepository } from "./scratch-repository";
@@ -41,6 +42,43 @@ export async function createTestDatabase(label = "test"): Promise<TestDatabase> 
   return database;
 }
 export { TcpProxy, type ProxyMode, type TcpProxyOptions } from "./tcp-proxy";
+
+/** The migrations up to and including `last` (a directory name under prisma/migrations). */
+function migrationsThrough(last: string) {
+  const all = readMigrations();
+  const index = all.findIndex((m) => m.name === last);
+  if (index < 0) throw new Error(`no migration named ${last}`);
+  return all.slice(0, index + 1);
+}
+
+/**
+ * A database as it was at migration `last`, for tests of a later migration on rows written in
+ * the earlier shape: `run` gets an executor to write them (PostgreSQL: a client of `url`; the
+ * embedded database: the PGlite at `dataDir`, closed afterwards). Then open it with openDatabase
+ * (the embedded database applies the rest itself) or createTestDatabase-style applyMigrations.
+ */
+export async function populateAt(target: { url: string } | { dataDir: string }, last: string, run: (db: SqlExecutor) => Promise<void>): Promise<void> {
+  const migrations = migrationsThrough(last);
+  if ("url" in target) {
+    await withPgClient(target.url, async (client) => {
+      await applyMigrations(pgExecutor(client), migrations);
+      await run(pgExecutor(client));
+    });
+    return;
+  }
+  const pglite = await PGlite.create(target.dataDir);
+  try {
+    await applyMigrations(pgliteExecutor(pglite), migrations);
+    await run(pgliteExecutor(pglite));
+  } finally {
+    await pglite.close();
+  }
+}
+
+/** Applies every migration not yet applied to the PostgreSQL database at `url`. */
+export async function migrateToLatest(url: string): Promise<string[]> {
+  return (await withPgClient(url, (client) => applyMigrations(pgExecutor(client)))).applied;
+}
 
 /**
  * Drops every connection the service holds to `databaseName` (pg_terminate_backend on the

@@ -49,7 +49,7 @@ describe("the drift check notices drift", () => {
     ["an extra column", `ALTER TABLE "AuditLog" ADD COLUMN "extra" TEXT`],
     ["a changed nullability", `ALTER TABLE "ConnectionHealth" ALTER COLUMN "errorMessage" SET NOT NULL`],
     ["a dropped index", `DROP INDEX "AuditLog_companyId_timestamp_id_idx"`],
-    ["a changed default", `ALTER TABLE "Connection" ALTER COLUMN "version" SET DEFAULT 1`],
+    ["a changed default", `ALTER TABLE "OAuthGrant" ALTER COLUMN "version" SET DEFAULT 1`],
     ["a new enum value", `ALTER TYPE "TokenKind" ADD VALUE 'PASSWORD'`],
     ["a column type change", `ALTER TABLE "AuditLog" ALTER COLUMN "responseTime" TYPE BIGINT`],
   ])("%s", async (_label, change) => {

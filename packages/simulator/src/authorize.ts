@@ -72,14 +72,11 @@ export function handleAuthorize(ctx: RequestContext, config: AuthorizeConfig): S
     codeChallenge,
     companies:
       config.provider === "intuit"
-        ? Array.from({ length: Math.max(1, settings.intuitCompaniesPerAuthorization) }, () => {
-            const realm = realmId();
-            return { realmId: realm, name: intuitCompanyName(realm) };
-          })
+        ? (settings.intuitRealmIds ?? Array.from({ length: Math.max(1, settings.intuitCompaniesPerAuthorization) }, () => realmId())).map((realm) => ({ realmId: realm, name: intuitCompanyName(realm) }))
         : [],
     tenants:
       config.provider === "xero"
-        ? Array.from({ length: Math.max(1, settings.xeroTenantsPerAuthorization) }, (_, i) => ({
+        ? settings.xeroTenants?.map((t) => ({ ...t })) ?? Array.from({ length: Math.max(1, settings.xeroTenantsPerAuthorization) }, (_, i) => ({
             tenantId: uuid(),
             tenantName: XERO_ORG_NAMES[i % XERO_ORG_NAMES.length]! + (i >= XERO_ORG_NAMES.length ? ` ${i + 1}` : ""),
           }))

@@ -14,8 +14,18 @@ export interface Settings {
   autoApprove: Record<Provider, boolean>;
   /** Organisations a new Xero authorization connects. */
   xeroTenantsPerAuthorization: number;
+  /**
+   * The organisations the Xero user has, the same on every consent (a reconnect reaches the same
+   * tenant ids); null: new ones each time (xeroTenantsPerAuthorization of them).
+   */
+  xeroTenants: { tenantId: string; tenantName: string }[] | null;
   /** Companies the Intuit consent page offers. */
   intuitCompaniesPerAuthorization: number;
+  /**
+   * The realms of the companies the Intuit consent page offers, as a real Intuit user's companies
+   * stay the same from one consent to the next (a reconnect of the same company); null: new ones each time.
+   */
+  intuitRealmIds: string[] | null;
   /** A broken id_token in the OpenID provider's token responses (code exchanges and refreshes), for clients' refusal tests; null: correct ones. */
   oidcIdTokenFault: IdTokenFault | null;
 }
@@ -29,6 +39,8 @@ export function defaultSettings(strict: boolean): Settings {
     xeroTenantsPerAuthorization: 2,
     oidcIdTokenFault: null,
     intuitCompaniesPerAuthorization: 1,
+    intuitRealmIds: null,
+    xeroTenants: null,
   };
 }
 

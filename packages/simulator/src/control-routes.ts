@@ -35,6 +35,13 @@ const schemas = {
       xeroTenantsPerAuthorization: z.number().int().min(1).max(50).optional(),
       oidcIdTokenFault: z.enum(["wrong_nonce", "wrong_issuer", "wrong_audience", "bad_signature"]).nullable().optional(),
       intuitCompaniesPerAuthorization: z.number().int().min(1).max(50).optional(),
+      xeroTenants: z
+        .array(z.object({ tenantId: z.string().regex(/^[A-Za-z0-9-]{1,64}$/), tenantName: z.string().min(1).max(100) }).strict())
+        .min(1)
+        .max(50)
+        .nullable()
+        .optional(),
+      intuitRealmIds: z.array(z.string().regex(/^[A-Za-z0-9-]{1,64}$/)).min(1).max(50).nullable().optional(),
     })
     .strict(),
   fault: z

@@ -18,6 +18,10 @@ export interface SettingsPatch {
   autoApprove?: boolean | Partial<Record<Provider, boolean>>;
   xeroTenantsPerAuthorization?: number;
   intuitCompaniesPerAuthorization?: number;
+  /** The organisations the Xero consent offers from now on (null: new ones per consent). */
+  xeroTenants?: { tenantId: string; tenantName: string }[] | null;
+  /** The realms the Intuit consent offers from now on (null: new ones per consent). */
+  intuitRealmIds?: string[] | null;
   oidcIdTokenFault?: IdTokenFault | null;
 }
 
@@ -197,6 +201,8 @@ export class LocalControl implements SimulatorControl {
     if (patch.xeroTenantsPerAuthorization !== undefined) settings.xeroTenantsPerAuthorization = patch.xeroTenantsPerAuthorization;
     if (patch.oidcIdTokenFault !== undefined) settings.oidcIdTokenFault = patch.oidcIdTokenFault;
     if (patch.intuitCompaniesPerAuthorization !== undefined) settings.intuitCompaniesPerAuthorization = patch.intuitCompaniesPerAuthorization;
+    if (patch.xeroTenants !== undefined) settings.xeroTenants = patch.xeroTenants ? patch.xeroTenants.map((t) => ({ ...t })) : null;
+    if (patch.intuitRealmIds !== undefined) settings.intuitRealmIds = patch.intuitRealmIds ? [...patch.intuitRealmIds] : null;
     return this.getSettings();
   }
 

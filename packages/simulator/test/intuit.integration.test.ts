@@ -70,6 +70,17 @@ afterAll(() => sim.close());
 beforeEach(() => sim.reset());
 
 describe("Intuit with the real intuit-oauth SDK", () => {
+  it("offers the same company on every consent when its realm is pinned (a reconnect of the same QuickBooks company)", async () => {
+    await sim.updateSettings({ intuitRealmIds: ["9130350000000001"] });
+    for (let i = 0; i < 2; i++) {
+      const { redirect } = await connect(sdk(), [OAuthClient.scopes.Accounting]);
+      expect(redirect.searchParams.get("realmId")).toBe("9130350000000001");
+    }
+    await sim.updateSettings({ intuitRealmIds: null });
+    const { redirect } = await connect(sdk(), [OAuthClient.scopes.Accounting]);
+    expect(redirect.searchParams.get("realmId")).not.toBe("9130350000000001");
+  });
+
   it("authorizes through the consent page and exchanges the code", async () => {
     const client = sdk();
     const { redirect, tokens } = await connect(client, [OAuthClient.scopes.Accounting, OAuthClient.scopes.OpenId]);

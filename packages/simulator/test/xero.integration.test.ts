@@ -97,6 +97,21 @@ describe("Xero with openid-client 6", () => {
     expect((await connections(first)).body.map((c) => c.id)).not.toContain(kept.id);
   });
 
+  it("offers the same organisations on every consent when they are pinned, so a reconnect reaches the same tenant ids", async () => {
+    const pinned = [{ tenantId: crypto.randomUUID(), tenantName: "Pinned One" }, { tenantId: crypto.randomUUID(), tenantName: "Pinned Two" }];
+    await sim.updateSettings({ xeroTenants: pinned });
+    try {
+      for (let i = 0; i < 2; i++) {
+        const token = (await connect()).access_token!;
+        expect((await connections(token)).body.map((c) => [c.tenantId, c.tenantName])).toEqual(pinned.map((t) => [t.tenantId, t.tenantName]));
+      }
+    } finally {
+      await sim.updateSettings({ xeroTenants: null });
+    }
+    const fresh = (await connect()).access_token!;
+    expect((await connections(fresh)).body.map((c) => c.tenantId)).not.toContain(pinned[0]!.tenantId);
+  });
+
   it("rotates the refresh token on every refresh with a 30-minute grace for the old one", async () => {
     const initial = await connect();
     const second = await client.refresh(initial);

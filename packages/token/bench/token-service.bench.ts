@@ -55,7 +55,7 @@ try {
   const service = h.service();
   const company = "bench-co";
   await h.connect(service, company, "quickbooks");
-  const connection = await h.db.prisma.connection.findUniqueOrThrow({ where: { companyId_provider: { companyId: company, provider: "quickbooks" } } });
+  const connection = await h.db.prisma.oAuthGrant.findFirstOrThrow({ where: { companyId: company, provider: "quickbooks" } });
 
   // --- one process ---------------------------------------------------------------------
   for (let i = 0; i < 300; i++) await service.getValidToken(company, "quickbooks", "bench");
@@ -74,8 +74,8 @@ try {
   for (let i = 0; i < READS; i++) {
     const t = performance.now();
     await h.db.prisma.$queryRaw`
-      SELECT c.*, COALESCE((SELECT json_agg(s.*) FROM "TokenSecret" s WHERE s."connectionId" = c."id"), '[]'::json) AS "secrets"
-        FROM "Connection" c WHERE c."companyId" = ${company} AND c."provider" = ${"quickbooks"}`;
+      SELECT c.*, COALESCE((SELECT json_agg(s.*) FROM "TokenSecret" s WHERE s."grantId" = c."id"), '[]'::json) AS "secrets"
+        FROM "OAuthGrant" c WHERE c."companyId" = ${company} AND c."provider" = ${"quickbooks"}`;
     floorLatencies.push(performance.now() - t);
   }
   const floorRate = READS / ((performance.now() - started) / 1000);
@@ -183,8 +183,8 @@ try {
   await Promise.all(workers.map((w) => w.stop()));
 
   // Floor of the herd: the simulator's own refresh round trip (one POST, no service).
-  const refreshSecret = await h.db.prisma.tokenSecret.findFirstOrThrow({ where: { connectionId: connection.id, kind: "REFRESH_TOKEN" } });
-  const refreshToken = h.vault.open(refreshSecret.ciphertext, { companyId: company, provider: "quickbooks", kind: "REFRESH_TOKEN", externalId: connection.externalId });
+  const refreshSecret = await h.db.prisma.tokenSecret.findFirstOrThrow({ where: { grantId: connection.id, kind: "REFRESH_TOKEN" } });
+  const refreshToken = h.vault.open(refreshSecret.ciphertext, { companyId: company, provider: "quickbooks", kind: "REFRESH_TOKEN", externalId: connection.secretExternalId });
   const basic = `Basic ${Buffer.from(`${SIMULATOR_CLIENTS.quickbooks.clientId}:${SIMULATOR_CLIENTS.quickbooks.clientSecret}`).toString("base64")}`;
   const roundTrips: number[] = [];
   for (let i = 0; i < 20; i++) {

@@ -2,6 +2,7 @@ import type { PrismaClient } from "@tokenvault/db";
 import type { AuditTrail } from "./audit/audit-trail";
 import type { Clock } from "./clock";
 import type { ConnectionStore } from "./connections/connection-store";
+import type { GrantStore } from "./connections/grant-store";
 import type { Logger } from "./logger";
 import type { TokenServiceOptions } from "./options";
 import type { TokenMetrics } from "./metrics/token-metrics";
@@ -13,12 +14,15 @@ import type { WebhookDeliveries } from "./webhooks/webhook-deliveries";
 
 /**
  * What every module of the service is built from: plain values, made once by TokenService's
- * constructor. The two stores are the only writers of their tables (see each one's header).
+ * constructor. The stores are the only writers of their tables (see each one's header).
  */
 export interface ServiceParts {
   prisma: PrismaClient;
   providers: ProviderRegistry;
+  /** Connections (what a grant reaches) and their health. */
   connections: ConnectionStore;
+  /** Grants: token sets, their lease and fence. */
+  grants: GrantStore;
   secrets: SecretStore;
   audit: AuditTrail;
   clock: Clock;

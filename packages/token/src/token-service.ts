@@ -9,7 +9,8 @@ import { ConnectFlow } from "./connect/connect-flow";
 import { disconnect } from "./connect/disconnect";
 import { purgeExpiredOAuthStates } from "./connect/oauth-state-purge";
 import { RevocationQueue, type RevocationRetryReport } from "./connect/revocation-queue";
-import { ConnectionStore } from "./connections/connection-store";
+import { ConnectionStore, type ConnectionSelector } from "./connections/connection-store";
+import { GrantStore } from "./connections/grant-store";
 import { ConnectionUpkeepStore } from "./connections/connection-upkeep-store";
 import { TokenLifecycle, type ExpiringToken } from "./tokens/token-lifecycle";
 import { consoleLogger, type Logger } from "./logger";
@@ -98,10 +99,12 @@ export class TokenService {
     // The cache only exists with a listener to keep it consistent, and serves only while it is up (proven alive).
     const cache = this.options.tokenCache && events ? new TokenCache(deps.metrics ?? null, this.options.tokenCacheStallMs, () => events.up) : null;
     if (cache) events?.observe(cache);
+    const connections = new ConnectionStore(deps.prisma);
     this.parts = {
       prisma: deps.prisma,
       providers: deps.providers,
-      connections: new ConnectionStore(deps.prisma, this.audit),
+      connections,
+      grants: new GrantStore(deps.prisma, this.audit, connections),
       secrets: new SecretStore(deps.vault, logger, deps.metrics ?? null),
       audit: this.audit,
       clock,
@@ -136,8 +139,11 @@ export class TokenService {
    * `forceRefresh` says the provider refused it). Exactly one refresh happens per expiry,
    * however many callers in however many processes ask.
    */
-  async getValidToken(companyId: string, provider: string, userId: string, options: GetValidTokenOptions = {}): Promise<ValidToken> {
-    return failClosedOnDatabase(() => this.tokens.validTokenFor(companyId, provider, userId, options));
+  async getValidToken(target: ConnectionSelector, options?: GetValidTokenOptions & { userId?: string }): Promise<ValidToken>;
+  async getValidToken(companyId: string, provider: string, userId: string, options?: GetValidTokenOptions): Promise<ValidToken>;
+  async getValidToken(...args: [ConnectionSelector, (GetValidTokenOptions & { userId?: string })?] | [string, string, string, GetValidTokenOptions?]): Promise<ValidToken> {
+    const [selector, userId, options] = seedArgs(args);
+    return failClosedOnDatabase(() => this.tokens.validTokenFor(selector, userId, options));
   }
 
   /**
@@ -152,16 +158,21 @@ export class TokenService {
   async getOAuthClient(companyId: string, provider: "quickbooks" | "qbo", userId?: string): Promise<OAuthClient>;
   async getOAuthClient(companyId: string, provider: "xero", userId?: string): Promise<XeroClient>;
   async getOAuthClient(companyId: string, provider: string, userId?: string): Promise<SdkClient>;
-  async getOAuthClient(companyId: string, provider: string, userId = "system"): Promise<SdkClient> {
-    const read = await failClosedOnDatabase(() => this.tokens.read(companyId, provider, userId));
+  async getOAuthClient(target: ConnectionSelector, userId?: string): Promise<SdkClient>;
+  async getOAuthClient(first: string | ConnectionSelector, second?: string, third?: string): Promise<SdkClient> {
+    const [selector, userId] = typeof first === "string" ? [bySeed(first, second!), third ?? "system"] : [first, second ?? "system"];
+    const read = await failClosedOnDatabase(() => this.tokens.read(selector, userId));
     return read.adapter.createSdkClient(this.tokens.tokenSet(read, { withRefreshToken: true }), this.options.redirectUriFor(read.adapter.id));
   }
 
   /** Forces a refresh now (admin action) and reports the resulting status. */
-  async refreshNow(companyId: string, provider: string, context: RequestContext): Promise<TokenStatus> {
+  async refreshNow(companyId: string, provider: string, context: RequestContext): Promise<TokenStatus>;
+  async refreshNow(target: ConnectionSelector, context: RequestContext): Promise<TokenStatus>;
+  async refreshNow(...args: [string, string, RequestContext] | [ConnectionSelector, RequestContext]): Promise<TokenStatus> {
+    const [selector, context] = args.length === 3 ? [bySeed(args[0], args[1]), args[2]] : args;
     return failClosedOnDatabase(async () => {
-      await this.tokens.read(companyId, provider, context.userId, { forceRefresh: true });
-      return this.views.status(companyId, provider);
+      const read = await this.tokens.read(selector, context.userId, { forceRefresh: true });
+      return this.views.status({ connectionId: read.connection.id });
     });
   }
 
@@ -197,10 +208,15 @@ export class TokenService {
     return Promise.resolve(this.views.listProviders());
   }
 
-  async getTokenStatus(companyId: string, provider: string): Promise<TokenStatus> {
-    return failClosedOnDatabase(() => this.views.status(companyId, provider));
+  /** NO_TOKEN status when the company has no connection of the provider; AMBIGUOUS_CONNECTION when it has several and none is named. */
+  async getTokenStatus(companyId: string, provider: string): Promise<TokenStatus>;
+  async getTokenStatus(target: ConnectionSelector): Promise<TokenStatus>;
+  async getTokenStatus(first: string | ConnectionSelector, provider?: string): Promise<TokenStatus> {
+    const selector = typeof first === "string" ? bySeed(first, provider!) : first;
+    return failClosedOnDatabase(() => this.views.status(selector));
   }
 
+  /** Every connection of the company (with its id), and one not-connected view per provider it has none of. */
   async listConnections(companyId: string): Promise<ConnectionView[]> {
     return failClosedOnDatabase(() => this.views.list(companyId));
   }
@@ -210,7 +226,7 @@ export class TokenService {
     return failClosedOnDatabase(() => this.views.history(companyId, provider, days));
   }
 
-  async listConnectionHealth(companyId: string): Promise<(ConnectionHealthView & { connectionType: string })[]> {
+  async listConnectionHealth(companyId: string): Promise<(ConnectionHealthView & { connectionType: string; connectionId: string })[]> {
     return failClosedOnDatabase(() => this.views.health(companyId));
   }
 
@@ -226,18 +242,25 @@ export class TokenService {
   }
 
   /** The provider's redirect back: see ConnectFlow.callback. */
-  async handleCallback(input: { provider: string; callbackUrl: string; companyId: string; context: RequestContext }): Promise<CallbackResult> {
+  /** `tenantIds`: the organisations an admin chose to connect (Xero; default: every one the consent granted). */
+  async handleCallback(input: { provider: string; callbackUrl: string; companyId: string; context: RequestContext; tenantIds?: readonly string[] }): Promise<CallbackResult> {
     return failClosedOnDatabase(() => this.connectFlow.callback(this.parts.providers.get(input.provider), input));
   }
 
   /** A live API call with a valid token; its outcome becomes the connection's health. */
-  async checkConnection(companyId: string, provider: string, context: RequestContext): Promise<ConnectionHealthView> {
-    return failClosedOnDatabase(() => this.checks.run(companyId, provider, context));
+  async checkConnection(companyId: string, provider: string, context: RequestContext): Promise<ConnectionHealthView>;
+  async checkConnection(target: ConnectionSelector, context: RequestContext): Promise<ConnectionHealthView>;
+  async checkConnection(...args: [string, string, RequestContext] | [ConnectionSelector, RequestContext]): Promise<ConnectionHealthView> {
+    const [selector, context] = args.length === 3 ? [bySeed(args[0], args[1]), args[2]] : args;
+    return failClosedOnDatabase(() => this.checks.run(selector, context));
   }
 
-  /** Revokes the authorization at the provider, then removes the connection and its secrets. */
-  async disconnect(companyId: string, provider: string, context: RequestContext): Promise<void> {
-    return failClosedOnDatabase(() => disconnect(this.parts, companyId, provider, context));
+  /** Removes the connection; when it was its grant's last, revokes the grant at the provider first and removes it with its secrets. */
+  async disconnect(companyId: string, provider: string, context: RequestContext): Promise<void>;
+  async disconnect(target: ConnectionSelector, context: RequestContext): Promise<void>;
+  async disconnect(...args: [string, string, RequestContext] | [ConnectionSelector, RequestContext]): Promise<void> {
+    const [selector, context] = args.length === 3 ? [bySeed(args[0], args[1]), args[2]] : args;
+    return failClosedOnDatabase(() => disconnect(this.parts, selector, context));
   }
 
   /**
@@ -322,4 +345,20 @@ export class TokenService {
   get pendingAuditRows(): number {
     return this.audit.pending;
   }
+}
+
+/** The seed signatures' (companyId, provider): the company's one connection of the provider (AMBIGUOUS_CONNECTION when it has several). */
+function bySeed(companyId: string, provider: string): ConnectionSelector {
+  return { companyId, provider };
+}
+
+/** getValidToken's two forms, as (selector, userId, options): the object form's user is `options.userId` (default "system"). */
+function seedArgs(args: [ConnectionSelector, (GetValidTokenOptions & { userId?: string })?] | [string, string, string, GetValidTokenOptions?]): [ConnectionSelector, string, GetValidTokenOptions] {
+  if (typeof args[0] !== "string") {
+    const [selector, options = {}] = args as [ConnectionSelector, (GetValidTokenOptions & { userId?: string })?];
+    const { userId = "system", ...rest } = options;
+    return [selector, userId, rest];
+  }
+  const [companyId, provider, userId, options = {}] = args as [string, string, string, GetValidTokenOptions?];
+  return [bySeed(companyId, provider), userId, options];
 }

@@ -15,10 +15,13 @@ export interface ValidToken {
   tokenType: "Bearer";
   expiresAt: Date;
   provider: ProviderId;
-  /** QuickBooks realmId, Xero tenantId (the company's chosen tenant), or null. */
+  /** QuickBooks realmId, Xero tenantId (the organisation this connection reaches), or null. */
   externalId: string | null;
-  /** Xero: every tenant this authorization covers. */
+  /** Xero: every tenant the connection's grant (one consent) covers. */
   tenants: ProviderTenant[];
+  /** The connection read. */
+  connectionId: string;
+  companyId: string;
 }
 
 export interface ProviderTenant {
@@ -62,6 +65,10 @@ export interface ConnectionView extends TokenStatus {
   provider: ProviderId;
   displayName: string;
   connected: boolean;
+  /** The connection's id; null in the one view of a provider the company has no connection of. */
+  connectionId: string | null;
+  /** The organisation's or company's name as the provider gave it, when it gave one. */
+  name: string | null;
   externalId: string | null;
   tenants: ProviderTenant[];
   connectedBy: string | null;
@@ -87,7 +94,10 @@ export interface AuthorizationRequest {
 export interface CallbackResult {
   provider: ProviderId;
   companyId: string;
+  /** The first connection's external id (the realm; the first organisation chosen), or null. */
   externalId: string | null;
+  /** Every connection the consent created or re-pointed, in the provider's order. */
+  connections: { id: string; externalId: string | null; displayName: string }[];
 }
 
 /** One audit log row as stored: the Prisma model is the single declaration of its shape. */

@@ -57,6 +57,7 @@ describe("live checks are coalesced per connection", () => {
 
   it("a reconnect opens the window again: the new grant's first check is live", async () => {
     const service = h.service();
+    await h.pinRealm(); // the reconnect names the same QuickBooks company
     await h.connect(service, company, "quickbooks");
     const calls = await countApiCalls();
     await service.checkConnection(company, "quickbooks", { userId: "alice" });

@@ -28,7 +28,7 @@ describe("connection events (LISTEN/NOTIFY)", () => {
   async function connection() {
     const company = `ev-${randomUUID().slice(0, 8)}`;
     await h.connect(h.service(), company, "quickbooks");
-    return h.db.prisma.connection.findUniqueOrThrow({ where: { companyId_provider: { companyId: company, provider: "quickbooks" } } });
+    return h.db.prisma.oAuthGrant.findFirstOrThrow({ where: { companyId: company, provider: "quickbooks" } });
   }
 
   it("a version change wakes the connection's waiters when its transaction commits, and only theirs", async () => {
@@ -40,7 +40,7 @@ describe("connection events (LISTEN/NOTIFY)", () => {
     void onB.wait(NEVER_MS).then(() => (bWoke = true));
     const woken = onA.wait(NEVER_MS);
     await h.db.prisma.$transaction(async (tx) => {
-      await tx.connection.update({ where: { id: a.id }, data: { version: { increment: 1 } } });
+      await tx.oAuthGrant.update({ where: { id: a.id }, data: { version: { increment: 1 } } });
     });
     await woken;
     expect(bWoke).toBe(false);
@@ -54,7 +54,7 @@ describe("connection events (LISTEN/NOTIFY)", () => {
     void rolledBack.wait(NEVER_MS).then(() => (woke = true));
     await h.db.prisma
       .$transaction(async (tx) => {
-        await tx.connection.update({ where: { id: a.id }, data: { version: { increment: 1 } } });
+        await tx.oAuthGrant.update({ where: { id: a.id }, data: { version: { increment: 1 } } });
         throw new Error("roll back");
       })
       .catch(() => undefined);
@@ -62,14 +62,14 @@ describe("connection events (LISTEN/NOTIFY)", () => {
     const other = await connection();
     const probe = events.waiter(other.id);
     const delivered = probe.wait(NEVER_MS);
-    await h.db.prisma.connection.update({ where: { id: other.id }, data: { version: { increment: 1 } } });
+    await h.db.prisma.oAuthGrant.update({ where: { id: other.id }, data: { version: { increment: 1 } } });
     await delivered;
     expect(woke).toBe(false);
     rolledBack.cancel();
 
-    await h.db.prisma.connection.update({ where: { id: a.id }, data: { leaseOwner: "someone", leaseExpiresAt: new Date(Date.now() + 60_000) } });
+    await h.db.prisma.oAuthGrant.update({ where: { id: a.id }, data: { leaseOwner: "someone", leaseExpiresAt: new Date(Date.now() + 60_000) } });
     const released = events.waiter(a.id).wait(NEVER_MS);
-    await h.db.prisma.connection.update({ where: { id: a.id }, data: { leaseOwner: null, leaseExpiresAt: null } });
+    await h.db.prisma.oAuthGrant.update({ where: { id: a.id }, data: { leaseOwner: null, leaseExpiresAt: null } });
     await released;
   });
 
@@ -81,7 +81,7 @@ describe("connection events (LISTEN/NOTIFY)", () => {
     await waiting; // the loss itself wakes waiters, so they poll instead of sleeping on a dead listener
     await until(() => events.up);
     const again = events.waiter(a.id).wait(NEVER_MS);
-    await h.db.prisma.connection.update({ where: { id: a.id }, data: { version: { increment: 1 } } });
+    await h.db.prisma.oAuthGrant.update({ where: { id: a.id }, data: { version: { increment: 1 } } });
     await again;
   });
 
@@ -94,7 +94,7 @@ describe("connection events (LISTEN/NOTIFY)", () => {
     await h.expire(a.companyId, "quickbooks");
     await h.sim.addFault({ kind: "latency", provider: "intuit", latencyMs: 500, count: 1 });
     const held = holder.getValidToken(a.companyId, "quickbooks", "alice");
-    await until(async () => (await h.db.prisma.connection.findUniqueOrThrow({ where: { id: a.id } })).leaseOwner !== null);
+    await until(async () => (await h.db.prisma.oAuthGrant.findUniqueOrThrow({ where: { id: a.id } })).leaseOwner !== null);
     const waited = await waiter.getValidToken(a.companyId, "quickbooks", "bob");
     expect(waited.accessToken).toBe((await held).accessToken);
   });

@@ -16,11 +16,16 @@ describe("TokenService.listConnectionHealth", () => {
   afterAll(() => db.close());
 
   it("returns only the asking company's rows", async () => {
+    // Health rows belong to connections (each served by a grant).
+    const connectionOf = async (companyId: string, provider: string) => {
+      const grant = await db.prisma.oAuthGrant.create({ data: { companyId, provider, connectedBy: "alice" } });
+      return (await db.prisma.connection.create({ data: { companyId, provider, grantId: grant.id, connectedBy: "alice" } })).id;
+    };
     await db.prisma.connectionHealth.createMany({
       data: [
-        { companyId: "acme", connectionType: "xero", status: "EXPIRED", errorMessage: "Reconnect Xero" },
-        { companyId: "acme", connectionType: "quickbooks", status: "HEALTHY" },
-        { companyId: "globex", connectionType: "quickbooks", status: "UNHEALTHY" },
+        { companyId: "acme", connectionId: await connectionOf("acme", "xero"), connectionType: "xero", status: "EXPIRED", errorMessage: "Reconnect Xero" },
+        { companyId: "acme", connectionId: await connectionOf("acme", "quickbooks"), connectionType: "quickbooks", status: "HEALTHY" },
+        { companyId: "globex", connectionId: await connectionOf("globex", "quickbooks"), connectionType: "quickbooks", status: "UNHEALTHY" },
       ],
     });
     const rows = await service.listConnectionHealth("acme");

@@ -53,7 +53,14 @@ export interface Harness {
   keyHex: string;
   service(options?: Partial<TokenServiceOptions>, logger?: Logger, clock?: Clock): TokenService;
   /** Runs the whole consent flow through the simulator (auto-approved) and the callback. */
-  connect(service: TokenService, companyId: string, provider: string, userId?: string): Promise<string>;
+  connect(service: TokenService, companyId: string, provider: string, userId?: string, tenantIds?: string[]): Promise<string>;
+  /**
+   * From now on (until the next test) the Intuit consent offers one fixed company, so connecting
+   * QuickBooks again reconnects the same realm (as a user picking their company again does). Returns the realm.
+   */
+  pinRealm(): Promise<string>;
+  /** The same for Xero: the consent grants these organisations (fresh ids, `count` of them) until the next test. */
+  pinOrganisations(count: number): Promise<string[]>;
   /** Makes the stored access token expire within the refresh margin (still valid: callers are not held up). */
   expireSoon(companyId: string, provider: string, inMs?: number): Promise<void>;
   /** Makes the stored access token expired: callers wait for the refresh. */
@@ -64,7 +71,8 @@ export interface Harness {
 export async function createHarness(databaseUrl: string, options: { strict?: boolean } = {}): Promise<Harness> {
   const db = await openDatabase({ databaseUrl });
   const sim = await startSimulator({ strict: options.strict ?? true });
-  await sim.updateSettings({ autoApprove: true });
+  // One organisation per Xero consent: one Xero connection per company, which the seed signatures name.
+  await sim.updateSettings({ autoApprove: true, xeroTenantsPerAuthorization: 1 });
   const key = randomBytes(32);
   const vault = new Vault(createKeyRing(key));
   const registry = registryFor(sim.url);
@@ -94,13 +102,23 @@ export async function createHarness(databaseUrl: string, options: { strict?: boo
       services.push(service);
       return service;
     },
-    async connect(service, companyId, provider, userId = "alice") {
+    async connect(service, companyId, provider, userId = "alice", tenantIds) {
       const { url } = await service.getAuthorizationUrl({ companyId, provider, userId, redirectUri: REDIRECT(provider) });
       const consent = await fetch(url, { redirect: "manual" });
       const location = consent.headers.get("location");
       if (consent.status !== 302 || !location) throw new Error(`consent did not redirect: ${consent.status}`);
-      await service.handleCallback({ provider, callbackUrl: location, companyId, context: { userId } });
+      await service.handleCallback({ provider, callbackUrl: location, companyId, context: { userId }, ...(tenantIds ? { tenantIds } : {}) });
       return location;
+    },
+    async pinRealm() {
+      const realm = `realm-${randomUUID().slice(0, 12)}`;
+      await sim.updateSettings({ intuitRealmIds: [realm] });
+      return realm;
+    },
+    async pinOrganisations(count) {
+      const tenants = Array.from({ length: count }, (_, i) => ({ tenantId: randomUUID(), tenantName: `Organisation ${i + 1}` }));
+      await sim.updateSettings({ xeroTenants: tenants });
+      return tenants.map((t) => t.tenantId);
     },
     expireSoon,
     expire: (companyId, provider) => expireSoon(companyId, provider, -1000),
@@ -134,6 +152,7 @@ export function useHarness(ready: (context: HarnessContext) => void): void {
   afterAll(() => h.close());
   beforeEach(async () => {
     await h.sim.clearFaults();
+    await h.sim.updateSettings({ intuitRealmIds: null, xeroTenants: null });
     ready({ h, service, company: `co-${randomUUID().slice(0, 8)}` });
   });
 }

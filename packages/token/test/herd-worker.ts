@@ -15,6 +15,11 @@ const env = process.env;
 const [databaseUrl, simulatorUrl, keyHex, companyId, provider] = [env.HERD_DATABASE_URL, env.HERD_SIMULATOR_URL, env.HERD_KEY, env.HERD_COMPANY, env.HERD_PROVIDER];
 if (!databaseUrl || !simulatorUrl || !keyHex || !companyId || !provider) throw new Error("herd worker: missing HERD_* settings");
 const callers = Number(env.HERD_CALLERS ?? 50);
+// HERD_CONNECTIONS: the connection ids the callers name, in turn (the callers then read by id,
+// several connections of one grant included); unset: by company and provider, the seed signature.
+const connectionIds = env.HERD_CONNECTIONS ? env.HERD_CONNECTIONS.split(",") : [];
+const read = (i: number, userId: string, options: { forceRefresh?: boolean } = {}) =>
+  connectionIds.length > 0 ? service.getValidToken({ connectionId: connectionIds[i % connectionIds.length]! }, { ...options, userId }) : service.getValidToken(companyId, provider, userId, options);
 
 const warnings: string[] = [];
 const metrics = new TokenMetrics(new Registry());
@@ -51,8 +56,8 @@ for await (const line of lines) {
   if (command === "go") {
     const started = performance.now();
     const settled = await Promise.allSettled(
-      Array.from({ length: callers }, async () => {
-        const token = await service.getValidToken(companyId, provider, `herd-${process.pid}`);
+      Array.from({ length: callers }, async (_, i) => {
+        const token = await read(i, `herd-${process.pid}`);
         return { token: token.accessToken, at: performance.now() - started };
       }),
     );
@@ -68,11 +73,11 @@ for await (const line of lines) {
     committed();
   }
   if (command === "disconnect") {
-    await service.disconnect(companyId, provider, { userId: "herd" });
+    await (connectionIds.length > 0 ? service.disconnect({ connectionId: connectionIds[0]! }, { userId: "herd" }) : service.disconnect(companyId, provider, { userId: "herd" }));
     committed();
   }
   if (command === "refresh") {
-    const token = await service.getValidToken(companyId, provider, "herd", { forceRefresh: true });
+    const token = await read(0, "herd", { forceRefresh: true });
     committed({ token: token.accessToken });
   }
   if (command === "warm") {

@@ -28,14 +28,24 @@ describe("refresh exactly once across processes (herd)", () => {
     await h.close();
   });
 
+  // Callers name connections by id. Xero: one consent granting three organisations, three
+  // connections of one grant, the callers spread over them: still one refresh per cycle.
   it.each(["xero", "quickbooks"] as const)(
-    `%s: ${PROCESSES} processes x ${CALLERS} callers over ${CYCLES} expiry cycles, strict mode: one refresh per cycle, everyone gets the fresh token`,
+    `%s: ${PROCESSES} processes x ${CALLERS} callers over ${CYCLES} expiry cycles, by connection id, strict mode: one refresh per grant per cycle, everyone gets the fresh token`,
     async (provider) => {
       const company = `herd-${provider}`;
       const service = h.service();
-      await h.connect(service, company, provider);
-      const connection = await h.db.prisma.connection.findUniqueOrThrow({ where: { companyId_provider: { companyId: company, provider } } });
-      const [grant] = await h.sim.listGrants(provider === "xero" ? { tenantId: connection.externalId } : { realmId: connection.externalId });
+      if (provider === "xero") await h.sim.updateSettings({ xeroTenantsPerAuthorization: 3 });
+      try {
+        await h.connect(service, company, provider);
+      } finally {
+        await h.sim.updateSettings({ xeroTenantsPerAuthorization: 1 });
+      }
+      const connections = await h.db.prisma.connection.findMany({ where: { companyId: company, provider } });
+      expect(connections).toHaveLength(provider === "xero" ? 3 : 1);
+      expect(new Set(connections.map((c) => c.grantId)).size).toBe(1);
+      const ids = connections.map((c) => c.id);
+      const [grant] = await h.sim.listGrants(provider === "xero" ? { tenantId: connections[0]!.externalId } : { realmId: connections[0]!.externalId });
       expect(grant).toBeDefined();
 
       const workers = Array.from(
@@ -47,6 +57,7 @@ describe("refresh exactly once across processes (herd)", () => {
             HERD_KEY: h.keyHex,
             HERD_COMPANY: company,
             HERD_PROVIDER: provider,
+            HERD_CONNECTIONS: ids.join(","),
             HERD_CALLERS: String(CALLERS),
           }, PACKAGE_ROOT),
       );
@@ -54,7 +65,7 @@ describe("refresh exactly once across processes (herd)", () => {
       // Four processes compile and start at once: on a loaded machine that alone can take a while.
       await Promise.all(workers.map((w) => w.next<{ ready: number }>(120_000)));
 
-      let previous = (await service.getValidToken(company, provider, "setup")).accessToken;
+      let previous = (await service.getValidToken({ connectionId: ids[0]! }, { userId: "setup" })).accessToken;
       const warnings: string[] = [];
       for (let cycle = 1; cycle <= CYCLES; cycle++) {
         await h.expire(company, provider); // expired: every caller waits for the one refresh

@@ -38,7 +38,7 @@ describe("a lease holder killed mid-refresh is replaced within one lease", () =>
     const old = await service.getValidToken(company, provider, "setup");
     const [grant] = await h.sim.listGrants({ token: old.accessToken });
     if (!grant) throw new Error("no grant at the simulator");
-    const { id } = await h.db.prisma.connection.findUniqueOrThrow({ where: { companyId_provider: { companyId: company, provider } } });
+    const { id } = await h.db.prisma.oAuthGrant.findFirstOrThrow({ where: { companyId: company, provider } });
     await h.expire(company, provider);
 
     const holder = new LineProcess(HERD_WORKER, {
@@ -56,12 +56,12 @@ describe("a lease holder killed mid-refresh is replaced within one lease", () =>
     await h.sim.addFault({ kind: "latency", provider: simProvider, latencyMs: 1_500, count: 1 });
     holder.send("go 1");
     await until(async () => (await h.sim.stats()).totals.faultsInjected > faultsBefore);
-    expect((await h.db.prisma.connection.findUniqueOrThrow({ where: { id } })).leaseOwner).toMatch(new RegExp(`^${pid}:`));
+    expect((await h.db.prisma.oAuthGrant.findUniqueOrThrow({ where: { id } })).leaseOwner).toMatch(new RegExp(`^${pid}:`));
     process.kill(pid, "SIGKILL");
     const killedAt = Date.now();
     // Its refresh still reached the provider: the response is what was lost.
     await until(async () => ((await h.sim.getGrant(grant.id))?.counters.refreshSuccess ?? 0) >= 1);
-    const deadLease = (await h.db.prisma.connection.findUniqueOrThrow({ where: { id } })).leaseExpiresAt;
+    const deadLease = (await h.db.prisma.oAuthGrant.findUniqueOrThrow({ where: { id } })).leaseExpiresAt;
     expect(deadLease).not.toBeNull();
     // The dead holder's lease ends at most one lease after its last heartbeat.
     expect(deadLease!.getTime() - killedAt).toBeLessThanOrEqual(LEASE_MS + 200);

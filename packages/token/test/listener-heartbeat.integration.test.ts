@@ -63,7 +63,7 @@ describe("the listener's network path goes silent (black hole)", () => {
   it(`the cache stops serving within ${HEARTBEAT_TIMEOUT_MS} ms of the last echo, a token changed meanwhile is read, and the listener comes back`, async () => {
     const company = "hole-co";
     await h.connect(service, company, "xero");
-    const connection = await h.db.prisma.connection.findUniqueOrThrow({ where: { companyId_provider: { companyId: company, provider: "xero" } } });
+    const connection = await h.db.prisma.oAuthGrant.findFirstOrThrow({ where: { companyId: company, provider: "xero" } });
     await until("the listener", () => service.cachingTokens, 10_000);
     const old = (await service.getValidToken(company, "xero", "warm-up")).accessToken;
     const hitsBefore = await hits();
@@ -74,10 +74,10 @@ describe("the listener's network path goes silent (black hole)", () => {
     proxy.setMode("blackhole");
     // A new token written while the listener hears nothing: its notification is lost in the hole.
     const replacement = `at-written-in-the-hole-${randomBytes(6).toString("hex")}`;
-    const sealed = h.vault.seal(replacement, { companyId: company, provider: "xero", kind: "ACCESS_TOKEN", externalId: connection.externalId }).ciphertext;
+    const sealed = h.vault.seal(replacement, { companyId: company, provider: "xero", kind: "ACCESS_TOKEN", externalId: connection.secretExternalId }).ciphertext;
     await h.db.prisma.$transaction([
-      h.db.prisma.tokenSecret.updateMany({ where: { connectionId: connection.id, kind: "ACCESS_TOKEN" }, data: { ciphertext: sealed } }),
-      h.db.prisma.connection.update({ where: { id: connection.id }, data: { version: { increment: 1 } } }),
+      h.db.prisma.tokenSecret.updateMany({ where: { grantId: connection.id, kind: "ACCESS_TOKEN" }, data: { ciphertext: sealed } }),
+      h.db.prisma.oAuthGrant.update({ where: { id: connection.id }, data: { version: { increment: 1 } } }),
     ]);
 
     // Each call's time is taken before it: the cache's own check comes later, so it is no later than that.

@@ -79,7 +79,7 @@ describe("metrics", () => {
     await h.sim.addFault({ kind: "latency", provider: "intuit", latencyMs: 1_500, count: 1 });
     const first = holder.getValidToken(company, "quickbooks", "alice");
     // The holder has claimed the lease (its provider call is held up): the other caller must wait for it.
-    while (!(await h.db.prisma.connection.findFirstOrThrow({ where: { companyId: company } })).leaseOwner) await new Promise((r) => setTimeout(r, 10));
+    while (!(await h.db.prisma.oAuthGrant.findFirstOrThrow({ where: { companyId: company } })).leaseOwner) await new Promise((r) => setTimeout(r, 10));
     const second = other.getValidToken(company, "quickbooks", "bob");
     const [a, b] = await Promise.all([first, second]);
     expect(b.accessToken).toBe(a.accessToken);

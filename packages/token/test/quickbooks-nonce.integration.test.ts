@@ -37,7 +37,7 @@ describe("QuickBooks: a code is bound to its consent request by the OpenID Conne
     const b = await consent(companyB, "bob");
     // B already has a connection: the replay must not repoint it.
     await service.handleCallback({ provider: "quickbooks", callbackUrl: (await consent(companyB, "bob")).redirect.toString(), companyId: companyB, context: { userId: "bob" } });
-    const before = await h.db.prisma.connection.findUniqueOrThrow({ where: { companyId_provider: { companyId: companyB, provider: "quickbooks" } }, include: { secrets: true } });
+    const before = await h.db.prisma.oAuthGrant.findFirstOrThrow({ where: { companyId: companyB, provider: "quickbooks" }, include: { secrets: true, connections: true } });
 
     const forged = new URL(REDIRECT("quickbooks"));
     forged.searchParams.set("code", a.redirect.searchParams.get("code")!);
@@ -50,9 +50,10 @@ describe("QuickBooks: a code is bound to its consent request by the OpenID Conne
     expect(error).toBeInstanceOf(TokenError);
     expect((error as TokenError).code).toBe("INVALID_STATE");
 
-    const after = await h.db.prisma.connection.findUniqueOrThrow({ where: { companyId_provider: { companyId: companyB, provider: "quickbooks" } }, include: { secrets: true } });
-    expect(after.externalId).toBe(before.externalId);
-    expect(after.externalId).not.toBe(a.redirect.searchParams.get("realmId"));
+    const after = await h.db.prisma.oAuthGrant.findFirstOrThrow({ where: { companyId: companyB, provider: "quickbooks" }, include: { secrets: true, connections: true } });
+    expect(after.connections.map((c) => [c.id, c.externalId])).toEqual(before.connections.map((c) => [c.id, c.externalId]));
+    expect(after.connections.map((c) => c.externalId)).not.toContain(a.redirect.searchParams.get("realmId"));
+    expect(await h.db.prisma.connection.count({ where: { companyId: companyB } })).toBe(1);
     expect(after.version).toBe(before.version);
     expect(after.secrets.map((s) => s.ciphertext).sort()).toEqual(before.secrets.map((s) => s.ciphertext).sort());
 

@@ -36,6 +36,7 @@ async function revokeRows() {
 
 describe("a reconnect revokes the grant it replaced", () => {
   it("QuickBooks: the old refresh token no longer refreshes at the provider, and a REVOKE row is written", async () => {
+    await h.pinRealm(); // the reconnect names the same QuickBooks company
     await h.connect(service, company, "quickbooks");
     const old = await storedRefreshToken("quickbooks");
     await h.connect(service, company, "quickbooks");
@@ -49,6 +50,7 @@ describe("a reconnect revokes the grant it replaced", () => {
   });
 
   it("QuickBooks: a refused revocation is kept, sealed, audited as a failure, and a later retry revokes it and removes the record", async () => {
+    await h.pinRealm(); // the reconnect names the same QuickBooks company
     await h.connect(service, company, "quickbooks");
     const old = await storedRefreshToken("quickbooks");
     await h.sim.addFault({ kind: "error", provider: "intuit", endpoint: "revoke", status: 503 });
@@ -84,25 +86,36 @@ describe("a reconnect revokes the grant it replaced", () => {
     expect((await revokeRows()).map((r) => r.outcome)).toEqual(["FAILURE", "FAILURE", "SUCCESS"]);
   });
 
-  it("Xero: the old authorization's tenants the new grant does not serve are disconnected", async () => {
-    await h.connect(service, company, "xero");
-    const connection = await h.db.prisma.connection.findUniqueOrThrow({ where: { companyId_provider: { companyId: company, provider: "xero" } } });
-    const grantId = (await h.sim.listGrants({ tenantId: connection.externalId }))[0]!.id;
-    expect((await h.sim.getGrant(grantId))!.tenants.length).toBe(2);
+  it("Xero: a grant left serving nothing is revoked, and its organisations the new grant does not serve are disconnected", async () => {
+    const [a, b, c] = await h.pinOrganisations(3);
+    await h.sim.updateSettings({ xeroTenants: [a, b].map((tenantId) => ({ tenantId: tenantId!, tenantName: tenantId! })) });
+    // The admin connects only organisation A; the old authorization also holds B.
+    await h.connect(service, company, "xero", "alice", [a!]);
+    const [before] = await service.listConnections(company).then((all) => all.filter((v) => v.provider === "xero"));
+    const oldSimGrant = (await h.sim.listGrants({ tenantId: a! }))[0]!.id;
+    expect((await h.sim.getGrant(oldSimGrant))!.tenants.map((t) => t.tenantId).sort()).toEqual([a, b].sort());
 
+    // A new consent reaches A and C: A moves to the new grant (same connection id), C is added,
+    // and the old grant serves nothing: B (which the new grant does not serve) is disconnected, then its token revoked.
+    await h.sim.updateSettings({ xeroTenants: [a, c].map((tenantId) => ({ tenantId: tenantId!, tenantName: tenantId! })) });
     await h.connect(service, company, "xero");
-    // The simulator names new organisations on every consent: none of the old ones is still served.
-    expect((await h.sim.getGrant(grantId))!.tenants).toEqual([]);
-    expect(await revokeRows()).toEqual([{ outcome: "SUCCESS", details: expect.objectContaining({ tenants: 2 }) as unknown }]);
-    expect((await service.checkConnection(company, "xero", { userId: "alice" })).status).toBe("HEALTHY");
+    expect((await h.sim.getGrant(oldSimGrant))!.tenants.map((t) => t.tenantId)).not.toContain(b);
+    expect(await revokeRows()).toEqual([{ outcome: "SUCCESS", details: expect.objectContaining({ tenants: 1 }) as unknown }]);
+    const after = (await service.listConnections(company)).filter((v) => v.provider === "xero");
+    expect(after.map((v) => v.externalId).sort()).toEqual([a, c].sort());
+    expect(after.find((v) => v.externalId === a)?.connectionId).toBe(before!.connectionId);
+    expect((await service.checkConnection({ companyId: company, provider: "xero", tenantId: a! }, { userId: "alice" })).status).toBe("HEALTHY");
   });
 
-  it("Xero: the old grant's refresh token is revoked too, so it no longer gets tokens; the new grant is untouched", async () => {
+  it("Xero: reconnecting the same organisation keeps its connection id; the old grant's refresh token is revoked, the new grant is untouched", async () => {
+    await h.pinOrganisations(1);
     await h.connect(service, company, "xero");
+    const [first] = (await service.listConnections(company)).filter((v) => v.provider === "xero");
     const old = await storedRefreshToken("xero");
     await h.connect(service, company, "xero");
     const current = await storedRefreshToken("xero");
     expect(current).not.toBe(old);
+    expect((await service.listConnections(company)).filter((v) => v.provider === "xero").map((v) => v.connectionId)).toEqual([first!.connectionId]);
     // Whoever kept the old refresh token (or the value the disconnect rotated it to) gets nothing.
     expect(await refreshesAtSimulator("xero", old)).toBe(false);
     const grants = await h.sim.listGrants({});
@@ -110,6 +123,29 @@ describe("a reconnect revokes the grant it replaced", () => {
     expect(await h.db.prisma.pendingRevocation.count({ where: { companyId: company } })).toBe(0);
     expect((await service.checkConnection(company, "xero", { userId: "alice" })).status).toBe("HEALTHY");
     expect(await storedRefreshToken("xero")).toBe(current);
+  });
+
+  it("Xero: a grant that still serves another organisation is kept, not revoked; disconnecting its last connection revokes it", async () => {
+    const [a, b] = await h.pinOrganisations(2);
+    await h.connect(service, company, "xero");
+    const oldSimGrant = (await h.sim.listGrants({ tenantId: a! }))[0]!.id;
+    const connections = (await service.listConnections(company)).filter((v) => v.provider === "xero");
+    const idOf = (tenant: string) => connections.find((v) => v.externalId === tenant)!.connectionId!;
+    // A second consent, and the admin picks only B: B moves to the new grant, A stays on the old one.
+    await h.connect(service, company, "xero", "alice", [b!]);
+    expect(await revokeRows()).toEqual([]);
+    expect((await h.sim.getGrant(oldSimGrant))!.status).toBe("active");
+    const tokenA = await service.getValidToken({ connectionId: idOf(a!) });
+    const tokenB = await service.getValidToken({ connectionId: idOf(b!) });
+    expect(tokenA.accessToken).not.toBe(tokenB.accessToken);
+    expect([tokenA.externalId, tokenB.externalId]).toEqual([a, b]);
+    // A's grant serves nothing else: disconnecting A revokes it at the provider.
+    const newSimGrant = (await h.sim.listGrants({ tenantId: b! })).find((g) => g.id !== oldSimGrant)!.id;
+    await service.disconnect({ connectionId: idOf(a!) }, { userId: "alice" });
+    expect((await h.sim.getGrant(oldSimGrant))!.status).not.toBe("active");
+    expect((await h.sim.getGrant(newSimGrant))!.status).toBe("active");
+    expect((await revokeRows()).map((r) => r.outcome)).toEqual(["SUCCESS"]);
+    expect((await service.getValidToken({ connectionId: idOf(b!) })).externalId).toBe(b);
   });
 });
 

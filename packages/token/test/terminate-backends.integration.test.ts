@@ -60,8 +60,8 @@ describe("PostgreSQL terminates the service's connections under load", () => {
     const company = "terminate-co";
     const service = h.service();
     await h.connect(service, company, "xero");
-    const connection = await h.db.prisma.connection.findUniqueOrThrow({ where: { companyId_provider: { companyId: company, provider: "xero" } } });
-    const [grant] = await h.sim.listGrants({ tenantId: connection.externalId });
+    const connection = await h.db.prisma.oAuthGrant.findFirstOrThrow({ where: { companyId: company, provider: "xero" } });
+    const [grant] = await h.sim.listGrants({ tenantId: (await h.db.prisma.connection.findFirstOrThrow({ where: { grantId: connection.id } })).externalId });
     expect(grant).toBeDefined();
 
     for (let i = 0; i < PROCESSES; i++) {
@@ -144,8 +144,8 @@ describe("PostgreSQL terminates the connection that is writing a refresh result"
     const record = (level: string) => (message: string, fields?: Record<string, unknown>) => void lines.push(JSON.stringify({ level, message, ...fields }));
     const service = h.service({ providerTimeoutMs: 8_000 }, { info: record("info"), warn: record("warn"), error: record("error") });
     await h.connect(service, company, "xero");
-    const connection = await h.db.prisma.connection.findUniqueOrThrow({ where: { companyId_provider: { companyId: company, provider: "xero" } } });
-    const [grant] = await h.sim.listGrants({ tenantId: connection.externalId });
+    const connection = await h.db.prisma.oAuthGrant.findFirstOrThrow({ where: { companyId: company, provider: "xero" } });
+    const [grant] = await h.sim.listGrants({ tenantId: (await h.db.prisma.connection.findFirstOrThrow({ where: { grantId: connection.id } })).externalId });
     await h.expire(company, "xero"); // expired: the caller waits for the refresh
 
     const fault = await h.sim.addFault({ kind: "latency", provider: "xero", endpoint: "token", latencyMs: 1_000, count: 1 });
@@ -154,7 +154,7 @@ describe("PostgreSQL terminates the connection that is writing a refresh result"
     // Hold the connection row, so the result's fenced write waits on it; then cut that write's connection.
     await withPgClient(database.url, async (admin) => {
       await admin.query("BEGIN");
-      await admin.query(`SELECT 1 FROM "Connection" WHERE id = $1::uuid FOR UPDATE`, [connection.id]);
+      await admin.query(`SELECT 1 FROM "OAuthGrant" WHERE id = $1::uuid FOR UPDATE`, [connection.id]);
       await until(async () => {
         const { rows } = await admin.query(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND application_name = 'tokenvault' AND wait_event_type = 'Lock'`, [database.name]);
         return rows.length > 0;
@@ -170,7 +170,7 @@ describe("PostgreSQL terminates the connection that is writing a refresh result"
     expect((await h.sim.getGrant(grant!.id))?.counters).toEqual({ refreshSuccess: 1, refreshFailed: 0, invalidGrant: 0 });
     expect((await h.sim.stats()).totals.reuseDetected).toBe(0);
     expect(await retried(() => h.db.prisma.auditLog.count({ where: { companyId: company, action: "REFRESH", outcome: "SUCCESS" } }))).toBe(1);
-    const after = await retried(() => h.db.prisma.connection.findUniqueOrThrow({ where: { id: connection.id } }));
+    const after = await retried(() => h.db.prisma.oAuthGrant.findUniqueOrThrow({ where: { id: connection.id } }));
     expect(after.version, "the token set was written once").toBe(connection.version + 1);
     expect(after.leaseOwner, "the lease was released by the write").toBeNull();
     for (const line of lines) expect(line).not.toContain(refreshed.accessToken);

@@ -100,17 +100,23 @@ describe("the warm path: a per-process token cache kept by LISTEN/NOTIFY", () =>
     return value;
   }
 
-  it("a warm call makes no database query; with the cache off every call does", async () => {
+  it("a warm call makes no database query, by connection id as by company and provider; with the cache off every call does", async () => {
     await h.connect(service, "warm-co", "xero");
     const token = await warm("warm-co");
+    const connectionId = token.connectionId;
+    await service.getValidToken({ connectionId }, { userId: "warm-up" });
     const perCall: number[] = [];
     for (let i = 0; i < 100; i++) {
       await nextTurn();
-      const { value, queries: n } = await counted(() => service.getValidToken("warm-co", "xero", "bob"));
-      expect(value).toEqual(token);
-      perCall.push(n);
+      const byId = await counted(() => service.getValidToken({ connectionId }, { userId: "bob" }));
+      expect(byId.value).toEqual(token);
+      const bySeed = await counted(() => service.getValidToken("warm-co", "xero", "bob"));
+      expect(bySeed.value).toEqual(token);
+      perCall.push(byId.queries, bySeed.queries);
     }
     expect(Math.max(...perCall)).toBe(0);
+    // Another company naming this connection's id is never answered from the cache (nor at all).
+    await expect(service.getValidToken({ connectionId, companyId: "not-warm-co" })).rejects.toMatchObject({ code: "NOT_FOUND" });
 
     const cold = h.service(); // TEST_OPTIONS: the cache off
     await cold.getValidToken("warm-co", "xero", "bob");
@@ -152,7 +158,7 @@ describe("the warm path: a per-process token cache kept by LISTEN/NOTIFY", () =>
    * is PostgreSQL delivering the notification, which a failure message reports).
    */
   async function notServedAfterCommit(company: string, oldToken: string, write: () => Promise<{ committedAt: number }>, done: (outcome: { token?: string; error?: unknown }) => boolean) {
-    const connection = await h.db.prisma.connection.findUniqueOrThrow({ where: { companyId_provider: { companyId: company, provider: "xero" } } });
+    const connection = await h.db.prisma.oAuthGrant.findFirstOrThrow({ where: { companyId: company, provider: "xero" } });
     let lastOldAt = 0;
     let servedOld = 0;
     let last: { token?: string; error?: unknown } = {};
@@ -249,7 +255,7 @@ describe("the warm path: a per-process token cache kept by LISTEN/NOTIFY", () =>
   it("the listener terminated: calls read the database until it is back, then start from an empty cache", async () => {
     const company = "listener-co";
     await h.connect(service, company, "xero");
-    const connection = await h.db.prisma.connection.findUniqueOrThrow({ where: { companyId_provider: { companyId: company, provider: "xero" } } });
+    const connection = await h.db.prisma.oAuthGrant.findFirstOrThrow({ where: { companyId: company, provider: "xero" } });
     const bypassed: number[] = [];
     let replacement = "";
     let old = "";
@@ -268,10 +274,10 @@ describe("the warm path: a per-process token cache kept by LISTEN/NOTIFY", () =>
       // A new token written straight into the database while nobody listens: its notification
       // is lost. A cache that resumed without starting empty would serve the old one for an hour.
       replacement = `at-written-while-down-${randomBytes(6).toString("hex")}`;
-      const sealed = h.vault.seal(replacement, { companyId: company, provider: "xero", kind: "ACCESS_TOKEN", externalId: connection.externalId }).ciphertext;
+      const sealed = h.vault.seal(replacement, { companyId: company, provider: "xero", kind: "ACCESS_TOKEN", externalId: connection.secretExternalId }).ciphertext;
       await h.db.prisma.$transaction([
-        h.db.prisma.tokenSecret.updateMany({ where: { connectionId: connection.id, kind: "ACCESS_TOKEN" }, data: { ciphertext: sealed } }),
-        h.db.prisma.connection.update({ where: { id: connection.id }, data: { version: { increment: 1 } } }),
+        h.db.prisma.tokenSecret.updateMany({ where: { grantId: connection.id, kind: "ACCESS_TOKEN" }, data: { ciphertext: sealed } }),
+        h.db.prisma.oAuthGrant.update({ where: { id: connection.id }, data: { version: { increment: 1 } } }),
       ]);
       if (!service.listening) break;
       // The listener was back in time to hear this write: let its notification arrive before warming again.

@@ -12,8 +12,9 @@ let company: string;
 useHarness((context) => ({ h, service, company } = context));
 
 async function grantOf(companyId: string, provider: "quickbooks" | "xero") {
-  const connection = await h.db.prisma.connection.findUniqueOrThrow({ where: { companyId_provider: { companyId, provider } } });
-  const grants = await h.sim.listGrants(provider === "quickbooks" ? { realmId: connection.externalId } : { tenantId: connection.externalId });
+  const connection = await h.db.prisma.oAuthGrant.findFirstOrThrow({ where: { companyId, provider } });
+  const { externalId } = await h.db.prisma.connection.findFirstOrThrow({ where: { grantId: connection.id } });
+  const grants = await h.sim.listGrants(provider === "quickbooks" ? { realmId: externalId } : { tenantId: externalId });
   const active = grants.find((g) => g.status === "active") ?? grants[0];
   if (!active) throw new Error("no grant at the simulator");
   return active;
@@ -56,13 +57,24 @@ describe("connect", () => {
     expect(JSON.stringify(audit)).not.toContain(token.accessToken);
   });
 
-  it("connects Xero with PKCE and records every tenant of the authorization", async () => {
-    await h.connect(service, company, "xero");
-    const token = await service.getValidToken(company, "xero", "alice");
-    expect(token.tenants).toHaveLength(2);
-    expect(token.externalId).toBe(token.tenants[0]?.id);
+  it("connects Xero with PKCE: one connection per organisation granted, each serving its own and recording every tenant of the authorization", async () => {
+    await h.sim.updateSettings({ xeroTenantsPerAuthorization: 2 });
+    try {
+      await h.connect(service, company, "xero");
+    } finally {
+      await h.sim.updateSettings({ xeroTenantsPerAuthorization: 1 });
+    }
+    const connections = (await service.listConnections(company)).filter((c) => c.provider === "xero");
+    expect(connections).toHaveLength(2);
     const grant = await grantOf(company, "xero");
-    expect(grant.tenants.map((t) => t.tenantId).sort()).toEqual(token.tenants.map((t) => t.id).sort());
+    for (const connection of connections) {
+      const token = await service.getValidToken({ connectionId: connection.connectionId! }, { userId: "alice" });
+      expect(token.tenants).toHaveLength(2);
+      expect(token.externalId).toBe(connection.externalId);
+      expect(token.connectionId).toBe(connection.connectionId);
+      expect(grant.tenants.map((t) => t.tenantId).sort()).toEqual(token.tenants.map((t) => t.id).sort());
+      expect(connection.name).toBe(grant.tenants.find((t) => t.tenantId === connection.externalId)?.tenantName);
+    }
   });
 
   it("refuses a missing, unknown, reused or foreign state and a second use of a code", async () => {
@@ -350,8 +362,8 @@ describe("getValidToken and refresh", () => {
     await h.expire(company, "xero");
     await h.sim.addFault({ kind: "latency", provider: "xero", latencyMs: 1_200, count: 1 });
     const held = holder.getValidToken(company, "xero", "alice");
-    const connection = await h.db.prisma.connection.findUniqueOrThrow({ where: { companyId_provider: { companyId: company, provider: "xero" } } });
-    await until(async () => (await h.db.prisma.connection.findUniqueOrThrow({ where: { id: connection.id } })).leaseOwner !== null);
+    const connection = await h.db.prisma.oAuthGrant.findFirstOrThrow({ where: { companyId: company, provider: "xero" } });
+    await until(async () => (await h.db.prisma.oAuthGrant.findUniqueOrThrow({ where: { id: connection.id } })).leaseOwner !== null);
     const waited = await other.getValidToken(company, "xero", "bob"); // four lease lengths pass while it waits
     expect(waited.accessToken).toBe((await held).accessToken);
     expect((await h.sim.getGrant(grant.id))?.counters).toEqual({ refreshSuccess: 1, refreshFailed: 0, invalidGrant: 0 });
@@ -362,16 +374,19 @@ describe("getValidToken and refresh", () => {
     // A holder that stalls (a paused process: its heartbeat does not run) while its lease lapses.
     const slow = h.service({ leaseMs: 300, leaseHeartbeatMs: 60_000, providerTimeoutMs: 3_000, retry: { attempts: 1, baseDelayMs: 10, maxDelayMs: 10 } });
     const fast = h.service({ leaseMs: 10_000 });
+    // By connection id, the two holders reading two connections of one grant (one consent, two organisations).
+    await h.pinOrganisations(2);
     await h.connect(fast, company, "xero");
+    const [first, second] = (await fast.listConnections(company)).filter((v) => v.provider === "xero").map((v) => v.connectionId!);
     const grant = await grantOf(company, "xero");
     await h.expire(company, "xero");
     await h.sim.addFault({ kind: "latency", provider: "xero", latencyMs: 1_200, count: 1 });
-    const slowResult = slow.getValidToken(company, "xero", "alice");
+    const slowResult = slow.getValidToken({ connectionId: first! }, { userId: "alice" });
     await new Promise((r) => setTimeout(r, 600)); // the slow holder's lease has expired
-    const fastResult = await fast.getValidToken(company, "xero", "bob");
+    const fastResult = await fast.getValidToken({ connectionId: second! }, { userId: "bob" });
     const late = await slowResult;
     expect(late.accessToken).toBe(fastResult.accessToken);
-    const stored = await fast.getValidToken(company, "xero", "carol");
+    const stored = await fast.getValidToken({ connectionId: first! }, { userId: "carol" });
     expect(stored.accessToken).toBe(fastResult.accessToken);
     const refreshes = (await auditRows(company)).filter((a) => a.action === "REFRESH");
     expect(refreshes.map((r) => r.outcome)).toEqual(["SUCCESS"]);
@@ -380,7 +395,7 @@ describe("getValidToken and refresh", () => {
     expect(after?.counters.refreshSuccess).toBe(2); // both reached Xero; only one set was stored
     // The stored set is the grant's current one.
     await h.expire(company, "xero");
-    await fast.getValidToken(company, "xero", "alice");
+    await fast.getValidToken({ connectionId: second! }, { userId: "alice" });
     expect((await h.sim.getGrant(grant.id))?.counters.invalidGrant).toBe(0);
   });
 });
@@ -445,9 +460,9 @@ describe("check, status and disconnect", () => {
     const checks = (await auditRows(company)).filter((a) => a.action === "CHECK");
     expect(checks.map((c) => c.outcome)).toEqual(["SUCCESS", "FAILURE"]);
     expect(checks[0]).toMatchObject({ ipAddress: "203.0.113.9", userAgent: "vitest", responseStatus: 200 });
-    // Reconnect restores it.
-    await h.connect(service, company, "quickbooks");
-    expect(await service.checkConnection(company, "quickbooks", { userId: "alice" })).toMatchObject({ status: "HEALTHY" });
+    // Reconnecting restores it (the simulator's consent picks a new QuickBooks company: a connection of its own, named by its realm).
+    const realmId = new URL(await h.connect(service, company, "quickbooks")).searchParams.get("realmId")!;
+    expect(await service.checkConnection({ companyId: company, provider: "quickbooks", realmId }, { userId: "alice" })).toMatchObject({ status: "HEALTHY" });
   });
 
   it("checks Xero through /connections", async () => {

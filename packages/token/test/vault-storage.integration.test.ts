@@ -72,6 +72,7 @@ describe("vault storage (PostgreSQL)", () => {
     const h = await createHarness(database.url);
     try {
       const service = h.service();
+      await h.pinRealm(); // the reconnect names the same QuickBooks company
       await h.connect(service, "acme", "quickbooks");
       // The reconnect's revocation of the replaced grant is refused: it stays queued, sealed under the old key.
       await h.sim.addFault({ kind: "error", provider: "intuit", endpoint: "revoke", status: 503 });

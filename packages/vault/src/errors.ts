@@ -15,6 +15,8 @@ export const TOKEN_ERROR_CODES = [
   "AUTHORIZATION_DENIED",
   "INVALID_INPUT",
   "NOT_FOUND",
+  /** A company and provider alone name several connections: the caller must say which (details list them). */
+  "AMBIGUOUS_CONNECTION",
   "UNKNOWN_PROVIDER",
   "CONFIGURATION",
 ] as const;
@@ -23,10 +25,13 @@ export type TokenErrorCode = (typeof TOKEN_ERROR_CODES)[number];
 export class TokenError extends Error {
   override readonly name: string = "TokenError";
   readonly code: TokenErrorCode;
+  /** Non-secret facts a caller can act on (AMBIGUOUS_CONNECTION: the connections to choose from). */
+  readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: TokenErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: TokenErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
     super(message, options);
     this.code = code;
+    this.details = options?.details;
   }
 }
 

@@ -51,7 +51,7 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
           const badge = connectionBadge(c);
           const error = c.health?.errorMessage ?? (c.status === "EXPIRED" || c.status === "ERROR" ? c.message : null);
           return (
-            <section key={c.provider} className="card connection" aria-labelledby={`title-${c.provider}`} data-provider={c.provider}>
+            <section key={c.connectionId ?? c.provider} className="card connection" aria-labelledby={`title-${c.provider}`} data-provider={c.provider}>
               <header>
                 <h2 id={`title-${c.provider}`}>{c.displayName}</h2>
                 <span className={`badge ${badge.tone}`} data-testid={`status-${c.provider}`}>

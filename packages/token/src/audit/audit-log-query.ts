@@ -5,6 +5,8 @@ import { failClosedOnDatabase } from "../database-unavailable";
 
 export interface AuditLogFilters {
   connectionType?: string;
+  /** One connection's rows (those written since connections v2 name it). */
+  connectionId?: string;
   action?: AuditAction;
   outcome?: AuditOutcome;
   userId?: string;
@@ -73,6 +75,7 @@ export class AuditLogQuery {
     const after = cursor ? decodeCursor(cursor) : null;
     const conditions: Prisma.Sql[] = [Prisma.sql`"companyId" = ${companyId}`];
     if (filters.connectionType) conditions.push(Prisma.sql`"connectionType" = ${filters.connectionType}`);
+    if (filters.connectionId) conditions.push(Prisma.sql`"connectionId" = ${filters.connectionId}::uuid`);
     if (filters.action) conditions.push(Prisma.sql`"action" = ${filters.action}::"AuditAction"`);
     if (filters.outcome) conditions.push(Prisma.sql`"outcome" = ${filters.outcome}::"AuditOutcome"`);
     if (filters.userId) conditions.push(Prisma.sql`"userId" = ${filters.userId}`);
@@ -81,7 +84,7 @@ export class AuditLogQuery {
     if (after) conditions.push(Prisma.sql`("timestamp", "id") < (${new Date(after.t)}::timestamptz, ${after.id}::uuid)`);
     return Prisma.sql`
       SELECT "id", "timestamp", "companyId", "userId", "action"::text AS "action", "outcome"::text AS "outcome",
-             "connectionType", "apiEndpoint", "requestMethod", "responseStatus", "ipAddress", "userAgent",
+             "connectionType", "connectionId"::text AS "connectionId", "apiEndpoint", "requestMethod", "responseStatus", "ipAddress", "userAgent",
              "errorMessage", "responseTime", "details"
         FROM "AuditLog"
        WHERE ${Prisma.join(conditions, " AND ")}

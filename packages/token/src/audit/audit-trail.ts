@@ -6,7 +6,7 @@ import { requireName } from "../validation";
 
 /** What a module says happened; the row adds who (the request context) and when. */
 export type AuditEvent = Pick<AuditLog, "companyId" | "action" | "outcome" | "connectionType" | "apiEndpoint" | "requestMethod" | "responseStatus"> &
-  Partial<Pick<AuditLog, "errorMessage" | "responseTime">> & {
+  Partial<Pick<AuditLog, "errorMessage" | "responseTime" | "connectionId">> & {
     details?: Record<string, string | number | boolean | null>;
   };
 
@@ -27,6 +27,7 @@ function row(event: AuditEvent, context: RequestContext, at: Date): Prisma.Audit
     action: event.action,
     outcome: event.outcome,
     connectionType: event.connectionType,
+    connectionId: event.connectionId ?? null,
     apiEndpoint: event.apiEndpoint,
     requestMethod: event.requestMethod,
     responseStatus: event.responseStatus,
@@ -55,6 +56,7 @@ function readKey(event: AuditEvent, context: RequestContext): string {
     event.action,
     event.outcome,
     event.connectionType,
+    event.connectionId ?? "",
     event.apiEndpoint,
     event.requestMethod,
     event.responseStatus,
@@ -104,10 +106,10 @@ export class AuditTrail {
     const r = row(event, context, at);
     const details = r.details === undefined ? null : JSON.stringify(r.details);
     return Prisma.sql`
-      INSERT INTO "AuditLog" ("id", "timestamp", "companyId", "userId", "action", "outcome", "connectionType", "apiEndpoint", "requestMethod",
+      INSERT INTO "AuditLog" ("id", "timestamp", "companyId", "userId", "action", "outcome", "connectionType", "connectionId", "apiEndpoint", "requestMethod",
                               "responseStatus", "ipAddress", "userAgent", "errorMessage", "responseTime", "details")
       SELECT gen_random_uuid(), ${r.timestamp}::timestamptz, ${r.companyId}, ${r.userId}, ${r.action}::"AuditAction", ${r.outcome}::"AuditOutcome",
-             ${r.connectionType}, ${r.apiEndpoint}, ${r.requestMethod}, ${r.responseStatus}::int, ${r.ipAddress}, ${r.userAgent},
+             ${r.connectionType}, ${r.connectionId ?? null}::uuid, ${r.apiEndpoint}, ${r.requestMethod}, ${r.responseStatus}::int, ${r.ipAddress}, ${r.userAgent},
              ${r.errorMessage}, ${r.responseTime}::int, ${details}::jsonb
        WHERE ${guard}
       RETURNING 1`;

@@ -1,4 +1,5 @@
-import type { HealthStatus } from "@tokenvault/db";
+import type { Connection, HealthStatus } from "@tokenvault/db";
+import type { ConnectionSelector } from "../connections/connection-store";
 import { SingleFlight } from "@tokenvault/kit";
 import { TokenError } from "@tokenvault/vault";
 import { ProviderCallError, providerFetch, toTokenError } from "../oauth/token-client";
@@ -7,7 +8,7 @@ import type { ServiceParts } from "../service-parts";
 import type { TokenReader } from "../tokens/token-reader";
 import type { ConnectionHealthView, RequestContext } from "../types";
 
-export type ConnectionCheckDeps = Pick<ServiceParts, "providers" | "connections" | "clock" | "options">;
+export type ConnectionCheckDeps = Pick<ServiceParts, "providers" | "connections" | "grants" | "clock" | "options">;
 
 interface CheckResult {
   status: HealthStatus;
@@ -34,25 +35,28 @@ export class ConnectionCheck {
     private readonly tokens: TokenReader,
   ) {}
 
-  async run(companyId: string, provider: string, context: RequestContext): Promise<ConnectionHealthView> {
-    const adapter = this.deps.providers.get(provider);
-    return this.inFlight.run(JSON.stringify([companyId, adapter.id]), () => this.gated(adapter, companyId, context));
+  /** The check of the connection the selector names (resolved first: an unknown or ambiguous one is an error, and nothing is recorded). */
+  async run(selector: ConnectionSelector, context: RequestContext): Promise<ConnectionHealthView> {
+    const { connection } = await this.deps.connections.resolve(selector);
+    const adapter = this.deps.providers.get(connection.provider);
+    return this.inFlight.run(connection.id, () => this.gated(adapter, connection, context));
   }
 
-  private async gated(adapter: ProviderAdapter, companyId: string, context: RequestContext): Promise<ConnectionHealthView> {
+  private async gated(adapter: ProviderAdapter, connection: Connection, context: RequestContext): Promise<ConnectionHealthView> {
     const { connections } = this.deps;
-    if ((await connections.claimLiveCheck(companyId, adapter.id, this.deps.options.checkCoalesceMs)) === "recent") {
-      const health = await connections.health(companyId, adapter.id);
+    if ((await connections.claimLiveCheck(connection.id, this.deps.options.checkCoalesceMs)) === "recent") {
+      const health = await connections.health(connection.id);
       if (health) return health;
     }
-    return this.live(adapter, companyId, context);
+    return this.live(adapter, connection, context);
   }
 
-  private async live(adapter: ProviderAdapter, companyId: string, context: RequestContext): Promise<ConnectionHealthView> {
+  private async live(adapter: ProviderAdapter, connection: Connection, context: RequestContext): Promise<ConnectionHealthView> {
+    const { companyId } = connection;
     const started = Date.now();
     let result: CheckResult;
     try {
-      result = await this.call(adapter, companyId, context);
+      result = await this.call(adapter, connection.id, context);
     } catch (error) {
       // Nothing is connected: there is no health to record.
       if (error instanceof TokenError && error.code === "NO_TOKEN") throw error;
@@ -60,15 +64,16 @@ export class ConnectionCheck {
     }
     const { status, errorMessage, responseStatus, url } = result;
     const now = this.deps.clock.now();
-    const { connections } = this.deps;
-    await connections.transaction((tx) =>
-      connections.recordOutcome(tx, {
-        health: { status, errorMessage },
+    const { grants } = this.deps;
+    await grants.transaction((tx) =>
+      grants.recordOutcome(tx, {
+        health: { status, errorMessage, of: { connectionId: connection.id } },
         event: {
           companyId,
           action: "CHECK",
           outcome: status === "HEALTHY" ? "SUCCESS" : "FAILURE",
           connectionType: adapter.id,
+          connectionId: connection.id,
           apiEndpoint: url,
           requestMethod: "GET",
           responseStatus,
@@ -82,9 +87,9 @@ export class ConnectionCheck {
     return { status, lastChecked: now, errorMessage };
   }
 
-  private async call(adapter: ProviderAdapter, companyId: string, context: RequestContext): Promise<CheckResult> {
-    let answer = await this.request(adapter, companyId, context, false);
-    if (answer.status === 401 || answer.status === 403) answer = await this.request(adapter, companyId, context, true);
+  private async call(adapter: ProviderAdapter, connectionId: string, context: RequestContext): Promise<CheckResult> {
+    let answer = await this.request(connectionId, context, false);
+    if (answer.status === 401 || answer.status === 403) answer = await this.request(connectionId, context, true);
     const base = { responseStatus: answer.status, url: answer.url };
     if (answer.status === 401 || answer.status === 403) {
       return { ...base, status: "EXPIRED", errorMessage: `${adapter.displayName} no longer accepts this connection. Reconnect ${adapter.displayName}.` };
@@ -93,9 +98,9 @@ export class ConnectionCheck {
     return { ...base, status: "HEALTHY", errorMessage: null };
   }
 
-  private async request(adapter: ProviderAdapter, companyId: string, context: RequestContext, force: boolean): Promise<{ status: number; url: string }> {
-    const read = await this.tokens.read(companyId, adapter.id, context.userId, { forceRefresh: force, context });
-    const request = adapter.checkRequest(this.tokens.tokenSet(read));
+  private async request(connectionId: string, context: RequestContext, force: boolean): Promise<{ status: number; url: string }> {
+    const read = await this.tokens.read({ connectionId }, context.userId, { forceRefresh: force, context });
+    const request = read.adapter.checkRequest(this.tokens.tokenSet(read));
     const response = await providerFetch(request.url, { headers: request.headers }, this.deps.options.providerTimeoutMs);
     await response.body?.cancel();
     return { status: response.status, url: request.url.split("?")[0]! };

@@ -1,23 +1,21 @@
-// The connect flow, consent URL to stored grant, kept in one file (a little over 300 lines) because its
-// steps share the state they check: the state row, the nonce, the code exchange and the grant it
-// replaces. Checking the id_token, purging states, planning the replaced grant and revoking it
-// live beside it.
+// The connect flow, consent URL to the stored consent: its steps share the state they check (the
+// state row, the nonce, the code exchange). Checking the id_token, purging states, storing the
+// consent (store-consent.ts: the grant, its connections, the grants they replace) and revoking
+// replaced grants live beside it.
 import { TokenError } from "@tokenvault/vault";
-import { secretOf, type ConnectionMetadata } from "../connections/connection";
 import { pkceChallenge, randomToken, sha256, STATE_TTL_MS } from "../oauth/pkce-state";
 import { exchangeCode, IdTokenRejectedError, revokeGrant } from "../oauth/token-calls";
 import { ProviderCallError, toTokenError, type TokenResponse } from "../oauth/token-client";
-import { expiresAtFrom, hardExpiresAtFrom, refreshExpiresAtFrom, type ProviderAdapter } from "../providers/types";
+import type { ProviderAdapter } from "../providers/types";
 import type { ServiceParts } from "../service-parts";
-import { TokenCache } from "../tokens/token-cache";
 import type { AuthorizationRequest, CallbackResult, ProviderTenant, RequestContext } from "../types";
 import { requireName } from "../validation";
 import { checkIdToken, idTokenRefusal, type IdTokenRefusal } from "./id-token-check";
 import { purgeExpiredOAuthStates } from "./oauth-state-purge";
-import { planReplacedGrant } from "./replaced-grant";
+import { storeConsent, targetsOf } from "./store-consent";
 import type { RevocationQueue } from "./revocation-queue";
 
-export type ConnectFlowDeps = Pick<ServiceParts, "prisma" | "connections" | "secrets" | "audit" | "clock" | "logger" | "options" | "cache">;
+export type ConnectFlowDeps = Pick<ServiceParts, "prisma" | "connections" | "grants" | "secrets" | "audit" | "clock" | "logger" | "options" | "cache">;
 
 /**
  * Connecting a provider: the consent URL with a one-time state (stored only as a hash, bound
@@ -86,8 +84,10 @@ export class ConnectFlow {
    * issued to this user, company and provider), refuses a code seen before, exchanges the code
    * and stores the token set, health and audit row in one transaction.
    */
-  async callback(adapter: ProviderAdapter, input: { callbackUrl: string; companyId: string; context: RequestContext }): Promise<CallbackResult> {
+  async callback(adapter: ProviderAdapter, input: { callbackUrl: string; companyId: string; context: RequestContext; tenantIds?: readonly string[] }): Promise<CallbackResult> {
     const companyId = requireName("companyId", input.companyId);
+    const chosen = input.tenantIds === undefined ? null : [...new Set(input.tenantIds.map((id) => requireName("tenantId", id)))];
+    if (chosen !== null && (!adapter.discoverTenants || chosen.length === 0)) throw new TokenError("INVALID_INPUT", "tenantIds names the organisations to connect: a non-empty list, for a provider with organisations.");
     const context = input.context;
     requireName("userId", context.userId);
     let params: URLSearchParams;
@@ -172,19 +172,19 @@ export class ConnectFlow {
       throw new TokenError("PROVIDER_UNAVAILABLE", `${adapter.displayName} returned no refresh token; check the offline access scope.`);
     }
     // From here the provider holds a live grant: if it cannot be stored, it is revoked, not orphaned.
-    let stored: { result: CallbackResult; pendingRevocation: string | null };
+    let stored: { result: CallbackResult; pendingRevocations: string[] };
     try {
       if (adapter.discoverTenants) tenants = await adapter.discoverTenants(response.access_token, this.deps.options.providerTimeoutMs);
-      stored = await this.store(adapter, { companyId, context, response, tenants, externalId: externalIdFromRedirect ?? tenants[0]?.id ?? "", started, sentAt, now });
+      stored = await storeConsent(this.deps, this.revocations, adapter, { companyId, context, response, tenants, targets: targetsOf(externalIdFromRedirect, tenants, chosen), started, sentAt, now });
     } catch (error) {
       await this.revokeQuietly(adapter, response.refresh_token);
       if (!(error instanceof ProviderCallError)) throw error;
       throw await this.recordFailure(adapter, error, { companyId, context, started, endpoint: adapter.endpoints.api, method: "GET" });
     }
-    // The new grant is stored; the replaced one is queued durably. A failure here leaves the row
+    // The new grant is stored; the replaced ones are queued durably. A failure here leaves the row
     // for retryPendingRevocations() and must not undo the connect.
-    if (stored.pendingRevocation) {
-      await this.revocations.attemptNow(stored.pendingRevocation, context).catch((error: unknown) => {
+    for (const pending of stored.pendingRevocations) {
+      await this.revocations.attemptNow(pending, context).catch((error: unknown) => {
         this.deps.logger.error("revoking the replaced grant failed; it stays queued", { provider: adapter.id, error: error instanceof Error ? error.name : "unknown" });
       });
     }
@@ -253,58 +253,6 @@ export class ConnectFlow {
   /** Best effort: a grant that will not be stored should not stay live at the provider. */
   private async revokeQuietly(adapter: ProviderAdapter, token: string): Promise<void> {
     await revokeGrant(adapter, token, this.deps.options.providerTimeoutMs).catch(() => undefined);
-  }
-
-  private async store(
-    adapter: ProviderAdapter,
-    input: { companyId: string; context: RequestContext; response: TokenResponse; tenants: ProviderTenant[]; externalId: string; started: number; sentAt: Date; now: Date },
-  ): Promise<{ result: CallbackResult; pendingRevocation: string | null }> {
-    const { companyId, context, response, tenants, externalId, started, sentAt, now } = input;
-    const { connections } = this.deps;
-    const hardExpiresAt = hardExpiresAtFrom(now, response, undefined);
-    const metadata: ConnectionMetadata = { tenants, scope: response.scope, refreshTokenRotatedAt: now.toISOString(), ...(hardExpiresAt ? { refreshTokenHardExpiresAt: hardExpiresAt } : {}) };
-    const pendingRevocation = await connections.transaction(async (tx) => {
-      const { connectionId, replaced } = await connections.saveGrant(tx, { companyId, provider: adapter.id, externalId, connectedBy: context.userId, metadata });
-      const location = { companyId, provider: adapter.id, externalId, connectionId };
-      await this.deps.secrets.write(tx, [
-        { ...location, kind: "ACCESS_TOKEN", value: response.access_token, expiresAt: expiresAtFrom(sentAt, response, adapter.defaultAccessTokenTtlSec), lastRefreshedAt: now },
-        { ...location, kind: "REFRESH_TOKEN", value: response.refresh_token!, expiresAt: refreshExpiresAtFrom(now, response, adapter, null), lastRefreshedAt: now },
-      ]);
-      await connections.recordOutcome(tx, {
-        health: { status: "HEALTHY", errorMessage: null },
-        event: {
-          companyId,
-          action: "CONNECT",
-          outcome: "SUCCESS",
-          connectionType: adapter.id,
-          apiEndpoint: adapter.endpoints.token,
-          requestMethod: "POST",
-          responseStatus: 200,
-          responseTime: Date.now() - started,
-          details: { externalId: externalId || null, tenants: tenants.length },
-        },
-        context,
-        at: now,
-      });
-      if (!replaced) return null;
-      const oldRefresh = secretOf(replaced, "REFRESH_TOKEN");
-      const refreshToken = oldRefresh ? this.deps.secrets.open(oldRefresh) : null;
-      const plan = planReplacedGrant(adapter, replaced, tenants, { sameGrant: refreshToken === response.refresh_token });
-      if (plan.action === "revoke") {
-        // A plan to revoke implies a live refresh token (planReplacedGrant checked it).
-        return this.revocations.enqueue(tx, { companyId, provider: adapter.id, externalId: replaced.externalId, refreshToken: refreshToken!, tenantIds: plan.tenantIds });
-      }
-      // Nothing to call the provider for, and the row says why.
-      await this.deps.audit.write(
-        tx,
-        { companyId, action: "REVOKE", outcome: "SUCCESS", connectionType: adapter.id, apiEndpoint: "none", requestMethod: "POST", responseStatus: 204, details: { reason: "replaced_by_reconnect", skipped: plan.reason } },
-        context,
-        now,
-      );
-      return null;
-    });
-    this.deps.cache?.forget(TokenCache.key(companyId, adapter.id)); // the replaced grant's token is served no more
-    return { result: { provider: adapter.id, companyId, externalId: externalId || null }, pendingRevocation };
   }
 }
 

@@ -2,27 +2,32 @@ import { TokenError } from "@tokenvault/vault";
 import { secretOf } from "../connections/connection";
 import { revokeGrant } from "../oauth/token-calls";
 import { ProviderCallError, toTokenError } from "../oauth/token-client";
+import type { ConnectionSelector } from "../connections/connection-store";
 import type { ServiceParts } from "../service-parts";
 import { TokenCache } from "../tokens/token-cache";
 import type { RequestContext } from "../types";
 import { connectionPayload } from "../webhooks/webhook-events";
 
-export type DisconnectDeps = Pick<ServiceParts, "providers" | "connections" | "secrets" | "audit" | "clock" | "options" | "webhooks" | "cache">;
+export type DisconnectDeps = Pick<ServiceParts, "providers" | "connections" | "grants" | "secrets" | "audit" | "clock" | "options" | "webhooks" | "cache">;
 
 /**
- * Revokes the authorization at the provider, then removes the connection, its secrets and its
- * health. When the provider cannot revoke, the connection is kept: removing the secrets would
- * leave a live grant nobody can revoke. The `connection.disconnected` webhook is recorded in the
+ * Removes a connection and its health. When it was the last connection its grant served, the
+ * grant is revoked at the provider first and removed with its secrets; when the provider cannot
+ * revoke, the connection is kept: removing the secrets would leave a live grant nobody can
+ * revoke. A grant that still serves other connections (another organisation of the same Xero
+ * consent) is left alone: revoking it would end those too. The `connection.disconnected` webhook is recorded in the
  * removal's transaction (the outbox the worker delivers from): both happen, or neither.
  */
-export async function disconnect(deps: DisconnectDeps, companyId: string, provider: string, context: RequestContext): Promise<void> {
-  const { connections, audit, clock } = deps;
-  const adapter = deps.providers.get(provider);
-  const connection = await connections.require(companyId, adapter.id);
-  const refresh = secretOf(connection, "REFRESH_TOKEN");
-  const revocation = adapter.endpoints.revocation;
+export async function disconnect(deps: DisconnectDeps, selector: ConnectionSelector, context: RequestContext): Promise<void> {
+  const { connections, grants, audit, clock } = deps;
+  const { connection, grant } = await connections.resolve(selector);
+  const companyId = connection.companyId;
+  const adapter = deps.providers.get(connection.provider);
+  const shared = (await connections.listForGrant(grant.id)).length > 1;
+  const refresh = shared ? undefined : secretOf(grant, "REFRESH_TOKEN");
+  const revocation = shared ? undefined : adapter.endpoints.revocation;
   const started = Date.now();
-  const revokeEvent = { companyId, action: "REVOKE", connectionType: adapter.id, apiEndpoint: revocation ?? "none", requestMethod: "POST" } as const;
+  const revokeEvent = { companyId, action: "REVOKE", connectionType: adapter.id, connectionId: connection.id, apiEndpoint: revocation ?? "none", requestMethod: "POST" } as const;
   let revokeStatus = 200;
   // A token marked INVALID (reported compromised) is exactly one to revoke; only one the
   // provider itself already refused (EXPIRED after invalid_grant) has nothing left to revoke.
@@ -40,17 +45,19 @@ export async function disconnect(deps: DisconnectDeps, companyId: string, provid
     revokeStatus = 204;
   }
   const now = clock.now();
-  await connections.transaction(async (tx) => {
-    await audit.write(tx, { ...revokeEvent, outcome: "SUCCESS", responseStatus: revokeStatus, responseTime: Date.now() - started }, context, now);
-    await connections.remove(tx, connection);
+  await grants.transaction(async (tx) => {
+    if (!shared) await audit.write(tx, { ...revokeEvent, outcome: "SUCCESS", responseStatus: revokeStatus, responseTime: Date.now() - started }, context, now);
+    await connections.remove(tx, connection.id);
+    // The last connection of its grant: the grant (revoked above) goes with its secrets.
+    if ((await connections.countForGrant(tx, grant.id)) === 0) await grants.remove(tx, grant.id);
     await audit.write(
       tx,
-      { companyId, action: "DISCONNECT", outcome: "SUCCESS", connectionType: adapter.id, apiEndpoint: "tokenService.disconnect", requestMethod: "DELETE", responseStatus: 200 },
+      { companyId, action: "DISCONNECT", outcome: "SUCCESS", connectionType: adapter.id, connectionId: connection.id, apiEndpoint: "tokenService.disconnect", requestMethod: "DELETE", responseStatus: 200 },
       context,
       now,
     );
     const event = connectionPayload("connection.disconnected", { id: connection.id, companyId, provider: adapter.id, externalId: connection.externalId }, now);
     await deps.webhooks.record(companyId, event, tx);
   });
-  deps.cache?.forget(TokenCache.key(companyId, adapter.id));
+  deps.cache?.forget([connection.id, grant.id, TokenCache.scopeId(companyId, adapter.id)]);
 }

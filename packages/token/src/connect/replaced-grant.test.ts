@@ -1,13 +1,13 @@
 import type { TokenSecret } from "@tokenvault/db";
 import { describe, expect, it } from "vitest";
-import type { ConnectionWithSecrets } from "../connections/connection";
+import type { GrantWithSecrets } from "../connections/connection";
 import { planReplacedGrant } from "./replaced-grant";
 
 const endpoints = { authorization: "https://p/authorize", token: "https://p/token", revocation: "https://p/revoke", api: "https://p/api" };
 
-function connection(tenants: string[] | null, refreshState: TokenSecret["state"] | null = "VALID"): ConnectionWithSecrets {
+function connection(tenants: string[] | null, refreshState: TokenSecret["state"] | null = "VALID"): GrantWithSecrets {
   const secrets = refreshState ? [{ kind: "REFRESH_TOKEN", state: refreshState } as TokenSecret] : [];
-  return { externalId: tenants?.[0] ?? "realm-1", metadata: tenants ? { tenants: tenants.map((id) => ({ id, name: id })) } : {}, secrets } as unknown as ConnectionWithSecrets;
+  return { id: "grant-1", secretExternalId: tenants?.[0] ?? "realm-1", metadata: tenants ? { tenants: tenants.map((id) => ({ id, name: id })) } : {}, secrets } as unknown as GrantWithSecrets;
 }
 
 const xero = { endpoints, disconnectTenants: () => Promise.resolve() };

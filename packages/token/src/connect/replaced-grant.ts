@@ -1,4 +1,4 @@
-import { metadataOf, secretOf, type ConnectionWithSecrets } from "../connections/connection";
+import { metadataOf, secretOf, type GrantWithSecrets } from "../connections/connection";
 import type { ProviderAdapter } from "../providers/types";
 import type { ProviderTenant } from "../types";
 
@@ -19,7 +19,7 @@ export type ReplacedGrantPlan =
  */
 export function planReplacedGrant(
   adapter: Pick<ProviderAdapter, "endpoints" | "disconnectTenants">,
-  replaced: ConnectionWithSecrets,
+  replaced: GrantWithSecrets,
   newTenants: readonly ProviderTenant[],
   { sameGrant }: { sameGrant: boolean } = { sameGrant: false },
 ): ReplacedGrantPlan {
@@ -28,7 +28,9 @@ export function planReplacedGrant(
   if (sameGrant) return { action: "none", reason: "same_grant" };
   if (adapter.disconnectTenants) {
     const served = new Set(newTenants.map((t) => t.id));
-    const old = metadataOf(replaced).tenants?.map((t) => t.id) ?? (replaced.externalId ? [replaced.externalId] : []);
+    // A grant from before connections v2 is sealed under the tenant it used; a newer one under its own id, which is no tenant.
+    const legacyTenant = replaced.secretExternalId !== replaced.id ? replaced.secretExternalId : "";
+    const old = metadataOf(replaced).tenants?.map((t) => t.id) ?? (legacyTenant ? [legacyTenant] : []);
     return { action: "revoke", tenantIds: [...new Set(old)].filter((id) => !served.has(id)) };
   }
   if (!adapter.endpoints.revocation) return { action: "none", reason: "no_revocation_endpoint" };

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { PendingRevocation, PrismaClient } from "@tokenvault/db";
 import { DecryptionError, type Vault, type VaultBinding } from "@tokenvault/vault";
 import type { AuditEvent } from "../audit/audit-trail";
-import type { Tx } from "../connections/connection-store";
+import type { Tx } from "../connections/grant-store";
 import { refreshGrant, revokeGrant } from "../oauth/token-calls";
 import { ProviderCallError, toTokenError } from "../oauth/token-client";
 import type { Logger } from "../logger";

@@ -9,12 +9,21 @@ export interface UpkeepSecret {
   lastRefreshedAt: Date | null;
 }
 
-/** A connection as the background worker sees it. No secret, no ciphertext. */
+/**
+ * A grant as the background worker sees it (it refreshes, counts failures and notifies per
+ * grant), with the connections it serves. No secret, no ciphertext.
+ */
 export interface UpkeepConnection {
+  /** The grant's first connection (the oldest): the id the worker's jobs name. The grant's own id when it serves none. */
   id: string;
+  /** The grant: what the upkeep columns (failing days, incident, warning) belong to. */
+  grantId: string;
   companyId: string;
   provider: string;
+  /** The first connection's realm or tenant ("" when none): the worker's per-tenant limit. */
   externalId: string;
+  /** The connections the grant serves: whom an event about it names. */
+  connections: { id: string; externalId: string }[];
   refreshFailureDays: number;
   lastFailureDay: string | null;
   exhaustedAt: Date | null;
@@ -33,8 +42,8 @@ const SELECT = {
   id: true,
   companyId: true,
   provider: true,
-  externalId: true,
   metadata: true,
+  connections: { select: { id: true, externalId: true }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] },
   refreshFailureDays: true,
   lastFailureDay: true,
   exhaustedAt: true,
@@ -42,11 +51,11 @@ const SELECT = {
   incidentAt: true,
   horizonWarning: true,
   secrets: { where: { kind: { in: ["ACCESS_TOKEN", "REFRESH_TOKEN"] } }, select: { kind: true, state: true, expiresAt: true, lastRefreshedAt: true } },
-} satisfies Prisma.ConnectionSelect;
+} satisfies Prisma.OAuthGrantSelect;
 
-type Row = Prisma.ConnectionGetPayload<{ select: typeof SELECT }>;
+type Row = Prisma.OAuthGrantGetPayload<{ select: typeof SELECT }>;
 
-/** The worker's view of a connection row (a ConnectionWithSecrets is one too): dates and states, no secret. */
+/** The worker's view of a grant row and its connections: dates and states, no secret. */
 export function toUpkeep(row: Row): UpkeepConnection {
   const secret = (kind: string): UpkeepSecret | null => {
     const found = row.secrets.find((s) => s.kind === kind);
@@ -54,10 +63,12 @@ export function toUpkeep(row: Row): UpkeepConnection {
   };
   const hard = metadataOf(row).refreshTokenHardExpiresAt;
   return {
-    id: row.id,
+    id: row.connections[0]?.id ?? row.id,
+    grantId: row.id,
     companyId: row.companyId,
     provider: row.provider,
-    externalId: row.externalId,
+    externalId: row.connections[0]?.externalId ?? "",
+    connections: row.connections.map((c) => ({ id: c.id, externalId: c.externalId })),
     refreshFailureDays: row.refreshFailureDays,
     lastFailureDay: row.lastFailureDay,
     exhaustedAt: row.exhaustedAt,
@@ -71,8 +82,8 @@ export function toUpkeep(row: Row): UpkeepConnection {
 }
 
 /**
- * The background worker's columns of `Connection` (failing days, exhaustion, the incident
- * notified, the hard-expiry warning sent). A sibling of ConnectionStore, which stays the writer
+ * The background worker's columns of `OAuthGrant` (failing days, exhaustion, the incident
+ * notified, the hard-expiry warning sent). A sibling of GrantStore, which stays the writer
  * of everything else on the row (lease, fence, grant); these columns are written only here,
  * each change one conditional UPDATE so that several workers count and notify once.
  */
@@ -91,7 +102,7 @@ export class ConnectionUpkeepStore {
   /** The connections named (those still present), in id order. */
   async listByIds(ids: string[]): Promise<UpkeepConnection[]> {
     if (ids.length === 0) return [];
-    const rows = await this.prisma.connection.findMany({ select: SELECT, where: { id: { in: ids } }, orderBy: { id: "asc" } });
+    const rows = await this.prisma.oAuthGrant.findMany({ select: SELECT, where: { id: { in: ids } }, orderBy: { id: "asc" } });
     return rows.map(toUpkeep);
   }
 
@@ -102,7 +113,7 @@ export class ConnectionUpkeepStore {
    */
   async countFailureDay(connectionId: string, day: string, exhaustAfterDays: number, now: Date): Promise<{ failureDays: number; exhausted: boolean }> {
     const rows = await this.prisma.$queryRaw<{ refreshFailureDays: number; exhaustedAt: Date | null }[]>`
-      UPDATE "Connection"
+      UPDATE "OAuthGrant"
          SET "refreshFailureDays" = "refreshFailureDays" + (CASE WHEN "lastFailureDay" IS DISTINCT FROM ${day} THEN 1 ELSE 0 END),
              "lastFailureDay" = ${day},
              "exhaustedAt" = CASE
@@ -123,7 +134,7 @@ export class ConnectionUpkeepStore {
   async openIncident(connectionId: string, incident: UpkeepIncident, replaces: (UpkeepIncident | null)[]): Promise<boolean> {
     const named = replaces.filter((r): r is UpkeepIncident => r !== null);
     const rows = await this.prisma.$queryRaw<{ id: string }[]>`
-      UPDATE "Connection" SET "incident" = ${incident}, "incidentAt" = clock_timestamp()
+      UPDATE "OAuthGrant" SET "incident" = ${incident}, "incidentAt" = clock_timestamp()
        WHERE "id" = ${connectionId}::uuid
          AND (("incident" IS NULL AND ${replaces.includes(null)}) OR "incident" = ANY(${named}::text[]))
       RETURNING "id"`;
@@ -136,9 +147,9 @@ export class ConnectionUpkeepStore {
    */
   async recover(connectionId: string): Promise<UpkeepIncident | null> {
     const rows = await this.prisma.$queryRaw<{ incident: string | null }[]>`
-      UPDATE "Connection" AS c
+      UPDATE "OAuthGrant" AS c
          SET "refreshFailureDays" = 0, "lastFailureDay" = NULL, "exhaustedAt" = NULL, "incident" = NULL, "incidentAt" = NULL
-        FROM (SELECT "id", "incident" FROM "Connection" WHERE "id" = ${connectionId}::uuid FOR UPDATE) AS old
+        FROM (SELECT "id", "incident" FROM "OAuthGrant" WHERE "id" = ${connectionId}::uuid FOR UPDATE) AS old
        WHERE c."id" = old."id"
          AND (c."refreshFailureDays" > 0 OR c."exhaustedAt" IS NOT NULL OR c."incident" IS NOT NULL)
       RETURNING old."incident"`;
@@ -147,7 +158,7 @@ export class ConnectionUpkeepStore {
 
   /** Compare-and-set of the hard-expiry warning sent. True only for the caller that moved it. */
   async markHorizonWarning(connectionId: string, expected: string | null, next: string): Promise<boolean> {
-    const { count } = await this.prisma.connection.updateMany({ where: { id: connectionId, horizonWarning: expected }, data: { horizonWarning: next } });
+    const { count } = await this.prisma.oAuthGrant.updateMany({ where: { id: connectionId, horizonWarning: expected }, data: { horizonWarning: next } });
     return count === 1;
   }
 }

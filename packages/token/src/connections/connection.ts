@@ -1,10 +1,17 @@
-import type { Connection, TokenKind, TokenSecret } from "@tokenvault/db";
+import type { Connection, OAuthGrant, TokenKind, TokenSecret } from "@tokenvault/db";
 import type { ProviderTenant } from "../types";
 
-/** A connection row with its sealed secrets, as every module reads it. */
-export type ConnectionWithSecrets = Connection & { secrets: TokenSecret[] };
+/** A grant row with its sealed secrets: what the refresher locks, fences and refreshes. */
+export type GrantWithSecrets = OAuthGrant & { secrets: TokenSecret[] };
+
+/** A connection (what a grant reaches) with its grant: what a token read is answered from. */
+export interface ConnectionWithGrant {
+  connection: Connection;
+  grant: GrantWithSecrets;
+}
 
 export interface ConnectionMetadata {
+  /** Every organisation the consent granted (Xero), whether or not each became a connection. */
   tenants?: ProviderTenant[];
   scope?: string;
   /** When the refresh token value last changed, for the provider's grace window. */
@@ -13,11 +20,11 @@ export interface ConnectionMetadata {
   refreshTokenHardExpiresAt?: string;
 }
 
-export function metadataOf(connection: Pick<Connection, "metadata">): ConnectionMetadata {
-  const value = connection.metadata;
+export function metadataOf(grant: Pick<OAuthGrant, "metadata">): ConnectionMetadata {
+  const value = grant.metadata;
   return value && typeof value === "object" && !Array.isArray(value) ? value : {};
 }
 
-export function secretOf(connection: ConnectionWithSecrets, kind: TokenKind): TokenSecret | undefined {
-  return connection.secrets.find((s) => s.kind === kind);
+export function secretOf(grant: GrantWithSecrets, kind: TokenKind): TokenSecret | undefined {
+  return grant.secrets.find((s) => s.kind === kind);
 }

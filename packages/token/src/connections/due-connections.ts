@@ -18,7 +18,7 @@ export interface DueCriteria {
 }
 
 /**
- * Ids of the connections that may be due, one index range per reason (UNION removes repeats):
+ * Ids of the grants that may be due, one index range per reason (UNION removes repeats):
  * - refresh-ahead: valid access tokens expiring within the window (TokenSecret kind, expiresAt);
  * - keep-alive: valid refresh tokens never refreshed, or refreshed before now - fraction × T, or
  *   expiring before now + T, with T the shortest idle lifetime. A stored lifetime L is due at
@@ -34,20 +34,20 @@ export function dueConnectionsSql(criteria: DueCriteria): Prisma.Sql {
   const at = (offsetMs: number) => new Date(now.getTime() + offsetMs);
   const refreshAhead =
     refreshAheadMs > 0
-      ? Prisma.sql`SELECT "connectionId" AS id FROM "TokenSecret"
+      ? Prisma.sql`SELECT "grantId" AS id FROM "TokenSecret"
           WHERE "kind" = 'ACCESS_TOKEN' AND "expiresAt" > ${now} AND "expiresAt" <= ${at(refreshAheadMs)} AND "state" = 'VALID'
         UNION `
       : Prisma.empty;
   return Prisma.sql`
-    ${refreshAhead}SELECT "connectionId" AS id FROM "TokenSecret"
+    ${refreshAhead}SELECT "grantId" AS id FROM "TokenSecret"
       WHERE "kind" = 'REFRESH_TOKEN' AND "state" = 'VALID'
         AND ("lastRefreshedAt" IS NULL OR "lastRefreshedAt" <= ${at(-fraction * criteria.minIdleMs)} OR "expiresAt" <= ${at(criteria.minIdleMs)})
     UNION
-    SELECT "connectionId" AS id FROM "TokenSecret" WHERE "kind" = 'REFRESH_TOKEN' AND "state" IN ('EXPIRED', 'REVOKED', 'INVALID')
+    SELECT "grantId" AS id FROM "TokenSecret" WHERE "kind" = 'REFRESH_TOKEN' AND "state" IN ('EXPIRED', 'REVOKED', 'INVALID')
     UNION
-    SELECT "id" FROM "Connection" WHERE "incident" IS NOT NULL
+    SELECT "id" FROM "OAuthGrant" WHERE "incident" IS NOT NULL
     UNION
-    SELECT "id" FROM "Connection"
+    SELECT "id" FROM "OAuthGrant"
       WHERE "metadata" ? 'refreshTokenHardExpiresAt'
         AND ("metadata"->>'refreshTokenHardExpiresAt')::timestamptz <= ${at(horizonDays * 86_400_000)}`;
 }

@@ -27,8 +27,12 @@ export const DEFAULT_EVENTS_OPTIONS: ConnectionEventsOptions = { heartbeatMs: 5_
  * LISTEN stops (lost or closed), `up` once it is active again (nothing missed after that point).
  */
 export interface ConnectionObserver {
-  /** `version`: the version the write left ('<id>:<version>'); null for a removal or a re-encryption. */
-  notified(connectionId: string, version?: number | null): void;
+  /**
+   * `id`: a grant's (its token set written, its lease given back, removed, re-encrypted), a
+   * connection's (re-pointed to another grant, removed) or a company-and-provider scope's (see
+   * TokenCache.scopeId). `version`: the version a grant's write left ('<id>:<version>'); null otherwise.
+   */
+  notified(id: string, version?: number | null): void;
   up(): void;
   down(): void;
 }

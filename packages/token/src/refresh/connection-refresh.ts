@@ -2,7 +2,7 @@
 // then the Refresher (single flight, lease, re-read under the lease, fenced write), and an answer
 // saying what happened, so the worker never reads the row again to find out.
 import { TokenError } from "@tokenvault/vault";
-import { secretOf, type ConnectionWithSecrets } from "../connections/connection";
+import { secretOf, type GrantWithSecrets } from "../connections/connection";
 import { toUpkeep, type UpkeepConnection } from "../connections/connection-upkeep-store";
 import type { ProviderAdapter } from "../providers/types";
 import type { ServiceParts } from "../service-parts";
@@ -44,20 +44,25 @@ export interface ConnectionRefreshOptions {
   around?: (connection: UpkeepConnection, refresh: () => Promise<void>) => Promise<void>;
 }
 
-export type EnsureFresh = (adapter: ProviderAdapter, connection: ConnectionWithSecrets, request: RefreshRequest) => Promise<ConnectionWithSecrets>;
+export type EnsureFresh = (adapter: ProviderAdapter, connection: GrantWithSecrets, request: RefreshRequest) => Promise<GrantWithSecrets>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const refreshedAt = (connection: ConnectionWithSecrets) => secretOf(connection, "ACCESS_TOKEN")?.lastRefreshedAt?.getTime() ?? 0;
-const expiresAt = (connection: ConnectionWithSecrets) => secretOf(connection, "ACCESS_TOKEN")?.expiresAt ?? null;
+const refreshedAt = (connection: GrantWithSecrets) => secretOf(connection, "ACCESS_TOKEN")?.lastRefreshedAt?.getTime() ?? 0;
+const expiresAt = (connection: GrantWithSecrets) => secretOf(connection, "ACCESS_TOKEN")?.expiresAt ?? null;
+
+async function connectionGrant(deps: Pick<ServiceParts, "grants" | "connections">, connectionId: string): Promise<GrantWithSecrets | null> {
+  const [found] = await deps.connections.find({ connectionId });
+  return found ? found.grant : null;
+}
 
 /**
- * Refreshes the connection `connectionId` names and says what happened. Throws NO_TOKEN when it
+ * Refreshes the grant `connectionId` names (a grant's id, or a connection's: then its grant) and says what happened. Throws NO_TOKEN when it
  * names none (INVALID_INPUT when it is no id), and the database's failures: those are no outcome
  * of the connection's.
  */
 export async function refreshConnection(
-  deps: Pick<ServiceParts, "connections" | "providers" | "clock" | "options">,
+  deps: Pick<ServiceParts, "grants" | "connections" | "providers" | "clock" | "options">,
   ensureFresh: EnsureFresh,
   connectionId: string,
   reason: ConnectionRefreshReason,
@@ -65,9 +70,10 @@ export async function refreshConnection(
 ): Promise<ConnectionRefresh> {
   if (typeof connectionId !== "string" || !UUID.test(connectionId)) throw new TokenError("INVALID_INPUT", "connectionId must be a connection's id (a UUID).");
   const userId = requireName("userId", options.context?.userId ?? "system");
-  const before = await deps.connections.loadById(connectionId);
+  // The worker's jobs name grants (the scan finds grants); an id of a connection means its grant.
+  const before = (await deps.grants.loadById(connectionId)) ?? (await connectionGrant(deps, connectionId));
   if (!before) throw new TokenError("NO_TOKEN", "This connection does not exist (any more).");
-  const connection = toUpkeep(before);
+  const connection = toUpkeep({ ...before, connections: await deps.connections.listForGrant(before.id) });
   let result: ConnectionRefresh = { outcome: "skipped", expiresAt: expiresAt(before), connection, error: null };
   const refresh = async () => {
     try {

@@ -1,7 +1,7 @@
-// What a connection's token set says before anyone refreshes it: fresh or not (the margin rule
+// What a grant's token set says before anyone refreshes it: fresh or not (the margin rule
 // shared with the worker), and the errors that tell a caller why no refresh is attempted.
 import { TokenError } from "@tokenvault/vault";
-import { secretOf, type ConnectionWithSecrets } from "../connections/connection";
+import { secretOf, type GrantWithSecrets } from "../connections/connection";
 import type { ProviderAdapter } from "../providers/types";
 
 /**
@@ -9,8 +9,8 @@ import type { ProviderAdapter } from "../providers/types";
  * half the token's lifetime: with a margin as long as the lifetime (a 5-minute token and the
  * 5-minute default), a token would be stale the moment it was issued and every call would refresh.
  */
-export function isFresh(connection: ConnectionWithSecrets, marginMs: number, now: Date): boolean {
-  const access = secretOf(connection, "ACCESS_TOKEN");
+export function isFresh(grant: GrantWithSecrets, marginMs: number, now: Date): boolean {
+  const access = secretOf(grant, "ACCESS_TOKEN");
   if (!access || access.state !== "VALID" || !access.expiresAt) return false;
   return access.expiresAt.getTime() - refreshMarginFor({ expiresAt: access.expiresAt, lastRefreshedAt: access.lastRefreshedAt }, marginMs) > now.getTime();
 }
@@ -21,8 +21,8 @@ export function refreshMarginFor(access: { expiresAt: Date; lastRefreshedAt: Dat
   return Math.min(marginMs, lifetimeMs / 2);
 }
 
-export function needsReauthorization(connection: ConnectionWithSecrets): boolean {
-  const refresh = secretOf(connection, "REFRESH_TOKEN");
+export function needsReauthorization(grant: GrantWithSecrets): boolean {
+  const refresh = secretOf(grant, "REFRESH_TOKEN");
   return !refresh || refresh.state !== "VALID";
 }
 
@@ -35,5 +35,5 @@ export function providerUnavailable(adapter: ProviderAdapter): TokenError {
 }
 
 export function reauthorizationRequired(adapter: ProviderAdapter): TokenError {
-  return new TokenError("REAUTH_REQUIRED", `The ${adapter.displayName} connection has expired. Reconnect ${adapter.displayName}.`);
+  return new TokenError("REAUTH_REQUIRED", `The ${adapter.displayName} grant has expired. Reconnect ${adapter.displayName}.`);
 }

@@ -1,4 +1,4 @@
-import type { ConnectionStore } from "../connections/connection-store";
+import type { GrantStore } from "../connections/grant-store";
 import type { Logger } from "../logger";
 import type { RefreshOptions } from "../options";
 
@@ -14,8 +14,8 @@ export class LeaseHeartbeat {
   private beating: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly connections: Pick<ConnectionStore, "extendLease">,
-    private readonly connectionId: string,
+    private readonly grants: Pick<GrantStore, "extendLease">,
+    private readonly grantId: string,
     private readonly owner: string,
     private readonly options: Pick<RefreshOptions, "leaseMs" | "leaseHeartbeatMs">,
     private readonly logger: Logger,
@@ -40,17 +40,17 @@ export class LeaseHeartbeat {
   private async beat(): Promise<void> {
     if (this.timer === undefined) return;
     try {
-      if (!(await this.connections.extendLease(this.connectionId, this.owner, this.options.leaseMs))) {
+      if (!(await this.grants.extendLease(this.grantId, this.owner, this.options.leaseMs))) {
         // Stopped meanwhile: our own fenced write released the lease; nothing was lost.
         if (this.timer === undefined) return;
         // Lost (lapsed and taken, or the version moved): stop; the fence will refuse our write.
         clearInterval(this.timer);
         this.timer = undefined;
-        this.logger.warn("refresh lease lost while the refresh was in flight", { connectionId: this.connectionId });
+        this.logger.warn("refresh lease lost while the refresh was in flight", { grantId: this.grantId });
       }
     } catch (error) {
       // The database is unreachable: the lease may lapse; the fence still decides.
-      this.logger.warn("refresh lease could not be extended", { connectionId: this.connectionId, error: error instanceof Error ? error.name : typeof error });
+      this.logger.warn("refresh lease could not be extended", { grantId: this.grantId, error: error instanceof Error ? error.name : typeof error });
     }
   }
 }

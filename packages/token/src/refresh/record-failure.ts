@@ -1,6 +1,6 @@
 import type { HealthStatus } from "@tokenvault/db";
 import type { TokenError } from "@tokenvault/vault";
-import type { ConnectionWithSecrets } from "../connections/connection";
+import type { GrantWithSecrets } from "../connections/connection";
 import { toTokenError, type ProviderCallError } from "../oauth/token-client";
 import type { ProviderAdapter } from "../providers/types";
 import type { ServiceParts } from "../service-parts";
@@ -13,39 +13,42 @@ export class StaleLeaseError extends Error {
 
 export interface RefreshFailure {
   adapter: ProviderAdapter;
-  /** The connection as read by the claim. */
-  connection: ConnectionWithSecrets;
+  /** The grant as read by the claim. */
+  grant: GrantWithSecrets;
   owner: string;
   leaseVersion: number;
   error: ProviderCallError;
   responseTime: number;
   force: boolean;
   context: RequestContext;
+  /** The connection whose read asked for the refresh (the audit row names it). */
+  connectionId?: string | null;
 }
 
 /** Records a failed refresh (health, audit, state or cooldown) under the fence and returns the error to raise. */
-export async function recordFailure(deps: Pick<ServiceParts, "connections" | "clock" | "logger" | "options">, failure: RefreshFailure): Promise<TokenError> {
-  const { adapter, connection, error, force, context } = failure;
+export async function recordFailure(deps: Pick<ServiceParts, "grants" | "clock" | "logger" | "options">, failure: RefreshFailure): Promise<TokenError> {
+  const { adapter, grant, error, force, context } = failure;
   const tokenError = toTokenError(error, adapter.displayName);
   const now = deps.clock.now();
   const ended = error.kind === "invalid_grant";
   const health: HealthStatus = ended ? "EXPIRED" : "UNHEALTHY";
   const cooldownMs = Math.max(deps.options.cooldownMs, error.retryAfterMs ?? 0);
-  const { connections } = deps;
-  await connections.transaction(async (tx) => {
-    const fenced = await connections.fence(tx, connection.id, failure.owner, failure.leaseVersion, {
+  const { grants } = deps;
+  await grants.transaction(async (tx) => {
+    const fenced = await grants.fence(tx, grant.id, failure.owner, failure.leaseVersion, {
       cooldownUntil: ended ? null : new Date(now.getTime() + cooldownMs),
     });
     if (!fenced) throw new StaleLeaseError();
-    if (ended) await connections.expireGrant(tx, connection.id, tokenError.message);
-    else await connections.noteRefreshError(tx, connection.id, tokenError.message);
-    await connections.recordOutcome(tx, {
-      health: { status: health, errorMessage: tokenError.message },
+    if (ended) await grants.expireGrant(tx, grant.id, tokenError.message);
+    else await grants.noteRefreshError(tx, grant.id, tokenError.message);
+    await grants.recordOutcome(tx, {
+      health: { status: health, errorMessage: tokenError.message, of: { grantId: grant.id } },
       event: {
-        companyId: connection.companyId,
+        companyId: grant.companyId,
         action: "REFRESH",
         outcome: "FAILURE",
-        connectionType: connection.provider,
+        connectionType: grant.provider,
+        connectionId: failure.connectionId ?? null,
         apiEndpoint: adapter.endpoints.token,
         requestMethod: "POST",
         responseStatus: error.status ?? 0,
@@ -57,7 +60,7 @@ export async function recordFailure(deps: Pick<ServiceParts, "connections" | "cl
       at: now,
     });
   });
-  deps.logger.warn("refresh failed", { provider: adapter.id, companyId: connection.companyId, kind: error.kind, status: error.status });
+  deps.logger.warn("refresh failed", { provider: adapter.id, companyId: grant.companyId, kind: error.kind, status: error.status });
   // A token that is still valid (inside the margin) stays usable while the provider is down.
   return tokenError;
 }

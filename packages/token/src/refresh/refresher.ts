@@ -1,8 +1,8 @@
 // The refresher's three layers (single flight, lease with heartbeat, re-read under the lease) in
-// one class of about 300 lines, because they hand one another the connection and version they saw;
+// one class of about 300 lines, because they hand one another the grant and version they saw;
 // the freshness rule, failure recording, the heartbeat and the retried write are in their own files.
 import { randomToken, TokenError } from "@tokenvault/vault";
-import { secretOf, type ConnectionWithSecrets } from "../connections/connection";
+import { secretOf, type GrantWithSecrets } from "../connections/connection";
 import { withRetry } from "../oauth/retry";
 import { refreshGrant } from "../oauth/token-calls";
 import { ProviderCallError, type TokenResponse } from "../oauth/token-client";
@@ -16,7 +16,7 @@ import { SingleFlight } from "@tokenvault/kit";
 import { storeRefreshResult } from "./store-result";
 import { isFresh, needsReauthorization, providerUnavailable, reauthorizationRequired } from "./freshness";
 
-export type RefresherDeps = Pick<ServiceParts, "connections" | "secrets" | "clock" | "logger" | "options" | "events"> & { metrics?: ServiceParts["metrics"] };
+export type RefresherDeps = Pick<ServiceParts, "grants" | "secrets" | "clock" | "logger" | "options" | "events"> & { metrics?: ServiceParts["metrics"] };
 
 export interface RefreshRequest {
   /** Refresh when the access token expires within this margin. */
@@ -27,29 +27,31 @@ export interface RefreshRequest {
   context: RequestContext;
   /** Inside the margin, wait for the refresh rather than serve the still-valid token (the background worker observes the outcome). */
   wait?: boolean;
+  /** The connection read through the grant, named on the refresh's audit row (the refresh serves all of the grant's). */
+  connectionId?: string | null;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Refreshes a connection's tokens exactly once per expiry, however many callers in however many
+ * Refreshes a grant's tokens exactly once per expiry, however many callers in however many
  * processes ask. Three layers:
  *
- * 1. an in-process single flight per connection;
- * 2. a lease on the connection row, claimed by a conditional UPDATE that also reads the connection (ConnectionStore.claimAndRead)
+ * 1. an in-process single flight per grant;
+ * 2. a lease on the grant row, claimed by a conditional UPDATE that also reads the grant (GrantStore.claimAndRead)
  *    and kept short: the holder extends it while its provider call is in flight (LeaseHeartbeat),
  *    so a crashed holder is replaced within one lease; callers that do not get it wait for the
  *    holder's write and use it;
  * 3. under the lease, a re-read before the provider is called: someone may have refreshed since.
  *
  * The provider call happens outside any transaction. The new token set is written in one
- * statement (ConnectionStore.writeRefresh) that checks the version the lease was claimed at (the
+ * statement (GrantStore.writeRefresh) that checks the version the lease was claimed at (the
  * fence), together with its audit row and health, so a holder whose lease lapsed cannot
- * overwrite a newer set, and returns the connection as written. A forced refresh costs three
+ * overwrite a newer set, and returns the grant as written. A forced refresh costs three
  * database round trips: the caller's read, claim-and-read, and the write.
  */
 export class Refresher {
-  private readonly flights = new SingleFlight<ConnectionWithSecrets>();
+  private readonly flights = new SingleFlight<GrantWithSecrets>();
   /** Identifies this process's lease claims. */
   private readonly owner = `${process.pid}:${randomToken(16)}`;
   /** Refreshes started for callers who did not wait for them (stale-while-revalidate). */
@@ -59,19 +61,19 @@ export class Refresher {
   constructor(private readonly deps: RefresherDeps) {}
 
   /**
-   * `connection` as read when it is fresh for the margin. Inside the margin, while the access
-   * token is still valid, also `connection` as read: one refresh starts in the background and
+   * `grant` as read when it is fresh for the margin. Inside the margin, while the access
+   * token is still valid, also `grant` as read: one refresh starts in the background and
    * nobody waits for it (unless `request.wait`). Otherwise (expired, or forced after a provider
-   * 401) the connection after a refresh.
+   * 401) the grant after a refresh.
    */
-  async ensureFresh(adapter: ProviderAdapter, connection: ConnectionWithSecrets, request: RefreshRequest): Promise<ConnectionWithSecrets> {
+  async ensureFresh(adapter: ProviderAdapter, grant: GrantWithSecrets, request: RefreshRequest): Promise<GrantWithSecrets> {
     const now = this.deps.clock.now();
-    if (!request.force && isFresh(connection, request.marginMs, now)) return connection;
-    if (!request.force && !request.wait && isFresh(connection, 0, now)) {
-      this.revalidate(adapter, connection, request);
-      return connection;
+    if (!request.force && isFresh(grant, request.marginMs, now)) return grant;
+    if (!request.force && !request.wait && isFresh(grant, 0, now)) {
+      this.revalidate(adapter, grant, request);
+      return grant;
     }
-    return this.refresh(adapter, connection, request);
+    return this.refresh(adapter, grant, request);
   }
 
   /**
@@ -99,20 +101,20 @@ export class Refresher {
   }
 
   /** Forced and unforced refreshes fly separately: a forced caller must not take an unforced result for a new token. */
-  private refresh(adapter: ProviderAdapter, connection: ConnectionWithSecrets, request: RefreshRequest): Promise<ConnectionWithSecrets> {
-    const key = request.force ? `${connection.id}\u0000force` : connection.id;
-    return this.flights.run(key, () => this.acrossProcesses(adapter, connection, connection.version, request));
+  private refresh(adapter: ProviderAdapter, grant: GrantWithSecrets, request: RefreshRequest): Promise<GrantWithSecrets> {
+    const key = request.force ? `${grant.id}\u0000force` : grant.id;
+    return this.flights.run(key, () => this.acrossProcesses(adapter, grant, grant.version, request));
   }
 
   /** Starts one background refresh unless one is running here; its failure is logged (and audited by the write), never thrown. */
-  private revalidate(adapter: ProviderAdapter, connection: ConnectionWithSecrets, request: RefreshRequest): void {
-    if (this.closed || this.flights.has(connection.id)) return;
-    const running: Promise<void> = this.refresh(adapter, connection, request).then(
+  private revalidate(adapter: ProviderAdapter, grant: GrantWithSecrets, request: RefreshRequest): void {
+    if (this.closed || this.flights.has(grant.id)) return;
+    const running: Promise<void> = this.refresh(adapter, grant, request).then(
       () => undefined,
       (error: unknown) => {
         this.deps.logger.warn("background refresh failed", {
           provider: adapter.id,
-          companyId: connection.companyId,
+          companyId: grant.companyId,
           code: error instanceof TokenError ? error.code : error instanceof Error ? error.name : "unknown",
         });
       },
@@ -121,7 +123,7 @@ export class Refresher {
     void running.finally(() => this.background.delete(running));
   }
 
-  private async acrossProcesses(adapter: ProviderAdapter, seen: ConnectionWithSecrets, observedVersion: number, request: RefreshRequest): Promise<ConnectionWithSecrets> {
+  private async acrossProcesses(adapter: ProviderAdapter, seen: GrantWithSecrets, observedVersion: number, request: RefreshRequest): Promise<GrantWithSecrets> {
     const { clock, options } = this.deps;
     const giveUpAt = clock.now().getTime() + options.refreshBudgetMs + options.leaseMs;
     let poll = options.waitPollMs;
@@ -141,10 +143,10 @@ export class Refresher {
         // Registered before the claim and the read, so a write committed in between still wakes us.
         const waiter = events?.up ? events.waiter(seen.id) : undefined;
         try {
-          // Claim-and-read: one round trip claims the lease (if free) and reads the connection.
-          const read = await this.deps.connections.claimAndRead(seen.companyId, seen.provider, this.owner, options.leaseMs, staleVersion);
+          // Claim-and-read: one round trip claims the lease (if free) and reads the grant.
+          const read = await this.deps.grants.claimAndRead(seen.id, this.owner, options.leaseMs, staleVersion);
           if (!read) throw new TokenError("NO_TOKEN", "This provider is not connected.");
-          const current = read.connection;
+          const current = read.grant;
           if (read.claimed) {
             endWait(); // a waiter that takes over the lease waits no longer
             return await this.underLease(adapter, current, observedVersion, request);
@@ -200,7 +202,7 @@ export class Refresher {
   }
 
   /** After someone else's write: the token to use, an error to raise, or null to keep waiting. */
-  private settle(adapter: ProviderAdapter, current: ConnectionWithSecrets, marginMs: number): ConnectionWithSecrets | null {
+  private settle(adapter: ProviderAdapter, current: GrantWithSecrets, marginMs: number): GrantWithSecrets | null {
     const now = this.deps.clock.now();
     if (isFresh(current, marginMs, now)) return current;
     if (needsReauthorization(current)) throw reauthorizationRequired(adapter);
@@ -212,13 +214,13 @@ export class Refresher {
   }
 
   /** `current` was read by the statement that claimed the lease: it is what the lease protects (version `current.version`). */
-  private async underLease(adapter: ProviderAdapter, current: ConnectionWithSecrets, observedVersion: number, { marginMs, force, context }: RefreshRequest): Promise<ConnectionWithSecrets> {
-    const { clock, logger, connections, options } = this.deps;
+  private async underLease(adapter: ProviderAdapter, current: GrantWithSecrets, observedVersion: number, { marginMs, force, context, connectionId }: RefreshRequest): Promise<GrantWithSecrets> {
+    const { clock, logger, grants, options } = this.deps;
     const seen = current;
     const leaseVersion = current.version;
     const deadline = Date.now() + options.refreshBudgetMs;
     let leaseHeld = true;
-    const heartbeat = new LeaseHeartbeat(connections, seen.id, this.owner, options, logger);
+    const heartbeat = new LeaseHeartbeat(grants, seen.id, this.owner, options, logger);
     try {
       // Read with the claim: another process may have refreshed since we looked. A forced refresh
       // is satisfied by one that happened after the caller looked. Unlike settle(), a forced
@@ -252,7 +254,7 @@ export class Refresher {
         if (!(error instanceof ProviderCallError)) throw error;
         this.observeRefresh(adapter, "failure", started);
         this.deps.metrics?.providerErrors.inc({ provider: adapter.id, kind: error.kind });
-        const failure = await recordFailure(this.deps, { adapter, connection: current, owner: this.owner, leaseVersion, error, responseTime: Date.now() - started, force, context });
+        const failure = await recordFailure(this.deps, { adapter, grant: current, owner: this.owner, leaseVersion, error, responseTime: Date.now() - started, force, context, connectionId });
         leaseHeld = false; // the fenced write released it
         throw failure;
       }
@@ -262,16 +264,16 @@ export class Refresher {
       // budget and at least one lease (while nobody else claims the lease, the fence still admits it).
       // The heartbeat beats on until the write settles, so no other process claims the lease meanwhile.
       const retry = { until: Math.max(deadline, Date.now() + options.leaseMs), logger, context: { provider: adapter.id, companyId: current.companyId } };
-      let written: ConnectionWithSecrets | null;
+      let written: GrantWithSecrets | null;
       try {
-        written = await storeRefreshResult(this.deps, { adapter, connection: current, owner: this.owner, response, refreshToken, force, context, started, sentAt }, retry);
+        written = await storeRefreshResult(this.deps, { adapter, grant: current, owner: this.owner, response, refreshToken, force, context, connectionId, started, sentAt }, retry);
       } finally {
         await heartbeat.stop();
       }
       this.observeRefresh(adapter, written ? "success" : "fenced", started);
       if (!written) throw new StaleLeaseError();
       leaseHeld = false; // the fenced write released it
-      // Stored: the write returned the connection as stored, so it is not read back.
+      // Stored: the write returned the grant as stored, so it is not read back.
       return written;
     } catch (error) {
       if (error instanceof StaleLeaseError) {
@@ -279,7 +281,7 @@ export class Refresher {
         // invalid); the lease is released below if it is still ours. Their write stands; use it.
         // (Also reached when an earlier attempt of the write committed but its answer was lost.)
         logger.warn("refresh result not written: the fence refused it (lease lost, or already written)", { provider: adapter.id, companyId: seen.companyId });
-        const current = await this.deps.connections.require(seen.companyId, seen.provider);
+        const current = await this.deps.grants.require(seen.id);
         const outcome = this.settle(adapter, current, 0);
         if (outcome) return outcome;
         throw new TokenError("PROVIDER_UNAVAILABLE", `Refreshing the ${adapter.displayName} token did not complete. Try again.`);
@@ -287,10 +289,10 @@ export class Refresher {
       if (error instanceof TokenError) throw error;
       // The database failed (a Prisma error's message can quote the statement, ciphertexts
       // included): log its kind only, and report a typed error without it.
-      logger.error("refresh could not read or store the connection", { provider: adapter.id, companyId: seen.companyId, error: error instanceof Error ? error.name : typeof error });
+      logger.error("refresh could not read or store the grant", { provider: adapter.id, companyId: seen.companyId, error: error instanceof Error ? error.name : typeof error });
       throw new TokenError("VAULT_UNAVAILABLE", `Tokenvault could not store the ${adapter.displayName} tokens. Try again shortly.`);
     } finally {
-      if (leaseHeld) await connections.releaseLease(seen.id, this.owner);
+      if (leaseHeld) await grants.releaseLease(seen.id, this.owner);
     }
   }
 }

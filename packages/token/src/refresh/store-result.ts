@@ -1,5 +1,5 @@
 import { isDatabaseUnavailable } from "@tokenvault/db";
-import { metadataOf, secretOf, type ConnectionMetadata, type ConnectionWithSecrets } from "../connections/connection";
+import { metadataOf, secretOf, type ConnectionMetadata, type GrantWithSecrets } from "../connections/connection";
 import type { Logger } from "../logger";
 import type { TokenResponse } from "../oauth/token-client";
 import { expiresAtFrom, hardExpiresAtFrom, refreshExpiresAtFrom, type ProviderAdapter } from "../providers/types";
@@ -10,8 +10,8 @@ import type { RequestContext } from "../types";
 /** What the provider answered, with what is needed to store it under the lease. */
 export interface RefreshResult {
   adapter: ProviderAdapter;
-  /** The connection as read by the claim: its version is the lease's (the fence). */
-  connection: ConnectionWithSecrets;
+  /** The grant as read by the claim: its version is the lease's (the fence). */
+  grant: GrantWithSecrets;
   owner: string;
   response: TokenResponse;
   /** The refresh token the provider was sent. */
@@ -19,6 +19,8 @@ export interface RefreshResult {
   force: boolean;
   /** The caller whose request found the token expiring (or forced the refresh). */
   context: RequestContext;
+  /** The connection that caller read (the audit row names it); the grant may serve others too. */
+  connectionId?: string | null;
   /** When the provider call started (Date.now()): the audit row's response time. */
   started: number;
   /** When the request that succeeded was sent (the service's clock): the access token's lifetime counts from here. */
@@ -56,15 +58,15 @@ export async function whileDatabaseDown<T>(attempt: () => Promise<T>, retry: Sto
 }
 
 /**
- * Stores a refresh result in one fenced statement (ConnectionStore.writeRefresh: fence, token
+ * Stores a refresh result in one fenced statement (GrantStore.writeRefresh: fence, token
  * set, health and audit row together). The provider has already rotated the grant, so the result
  * is kept in memory and the write retried while the database is unavailable (see
  * whileDatabaseDown): the fence makes a retry safe, also when an earlier attempt committed but
  * its answer was lost (the retry is refused then, and the caller reads what was stored).
- * Returns the connection as written; null: the fence refused (the lease was lost, or the write already landed).
+ * Returns the grant as written; null: the fence refused (the lease was lost, or the write already landed).
  */
-export async function storeRefreshResult(deps: Pick<ServiceParts, "connections" | "secrets" | "clock">, result: RefreshResult, retry: StoreRetry): Promise<ConnectionWithSecrets | null> {
-  const { adapter, connection: current, response, refreshToken, force, context } = result;
+export async function storeRefreshResult(deps: Pick<ServiceParts, "grants" | "secrets" | "clock">, result: RefreshResult, retry: StoreRetry): Promise<GrantWithSecrets | null> {
+  const { adapter, grant: current, response, refreshToken, force, context } = result;
   const now = deps.clock.now();
   const refreshSecret = secretOf(current, "REFRESH_TOKEN")!;
   const rotated = response.refresh_token !== undefined && response.refresh_token !== refreshToken;
@@ -77,7 +79,8 @@ export async function storeRefreshResult(deps: Pick<ServiceParts, "connections" 
     ...(rotated ? { refreshTokenRotatedAt: now.toISOString() } : {}),
     ...(hardExpiresAt ? { refreshTokenHardExpiresAt: hardExpiresAt } : {}),
   };
-  const location = { companyId: current.companyId, provider: current.provider, externalId: current.externalId, connectionId: current.id };
+  // Sealed under the grant's own binding (its id; older grants: the external id they were made with).
+  const location = { companyId: current.companyId, provider: current.provider, externalId: current.secretExternalId, grantId: current.id };
   const secrets: SecretWrite[] = [
     { ...location, kind: "ACCESS_TOKEN", value: response.access_token, expiresAt: expiresAtFrom(result.sentAt, response, adapter.defaultAccessTokenTtlSec), lastRefreshedAt: now },
     { ...location, kind: "REFRESH_TOKEN", value: newRefresh, expiresAt: refreshExpiresAt, lastRefreshedAt: now },
@@ -86,20 +89,21 @@ export async function storeRefreshResult(deps: Pick<ServiceParts, "connections" 
   ];
   const responseTime = Date.now() - result.started;
   const write = () =>
-    deps.connections.writeRefresh({
-      connectionId: current.id,
+    deps.grants.writeRefresh({
+      grantId: current.id,
       owner: result.owner,
       version: current.version,
       metadata,
       secrets: (guard) => deps.secrets.sealedWrite(secrets, guard),
       unchanged: current.secrets,
       outcome: {
-        health: { status: "HEALTHY", errorMessage: null },
+        health: { status: "HEALTHY", errorMessage: null, of: { grantId: current.id } },
         event: {
           companyId: current.companyId,
           action: "REFRESH",
           outcome: "SUCCESS",
           connectionType: current.provider,
+          connectionId: result.connectionId ?? null,
           apiEndpoint: adapter.endpoints.token,
           requestMethod: "POST",
           responseStatus: 200,

@@ -15,7 +15,8 @@ export interface SecretLocation {
 
 export interface SecretWrite extends SecretLocation {
   value: string;
-  connectionId?: string | null;
+  /** The grant it belongs to (null: a static secret). */
+  grantId?: string | null;
   expiresAt?: Date | null;
   lastRefreshedAt?: Date | null;
 }
@@ -51,7 +52,7 @@ export class SecretStore {
       const fields = {
         ciphertext: sealed.ciphertext,
         keyId: sealed.keyId,
-        connectionId: secret.connectionId ?? null,
+        grantId: secret.grantId ?? null,
         expiresAt: secret.expiresAt ?? null,
         lastRefreshedAt: secret.lastRefreshedAt ?? null,
         state: "VALID" as const,
@@ -83,16 +84,16 @@ export class SecretStore {
     const keyId = this.vault.currentKeyId;
     const rows = secrets.map((secret) => {
       const sealed = this.seal(secret.value, bindingOf(secret));
-      return Prisma.sql`(${secret.companyId}, ${secret.provider}, ${secret.kind}::"TokenKind", ${secret.externalId}, ${secret.connectionId ?? null}::uuid,
+      return Prisma.sql`(${secret.companyId}, ${secret.provider}, ${secret.kind}::"TokenKind", ${secret.externalId}, ${secret.grantId ?? null}::uuid,
         ${sealed.ciphertext}, ${sealed.keyId}, ${secret.expiresAt ?? null}::timestamptz, ${secret.lastRefreshedAt ?? null}::timestamptz)`;
     });
     const upsert = Prisma.sql`
-      INSERT INTO "TokenSecret" ("id", "companyId", "provider", "kind", "externalId", "connectionId", "ciphertext", "keyId", "expiresAt", "lastRefreshedAt", "state", "lastError", "createdAt", "updatedAt")
+      INSERT INTO "TokenSecret" ("id", "companyId", "provider", "kind", "externalId", "grantId", "ciphertext", "keyId", "expiresAt", "lastRefreshedAt", "state", "lastError", "createdAt", "updatedAt")
       SELECT gen_random_uuid(), v.*, 'VALID', NULL, now(), now()
-        FROM (VALUES ${Prisma.join(rows)}) AS v("companyId", "provider", "kind", "externalId", "connectionId", "ciphertext", "keyId", "expiresAt", "lastRefreshedAt")
+        FROM (VALUES ${Prisma.join(rows)}) AS v("companyId", "provider", "kind", "externalId", "grantId", "ciphertext", "keyId", "expiresAt", "lastRefreshedAt")
        WHERE ${guard}
       ON CONFLICT ("companyId", "provider", "kind", "externalId") DO UPDATE
-        SET "ciphertext" = EXCLUDED."ciphertext", "keyId" = EXCLUDED."keyId", "connectionId" = EXCLUDED."connectionId",
+        SET "ciphertext" = EXCLUDED."ciphertext", "keyId" = EXCLUDED."keyId", "grantId" = EXCLUDED."grantId",
             "expiresAt" = EXCLUDED."expiresAt", "lastRefreshedAt" = EXCLUDED."lastRefreshedAt", "state" = 'VALID', "lastError" = NULL, "updatedAt" = now()
       RETURNING *`;
     return { upsert, encryptions: encryptionsSql(keyId, secrets.length, guard), counted: (total) => void warnNearLimit(keyId, total, secrets.length, this.logger) };

@@ -5,16 +5,19 @@ import { TokenMetrics } from "../metrics/token-metrics";
 import { TokenCache } from "./token-cache";
 
 const SECRET = "at-secret-plaintext-0123456789";
-const KEY = TokenCache.key("co", "xero");
+const KEY = TokenCache.key("conn-1");
 const HOUR = 3_600_000;
 
-function fillOf(connectionId = "c1", accessToken = SECRET) {
+/** A fill of connection `connectionId` from grant `grantId` (the ids notifications name). */
+function fillOf(grantId = "c1", accessToken = SECRET, connectionId = "conn-1", watch: string[] = [connectionId]) {
   const now = Date.now();
   return {
-    connectionId,
+    grantId,
+    watch,
+    companyId: "co",
     version: 3,
     lastRefreshedAt: new Date(now),
-    token: { accessToken, tokenType: "Bearer" as const, expiresAt: new Date(now + HOUR), provider: "xero" as const, externalId: "tenant-1", tenants: [{ id: "tenant-1", name: "Demo" }] },
+    token: { accessToken, tokenType: "Bearer" as const, expiresAt: new Date(now + HOUR), provider: "xero" as const, externalId: "tenant-1", tenants: [{ id: "tenant-1", name: "Demo" }], connectionId, companyId: "co" },
   };
 }
 
@@ -85,12 +88,42 @@ describe("token cache", () => {
     const { cache } = upCache();
     cache.fill(KEY, cache.ticket(), fillOf("c1"));
     const ticket = cache.ticket(); // a read in flight while this process disconnects
-    cache.forget(KEY);
+    cache.forget(["c1"]);
     expect(get(cache)).toBeUndefined();
     cache.fill(KEY, ticket, fillOf("c1"));
     expect(get(cache)).toBeUndefined();
     cache.fill(KEY, cache.ticket(), fillOf("c2")); // a new grant, read after the write
     expect(get(cache)).toBeDefined();
+  });
+
+  it("one notification of a grant drops the entry of every connection it serves; a connection's own drops only its entry", () => {
+    const { cache } = upCache();
+    const keys = ["conn-a", "conn-b", "conn-c"].map((id) => TokenCache.key(id));
+    ["conn-a", "conn-b", "conn-c"].forEach((id, i) => cache.fill(keys[i]!, cache.ticket(), fillOf("grant-1", SECRET, id)));
+    expect(cache.size).toBe(3);
+    cache.notified("conn-b"); // re-pointed to another grant, or removed
+    expect(keys.map((k) => cache.get(k, "xero", 0, Date.now()) !== undefined)).toEqual([true, false, true]);
+    cache.notified("grant-1", 4); // the grant's token set was written
+    expect(cache.size).toBe(0);
+  });
+
+  it("a change of the company's connections of a provider drops what a read by company and provider resolved", () => {
+    const { cache } = upCache();
+    const key = TokenCache.selectorKey("co", "xero", undefined);
+    const scope = TokenCache.scopeId("co", "xero");
+    cache.fill(key, cache.ticket(), fillOf("grant-1", SECRET, "conn-1", ["conn-1", scope]));
+    expect(cache.get(key, "xero", 0, Date.now())).toBeDefined();
+    cache.notified(TokenCache.scopeId("co", "quickbooks"));
+    expect(cache.get(key, "xero", 0, Date.now())).toBeDefined();
+    cache.notified(scope); // another organisation was connected: the read may now be ambiguous
+    expect(cache.get(key, "xero", 0, Date.now())).toBeUndefined();
+  });
+
+  it("a read that names another company never hits", () => {
+    const { cache } = upCache();
+    cache.fill(KEY, cache.ticket(), fillOf());
+    expect(cache.get(KEY, "xero", 0, Date.now(), "co")).toBeDefined();
+    expect(cache.get(KEY, "xero", 0, Date.now(), "other-co")).toBeUndefined();
   });
 
   it("the listener going down clears and bypasses; coming back starts empty, refusing reads from before", () => {

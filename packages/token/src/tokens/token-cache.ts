@@ -1,7 +1,9 @@
+import { createHash } from "node:crypto";
 import { inspect } from "node:util";
 import type { CacheMissReason, TokenMetrics } from "../metrics/token-metrics";
 import type { ConnectionObserver } from "../refresh/connection-events";
 import { refreshMarginFor } from "../refresh/freshness";
+import { IoWatermark } from "./io-watermark";
 import type { ProviderTenant, ValidToken } from "../types";
 
 /** Taken before a database read; an entry built from that read is stored only if nothing about it was notified since. */
@@ -9,9 +11,14 @@ export interface CacheTicket {
   readonly seq: number;
 }
 
-/** What a cached entry is built from: the connection as read, and the token opened from it. */
+/** What a cached entry is built from: the grant as read, and the token opened from it. */
 export interface CacheFill {
-  connectionId: string;
+  /** The grant the token is from: a notification about it (a refresh, a removal) drops the entry, unless the entry already shows that version. */
+  grantId: string;
+  /** Other ids whose notification drops the entry: the connection read, and the scope a company-and-provider read resolved. */
+  watch: readonly string[];
+  /** The company the connection belongs to: a read naming another company never hits. */
+  companyId: string;
   version: number;
   token: ValidToken;
   /** When the access token was issued: its lifetime caps the refresh margin (refreshMarginFor). */
@@ -20,52 +27,6 @@ export interface CacheFill {
 
 /** Past this many remembered notifications the memory is reset, and every older ticket is refused. */
 const MAX_REMEMBERED = 10_000;
-/** How often the event loop's I/O poll is observed. */
-const IO_TICK_MS = 5;
-
-/**
- * When this process last read its sockets. A notification can sit unread in the listener's
- * socket while the event loop is held up (a long synchronous task, CPU starvation); after such
- * a stall, timers and other sockets' callbacks may run before it is read. So the cache serves
- * only while the loop's I/O poll ran within `maxGapMs`: a setImmediate callback runs right after
- * each poll, and a light interval keeps an idle loop turning.
- */
-class IoWatermark {
-  private at = performance.now();
-  private timer: NodeJS.Timeout | undefined;
-  private marking = false;
-  private readonly mark = () => {
-    this.marking = false;
-    this.at = performance.now();
-  };
-
-  constructor(private readonly maxGapMs: number) {}
-
-  start(): void {
-    this.at = performance.now();
-    this.timer ??= setInterval(() => this.markAfterPoll(), IO_TICK_MS);
-    this.timer.unref();
-  }
-
-  private markAfterPoll(): void {
-    if (this.marking) return;
-    this.marking = true;
-    setImmediate(this.mark);
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
-  }
-
-  /** False after a stall; then the next poll is marked as soon as it has run. */
-  get recent(): boolean {
-    if (performance.now() - this.at <= this.maxGapMs) return true;
-    this.markAfterPoll();
-    return false;
-  }
-}
-
 /**
  * One connection's current access token, opened. The plaintext is a private field: it never
  * appears in JSON.stringify or util.inspect (toJSON and the inspect hook print it hidden).
@@ -74,7 +35,9 @@ class CachedToken {
   readonly #accessToken: string;
 
   constructor(
-    readonly connectionId: string,
+    readonly grantId: string,
+    readonly watch: readonly string[],
+    readonly companyId: string,
     readonly version: number,
     accessToken: string,
     readonly provider: ValidToken["provider"],
@@ -82,6 +45,7 @@ class CachedToken {
     readonly lastRefreshedAt: Date | null,
     readonly externalId: string | null,
     readonly tenants: readonly ProviderTenant[],
+    readonly connectionId: string,
   ) {
     this.#accessToken = accessToken;
   }
@@ -100,11 +64,13 @@ class CachedToken {
       provider: this.provider,
       externalId: this.externalId,
       tenants: this.tenants.map((t) => ({ ...t })),
+      connectionId: this.connectionId,
+      companyId: this.companyId,
     };
   }
 
   toJSON() {
-    return { connectionId: this.connectionId, version: this.version, provider: this.provider, expiresAt: this.expiresAt, accessToken: "[hidden]" };
+    return { grantId: this.grantId, version: this.version, provider: this.provider, expiresAt: this.expiresAt, accessToken: "[hidden]" };
   }
 
   [inspect.custom]() {
@@ -127,12 +93,13 @@ class CachedToken {
  */
 export class TokenCache implements ConnectionObserver {
   private readonly entries = new Map<string, CachedToken>();
-  private readonly keyOf = new Map<string, string>();
+  /** Per grant, connection or scope id: the keys whose entries a notification of it drops. */
+  private readonly keysOf = new Map<string, Set<string>>();
   /** Sequence number of the last notification of each connection id (bounded, see MAX_REMEMBERED). */
   private readonly notifiedAt = new Map<string, number>();
   /** Per connection in notifiedAt: the highest version its notifications named (null: one named none). */
   private readonly notifiedVersion = new Map<string, number | null>();
-  /** The same, by key, for writes made by this process (see `forget`). */
+  /** The same, for writes made by this process (see `forget`): a fill read before one is refused whatever its version. */
   private readonly forgottenAt = new Map<string, number>();
   private seq = 0;
   /** Tickets older than this are refused: the listener went down or came back, or the memory was reset. */
@@ -162,20 +129,35 @@ export class TokenCache implements ConnectionObserver {
     return this.entries.size;
   }
 
-  static key(companyId: string, provider: string): string {
-    return `${companyId}\u0000${provider}`;
+  /** The key of a read by connection id. */
+  static key(connectionId: string): string {
+    return `id\u0000${connectionId}`;
+  }
+
+  /** The key of a read by company and provider, with the external id it selected (undefined: the only one). */
+  static selectorKey(companyId: string, provider: string, externalId: string | undefined): string {
+    return `sel\u0000${companyId}\u0000${provider}\u0000${externalId === undefined ? "\u0001" : externalId}`;
+  }
+
+  /**
+   * The id a change of a company's connections of a provider is notified under (the
+   * Connection_scope_notify trigger: md5(companyId || '/' || provider)).
+   */
+  static scopeId(companyId: string, provider: string): string {
+    return createHash("md5").update(`${companyId}/${provider}`).digest("hex");
   }
 
   /**
    * The cached token while it is fresh beyond `marginMs`, else undefined (counted as a miss).
    * Also undefined when this process has not read its sockets lately (see IoWatermark).
    */
-  get(key: string, provider: string, marginMs: number, now: number): ValidToken | undefined {
+  get(key: string, provider: string, marginMs: number, now: number, companyId?: string): ValidToken | undefined {
     let reason: CacheMissReason;
     if (!this.enabled || !this.listenerAlive()) reason = "listener_down";
     else if (!this.io.recent) reason = "stalled";
     else {
-      const entry = this.entries.get(key);
+      const found = this.entries.get(key);
+      const entry = companyId === undefined || found?.companyId === companyId ? found : undefined;
       if (entry?.freshAt(now, marginMs)) {
         this.metrics?.tokenCacheHits.inc({ provider });
         return entry.token();
@@ -194,45 +176,62 @@ export class TokenCache implements ConnectionObserver {
   /** Stores what a read found, unless something about the connection was notified after `ticket`. */
   fill(key: string, ticket: CacheTicket | null, fill: CacheFill): void {
     if (!this.active || !ticket || ticket.seq < this.floor) return;
-    if ((this.notifiedAt.get(fill.connectionId) ?? -1) > ticket.seq && !this.shows(fill)) return;
-    if ((this.forgottenAt.get(key) ?? -1) > ticket.seq) return;
-    const previous = this.entries.get(key);
-    if (previous && previous.connectionId !== fill.connectionId) this.keyOf.delete(previous.connectionId);
+    if ((this.notifiedAt.get(fill.grantId) ?? -1) > ticket.seq && !this.shows(fill)) return;
+    if (fill.watch.some((id) => (this.notifiedAt.get(id) ?? -1) > ticket.seq)) return;
+    if ([fill.grantId, ...fill.watch].some((id) => (this.forgottenAt.get(id) ?? -1) > ticket.seq)) return;
+    this.drop(key);
     const { token } = fill;
     const tenants = token.tenants.map((t) => Object.freeze({ ...t }));
-    this.entries.set(key, new CachedToken(fill.connectionId, fill.version, token.accessToken, token.provider, token.expiresAt, fill.lastRefreshedAt, token.externalId, tenants));
-    this.keyOf.set(fill.connectionId, key);
+    const entry = new CachedToken(fill.grantId, fill.watch, fill.companyId, fill.version, token.accessToken, token.provider, token.expiresAt, fill.lastRefreshedAt, token.externalId, tenants, token.connectionId);
+    this.entries.set(key, entry);
+    for (const id of [fill.grantId, ...fill.watch]) {
+      const keys = this.keysOf.get(id) ?? new Set<string>();
+      keys.add(key);
+      this.keysOf.set(id, keys);
+    }
+  }
+
+  /** Removes the entry at `key` and its links; true when there was one. */
+  private drop(key: string): boolean {
+    const entry = this.entries.get(key);
+    if (!entry) return false;
+    this.entries.delete(key);
+    for (const id of [entry.grantId, ...entry.watch]) {
+      const keys = this.keysOf.get(id);
+      keys?.delete(key);
+      if (keys?.size === 0) this.keysOf.delete(id);
+    }
+    return true;
   }
 
   /**
-   * A write by this process (disconnect, markTokenInvalid, reconnect) has committed: the entry
-   * goes at once, so this process reads its own write without waiting for the notification.
+   * A write by this process (disconnect, markTokenInvalid, reconnect) has committed: the entries
+   * about these grant, connection or scope ids go at once, so this process reads its own write
+   * without waiting for the notification.
    */
-  forget(key: string): void {
+  forget(ids: readonly string[]): void {
     this.seq++;
-    this.remember(this.forgottenAt, key);
-    const entry = this.entries.get(key);
-    if (!entry) return;
-    this.entries.delete(key);
-    this.keyOf.delete(entry.connectionId);
-    this.metrics?.tokenCacheInvalidations.inc({ cause: "local" });
+    for (const id of ids) {
+      this.remember(this.forgottenAt, id);
+      for (const key of [...(this.keysOf.get(id) ?? [])]) if (this.drop(key)) this.metrics?.tokenCacheInvalidations.inc({ cause: "local" });
+    }
   }
 
   // --- ConnectionObserver ------------------------------------------------------------------
 
-  notified(connectionId: string, version: number | null = null): void {
+  notified(id: string, version: number | null = null): void {
     this.seq++;
-    this.remember(this.notifiedAt, connectionId);
-    const seen = this.notifiedVersion.get(connectionId);
+    this.remember(this.notifiedAt, id);
+    const seen = this.notifiedVersion.get(id);
     // The highest version notified; null (a removal, a re-encryption) sticks until the memory is reset.
-    this.notifiedVersion.set(connectionId, version === null || seen === null ? null : Math.max(version, seen ?? -1));
-    const key = this.keyOf.get(connectionId);
-    if (key === undefined) return;
-    // The entry already shows that write (a refresh of this process, cached from what its write
-    // returned, before the write's own notification arrived): it stays. Older fills are refused above.
-    if (version !== null && (this.entries.get(key)?.version ?? -1) >= version) return;
-    this.keyOf.delete(connectionId);
-    if (this.entries.delete(key)) this.metrics?.tokenCacheInvalidations.inc({ cause: "notify" });
+    this.notifiedVersion.set(id, version === null || seen === null ? null : Math.max(version, seen ?? -1));
+    for (const key of [...(this.keysOf.get(id) ?? [])]) {
+      const entry = this.entries.get(key);
+      // The entry already shows that write of its grant (a refresh of this process, cached from
+      // what its write returned, before the write's own notification arrived): it stays. Older fills are refused above.
+      if (version !== null && entry?.grantId === id && entry.version >= version) continue;
+      if (this.drop(key)) this.metrics?.tokenCacheInvalidations.inc({ cause: "notify" });
+    }
   }
 
   /** The listener is down: what is cached may already be stale, and nothing would tell us. */
@@ -251,7 +250,7 @@ export class TokenCache implements ConnectionObserver {
 
   /** True when `fill` was read at or after every write notified for its connection (its own write, read back from the write). */
   private shows(fill: CacheFill): boolean {
-    const notified = this.notifiedVersion.get(fill.connectionId);
+    const notified = this.notifiedVersion.get(fill.grantId);
     return notified !== undefined && notified !== null && fill.version >= notified;
   }
 
@@ -269,7 +268,7 @@ export class TokenCache implements ConnectionObserver {
   private clear(): void {
     if (this.entries.size > 0) this.metrics?.tokenCacheInvalidations.inc({ cause: "listener" }, this.entries.size);
     this.entries.clear();
-    this.keyOf.clear();
+    this.keysOf.clear();
     this.notifiedAt.clear();
     this.notifiedVersion.clear();
     this.forgottenAt.clear();

@@ -1,5 +1,7 @@
 import { TokenError } from "@tokenvault/vault";
-import { metadataOf, secretOf, type ConnectionWithSecrets } from "../connections/connection";
+import type { Connection } from "@tokenvault/db";
+import { metadataOf, secretOf, type GrantWithSecrets } from "../connections/connection";
+import type { ConnectionSelector } from "../connections/connection-store";
 import { RECONNECT_NOTICE_DAYS } from "../options";
 import type { ProviderAdapter } from "../providers/types";
 import { providerUnavailable, reauthorizationRequired } from "../refresh/freshness";
@@ -12,7 +14,7 @@ import { nextScheduledRefresh, refreshTokenIdleMs } from "./refresh-schedule";
 /** How long before a grant's hard expiry people are asked to reconnect: the worker's first warning. */
 const RECONNECT_NOTICE_MS = Math.max(...RECONNECT_NOTICE_DAYS) * 24 * 3600 * 1000;
 
-export type ConnectionViewsDeps = Pick<ServiceParts, "providers" | "connections" | "clock" | "options" | "prisma">;
+export type ConnectionViewsDeps = Pick<ServiceParts, "providers" | "connections" | "grants" | "clock" | "options" | "prisma">;
 
 /** What people see of connections: status, expiries, health. Reads the database only; never calls a provider or opens a secret. */
 export class ConnectionViews {
@@ -22,17 +24,37 @@ export class ConnectionViews {
     return this.deps.providers.list().map((p) => ({ id: p.id, displayName: p.displayName }));
   }
 
-  async status(companyId: string, provider: string): Promise<TokenStatus> {
-    const adapter = this.deps.providers.get(provider);
-    return this.statusOf(adapter, await this.deps.connections.load(companyId, adapter.id));
+  /** The status of the connection the selector names; NO_TOKEN status when a company has none of the provider. */
+  async status(selector: ConnectionSelector): Promise<TokenStatus> {
+    if (!("connectionId" in selector)) {
+      const adapter = this.deps.providers.get(selector.provider);
+      const rows = await this.deps.connections.find({ ...selector, provider: adapter.id });
+      if (rows.length === 0) return this.statusOf(adapter, null);
+    }
+    const { connection, grant } = await this.deps.connections.resolve(selector);
+    return this.statusOf(this.deps.providers.get(connection.provider), grant);
   }
 
+  /**
+   * One view per connection, providers in their configured order and each provider's
+   * connections oldest first, and one (not connected) view per provider that has none.
+   */
   async list(companyId: string): Promise<ConnectionView[]> {
     requireName("companyId", companyId);
-    const [rows, health] = await Promise.all([this.deps.connections.listForCompany(companyId), this.deps.connections.listHealth(companyId)]);
-    return this.deps.providers.list().map((adapter) => {
-      const connection = rows.find((r) => r.provider === adapter.id) ?? null;
-      const h = health.find((r) => r.connectionType === adapter.id);
+    const [rows, grants, health] = await Promise.all([
+      this.deps.connections.listForCompany(companyId),
+      this.deps.grants.listForCompany(companyId),
+      this.deps.connections.listHealth(companyId),
+    ]);
+    return this.deps.providers.list().flatMap((adapter) => {
+      const own = rows.filter((r) => r.provider === adapter.id);
+      return (own.length > 0 ? own : [null]).map((row) => this.view(adapter, row, row ? (grants.find((g) => g.id === row.grantId) ?? null) : null, health));
+    });
+  }
+
+  private view(adapter: ProviderAdapter, row: Connection | null, connection: GrantWithSecrets | null, health: Awaited<ReturnType<ConnectionViewsDeps["connections"]["listHealth"]>>): ConnectionView {
+    {
+      const h = row ? health.find((r) => r.connectionId === row.id) : undefined;
       const metadata = connection ? metadataOf(connection) : {};
       const hardExpiresAt = metadata.refreshTokenHardExpiresAt ? new Date(metadata.refreshTokenHardExpiresAt) : null;
       const horizonNear = hardExpiresAt !== null && hardExpiresAt.getTime() - this.deps.clock.now().getTime() <= RECONNECT_NOTICE_MS;
@@ -40,10 +62,12 @@ export class ConnectionViews {
         provider: adapter.id,
         displayName: adapter.displayName,
         connected: connection !== null,
-        externalId: connection?.externalId || null,
+        connectionId: row?.id ?? null,
+        name: row?.displayName || null,
+        externalId: row?.externalId || null,
         tenants: metadata.tenants ?? [],
-        connectedBy: connection?.connectedBy ?? null,
-        connectedAt: connection?.createdAt ?? null,
+        connectedBy: row?.connectedBy ?? null,
+        connectedAt: row?.createdAt ?? null,
         health: connection && h ? { status: h.status, lastChecked: h.lastChecked, errorMessage: h.errorMessage } : null,
         refreshTokenHardExpiresAt: hardExpiresAt,
         reconnectBefore: horizonNear ? hardExpiresAt : null,
@@ -52,7 +76,7 @@ export class ConnectionViews {
         nextRefreshAt: connection ? this.nextRefresh(adapter, connection) : null,
         ...this.statusOf(adapter, connection),
       };
-    });
+    }
   }
 
   /** The connection's refreshes and checks per UTC day over the last `days` days, from the audit log. */
@@ -64,12 +88,12 @@ export class ConnectionViews {
   }
 
   /** Health of every connection a company has, as last recorded. */
-  health(companyId: string): Promise<(ConnectionHealthView & { connectionType: string })[]> {
+  health(companyId: string): Promise<(ConnectionHealthView & { connectionType: string; connectionId: string })[]> {
     return this.deps.connections.listHealth(companyId);
   }
 
   /** As the worker's scan would decide it (see refresh-schedule.ts). */
-  private nextRefresh(adapter: ProviderAdapter, connection: ConnectionWithSecrets): Date | null {
+  private nextRefresh(adapter: ProviderAdapter, connection: GrantWithSecrets): Date | null {
     const access = secretOf(connection, "ACCESS_TOKEN") ?? null;
     const refresh = secretOf(connection, "REFRESH_TOKEN") ?? null;
     const schedule = this.deps.options.refreshSchedule;
@@ -78,7 +102,7 @@ export class ConnectionViews {
     return nextScheduledRefresh({ access, refresh, exhausted: !!connection.exhaustedAt, idleLifetimeMs }, schedule, this.deps.clock.now());
   }
 
-  private statusOf(adapter: ProviderAdapter, connection: ConnectionWithSecrets | null): TokenStatus {
+  private statusOf(adapter: ProviderAdapter, connection: GrantWithSecrets | null): TokenStatus {
     if (!connection) {
       return { status: "NO_TOKEN", message: `${adapter.displayName} is not connected.`, accessTokenExpiresAt: null, refreshTokenExpiresAt: null, lastRefreshedAt: null };
     }

@@ -15,6 +15,8 @@ type TRPCCode = TRPCError["code"];
 const CODE_FOR: Record<TokenErrorCode, TRPCCode> = {
   NO_TOKEN: "NOT_FOUND",
   NOT_FOUND: "NOT_FOUND",
+  // Several connections of the provider: the request must name one (409, like any choice left open).
+  AMBIGUOUS_CONNECTION: "CONFLICT",
   UNKNOWN_PROVIDER: "NOT_FOUND",
   REAUTH_REQUIRED: "PRECONDITION_FAILED",
   PROVIDER_UNAVAILABLE: "SERVICE_UNAVAILABLE",

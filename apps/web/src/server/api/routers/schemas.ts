@@ -57,6 +57,8 @@ export const connectionView = schemaOf<ConnectionView>()(
     provider: z.string(),
     displayName: z.string(),
     connected: z.boolean(),
+    connectionId: z.string().nullable(),
+    name: z.string().nullable(),
     externalId: z.string().nullable(),
     tenants: z.array(providerTenant),
     connectedBy: z.string().nullable(),
@@ -95,6 +97,7 @@ const filterDate = z
 export const auditFilters = schemaOf<AuditLogFilters>()(
   z.object({
     connectionType: providerId.optional(),
+    connectionId: z.uuid().optional(),
     action: auditAction.optional(),
     outcome: auditOutcome.optional(),
     userId: plainText.min(1).max(128).optional(),
@@ -113,6 +116,7 @@ export const auditEntry = schemaOf<AuditEntry>()(
     action: auditAction,
     outcome: auditOutcome,
     connectionType: z.string(),
+    connectionId: z.string().nullable(),
     apiEndpoint: z.string(),
     requestMethod: z.string(),
     responseStatus: z.number().int(),
