@@ -4,6 +4,7 @@ import type { SimClock } from "./clock";
 import type { Endpoint, FaultRegistry, FaultTarget } from "./faults";
 import { json, type SimResponse } from "./http";
 import type { SigningKeys } from "./keys";
+import type { ApiLimiter, ApiLimits } from "./limits";
 import type { Store } from "./state";
 
 export interface Settings {
@@ -43,6 +44,9 @@ export interface SimState {
   /** Stable end user per provider, so refreshed id_tokens keep the same `sub`. */
   users: Record<Provider, { sub: string; email: string; givenName: string; familyName: string }>;
   initialStrict: boolean;
+  /** API rate limits per app and tenant; `initialLimits` is what reset() restores. */
+  limiter: ApiLimiter;
+  initialLimits: ApiLimits;
 }
 
 export interface RequestContext {

@@ -1,7 +1,8 @@
 import type { RegisterClientInput } from "./clients";
 import type { Settings } from "./context";
-import type { ClientView, ClockView, GrantFilter, GrantView, RevokeSelector, SettingsPatch, SimulatorControl } from "./control";
+import type { ClientView, ClockView, GrantFilter, GrantView, RevokeSelector, SettingsPatch, SimulatorControl, UsageFilter } from "./control";
 import type { Fault, FaultSpec } from "./faults";
+import type { ApiLimits, ApiUsage, LimitsPatch } from "./limits";
 import type { Stats } from "./state";
 
 export class SimulatorControlError extends Error {
@@ -89,6 +90,19 @@ export class HttpSimulatorControl implements SimulatorControl {
   }
   revokeGrants(selector: RevokeSelector): Promise<GrantView[]> {
     return this.call("POST", "/__sim/grants/revoke", selector);
+  }
+  revokeAccessTokens(grantId: string): Promise<GrantView> {
+    return this.call("POST", `/__sim/grants/${encodeURIComponent(grantId)}/revoke-access-tokens`);
+  }
+  getLimits(): Promise<ApiLimits> {
+    return this.call("GET", "/__sim/limits");
+  }
+  updateLimits(patch: LimitsPatch): Promise<ApiLimits> {
+    return this.call("PATCH", "/__sim/limits", patch);
+  }
+  apiUsage(filter: UsageFilter = {}): Promise<ApiUsage> {
+    const query = new URLSearchParams(Object.entries(filter).filter((e): e is [string, string] => typeof e[1] === "string"));
+    return this.call("GET", `/__sim/limits/usage${query.size > 0 ? `?${query.toString()}` : ""}`);
   }
   stats(): Promise<Stats> {
     return this.call("GET", "/__sim/stats");

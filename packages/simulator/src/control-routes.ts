@@ -8,6 +8,8 @@ import type { Route } from "./router";
 // The control API's HTTP surface (/__sim/*): request schemas and thin routes over LocalControl.
 
 const provider = z.enum(["intuit", "xero", "oidc"]);
+const limit = z.number().int().min(1).nullable().optional();
+const providerLimits = z.object({ perMinute: limit, perDay: limit, concurrent: limit, appPerMinute: limit }).strict().optional();
 const schemas = {
   advance: z.object({ ms: z.number().finite() }).strict(),
   set: z.object({ now: z.union([z.number().finite(), z.iso.datetime()]) }).strict(),
@@ -50,6 +52,16 @@ const schemas = {
     })
     .strict()
     .refine((f) => f.kind !== "latency" || f.latencyMs !== undefined, { message: "a latency fault needs latencyMs" }),
+  limits: z
+    .object({
+      enabled: z.boolean().optional(),
+      minuteMs: z.number().int().min(1).max(86_400_000).optional(),
+      dayMs: z.number().int().min(1).max(31 * 86_400_000).optional(),
+      intuit: providerLimits,
+      xero: providerLimits,
+    })
+    .strict(),
+  usageFilter: z.object({ provider: z.enum(["intuit", "xero"]).optional(), clientId: z.string().optional(), tenantId: z.string().optional() }).strict(),
   revokeSelector: z.object({ provider: provider.optional(), clientId: z.string().optional(), realmId: z.string().optional(), tenantId: z.string().optional() }).strict(),
   grantFilter: z
     .object({
@@ -108,6 +120,10 @@ export function controlRoutes(control: LocalControl): Route[] {
       return ok(grant);
     }),
     route(["POST"], "/__sim/grants/:id/revoke", async (ctx) => ok(await control.revokeGrant(ctx.params.id!))),
+    route(["POST"], "/__sim/grants/:id/revoke-access-tokens", async (ctx) => ok(await control.revokeAccessTokens(ctx.params.id!))),
+    route(["GET"], "/__sim/limits", async () => ok(await control.getLimits())),
+    route(["PATCH", "POST"], "/__sim/limits", async (ctx) => ok(await control.updateLimits(await body(ctx, schemas.limits)))),
+    route(["GET"], "/__sim/limits/usage", async (ctx) => ok(await control.apiUsage(parse(schemas.usageFilter, Object.fromEntries(ctx.url.searchParams))))),
     route(["GET"], "/__sim/stats", async () => ok(await control.stats())),
     route(["POST"], "/__sim/reset", async () => {
       await control.reset();

@@ -2,6 +2,7 @@ import { PROVIDERS, type ClientRecord, type Provider, type RegisterClientInput }
 import { defaultSettings, type Settings, type SimState, type IdTokenFault } from "./context";
 import type { Fault, FaultSpec } from "./faults";
 import { HttpError } from "./http";
+import { patchLimits, type ApiLimits, type ApiUsage, type LimitedProvider, type LimitsPatch } from "./limits";
 import type { Grant, Stats } from "./state";
 
 export interface ClockView {
@@ -31,6 +32,13 @@ export interface GrantFilter {
 }
 
 export type RevokeSelector = Pick<GrantFilter, "provider" | "clientId" | "realmId" | "tenantId">;
+
+/** Narrows the API usage report; tenantId is a Xero tenant id or an Intuit realm id. */
+export interface UsageFilter {
+  provider?: LimitedProvider;
+  clientId?: string;
+  tenantId?: string;
+}
 
 export interface RefreshTokenView {
   id: string;
@@ -81,6 +89,13 @@ export interface SimulatorControl {
   /** Provider-side revocation (the user disconnected the app). */
   revokeGrant(id: string): Promise<GrantView>;
   revokeGrants(selector: RevokeSelector): Promise<GrantView[]>;
+  /** Ends the grant's access tokens issued so far, keeping the grant and its refresh token: the next API call with one answers 401. */
+  revokeAccessTokens(grantId: string): Promise<GrantView>;
+  /** The API rate limits in force (the providers' real ones unless changed). */
+  getLimits(): Promise<ApiLimits>;
+  updateLimits(patch: LimitsPatch): Promise<ApiLimits>;
+  /** Calls served and refused (429, by limit) and the most in flight at once, per app and tenant. */
+  apiUsage(filter?: UsageFilter): Promise<ApiUsage>;
   stats(): Promise<Stats>;
   reset(): Promise<void>;
 }
@@ -227,6 +242,27 @@ export class LocalControl implements SimulatorControl {
     return Promise.all(targets.map((g) => this.revokeGrant(g.id)));
   }
 
+  revokeAccessTokens(grantId: string): Promise<GrantView> {
+    const grant = this.state.store.grants.get(grantId);
+    if (!grant) throw new HttpError(404, "not_found", `no grant "${grantId}"`);
+    const now = this.state.clock.now();
+    for (const token of grant.accessTokens) token.revokedAt ??= now;
+    return Promise.resolve(grantView(grant, now));
+  }
+
+  getLimits(): Promise<ApiLimits> {
+    return Promise.resolve(structuredClone(this.state.limiter.limits));
+  }
+
+  async updateLimits(patch: LimitsPatch): Promise<ApiLimits> {
+    this.state.limiter.limits = await asBadRequest(() => patchLimits(this.state.limiter.limits, patch));
+    return this.getLimits();
+  }
+
+  apiUsage(filter: UsageFilter = {}): Promise<ApiUsage> {
+    return Promise.resolve(this.state.limiter.usage(filter));
+  }
+
   stats(): Promise<Stats> {
     return Promise.resolve(this.state.store.stats());
   }
@@ -236,6 +272,7 @@ export class LocalControl implements SimulatorControl {
     this.state.faults.clear();
     this.state.clients.reset();
     this.state.clock.reset();
+    this.state.limiter.reset(structuredClone(this.state.initialLimits));
     this.state.settings = defaultSettings(this.state.initialStrict);
     return Promise.resolve();
   }

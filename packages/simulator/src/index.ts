@@ -1,6 +1,7 @@
 export { startSimulator, type Simulator, type SimulatorOptions } from "./server";
 export { connectSimulator, HttpSimulatorControl, SimulatorControlError } from "./control-client";
-export type { SimulatorControl, ClockView, ClientView, GrantView, GrantFilter, RevokeSelector, RefreshTokenView, SettingsPatch } from "./control";
+export type { SimulatorControl, ClockView, ClientView, GrantView, GrantFilter, RevokeSelector, RefreshTokenView, SettingsPatch, UsageFilter } from "./control";
+export { realLimits, LIMIT_PROBLEMS, type ApiLimits, type LimitsPatch, type ProviderLimits, type LimitProblem, type ApiUsage, type TenantUsage, type AppUsage } from "./limits";
 export type { Settings } from "./context";
 export type { Fault, FaultSpec, FaultKind, Endpoint } from "./faults";
 export type { Stats, ProviderStats, GrantCounters, ClientCounters } from "./state";

@@ -3,6 +3,7 @@ import { DAY, HOUR, MINUTE } from "./clock";
 import type { RequestContext } from "./context";
 import { empty, json, mediaType, oauthError, parseForm, parseJsonObject, readBody, type SimResponse } from "./http";
 import { intuitCompanyName, randomToken } from "./ids";
+import { limitedApi, type LimitedCall } from "./limited-api";
 import type { Route } from "./router";
 import { authenticateClient, checkBearer, grantForToken, handleTokenRequest, requireString, secondsLeft, type ProviderPolicy } from "./tokens";
 
@@ -110,6 +111,13 @@ function companyInfo(ctx: RequestContext): SimResponse {
   });
 }
 
+/** Calls to a company the token may use spend that realm's budget (Intuit limits per app and realm). */
+function realmCall(ctx: RequestContext): LimitedCall | undefined {
+  const check = checkBearer(ctx, "intuit");
+  if (!check.ok || check.grant.realmId !== ctx.params.realmId) return undefined;
+  return { provider: "intuit", clientId: check.grant.clientId, tenantId: check.grant.realmId! };
+}
+
 function userInfo(ctx: RequestContext): SimResponse {
   const check = checkBearer(ctx, "intuit");
   if (!check.ok) return oauthError(401, "invalid_token", check.reason, { "www-authenticate": `Bearer error="invalid_token", error_description="${check.reason}"` });
@@ -143,6 +151,6 @@ export const intuitRoutes: Route[] = [
   { methods: ["GET", "POST"], path: "/intuit/connect/oauth2/decision", provider: "intuit", endpoint: "authorize", handle: (ctx) => handleDecision(ctx, authorizeConfig) },
   { methods: ["POST"], path: "/intuit/oauth2/v1/tokens/bearer", provider: "intuit", endpoint: "token", manualFaults: true, handle: (ctx) => handleTokenRequest(ctx, intuitPolicy) },
   { methods: ["POST"], path: "/intuit/oauth2/v1/tokens/revoke", provider: "intuit", endpoint: "revoke", handle: revoke },
-  { methods: ["GET"], path: "/intuit/v3/company/:realmId/companyinfo/:id", provider: "intuit", endpoint: "api", handle: companyInfo },
+  { methods: ["GET"], path: "/intuit/v3/company/:realmId/companyinfo/:id", provider: "intuit", endpoint: "api", manualFaults: true, handle: limitedApi(realmCall, companyInfo) },
   { methods: ["GET"], path: "/intuit/v1/openid_connect/userinfo", provider: "intuit", endpoint: "userinfo", handle: userInfo },
 ];

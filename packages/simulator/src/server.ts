@@ -11,6 +11,7 @@ import { HttpError, json, oauthError, type SimResponse } from "./http";
 import { uuid } from "./ids";
 import { intuitRoutes } from "./intuit";
 import { SigningKeys } from "./keys";
+import { ApiLimiter, patchLimits, realLimits, type LimitsPatch } from "./limits";
 import { oidcRoutes } from "./oidc";
 import { Router } from "./router";
 import { Store } from "./state";
@@ -26,6 +27,8 @@ export interface SimulatorOptions {
   strict?: boolean;
   /** Base time source in epoch ms; the control API's clock moves relative to it. */
   now?: () => number;
+  /** API rate limits from the start, over the providers' real ones (also settable later, and what reset() restores). */
+  limits?: LimitsPatch;
   /** Serve an Upstash-REST-compatible endpoint at /upstash, forwarding to this Redis (off when absent). */
   upstash?: UpstashOptions;
 }
@@ -112,9 +115,11 @@ async function dispatch(router: Router, state: SimState, req: IncomingMessage, r
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const host = options.host ?? "127.0.0.1";
   const keys = await SigningKeys.generate();
+  const clock = new SimClock(options.now);
+  const initialLimits = patchLimits(realLimits(), options.limits ?? {});
   const state: SimState = {
     baseUrl: "",
-    clock: new SimClock(options.now),
+    clock,
     clients: new ClientRegistry(),
     store: new Store(),
     faults: new FaultRegistry(),
@@ -122,6 +127,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     settings: defaultSettings(options.strict ?? false),
     users: makeUsers(),
     initialStrict: options.strict ?? false,
+    limiter: new ApiLimiter(() => clock.now(), structuredClone(initialLimits)),
+    initialLimits,
   };
   const control = new LocalControl(state);
   const router = new Router().add(...controlRoutes(control), ...intuitRoutes, ...xeroRoutes, ...oidcRoutes);
@@ -186,6 +193,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     getGrant: (id) => control.getGrant(id),
     revokeGrant: (id) => control.revokeGrant(id),
     revokeGrants: (selector) => control.revokeGrants(selector),
+    revokeAccessTokens: (id) => control.revokeAccessTokens(id),
+    getLimits: () => control.getLimits(),
+    updateLimits: (patch) => control.updateLimits(patch),
+    apiUsage: (filter) => control.apiUsage(filter),
     stats: () => control.stats(),
     reset: () => control.reset(),
   };

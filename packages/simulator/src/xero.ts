@@ -4,6 +4,7 @@ import type { RequestContext } from "./context";
 import { empty, json, oauthError, readForm, type SimResponse } from "./http";
 import { randomToken } from "./ids";
 import { accessTokenHash } from "./keys";
+import { limitedApi, type LimitedCall } from "./limited-api";
 import type { Route } from "./router";
 import type { Grant } from "./state";
 import { authenticateClient, checkBearer, grantForToken, handleTokenRequest, requireString, secondsLeft, type ProviderPolicy } from "./tokens";
@@ -186,6 +187,14 @@ function organisation(ctx: RequestContext): SimResponse {
   });
 }
 
+/** Calls naming a connected organisation spend its budget; /connections is not tenant-scoped and is not limited. */
+function tenantCall(ctx: RequestContext): LimitedCall | undefined {
+  const check = checkBearer(ctx, "xero");
+  const tenantId = ctx.req.headers["xero-tenant-id"];
+  if (!check.ok || typeof tenantId !== "string" || !check.grant.tenants.some((t) => t.tenantId === tenantId)) return undefined;
+  return { provider: "xero", clientId: check.grant.clientId, tenantId };
+}
+
 function userInfo(ctx: RequestContext): SimResponse {
   const check = checkBearer(ctx, "xero");
   if (!check.ok) return oauthError(401, "invalid_token", check.reason, { "www-authenticate": `Bearer error="invalid_token", error_description="${check.reason}"` });
@@ -203,5 +212,5 @@ export const xeroRoutes: Route[] = [
   { methods: ["GET"], path: "/xero/identity/connect/userinfo", provider: "xero", endpoint: "userinfo", handle: userInfo },
   { methods: ["GET"], path: "/xero/api/connections", provider: "xero", endpoint: "api", handle: connections },
   { methods: ["DELETE"], path: "/xero/api/connections/:id", provider: "xero", endpoint: "api", handle: deleteConnection },
-  { methods: ["GET"], path: "/xero/api/api.xro/2.0/Organisation", provider: "xero", endpoint: "api", handle: organisation },
+  { methods: ["GET"], path: "/xero/api/api.xro/2.0/Organisation", provider: "xero", endpoint: "api", manualFaults: true, handle: limitedApi(tenantCall, organisation) },
 ];
