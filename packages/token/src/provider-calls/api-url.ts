@@ -38,7 +38,8 @@ export function callTarget(
   if (/^[a-z][a-z0-9+.-]*:/i.test(pathOrUrl)) {
     url = new URL(pathOrUrl);
     const root = new URL(trimSlash(adapter.endpoints.api) + "/");
-    if (url.origin !== root.origin || !url.pathname.startsWith(root.pathname)) {
+    const below = url.pathname.startsWith(root.pathname) || url.pathname === root.pathname.slice(0, -1);
+    if (url.origin !== root.origin || !below) {
       throw new TokenError("INVALID_INPUT", `Only ${adapter.displayName}'s API (${root.origin}${root.pathname}) can be called with its token.`);
     }
   } else {

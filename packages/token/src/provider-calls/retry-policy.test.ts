@@ -26,10 +26,11 @@ describe("retry policy", () => {
     expect(rateLimitDelayMs(new Headers(), 0)).toBe(60_000);
   });
 
-  it("backs off exponentially with jitter, capped", () => {
+  it("backs off exponentially, half fixed and half jitter, capped", () => {
     expect(backoffMs(1, 100, 1_000, () => 1)).toBe(100);
     expect(backoffMs(3, 100, 1_000, () => 1)).toBe(400);
     expect(backoffMs(10, 100, 1_000, () => 1)).toBe(1_000);
-    expect(backoffMs(2, 100, 1_000, () => 0)).toBe(0);
+    expect(backoffMs(2, 100, 1_000, () => 0)).toBe(100);
+    expect(backoffMs(10, 100, 1_000, () => 0)).toBe(500);
   });
 });

@@ -36,9 +36,14 @@ export function rateLimitDelayMs(headers: Headers, nowMs: number): number {
   return limitProblem(headers) === "concurrent" ? 1_000 : 60_000;
 }
 
-/** Exponential backoff with full jitter: attempt 1 waits up to base, then doubling, capped. */
+/**
+ * Exponential backoff with "equal jitter": attempt 1 waits base/2 to base, then doubling, capped.
+ * Half of each delay is fixed, so N attempts are known to span at least half their sum (an
+ * outage shorter than that is ridden out), the other half random, so callers spread out.
+ */
 export function backoffMs(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
-  return Math.round(random() * Math.min(maxMs, baseMs * 2 ** (attempt - 1)));
+  const delay = Math.min(maxMs, baseMs * 2 ** (attempt - 1));
+  return Math.round(delay / 2 + (random() * delay) / 2);
 }
 
 /** Statuses that mean "the provider is not well right now", worth another attempt. */

@@ -28,7 +28,7 @@ export class PostgresSlotStore implements SlotStore {
         INSERT INTO "ProviderCallLease" ("bucket", "member", "at", "expiresAt")
         VALUES (${keys.waiters}, ${id}, clock_timestamp(), clock_timestamp() + make_interval(secs => ${waiterTtlMs / 1000}))
         ON CONFLICT ("bucket", "member") DO UPDATE SET "expiresAt" = EXCLUDED."expiresAt"
-        RETURNING EXCLUDED."at" AS now`;
+        RETURNING clock_timestamp() AS now`;
       const now = me!.now;
       const [counts] = await tx.$queryRaw<{ rank: bigint; holders: bigint }[]>`
         SELECT
