@@ -13,6 +13,8 @@ export class MemorySlotStore implements SlotStore {
   private readonly tenants = new Map<string, TenantState>();
   /** Budget key → admission times, oldest first. */
   private readonly logs = new Map<string, number[]>();
+  /** Call id → when it was admitted (its entry in the logs), until it releases. */
+  private readonly admitted = new Map<string, number>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -40,6 +42,7 @@ export class MemorySlotStore implements SlotStore {
     if (rank >= free) return Promise.resolve({ admitted: false, retryInMs: wait || POLL_MS });
     state.waiters.delete(id);
     state.holders.set(id, now + settings.leaseMs);
+    this.admitted.set(id, now);
     const remaining: Record<string, number> = {};
     rates.forEach((rate, i) => {
       this.logs.get(rate.key)!.push(now);
@@ -48,8 +51,19 @@ export class MemorySlotStore implements SlotStore {
     return Promise.resolve({ admitted: true, remaining });
   }
 
-  release(scope: CallScope, id: string): Promise<void> {
+  release({ scope, settings, id }: Omit<SlotRequest, "waiterTtlMs">): Promise<void> {
     this.state(scope).holders.delete(id);
+    // Moved to now (see SlotStore.release): the log stays in time order.
+    const now = this.now();
+    for (const r of [...settings.tenantRates.map((r) => `${scope.provider}:${scope.tenant}:${r.name}`), ...settings.appRates.map((r) => `${scope.provider}:app:${r.name}`)]) {
+      const log = this.logs.get(r);
+      const at = log?.indexOf(this.admitted.get(id) ?? -1) ?? -1;
+      if (log && at >= 0) {
+        log.splice(at, 1);
+        log.push(now);
+      }
+    }
+    this.admitted.delete(id);
     return Promise.resolve();
   }
 

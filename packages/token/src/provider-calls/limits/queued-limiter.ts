@@ -107,12 +107,12 @@ export class QueuedLimiter implements CallLimiter {
         }
         if (queue.waiters[0] !== head) {
           // It gave up while asking: hand back whatever it got.
-          if (answer.admitted) await this.store.release(scope, head.id).catch(() => undefined);
+          if (answer.admitted) await this.store.release({ scope, settings, id: head.id }).catch(() => undefined);
           continue;
         }
         if (answer.admitted) {
           queue.waiters.shift();
-          head.resolve(this.permit(queue, scope, head, answer.remaining));
+          head.resolve(this.permit(queue, scope, settings, head, answer.remaining));
           continue;
         }
         const retryAt = Date.now() + answer.retryInMs;
@@ -137,7 +137,7 @@ export class QueuedLimiter implements CallLimiter {
     queue.wake = null;
   }
 
-  private permit(queue: TenantQueue, scope: CallScope, waiter: Waiter, remaining: Record<string, number>): CallPermit {
+  private permit(queue: TenantQueue, scope: CallScope, settings: CallLimitSettings, waiter: Waiter, remaining: Record<string, number>): CallPermit {
     let released = false;
     return {
       waitedMs: Date.now() - waiter.enqueuedAt,
@@ -145,7 +145,7 @@ export class QueuedLimiter implements CallLimiter {
       release: async () => {
         if (released) return;
         released = true;
-        await this.store.release(scope, waiter.id).catch(() => undefined); // unreachable: the lease ends it
+        await this.store.release({ scope, settings, id: waiter.id }).catch(() => undefined); // unreachable: the lease ends it
         queue.wake?.();
       },
     };

@@ -54,6 +54,15 @@ return {0, wait}
 
 const NO_RATES = { tenantRates: [], appRates: [] };
 
+/** Frees the slot; moves the call's budget entries (only where it still has one: XX) to now. */
+const RELEASE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREM', KEYS[1], ARGV[1])
+for i = 2, #KEYS do redis.call('ZADD', KEYS[i], 'XX', now, ARGV[1]) end
+return 1
+`;
+
 export class RedisSlotStore implements SlotStore {
   constructor(
     private readonly redis: RedisClient,
@@ -76,8 +85,9 @@ export class RedisSlotStore implements SlotStore {
     return { admitted: true, remaining };
   }
 
-  async release(scope: CallScope, id: string): Promise<void> {
-    await this.redis.zRem(slotKeys(scope, NO_RATES, this.prefix).holders, id);
+  async release({ scope, settings, id }: Omit<SlotRequest, "waiterTtlMs">): Promise<void> {
+    const keys = slotKeys(scope, settings, this.prefix);
+    await this.redis.eval(RELEASE, { keys: [keys.holders, ...keys.rates.map((r) => r.key)], arguments: [id] });
   }
 
   async leave(scope: CallScope, id: string): Promise<void> {

@@ -5,7 +5,8 @@
 //      stopped asking; join the tenant's queue (ordered by arrival) if not in it;
 //   2. free = tenantConcurrency - holders, lowered to what each sliding-window budget has left;
 //   3. admitted when this caller's place in the queue is < free: it leaves the queue, becomes a
-//      holder until it releases or its lease ends, and counts once in every budget;
+//      holder until it releases or its lease ends, and counts once in every budget (at its
+//      release, the entry moves to the release time: see release);
 //      otherwise it learns when a budget frees a point (or polls soon, for a slot or its turn).
 // Only each process's first waiter of a tenant asks (queued-limiter.ts): the shared queue then
 // serves processes in turn, and a process's callers in their order.
@@ -24,7 +25,14 @@ export type SlotAnswer = { admitted: true; remaining: Record<string, number> } |
 
 export interface SlotStore {
   tryTake(request: SlotRequest): Promise<SlotAnswer>;
-  release(scope: CallScope, id: string): Promise<void>;
+  /**
+   * The call is over: its slot is free, and its entries in the budgets are moved to now. The
+   * provider counted the call when the request arrived, which was before its answer came back:
+   * counted from now, our window always ends after the provider's, however late the request
+   * left (a busy event loop, a slow network), so a call we admit never lands in the provider's
+   * window of the calls before it.
+   */
+  release(request: Omit<SlotRequest, "waiterTtlMs">): Promise<void>;
   /** A waiter gave up: its place goes now rather than when it lapses. */
   leave(scope: CallScope, id: string): Promise<void>;
   close(): Promise<void>;
