@@ -6,7 +6,7 @@ import { Registry } from "prom-client";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { silentLogger } from "../src/logger";
 import { TokenMetrics } from "../src/metrics/token-metrics";
-import { ProviderCallError, type ProviderCallsConfig } from "../src/provider-calls";
+import { type ProviderCallError, type ProviderCallsConfig } from "../src/provider-calls";
 import { ProviderRegistry } from "../src/providers/registry";
 import { TokenService } from "../src/token-service";
 import { createHarness, registryFor, simulatorOidcAdapter, TEST_OPTIONS, type Harness } from "./harness";

@@ -53,7 +53,7 @@ export class ProviderCallMetrics {
   /** Records what a tenant has left of its daily budget after a call. */
   budgetLeft(provider: string, tenant: string, fraction: number): void {
     let tenants = this.budgets.get(provider);
-    if (!tenants) this.budgets.set(provider, (tenants = new Map()));
+    if (!tenants) this.budgets.set(provider, (tenants = new Map<string, number>()));
     tenants.delete(tenant); // re-inserted last: the oldest entries go first when bounded
     tenants.set(tenant, fraction);
     if (tenants.size > 1_000) tenants.delete(tenants.keys().next().value!);

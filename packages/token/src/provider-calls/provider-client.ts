@@ -124,7 +124,8 @@ export class ProviderClient {
           }
           throw unavailable(adapter.displayName, null, error instanceof Error ? new Error(error.name) : undefined);
         } finally {
-          await permit?.release();
+          // Off the answer's path: the slot frees a moment later (never sooner than the call ended).
+          void permit?.release();
         }
         const answer = (): ProviderAnswer => ({ status: response.status, body: boundedBody(new TextDecoder().decode(body), [token.accessToken]) });
         if (response.status < 400) {

@@ -66,7 +66,9 @@ describe("QueuedLimiter over process memory", () => {
     const limiter = new QueuedLimiter(new MemorySlotStore());
     const settings = limitSettingsOf(base);
     limiter.pause(scope, Date.now() + 150);
-    (await limiter.acquire(scope, settings, Date.now() + 5_000)).release();
+    const started = Date.now();
+    await (await limiter.acquire(scope, settings, Date.now() + 5_000)).release();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
     limiter.pause({ ...scope }, Date.now() + 60_000);
     const refused = await limiter.acquire(scope, settings, Date.now() + 1_000).catch((e: unknown) => e);
     expect((refused as ProviderCallError).code).toBe("RATE_LIMITED");
