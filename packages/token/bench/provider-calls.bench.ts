@@ -20,7 +20,8 @@ const PROCESSES = 4;
 const CALLERS = 50;
 const LIMIT_PER_S = 200;
 const RATE_RUN_MS = 5_000;
-const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+/** The Redis the tests use (test/provider-call-limits.integration.test.ts: REDIS_URL or the local one). */
+const REDIS_URL = "redis://127.0.0.1:6379";
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const ms = (v: number) => `${v.toFixed(3)} ms`;
 

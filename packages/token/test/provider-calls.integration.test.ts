@@ -2,6 +2,8 @@
 // database: the token injected below the provider's API base, one refresh for a herd of 401s,
 // retries of GETs through a 503 but never of a POST without an idempotency key, Retry-After.
 import { randomUUID } from "node:crypto";
+import { trace } from "@opentelemetry/api";
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { silentLogger } from "../src/logger";
@@ -142,6 +144,36 @@ describe("tokenService.fetch", () => {
     expect(error?.answer?.status).toBe(401);
     expect(error?.answer?.body).toMatch(/Unauthorized/);
     await expect(service.getValidToken(company, "xero", "alice", { forceRefresh: true })).rejects.toMatchObject({ code: "REAUTH_REQUIRED" });
+  });
+
+  it("each call is a span and a metric sample, with no token, body or query string in either; the daily budget left is a gauge", async () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    trace.setGlobalTracerProvider(provider);
+    try {
+      const service = track(serviceWith(FAST));
+      await h.connect(service, company, "xero");
+      await h.connect(service, company, "quickbooks");
+      const token = await service.getValidToken(company, "quickbooks", "alice");
+      await service.fetch({ companyId: company, provider: "xero" }, "Organisation?where=secret-query");
+      await caught(service.fetch({ companyId: company, provider: "quickbooks" }, "companyinfo/0000"));
+      const spans = exporter.getFinishedSpans();
+      expect(spans.map((s) => s.name)).toEqual(["GET xero", "GET quickbooks"]);
+      expect(spans[0]!.attributes).toMatchObject({ "http.request.method": "GET", "http.response.status_code": 200, "tokenvault.outcome": "success", "tokenvault.attempts": 1, "url.path": "/xero/api/api.xro/2.0/Organisation" });
+      expect(spans[1]!.attributes).toMatchObject({ "http.response.status_code": 400, "tokenvault.outcome": "provider_error" });
+      const recorded = JSON.stringify(spans.map((s) => ({ attributes: s.attributes, events: s.events, status: s.status })));
+      expect(recorded).not.toContain(token.accessToken);
+      expect(recorded).not.toContain("secret-query");
+      expect(recorded).not.toMatch(/not found/i); // the provider's error body
+    } finally {
+      trace.disable();
+      await provider.shutdown();
+    }
+    const gauge = await metrics.registry.getSingleMetricAsString("tokenvault_provider_daily_budget_remaining_ratio");
+    // Xero's 5,000 a day per organisation, of which this company's organisation spent one (the least left among those called).
+    expect(gauge).toMatch(/tokenvault_provider_daily_budget_remaining_ratio\{provider="xero"\} 0\.99/);
+    const calls = await metrics.registry.getSingleMetricAsString("tokenvault_provider_calls_total");
+    expect(calls).toMatch(/provider="quickbooks",outcome="provider_error",status_class="4xx"} [1-9]/);
   });
 
   it("refuses a URL outside the provider's API before sending anything", async () => {
