@@ -19,10 +19,14 @@ const scope = { provider: "xero", tenant: "org" };
 describe.each(["redis", "postgres"] as const)("a crashed holder's slot (%s)", (backend) => {
   let store: SlotStore;
   let db: Database | null = null;
-  let redis: ReturnType<typeof createClient> | null = null;
+  let redis: { close(): Promise<unknown> } | null = null;
   const prefix = `lease-${randomUUID().slice(0, 8)}`;
   beforeAll(async () => {
-    if (backend === "redis") store = new RedisSlotStore((redis = await createClient({ url: REDIS_URL }).connect()), false, prefix);
+    if (backend === "redis") {
+      const client = await createClient({ url: REDIS_URL }).connect();
+      redis = client;
+      store = new RedisSlotStore(client, false, prefix);
+    }
     else store = new PostgresSlotStore((db = await openDatabase({ databaseUrl: inject("databaseUrl") })).prisma, prefix);
   });
   afterAll(async () => {
