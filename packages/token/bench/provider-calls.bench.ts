@@ -17,10 +17,13 @@ import { createHarness, registryFor, TEST_OPTIONS } from "../test/harness";
 
 const CALLS = 2_000;
 const SLOW_CALLS = 200;
-const PROCESSES = 4;
+/** `--rate-only`: only the calls/s at the limit. */
+const RATE_ONLY = process.argv.includes("--rate-only");
+const PROCESSES = Number(process.argv.find((a) => a.startsWith("--processes="))?.split("=")[1] ?? 4);
 const CALLERS = 50;
 const LIMIT_PER_S = 200;
 const RATE_RUN_MS = 5_000;
+const CONCURRENT = Number(process.argv.find((a) => a.startsWith("--concurrent="))?.split("=")[1] ?? 5);
 /** The Redis the tests use (test/provider-call-limits.integration.test.ts: REDIS_URL or the local one). */
 const REDIS_URL = "redis://127.0.0.1:6379";
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -53,7 +56,7 @@ try {
     ["bare fetch", bare],
     ...Object.entries(services).map(([name, service]): [string, () => Promise<void>] => [name, async () => void (await (await service.fetch({ companyId: "bench-co", provider: "xero" }, "Organisation", { userId: "bench" })).arrayBuffer())]),
   ];
-  for (let i = 0; i < 200; i++) for (const [, run] of runs) await run(); // warm-up
+  if (!RATE_ONLY) for (let i = 0; i < 200; i++) for (const [, run] of runs) await run(); // warm-up
   const measure = async (calls: number) => {
     const timings: Record<string, number[]> = Object.fromEntries(runs.map(([name]) => [name, []]));
     for (let i = 0; i < calls; i++) {
@@ -66,18 +69,18 @@ try {
     const floor = median(timings["bare fetch"]!);
     for (const [name, values] of Object.entries(timings)) console.log(`  ${name.padEnd(26)} median ${ms(median(values))}  (${(median(values) / floor).toFixed(2)}x, +${ms(median(values) - floor)})`);
   };
-  console.log(`\nOverhead of tokenService.fetch over a bare fetch to the simulator (Xero Organisation, in process, loopback; ${CALLS} sequential calls each, interleaved):`);
-  await measure(CALLS);
+  if (!RATE_ONLY) console.log(`\nOverhead of tokenService.fetch over a bare fetch to the simulator (Xero Organisation, in process, loopback; ${CALLS} sequential calls each, interleaved):`);
+  if (!RATE_ONLY) await measure(CALLS);
   // A provider is not on loopback: the same with the simulator answering after 20 ms.
   const latency = await h.sim.addFault({ kind: "latency", provider: "xero", endpoint: "api", latencyMs: 20 });
-  console.log(`\nThe same with the simulator answering after 20 ms (${SLOW_CALLS} calls each):`);
-  await measure(SLOW_CALLS);
+  if (!RATE_ONLY) console.log(`\nThe same with the simulator answering after 20 ms (${SLOW_CALLS} calls each):`);
+  if (!RATE_ONLY) await measure(SLOW_CALLS);
   await h.sim.removeFault(latency.id);
   for (const service of Object.values(services)) await service.close();
 
   // --- calls/s at the limit ------------------------------------------------------------
-  await h.sim.updateLimits({ enabled: true, minuteMs: 1_000, xero: { perMinute: LIMIT_PER_S, concurrent: 5, perDay: null, appPerMinute: null } });
-  const limits = { xero: { tenantConcurrency: 5, tenantRates: [{ name: "minute", points: LIMIT_PER_S, windowMs: 1_000 }], appRates: [], maxWaitMs: 60_000 } };
+  await h.sim.updateLimits({ enabled: true, minuteMs: 1_000, xero: { perMinute: LIMIT_PER_S, concurrent: CONCURRENT, perDay: null, appPerMinute: null } });
+  const limits = { xero: { tenantConcurrency: CONCURRENT, tenantRates: [{ name: "minute", points: LIMIT_PER_S, windowMs: 1_000 }], appRates: [], maxWaitMs: 60_000 } };
   const prefix = `bench-${randomUUID().slice(0, 8)}`;
   const workers = Array.from({ length: PROCESSES }, () =>
     new LineProcess(join(import.meta.dirname, "../test/calls-worker.ts"), {
@@ -101,7 +104,7 @@ try {
       if (runMs === 1_000) continue; // warm-up run
       const served = reports.reduce((n, r) => n + r.ok[company]!, 0);
       const usage = (await h.sim.apiUsage({ provider: "xero" })).tenants.find((t) => t.served > 0 && t.rejected)!;
-      console.log(`\nCalls/s at the limit (${PROCESSES} processes x ${CALLERS} callers, one organisation, limit ${LIMIT_PER_S}/s and 5 at once, limits in Redis, ${RATE_RUN_MS / 1000} s):`);
+      console.log(`\nCalls/s at the limit (${PROCESSES} processes x ${CALLERS} callers, one organisation, limit ${LIMIT_PER_S}/s and ${CONCURRENT} at once, limits in Redis, ${RATE_RUN_MS / 1000} s):`);
       console.log(`  ${(served / (RATE_RUN_MS / 1000)).toFixed(1)} calls/s (${((served / (RATE_RUN_MS / 1000) / LIMIT_PER_S) * 100).toFixed(1)} % of the limit); per process ${reports.map((r) => r.ok[company]).join(", ")}; median call ${reports.map((r) => ms(r.p50 ?? 0)).join(", ")}`);
       console.log(`  simulator: 429s ${JSON.stringify(usage.rejected)}, most in flight ${usage.maxInFlight}`);
     }

@@ -22,7 +22,7 @@ export { DEFAULT_CALL_OPTIONS, ProviderClient, type ProviderCallOptions, type Pr
 export type CallLimitsBackend =
   | { kind: "memory" }
   | { kind: "database" }
-  | { kind: "redis"; client: Pick<ReturnType<typeof createClient>, "eval" | "zRem" | "close">; prefix?: string };
+  | { kind: "redis"; client: Pick<ReturnType<typeof createClient>, "eval" | "zRem" | "close" | "duplicate">; prefix?: string };
 
 /** How tokenService.fetch is configured (TokenServiceDeps.providerCalls). */
 export interface ProviderCallsConfig {

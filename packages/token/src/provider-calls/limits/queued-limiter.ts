@@ -38,7 +38,10 @@ export class QueuedLimiter implements CallLimiter {
   /** Per tenant key: no call before this time (a provider 429's Retry-After). */
   private readonly pauses = new Map<string, number>();
 
-  constructor(private readonly store: SlotStore) {}
+  constructor(private readonly store: SlotStore) {
+    // A slot freed in another process: that tenant's first waiter here asks now.
+    store.watch?.((key) => this.queues.get(key)?.wake?.());
+  }
 
   acquire(scope: CallScope, settings: CallLimitSettings, callDeadline: number, signal?: AbortSignal): Promise<CallPermit> {
     const key = `${scope.provider}\u0000${scope.tenant}`;

@@ -6,7 +6,7 @@ import type { createClient } from "redis";
 import { slotKeys, POLL_MS, type SlotAnswer, type SlotRequest, type SlotStore } from "./slot-store";
 import type { CallScope } from "./call-limiter";
 
-type RedisClient = Pick<ReturnType<typeof createClient>, "eval" | "zRem" | "close">;
+type RedisClient = Pick<ReturnType<typeof createClient>, "eval" | "zRem" | "close" | "duplicate">;
 
 const TAKE = `
 local t = redis.call('TIME')
@@ -47,6 +47,7 @@ if k >= 1 then
     redis.call('PEXPIRE', KEYS[3 + i], tonumber(ARGV[6 + 2 * i]) + 1000)
     left[i] = left[i] - k
   end
+  if free - k > 0 then redis.call('PUBLISH', ARGV[#ARGV - 1], ARGV[#ARGV]) end
   return {k, unpack(left)}
 end
 if wait == 0 then wait = ${POLL_MS} end
@@ -54,13 +55,15 @@ return {0, wait}
 `;
 
 const NO_RATES = { tenantRates: [], appRates: [] };
+const tenantKey = (scope: CallScope) => `${scope.provider}\u0000${scope.tenant}`;
 
-/** Frees the slot; moves the call's budget entries (only where it still has one: XX) to now. */
+/** Frees the slot; moves the call's budget entries (only where it still has one: XX) to now; tells the waiters of every process. */
 const RELEASE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREM', KEYS[1], ARGV[1])
 for i = 2, #KEYS do redis.call('ZADD', KEYS[i], 'XX', now, ARGV[1]) end
+redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1
 `;
 
@@ -71,12 +74,19 @@ export class RedisSlotStore implements SlotStore {
     private readonly owned = false,
     /** Key prefix (tests use their own). */
     private readonly prefix = "tokenvault",
-  ) {}
+  ) {
+    this.channel = `${prefix}:calls:freed`;
+  }
+
+  private readonly channel: string;
+  private subscriber: ReturnType<RedisClient["duplicate"]> | null = null;
 
   async tryTake({ scope, settings, id, count, waiterTtlMs }: SlotRequest): Promise<SlotAnswer> {
     const keys = slotKeys(scope, settings, this.prefix);
     const args = [id, String(settings.tenantConcurrency), String(settings.leaseMs), String(waiterTtlMs), String(keys.rates.length), String(count)];
     for (const rate of keys.rates) args.push(String(rate.points), String(rate.windowMs));
+    // Last: where to say that slots are left after this admission (other processes' waiters ask at once).
+    args.push(this.channel, tenantKey(scope));
     const reply = (await this.redis.eval(TAKE, { keys: [keys.holders, keys.waiters, keys.alive, ...keys.rates.map((r) => r.key)], arguments: args })) as number[];
     if (reply[0]! < 1) return { admitted: 0, remaining: {}, retryInMs: Number(reply[1]) };
     const remaining: Record<string, number> = {};
@@ -88,7 +98,7 @@ export class RedisSlotStore implements SlotStore {
 
   async release({ scope, settings, id }: Omit<SlotRequest, "waiterTtlMs" | "count">): Promise<void> {
     const keys = slotKeys(scope, settings, this.prefix);
-    await this.redis.eval(RELEASE, { keys: [keys.holders, ...keys.rates.map((r) => r.key)], arguments: [id] });
+    await this.redis.eval(RELEASE, { keys: [keys.holders, ...keys.rates.map((r) => r.key)], arguments: [id, this.channel, tenantKey(scope)] });
   }
 
   async leave(scope: CallScope, id: string): Promise<void> {
@@ -97,7 +107,20 @@ export class RedisSlotStore implements SlotStore {
     await this.redis.zRem(keys.alive, id);
   }
 
+  /** One subscriber connection per store (a subscribed node-redis client takes no other command). */
+  watch(listener: (tenantKey: string) => void): void {
+    if (this.subscriber) return;
+    const subscriber = this.redis.duplicate();
+    this.subscriber = subscriber;
+    subscriber.on("error", () => undefined); // reconnects on its own; meanwhile waiters poll
+    void subscriber
+      .connect()
+      .then(() => subscriber.subscribe(this.channel, (message) => listener(message)))
+      .catch(() => undefined);
+  }
+
   async close(): Promise<void> {
+    await this.subscriber?.close().catch(() => undefined);
     if (this.owned) await this.redis.close();
   }
 }

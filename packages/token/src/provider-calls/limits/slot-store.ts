@@ -42,6 +42,12 @@ export interface SlotStore {
    * window of the calls before it.
    */
   release(request: Omit<SlotRequest, "waiterTtlMs" | "count">): Promise<void>;
+  /**
+   * Tells `listener` (tenant key `${provider}\u0000${tenant}`) when a slot of a tenant may have
+   * come free in any process, so a waiter asks at once instead of at its next poll. Optional: a
+   * store without it leaves waiters to poll.
+   */
+  watch?(listener: (tenantKey: string) => void): void;
   /** A waiter gave up: its place goes now rather than when it lapses. */
   leave(scope: CallScope, id: string): Promise<void>;
   close(): Promise<void>;
