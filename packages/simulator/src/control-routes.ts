@@ -48,6 +48,7 @@ const schemas = {
       latencyMs: z.number().int().min(0).max(600_000).optional(),
       status: z.number().int().min(500).max(599).optional(),
       retryAfterSeconds: z.number().int().min(0).max(86_400).optional(),
+      problem: z.enum(["minute", "day", "concurrent", "appminute"]).optional(),
       count: z.number().int().min(1).optional(),
     })
     .strict()

@@ -1,5 +1,6 @@
 import type { Provider } from "./clients";
 import { recordId } from "./ids";
+import type { LimitProblem } from "./limits";
 
 /** Which kind of endpoint a request hit; faults target one (default: the token endpoint) or "any". */
 export type Endpoint = "authorize" | "token" | "revoke" | "userinfo" | "api" | "discovery" | "jwks";
@@ -31,6 +32,8 @@ export interface FaultSpec {
   status?: number;
   /** For "rate_limit": the Retry-After header, default 30. */
   retryAfterSeconds?: number;
+  /** For "rate_limit" on the api endpoint, answered in the provider's own 429 shape: the limit Xero names in X-Rate-Limit-Problem (default "minute"). */
+  problem?: LimitProblem;
   /** Apply to the next N matching requests; omitted: until cleared. */
   count?: number;
 }

@@ -11,6 +11,7 @@ import { HttpError, json, oauthError, type SimResponse } from "./http";
 import { uuid } from "./ids";
 import { intuitRoutes } from "./intuit";
 import { SigningKeys } from "./keys";
+import { tooManyRequests } from "./limited-api";
 import { ApiLimiter, patchLimits, realLimits, type LimitsPatch } from "./limits";
 import { oidcRoutes } from "./oidc";
 import { Router } from "./router";
@@ -84,6 +85,11 @@ async function dispatch(router: Router, state: SimState, req: IncomingMessage, r
       if (terminal?.kind === "drop") ctx.drop = true;
       else if (terminal) {
         ctx.faulted = true;
+        // An API 429 looks like the provider's own (headers, body), so clients parse injected and enforced limits alike.
+        if (terminal.kind === "rate_limit" && route.endpoint === "api" && (route.provider === "xero" || route.provider === "intuit")) {
+          const refusal = { ok: false as const, problem: terminal.problem ?? "minute", retryAfterSeconds: terminal.retryAfterSeconds ?? 30, remaining: {} };
+          return tooManyRequests(route.provider, refusal, state.clock.now());
+        }
         return faultResponse(terminal.kind === "rate_limit" ? "rate_limit" : "error", terminal.status, terminal.retryAfterSeconds);
       }
       return undefined;

@@ -201,6 +201,31 @@ describe("Intuit's limits per realm", () => {
   });
 });
 
+describe("an injected rate_limit fault on the API", () => {
+  it("answers in the provider's own 429 shape, so clients read injected and enforced limits alike", async () => {
+    const xero = await connectXero(sim);
+    const intuit = await connectIntuit(sim);
+    await control.addFault({ kind: "rate_limit", provider: "xero", endpoint: "api", problem: "day", retryAfterSeconds: 3600, count: 1 });
+    await control.addFault({ kind: "rate_limit", provider: "intuit", endpoint: "api", retryAfterSeconds: 5, count: 1 });
+    const fromXero = await organisation(sim, xero.access_token, xero.tenantIds[0]!);
+    expect(fromXero.status).toBe(429);
+    expect(fromXero.headers.get("x-rate-limit-problem")).toBe("day");
+    expect(fromXero.headers.get("retry-after")).toBe("3600");
+    const fromIntuit = await companyInfo(sim, intuit.access_token, intuit.realmId);
+    expect(fromIntuit.status).toBe(429);
+    expect(fromIntuit.headers.get("retry-after")).toBe("5");
+    expect(await fromIntuit.text()).toContain("message=ThrottleExceeded; errorCode=003001; statusCode=429");
+    // Injected, not enforced: the usage report's refusals stay at 0 and the stats count the faults.
+    const usage = await control.apiUsage();
+    expect(usage.tenants.map((t) => t.rejected)).toEqual([
+      { minute: 0, day: 0, concurrent: 0, appminute: 0 },
+      { minute: 0, day: 0, concurrent: 0, appminute: 0 },
+    ]);
+    expect((await control.stats()).totals.faultsInjected).toBe(2);
+    expect((await organisation(sim, xero.access_token, xero.tenantIds[0]!)).status).toBe(200);
+  });
+});
+
 describe("configuring the limits", () => {
   it("takes small limits and short windows from the control API, refuses nonsense, and restores the real ones on reset", async () => {
     expect(await rejection(control.updateLimits({ xero: { perMinute: 0 } }))).toMatchObject({ status: 400 });
