@@ -57,10 +57,12 @@ export interface ProviderClientDeps {
   fetch?: typeof fetch;
 }
 
+/** A pause the caller's signal cuts short; its listener goes with the pause (a long-lived signal must not collect them). */
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => (clearTimeout(timer), reject(signal.reason as Error)), { once: true });
+    const onAbort = () => (clearTimeout(timer), reject(signal!.reason as Error));
+    const timer = setTimeout(() => (signal?.removeEventListener("abort", onAbort), resolve()), ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
   });
 
 export class ProviderClient {

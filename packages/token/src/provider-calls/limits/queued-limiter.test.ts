@@ -74,3 +74,18 @@ describe("QueuedLimiter over process memory", () => {
     expect((refused as ProviderCallError).code).toBe("RATE_LIMITED");
   });
 });
+
+describe("QueuedLimiter and the caller's signal", () => {
+  it("keeps no listener on a long-lived signal once a call has its turn", async () => {
+    const limiter = new QueuedLimiter(new MemorySlotStore());
+    const settings = limitSettingsOf(base, { tenantConcurrency: 100 });
+    const controller = new AbortController();
+    let listeners = 0;
+    const add = controller.signal.addEventListener.bind(controller.signal);
+    const remove = controller.signal.removeEventListener.bind(controller.signal);
+    controller.signal.addEventListener = ((...args: Parameters<typeof add>) => (listeners++, add(...args)));
+    controller.signal.removeEventListener = ((...args: Parameters<typeof remove>) => (listeners--, remove(...args)));
+    for (let i = 0; i < 50; i++) await (await limiter.acquire(scope, settings, Date.now() + 5_000, controller.signal)).release();
+    expect(listeners).toBe(0);
+  });
+});

@@ -54,9 +54,19 @@ export class QueuedLimiter implements CallLimiter {
     if (queue.waiters.length >= settings.maxQueue) return Promise.reject(limited(scope, now + 1_000, "queue full"));
     const q = queue;
     return new Promise<CallPermit>((resolve, reject) => {
-      const waiter: Waiter = { id: randomUUID(), deadline, enqueuedAt: now, resolve, reject };
+      // The listener goes when the waiter is settled: a long-lived signal (a server's shutdown
+      // signal passed to every call) must not collect one per call.
+      const onAbort = () => this.drop(q, scope, waiter, signal!.reason as Error);
+      const settled = () => signal?.removeEventListener("abort", onAbort);
+      const waiter: Waiter = {
+        id: randomUUID(),
+        deadline,
+        enqueuedAt: now,
+        resolve: (permit) => (settled(), resolve(permit)),
+        reject: (error) => (settled(), reject(error)),
+      };
       q.waiters.push(waiter);
-      signal?.addEventListener("abort", () => this.drop(q, scope, waiter, signal.reason as Error), { once: true });
+      signal?.addEventListener("abort", onAbort, { once: true });
       if (!q.running) void this.pump(key, q, scope, settings);
     });
   }
