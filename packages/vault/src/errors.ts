@@ -19,6 +19,8 @@ export const TOKEN_ERROR_CODES = [
   "AMBIGUOUS_CONNECTION",
   "UNKNOWN_PROVIDER",
   "CONFIGURATION",
+  /** A provider API call answered with an error that retrying will not fix (its status and bounded body ride on the error). */
+  "PROVIDER_ERROR",
 ] as const;
 export type TokenErrorCode = (typeof TOKEN_ERROR_CODES)[number];
 

@@ -111,7 +111,7 @@ export class TokenReader {
       const { connection } = read.target;
       about = { companyId: connection.companyId, provider: connection.provider, connectionId: connection.id };
       const adapter = this.deps.providers.get(connection.provider);
-      const grant = await this.refresher.ensureFresh(adapter, read.target.grant, { marginMs: margin, force: !!options.forceRefresh, context, connectionId: connection.id });
+      const grant = await this.refresher.ensureFresh(adapter, read.target.grant, { marginMs: margin, force: !!options.forceRefresh, context, connectionId: connection.id, ...(options.rejectedAccessToken !== undefined && { rejectedAccessToken: options.rejectedAccessToken }) });
       this.audited(connection.companyId, adapter.id, connection.id, context);
       return { adapter, connection, grant, ticket: read.ticket };
     } catch (error) {
