@@ -140,10 +140,10 @@ export class TokenService {
       providers: deps.providers,
       metrics: deps.metrics?.providerCalls ?? null,
       service: {
-        getValidToken: (companyId, provider, userId, options) => this.getValidToken(companyId, provider, userId, options),
-        connectionById: (id) => this.parts.connections.loadById(id),
-        invalidateGrant: async (companyId, provider, reason) => {
-          const refresh = secretOf(await this.parts.connections.require(companyId, provider), "REFRESH_TOKEN");
+        getValidToken: (target, options) => this.getValidToken(target, options),
+        resolveConnection: async (selector) => (await this.parts.connections.resolve(selector)).connection,
+        invalidateGrant: async (connectionId, reason) => {
+          const refresh = secretOf((await this.parts.connections.resolve({ connectionId })).grant, "REFRESH_TOKEN");
           if (refresh) await this.lifecycle.markInvalid(refresh.id, reason);
         },
       },

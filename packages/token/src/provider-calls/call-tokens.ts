@@ -1,14 +1,16 @@
 // The seam between provider calls and the token service: which connection a call names, its
 // current token, a forced refresh for a refused one, and marking it for reauthorization. Small
-// on purpose: when connections get ids of their own (issue 24) only `tokenServiceCallTokens` changes.
+// on purpose: only `tokenServiceCallTokens` knows the service's paths.
 import { TokenError } from "@tokenvault/vault";
+import type { ConnectionSelector } from "../connections/connection-store";
 import type { ValidToken } from "../types";
 
-/** A connection, by id (ConnectionStore.loadById) or, as today, by company and provider. */
-export type ConnectionRef = string | { connectionId: string } | { companyId: string; provider: string };
+/** A connection: its id, or a company and provider (with a realm, tenant or identifier when it has several). */
+export type ConnectionRef = string | ConnectionSelector;
 
-/** A reference resolved to what the token service reads by today. */
+/** A reference resolved to the connection it names. */
 export interface ResolvedConnection {
+  connectionId: string;
   companyId: string;
   provider: string;
 }
@@ -22,17 +24,17 @@ export interface CallTokens {
    * still the refused one (under the lease), so a herd of 401s makes one provider refresh.
    */
   forceRefresh(connection: ResolvedConnection, userId: string, rejectedToken: string): Promise<ValidToken>;
-  /** A freshly refreshed token was refused too: the connection needs a person to reconnect it. */
+  /** A freshly refreshed token was refused too: the connection's grant needs a person to reconnect it. */
   markForReauthorization(connection: ResolvedConnection, reason: string): Promise<void>;
 }
 
 /** What tokenServiceCallTokens needs of the service: its existing paths, nothing new. */
 export interface TokenServicePaths {
-  getValidToken(companyId: string, provider: string, userId: string, options?: { forceRefresh?: boolean; rejectedAccessToken?: string }): Promise<ValidToken>;
-  /** The connection row by id (company and provider it belongs to), or null. */
-  connectionById(connectionId: string): Promise<{ companyId: string; provider: string } | null>;
-  /** Marks the connection's refresh token invalid (markTokenInvalid on its id): only a reconnect helps. */
-  invalidateGrant(companyId: string, provider: string, reason: string): Promise<void>;
+  getValidToken(target: ConnectionSelector, options?: { userId?: string; forceRefresh?: boolean; rejectedAccessToken?: string }): Promise<ValidToken>;
+  /** The connection a selector names (NOT_FOUND, NO_TOKEN or AMBIGUOUS_CONNECTION otherwise). */
+  resolveConnection(selector: ConnectionSelector): Promise<{ id: string; companyId: string; provider: string }>;
+  /** Marks the grant serving the connection invalid (its refresh token): only a reconnect helps. */
+  invalidateGrant(connectionId: string, reason: string): Promise<void>;
 }
 
 /** CallTokens over the token service. An id's company and provider never change: kept once looked up. */
@@ -40,20 +42,23 @@ export function tokenServiceCallTokens(service: TokenServicePaths): CallTokens {
   const byId = new Map<string, ResolvedConnection>();
   return {
     async resolve(ref) {
-      if (typeof ref === "object" && ref !== null && "companyId" in ref) return { companyId: ref.companyId, provider: ref.provider };
+      if (typeof ref === "object" && ref !== null && !("connectionId" in ref)) {
+        const row = await service.resolveConnection(ref);
+        return { connectionId: row.id, companyId: row.companyId, provider: row.provider };
+      }
       const id = typeof ref === "string" ? ref : ref?.connectionId;
       if (typeof id !== "string" || id === "") throw new TokenError("INVALID_INPUT", "A connection id, or a company and provider, is required.");
+      const scope = typeof ref === "object" ? ref.companyId : undefined;
       const known = byId.get(id);
-      if (known) return known;
-      const row = await service.connectionById(id);
-      if (!row) throw new TokenError("NO_TOKEN", "No such connection.");
-      const resolved = { companyId: row.companyId, provider: row.provider };
+      if (known && (scope === undefined || known.companyId === scope)) return known;
+      const row = await service.resolveConnection(scope === undefined ? { connectionId: id } : { connectionId: id, companyId: scope });
+      const resolved = { connectionId: row.id, companyId: row.companyId, provider: row.provider };
       if (byId.size > 10_000) byId.clear(); // bounded: a lookup is one cheap query
       byId.set(id, resolved);
       return resolved;
     },
-    getToken: (c, userId) => service.getValidToken(c.companyId, c.provider, userId),
-    forceRefresh: (c, userId, rejectedToken) => service.getValidToken(c.companyId, c.provider, userId, { forceRefresh: true, rejectedAccessToken: rejectedToken }),
-    markForReauthorization: (c, reason) => service.invalidateGrant(c.companyId, c.provider, reason),
+    getToken: (c, userId) => service.getValidToken({ connectionId: c.connectionId }, { userId }),
+    forceRefresh: (c, userId, rejectedToken) => service.getValidToken({ connectionId: c.connectionId }, { userId, forceRefresh: true, rejectedAccessToken: rejectedToken }),
+    markForReauthorization: (c, reason) => service.invalidateGrant(c.connectionId, reason),
   };
 }

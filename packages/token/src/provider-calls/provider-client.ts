@@ -18,7 +18,7 @@ import type { ProviderAdapter } from "../providers/types";
 import { callTarget } from "./api-url";
 import { CallObservation } from "./call-observer";
 import { boundedBody, ProviderCallError, providerError, rateLimited, reauthRequired, unavailable, type ProviderAnswer } from "./call-errors";
-import type { CallTokens, ConnectionRef } from "./call-tokens";
+import type { CallTokens, ConnectionRef, ResolvedConnection } from "./call-tokens";
 import { limitSettingsOf, type CallLimiter, type CallLimitSettings, type CallPermit, type CallScope } from "./limits/call-limiter";
 import { backoffMs, isTransient, limitProblem, mayRepeat, rateLimitDelayMs, retryAfterMs } from "./retry-policy";
 
@@ -202,8 +202,8 @@ export class ProviderClient {
     return !signal?.aborted && Date.now() + Math.min(this.options.backoffMaxMs, this.options.backoffBaseMs * 2 ** (attempt - 2)) < deadline;
   }
 
-  private markForReauthorization(connection: { companyId: string; provider: string }, adapter: ProviderAdapter, answer: ProviderAnswer): Promise<void> {
-    const key = `${connection.companyId}\u0000${adapter.id}`;
+  private markForReauthorization(connection: ResolvedConnection, adapter: ProviderAdapter, answer: ProviderAnswer): Promise<void> {
+    const key = connection.connectionId;
     let running = this.marking.get(key);
     if (!running) {
       const reason = `${adapter.displayName} refused a refreshed token (${answer.status}): ${answer.body}`.slice(0, 500);
