@@ -43,6 +43,7 @@ export { genericOidcAdapter, type GenericProviderConfig } from "./providers/gene
 export type { GenericOAuthClient, ProviderAdapter, SdkClient } from "./providers/types";
 export type * from "./types";
 export * from "./webhooks";
+export * from "./api-keys";
 
 /**
  * Validates every setting the token service reads (vault keys, provider credentials, URLs) and
