@@ -44,6 +44,19 @@ export type { GenericOAuthClient, ProviderAdapter, SdkClient } from "./providers
 export type * from "./types";
 export * from "./webhooks";
 export * from "./api-keys";
+export {
+  ProviderCallError,
+  DEFAULT_CALL_OPTIONS,
+  MAX_PROVIDER_BODY,
+  type CallLimitSettings,
+  type CallLimitsBackend,
+  type ConnectionRef,
+  type ProviderAnswer,
+  type ProviderCallOptions,
+  type ProviderCallsConfig,
+  type ProviderFetchInit,
+  type RateWindow,
+} from "./provider-calls";
 
 /**
  * Validates every setting the token service reads (vault keys, provider credentials, URLs) and

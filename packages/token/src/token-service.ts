@@ -45,6 +45,8 @@ import { ApiKeys, CompanyConnections } from "./api-keys";
 
 /** Active API keys a company may hold at once. */
 const MAX_API_KEYS = 25;
+import { secretOf } from "./connections/connection";
+import { createProviderClient, type ConnectionRef, type ProviderCallsConfig, type ProviderClient, type ProviderFetchInit } from "./provider-calls";
 
 export interface TokenServiceDeps {
   prisma: PrismaClient;
@@ -63,6 +65,8 @@ export interface TokenServiceDeps {
    * embedded database), waiters poll.
    */
   listenDatabaseUrl?: string;
+  /** tokenService.fetch: where the shared limits live (default: this database), call options, limit overrides. */
+  providerCalls?: ProviderCallsConfig;
 }
 
 /**
@@ -94,6 +98,7 @@ export class TokenService {
   private readonly lifecycle: TokenLifecycle;
   private readonly staticSecrets: StaticSecrets;
   private readonly parts: ServiceParts;
+  private readonly calls: ProviderClient;
 
   constructor(deps: TokenServiceDeps) {
     const logger = deps.logger ?? consoleLogger;
@@ -143,6 +148,19 @@ export class TokenService {
       validToken: (companyId, provider, userId, context) => this.tokens.validTokenFor(companyId, provider, userId, { context }),
     });
     this.companyConnections = failClosedMethods(companyConnections, ["list", "require", "token"]);
+    this.calls = createProviderClient(deps.providerCalls ?? {}, {
+      prisma: deps.prisma,
+      providers: deps.providers,
+      metrics: deps.metrics?.providerCalls ?? null,
+      service: {
+        getValidToken: (companyId, provider, userId, options) => this.getValidToken(companyId, provider, userId, options),
+        connectionById: (id) => this.parts.connections.loadById(id),
+        invalidateGrant: async (companyId, provider, reason) => {
+          const refresh = secretOf(await this.parts.connections.require(companyId, provider), "REFRESH_TOKEN");
+          if (refresh) await this.lifecycle.markInvalid(refresh.id, reason);
+        },
+      },
+    });
   }
 
   // --- Tokens ------------------------------------------------------------------------------
@@ -171,6 +189,18 @@ export class TokenService {
   async getOAuthClient(companyId: string, provider: string, userId = "system"): Promise<SdkClient> {
     const read = await failClosedOnDatabase(() => this.tokens.read(companyId, provider, userId));
     return read.adapter.createSdkClient(this.tokens.tokenSet(read, { withRefreshToken: true }), this.options.redirectUriFor(read.adapter.id));
+  }
+
+  /**
+   * A call to the provider's API as the connection (docs/provider-calls.md): `pathOrUrl` below the
+   * connection's API base (QuickBooks /v3/company/{realmId}, Xero's api.xro/2.0 with
+   * xero-tenant-id), the current token injected. Paced by the provider's limits shared across
+   * processes; a 401 refreshes once (one refresh for a herd) and retries; 429 and 5xx handled as
+   * documented. Answers the provider's response (body read), or throws ProviderCallError
+   * (RATE_LIMITED, PROVIDER_UNAVAILABLE, REAUTH_REQUIRED, PROVIDER_ERROR).
+   */
+  async fetch(connection: ConnectionRef, pathOrUrl: string, init?: ProviderFetchInit): Promise<Response> {
+    return failClosedOnDatabase(() => this.calls.fetch(connection, pathOrUrl, init));
   }
 
   /** Forces a refresh now (admin action) and reports the resulting status. */
@@ -312,6 +342,7 @@ export class TokenService {
    */
   async close(backgroundWaitMs = 5_000): Promise<void> {
     await this.tokens.close(backgroundWaitMs);
+    await this.calls.close();
     await this.parts.events?.close();
     await this.audit.flush();
   }

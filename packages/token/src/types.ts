@@ -29,6 +29,12 @@ export interface ProviderTenant {
 export interface GetValidTokenOptions {
   /** Refresh even if the token looks valid, e.g. after the provider answered 401. */
   forceRefresh?: boolean;
+  /**
+   * With forceRefresh: the access token the provider refused. The refresh happens only while the
+   * stored token is still this one (checked under the lease); when someone already replaced it,
+   * the newer token is returned without another provider call (a herd of 401s: one refresh).
+   */
+  rejectedAccessToken?: string;
   /** Refresh when the token expires within this many ms. Default: the service's margin (5 minutes). */
   refreshMarginMs?: number;
   /** Where the call came from: the client address and user agent its audit rows (TOKEN_READ, REFRESH) record. */

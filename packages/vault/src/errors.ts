@@ -17,6 +17,8 @@ export const TOKEN_ERROR_CODES = [
   "NOT_FOUND",
   "UNKNOWN_PROVIDER",
   "CONFIGURATION",
+  /** A provider API call answered with an error that retrying will not fix (its status and bounded body ride on the error). */
+  "PROVIDER_ERROR",
 ] as const;
 export type TokenErrorCode = (typeof TOKEN_ERROR_CODES)[number];
 

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { ProviderCallMetrics } from "./provider-call-metrics";
 
 /**
  * Why a getValidToken call did not come from the token cache: no entry, an entry inside the
@@ -32,9 +33,12 @@ export class TokenMetrics {
   readonly tokenCacheMisses: Counter<"provider" | "reason">;
   readonly tokenCacheInvalidations: Counter<"cause">;
   readonly listenerFailures: Counter<"reason">;
+  /** tokenService.fetch's calls to provider APIs. */
+  readonly providerCalls: ProviderCallMetrics;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
+    this.providerCalls = new ProviderCallMetrics(registry);
     this.refreshes = new Counter({ name: "tokenvault_refreshes_total", help: "Refreshes that called the provider, by provider and outcome.", labelNames: ["provider", "outcome"], registers });
     this.refreshSeconds = new Histogram({
       name: "tokenvault_refresh_duration_seconds",

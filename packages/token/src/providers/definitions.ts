@@ -2,9 +2,9 @@
 // the simulator's adapters, the worker's scheduling and limits, and the dashboard's views read
 // these; none keeps its own copy. A configured OIDC provider declares its own in OIDC_PROVIDERS
 // (from-settings.ts), GENERIC_PROVIDER_DEFAULTS where it does not.
-import type { ProviderAdapter, ProviderEndpoints, ProviderLifetimes, ProviderLimits } from "./types";
+import type { ApiBase, ProviderAdapter, ProviderEndpoints, ProviderLifetimes, ProviderLimits } from "./types";
 
-export type { ProviderLifetimes, ProviderLimits };
+export type { ApiBase, ProviderLifetimes, ProviderLimits };
 
 /** A provider id: a short slug (also what the web API accepts before looking one up). */
 export const PROVIDER_ID_PATTERN = /^[a-z][a-z0-9-]{1,31}$/;
@@ -22,6 +22,8 @@ export interface ProviderDefinition {
   revocationStyle: "form" | "json";
   lifetimes: ProviderLifetimes;
   limits: ProviderLimits;
+  /** Where API calls go below endpoints.api, per tenant (tokenService.fetch). */
+  apiBase: ApiBase;
 }
 
 /**
@@ -41,7 +43,9 @@ export const XERO: ProviderDefinition = {
   pkce: true,
   revocationStyle: "form",
   lifetimes: { accessTtlSec: 1800, refreshIdleTtlSec: 60 * DAY_SEC, refreshHardTtlSec: null, refreshRotation: "single-use", refreshGraceSec: 30 * 60 },
-  limits: { concurrency: 5, tenantConcurrency: 5, requestsPerMinute: 60, requestsPerDay: 5000 },
+  limits: { concurrency: 5, tenantConcurrency: 5, requestsPerMinute: 60, requestsPerDay: 5000, appRequestsPerMinute: 10_000 },
+  // The accounting API; the organisation is named by a header, not the path.
+  apiBase: { path: "/api.xro/2.0", tenantHeader: "xero-tenant-id", idempotency: { header: "Idempotency-Key" } },
 };
 
 const INTUIT_COMMON = {
@@ -71,6 +75,8 @@ export const QUICKBOOKS: ProviderDefinition = {
   revocationStyle: "json",
   lifetimes: { accessTtlSec: 3600, refreshIdleTtlSec: 100 * DAY_SEC, refreshHardTtlSec: 5 * 365 * DAY_SEC, refreshRotation: "rolling", refreshGraceSec: DAY_SEC },
   limits: { concurrency: 10, tenantConcurrency: 10, requestsPerMinute: 500, requestsPerDay: null },
+  // The accounting API per company (realm), on the environment's host (QUICKBOOKS_ENDPOINTS).
+  apiBase: { path: "/v3/company/{realmId}", idempotency: { query: "requestid" } },
 };
 
 /** The providers with their own adapter. */
@@ -105,7 +111,7 @@ export function upkeepFactsOf(adapters: readonly Pick<ProviderAdapter, "id" | "r
 }
 
 /** The adapter fields a definition gives (the rest, credentials, endpoints in use and calls, the adapter adds). */
-export function fromDefinition(definition: ProviderDefinition): Pick<ProviderAdapter, "id" | "displayName" | "scopes" | "pkce" | "revocationStyle" | "defaultAccessTokenTtlSec" | "refreshToken" | "limits"> {
+export function fromDefinition(definition: ProviderDefinition): Pick<ProviderAdapter, "id" | "displayName" | "scopes" | "pkce" | "revocationStyle" | "defaultAccessTokenTtlSec" | "refreshToken" | "limits" | "apiBase"> {
   const { lifetimes } = definition;
   return {
     id: definition.id,
@@ -116,6 +122,7 @@ export function fromDefinition(definition: ProviderDefinition): Pick<ProviderAda
     defaultAccessTokenTtlSec: lifetimes.accessTtlSec,
     refreshToken: { idleTtlSec: lifetimes.refreshIdleTtlSec, graceSec: lifetimes.refreshGraceSec },
     limits: definition.limits,
+    apiBase: definition.apiBase,
   };
 }
 

@@ -59,6 +59,19 @@ export interface CheckRequest {
   headers: Record<string, string>;
 }
 
+/**
+ * Where tokenService.fetch sends a call: `endpoints.api` + `path` ({realmId} / {tenantId} filled
+ * in from the connection), and the header naming the tenant, if the provider wants one.
+ */
+export interface ApiBase {
+  /** Appended to endpoints.api, e.g. "/v3/company/{realmId}" (QuickBooks), "/api.xro/2.0" (Xero). */
+  path: string;
+  /** Header carrying the connection's tenant id (Xero: xero-tenant-id); absent: none. */
+  tenantHeader?: string;
+  /** How a caller's idempotency key reaches the provider (QuickBooks: the requestid query parameter; Xero: the Idempotency-Key header). */
+  idempotency?: { query: string } | { header: string };
+}
+
 /** What the provider allows one app per tenant (Xero: per tenant; Intuit: per realm). */
 export interface ProviderLimits {
   /** Refreshes in flight per provider in one worker process. */
@@ -68,6 +81,8 @@ export interface ProviderLimits {
   /** Documented request budgets per tenant; null: none documented. */
   requestsPerMinute: number | null;
   requestsPerDay: number | null;
+  /** The app's budget across all tenants per minute (Xero: 10,000); null or absent: none documented. */
+  appRequestsPerMinute?: number | null;
 }
 
 export interface ProviderLifetimes {
@@ -104,6 +119,8 @@ export interface ProviderAdapter {
     /** Seconds the previous refresh token stays usable after a rotation (Xero 30 min). */
     graceSec: number;
   };
+  /** Where tokenService.fetch sends calls (definitions.ts). Absent: endpoints.api itself, no tenant header. */
+  apiBase?: ApiBase;
   /** Per-tenant limits (definitions.ts; a generic provider's from its settings). Absent: GENERIC_PROVIDER_DEFAULTS. */
   limits?: ProviderLimits;
   /** Extra headers on token endpoint requests (Intuit: ask for the refresh token's hard expiry). */

@@ -25,6 +25,8 @@ export interface RefreshRequest {
   force: boolean;
   /** Who asked, from where; recorded on the audit row. */
   context: RequestContext;
+  /** With force: refresh only while the stored access token is still this one (see GetValidTokenOptions). */
+  rejectedAccessToken?: string;
   /** Inside the margin, wait for the refresh rather than serve the still-valid token (the background worker observes the outcome). */
   wait?: boolean;
 }
@@ -199,6 +201,12 @@ export class Refresher {
     return Math.min(Math.max(leaseLeftMs + 5, this.deps.options.waitPollMs), this.deps.options.leaseMs);
   }
 
+  /** True when the connection's stored access token is `token` (opened to compare; never logged). */
+  private holdsAccessToken(connection: ConnectionWithSecrets, token: string): boolean {
+    const access = secretOf(connection, "ACCESS_TOKEN");
+    return !!access && this.deps.secrets.open(access) === token;
+  }
+
   /** After someone else's write: the token to use, an error to raise, or null to keep waiting. */
   private settle(adapter: ProviderAdapter, current: ConnectionWithSecrets, marginMs: number): ConnectionWithSecrets | null {
     const now = this.deps.clock.now();
@@ -212,7 +220,7 @@ export class Refresher {
   }
 
   /** `current` was read by the statement that claimed the lease: it is what the lease protects (version `current.version`). */
-  private async underLease(adapter: ProviderAdapter, current: ConnectionWithSecrets, observedVersion: number, { marginMs, force, context }: RefreshRequest): Promise<ConnectionWithSecrets> {
+  private async underLease(adapter: ProviderAdapter, current: ConnectionWithSecrets, observedVersion: number, { marginMs, force, context, rejectedAccessToken }: RefreshRequest): Promise<ConnectionWithSecrets> {
     const { clock, logger, connections, options } = this.deps;
     const seen = current;
     const leaseVersion = current.version;
@@ -223,7 +231,9 @@ export class Refresher {
       // Read with the claim: another process may have refreshed since we looked. A forced refresh
       // is satisfied by one that happened after the caller looked. Unlike settle(), a forced
       // refresh does not wait out a cooldown.
-      if (isFresh(current, marginMs, clock.now()) && (!force || current.version !== observedVersion)) return current;
+      // With the refused token named, the test is exact: refresh only while it is still the stored one.
+      const replaced = rejectedAccessToken !== undefined ? !this.holdsAccessToken(current, rejectedAccessToken) : current.version !== observedVersion;
+      if (isFresh(current, marginMs, clock.now()) && (!force || replaced)) return current;
       if (needsReauthorization(current)) throw reauthorizationRequired(adapter);
       if (current.cooldownUntil && current.cooldownUntil > clock.now() && !force) {
         if (isFresh(current, 0, clock.now())) return current;

@@ -68,7 +68,7 @@ export class TokenReader {
         return { connection: await connections.load(companyId, adapter.id), ticket };
       });
       if (!read.connection) throw notConnected();
-      const connection = await this.refresher.ensureFresh(adapter, read.connection, { marginMs: margin, force: !!options.forceRefresh, context });
+      const connection = await this.refresher.ensureFresh(adapter, read.connection, { marginMs: margin, force: !!options.forceRefresh, context, ...(options.rejectedAccessToken !== undefined && { rejectedAccessToken: options.rejectedAccessToken }) });
       this.audited(companyId, adapter.id, context);
       return { adapter, connection, ticket: read.ticket };
     } catch (error) {

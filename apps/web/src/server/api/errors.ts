@@ -26,6 +26,8 @@ const CODE_FOR: Record<TokenErrorCode, TRPCCode> = {
   // The database is unreachable or did not answer in time: temporary, as a provider outage is.
   VAULT_UNAVAILABLE: "SERVICE_UNAVAILABLE",
   CONFIGURATION: "INTERNAL_SERVER_ERROR",
+  // The provider answered a proxied call with an error of its own (4xx other than 401/429, or a 5xx not retried).
+  PROVIDER_ERROR: "BAD_GATEWAY",
 };
 
 /**

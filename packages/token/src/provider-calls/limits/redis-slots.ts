@@ -1,0 +1,102 @@
+// The slot algorithm (slot-store.ts) as one Lua script: atomic per call, timed by the Redis
+// server's clock (TIME), so every process sees one clock. Holders and waiters are sorted sets
+// scored by expiry (a crashed holder's slot ends with its lease); each budget is a sliding-window
+// log (a sorted set of admissions scored by time).
+import type { createClient } from "redis";
+import { slotKeys, POLL_MS, type SlotAnswer, type SlotRequest, type SlotStore } from "./slot-store";
+import type { CallScope } from "./call-limiter";
+
+type RedisClient = Pick<ReturnType<typeof createClient>, "eval" | "zRem" | "close">;
+
+const TAKE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local id, concurrency, lease, ttl, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local dead = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
+for _, w in ipairs(dead) do redis.call('ZREM', KEYS[2], w) end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+if not redis.call('ZSCORE', KEYS[2], id) then redis.call('ZADD', KEYS[2], now, id) end
+redis.call('ZADD', KEYS[3], now + ttl, id)
+redis.call('PEXPIRE', KEYS[2], ttl * 2)
+redis.call('PEXPIRE', KEYS[3], ttl * 2)
+local rank = redis.call('ZRANK', KEYS[2], id)
+local free = concurrency - redis.call('ZCARD', KEYS[1])
+local wait = 0
+if free <= 0 then wait = ${POLL_MS} end
+local left = {}
+for i = 1, n do
+  local key, points, window = KEYS[3 + i], tonumber(ARGV[4 + 2 * i]), tonumber(ARGV[5 + 2 * i])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  left[i] = points - redis.call('ZCARD', key)
+  if left[i] < free then free = left[i] end
+  if left[i] <= 0 then
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    local w = tonumber(oldest[2]) + window - now + 1
+    if w > wait then wait = w end
+  end
+end
+if rank < free then
+  redis.call('ZREM', KEYS[2], id)
+  redis.call('ZREM', KEYS[3], id)
+  redis.call('ZADD', KEYS[1], now + lease, id)
+  redis.call('PEXPIRE', KEYS[1], lease * 2)
+  for i = 1, n do
+    redis.call('ZADD', KEYS[3 + i], now, id)
+    redis.call('PEXPIRE', KEYS[3 + i], tonumber(ARGV[5 + 2 * i]) + 1000)
+    left[i] = left[i] - 1
+  end
+  return {1, unpack(left)}
+end
+if wait == 0 then wait = ${POLL_MS} end
+return {0, wait}
+`;
+
+const NO_RATES = { tenantRates: [], appRates: [] };
+
+/** Frees the slot; moves the call's budget entries (only where it still has one: XX) to now. */
+const RELEASE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREM', KEYS[1], ARGV[1])
+for i = 2, #KEYS do redis.call('ZADD', KEYS[i], 'XX', now, ARGV[1]) end
+return 1
+`;
+
+export class RedisSlotStore implements SlotStore {
+  constructor(
+    private readonly redis: RedisClient,
+    /** Closed with the store when this store made it. */
+    private readonly owned = false,
+    /** Key prefix (tests use their own). */
+    private readonly prefix = "tokenvault",
+  ) {}
+
+  async tryTake({ scope, settings, id, waiterTtlMs }: SlotRequest): Promise<SlotAnswer> {
+    const keys = slotKeys(scope, settings, this.prefix);
+    const args = [id, String(settings.tenantConcurrency), String(settings.leaseMs), String(waiterTtlMs), String(keys.rates.length)];
+    for (const rate of keys.rates) args.push(String(rate.points), String(rate.windowMs));
+    const reply = (await this.redis.eval(TAKE, { keys: [keys.holders, keys.waiters, keys.alive, ...keys.rates.map((r) => r.key)], arguments: args })) as number[];
+    if (reply[0] !== 1) return { admitted: false, retryInMs: Number(reply[1]) };
+    const remaining: Record<string, number> = {};
+    keys.rates.forEach((rate, i) => {
+      if (rate.tenant) remaining[rate.name] = Math.max(0, Number(reply[i + 1])) / rate.points;
+    });
+    return { admitted: true, remaining };
+  }
+
+  async release({ scope, settings, id }: Omit<SlotRequest, "waiterTtlMs">): Promise<void> {
+    const keys = slotKeys(scope, settings, this.prefix);
+    await this.redis.eval(RELEASE, { keys: [keys.holders, ...keys.rates.map((r) => r.key)], arguments: [id] });
+  }
+
+  async leave(scope: CallScope, id: string): Promise<void> {
+    const keys = slotKeys(scope, NO_RATES, this.prefix);
+    await this.redis.zRem(keys.waiters, id);
+    await this.redis.zRem(keys.alive, id);
+  }
+
+  async close(): Promise<void> {
+    if (this.owned) await this.redis.close();
+  }
+}

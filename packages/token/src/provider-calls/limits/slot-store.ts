@@ -1,0 +1,61 @@
+// The shared state behind the limits: who holds a slot, who waits, what each budget has spent.
+// One implementation per backend (Redis, PostgreSQL, process memory), one algorithm for all,
+// run atomically per tenant:
+//   1. drop expired holders (their process died: the lease ends the slot) and waiters that
+//      stopped asking; join the tenant's queue (ordered by arrival) if not in it;
+//   2. free = tenantConcurrency - holders, lowered to what each sliding-window budget has left;
+//   3. admitted when this caller's place in the queue is < free: it leaves the queue, becomes a
+//      holder until it releases or its lease ends, and counts once in every budget (at its
+//      release, the entry moves to the release time: see release);
+//      otherwise it learns when a budget frees a point (or polls soon, for a slot or its turn).
+// Only each process's first waiter of a tenant asks (queued-limiter.ts): the shared queue then
+// serves processes in turn, and a process's callers in their order.
+import type { CallLimitSettings, CallScope } from "./call-limiter";
+
+export interface SlotRequest {
+  scope: CallScope;
+  settings: CallLimitSettings;
+  /** Unique per call: its place in the queue, its slot, its entries in the budgets. */
+  id: string;
+  /** How long the queue keeps a waiter that stopped asking. */
+  waiterTtlMs: number;
+}
+
+export type SlotAnswer = { admitted: true; remaining: Record<string, number> } | { admitted: false; retryInMs: number };
+
+export interface SlotStore {
+  tryTake(request: SlotRequest): Promise<SlotAnswer>;
+  /**
+   * The call is over: its slot is free, and its entries in the budgets are moved to now. The
+   * provider counted the call when the request arrived, which was before its answer came back:
+   * counted from now, our window always ends after the provider's, however late the request
+   * left (a busy event loop, a slow network), so a call we admit never lands in the provider's
+   * window of the calls before it.
+   */
+  release(request: Omit<SlotRequest, "waiterTtlMs">): Promise<void>;
+  /** A waiter gave up: its place goes now rather than when it lapses. */
+  leave(scope: CallScope, id: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** How often a caller that is not yet first, or waits for a slot rather than a budget, asks again. */
+export const POLL_MS = 5;
+
+/**
+ * Budgets are counted over a window a little longer than the provider's: a call admitted at the
+ * end of our window must not arrive inside the provider's (clocks and the network differ by ms).
+ */
+export const paddedWindow = (windowMs: number) => windowMs + Math.max(20, Math.round(windowMs * 0.005));
+
+/** The keys of a tenant's state; the provider in braces keeps them on one Redis Cluster slot. */
+export function slotKeys(scope: CallScope, settings: Pick<CallLimitSettings, "tenantRates" | "appRates">, prefix = "tokenvault") {
+  const base = `${prefix}:calls:{${scope.provider}}`;
+  const tenant = `${base}:t:${scope.tenant}`;
+  return {
+    holders: `${tenant}:holders`,
+    waiters: `${tenant}:waiters`,
+    alive: `${tenant}:alive`,
+    rates: [...settings.tenantRates.map((r) => ({ key: `${tenant}:rate:${r.name}`, name: r.name, points: r.points, windowMs: paddedWindow(r.windowMs), tenant: true })),
+      ...settings.appRates.map((r) => ({ key: `${base}:app:rate:${r.name}`, name: r.name, points: r.points, windowMs: paddedWindow(r.windowMs), tenant: false }))],
+  };
+}

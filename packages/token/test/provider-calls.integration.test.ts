@@ -1,0 +1,184 @@
+// tokenService.fetch against the simulator over HTTP, with its limits in this test's PostgreSQL
+// database: the token injected below the provider's API base, one refresh for a herd of 401s,
+// retries of GETs through a 503 but never of a POST without an idempotency key, Retry-After.
+import { randomUUID } from "node:crypto";
+import { trace } from "@opentelemetry/api";
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { Registry } from "prom-client";
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { silentLogger } from "../src/logger";
+import { TokenMetrics } from "../src/metrics/token-metrics";
+import { type ProviderCallError, type ProviderCallsConfig } from "../src/provider-calls";
+import { ProviderRegistry } from "../src/providers/registry";
+import { TokenService } from "../src/token-service";
+import { createHarness, registryFor, simulatorOidcAdapter, TEST_OPTIONS, type Harness } from "./harness";
+
+let h: Harness;
+let metrics: TokenMetrics;
+let company: string;
+const FAST: ProviderCallsConfig = { limits: { kind: "database" }, options: { backoffBaseMs: 200, backoffMaxMs: 1_000, maxAttempts: 10, totalTimeoutMs: 15_000 } };
+
+function serviceWith(config: ProviderCallsConfig, providers?: ProviderRegistry): TokenService {
+  return new TokenService({ prisma: h.db.prisma, vault: h.vault, providers: providers ?? registryFor(h.sim.url), logger: silentLogger, metrics, options: TEST_OPTIONS, listenDatabaseUrl: inject("databaseUrl"), providerCalls: config });
+}
+const services: TokenService[] = [];
+const track = (s: TokenService) => (services.push(s), s);
+
+beforeAll(async () => {
+  h = await createHarness(inject("databaseUrl"));
+  metrics = new TokenMetrics(new Registry());
+});
+afterAll(async () => {
+  for (const s of services) await s.close();
+  await h.close();
+});
+beforeEach(async () => {
+  await h.sim.clearFaults();
+  company = `co-${randomUUID().slice(0, 8)}`;
+});
+
+const caught = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e as ProviderCallError);
+const grantOf = async (service: TokenService, provider: string) => (await h.sim.listGrants({ token: (await service.getValidToken(company, provider, "alice")).accessToken }))[0]!;
+
+describe("tokenService.fetch", () => {
+  it("calls the Xero organisation (xero-tenant-id) and the QuickBooks realm with the current token, by connection id too", async () => {
+    const service = track(serviceWith(FAST));
+    await h.connect(service, company, "xero");
+    await h.connect(service, company, "quickbooks");
+    const xero = await service.getValidToken(company, "xero", "alice");
+    const organisation = (await (await service.fetch({ companyId: company, provider: "xero" }, "Organisation")).json()) as { Organisations: { OrganisationID: string }[] };
+    expect(organisation.Organisations[0]!.OrganisationID).toBe(xero.externalId);
+
+    const row = await h.db.prisma.connection.findFirstOrThrow({ where: { companyId: company, provider: "quickbooks" } });
+    const realm = row.externalId;
+    const info = (await (await service.fetch(row.id, `companyinfo/${realm}`)).json()) as { CompanyInfo: { Id: string } };
+    expect(info.CompanyInfo.Id).toBe(realm);
+    const sample = await metrics.registry.getSingleMetricAsString("tokenvault_provider_calls_total");
+    expect(sample).toMatch(/provider="xero",outcome="success",status_class="2xx"} [1-9]/);
+    expect(sample).not.toContain(xero.accessToken);
+  });
+
+  it("a token revoked mid-run: exactly one refresh across two services, then every caller succeeds", async () => {
+    const [a, b] = [track(serviceWith(FAST)), track(serviceWith(FAST))];
+    await h.connect(a, company, "xero");
+    const grant = await grantOf(a, "xero");
+    await h.sim.revokeAccessTokens(grant.id);
+    const before = (await h.sim.getGrant(grant.id))!.counters.refreshSuccess;
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).fetch({ companyId: company, provider: "xero" }, "Organisation")));
+    expect(answers.map((r) => r.status)).toEqual(Array(20).fill(200));
+    expect((await h.sim.getGrant(grant.id))!.counters.refreshSuccess - before).toBe(1);
+  });
+
+  it("a provider 503 for a while: a GET is retried and succeeds; a POST without an idempotency key reaches the provider exactly once", async () => {
+    const service = track(serviceWith(FAST));
+    await h.connect(service, company, "xero");
+    const fault = await h.sim.addFault({ kind: "error", provider: "xero", endpoint: "api", status: 503 });
+    setTimeout(() => void h.sim.removeFault(fault.id), 1_500);
+    const started = Date.now();
+    const response = await service.fetch({ companyId: company, provider: "xero" }, "Organisation");
+    expect(response.status).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_400);
+
+    // The simulator's API has no POST of its own; a generic provider's userinfo takes POST.
+    const oidc = track(serviceWith(FAST, new ProviderRegistry([await simulatorOidcAdapter(h.sim.url)])));
+    await h.connect(oidc, company, "acme-idp");
+    const userinfo = `${h.sim.url}/oidc/userinfo`;
+    const down = await h.sim.addFault({ kind: "error", provider: "oidc", endpoint: "userinfo", status: 503 });
+    const refused = await caught(oidc.fetch({ companyId: company, provider: "acme-idp" }, userinfo, { method: "POST" }));
+    expect(refused?.code).toBe("PROVIDER_UNAVAILABLE");
+    expect(refused?.answer?.status).toBe(503);
+    expect((await h.sim.listFaults()).find((f) => f.id === down.id)!.hits).toBe(1);
+
+    // With an idempotency key the same POST is sent again, and succeeds once the provider is back.
+    setTimeout(() => void h.sim.removeFault(down.id), 800);
+    const retried = await oidc.fetch({ companyId: company, provider: "acme-idp" }, userinfo, { method: "POST", idempotencyKey: "order-1" });
+    expect(retried.status).toBe(200);
+  });
+
+  it("honours a 429's Retry-After, and refuses at once (RATE_LIMITED, retryAt) when it is longer than the call may wait", async () => {
+    const service = track(serviceWith(FAST));
+    await h.connect(service, company, "xero");
+    await h.sim.addFault({ kind: "rate_limit", provider: "xero", endpoint: "api", retryAfterSeconds: 1, count: 1 });
+    const started = Date.now();
+    expect((await service.fetch({ companyId: company, provider: "xero" }, "Organisation")).status).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+
+    const long = await h.sim.addFault({ kind: "rate_limit", provider: "xero", endpoint: "api", retryAfterSeconds: 60, count: 1 });
+    const limited = await caught(service.fetch({ companyId: company, provider: "xero" }, "Organisation"));
+    expect(limited?.code).toBe("RATE_LIMITED");
+    expect(limited!.retryAt!.getTime()).toBeGreaterThan(Date.now() + 55_000);
+    expect((await h.sim.listFaults()).find((f) => f.id === long.id)).toBeUndefined(); // used up: one request
+    // The tenant is paused here meanwhile: the next call is refused without reaching the provider.
+    const usage = async () => (await h.sim.apiUsage({ provider: "xero" })).tenants.reduce((n, t) => n + t.served, 0);
+    const served = await usage();
+    const paused = await caught(service.fetch({ companyId: company, provider: "xero" }, "Organisation"));
+    expect(paused?.code).toBe("RATE_LIMITED");
+    expect(paused?.answer).toBeNull();
+    expect(await usage()).toBe(served);
+  });
+
+  it("another error status is PROVIDER_ERROR with the status and the provider's body, bounded, no token in it", async () => {
+    const service = track(serviceWith(FAST));
+    await h.connect(service, company, "quickbooks");
+    const token = await service.getValidToken(company, "quickbooks", "alice");
+    const error = await caught(service.fetch({ companyId: company, provider: "quickbooks" }, "companyinfo/0000"));
+    expect(error?.code).toBe("PROVIDER_ERROR");
+    expect(error?.answer?.status).toBe(400);
+    expect(error?.answer?.body).toMatch(/not found/i);
+    expect(error!.answer!.body.length).toBeLessThanOrEqual(2_049);
+    expect(JSON.stringify({ message: error!.message, answer: error!.answer })).not.toContain(token.accessToken);
+  });
+
+  it("a second 401 after the refresh marks the connection for reauthorization", async () => {
+    let grantId = "";
+    // Every token is revoked just before it is used: the refreshed one is refused too.
+    const revoking: typeof fetch = async (input, init) => {
+      await h.sim.revokeAccessTokens(grantId);
+      return fetch(input, init);
+    };
+    const service = track(serviceWith({ ...FAST, fetch: revoking }));
+    await h.connect(service, company, "xero");
+    grantId = (await grantOf(service, "xero")).id;
+    const error = await caught(service.fetch({ companyId: company, provider: "xero" }, "Organisation"));
+    expect(error?.code).toBe("REAUTH_REQUIRED");
+    expect(error?.answer?.status).toBe(401);
+    expect(error?.answer?.body).toMatch(/Unauthorized/);
+    await expect(service.getValidToken(company, "xero", "alice", { forceRefresh: true })).rejects.toMatchObject({ code: "REAUTH_REQUIRED" });
+  });
+
+  it("each call is a span and a metric sample, with no token, body or query string in either; the daily budget left is a gauge", async () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    trace.setGlobalTracerProvider(provider);
+    try {
+      const service = track(serviceWith(FAST));
+      await h.connect(service, company, "xero");
+      await h.connect(service, company, "quickbooks");
+      const token = await service.getValidToken(company, "quickbooks", "alice");
+      await service.fetch({ companyId: company, provider: "xero" }, "Organisation?where=secret-query");
+      await caught(service.fetch({ companyId: company, provider: "quickbooks" }, "companyinfo/0000"));
+      const spans = exporter.getFinishedSpans();
+      expect(spans.map((s) => s.name)).toEqual(["GET xero", "GET quickbooks"]);
+      expect(spans[0]!.attributes).toMatchObject({ "http.request.method": "GET", "http.response.status_code": 200, "tokenvault.outcome": "success", "tokenvault.attempts": 1, "url.path": "/xero/api/api.xro/2.0/Organisation" });
+      expect(spans[1]!.attributes).toMatchObject({ "http.response.status_code": 400, "tokenvault.outcome": "provider_error" });
+      const recorded = JSON.stringify(spans.map((s) => ({ attributes: s.attributes, events: s.events, status: s.status })));
+      expect(recorded).not.toContain(token.accessToken);
+      expect(recorded).not.toContain("secret-query");
+      expect(recorded).not.toMatch(/not found/i); // the provider's error body
+    } finally {
+      trace.disable();
+      await provider.shutdown();
+    }
+    const gauge = await metrics.registry.getSingleMetricAsString("tokenvault_provider_daily_budget_remaining_ratio");
+    // Xero's 5,000 a day per organisation, of which this company's organisation spent one (the least left among those called).
+    expect(gauge).toMatch(/tokenvault_provider_daily_budget_remaining_ratio\{provider="xero"\} 0\.99/);
+    const calls = await metrics.registry.getSingleMetricAsString("tokenvault_provider_calls_total");
+    expect(calls).toMatch(/provider="quickbooks",outcome="provider_error",status_class="4xx"} [1-9]/);
+  });
+
+  it("refuses a URL outside the provider's API before sending anything", async () => {
+    const service = track(serviceWith(FAST));
+    await h.connect(service, company, "xero");
+    await expect(service.fetch({ companyId: company, provider: "xero" }, "http://192.0.2.10/steal")).rejects.toMatchObject({ code: "INVALID_INPUT" });
+  });
+});
