@@ -43,6 +43,8 @@ export interface ApiCall {
   status: number;
   connectionId?: string;
   provider?: string;
+  /** The proxy's provider path, without its query string. */
+  path?: string;
   errorCode?: string;
   responseTimeMs: number;
 }
@@ -148,6 +150,7 @@ export class ApiKeys {
   recordCall(principal: ApiKeyPrincipal, call: ApiCall, context: Pick<RequestContext, "ipAddress" | "userAgent">): void {
     const details: Record<string, string> = { apiKeyId: principal.keyId };
     if (call.connectionId) details.connectionId = call.connectionId;
+    if (call.path) details.path = call.path;
     if (call.errorCode) details.errorCode = call.errorCode;
     this.deps.audit.enqueue(
       {

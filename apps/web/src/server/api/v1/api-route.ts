@@ -59,6 +59,9 @@ export async function apiV1Route(deps: ApiV1Deps, request: Request, spec: { scop
     response = errorResponse(mapped);
     const wait = retryAfterOf(mapped, error);
     if (wait !== null) response.headers.set("retry-after", String(wait));
+    if (mapped.code === "UNAUTHORIZED") response.headers.set("www-authenticate", 'Bearer realm="tokenvault"');
+    // Through the proxy, tells Tokenvault's refusals from the provider's own answers.
+    response.headers.set("tokenvault-source", "tokenvault");
   }
   if (principal && tokenService) {
     tokenService.apiKeys.recordCall(
