@@ -15,7 +15,7 @@ export interface ApiV1Context {
   tokenService: TokenService;
   client: { ipAddress: string | null; userAgent: string | null };
   maxRequestBodyBytes: number;
-  note(touched: { connectionId?: string; provider?: string; path?: string }): void;
+  note: (touched: { connectionId?: string; provider?: string; path?: string }) => void;
 }
 
 const BEARER = /^Bearer ([^\s]+)$/;

@@ -27,7 +27,7 @@ describe("the /api/v1 OpenAPI document", () => {
     expect(refs.length).toBeGreaterThan(5);
     for (const name of refs) expect(schemas[name], name).toBeDefined();
     // Every operation but the document itself names the scope it needs.
-    const operations = Object.values(document.paths).flatMap((p) => Object.values(p)) as { security: { apiKey?: string[] }[] }[];
+    const operations = Object.values(document.paths).flatMap((p) => Object.values(p as Record<string, { security: { apiKey?: string[] }[] }>));
     expect(operations.filter((o) => o.security.length === 0)).toHaveLength(1);
     for (const o of operations.filter((o) => o.security.length > 0)) expect(["connections:read", "tokens:read", "proxy"]).toContain(o.security[0]!.apiKey![0]);
   });

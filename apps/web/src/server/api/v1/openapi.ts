@@ -25,7 +25,7 @@ function components(): Record<string, object> {
   return Object.fromEntries(Object.entries(schemas).map(([id, schema]) => [id, (({ $schema: _s, $id: _i, ...rest }) => rest)(schema as Record<string, unknown>)]));
 }
 
-const idParameter = { name: "id", in: "path", required: true, description: "The connection's id, as GET /api/v1/connections lists it.", schema: (({ $schema: _s, ...rest }) => rest)(z.toJSONSchema(connectionIdParam) as Record<string, unknown>) };
+const idParameter = { name: "id", in: "path", required: true, description: "The connection's id, as GET /api/v1/connections lists it.", schema: (({ $schema: _s, ...rest }) => rest)(z.toJSONSchema(connectionIdParam)) };
 
 const proxyOperation = (method: string) => ({
   operationId: `proxy${method}`,
