@@ -114,12 +114,16 @@ describe("/api/v1 with company API keys, on the production build", () => {
   it("refuses proxied paths that could leave the API base, and bodies over MAX_REQUEST_BODY_BYTES", async () => {
     const { key } = await createKey("alice", "proxy-edges", ["proxy"]);
     const base = `/api/v1/connections/${acmeConnection.id}/proxy`;
-    for (const path of [`${base}/companyinfo%2F..%2F..%2Fother`, `${base}/https:%2F%2Fevil.example%2Fx`, `${base}/a%5Cb`, `${base}/a//b`]) {
+    for (const path of [`${base}/companyinfo%2F..%2F..%2Fother`, `${base}/https:%2F%2Fevil.example%2Fx`, `${base}/a%5Cb`]) {
       const answer = await get(key, path, ["--path-as-is"]);
       expect(answer.status, path).toBe(400);
       expect(answer.headers["tokenvault-source"]).toBe("tokenvault");
       expect(json<ApiError>(answer).error).toMatchObject({ code: "BAD_REQUEST", tokenErrorCode: "INVALID_INPUT" });
     }
+    // An empty segment: Next itself redirects to the path without it, which stays below the base.
+    const doubled = await get(key, `${base}/companyinfo//${acmeConnection.externalId}`, ["--path-as-is"]);
+    expect(doubled.status).toBe(308);
+    expect(doubled.headers.location).toBe(`${base}/companyinfo/${acmeConnection.externalId}`);
     // `..` itself: the URL is resolved before routing, so it never reaches a provider path.
     const climbed = await get(key, `${base}/../../../../connections`, ["--path-as-is"]);
     expect(climbed.status).toBeGreaterThanOrEqual(400);
