@@ -6,6 +6,7 @@ import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { Validator } from "@seriousme/openapi-schema-validator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startHttpApp, superjsonBody, type HttpApp } from "./http-app";
 
@@ -196,6 +197,17 @@ describe("/api/v1 with company API keys, on the production build", () => {
     expect(Number(refused.headers["retry-after"])).toBeGreaterThanOrEqual(1);
     expect(json<ApiError>(refused).error.message).toMatch(/^Too many API calls with this key\. Try again in \d+ seconds?\.$/);
     expect((await get(calm.key, "/api/v1/connections")).status).toBe(200);
+  });
+
+  it("serves a valid OpenAPI 3.1 document at /api/v1/openapi.json, with no key", async () => {
+    const served = await curl([`${app.url}/api/v1/openapi.json`]);
+    expect(served.status).toBe(200);
+    const document = json<{ openapi: string; paths: Record<string, unknown> }>(served);
+    expect(document.openapi).toBe("3.1.0");
+    expect(Object.keys(document.paths)).toEqual(["/api/v1/connections", "/api/v1/connections/{id}/token", "/api/v1/connections/{id}/proxy/{path}", "/api/v1/openapi.json"]);
+    const result = await new Validator().validate(document);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
   });
 
   it("runs the docs' Python example against it (when python3 is installed)", async (context) => {
