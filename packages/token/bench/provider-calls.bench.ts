@@ -16,6 +16,7 @@ import { TokenService } from "../src/token-service";
 import { createHarness, registryFor, TEST_OPTIONS } from "../test/harness";
 
 const CALLS = 2_000;
+const SLOW_CALLS = 200;
 const PROCESSES = 4;
 const CALLERS = 50;
 const LIMIT_PER_S = 200;
@@ -48,22 +49,30 @@ try {
     await response.arrayBuffer();
     if (response.status !== 200) throw new Error(`bare fetch answered ${response.status}`);
   };
-  const timings: Record<string, number[]> = { "bare fetch": [], ...Object.fromEntries(Object.keys(services).map((n) => [n, []])) };
   const runs: [string, () => Promise<void>][] = [
     ["bare fetch", bare],
     ...Object.entries(services).map(([name, service]): [string, () => Promise<void>] => [name, async () => void (await (await service.fetch({ companyId: "bench-co", provider: "xero" }, "Organisation", { userId: "bench" })).arrayBuffer())]),
   ];
   for (let i = 0; i < 200; i++) for (const [, run] of runs) await run(); // warm-up
-  for (let i = 0; i < CALLS; i++) {
-    for (const [name, run] of runs) {
-      const started = performance.now();
-      await run();
-      timings[name]!.push(performance.now() - started);
+  const measure = async (calls: number) => {
+    const timings: Record<string, number[]> = Object.fromEntries(runs.map(([name]) => [name, []]));
+    for (let i = 0; i < calls; i++) {
+      for (const [name, run] of runs) {
+        const started = performance.now();
+        await run();
+        timings[name]!.push(performance.now() - started);
+      }
     }
-  }
-  const floor = median(timings["bare fetch"]!);
-  console.log(`\nOverhead of tokenService.fetch over a bare fetch to the simulator (Xero Organisation, ${CALLS} sequential calls each, interleaved):`);
-  for (const [name, values] of Object.entries(timings)) console.log(`  ${name.padEnd(26)} median ${ms(median(values))}  (${(median(values) / floor).toFixed(2)}x)`);
+    const floor = median(timings["bare fetch"]!);
+    for (const [name, values] of Object.entries(timings)) console.log(`  ${name.padEnd(26)} median ${ms(median(values))}  (${(median(values) / floor).toFixed(2)}x, +${ms(median(values) - floor)})`);
+  };
+  console.log(`\nOverhead of tokenService.fetch over a bare fetch to the simulator (Xero Organisation, in process, loopback; ${CALLS} sequential calls each, interleaved):`);
+  await measure(CALLS);
+  // A provider is not on loopback: the same with the simulator answering after 20 ms.
+  const latency = await h.sim.addFault({ kind: "latency", provider: "xero", endpoint: "api", latencyMs: 20 });
+  console.log(`\nThe same with the simulator answering after 20 ms (${SLOW_CALLS} calls each):`);
+  await measure(SLOW_CALLS);
+  await h.sim.removeFault(latency.id);
   for (const service of Object.values(services)) await service.close();
 
   // --- calls/s at the limit ------------------------------------------------------------

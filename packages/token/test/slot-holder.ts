@@ -13,6 +13,6 @@ const store =
   env.SLOT_BACKEND === "redis"
     ? new RedisSlotStore(await createClient({ url: env.SLOT_REDIS_URL! }).connect(), true, env.SLOT_PREFIX)
     : new PostgresSlotStore((await openDatabase({ databaseUrl: env.SLOT_DATABASE_URL! })).prisma, env.SLOT_PREFIX);
-const answer = await store.tryTake({ scope: { provider: "xero", tenant: "org" }, settings, id: `holder-${process.pid}`, waiterTtlMs: 2_000 });
-process.stdout.write(JSON.stringify({ admitted: answer.admitted }) + "\n");
+const answer = await store.tryTake({ scope: { provider: "xero", tenant: "org" }, settings, id: `holder-${process.pid}`, count: 1, waiterTtlMs: 2_000 });
+process.stdout.write(JSON.stringify({ admitted: answer.admitted > 0 }) + "\n");
 process.kill(process.pid, "SIGKILL");

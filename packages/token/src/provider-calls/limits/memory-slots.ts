@@ -18,7 +18,7 @@ export class MemorySlotStore implements SlotStore {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  tryTake({ scope, settings, id, waiterTtlMs }: SlotRequest): Promise<SlotAnswer> {
+  tryTake({ scope, settings, id, count, waiterTtlMs }: SlotRequest): Promise<SlotAnswer> {
     const now = this.now();
     const state = this.state(scope);
     for (const [holder, expiry] of state.holders) if (expiry <= now) state.holders.delete(holder);
@@ -39,19 +39,22 @@ export class MemorySlotStore implements SlotStore {
       free = Math.min(free, l);
       if (l <= 0) wait = Math.max(wait, log[0]! + window - now + 1);
     }
-    if (rank >= free) return Promise.resolve({ admitted: false, retryInMs: wait || POLL_MS });
+    const k = Math.min(count, free - rank, Math.ceil(free / state.waiters.size));
+    if (k < 1) return Promise.resolve({ admitted: 0, remaining: {}, retryInMs: wait || POLL_MS });
     state.waiters.delete(id);
-    state.holders.set(id, now + settings.leaseMs);
-    this.admitted.set(id, now);
     const remaining: Record<string, number> = {};
+    for (let j = 1; j <= k; j++) {
+      state.holders.set(`${id}:${j}`, now + settings.leaseMs);
+      this.admitted.set(`${id}:${j}`, now);
+    }
     rates.forEach((rate, i) => {
-      this.logs.get(rate.key)!.push(now);
-      if (rate.tenant) remaining[rate.name] = Math.max(0, left[i]! - 1) / rate.points;
+      for (let j = 0; j < k; j++) this.logs.get(rate.key)!.push(now);
+      if (rate.tenant) remaining[rate.name] = Math.max(0, left[i]! - k) / rate.points;
     });
-    return Promise.resolve({ admitted: true, remaining });
+    return Promise.resolve({ admitted: k, remaining, retryInMs: 0 });
   }
 
-  release({ scope, settings, id }: Omit<SlotRequest, "waiterTtlMs">): Promise<void> {
+  release({ scope, settings, id }: Omit<SlotRequest, "waiterTtlMs" | "count">): Promise<void> {
     this.state(scope).holders.delete(id);
     // Moved to now (see SlotStore.release): the log stays in time order.
     const now = this.now();

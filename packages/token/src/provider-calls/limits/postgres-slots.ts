@@ -18,24 +18,24 @@ export class PostgresSlotStore implements SlotStore {
     private readonly prefix = "tokenvault",
   ) {}
 
-  async tryTake({ scope, settings, id, waiterTtlMs }: SlotRequest): Promise<SlotAnswer> {
+  async tryTake({ scope, settings, id, count, waiterTtlMs }: SlotRequest): Promise<SlotAnswer> {
     const keys = slotKeys(scope, settings, this.prefix);
     const rates = keys.rates;
     const [row] = await this.prisma.$queryRaw<{ reply: number[] }[]>`
       SELECT "provider_call_take"(
-        ${keys.waiters}, ${keys.holders}, ${id}, ${settings.tenantConcurrency}::int, ${settings.leaseMs}::int, ${waiterTtlMs}::int,
+        ${keys.waiters}, ${keys.holders}, ${id}, ${count}::int, ${settings.tenantConcurrency}::int, ${settings.leaseMs}::int, ${waiterTtlMs}::int,
         ${rates.map((r) => r.key)}::text[], ${rates.map((r) => r.points)}::int[], ${rates.map((r) => r.windowMs)}::int[],
         ${rates.filter((r) => !r.tenant).map((r) => r.key)}::text[], ${PG_POLL_MS}::int) AS reply`;
     const reply = row!.reply;
-    if (reply[0] !== 1) return { admitted: false, retryInMs: reply[1]! };
+    if (reply[0]! < 1) return { admitted: 0, remaining: {}, retryInMs: reply[1]! };
     const remaining: Record<string, number> = {};
     rates.forEach((rate, i) => {
       if (rate.tenant) remaining[rate.name] = Math.max(0, reply[i + 1]!) / rate.points;
     });
-    return { admitted: true, remaining };
+    return { admitted: reply[0]!, remaining, retryInMs: 0 };
   }
 
-  async release({ scope, settings, id }: Omit<SlotRequest, "waiterTtlMs">): Promise<void> {
+  async release({ scope, settings, id }: Omit<SlotRequest, "waiterTtlMs" | "count">): Promise<void> {
     const keys = slotKeys(scope, settings, this.prefix);
     await this.prisma.$executeRaw`
       WITH freed AS (DELETE FROM "ProviderCallLease" WHERE "bucket" = ${keys.holders} AND "member" = ${id})

@@ -27,6 +27,9 @@ interface TenantQueue {
 const limited = (scope: CallScope, retryAt: number, why: string) =>
   new ProviderCallError("RATE_LIMITED", `Too many calls to ${scope.provider} for this tenant (${why}): retry after ${new Date(retryAt).toISOString()}.`, new Date(retryAt));
 
+/** The most calls one ask may be admitted for (a fair share of the free slots is the other bound). */
+const MAX_BATCH = 16;
+
 /** A waiter that stops asking (its process died) loses its place in the shared queue after this. */
 const WAITER_TTL_MS = 2_000;
 
@@ -99,20 +102,24 @@ export class QueuedLimiter implements CallLimiter {
         }
         let answer;
         try {
-          answer = await this.store.tryTake({ scope, settings, id: head.id, waiterTtlMs: WAITER_TTL_MS });
+          answer = await this.store.tryTake({ scope, settings, id: head.id, count: Math.min(queue.waiters.length, MAX_BATCH), waiterTtlMs: WAITER_TTL_MS });
         } catch {
           // The shared state is unreachable: refuse rather than call the provider unpaced.
           this.drop(queue, scope, head, new TokenError("VAULT_UNAVAILABLE", "The call limits cannot be checked right now. Try again shortly."));
           continue;
         }
-        if (queue.waiters[0] !== head) {
-          // It gave up while asking: hand back whatever it got.
-          if (answer.admitted) await this.store.release({ scope, settings, id: head.id }).catch(() => undefined);
-          continue;
-        }
-        if (answer.admitted) {
-          queue.waiters.shift();
-          head.resolve(this.permit(queue, scope, settings, head, answer.remaining));
+        if (answer.admitted > 0) {
+          // The first `admitted` waiters go, in order; a slot whose waiter gave up meanwhile is handed back.
+          for (let j = 1; j <= answer.admitted; j++) {
+            const id = `${head.id}:${j}`;
+            const waiter = queue.waiters[0];
+            if (waiter && (j > 1 || waiter === head)) {
+              queue.waiters.shift();
+              waiter.resolve(this.permit(queue, scope, settings, id, waiter.enqueuedAt, answer.remaining));
+            } else {
+              await this.store.release({ scope, settings, id }).catch(() => undefined);
+            }
+          }
           continue;
         }
         const retryAt = Date.now() + answer.retryInMs;
@@ -137,15 +144,15 @@ export class QueuedLimiter implements CallLimiter {
     queue.wake = null;
   }
 
-  private permit(queue: TenantQueue, scope: CallScope, settings: CallLimitSettings, waiter: Waiter, remaining: Record<string, number>): CallPermit {
+  private permit(queue: TenantQueue, scope: CallScope, settings: CallLimitSettings, id: string, enqueuedAt: number, remaining: Record<string, number>): CallPermit {
     let released = false;
     return {
-      waitedMs: Date.now() - waiter.enqueuedAt,
+      waitedMs: Date.now() - enqueuedAt,
       remaining,
       release: async () => {
         if (released) return;
         released = true;
-        await this.store.release({ scope, settings, id: waiter.id }).catch(() => undefined); // unreachable: the lease ends it
+        await this.store.release({ scope, settings, id }).catch(() => undefined); // unreachable: the lease ends it
         queue.wake?.();
       },
     };

@@ -11,7 +11,7 @@ type RedisClient = Pick<ReturnType<typeof createClient>, "eval" | "zRem" | "clos
 const TAKE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local id, concurrency, lease, ttl, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local id, concurrency, lease, ttl, n, count = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local dead = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
 for _, w in ipairs(dead) do redis.call('ZREM', KEYS[2], w) end
@@ -26,7 +26,7 @@ local wait = 0
 if free <= 0 then wait = ${POLL_MS} end
 local left = {}
 for i = 1, n do
-  local key, points, window = KEYS[3 + i], tonumber(ARGV[4 + 2 * i]), tonumber(ARGV[5 + 2 * i])
+  local key, points, window = KEYS[3 + i], tonumber(ARGV[5 + 2 * i]), tonumber(ARGV[6 + 2 * i])
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
   left[i] = points - redis.call('ZCARD', key)
   if left[i] < free then free = left[i] end
@@ -36,17 +36,18 @@ for i = 1, n do
     if w > wait then wait = w end
   end
 end
-if rank < free then
+local k = math.min(count, free - rank, math.ceil(free / redis.call('ZCARD', KEYS[2])))
+if k >= 1 then
   redis.call('ZREM', KEYS[2], id)
   redis.call('ZREM', KEYS[3], id)
-  redis.call('ZADD', KEYS[1], now + lease, id)
+  for j = 1, k do redis.call('ZADD', KEYS[1], now + lease, id .. ':' .. j) end
   redis.call('PEXPIRE', KEYS[1], lease * 2)
   for i = 1, n do
-    redis.call('ZADD', KEYS[3 + i], now, id)
-    redis.call('PEXPIRE', KEYS[3 + i], tonumber(ARGV[5 + 2 * i]) + 1000)
-    left[i] = left[i] - 1
+    for j = 1, k do redis.call('ZADD', KEYS[3 + i], now, id .. ':' .. j) end
+    redis.call('PEXPIRE', KEYS[3 + i], tonumber(ARGV[6 + 2 * i]) + 1000)
+    left[i] = left[i] - k
   end
-  return {1, unpack(left)}
+  return {k, unpack(left)}
 end
 if wait == 0 then wait = ${POLL_MS} end
 return {0, wait}
@@ -72,20 +73,20 @@ export class RedisSlotStore implements SlotStore {
     private readonly prefix = "tokenvault",
   ) {}
 
-  async tryTake({ scope, settings, id, waiterTtlMs }: SlotRequest): Promise<SlotAnswer> {
+  async tryTake({ scope, settings, id, count, waiterTtlMs }: SlotRequest): Promise<SlotAnswer> {
     const keys = slotKeys(scope, settings, this.prefix);
-    const args = [id, String(settings.tenantConcurrency), String(settings.leaseMs), String(waiterTtlMs), String(keys.rates.length)];
+    const args = [id, String(settings.tenantConcurrency), String(settings.leaseMs), String(waiterTtlMs), String(keys.rates.length), String(count)];
     for (const rate of keys.rates) args.push(String(rate.points), String(rate.windowMs));
     const reply = (await this.redis.eval(TAKE, { keys: [keys.holders, keys.waiters, keys.alive, ...keys.rates.map((r) => r.key)], arguments: args })) as number[];
-    if (reply[0] !== 1) return { admitted: false, retryInMs: Number(reply[1]) };
+    if (reply[0]! < 1) return { admitted: 0, remaining: {}, retryInMs: Number(reply[1]) };
     const remaining: Record<string, number> = {};
     keys.rates.forEach((rate, i) => {
       if (rate.tenant) remaining[rate.name] = Math.max(0, Number(reply[i + 1])) / rate.points;
     });
-    return { admitted: true, remaining };
+    return { admitted: Number(reply[0]), remaining, retryInMs: 0 };
   }
 
-  async release({ scope, settings, id }: Omit<SlotRequest, "waiterTtlMs">): Promise<void> {
+  async release({ scope, settings, id }: Omit<SlotRequest, "waiterTtlMs" | "count">): Promise<void> {
     const keys = slotKeys(scope, settings, this.prefix);
     await this.redis.eval(RELEASE, { keys: [keys.holders, ...keys.rates.map((r) => r.key)], arguments: [id] });
   }

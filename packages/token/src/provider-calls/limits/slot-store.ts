@@ -4,9 +4,11 @@
 //   1. drop expired holders (their process died: the lease ends the slot) and waiters that
 //      stopped asking; join the tenant's queue (ordered by arrival) if not in it;
 //   2. free = tenantConcurrency - holders, lowered to what each sliding-window budget has left;
-//   3. admitted when this caller's place in the queue is < free: it leaves the queue, becomes a
-//      holder until it releases or its lease ends, and counts once in every budget (at its
-//      release, the entry moves to the release time: see release);
+//   3. admitted when this asker's place in the queue is < free: it leaves the queue, and up to
+//      min(count, free - place, ceil(free / askers)) of its process's calls become holders until
+//      they release or their leases end, each counted once in every budget (at its release, the
+//      entry moves to the release time: see release). Several at once, so a process's rate does
+//      not hang on one round trip per call; at most a fair share, so processes stay even;
 //      otherwise it learns when a budget frees a point (or polls soon, for a slot or its turn).
 // Only each process's first waiter of a tenant asks (queued-limiter.ts): the shared queue then
 // serves processes in turn, and a process's callers in their order.
@@ -15,13 +17,20 @@ import type { CallLimitSettings, CallScope } from "./call-limiter";
 export interface SlotRequest {
   scope: CallScope;
   settings: CallLimitSettings;
-  /** Unique per call: its place in the queue, its slot, its entries in the budgets. */
+  /** Unique per asker: its place in the queue. The calls it is admitted for are `${id}:1` … `${id}:k`. */
   id: string;
+  /** How many calls of this process wait behind the asker (itself included): up to this many may be admitted at once. */
+  count: number;
   /** How long the queue keeps a waiter that stopped asking. */
   waiterTtlMs: number;
 }
 
-export type SlotAnswer = { admitted: true; remaining: Record<string, number> } | { admitted: false; retryInMs: number };
+/** `admitted` calls (named `${id}:1` … `${id}:${admitted}`) with what each tenant budget has left; 0: ask again in `retryInMs`. */
+export interface SlotAnswer {
+  admitted: number;
+  remaining: Record<string, number>;
+  retryInMs: number;
+}
 
 export interface SlotStore {
   tryTake(request: SlotRequest): Promise<SlotAnswer>;
@@ -32,7 +41,7 @@ export interface SlotStore {
    * left (a busy event loop, a slow network), so a call we admit never lands in the provider's
    * window of the calls before it.
    */
-  release(request: Omit<SlotRequest, "waiterTtlMs">): Promise<void>;
+  release(request: Omit<SlotRequest, "waiterTtlMs" | "count">): Promise<void>;
   /** A waiter gave up: its place goes now rather than when it lapses. */
   leave(scope: CallScope, id: string): Promise<void>;
   close(): Promise<void>;
