@@ -55,7 +55,7 @@ describe("API keys", () => {
     const companyId = company();
     const results = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => service.apiKeys.create({ companyId, name: `k${i}`, scopes: ["proxy"] }, admin)));
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(25);
-    expect(results.filter((r) => r.status === "rejected").map((r) => (r).reason as { code: string }).every((e) => e.code === "INVALID_INPUT")).toBe(true);
+    expect(results.filter((r) => r.status === "rejected").map((r) => r.reason as { code: string }).every((e) => e.code === "INVALID_INPUT")).toBe(true);
     const first = (await service.apiKeys.list(companyId))[0]!;
     await service.apiKeys.revoke(companyId, first.id, admin);
     await expect(service.apiKeys.create({ companyId, name: "again", scopes: ["proxy"] }, admin)).resolves.toBeDefined();

@@ -31,7 +31,7 @@ function presentedKey(request: Request): string {
  * Runs one /api/v1 call: the key checked (401 when missing, unknown or revoked; 403 without
  * `scope`), one point of the key's limit taken (429 with Retry-After), then `handle`. Errors
  * answer through errorResponse, the one mapping the dashboard's API uses too. Every call with a
- * known key is audited (API_CALL, the key's id), whatever its outcome. Session cookies are never
+ * valid key is audited (API_CALL, the key's id), whatever its outcome. Session cookies are never
  * read: a browser's session cannot act here.
  */
 export async function apiV1Route(deps: ApiV1Deps, request: Request, spec: { scope: ApiKeyScope; endpoint: string; readsBody?: boolean }, handle: (ctx: ApiV1Context) => Promise<Response>): Promise<Response> {
