@@ -34,7 +34,7 @@ describe("web environment, read in a fresh process", () => {
 
   it("with NODE_ENV unset turns demo users off and cookies secure", async () => {
     const result = await probe({ SESSION_SECRET: SECRET });
-    expect(result.value).toEqual({ development: false, sessionSecret: SECRET, demoUsers: false, cookieSecure: true, publicOrigin: null, trustedProxies: { kind: "none" }, maxRequestBodyBytes: 65536, healthToken: null, metricsToken: null, requestLimits: { checksPerMinute: 30, connectsPerMinute: 10, webhookChangesPerMinute: 20 }, sessionCacheMs: 30_000 });
+    expect(result.value).toEqual({ development: false, sessionSecret: SECRET, demoUsers: false, cookieSecure: true, publicOrigin: null, trustedProxies: { kind: "none" }, maxRequestBodyBytes: 65536, healthToken: null, metricsToken: null, requestLimits: { checksPerMinute: 30, connectsPerMinute: 10, webhookChangesPerMinute: 20, apiKeyChangesPerMinute: 20, apiCallsPerMinute: 600 }, sessionCacheMs: 30_000 });
   });
 
   it("in test on the embedded database generates the session secret into .data/ and turns demo users on", async () => {
@@ -123,7 +123,7 @@ describe("web environment in this process", () => {
     process.env.RATE_LIMIT_CHECKS_PER_MINUTE = "5";
     process.env.RATE_LIMIT_CONNECTS_PER_MINUTE = "2";
     resetWebEnvCacheForTests();
-    expect(webEnv().requestLimits).toEqual({ checksPerMinute: 5, connectsPerMinute: 2, webhookChangesPerMinute: 20 });
+    expect(webEnv().requestLimits).toEqual({ checksPerMinute: 5, connectsPerMinute: 2, webhookChangesPerMinute: 20, apiKeyChangesPerMinute: 20, apiCallsPerMinute: 600 });
     for (const [name, bad, good] of [["RATE_LIMIT_CHECKS_PER_MINUTE", "0", "5"], ["RATE_LIMIT_CONNECTS_PER_MINUTE", "ten", "2"]] as const) {
       process.env[name] = bad;
       resetWebEnvCacheForTests();

@@ -3,7 +3,7 @@ import { resetDbEnvCacheForTests } from "@tokenvault/db";
 import { developmentSessionSecret, envSource, kitEnv, optionalHttpUrl, optionalText, runtimeMode } from "@tokenvault/kit";
 import { KeyConfigError } from "@tokenvault/vault";
 import { z } from "zod";
-import { DEFAULT_MAX_REQUEST_BODY_BYTES, parseTrustedProxies, type RequestLimitsConfig, type TrustedProxies } from "./settings";
+import { DEFAULT_API_CALLS_PER_MINUTE, DEFAULT_API_KEY_CHANGES_PER_MINUTE, DEFAULT_MAX_REQUEST_BODY_BYTES, parseTrustedProxies, type RequestLimitsConfig, type TrustedProxies } from "./settings";
 
 /** The only place apps/web reads the environment, on the kit's (runtime mode). */
 function readEnv() {
@@ -25,6 +25,8 @@ function readEnv() {
       RATE_LIMIT_CHECKS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(30),
       RATE_LIMIT_CONNECTS_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(10),
       RATE_LIMIT_WEBHOOK_CHANGES_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(20),
+      RATE_LIMIT_API_KEY_CHANGES_PER_MINUTE: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_API_KEY_CHANGES_PER_MINUTE),
+      RATE_LIMIT_API_CALLS_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(DEFAULT_API_CALLS_PER_MINUTE),
     },
     ...envSource("web", KeyConfigError.fromEnv),
   });
@@ -78,7 +80,10 @@ export function webEnv(): WebEnv {
     maxRequestBodyBytes: env.MAX_REQUEST_BODY_BYTES,
     healthToken: env.HEALTH_TOKEN ?? null,
     metricsToken: env.METRICS_TOKEN ?? null,
-    requestLimits: { checksPerMinute: env.RATE_LIMIT_CHECKS_PER_MINUTE, connectsPerMinute: env.RATE_LIMIT_CONNECTS_PER_MINUTE, webhookChangesPerMinute: env.RATE_LIMIT_WEBHOOK_CHANGES_PER_MINUTE },
+    requestLimits: { checksPerMinute: env.RATE_LIMIT_CHECKS_PER_MINUTE, connectsPerMinute: env.RATE_LIMIT_CONNECTS_PER_MINUTE, webhookChangesPerMinute: env.RATE_LIMIT_WEBHOOK_CHANGES_PER_MINUTE,
+      apiKeyChangesPerMinute: env.RATE_LIMIT_API_KEY_CHANGES_PER_MINUTE,
+      apiCallsPerMinute: env.RATE_LIMIT_API_CALLS_PER_MINUTE,
+    },
     sessionCacheMs: env.SESSION_CACHE_SECONDS * 1000,
   };
   return cached;

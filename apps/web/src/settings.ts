@@ -12,7 +12,14 @@ export interface RequestLimitsConfig {
   connectsPerMinute: number;
   /** webhook.create, setEnabled, remove and sendTest together. */
   webhookChangesPerMinute: number;
+  /** apiKey.create and revoke together, per admin. Default DEFAULT_API_KEY_CHANGES_PER_MINUTE. */
+  apiKeyChangesPerMinute?: number;
+  /** /api/v1 calls per API key. Default DEFAULT_API_CALLS_PER_MINUTE. */
+  apiCallsPerMinute?: number;
 }
+
+export const DEFAULT_API_KEY_CHANGES_PER_MINUTE = 20;
+export const DEFAULT_API_CALLS_PER_MINUTE = 600;
 
 /**
  * Which X-Forwarded-For entries to believe (TRUSTED_PROXIES): none (the default), the entry

@@ -3,7 +3,7 @@
  *   floor 0  options.ts, types.ts, clock, logger, pino-logger, metrics, validation, database-unavailable, env, shutdown
  *   floor 1  oauth, providers, secrets, audit
  *   floor 2  connections
- *   floor 3  refresh, tokens, checks, connect, views, webhooks, and service-parts.ts: the bundle of
+ *   floor 3  refresh, tokens, checks, connect, views, webhooks, api-keys, and service-parts.ts: the bundle of
  *            parts (stores, token cache, listener, webhook outbox) these modules are built from
  *   floor 4  token-service.ts, default-service.ts, key-rotation.ts, index.ts, cli
  * Imports within one folder and sideways on one floor are fine; an import from a lower floor up to a
@@ -20,7 +20,7 @@ const FLOORS: Record<string, number> = {
   "validation.ts": 0, "database-unavailable.ts": 0, "env.ts": 0, "shutdown.ts": 0,
   oauth: 1, providers: 1, secrets: 1, audit: 1,
   connections: 2,
-  refresh: 3, tokens: 3, checks: 3, connect: 3, views: 3, webhooks: 3, "service-parts.ts": 3, "provider-calls": 3,
+  refresh: 3, tokens: 3, checks: 3, connect: 3, views: 3, webhooks: 3, "service-parts.ts": 3, "provider-calls": 3, "api-keys": 3,
   "token-service.ts": 4, "default-service.ts": 4, "key-rotation.ts": 4, "index.ts": 4, cli: 4,
 };
 

@@ -44,6 +44,7 @@ export { genericOidcAdapter, type GenericProviderConfig } from "./providers/gene
 export type { GenericOAuthClient, ProviderAdapter, SdkClient } from "./providers/types";
 export type * from "./types";
 export * from "./webhooks";
+export * from "./api-keys";
 export {
   ProviderCallError,
   DEFAULT_CALL_OPTIONS,

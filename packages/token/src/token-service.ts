@@ -42,6 +42,10 @@ import type { ConnectionHistoryDay, HistoryRange } from "./views/connection-hist
 import { WebhookDeliveries } from "./webhooks/webhook-deliveries";
 import { WebhookEndpoints } from "./webhooks/webhook-endpoints";
 import { failClosedMethods, failClosedOnDatabase } from "./database-unavailable";
+import { ApiKeys, CompanyConnections } from "./api-keys";
+
+/** Active API keys a company may hold at once. */
+const MAX_API_KEYS = 25;
 import { secretOf } from "./connections/connection";
 import { createProviderClient, type ConnectionRef, type ProviderCallsConfig, type ProviderClient, type ProviderFetchInit } from "./provider-calls";
 
@@ -82,6 +86,10 @@ export class TokenService {
     endpoints: Pick<WebhookEndpoints, "create" | "list" | "setEnabled" | "remove" | "require" | "target">;
     deliveries: Pick<WebhookDeliveries, "record" | "sendTest" | "list" | "unqueued" | "markQueued" | "get" | "recordAttempt" | "purgeFinished" | "cancel">;
   };
+  /** Company API keys for /api/v1 (docs/http-api.md): created, listed, revoked, presented keys authenticated, calls audited. */
+  readonly apiKeys: Pick<ApiKeys, "create" | "list" | "revoke" | "authenticate" | "recordCall">;
+  /** A company's connections by id (/api/v1): another company's id is NOT_FOUND. */
+  readonly companyConnections: Pick<CompanyConnections, "list" | "require" | "token">;
   private readonly audit: AuditTrail;
   private readonly tokens: TokenReader;
   private readonly views: ConnectionViews;
@@ -135,6 +143,14 @@ export class TokenService {
     this.connectFlow = new ConnectFlow(this.parts, this.revocations);
     this.lifecycle = new TokenLifecycle(this.parts);
     this.staticSecrets = new StaticSecrets(this.parts);
+    const apiKeys = new ApiKeys({ prisma: deps.prisma, audit: this.audit, clock, maxKeys: MAX_API_KEYS });
+    this.apiKeys = { ...failClosedMethods(apiKeys, ["create", "list", "revoke", "authenticate"]), recordCall: (...args) => apiKeys.recordCall(...args) };
+    const companyConnections = new CompanyConnections({
+      connections: this.parts.connections,
+      views: this.views,
+      validToken: (companyId, provider, userId, context) => this.tokens.validTokenFor(companyId, provider, userId, { context }),
+    });
+    this.companyConnections = failClosedMethods(companyConnections, ["list", "require", "token"]);
     this.calls = createProviderClient(deps.providerCalls ?? {}, {
       prisma: deps.prisma,
       providers: deps.providers,

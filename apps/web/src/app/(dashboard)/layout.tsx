@@ -19,6 +19,7 @@ export default async function DashboardLayout({ children }: { children: ReactNod
           <Link href="/connections">Connections</Link>
           {caller.role === "admin" && <Link href="/audit">Audit log</Link>}
           {caller.role === "admin" && <Link href="/webhooks">Webhooks</Link>}
+          {caller.role === "admin" && <Link href="/api-keys">API keys</Link>}
           <Link href="/sessions">Sessions</Link>
         </nav>
         <div className="who">

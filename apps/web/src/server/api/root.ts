@@ -1,3 +1,4 @@
+import { apiKeyRouter } from "./routers/api-key";
 import { auditRouter } from "./routers/audit";
 import { connectionRouter } from "./routers/connection";
 import { providerRouter } from "./routers/provider";
@@ -11,6 +12,7 @@ export const appRouter = createTRPCRouter({
   audit: auditRouter,
   session: sessionRouter,
   webhook: webhookRouter,
+  apiKey: apiKeyRouter,
 });
 
 export type AppRouter = typeof appRouter;

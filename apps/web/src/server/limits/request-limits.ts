@@ -1,13 +1,16 @@
 import { createHmac } from "node:crypto";
 import { TRPCError } from "@trpc/server";
 import type { RateLimiterAbstract } from "rate-limiter-flexible";
-import type { RequestLimitsConfig } from "~/settings";
+import { DEFAULT_API_CALLS_PER_MINUTE, DEFAULT_API_KEY_CHANGES_PER_MINUTE, type RequestLimitsConfig } from "~/settings";
 import { createLimiter, LimitExceeded, takePoint, type LimiterBackend } from "./limiter-factory";
 
-/** The actions limited per user: live checks, connects and webhook changes (each reaches a provider or writes a state). */
-export type LimitedAction = "check" | "connect" | "webhook";
+/**
+ * The actions limited per user: live checks, connects, webhook and API key changes (each reaches a
+ * provider or writes a state), and /api/v1 calls (per API key: its "user" is apikey:<id>).
+ */
+export type LimitedAction = "check" | "connect" | "webhook" | "apiKey" | "apiCall";
 
-const LABEL: Record<LimitedAction, string> = { check: "connection checks", connect: "connection attempts", webhook: "webhook changes" };
+const LABEL: Record<LimitedAction, string> = { check: "connection checks", connect: "connection attempts", webhook: "webhook changes", apiKey: "API key changes", apiCall: "API calls with this key" };
 
 /** Carries the wait to the response (Retry-After) and the error's data, without the original error. */
 export class RetryAfterCause extends Error {
@@ -28,12 +31,14 @@ export class RequestLimits {
 
   /** On the app's limiter backend (limiter-factory.ts) unless told another. */
   static async create(config: RequestLimitsConfig, keySecret: string, backend?: LimiterBackend): Promise<RequestLimits> {
-    const [check, connect, webhook] = await Promise.all([
+    const [check, connect, webhook, apiKey, apiCall] = await Promise.all([
       createLimiter({ name: "check", points: config.checksPerMinute, durationSeconds: 60 }, backend),
       createLimiter({ name: "connect", points: config.connectsPerMinute, durationSeconds: 60 }, backend),
       createLimiter({ name: "webhook", points: config.webhookChangesPerMinute, durationSeconds: 60 }, backend),
+      createLimiter({ name: "api-key", points: config.apiKeyChangesPerMinute ?? DEFAULT_API_KEY_CHANGES_PER_MINUTE, durationSeconds: 60 }, backend),
+      createLimiter({ name: "api-call", points: config.apiCallsPerMinute ?? DEFAULT_API_CALLS_PER_MINUTE, durationSeconds: 60 }, backend),
     ]);
-    return new RequestLimits({ check, connect, webhook }, keySecret);
+    return new RequestLimits({ check, connect, webhook, apiKey, apiCall }, keySecret);
   }
 
   /** The user's key in every limit: an HMAC of company and user id. */

@@ -1,0 +1,62 @@
+// The shapes /api/v1 answers with, declared once: the route handlers build their answers through
+// them and the OpenAPI document (openapi.ts) is generated from them. Dates travel as ISO 8601.
+import { z } from "zod";
+import { API_KEY_SCOPES } from "@tokenvault/token";
+
+/** The schemas that become components of the OpenAPI document, by name. */
+export const apiV1Registry = z.registry<{ id: string; description?: string }>();
+
+const component = <S extends z.ZodType>(schema: S, id: string, description: string): S => {
+  apiV1Registry.add(schema, { id, description });
+  return schema;
+};
+
+export const apiScope = component(z.enum(API_KEY_SCOPES), "Scope", "What an API key may do: list connections, read tokens, call providers through the proxy.");
+
+export const apiError = component(
+  z.object({
+    error: z.object({
+      code: z.string().describe("UNAUTHORIZED, FORBIDDEN, NOT_FOUND, BAD_REQUEST, PAYLOAD_TOO_LARGE, TOO_MANY_REQUESTS, PRECONDITION_FAILED, BAD_GATEWAY, SERVICE_UNAVAILABLE, INTERNAL_SERVER_ERROR"),
+      message: z.string().describe("Written for people; never carries a token."),
+      tokenErrorCode: z.string().optional().describe("The token service's code (REAUTH_REQUIRED, RATE_LIMITED, PROVIDER_UNAVAILABLE, ...) when it caused the error."),
+      fieldErrors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    }),
+  }),
+  "Error",
+  "Every error of /api/v1 (and of the proxy, when the error is Tokenvault's rather than the provider's).",
+);
+
+const tenant = component(z.object({ id: z.string(), name: z.string() }), "Tenant", "A Xero organisation the connection's grant covers.");
+
+export const apiConnection = component(
+  z.object({
+    id: z.uuid(),
+    provider: z.string().describe('"quickbooks", "xero" or a configured OpenID Connect provider'),
+    displayName: z.string(),
+    externalId: z.string().nullable().describe("QuickBooks realmId, Xero tenantId; null when the provider has none."),
+    tenants: z.array(tenant),
+    status: z.enum(["VALID", "EXPIRED", "NO_TOKEN", "ERROR"]),
+    accessTokenExpiresAt: z.iso.datetime().nullable(),
+    connectedAt: z.iso.datetime(),
+  }),
+  "Connection",
+  "One connection of the key's company. No secret.",
+);
+
+export const connectionList = component(z.object({ connections: z.array(apiConnection) }), "ConnectionList", "The key's company's connections, oldest first.");
+
+export const connectionToken = component(
+  z.object({
+    connectionId: z.uuid(),
+    provider: z.string(),
+    accessToken: z.string().describe("Valid now: refreshed first when it was about to expire."),
+    tokenType: z.literal("Bearer"),
+    expiresAt: z.iso.datetime(),
+    externalId: z.string().nullable().describe("QuickBooks realmId, Xero tenantId."),
+    tenants: z.array(tenant),
+  }),
+  "ConnectionToken",
+  "A connection's access token. Treat it as a secret; do not store it past expiresAt.",
+);
+
+export const connectionIdParam = z.uuid();

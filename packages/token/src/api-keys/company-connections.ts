@@ -1,0 +1,66 @@
+// The narrow seam between /api/v1 and the token service's connections: a connection named by
+// its id, scoped to the caller's company (another company's id is NOT_FOUND, as an unknown one
+// is), then its token. Today a token is read by company + provider, which the id names; when
+// getValidToken({ connectionId }) exists (issue 24), `token` becomes that one call.
+import { TokenError } from "@tokenvault/vault";
+import type { ConnectionStore } from "../connections/connection-store";
+import type { ProviderTenant, TokenStatusCode, ValidToken } from "../types";
+import type { ConnectionViews } from "../views/connection-views";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A connection as /api/v1 lists it: what names it, no secret. */
+export interface CompanyConnection {
+  id: string;
+  provider: string;
+  displayName: string;
+  /** QuickBooks realmId, Xero tenantId; null when the provider has none. */
+  externalId: string | null;
+  tenants: ProviderTenant[];
+  status: TokenStatusCode;
+  accessTokenExpiresAt: Date | null;
+  connectedAt: Date;
+}
+
+/** The connection an id names within a company. */
+export interface ConnectionRef {
+  id: string;
+  companyId: string;
+  provider: string;
+}
+
+export interface CompanyConnectionsDeps {
+  connections: Pick<ConnectionStore, "loadById" | "listForCompany">;
+  views: Pick<ConnectionViews, "list">;
+  validToken: (companyId: string, provider: string, userId: string, context: { ipAddress?: string | null; userAgent?: string | null }) => Promise<ValidToken>;
+}
+
+export class CompanyConnections {
+  constructor(private readonly deps: CompanyConnectionsDeps) {}
+
+  async list(companyId: string): Promise<CompanyConnection[]> {
+    const [rows, views] = await Promise.all([this.deps.connections.listForCompany(companyId), this.deps.views.list(companyId)]);
+    return rows
+      .map((row) => {
+        const v = views.find((x) => x.provider === row.provider);
+        return v
+          ? { id: row.id, provider: row.provider, displayName: v.displayName, externalId: row.externalId || null, tenants: v.tenants, status: v.status, accessTokenExpiresAt: v.accessTokenExpiresAt, connectedAt: row.createdAt }
+          : null; // a provider this deployment no longer configures: nothing to call it with
+      })
+      .filter((c): c is CompanyConnection => c !== null)
+      .sort((a, b) => a.connectedAt.getTime() - b.connectedAt.getTime() || a.id.localeCompare(b.id));
+  }
+
+  /** The company's connection with this id, or NOT_FOUND (a malformed id, an unknown one, another company's). */
+  async require(companyId: string, connectionId: string): Promise<ConnectionRef> {
+    const row = typeof connectionId === "string" && UUID.test(connectionId) ? await this.deps.connections.loadById(connectionId.toLowerCase()) : null;
+    if (!row || row.companyId !== companyId) throw new TokenError("NOT_FOUND", "No such connection.");
+    return { id: row.id, companyId: row.companyId, provider: row.provider };
+  }
+
+  /** The connection's access token, valid now (refreshed first when due), as getValidToken gives it. */
+  async token(companyId: string, connectionId: string, userId: string, context: { ipAddress?: string | null; userAgent?: string | null }): Promise<ValidToken & { connectionId: string }> {
+    const ref = await this.require(companyId, connectionId);
+    return { ...(await this.deps.validToken(ref.companyId, ref.provider, userId, context)), connectionId: ref.id };
+  }
+}
