@@ -148,7 +148,7 @@ export class TokenService {
     const companyConnections = new CompanyConnections({
       connections: this.parts.connections,
       views: this.views,
-      validToken: (companyId, provider, userId, context) => this.tokens.validTokenFor(companyId, provider, userId, { context }),
+      validToken: (connectionId, userId, context) => this.tokens.validTokenFor({ connectionId }, userId, { context }),
     });
     this.companyConnections = failClosedMethods(companyConnections, ["list", "require", "token"]);
     this.calls = createProviderClient(deps.providerCalls ?? {}, {

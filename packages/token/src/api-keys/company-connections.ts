@@ -1,7 +1,6 @@
 // The narrow seam between /api/v1 and the token service's connections: a connection named by
 // its id, scoped to the caller's company (another company's id is NOT_FOUND, as an unknown one
-// is), then its token. Today a token is read by company + provider, which the id names; when
-// getValidToken({ connectionId }) exists (issue 24), `token` becomes that one call.
+// is), then its token, read by that id.
 import { TokenError } from "@tokenvault/vault";
 import type { ConnectionStore } from "../connections/connection-store";
 import type { ProviderTenant, TokenStatusCode, ValidToken } from "../types";
@@ -30,30 +29,29 @@ export interface ConnectionRef {
 }
 
 export interface CompanyConnectionsDeps {
-  connections: Pick<ConnectionStore, "loadById" | "listForCompany">;
+  connections: Pick<ConnectionStore, "find">;
   views: Pick<ConnectionViews, "list">;
-  validToken: (companyId: string, provider: string, userId: string, context: { ipAddress?: string | null; userAgent?: string | null }) => Promise<ValidToken>;
+  validToken: (connectionId: string, userId: string, context: { ipAddress?: string | null; userAgent?: string | null }) => Promise<ValidToken>;
 }
 
 export class CompanyConnections {
   constructor(private readonly deps: CompanyConnectionsDeps) {}
 
   async list(companyId: string): Promise<CompanyConnection[]> {
-    const [rows, views] = await Promise.all([this.deps.connections.listForCompany(companyId), this.deps.views.list(companyId)]);
-    return rows
-      .map((row) => {
-        const v = views.find((x) => x.provider === row.provider);
-        return v
-          ? { id: row.id, provider: row.provider, displayName: v.displayName, externalId: row.externalId || null, tenants: v.tenants, status: v.status, accessTokenExpiresAt: v.accessTokenExpiresAt, connectedAt: row.createdAt }
-          : null; // a provider this deployment no longer configures: nothing to call it with
-      })
-      .filter((c): c is CompanyConnection => c !== null)
+    const views = await this.deps.views.list(companyId);
+    return views
+      .flatMap((v) =>
+        v.connectionId !== null && v.connectedAt !== null
+          ? [{ id: v.connectionId, provider: v.provider, displayName: v.name ?? v.displayName, externalId: v.externalId, tenants: v.tenants, status: v.status, accessTokenExpiresAt: v.accessTokenExpiresAt, connectedAt: v.connectedAt }]
+          : [],
+      )
       .sort((a, b) => a.connectedAt.getTime() - b.connectedAt.getTime() || a.id.localeCompare(b.id));
   }
 
   /** The company's connection with this id, or NOT_FOUND (a malformed id, an unknown one, another company's). */
   async require(companyId: string, connectionId: string): Promise<ConnectionRef> {
-    const row = typeof connectionId === "string" && UUID.test(connectionId) ? await this.deps.connections.loadById(connectionId.toLowerCase()) : null;
+    const rows = typeof connectionId === "string" && UUID.test(connectionId) ? await this.deps.connections.find({ connectionId: connectionId.toLowerCase(), companyId }) : [];
+    const row = rows[0]?.connection;
     if (!row || row.companyId !== companyId) throw new TokenError("NOT_FOUND", "No such connection.");
     return { id: row.id, companyId: row.companyId, provider: row.provider };
   }
@@ -61,6 +59,6 @@ export class CompanyConnections {
   /** The connection's access token, valid now (refreshed first when due), as getValidToken gives it. */
   async token(companyId: string, connectionId: string, userId: string, context: { ipAddress?: string | null; userAgent?: string | null }): Promise<ValidToken & { connectionId: string }> {
     const ref = await this.require(companyId, connectionId);
-    return { ...(await this.deps.validToken(ref.companyId, ref.provider, userId, context)), connectionId: ref.id };
+    return { ...(await this.deps.validToken(ref.id, userId, context)), connectionId: ref.id };
   }
 }

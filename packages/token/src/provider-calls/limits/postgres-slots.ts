@@ -1,6 +1,6 @@
 // The slot algorithm (slot-store.ts) on PostgreSQL, for deployments without Redis: the same
 // sorted sets as rows of "ProviderCallLease" (bucket, member, at, expiresAt). A take is one
-// call of the function provider_call_take (migration 20261207000000_provider_call_leases): one
+// call of the function provider_call_take (migration 20261207000100_provider_call_leases): one
 // round trip, serialized per tenant by an advisory lock (and per app budget by a second one,
 // always taken after the tenant's, so two tenants never wait on each other in a circle). Times
 // come from the database's clock, one clock for every process. This module is the table's only writer.
