@@ -26,7 +26,8 @@ export async function startDirect(databaseUrl: string): Promise<Direct> {
   // The soak's check loops call QuickBooks far more than 500 times a minute: it measures faults,
   // not the provider's API limits (which the simulator enforces by default), so they are off.
   const sim = await startSimulator({ strict: true, limits: { enabled: false } });
-  await sim.updateSettings({ autoApprove: true });
+  // One organisation per Xero consent: each soak company has one connection per provider, read by the seed signature.
+  await sim.updateSettings({ autoApprove: true, xeroTenantsPerAuthorization: 1 });
   const key = randomBytes(32);
   const service = new TokenService({
     prisma: db.prisma,

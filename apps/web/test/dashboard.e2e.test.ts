@@ -49,6 +49,9 @@ describe("dashboard in a real browser", () => {
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     sim = await startSimulator({ strict: true });
+    // Alice's company has one QuickBooks company and one Xero organisation: a reconsent reaches
+    // the same realm (its connection keeps its id), a Xero consent grants one organisation.
+    await sim.updateSettings({ xeroTenantsPerAuthorization: 1, intuitRealmIds: ["9341452012345678"] });
     database = await createTestDatabase("e2e");
     db = await openDatabase({ databaseUrl: database.url });
     server = await startProductionServer((url) => ({
