@@ -246,4 +246,34 @@ describe("routers through the server-side caller", () => {
     expect(logged).toHaveBeenCalledOnce();
     logged.mockRestore();
   });
+  it("names one of several connections of a provider by id; without it an action is refused as ambiguous", async () => {
+    const dan: Caller = { userId: "dan", companyId: "initech", role: "admin", name: "Dan" };
+    const admin = await api(dan);
+    // One Xero consent granting two organisations: two connections sharing one grant.
+    await sim.updateSettings({ xeroTenantsPerAuthorization: 2 });
+    try {
+      const { url } = await admin.connection.connect({ provider: "xero" });
+      const location = (await fetch(url, { redirect: "manual" })).headers.get("location")!;
+      await service.handleCallback({ provider: "xero", callbackUrl: location, companyId: "initech", context: { userId: "dan" } });
+    } finally {
+      await sim.updateSettings({ xeroTenantsPerAuthorization: 1 });
+    }
+    const xero = async () => (await admin.connection.list()).filter((v) => v.provider === "xero" && v.connected).map((v) => v.connectionId!);
+    const [first, second] = await xero();
+    expect([first, second].every((id) => typeof id === "string")).toBe(true);
+
+    expect(await codeOf(admin.connection.check({ provider: "xero" }))).toBe("CONFLICT");
+    expect(await codeOf(admin.connection.disconnect({ provider: "xero" }))).toBe("CONFLICT");
+    expect((await admin.connection.check({ provider: "xero", connectionId: first! })).status).toBe("HEALTHY");
+    expect((await admin.connection.status({ provider: "xero", connectionId: second! })).status).toBe("VALID");
+    // Another company's id names nothing for this caller.
+    expect(await codeOf((await api(carol)).connection.check({ provider: "xero", connectionId: first! }))).toBe("NOT_FOUND");
+    expect(await codeOf((await api(carol)).connection.disconnect({ provider: "xero", connectionId: first! }))).toBe("NOT_FOUND");
+    expect(await codeOf(admin.connection.check({ provider: "xero", connectionId: "not-a-uuid" }))).toBe("BAD_REQUEST");
+
+    // Disconnecting one leaves the other, which the provider alone now names.
+    await admin.connection.disconnect({ provider: "xero", connectionId: second! });
+    expect(await xero()).toEqual([first]);
+    expect((await admin.connection.status({ provider: "xero" })).status).toBe("VALID");
+  });
 });

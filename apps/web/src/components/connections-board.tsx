@@ -37,7 +37,10 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
   if (list.isError) return <p role="alert" className="banner bad">Connections could not be loaded: {list.error.message}</p>;
   if (list.data.length === 0) return <p className="card muted">No provider is configured for this deployment.</p>;
 
-  const busy = (provider: string, m: { isPending: boolean; variables?: { provider: string } }) => m.isPending && m.variables?.provider === provider;
+  // Several connections of one provider each have their card: an action names its connection by id.
+  const busy = (c: { provider: string; connectionId: string | null }, m: { isPending: boolean; variables?: { provider: string; connectionId?: string } }) =>
+    m.isPending && m.variables?.provider === c.provider && (m.variables.connectionId === undefined || m.variables.connectionId === c.connectionId);
+  const one = (c: { provider: string; connectionId: string | null }) => (c.connectionId ? { provider: c.provider, connectionId: c.connectionId } : { provider: c.provider });
 
   return (
     <>
@@ -118,29 +121,29 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
               {/* Connect, Reconnect and Disconnect are administrators' actions (the API refuses members too). */}
               <div className="actions">
                 {isAdmin && (!c.connected || badge.tone === "bad") && (
-                  <button type="button" className="primary" disabled={busy(c.provider, connect)} onClick={() => connect.mutate({ provider: c.provider })}>
-                    {busy(c.provider, connect) ? "Redirecting…" : c.connected ? "Reconnect" : "Connect"}
+                  <button type="button" className="primary" disabled={busy(c, connect)} onClick={() => connect.mutate({ provider: c.provider })}>
+                    {busy(c, connect) ? "Redirecting…" : c.connected ? "Reconnect" : "Connect"}
                   </button>
                 )}
                 {c.connected && (
                   <>
-                    <button type="button" disabled={busy(c.provider, check)} onClick={() => check.mutate({ provider: c.provider })}>
-                      {busy(c.provider, check) ? "Checking…" : "Check"}
+                    <button type="button" disabled={busy(c, check)} onClick={() => check.mutate(one(c))}>
+                      {busy(c, check) ? "Checking…" : "Check"}
                     </button>
                     {isAdmin && badge.tone !== "bad" && (
-                      <button type="button" disabled={busy(c.provider, refresh)} onClick={() => refresh.mutate({ provider: c.provider })}>
-                        {busy(c.provider, refresh) ? "Refreshing…" : "Refresh now"}
+                      <button type="button" disabled={busy(c, refresh)} onClick={() => refresh.mutate(one(c))}>
+                        {busy(c, refresh) ? "Refreshing…" : "Refresh now"}
                       </button>
                     )}
-                    {isAdmin && confirmingDisconnect !== c.provider && (
-                      <button type="button" className="danger" disabled={busy(c.provider, disconnect)} onClick={() => setConfirmingDisconnect(c.provider)}>
-                        {busy(c.provider, disconnect) ? "Disconnecting…" : "Disconnect"}
+                    {isAdmin && confirmingDisconnect !== (c.connectionId ?? c.provider) && (
+                      <button type="button" className="danger" disabled={busy(c, disconnect)} onClick={() => setConfirmingDisconnect(c.connectionId ?? c.provider)}>
+                        {busy(c, disconnect) ? "Disconnecting…" : "Disconnect"}
                       </button>
                     )}
                   </>
                 )}
               </div>
-              {confirmingDisconnect === c.provider && (
+              {confirmingDisconnect === (c.connectionId ?? c.provider) && (
                 <div role="alertdialog" aria-labelledby={`confirm-${c.provider}`} className="confirm">
                   <p id={`confirm-${c.provider}`}>
                     Disconnect {c.displayName}? Tokenvault revokes its access at {c.displayName}; connecting again needs consent at {c.displayName}.
@@ -151,7 +154,7 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
                       className="danger"
                       onClick={() => {
                         setConfirmingDisconnect(null);
-                        disconnect.mutate({ provider: c.provider });
+                        disconnect.mutate(one(c));
                       }}
                     >
                       Yes, disconnect

@@ -4,6 +4,12 @@ import { adminProcedure, limitedTo, protectedProcedure } from "../trpc";
 import { authorizationRequest, connectionHistoryDay, connectionView, healthView, historyRange, providerId, tokenStatus } from "./schemas";
 
 const byProvider = z.object({ provider: providerId });
+// A company may hold several connections of a provider (Xero organisations, QuickBooks companies):
+// an action names one by id; without it the provider must have exactly one (else CONFLICT, AMBIGUOUS_CONNECTION).
+const oneConnection = byProvider.extend({ connectionId: z.uuid().optional() });
+type OneConnection = z.infer<typeof oneConnection>;
+/** The service's selector: the id scoped to the caller's company (another company's is NOT_FOUND), or the provider. */
+const target = (companyId: string, input: OneConnection) => (input.connectionId ? { connectionId: input.connectionId, companyId } : { companyId, provider: input.provider });
 
 /** Connections of the caller's company. Procedures are thin: validate, scope, call the service. */
 export const connectionRouter = {
@@ -16,9 +22,9 @@ export const connectionRouter = {
     .query(({ ctx, input }) => ctx.tokenService.connectionHistory(ctx.caller.companyId, input.provider, input.days)),
 
   status: protectedProcedure
-    .input(byProvider)
+    .input(oneConnection)
     .output(tokenStatus)
-    .query(({ ctx, input }) => ctx.tokenService.getTokenStatus(ctx.caller.companyId, input.provider)),
+    .query(({ ctx, input }) => ctx.tokenService.getTokenStatus(target(ctx.caller.companyId, input))),
 
   // Connecting (and reconnecting) points the company at an account, disconnecting revokes it:
   // administrators only. Members view and check.
@@ -32,24 +38,24 @@ export const connectionRouter = {
   // Limited per user; the service also coalesces live calls per connection.
   check: protectedProcedure
     .use(limitedTo("check"))
-    .input(byProvider)
+    .input(oneConnection)
     .output(healthView)
     .mutation(({ ctx, input }) =>
-      ctx.tokenService.checkConnection(ctx.caller.companyId, input.provider, ctx.requestContext),
+      ctx.tokenService.checkConnection(target(ctx.caller.companyId, input), ctx.requestContext),
     ),
 
   refresh: adminProcedure
-    .input(byProvider)
+    .input(oneConnection)
     .output(tokenStatus)
     .mutation(({ ctx, input }) =>
-      ctx.tokenService.refreshNow(ctx.caller.companyId, input.provider, ctx.requestContext),
+      ctx.tokenService.refreshNow(target(ctx.caller.companyId, input), ctx.requestContext),
     ),
 
   disconnect: adminProcedure
-    .input(byProvider)
+    .input(oneConnection)
     .output(z.object({ disconnected: z.literal(true) }))
     .mutation(async ({ ctx, input }) => {
-      await ctx.tokenService.disconnect(ctx.caller.companyId, input.provider, ctx.requestContext);
+      await ctx.tokenService.disconnect(target(ctx.caller.companyId, input), ctx.requestContext);
       return { disconnected: true as const };
     }),
 } satisfies TRPCRouterRecord;
