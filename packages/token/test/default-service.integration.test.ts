@@ -1,6 +1,8 @@
 import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { createClient } from "redis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createHarness, type Harness } from "./harness";
 
@@ -46,5 +48,34 @@ describe("the default service, built on demand in a process that owns it", () =>
     expect(outcome.message).toContain("TOKEN_ENCRYPTION_KEY");
     await run.exited;
     expect(await h.db.prisma.tokenSecret.count({ where: { companyId: "keyless-co" } })).toBe(0);
+  }, 60_000);
+});
+
+describe("the default service's provider call limits, from the environment", () => {
+  it("with REDIS_URL set keeps them in Redis under PROVIDER_CALL_LIMITS_PREFIX, lowered by PROVIDER_LIMITS", async () => {
+    const [tenant] = await h.pinOrganisations(1);
+    await h.connect(h.service(), "redis-limits-co", "xero");
+    const prefix = `test-${randomUUID()}`;
+    const run = startProcess(["fetch", "redis-limits-co", "xero", "Organisation", "3"], {
+      TOKEN_ENCRYPTION_KEY: h.keyHex,
+      REDIS_URL: "redis://127.0.0.1:6379",
+      PROVIDER_CALL_LIMITS_PREFIX: prefix,
+      PROVIDER_LIMITS: JSON.stringify({ xero: { requestsPerMinute: 2 } }),
+    });
+    // Two calls a minute: the third cannot have its turn within the 30 s a call may wait, so it is refused at once.
+    expect(await run.firstLine).toEqual({ ok: true, outcomes: [200, 200, "RATE_LIMITED"] });
+    // tokenService.close() closed the Redis client: nothing keeps the process up.
+    expect(await run.exited).toBe(0);
+    const redis = await createClient({ url: "redis://127.0.0.1:6379" }).connect();
+    try {
+      const base = `${prefix}:calls:{xero}:t:${tenant}`;
+      expect(await redis.zCard(`${base}:rate:minute`)).toBe(2);
+      expect(await redis.zCard(`${base}:rate:day`)).toBe(2);
+      expect(await redis.zCard(`${base}:holders`)).toBe(0); // released
+    } finally {
+      const keys = await redis.keys(`${prefix}:*`);
+      if (keys.length) await redis.del(keys);
+      await redis.close();
+    }
   }, 60_000);
 });
