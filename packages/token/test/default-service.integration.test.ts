@@ -1,9 +1,9 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { createClient } from "redis";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { createHarness, type Harness } from "./harness";
 
 let h: Harness;
@@ -11,6 +11,11 @@ beforeAll(async () => {
   h = await createHarness(inject("databaseUrl"));
 });
 afterAll(() => h.close());
+// A test that failed (or timed out) waiting for its process leaves none behind.
+const started: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of started.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+});
 
 /** Starts the fixture process with the default service wired from `env`; resolves its first line and its exit. */
 function startProcess(args: string[], env: Record<string, string>) {
@@ -18,6 +23,7 @@ function startProcess(args: string[], env: Record<string, string>) {
     cwd: join(import.meta.dirname, ".."),
     env: { ...process.env, NODE_ENV: "test", DATABASE_URL: inject("databaseUrl"), PROVIDER_SIMULATOR_URL: h.sim.url, ...env },
   });
+  started.push(child);
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
@@ -64,7 +70,7 @@ describe("the default service's provider call limits, from the environment", () 
     });
     // Two calls a minute: the third cannot have its turn within the 30 s a call may wait, so it is refused at once.
     expect(await run.firstLine).toEqual({ ok: true, outcomes: [200, 200, "RATE_LIMITED"] });
-    // tokenService.close() closed the Redis client: nothing keeps the process up.
+    // tokenService.close() closed the Redis client: nothing keeps the process up (its idle database pool ends within ~10 s).
     expect(await run.exited).toBe(0);
     const redis = await createClient({ url: "redis://127.0.0.1:6379" }).connect();
     try {
