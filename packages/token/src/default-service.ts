@@ -1,9 +1,11 @@
 import { dbEnv, getDatabase, runtimeMode } from "@tokenvault/db";
 import { Vault } from "@tokenvault/vault";
-import { keyRingFromEnv, oauthRedirectUri, providerSettingsFromEnv, refreshScheduleFromEnv, webhookMaxEndpointsFromEnv } from "./env";
+import { keyRingFromEnv, oauthRedirectUri, providerCallLimitsFromEnv, providerSettingsFromEnv, refreshScheduleFromEnv, webhookMaxEndpointsFromEnv } from "./env";
 import { defaultTokenMetrics } from "./metrics/token-metrics";
 import { pinoLogger } from "./pino-logger";
+import { connectLimitsRedis } from "./provider-calls/limits/redis-connection";
 import { providersFromSettings } from "./providers/from-settings";
+import { withLimitOverrides } from "./providers/limit-overrides";
 import { TokenService } from "./token-service";
 
 /**
@@ -26,11 +28,16 @@ export function getTokenService(): Promise<TokenService> {
 async function buildFromEnvironment(): Promise<TokenService> {
   const vault = new Vault(keyRingFromEnv());
   const settings = providerSettingsFromEnv();
-  const [database, providers] = await Promise.all([getDatabase(), providersFromSettings(settings)]);
+  const callLimits = providerCallLimitsFromEnv();
+  const [database, configured] = await Promise.all([getDatabase(), providersFromSettings(settings)]);
+  const providers = withLimitOverrides(configured, callLimits.overrides);
+  // The limits' Redis client is the slot store's: tokenService.close() closes it.
+  const limits = callLimits.backend.kind === "redis" ? { kind: "redis" as const, client: await connectLimitsRedis(callLimits.backend.url), owned: true, prefix: callLimits.backend.prefix } : { kind: "database" as const };
   return new TokenService({
     prisma: database.prisma,
     vault,
     providers,
+    providerCalls: { limits },
     logger: pinoLogger(),
     metrics: defaultTokenMetrics(),
     // PostgreSQL: one LISTEN connection wakes waiters. The embedded database: waiters poll.

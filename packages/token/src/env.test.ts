@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { createScratchRepository, type ScratchRepository } from "@tokenvault/db/testing";
 import { createKeyRing } from "@tokenvault/vault";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { providerSettingsFromEnv, resetTokenEnvCacheForTests } from "./env";
+import { providerCallLimitsFromEnv, providerSettingsFromEnv, resetTokenEnvCacheForTests } from "./env";
 
 const envModule = new URL("./env.ts", import.meta.url).href;
 const KEY_A = "a".repeat(64);
@@ -157,5 +157,79 @@ describe("token environment in this process", () => {
     expect(providerSettingsFromEnv().appUrl).toBe("https://first.example.com");
     resetTokenEnvCacheForTests();
     expect(providerSettingsFromEnv().appUrl).toBe("https://second.example.com");
+  });
+});
+
+describe("PROVIDER_CALL_LIMITS and PROVIDER_LIMITS", () => {
+  const NAMES = ["PROVIDER_CALL_LIMITS", "PROVIDER_CALL_LIMITS_PREFIX", "PROVIDER_LIMITS", "REDIS_URL"] as const;
+  const saved = Object.fromEntries(NAMES.map((name) => [name, process.env[name]]));
+  const read = (env: Partial<Record<(typeof NAMES)[number], string>>) => {
+    for (const name of NAMES) {
+      if (env[name] === undefined) delete process.env[name];
+      else process.env[name] = env[name];
+    }
+    resetTokenEnvCacheForTests();
+    return providerCallLimitsFromEnv();
+  };
+  const refusal = (env: Parameters<typeof read>[0]) => {
+    try {
+      read(env);
+    } catch (error) {
+      return error as { name: string; message: string; variable?: string };
+    }
+    throw new Error("accepted");
+  };
+  afterEach(() => {
+    for (const name of NAMES) {
+      if (saved[name] === undefined) delete process.env[name];
+      else process.env[name] = saved[name];
+    }
+    resetTokenEnvCacheForTests();
+  });
+
+  it("defaults to the database without REDIS_URL, and to Redis with it", () => {
+    expect(read({})).toEqual({ backend: { kind: "database" }, overrides: {} });
+    expect(read({ REDIS_URL: "redis://127.0.0.1:6379" })).toEqual({ backend: { kind: "redis", url: "redis://127.0.0.1:6379", prefix: "tokenvault" }, overrides: {} });
+  });
+
+  it("keeps the database when asked to, even with REDIS_URL set", () => {
+    expect(read({ PROVIDER_CALL_LIMITS: "database", REDIS_URL: "redis://127.0.0.1:6379" }).backend).toEqual({ kind: "database" });
+  });
+
+  it("refuses redis without REDIS_URL, naming both variables", () => {
+    const error = refusal({ PROVIDER_CALL_LIMITS: "redis" });
+    expect(error).toMatchObject({ name: "KeyConfigError", variable: "REDIS_URL" });
+    expect(error.message).toContain("PROVIDER_CALL_LIMITS=redis");
+  });
+
+  it("refuses a backend it does not know and a REDIS_URL that is not a Redis URL, without echoing it", () => {
+    expect(refusal({ PROVIDER_CALL_LIMITS: "memory" }).message).toContain("PROVIDER_CALL_LIMITS");
+    const error = refusal({ REDIS_URL: "http://user:s3cret-pass@127.0.0.1:6379" });
+    expect(error.message).toContain("REDIS_URL");
+    expect(error.message).not.toContain("s3cret-pass");
+  });
+
+  it("reads per-provider overrides", () => {
+    const limits = read({ PROVIDER_LIMITS: JSON.stringify({ xero: { requestsPerMinute: 30, tenantConcurrency: 2 }, quickbooks: { requestsPerDay: 100, concurrency: 3 } }) });
+    expect(limits.overrides).toEqual({ xero: { requestsPerMinute: 30, tenantConcurrency: 2 }, quickbooks: { requestsPerDay: 100, concurrency: 3 } });
+  });
+
+  it.each([
+    [{ xero: { requestsPerMinute: 0 } }, "xero.requestsPerMinute"],
+    [{ xero: { tenantConcurrency: -2 } }, "xero.tenantConcurrency"],
+    [{ xero: { requestsPerDay: 1.5 } }, "xero.requestsPerDay"],
+    [{ xero: { requestsPerHour: 10 } }, "requestsPerHour"],
+    [{ xero: 5 }, "xero"],
+  ])("refuses %j naming %s", (overrides, field) => {
+    const error = refusal({ PROVIDER_LIMITS: JSON.stringify(overrides) });
+    expect(error).toMatchObject({ name: "KeyConfigError", variable: "PROVIDER_LIMITS" });
+    expect(error.message).toContain(field);
+  });
+
+  it("refuses JSON that does not parse without repeating it", () => {
+    const error = refusal({ PROVIDER_LIMITS: "{xero: secret-looking-value" });
+    expect(error).toMatchObject({ variable: "PROVIDER_LIMITS" });
+    expect(error.message).toContain("not valid JSON");
+    expect(error.message).not.toContain("secret-looking-value");
   });
 });

@@ -29,6 +29,14 @@ function readEnvVariables() {
       TOKEN_CACHE: z.enum(["on", "off"]).default("on"),
       // Webhook endpoints a company may have (each event fans out to all of them).
       WEBHOOK_MAX_ENDPOINTS: z.coerce.number().int().min(1).max(100).default(10),
+      // Where tokenService.fetch keeps the limits shared by every process (default below: Redis when REDIS_URL is set).
+      PROVIDER_CALL_LIMITS: z.enum(["database", "redis"]).optional(),
+      // Read as the store reads it (packages/store/src/env.ts): one Redis for the whole deployment.
+      REDIS_URL: optionalText.refine((v) => v === undefined || /^rediss?:\/\/[^\s]+$/.test(v), { message: "must be a redis:// or rediss:// URL" }),
+      // Keys of the shared limits start with it: deployments (or test runs) sharing one Redis keep apart.
+      PROVIDER_CALL_LIMITS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be 1 to 64 letters, digits, _ . or -").default("tokenvault"),
+      // JSON per provider id: lower limits than the provider's definition (parsed by providerCallLimitsFromEnv).
+      PROVIDER_LIMITS: optionalText,
     },
     ...envSource("token", KeyConfigError.fromEnv),
   });
@@ -120,6 +128,52 @@ function buildProviderSettings(env: TokenEnv): ProviderSettings {
 /** How many webhook endpoints a company may have (WEBHOOK_MAX_ENDPOINTS, 1 to 100, default 10). */
 export function webhookMaxEndpointsFromEnv(): number {
   return readEnv().WEBHOOK_MAX_ENDPOINTS;
+}
+
+/** A provider's limits an operator may lower (PROVIDER_LIMITS): the fields of ProviderLimits, each a positive integer. */
+const limitOverrideSchema = z.record(
+  z.string().min(1),
+  z.strictObject({
+    requestsPerMinute: z.number().int().positive(),
+    requestsPerDay: z.number().int().positive(),
+    tenantConcurrency: z.number().int().positive().max(100),
+    concurrency: z.number().int().positive().max(100),
+  }).partial(),
+);
+export type ProviderLimitOverrides = z.infer<typeof limitOverrideSchema>;
+
+export interface ProviderCallLimitSettings {
+  /** Where the shared limits live: the token database, or the Redis at `url`. */
+  backend: { kind: "database" } | { kind: "redis"; url: string; prefix: string };
+  /** Per provider id (as written; the wiring resolves aliases and refuses unknown ids). */
+  overrides: ProviderLimitOverrides;
+}
+
+/**
+ * tokenService.fetch's shared limits: PROVIDER_CALL_LIMITS (database | redis; default redis when
+ * REDIS_URL is set) and PROVIDER_LIMITS. Errors name the variable and the field, never a value.
+ */
+export function providerCallLimitsFromEnv(): ProviderCallLimitSettings {
+  const env = readEnv();
+  const kind = env.PROVIDER_CALL_LIMITS ?? (env.REDIS_URL ? "redis" : "database");
+  if (kind === "redis" && !env.REDIS_URL) throw new KeyConfigError("REDIS_URL", "is not set: PROVIDER_CALL_LIMITS=redis needs it.");
+  return { backend: kind === "redis" ? { kind, url: env.REDIS_URL!, prefix: env.PROVIDER_CALL_LIMITS_PREFIX } : { kind }, overrides: parseLimitOverrides(env.PROVIDER_LIMITS) };
+}
+
+function parseLimitOverrides(json: string | undefined): ProviderLimitOverrides {
+  if (json === undefined) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    // JSON.parse's message quotes the input: not repeated.
+    throw new KeyConfigError("PROVIDER_LIMITS", "is not valid JSON: expected an object per provider id, e.g. {\"xero\":{\"requestsPerMinute\":30}}.");
+  }
+  const parsed = limitOverrideSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  // Paths and zod's messages (which name keys and bounds, not values).
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "(top level)"}: ${issue.message}`);
+  throw new KeyConfigError("PROVIDER_LIMITS", `is invalid: ${problems.join("; ")}.`);
 }
 
 /** The background worker's schedule (WORKER_REFRESH_AHEAD_SECONDS, WORKER_GENERIC_IDLE_DAYS), for the worker and the next refresh the dashboard shows. */

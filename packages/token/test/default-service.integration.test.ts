@@ -1,7 +1,9 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createClient } from "redis";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { createHarness, type Harness } from "./harness";
 
 let h: Harness;
@@ -9,6 +11,11 @@ beforeAll(async () => {
   h = await createHarness(inject("databaseUrl"));
 });
 afterAll(() => h.close());
+// A test that failed (or timed out) waiting for its process leaves none behind.
+const started: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of started.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+});
 
 /** Starts the fixture process with the default service wired from `env`; resolves its first line and its exit. */
 function startProcess(args: string[], env: Record<string, string>) {
@@ -16,6 +23,7 @@ function startProcess(args: string[], env: Record<string, string>) {
     cwd: join(import.meta.dirname, ".."),
     env: { ...process.env, NODE_ENV: "test", DATABASE_URL: inject("databaseUrl"), PROVIDER_SIMULATOR_URL: h.sim.url, ...env },
   });
+  started.push(child);
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
@@ -46,5 +54,34 @@ describe("the default service, built on demand in a process that owns it", () =>
     expect(outcome.message).toContain("TOKEN_ENCRYPTION_KEY");
     await run.exited;
     expect(await h.db.prisma.tokenSecret.count({ where: { companyId: "keyless-co" } })).toBe(0);
+  }, 60_000);
+});
+
+describe("the default service's provider call limits, from the environment", () => {
+  it("with REDIS_URL set keeps them in Redis under PROVIDER_CALL_LIMITS_PREFIX, lowered by PROVIDER_LIMITS", async () => {
+    const [tenant] = await h.pinOrganisations(1);
+    await h.connect(h.service(), "redis-limits-co", "xero");
+    const prefix = `test-${randomUUID()}`;
+    const run = startProcess(["fetch", "redis-limits-co", "xero", "Organisation", "3"], {
+      TOKEN_ENCRYPTION_KEY: h.keyHex,
+      REDIS_URL: "redis://127.0.0.1:6379",
+      PROVIDER_CALL_LIMITS_PREFIX: prefix,
+      PROVIDER_LIMITS: JSON.stringify({ xero: { requestsPerMinute: 2 } }),
+    });
+    // Two calls a minute: the third cannot have its turn within the 30 s a call may wait, so it is refused at once.
+    expect(await run.firstLine).toEqual({ ok: true, outcomes: [200, 200, "RATE_LIMITED"] });
+    // tokenService.close() closed the Redis client: nothing keeps the process up (its idle database pool ends within ~10 s).
+    expect(await run.exited).toBe(0);
+    const redis = await createClient({ url: "redis://127.0.0.1:6379" }).connect();
+    try {
+      const base = `${prefix}:calls:{xero}:t:${tenant}`;
+      expect(await redis.zCard(`${base}:rate:minute`)).toBe(2);
+      expect(await redis.zCard(`${base}:rate:day`)).toBe(2);
+      expect(await redis.zCard(`${base}:holders`)).toBe(0); // released
+    } finally {
+      const keys = await redis.keys(`${prefix}:*`);
+      if (keys.length) await redis.del(keys);
+      await redis.close();
+    }
   }, 60_000);
 });

@@ -22,7 +22,13 @@ export { DEFAULT_CALL_OPTIONS, ProviderClient, type ProviderCallOptions, type Pr
 export type CallLimitsBackend =
   | { kind: "memory" }
   | { kind: "database" }
-  | { kind: "redis"; client: Pick<ReturnType<typeof createClient>, "eval" | "zRem" | "close" | "duplicate">; prefix?: string };
+  | {
+      kind: "redis";
+      client: Pick<ReturnType<typeof createClient>, "eval" | "zRem" | "close" | "duplicate">;
+      prefix?: string;
+      /** true: the slot store closes the client on tokenService.close() (the default service's own client). */
+      owned?: boolean;
+    };
 
 /** How tokenService.fetch is configured (TokenServiceDeps.providerCalls). */
 export interface ProviderCallsConfig {
@@ -42,7 +48,7 @@ export function slotStoreFor(backend: CallLimitsBackend, prisma: PrismaClient): 
     case "database":
       return new PostgresSlotStore(prisma);
     case "redis":
-      return new RedisSlotStore(backend.client, false, backend.prefix);
+      return new RedisSlotStore(backend.client, backend.owned ?? false, backend.prefix);
   }
 }
 

@@ -1,0 +1,59 @@
+// The node-redis client of the default service's shared limits (PROVIDER_CALL_LIMITS=redis), built
+// as the token store builds its own (packages/store/src/backends/redis-connection.ts): bounded
+// connect and command timeouts, no offline queue (a call while Redis is away fails at once instead
+// of waiting), and a capped, jittered reconnect that never gives up, so the client recovers by itself.
+import { createClient } from "redis";
+
+const CONNECT_TIMEOUT_MS = 250;
+// A slot script is one round trip; a second covers a busy server without letting a call hang.
+const COMMAND_TIMEOUT_MS = 1_000;
+const FIRST_CONNECTION_MS = 2_000;
+
+/** Capped exponential backoff with up to 20 % jitter (as the store's reconnectDelay), so a fleet does not reconnect in step. */
+function reconnectDelay(retries: number): number {
+  const delay = Math.min(2_000, 50 * 2 ** Math.min(retries, 30));
+  return Math.round(delay * (0.8 + 0.2 * Math.random()));
+}
+
+/** The URL's host and port, never its credentials (what a log may show). */
+function endpointOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return "redis";
+  }
+}
+
+/** Connected before the service is built (a wrong REDIS_URL fails at start-up, not at the first call); closed by the slot store. */
+export async function connectLimitsRedis(url: string, log: (message: string) => void = (message) => console.warn(message)) {
+  const client = createClient({
+    url,
+    name: "tokenvault-provider-limits",
+    disableOfflineQueue: true,
+    commandOptions: { timeout: COMMAND_TIMEOUT_MS },
+    socket: { connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy: reconnectDelay },
+  });
+  // An 'error' event nobody listens to crashes the process; one line per outage, not per attempt.
+  let failing = false;
+  client.on("error", (error: unknown) => {
+    if (failing) return;
+    failing = true;
+    log(`provider call limits: Redis at ${endpointOf(url)} unreachable (${error instanceof Error ? error.constructor.name : typeof error}); reconnecting`);
+  });
+  client.on("ready", () => {
+    if (failing) log(`provider call limits: Redis at ${endpointOf(url)} reachable again`);
+    failing = false;
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const connecting = client.connect();
+  try {
+    await Promise.race([connecting, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no connection within ${FIRST_CONNECTION_MS} ms`)), FIRST_CONNECTION_MS)))]);
+  } catch {
+    connecting.catch(() => {}); // rejects once destroyed
+    client.destroy();
+    throw new Error(`provider call limits: Redis at ${endpointOf(url)} is unreachable (REDIS_URL, PROVIDER_CALL_LIMITS=redis)`);
+  } finally {
+    clearTimeout(timer);
+  }
+  return client;
+}
