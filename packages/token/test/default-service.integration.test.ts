@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
+import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import { createClient } from "redis";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
@@ -16,6 +17,17 @@ const started: ChildProcess[] = [];
 afterEach(() => {
   for (const child of started.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
 });
+
+/** A loopback port nothing listens on (taken, then released). */
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
 
 /** Starts the fixture process with the default service wired from `env`; resolves its first line and its exit. */
 function startProcess(args: string[], env: Record<string, string>) {
@@ -83,5 +95,19 @@ describe("the default service's provider call limits, from the environment", () 
       if (keys.length) await redis.del(keys);
       await redis.close();
     }
+  }, 60_000);
+
+  it("with Redis unreachable at start-up still builds the service: tokens are read, a provider call is refused as VAULT_UNAVAILABLE, unsent", async () => {
+    await h.connect(h.service(), "redis-down-co", "quickbooks");
+    const closed = await freeLoopbackPort(); // nothing listens there
+    const served = async () => (await h.sim.apiUsage()).apps.reduce((n, app) => n + app.served, 0);
+    const before = await served();
+    const run = startProcess(["fetch", "redis-down-co", "quickbooks", "companyinfo/1", "1"], { TOKEN_ENCRYPTION_KEY: h.keyHex, REDIS_URL: `redis://127.0.0.1:${closed}` });
+    expect(await run.firstLine).toEqual({ ok: true, outcomes: ["VAULT_UNAVAILABLE"] });
+    expect(await served()).toBe(before);
+    // Closing the service closes the reconnecting client too, and writes the queued audit rows.
+    expect(await run.exited).toBe(0);
+    const reads = await h.db.prisma.auditLog.count({ where: { companyId: "redis-down-co", action: "TOKEN_READ", outcome: "SUCCESS" } });
+    expect(reads).toBeGreaterThanOrEqual(1);
   }, 60_000);
 });

@@ -187,7 +187,14 @@ export class ProviderClient {
   /** The call's turn under the limits (none without a limiter). */
   private async turn(scope: CallScope, settings: CallLimitSettings, deadline: number, signal: AbortSignal | undefined, observation: CallObservation): Promise<CallPermit | null> {
     if (!this.deps.limiter) return null;
-    const permit = await this.deps.limiter.acquire(scope, settings, deadline, signal);
+    let permit: CallPermit;
+    try {
+      permit = await this.deps.limiter.acquire(scope, settings, deadline, signal);
+    } catch (error) {
+      if (error instanceof TokenError || signal?.aborted) throw error;
+      // The shared limits' store (Redis or the database) did not answer: no turn, so nothing is sent.
+      throw new TokenError("VAULT_UNAVAILABLE", "Tokenvault's shared call limits are not answering; the call was not sent. Try again shortly.", { cause: error });
+    }
     observation.waited(permit.waitedMs, permit.remaining, scope.tenant);
     return permit;
   }

@@ -24,7 +24,12 @@ function endpointOf(url: string): string {
   }
 }
 
-/** Connected before the service is built (a wrong REDIS_URL fails at start-up, not at the first call); closed by the slot store. */
+/**
+ * Connecting, with the first connection awaited at most FIRST_CONNECTION_MS: an unreachable Redis
+ * at start-up is logged and the client keeps reconnecting, but the service is still built, since
+ * tokens never depend on it (only tokenService.fetch's limits do, and they fail at once while it
+ * is away). Closed by the slot store.
+ */
 export async function connectLimitsRedis(url: string, log: (message: string) => void = (message) => console.warn(message)) {
   const client = createClient({
     url,
@@ -49,9 +54,8 @@ export async function connectLimitsRedis(url: string, log: (message: string) => 
   try {
     await Promise.race([connecting, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no connection within ${FIRST_CONNECTION_MS} ms`)), FIRST_CONNECTION_MS)))]);
   } catch {
-    connecting.catch(() => {}); // rejects once destroyed
-    client.destroy();
-    throw new Error(`provider call limits: Redis at ${endpointOf(url)} is unreachable (REDIS_URL, PROVIDER_CALL_LIMITS=redis)`);
+    connecting.catch(() => {}); // the reconnect strategy goes on; 'ready' logs its return
+    log(`provider call limits: Redis at ${endpointOf(url)} not reachable at start-up (REDIS_URL, PROVIDER_CALL_LIMITS=redis); provider calls fail until it is`);
   } finally {
     clearTimeout(timer);
   }
