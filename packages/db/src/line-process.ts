@@ -29,6 +29,9 @@ export class LineProcess {
       env: { ...process.env, ...env },
     });
     this.child.stderr.on("data", (chunk: Buffer) => (this.stderr += chunk.toString()));
+    // A child exiting while a line is on its way closes stdin under the write (EPIPE): its exit,
+    // with its stderr, is what reports it (next() rejects; stop() sees it ended), not a crash here.
+    this.child.stdin.on("error", () => undefined);
     this.child.once("exit", (code) => {
       this.exited = new Error(`worker exited (${code}):\n${this.stderr}`);
       this.onExit?.(this.exited);
