@@ -1,31 +1,23 @@
 import type OAuthClient from "intuit-oauth";
 import type { XeroClient } from "xero-node";
-import type { PrismaClient } from "@tokenvault/db";
-import type { Vault } from "@tokenvault/vault";
-import { AuditTrail, type SessionsEnded } from "./audit/audit-trail";
-import { ConnectionCheck } from "./checks/connection-check";
-import { systemClock, type Clock } from "./clock";
-import { ConnectFlow } from "./connect/connect-flow";
+import type { AuditTrail, SessionsEnded } from "./audit/audit-trail";
+import type { ConnectionCheck } from "./checks/connection-check";
+import type { ConnectFlow } from "./connect/connect-flow";
 import { disconnect } from "./connect/disconnect";
 import { purgeExpiredOAuthStates } from "./connect/oauth-state-purge";
-import { RevocationQueue, type RevocationRetryReport } from "./connect/revocation-queue";
-import { ConnectionStore, type ConnectionSelector } from "./connections/connection-store";
-import { GrantStore } from "./connections/grant-store";
-import { ConnectionUpkeepStore } from "./connections/connection-upkeep-store";
-import { TokenLifecycle, type ExpiringToken } from "./tokens/token-lifecycle";
-import { consoleLogger, type Logger } from "./logger";
-import type { TokenMetrics } from "./metrics/token-metrics";
-import type { ProviderRegistry } from "./providers/registry";
+import type { RevocationQueue, RevocationRetryReport } from "./connect/revocation-queue";
+import type { ConnectionSelector } from "./connections/connection-store";
+import { failClosedOnDatabase } from "./database-unavailable";
+import type { TokenServiceOptions } from "./options";
+import type { ConnectionRef, ProviderClient, ProviderFetchInit } from "./provider-calls";
 import { upkeepFactsOf, type UpkeepFacts } from "./providers/definitions";
 import type { SdkClient } from "./providers/types";
-import { ConnectionEvents } from "./refresh/connection-events";
 import { refreshConnection, type ConnectionRefresh, type ConnectionRefreshOptions, type ConnectionRefreshReason } from "./refresh/connection-refresh";
-import { SecretStore } from "./secrets/secret-store";
-import { StaticSecrets, type StaticSecretKind } from "./secrets/static-secrets";
-import { DEFAULT_OPTIONS, type TokenServiceOptions } from "./options";
+import type { StaticSecretKind, StaticSecrets } from "./secrets/static-secrets";
 import type { ServiceParts } from "./service-parts";
-import { TokenCache } from "./tokens/token-cache";
-import { TokenReader } from "./tokens/token-reader";
+import { wireService, type ServiceWiring, type TokenServiceDeps } from "./service-wiring";
+import type { ExpiringToken, TokenLifecycle } from "./tokens/token-lifecycle";
+import type { TokenReader } from "./tokens/token-reader";
 import type {
   AuthorizationRequest,
   CallbackResult,
@@ -37,59 +29,28 @@ import type {
   TokenStatus,
   ValidToken,
 } from "./types";
-import { ConnectionViews } from "./views/connection-views";
+import type { ConnectionViews } from "./views/connection-views";
 import type { ConnectionHistoryDay, HistoryRange } from "./views/connection-history";
-import { WebhookDeliveries } from "./webhooks/webhook-deliveries";
-import { WebhookEndpoints } from "./webhooks/webhook-endpoints";
-import { failClosedMethods, failClosedOnDatabase } from "./database-unavailable";
-import { ApiKeys, CompanyConnections } from "./api-keys";
 
-/** Active API keys a company may hold at once. */
-const MAX_API_KEYS = 25;
-import { secretOf } from "./connections/connection";
-import { createProviderClient, type ConnectionRef, type ProviderCallsConfig, type ProviderClient, type ProviderFetchInit } from "./provider-calls";
-
-export interface TokenServiceDeps {
-  prisma: PrismaClient;
-  /** A Vault exists only with a valid key ring: a service cannot be built keyless (fail closed). */
-  vault: Vault;
-  providers: ProviderRegistry;
-  clock?: Clock;
-  logger?: Logger;
-  /** Where refreshes, waits, lease contention, provider errors and vault operations are counted. Default: none. */
-  metrics?: TokenMetrics;
-  /** Overrides of DEFAULT_OPTIONS. */
-  options?: Partial<TokenServiceOptions>;
-  /**
-   * PostgreSQL URL of the same database: the service holds one LISTEN connection there, and a
-   * caller waiting for another process's refresh is woken by its NOTIFY. Without it (the
-   * embedded database), waiters poll.
-   */
-  listenDatabaseUrl?: string;
-  /** tokenService.fetch: where the shared limits live (default: this database), call options, limit overrides. */
-  providerCalls?: ProviderCallsConfig;
-}
+export type { TokenServiceDeps } from "./service-wiring";
 
 /**
  * The token service's front door: the documented API, each method handed to the module named
  * after what it does (tokens/, views/, checks/, connect/, connections/, secrets/). It receives
- * every dependency as a plain value; `getTokenService()` in index.ts is only wiring. Over 300
- * lines on purpose: it is the one page listing the whole API, each method a line or two with its
- * contract; the work lives in the modules.
+ * every dependency as a plain value and builds its modules in service-wiring.ts;
+ * `getTokenService()` in index.ts is only wiring. Over 300 lines on purpose: it is the one page
+ * listing the whole API, each method a line or two with its contract; the work lives in the modules.
  */
 export class TokenService {
   readonly options: TokenServiceOptions;
   /** The background worker's columns of each connection (failing days, incidents, warnings); a database outage is VAULT_UNAVAILABLE. */
-  readonly upkeep: Pick<ConnectionUpkeepStore, "listDue" | "listByIds" | "countFailureDay" | "openIncident" | "recover" | "markHorizonWarning">;
+  readonly upkeep: ServiceWiring["upkeep"];
   /** Per-company webhook endpoints and their delivery log (the dashboard and the worker use them); a database outage is VAULT_UNAVAILABLE. */
-  readonly webhooks: {
-    endpoints: Pick<WebhookEndpoints, "create" | "list" | "setEnabled" | "remove" | "require" | "target">;
-    deliveries: Pick<WebhookDeliveries, "record" | "sendTest" | "list" | "unqueued" | "markQueued" | "get" | "recordAttempt" | "purgeFinished" | "cancel">;
-  };
+  readonly webhooks: ServiceWiring["webhooks"];
   /** Company API keys for /api/v1 (docs/http-api.md): created, listed, revoked, presented keys authenticated, calls audited. */
-  readonly apiKeys: Pick<ApiKeys, "create" | "list" | "revoke" | "authenticate" | "recordCall">;
+  readonly apiKeys: ServiceWiring["apiKeys"];
   /** A company's connections by id (/api/v1): another company's id is NOT_FOUND. */
-  readonly companyConnections: Pick<CompanyConnections, "list" | "require" | "token">;
+  readonly companyConnections: ServiceWiring["companyConnections"];
   private readonly audit: AuditTrail;
   private readonly tokens: TokenReader;
   private readonly views: ConnectionViews;
@@ -102,68 +63,24 @@ export class TokenService {
   private readonly calls: ProviderClient;
 
   constructor(deps: TokenServiceDeps) {
-    const logger = deps.logger ?? consoleLogger;
-    this.options = { ...DEFAULT_OPTIONS, ...deps.options };
-    this.audit = new AuditTrail(deps.prisma, logger);
-    const clock = deps.clock ?? systemClock;
-    const deliveries = new WebhookDeliveries({ prisma: deps.prisma, clock });
-    const heartbeat = { heartbeatMs: this.options.listenerHeartbeatMs, heartbeatTimeoutMs: this.options.listenerHeartbeatTimeoutMs, metrics: deps.metrics ?? null };
-    const events = deps.listenDatabaseUrl ? new ConnectionEvents(deps.listenDatabaseUrl, logger, heartbeat) : null;
-    // The cache only exists with a listener to keep it consistent, and serves only while it is up (proven alive).
-    const cache = this.options.tokenCache && events ? new TokenCache(deps.metrics ?? null, this.options.tokenCacheStallMs, () => events.up) : null;
-    if (cache) events?.observe(cache);
-    const connections = new ConnectionStore(deps.prisma);
-    this.parts = {
-      prisma: deps.prisma,
-      providers: deps.providers,
-      connections,
-      grants: new GrantStore(deps.prisma, this.audit, connections),
-      secrets: new SecretStore(deps.vault, logger, deps.metrics ?? null),
-      audit: this.audit,
-      clock,
-      logger,
-      metrics: deps.metrics ?? null,
+    const wired = wireService(deps, { getValidToken: (target, options) => this.getValidToken(target, options) });
+    ({
       options: this.options,
-      events,
-      webhooks: deliveries,
-      cache,
-    };
-    const policy = { allowPrivateNetworks: this.options.allowPrivateWebhookTargets };
-    const endpoints = new WebhookEndpoints({ prisma: deps.prisma, secrets: this.parts.secrets, audit: this.audit, clock, policy, maxEndpoints: this.options.maxWebhookEndpoints });
-    this.webhooks = {
-      endpoints: failClosedMethods(endpoints, ["create", "list", "setEnabled", "remove", "require", "target"]),
-      deliveries: failClosedMethods(deliveries, ["record", "sendTest", "list", "unqueued", "markQueued", "get", "recordAttempt", "purgeFinished", "cancel"]),
-    };
-    this.upkeep = failClosedMethods(new ConnectionUpkeepStore(deps.prisma), ["listDue", "listByIds", "countFailureDay", "openIncident", "recover", "markHorizonWarning"]);
-    void this.parts.events?.start();
-    this.tokens = new TokenReader(this.parts);
-    this.views = new ConnectionViews(this.parts);
-    this.checks = new ConnectionCheck(this.parts, this.tokens);
-    this.revocations = new RevocationQueue(this.parts);
-    this.connectFlow = new ConnectFlow(this.parts, this.revocations);
-    this.lifecycle = new TokenLifecycle(this.parts);
-    this.staticSecrets = new StaticSecrets(this.parts);
-    const apiKeys = new ApiKeys({ prisma: deps.prisma, audit: this.audit, clock, maxKeys: MAX_API_KEYS });
-    this.apiKeys = { ...failClosedMethods(apiKeys, ["create", "list", "revoke", "authenticate"]), recordCall: (...args) => apiKeys.recordCall(...args) };
-    const companyConnections = new CompanyConnections({
-      connections: this.parts.connections,
+      parts: this.parts,
+      audit: this.audit,
+      tokens: this.tokens,
       views: this.views,
-      validToken: (connectionId, userId, context) => this.tokens.validTokenFor({ connectionId }, userId, { context }),
-    });
-    this.companyConnections = failClosedMethods(companyConnections, ["list", "require", "token"]);
-    this.calls = createProviderClient(deps.providerCalls ?? {}, {
-      prisma: deps.prisma,
-      providers: deps.providers,
-      metrics: deps.metrics?.providerCalls ?? null,
-      service: {
-        getValidToken: (target, options) => this.getValidToken(target, options),
-        resolveConnection: async (selector) => (await this.parts.connections.resolve(selector)).connection,
-        invalidateGrant: async (connectionId, reason) => {
-          const refresh = secretOf((await this.parts.connections.resolve({ connectionId })).grant, "REFRESH_TOKEN");
-          if (refresh) await this.lifecycle.markInvalid(refresh.id, reason);
-        },
-      },
-    });
+      checks: this.checks,
+      connectFlow: this.connectFlow,
+      revocations: this.revocations,
+      lifecycle: this.lifecycle,
+      staticSecrets: this.staticSecrets,
+      calls: this.calls,
+      webhooks: this.webhooks,
+      upkeep: this.upkeep,
+      apiKeys: this.apiKeys,
+      companyConnections: this.companyConnections,
+    } = wired);
   }
 
   // --- Tokens ------------------------------------------------------------------------------
