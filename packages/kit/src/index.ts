@@ -6,3 +6,4 @@ export { loadOrCreateDevSecret, loadRootEnvFile, repoRoot } from "./paths";
 export { systemClock, type Clock } from "./clock";
 export { consoleLogger, silentLogger, type Logger } from "./logger";
 export { SingleFlight } from "./single-flight";
+export { IoWatermark } from "./io-watermark";

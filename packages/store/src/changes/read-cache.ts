@@ -4,7 +4,7 @@ import type { StoreCodec } from "../codec";
 import { resolveOptions, type StoreOptions } from "../options";
 import type { TokenMetadata, TokenStore } from "../types";
 import type { ChangeFeed, ChangeObserver } from "./change-feed";
-import { IoWatermark } from "./io-watermark";
+import { IoWatermark } from "@tokenvault/kit";
 
 export interface StoreReadCacheOptions extends StoreOptions {
   /**

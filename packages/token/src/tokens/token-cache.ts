@@ -3,7 +3,7 @@ import { inspect } from "node:util";
 import type { CacheMissReason, TokenMetrics } from "../metrics/token-metrics";
 import type { ConnectionObserver } from "../refresh/connection-events";
 import { refreshMarginFor } from "../refresh/freshness";
-import { IoWatermark } from "./io-watermark";
+import { IoWatermark } from "@tokenvault/kit";
 import type { ProviderTenant, ValidToken } from "../types";
 
 /** Taken before a database read; an entry built from that read is stored only if nothing about it was notified since. */
