@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { mkdirSync } from "node:fs";
 import { type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser } from "./browser";
+import { launchBrowser, signInAs } from "./browser";
 import { startHttpApp, type HttpApp } from "./http-app";
 
 // The API keys page in Chromium against the production build: an admin creates a key (shown
@@ -15,13 +15,7 @@ describe("the API keys page in a real browser", () => {
   let browser: Browser;
   let page: Page;
 
-  async function signIn(userId: string) {
-    await page.goto(`${app.url}/sign-in`);
-    await page.getByLabel("User").selectOption(userId);
-    await page.getByLabel("Password").fill("tokenvault");
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.waitForURL(/\/connections/);
-  }
+  const signIn = (userId: string) => signInAs(page, app.url, userId);
 
   const listWith = (key: string) => fetch(`${app.url}/api/v1/connections`, { headers: { authorization: `Bearer ${key}` } });
 

@@ -1,7 +1,7 @@
 import { type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appRouter } from "~/server/api/root";
-import { launchBrowser } from "./browser";
+import { launchBrowser, signInAs } from "./browser";
 import { queryInput, signInOverHttp, startHttpApp, superjsonBody, type HttpApp } from "./http-app";
 
 // Issue 12's attack, in Chromium against the production build: sign in, copy the session
@@ -28,13 +28,7 @@ describe("sign-out and the sessions page in a real browser", () => {
       ? fetch(`${app.url}/api/trpc/${procedure.path}?${queryInput({ provider: "quickbooks" })}`, { headers: { cookie } })
       : fetch(`${app.url}/api/trpc/${procedure.path}`, { method: "POST", headers: { cookie, "content-type": "application/json" }, body: superjsonBody({ provider: "quickbooks" }) });
 
-  async function signIn(userId: string) {
-    await page.goto(`${app.url}/sign-in`);
-    await page.getByLabel("User").selectOption(userId);
-    await page.getByLabel("Password").fill("tokenvault");
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.waitForURL(/\/connections/);
-  }
+  const signIn = (userId: string) => signInAs(page, app.url, userId);
 
   const list = (cookie: string) => fetch(`${app.url}/api/trpc/connection.list?${queryInput(undefined)}`, { headers: { cookie } }).then((r) => r.status);
   const sessionEnds = async () =>

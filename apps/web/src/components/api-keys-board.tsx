@@ -3,9 +3,9 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useTRPC } from "~/trpc/react";
+import { LoadingOrFailed, NoticeBanner, ShownOnce, type Notice } from "./board-parts";
 import { relative } from "./format";
 
-type Notice = { tone: "ok" | "bad"; text: string };
 type Scope = "connections:read" | "tokens:read" | "proxy";
 
 const SCOPES: { scope: Scope; label: string }[] = [
@@ -46,24 +46,15 @@ export function ApiKeysBoard() {
   }
   const toggle = (scope: Scope) => setScopes((current) => (current.includes(scope) ? current.filter((s) => s !== scope) : [...current, scope]));
 
-  if (keys.isPending) return <p aria-busy="true" className="card muted">Loading API keys…</p>;
-  if (keys.isError) return <p role="alert" className="banner bad">API keys could not be loaded: {keys.error.message}</p>;
+  if (keys.isPending || keys.isError) return <LoadingOrFailed query={keys} what="API keys" />;
 
   return (
     <>
-      {message && (
-        <p role={message.tone === "bad" ? "alert" : "status"} className={`banner ${message.tone}`}>
-          {message.text}
-        </p>
-      )}
+      <NoticeBanner notice={message} />
       {created && (
-        <section role="status" className="banner ok" data-testid="new-api-key">
-          <p>Key “{created.name}” created. It is shown this once: copy it into your service&apos;s secrets now.</p>
-          <code>{created.key}</code>{" "}
-          <button type="button" onClick={() => setCreated(null)}>
-            I have copied it
-          </button>
-        </section>
+        <ShownOnce testId="new-api-key" value={created.key} onDone={() => setCreated(null)}>
+          Key “{created.name}” created. It is shown this once: copy it into your service&apos;s secrets now.
+        </ShownOnce>
       )}
       <section className="card" aria-labelledby="create-key">
         <h2 id="create-key">Create a key</h2>

@@ -3,9 +3,9 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTRPC } from "~/trpc/react";
+import { LoadingOrFailed, NoticeBanner, type Notice } from "./board-parts";
 import { relative } from "./format";
 
-type Notice = { tone: "ok" | "bad"; text: string };
 
 /** The caller's sessions (end one or all) and, for an administrator, the company's members (end all of one's). */
 export function SessionsBoard({ isAdmin, companyId }: { isAdmin: boolean; companyId: string }) {
@@ -34,16 +34,11 @@ export function SessionsBoard({ isAdmin, companyId }: { isAdmin: boolean; compan
     }),
   );
 
-  if (list.isPending) return <p aria-busy="true" className="card muted">Loading sessions…</p>;
-  if (list.isError) return <p role="alert" className="banner bad">Sessions could not be loaded: {list.error.message}</p>;
+  if (list.isPending || list.isError) return <LoadingOrFailed query={list} what="sessions" />;
 
   return (
     <>
-      {message && (
-        <p role={message.tone === "bad" ? "alert" : "status"} className={`banner ${message.tone}`}>
-          {message.text}
-        </p>
-      )}
+      <NoticeBanner notice={message} />
       <section className="card" aria-labelledby="own-sessions">
         <h2 id="own-sessions">Your sessions</h2>
         <table>

@@ -3,9 +3,9 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useTRPC } from "~/trpc/react";
+import { LoadingOrFailed, NoticeBanner, ShownOnce, type Notice } from "./board-parts";
 import { relative } from "./format";
 
-type Notice = { tone: "ok" | "bad"; text: string };
 
 /** A delivery's state in words: delivered, waiting for its next attempt, or given up. */
 function deliveryState(d: { deliveredAt: Date | null; nextAttemptAt: Date | null; attempts: number; lastError: string | null }): string {
@@ -51,27 +51,16 @@ export function WebhooksBoard() {
     create.mutate({ url, ...(secret.trim() ? { secret } : {}) });
   }
 
-  if (endpoints.isPending) return <p aria-busy="true" className="card muted">Loading webhook endpoints…</p>;
-  if (endpoints.isError) return <p role="alert" className="banner bad">Webhook endpoints could not be loaded: {endpoints.error.message}</p>;
+  if (endpoints.isPending || endpoints.isError) return <LoadingOrFailed query={endpoints} what="webhook endpoints" />;
   const urlOf = new Map(endpoints.data.map((e) => [e.id, e.url]));
 
   return (
     <>
-      {message && (
-        <p role={message.tone === "bad" ? "alert" : "status"} className={`banner ${message.tone}`}>
-          {message.text}
-        </p>
-      )}
+      <NoticeBanner notice={message} />
       {created && (
-        <section role="status" className="banner ok" data-testid="new-secret">
-          <p>
-            Endpoint {created.url} added. Its signing secret is shown this once: copy it into your receiver now.
-          </p>
-          <code>{created.secret}</code>{" "}
-          <button type="button" onClick={() => setCreated(null)}>
-            I have copied it
-          </button>
-        </section>
+        <ShownOnce testId="new-secret" value={created.secret} onDone={() => setCreated(null)}>
+          Endpoint {created.url} added. Its signing secret is shown this once: copy it into your receiver now.
+        </ShownOnce>
       )}
       <section className="card" aria-labelledby="add-endpoint">
         <h2 id="add-endpoint">Add an endpoint</h2>
