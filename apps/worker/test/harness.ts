@@ -51,7 +51,8 @@ export interface Harness {
   /** Moves the service's clock and the simulator's together (the worker's too, when given `h.clock`). */
   advance(ms: number): Promise<void>;
   /** Another process's token service: its own database pool and LISTEN connection, the same key, providers and clock. */
-  newService(): Promise<TokenService>;
+  /** `providerTimeoutMs`: of one provider call (default 2 s); a refresh that times out is sent again, and the provider counts both. */
+  newService(providerTimeoutMs?: number): Promise<TokenService>;
   /** A token service like `service` (same key, providers and clock) over another Prisma client (a proxied database). */
   serviceOver(prisma: Database["prisma"]): TokenService;
   /** The vault key as TOKEN_ENCRYPTION_KEY, for a worker in a child process. */
@@ -79,7 +80,7 @@ export async function createHarness(label: string): Promise<Harness> {
   const key = randomBytes(32);
   const vault = new Vault(createKeyRing(key));
   const clock = new MovableClock();
-  const serviceOver = (prisma: Database["prisma"], listenDatabaseUrl?: string) =>
+  const serviceOver = (prisma: Database["prisma"], listenDatabaseUrl?: string, providerTimeoutMs = 2_000) =>
     new TokenService({
       prisma,
       vault,
@@ -87,7 +88,7 @@ export async function createHarness(label: string): Promise<Harness> {
       listenDatabaseUrl,
       providers: new ProviderRegistry(simulatedAdapters(sim.url)),
       logger: silentLogger,
-      options: { retry: { attempts: 2, baseDelayMs: 20, maxDelayMs: 50 }, providerTimeoutMs: 2_000, leaseMs: 10_000, redirectUriFor: REDIRECT, allowPrivateWebhookTargets: true },
+      options: { retry: { attempts: 2, baseDelayMs: 20, maxDelayMs: 50 }, providerTimeoutMs, leaseMs: 10_000, redirectUriFor: REDIRECT, allowPrivateWebhookTargets: true },
     });
   const service = serviceOver(db.prisma);
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
@@ -105,9 +106,9 @@ export async function createHarness(label: string): Promise<Harness> {
       await sim.advanceClock(ms);
     },
     serviceOver: (prisma) => serviceOver(prisma),
-    async newService() {
+    async newService(providerTimeoutMs) {
       const own = await openDatabase({ databaseUrl });
-      const other = serviceOver(own.prisma, databaseUrl);
+      const other = serviceOver(own.prisma, databaseUrl, providerTimeoutMs);
       others.push({ service: other, db: own });
       return other;
     },
