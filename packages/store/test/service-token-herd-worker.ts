@@ -25,6 +25,12 @@ const service = createServiceTokens({
   logger: { info: () => {}, warn: (message, fields) => warnings.push(`${message} ${JSON.stringify(fields)}`) },
 });
 
+// Warm before reporting ready: fetch's first request loads undici and opens a socket, and the
+// store's first read opens its pool. On a busy machine that first time took seconds, long enough
+// for round 0's token to arrive stale and be minted again; the herd is about coordination, not that.
+await (await fetch(new URL("/oidc/.well-known/openid-configuration", tokenEndpoint))).arrayBuffer();
+await store.get("service-token:warm-up");
+
 const lines = createInterface({ input: process.stdin });
 process.stdout.write(JSON.stringify({ ready: process.pid }) + "\n");
 for await (const line of lines) {
