@@ -33,7 +33,11 @@ export interface ProviderCallOptions {
   backoffMaxMs: number;
 }
 
-export const DEFAULT_CALL_OPTIONS: ProviderCallOptions = { attemptTimeoutMs: 10_000, totalTimeoutMs: 30_000, maxAttempts: 3, backoffBaseMs: 200, backoffMaxMs: 5_000 };
+/**
+ * Ten attempts 250 ms apart doubling to 4 s: the pauses add up to 11.9-23.8 s (retrySpanMs), so
+ * an idempotent call rides out a provider outage of 10 s (issue 25), within the 30 s of a call.
+ */
+export const DEFAULT_CALL_OPTIONS: ProviderCallOptions = { attemptTimeoutMs: 10_000, totalTimeoutMs: 30_000, maxAttempts: 10, backoffBaseMs: 250, backoffMaxMs: 4_000 };
 
 /** fetch's init, plus who calls (the audit rows of token reads) and an idempotency key. */
 export interface ProviderFetchInit extends RequestInit {
