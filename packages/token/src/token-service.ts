@@ -9,7 +9,7 @@ import type { RevocationQueue, RevocationRetryReport } from "./connect/revocatio
 import type { ConnectionSelector } from "./connections/connection-store";
 import { failClosedOnDatabase } from "./database-unavailable";
 import type { TokenServiceOptions } from "./options";
-import type { ConnectionRef, ProviderClient, ProviderFetchInit } from "./provider-calls";
+import type { CallBudget, ConnectionRef, ProviderClient, ProviderFetchInit } from "./provider-calls";
 import { routeSdkThrough } from "./provider-calls/sdk-transport";
 import { upkeepFactsOf, type UpkeepFacts } from "./providers/definitions";
 import type { SdkClient } from "./providers/types";
@@ -115,6 +115,15 @@ export class TokenService {
     const [selector, userId] = typeof first === "string" ? [bySeed(first, second!), third ?? "system"] : [first, second ?? "system"];
     const read = await failClosedOnDatabase(() => this.tokens.read(selector, userId));
     return read.adapter.createSdkClient(this.tokens.tokenSet(read, { withRefreshToken: true }), this.options.redirectUriFor(read.adapter.id));
+  }
+
+  /**
+   * What the connection has used of its provider's call budgets (Xero: 5,000 a day and 60 a
+   * minute per organisation; QuickBooks: 500 a minute per realm), counted by the shared limits
+   * across every process: e.g. `[{ name: "day", windowMs: 86_400_000, limit: 5000, used: 4800 }]`.
+   */
+  async callBudgets(connection: ConnectionRef): Promise<CallBudget[]> {
+    return failClosedOnDatabase(() => this.calls.budgets(connection));
   }
 
   /**

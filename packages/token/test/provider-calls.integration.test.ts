@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { trace } from "@opentelemetry/api";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { Registry } from "prom-client";
+import { createClient } from "redis";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { silentLogger } from "../src/logger";
 import { TokenMetrics } from "../src/metrics/token-metrics";
@@ -197,6 +198,30 @@ describe("tokenService.fetch", () => {
     expect(gauge).toMatch(/tokenvault_provider_daily_budget_remaining_ratio\{provider="xero"\} 0\.99/);
     const calls = await metrics.registry.getSingleMetricAsString("tokenvault_provider_calls_total");
     expect(calls).toMatch(/provider="quickbooks",outcome="provider_error",status_class="4xx"} [1-9]/);
+  });
+
+  it("reports a connection's budgets as the shared limits count them (database and Redis), without spending any", async () => {
+    const redis = await createClient({ url: "redis://127.0.0.1:6379" }).connect();
+    try {
+      for (const limits of [{ kind: "database" }, { kind: "redis", client: redis, prefix: `budget-${randomUUID().slice(0, 8)}` }] as const) {
+        company = `co-${randomUUID().slice(0, 8)}`;
+        const service = track(serviceWith({ limits, limitOverrides: { xero: { tenantRates: [{ name: "minute", points: 60, windowMs: 60_000 }, { name: "day", points: 10, windowMs: 86_400_000 }] } } }));
+        await h.connect(service, company, "xero");
+        const ref = { companyId: company, provider: "xero" } as const;
+        expect(await service.callBudgets(ref)).toEqual([
+          { name: "minute", windowMs: 60_000, limit: 60, used: 0 },
+          { name: "day", windowMs: 86_400_000, limit: 10, used: 0 },
+        ]);
+        for (let i = 0; i < 3; i++) await service.fetch(ref, "Organisation");
+        const budgets = await service.callBudgets(ref);
+        expect(budgets.map((b) => [b.name, b.used, b.limit])).toEqual([["minute", 3, 60], ["day", 3, 10]]);
+        expect(await service.callBudgets(ref)).toEqual(budgets); // reading takes no turn
+        const gauge = await metrics.registry.getSingleMetricAsString("tokenvault_provider_daily_budget_remaining_ratio");
+        expect(gauge).toMatch(/provider="xero"} 0\.7/);
+      }
+    } finally {
+      await redis.close();
+    }
   });
 
   it("refuses a URL outside the provider's API before sending anything", async () => {

@@ -13,6 +13,8 @@ export interface ResolvedConnection {
   connectionId: string;
   companyId: string;
   provider: string;
+  /** The realm / organisation it calls (whose budgets it spends), null when the provider has none. */
+  externalId: string | null;
 }
 
 export interface CallTokens {
@@ -32,10 +34,17 @@ export interface CallTokens {
 export interface TokenServicePaths {
   getValidToken(target: ConnectionSelector, options?: { userId?: string; forceRefresh?: boolean; rejectedAccessToken?: string }): Promise<ValidToken>;
   /** The connection a selector names (NOT_FOUND, NO_TOKEN or AMBIGUOUS_CONNECTION otherwise). */
-  resolveConnection(selector: ConnectionSelector): Promise<{ id: string; companyId: string; provider: string }>;
+  resolveConnection(selector: ConnectionSelector): Promise<{ id: string; companyId: string; provider: string; externalId: string | null }>;
   /** Marks the grant serving the connection invalid (its refresh token): only a reconnect helps. */
   invalidateGrant(connectionId: string, reason: string): Promise<void>;
 }
+
+const resolvedOf = (row: { id: string; companyId: string; provider: string; externalId: string | null }): ResolvedConnection => ({
+  connectionId: row.id,
+  companyId: row.companyId,
+  provider: row.provider,
+  externalId: row.externalId || null, // "" as the token reader reads it: no tenant
+});
 
 /** CallTokens over the token service. An id's company and provider never change: kept once looked up. */
 export function tokenServiceCallTokens(service: TokenServicePaths): CallTokens {
@@ -44,7 +53,7 @@ export function tokenServiceCallTokens(service: TokenServicePaths): CallTokens {
     async resolve(ref) {
       if (typeof ref === "object" && ref !== null && !("connectionId" in ref)) {
         const row = await service.resolveConnection(ref);
-        return { connectionId: row.id, companyId: row.companyId, provider: row.provider };
+        return resolvedOf(row);
       }
       const id = typeof ref === "string" ? ref : ref?.connectionId;
       if (typeof id !== "string" || id === "") throw new TokenError("INVALID_INPUT", "A connection id, or a company and provider, is required.");
@@ -52,7 +61,7 @@ export function tokenServiceCallTokens(service: TokenServicePaths): CallTokens {
       const known = byId.get(id);
       if (known && (scope === undefined || known.companyId === scope)) return known;
       const row = await service.resolveConnection(scope === undefined ? { connectionId: id } : { connectionId: id, companyId: scope });
-      const resolved = { connectionId: row.id, companyId: row.companyId, provider: row.provider };
+      const resolved = resolvedOf(row);
       if (byId.size > 10_000) byId.clear(); // bounded: a lookup is one cheap query
       byId.set(id, resolved);
       return resolved;

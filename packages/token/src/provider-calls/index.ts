@@ -16,7 +16,7 @@ export { ProviderCallError, MAX_PROVIDER_BODY, type ProviderAnswer } from "./cal
 export type { ConnectionRef } from "./call-tokens";
 export type { CallLimitSettings, RateWindow } from "./limits/call-limiter";
 export type { SlotStore } from "./limits/slot-store";
-export { DEFAULT_CALL_OPTIONS, ProviderClient, type ProviderCallOptions, type ProviderFetchInit } from "./provider-client";
+export { DEFAULT_CALL_OPTIONS, ProviderClient, type CallBudget, type ProviderCallOptions, type ProviderFetchInit } from "./provider-client";
 
 /** Where every process of the app keeps the shared limits. */
 export type CallLimitsBackend =

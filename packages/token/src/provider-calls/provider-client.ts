@@ -39,6 +39,15 @@ export interface ProviderCallOptions {
  */
 export const DEFAULT_CALL_OPTIONS: ProviderCallOptions = { attemptTimeoutMs: 10_000, totalTimeoutMs: 30_000, maxAttempts: 10, backoffBaseMs: 250, backoffMaxMs: 4_000 };
 
+/** One tenant budget of a connection: `used` of `limit` calls in the last `windowMs` (every process). */
+export interface CallBudget {
+  /** "day", "minute" (the provider's window names). */
+  name: string;
+  windowMs: number;
+  limit: number;
+  used: number;
+}
+
 /** fetch's init, plus who calls (the audit rows of token reads) and an idempotency key. */
 export interface ProviderFetchInit extends RequestInit {
   /** Recorded on the token read's audit row. Default "system". */
@@ -87,6 +96,27 @@ export class ProviderClient {
 
   settingsFor(adapter: ProviderAdapter): CallLimitSettings {
     return limitSettingsOf(adapter.limits ?? { concurrency: 5, tenantConcurrency: 5, requestsPerMinute: null, requestsPerDay: null }, this.deps.limits?.[adapter.id]);
+  }
+
+  /**
+   * The connection's tenant budgets (Xero's day and minute, QuickBooks' minute) as the shared
+   * limits count them now: the calls of every process in each window. Takes no turn, reads no token.
+   */
+  async budgets(ref: ConnectionRef): Promise<CallBudget[]> {
+    const connection = await this.deps.tokens.resolve(ref);
+    const adapter = this.deps.providers.get(connection.provider);
+    const settings = this.settingsFor(adapter);
+    const scope: CallScope = { provider: adapter.id, tenant: connection.externalId ?? connection.companyId };
+    let used: Record<string, number> = {};
+    try {
+      if (this.deps.limiter) used = await this.deps.limiter.usage(scope, settings);
+    } catch (error) {
+      throw new TokenError("VAULT_UNAVAILABLE", "Tokenvault's shared call limits are not answering; the budgets cannot be read. Try again shortly.", { cause: error });
+    }
+    const budgets = settings.tenantRates.map((rate) => ({ name: rate.name, windowMs: rate.windowMs, limit: rate.points, used: Math.min(rate.points, used[rate.name] ?? 0) }));
+    const day = budgets.find((b) => b.name === "day");
+    if (day) this.deps.metrics?.budgetLeft(adapter.id, scope.tenant, (day.limit - day.used) / day.limit);
+    return budgets;
   }
 
   async fetch(ref: ConnectionRef, pathOrUrl: string, init: ProviderFetchInit = {}): Promise<Response> {

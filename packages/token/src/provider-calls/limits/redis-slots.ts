@@ -4,7 +4,7 @@
 // log (a sorted set of admissions scored by time).
 import type { createClient } from "redis";
 import { slotKeys, POLL_MS, type SlotAnswer, type SlotRequest, type SlotStore } from "./slot-store";
-import type { CallScope } from "./call-limiter";
+import type { CallLimitSettings, CallScope } from "./call-limiter";
 
 type RedisClient = Pick<ReturnType<typeof createClient>, "eval" | "zRem" | "close" | "duplicate">;
 
@@ -67,6 +67,15 @@ redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1
 `;
 
+/** Entries of each budget inside its window, by the server's clock (as TAKE counts them). */
+const USAGE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local counts = {}
+for i = 1, #KEYS do counts[i] = redis.call('ZCOUNT', KEYS[i], '(' .. (now - tonumber(ARGV[i])), '+inf') end
+return counts
+`;
+
 export class RedisSlotStore implements SlotStore {
   constructor(
     private readonly redis: RedisClient,
@@ -99,6 +108,13 @@ export class RedisSlotStore implements SlotStore {
   async release({ scope, settings, id }: Omit<SlotRequest, "waiterTtlMs" | "count">): Promise<void> {
     const keys = slotKeys(scope, settings, this.prefix);
     await this.redis.eval(RELEASE, { keys: [keys.holders, ...keys.rates.map((r) => r.key)], arguments: [id, this.channel, tenantKey(scope)] });
+  }
+
+  async usage(scope: CallScope, settings: CallLimitSettings): Promise<Record<string, number>> {
+    const rates = slotKeys(scope, { tenantRates: settings.tenantRates, appRates: [] }, this.prefix).rates;
+    if (rates.length === 0) return {};
+    const reply = (await this.redis.eval(USAGE, { keys: rates.map((r) => r.key), arguments: rates.map((r) => String(r.windowMs)) })) as number[];
+    return Object.fromEntries(rates.map((r, i) => [r.name, Number(reply[i])]));
   }
 
   async leave(scope: CallScope, id: string): Promise<void> {
