@@ -19,8 +19,12 @@ export interface ResolvedConnection {
 
 export interface CallTokens {
   resolve(ref: ConnectionRef): Promise<ResolvedConnection>;
-  /** The current token (refreshed first when due), as getValidToken gives it. */
-  getToken(connection: ResolvedConnection, userId: string): Promise<ValidToken>;
+  /**
+   * The current token (refreshed first when due), as getValidToken gives it, for a reference not
+   * yet resolved: the token names its connection, and a warm token cache answers without the
+   * database (resolving first cost a query per call).
+   */
+  getToken(ref: ConnectionRef, userId: string): Promise<ValidToken>;
   /**
    * The provider refused `rejectedToken`: a newer token. Refreshes only while the stored token is
    * still the refused one (under the lease), so a herd of 401s makes one provider refresh.
@@ -38,6 +42,17 @@ export interface TokenServicePaths {
   /** Marks the grant serving the connection invalid (its refresh token): only a reconnect helps. */
   invalidateGrant(connectionId: string, reason: string): Promise<void>;
 }
+
+/** A reference as the service's selector; an empty or non-string id is refused before any lookup. */
+function selectorOf(ref: ConnectionRef): ConnectionSelector {
+  if (typeof ref === "object" && ref !== null && !("connectionId" in ref)) return ref;
+  const id = typeof ref === "string" ? ref : ref?.connectionId;
+  if (typeof id !== "string" || id === "") throw new TokenError("INVALID_INPUT", "A connection id, or a company and provider, is required.");
+  return typeof ref === "object" && ref.companyId !== undefined ? { connectionId: id, companyId: ref.companyId } : { connectionId: id };
+}
+
+/** The connection a token was read for (ValidToken names it). */
+export const connectionOfToken = (token: ValidToken): ResolvedConnection => ({ connectionId: token.connectionId, companyId: token.companyId, provider: token.provider, externalId: token.externalId });
 
 const resolvedOf = (row: { id: string; companyId: string; provider: string; externalId: string | null }): ResolvedConnection => ({
   connectionId: row.id,
@@ -66,7 +81,7 @@ export function tokenServiceCallTokens(service: TokenServicePaths): CallTokens {
       byId.set(id, resolved);
       return resolved;
     },
-    getToken: (c, userId) => service.getValidToken({ connectionId: c.connectionId }, { userId }),
+    getToken: (ref, userId) => service.getValidToken(selectorOf(ref), { userId }),
     forceRefresh: (c, userId, rejectedToken) => service.getValidToken({ connectionId: c.connectionId }, { userId, forceRefresh: true, rejectedAccessToken: rejectedToken }),
     markForReauthorization: (c, reason) => service.invalidateGrant(c.connectionId, reason),
   };

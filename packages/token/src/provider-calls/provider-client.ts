@@ -18,7 +18,7 @@ import type { ProviderAdapter } from "../providers/types";
 import { callTarget } from "./api-url";
 import { CallObservation } from "./call-observer";
 import { boundedBody, ProviderCallError, providerError, rateLimited, reauthRequired, unavailable, type ProviderAnswer } from "./call-errors";
-import type { CallTokens, ConnectionRef, ResolvedConnection } from "./call-tokens";
+import { connectionOfToken, type CallTokens, type ConnectionRef, type ResolvedConnection } from "./call-tokens";
 import { limitSettingsOf, type CallLimiter, type CallLimitSettings, type CallPermit, type CallScope } from "./limits/call-limiter";
 import { backoffMs, isTransient, limitProblem, mayRepeat, rateLimitDelayMs, retryAfterMs } from "./retry-policy";
 
@@ -123,9 +123,9 @@ export class ProviderClient {
     const { userId = "system", idempotencyKey, timeoutMs, signal, ...request } = init;
     const callerSignal = signal ?? undefined;
     const method = (request.method ?? "GET").toUpperCase();
-    const connection = await this.deps.tokens.resolve(ref);
+    let token = await this.deps.tokens.getToken(ref, userId);
+    const connection = connectionOfToken(token);
     const adapter = this.deps.providers.get(connection.provider);
-    let token = await this.deps.tokens.getToken(connection, userId);
     const target = callTarget(adapter, token.externalId, pathOrUrl, idempotencyKey);
     // A stream can be sent once only: such a call is never repeated.
     const repeatable = !(request.body instanceof ReadableStream);
