@@ -24,7 +24,7 @@ export type CallLimitsBackend =
   | { kind: "database" }
   | {
       kind: "redis";
-      client: Pick<ReturnType<typeof createClient>, "eval" | "zRem" | "close" | "duplicate">;
+      client: Pick<ReturnType<typeof createClient>, "eval" | "evalSha" | "zRem" | "close" | "duplicate">;
       prefix?: string;
       /** true: the slot store closes the client on tokenService.close() (the default service's own client). */
       owned?: boolean;
