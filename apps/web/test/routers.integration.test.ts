@@ -246,6 +246,22 @@ describe("routers through the server-side caller", () => {
     expect(logged).toHaveBeenCalledOnce();
     logged.mockRestore();
   });
+  it("shows a connection's call budgets as the shared limits count them, to members too, never another company's", async () => {
+    const erin: Caller = { userId: "erin", companyId: "hooli", role: "admin", name: "Erin" };
+    const { url } = await (await api(erin)).connection.connect({ provider: "xero" });
+    const location = (await fetch(url, { redirect: "manual" })).headers.get("location")!;
+    await service.handleCallback({ provider: "xero", callbackUrl: location, companyId: "hooli", context: { userId: "erin" } });
+    const member = await api({ ...erin, userId: "frank", role: "member" });
+    expect((await member.connection.budgets({ provider: "xero" })).map((b) => b.used)).toEqual([0, 0]);
+    for (let i = 0; i < 3; i++) await service.fetch({ companyId: "hooli", provider: "xero" }, "Organisation");
+    expect(await member.connection.budgets({ provider: "xero" })).toEqual([
+      { name: "minute", windowMs: 60_000, limit: 60, used: 3 },
+      { name: "day", windowMs: 86_400_000, limit: 5_000, used: 3 },
+    ]);
+    const [hooliXero] = (await member.connection.list()).filter((c) => c.provider === "xero");
+    expect(await codeOf((await api(carol)).connection.budgets({ provider: "xero", connectionId: hooliXero!.connectionId! }))).toBe("NOT_FOUND");
+  });
+
   it("names one of several connections of a provider by id; without it an action is refused as ambiguous", async () => {
     const dan: Caller = { userId: "dan", companyId: "initech", role: "admin", name: "Dan" };
     const admin = await api(dan);

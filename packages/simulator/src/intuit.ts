@@ -111,6 +111,31 @@ function companyInfo(ctx: RequestContext): SimResponse {
   });
 }
 
+/**
+ * QuickBooks' requestid (developer.intuit.com, "Idempotency"): a create repeated with the same
+ * requestid is answered with the first answer, not done twice. Kept per simulator.
+ */
+const createdByRequestId = new WeakMap<object, Map<string, SimResponse>>();
+
+/** POST /v3/company/{realmId}/invoice: creates an invoice from the JSON body (no validation beyond the token and realm). */
+async function createInvoice(ctx: RequestContext): Promise<SimResponse> {
+  const raw = await readBody(ctx.req);
+  const check = checkBearer(ctx, "intuit");
+  if (!check.ok) return fault(401, "AUTHENTICATION", "3200", "message=AuthenticationFailed; errorCode=003200; statusCode=401", `Token invalid: ${check.reason}`, ctx);
+  if (check.grant.realmId !== ctx.params.realmId) {
+    return fault(403, "AUTHORIZATION", "003100", "message=ApplicationAuthorizationFailed; errorCode=003100; statusCode=403", "the token is not authorized for this company", ctx);
+  }
+  const requestId = ctx.url.searchParams.get("requestid");
+  let seen = createdByRequestId.get(ctx.sim);
+  if (!seen) createdByRequestId.set(ctx.sim, (seen = new Map<string, SimResponse>()));
+  const earlier = requestId ? seen.get(`${ctx.params.realmId}:${requestId}`) : undefined;
+  if (earlier) return earlier;
+  const now = new Date(ctx.sim.clock.now()).toISOString();
+  const response = json(200, { Invoice: { ...parseJsonObject(raw), Id: randomToken(6), SyncToken: "0", MetaData: { CreateTime: now, LastUpdatedTime: now } }, time: now });
+  if (requestId) seen.set(`${ctx.params.realmId}:${requestId}`, response);
+  return response;
+}
+
 /** Calls to a company the token may use spend that realm's budget (Intuit limits per app and realm). */
 function realmCall(ctx: RequestContext): LimitedCall | undefined {
   const check = checkBearer(ctx, "intuit");
@@ -152,5 +177,6 @@ export const intuitRoutes: Route[] = [
   { methods: ["POST"], path: "/intuit/oauth2/v1/tokens/bearer", provider: "intuit", endpoint: "token", manualFaults: true, handle: (ctx) => handleTokenRequest(ctx, intuitPolicy) },
   { methods: ["POST"], path: "/intuit/oauth2/v1/tokens/revoke", provider: "intuit", endpoint: "revoke", handle: revoke },
   { methods: ["GET"], path: "/intuit/v3/company/:realmId/companyinfo/:id", provider: "intuit", endpoint: "api", manualFaults: true, handle: limitedApi(realmCall, companyInfo) },
+  { methods: ["POST"], path: "/intuit/v3/company/:realmId/invoice", provider: "intuit", endpoint: "api", manualFaults: true, handle: limitedApi(realmCall, createInvoice) },
   { methods: ["GET"], path: "/intuit/v1/openid_connect/userinfo", provider: "intuit", endpoint: "userinfo", handle: userInfo },
 ];

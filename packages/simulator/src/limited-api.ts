@@ -53,14 +53,14 @@ export function tooManyRequests(provider: LimitedProvider, refusal: Extract<Admi
  * Faults run inside the admitted slot, so a latency fault makes calls overlap and the
  * concurrency limit reachable.
  */
-export function limitedApi(identify: (ctx: RequestContext) => LimitedCall | undefined, handle: (ctx: RequestContext) => SimResponse) {
+export function limitedApi(identify: (ctx: RequestContext) => LimitedCall | undefined, handle: (ctx: RequestContext) => SimResponse | Promise<SimResponse>) {
   return async (ctx: RequestContext): Promise<SimResponse> => {
     const call = identify(ctx);
     if (!call) return (await ctx.applyFaults()) ?? handle(ctx);
     const admission = ctx.sim.limiter.admit(call.provider, call.clientId, call.tenantId);
     if (!admission.ok) return tooManyRequests(call.provider, admission, ctx.sim.clock.now());
     try {
-      const response = (await ctx.applyFaults()) ?? handle(ctx);
+      const response = (await ctx.applyFaults()) ?? (await handle(ctx));
       if (call.provider !== "xero") return response;
       return { ...response, headers: { ...xeroRemainingHeaders(admission.remaining), ...response.headers } };
     } finally {

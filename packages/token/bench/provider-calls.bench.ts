@@ -19,6 +19,8 @@ const CALLS = 2_000;
 const SLOW_CALLS = 200;
 /** `--rate-only`: only the calls/s at the limit. */
 const RATE_ONLY = process.argv.includes("--rate-only");
+/** `--overhead-only`: only the overhead over a bare fetch (e.g. under --cpu-prof). */
+const OVERHEAD_ONLY = process.argv.includes("--overhead-only");
 const PROCESSES = Number(process.argv.find((a) => a.startsWith("--processes="))?.split("=")[1] ?? 4);
 const CALLERS = 50;
 const LIMIT_PER_S = 200;
@@ -82,7 +84,7 @@ try {
   await h.sim.updateLimits({ enabled: true, minuteMs: 1_000, xero: { perMinute: LIMIT_PER_S, concurrent: CONCURRENT, perDay: null, appPerMinute: null } });
   const limits = { xero: { tenantConcurrency: CONCURRENT, tenantRates: [{ name: "minute", points: LIMIT_PER_S, windowMs: 1_000 }], appRates: [], maxWaitMs: 60_000 } };
   const prefix = `bench-${randomUUID().slice(0, 8)}`;
-  const workers = Array.from({ length: PROCESSES }, () =>
+  const workers = Array.from({ length: OVERHEAD_ONLY ? 0 : PROCESSES }, () =>
     new LineProcess(join(import.meta.dirname, "../test/calls-worker.ts"), {
       CALLS_DATABASE_URL: database.url,
       CALLS_SIMULATOR_URL: h.sim.url,
@@ -97,7 +99,7 @@ try {
     await Promise.all(workers.map((w) => w.next(120_000)));
     const company = `rate-${randomUUID().slice(0, 8)}`;
     await h.connect(h.service(), company, "xero");
-    for (const runMs of [1_000, RATE_RUN_MS]) {
+    for (const runMs of OVERHEAD_ONLY ? [] : [1_000, RATE_RUN_MS]) {
       const startAt = Date.now() + 500;
       for (const w of workers) w.send(`go ${runMs} ${startAt} ${company}`);
       const reports = await Promise.all(workers.map((w) => w.next<{ ok: Record<string, number>; p50: number | null }>(runMs + 60_000)));

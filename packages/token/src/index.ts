@@ -49,6 +49,7 @@ export {
   ProviderCallError,
   DEFAULT_CALL_OPTIONS,
   MAX_PROVIDER_BODY,
+  type CallBudget,
   type CallLimitSettings,
   type CallLimitsBackend,
   type ConnectionRef,

@@ -9,7 +9,8 @@ import type { RevocationQueue, RevocationRetryReport } from "./connect/revocatio
 import type { ConnectionSelector } from "./connections/connection-store";
 import { failClosedOnDatabase } from "./database-unavailable";
 import type { TokenServiceOptions } from "./options";
-import type { ConnectionRef, ProviderClient, ProviderFetchInit } from "./provider-calls";
+import type { CallBudget, ConnectionRef, ProviderClient, ProviderFetchInit } from "./provider-calls";
+import { routeSdkThrough } from "./provider-calls/sdk-transport";
 import { upkeepFactsOf, type UpkeepFacts } from "./providers/definitions";
 import type { SdkClient } from "./providers/types";
 import { refreshConnection, type ConnectionRefresh, type ConnectionRefreshOptions, type ConnectionRefreshReason } from "./refresh/connection-refresh";
@@ -114,6 +115,33 @@ export class TokenService {
     const [selector, userId] = typeof first === "string" ? [bySeed(first, second!), third ?? "system"] : [first, second ?? "system"];
     const read = await failClosedOnDatabase(() => this.tokens.read(selector, userId));
     return read.adapter.createSdkClient(this.tokens.tokenSet(read, { withRefreshToken: true }), this.options.redirectUriFor(read.adapter.id));
+  }
+
+  /**
+   * What the connection has used of its provider's call budgets (Xero: 5,000 a day and 60 a
+   * minute per organisation; QuickBooks: 500 a minute per realm), counted by the shared limits
+   * across every process: e.g. `[{ name: "day", windowMs: 86_400_000, limit: 5000, used: 4800 }]`.
+   */
+  async callBudgets(connection: ConnectionRef): Promise<CallBudget[]> {
+    return failClosedOnDatabase(() => this.calls.budgets(connection));
+  }
+
+  /**
+   * The provider's SDK client for one connection with its API calls sent through `fetch` below
+   * (docs/provider-calls.md, "SDK clients"): the current token injected on each call, the shared
+   * limits, one refresh on a 401, the retry rules. Unlike getOAuthClient it holds no refresh
+   * token: refreshing is the service's. xero-node's XeroClient, intuit-oauth's OAuthClient
+   * (makeApiCall), or a generic provider's openid-client Configuration (fetchProtectedResource).
+   */
+  async getApiClient(target: ConnectionRef & { provider: "quickbooks" | "qbo" }, userId?: string): Promise<OAuthClient>;
+  async getApiClient(target: ConnectionRef & { provider: "xero" }, userId?: string): Promise<XeroClient>;
+  async getApiClient(target: ConnectionRef, userId?: string): Promise<SdkClient>;
+  async getApiClient(target: ConnectionRef, userId = "system"): Promise<SdkClient> {
+    const selector: ConnectionSelector = typeof target === "string" ? { connectionId: target } : target;
+    const read = await failClosedOnDatabase(() => this.tokens.read(selector, userId));
+    const client = await read.adapter.createSdkClient(this.tokens.tokenSet(read), this.options.redirectUriFor(read.adapter.id));
+    const connectionId = read.connection.id;
+    return routeSdkThrough(client, (url, init) => this.fetch(connectionId, url, { userId, ...init }));
   }
 
   /**

@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { trace } from "@opentelemetry/api";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { Registry } from "prom-client";
+import { createClient } from "redis";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { silentLogger } from "../src/logger";
 import { TokenMetrics } from "../src/metrics/token-metrics";
@@ -69,17 +70,41 @@ describe("tokenService.fetch", () => {
     expect((await h.sim.getGrant(grant.id))!.counters.refreshSuccess - before).toBe(1);
   });
 
-  it("a provider 503 for a while: a GET is retried and succeeds; a POST without an idempotency key reaches the provider exactly once", async () => {
-    const service = track(serviceWith(FAST));
+  it("a provider 503 for 10 s with the default retry bounds: GETs and keyed POSTs (QuickBooks requestid) are retried and succeed; a POST without a key reaches the provider once", { timeout: 45_000 }, async () => {
+    const service = track(serviceWith({ limits: { kind: "database" } }));
     await h.connect(service, company, "xero");
-    const fault = await h.sim.addFault({ kind: "error", provider: "xero", endpoint: "api", status: 503 });
-    setTimeout(() => void h.sim.removeFault(fault.id), 1_500);
+    await h.connect(service, company, "quickbooks");
+    const qbo = { companyId: company, provider: "quickbooks" } as const;
+    const invoice = { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ Line: [{ Amount: 100 }] }) };
+    const xeroDown = await h.sim.addFault({ kind: "error", provider: "xero", endpoint: "api", status: 503 });
+    const qboDown = await h.sim.addFault({ kind: "error", provider: "intuit", endpoint: "api", status: 503 });
     const started = Date.now();
-    const response = await service.fetch({ companyId: company, provider: "xero" }, "Organisation");
-    expect(response.status).toBe(200);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1_400);
+    const back = setTimeout(() => void Promise.all([h.sim.removeFault(xeroDown.id), h.sim.removeFault(qboDown.id)]), 10_000);
+    try {
+      const refused = await caught(service.fetch(qbo, "invoice", invoice));
+      expect(refused?.code).toBe("PROVIDER_UNAVAILABLE");
+      expect(refused?.answer?.status).toBe(503);
+      expect((await h.sim.listFaults()).find((f) => f.id === qboDown.id)!.hits).toBe(1);
 
-    // The simulator's API has no POST of its own; a generic provider's userinfo takes POST.
+      const [organisation, created] = await Promise.all([
+        service.fetch({ companyId: company, provider: "xero" }, "Organisation"),
+        service.fetch(qbo, "invoice", { ...invoice, idempotencyKey: "inv-1" }),
+      ]);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(9_900);
+      expect(organisation.status).toBe(200);
+      expect(created.status).toBe(200);
+      // The same requestid again: QuickBooks answers the first invoice rather than making a second.
+      const first = ((await created.json()) as { Invoice: { Id: string } }).Invoice.Id;
+      const again = (await (await service.fetch(qbo, "invoice", { ...invoice, idempotencyKey: "inv-1" })).json()) as { Invoice: { Id: string } };
+      expect(again.Invoice.Id).toBe(first);
+    } finally {
+      clearTimeout(back);
+      await h.sim.clearFaults();
+    }
+  });
+
+  it("a generic provider's POST: sent once on a 503 without a key, retried with one", async () => {
+    // A generic OpenID Connect provider's userinfo takes POST.
     const oidc = track(serviceWith(FAST, new ProviderRegistry([await simulatorOidcAdapter(h.sim.url)])));
     await h.connect(oidc, company, "acme-idp");
     const userinfo = `${h.sim.url}/oidc/userinfo`;
@@ -89,7 +114,6 @@ describe("tokenService.fetch", () => {
     expect(refused?.answer?.status).toBe(503);
     expect((await h.sim.listFaults()).find((f) => f.id === down.id)!.hits).toBe(1);
 
-    // With an idempotency key the same POST is sent again, and succeeds once the provider is back.
     setTimeout(() => void h.sim.removeFault(down.id), 800);
     const retried = await oidc.fetch({ companyId: company, provider: "acme-idp" }, userinfo, { method: "POST", idempotencyKey: "order-1" });
     expect(retried.status).toBe(200);
@@ -174,6 +198,30 @@ describe("tokenService.fetch", () => {
     expect(gauge).toMatch(/tokenvault_provider_daily_budget_remaining_ratio\{provider="xero"\} 0\.99/);
     const calls = await metrics.registry.getSingleMetricAsString("tokenvault_provider_calls_total");
     expect(calls).toMatch(/provider="quickbooks",outcome="provider_error",status_class="4xx"} [1-9]/);
+  });
+
+  it("reports a connection's budgets as the shared limits count them (database and Redis), without spending any", async () => {
+    const redis = await createClient({ url: "redis://127.0.0.1:6379" }).connect();
+    try {
+      for (const limits of [{ kind: "database" }, { kind: "redis", client: redis, prefix: `budget-${randomUUID().slice(0, 8)}` }] as const) {
+        company = `co-${randomUUID().slice(0, 8)}`;
+        const service = track(serviceWith({ limits, limitOverrides: { xero: { tenantRates: [{ name: "minute", points: 60, windowMs: 60_000 }, { name: "day", points: 10, windowMs: 86_400_000 }] } } }));
+        await h.connect(service, company, "xero");
+        const ref = { companyId: company, provider: "xero" } as const;
+        expect(await service.callBudgets(ref)).toEqual([
+          { name: "minute", windowMs: 60_000, limit: 60, used: 0 },
+          { name: "day", windowMs: 86_400_000, limit: 10, used: 0 },
+        ]);
+        for (let i = 0; i < 3; i++) await service.fetch(ref, "Organisation");
+        const budgets = await service.callBudgets(ref);
+        expect(budgets.map((b) => [b.name, b.used, b.limit])).toEqual([["minute", 3, 60], ["day", 3, 10]]);
+        expect(await service.callBudgets(ref)).toEqual(budgets); // reading takes no turn
+        const gauge = await metrics.registry.getSingleMetricAsString("tokenvault_provider_daily_budget_remaining_ratio");
+        expect(gauge).toMatch(/provider="xero"} 0\.7/);
+      }
+    } finally {
+      await redis.close();
+    }
   });
 
   it("refuses a URL outside the provider's API before sending anything", async () => {

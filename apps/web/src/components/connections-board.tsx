@@ -3,6 +3,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { useTRPC } from "~/trpc/react";
+import { CallBudgets } from "./call-budgets";
 import { ConnectionHistoryChart } from "./connection-history-chart";
 import { connectionBadge, credentialExpiry, nextRefresh, relative } from "./format";
 
@@ -116,6 +117,7 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
                   {isAdmin ? `Connect ${c.displayName} to let Tokenvault keep its tokens valid.` : `An administrator can connect ${c.displayName}.`}
                 </p>
               )}
+              {c.connected && <CallBudgets provider={c.provider} connectionId={c.connectionId} displayName={c.displayName} />}
               {c.connected && <ConnectionHistoryChart provider={c.provider} />}
               {!isAdmin && c.connected && badge.tone === "bad" && <p className="muted">An administrator can reconnect it.</p>}
               {/* Connect, Reconnect and Disconnect are administrators' actions (the API refuses members too). */}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { connectionBadge, credentialExpiry, nextRefresh, relative } from "./format";
+import { callBudgetLine, connectionBadge, credentialExpiry, nextRefresh, relative } from "./format";
 
 const now = Date.parse("2026-11-23T12:00:00Z");
 const at = (minutes: number) => new Date(now + minutes * 60_000);
@@ -37,5 +37,11 @@ describe("format", () => {
     expect(nextRefresh(new Date(now - 60_000), false, now)).toBe("due now (next scan)");
     expect(nextRefresh(null, false, now)).toMatch(/^none/);
     expect(nextRefresh(new Date(now + 60 * 60_000), true, now)).toMatch(/^none/);
+  });
+
+  it("says how much of a call budget is used, and warns from 90 %", () => {
+    expect(callBudgetLine("Xero", { name: "day", limit: 5_000, used: 4_800 })).toEqual({ text: "Xero daily calls: 4,800 / 5,000 used", nearlySpent: true });
+    expect(callBudgetLine("QuickBooks Online", { name: "minute", limit: 500, used: 12 })).toEqual({ text: "QuickBooks Online per-minute calls: 12 / 500 used", nearlySpent: false });
+    expect(callBudgetLine("Xero", { name: "day", limit: 5_000, used: 4_499 }).nearlySpent).toBe(false);
   });
 });

@@ -58,3 +58,17 @@ export function nextRefresh(at: Date | null | undefined, ended: boolean, now = D
   if (at.getTime() <= now) return "due now (next scan)";
   return relative(at, now);
 }
+
+const WINDOW_WORDS: Record<string, string> = { day: "daily", minute: "per-minute", appminute: "app per-minute" };
+const count = new Intl.NumberFormat("en-US");
+
+/** A budget reaching this share of its limit is shown as a warning. */
+export const BUDGET_WARN_AT = 0.9;
+
+/** "Xero daily calls: 4,800 / 5,000 used", and whether it is nearly spent. */
+export function callBudgetLine(displayName: string, budget: { name: string; limit: number; used: number }): { text: string; nearlySpent: boolean } {
+  return {
+    text: `${displayName} ${WINDOW_WORDS[budget.name] ?? budget.name} calls: ${count.format(budget.used)} / ${count.format(budget.limit)} used`,
+    nearlySpent: budget.used >= budget.limit * BUDGET_WARN_AT,
+  };
+}

@@ -16,7 +16,7 @@ export { ProviderCallError, MAX_PROVIDER_BODY, type ProviderAnswer } from "./cal
 export type { ConnectionRef } from "./call-tokens";
 export type { CallLimitSettings, RateWindow } from "./limits/call-limiter";
 export type { SlotStore } from "./limits/slot-store";
-export { DEFAULT_CALL_OPTIONS, ProviderClient, type ProviderCallOptions, type ProviderFetchInit } from "./provider-client";
+export { DEFAULT_CALL_OPTIONS, ProviderClient, type CallBudget, type ProviderCallOptions, type ProviderFetchInit } from "./provider-client";
 
 /** Where every process of the app keeps the shared limits. */
 export type CallLimitsBackend =
@@ -24,7 +24,7 @@ export type CallLimitsBackend =
   | { kind: "database" }
   | {
       kind: "redis";
-      client: Pick<ReturnType<typeof createClient>, "eval" | "zRem" | "close" | "duplicate">;
+      client: Pick<ReturnType<typeof createClient>, "eval" | "evalSha" | "zRem" | "close" | "duplicate">;
       prefix?: string;
       /** true: the slot store closes the client on tokenService.close() (the default service's own client). */
       owned?: boolean;

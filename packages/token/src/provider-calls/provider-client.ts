@@ -18,7 +18,7 @@ import type { ProviderAdapter } from "../providers/types";
 import { callTarget } from "./api-url";
 import { CallObservation } from "./call-observer";
 import { boundedBody, ProviderCallError, providerError, rateLimited, reauthRequired, unavailable, type ProviderAnswer } from "./call-errors";
-import type { CallTokens, ConnectionRef, ResolvedConnection } from "./call-tokens";
+import { connectionOfToken, type CallTokens, type ConnectionRef, type ResolvedConnection } from "./call-tokens";
 import { limitSettingsOf, type CallLimiter, type CallLimitSettings, type CallPermit, type CallScope } from "./limits/call-limiter";
 import { backoffMs, isTransient, limitProblem, mayRepeat, rateLimitDelayMs, retryAfterMs } from "./retry-policy";
 
@@ -33,7 +33,20 @@ export interface ProviderCallOptions {
   backoffMaxMs: number;
 }
 
-export const DEFAULT_CALL_OPTIONS: ProviderCallOptions = { attemptTimeoutMs: 10_000, totalTimeoutMs: 30_000, maxAttempts: 3, backoffBaseMs: 200, backoffMaxMs: 5_000 };
+/**
+ * Ten attempts 250 ms apart doubling to 4 s: the pauses add up to 11.9-23.8 s (retrySpanMs), so
+ * an idempotent call rides out a provider outage of 10 s (issue 25), within the 30 s of a call.
+ */
+export const DEFAULT_CALL_OPTIONS: ProviderCallOptions = { attemptTimeoutMs: 10_000, totalTimeoutMs: 30_000, maxAttempts: 10, backoffBaseMs: 250, backoffMaxMs: 4_000 };
+
+/** One tenant budget of a connection: `used` of `limit` calls in the last `windowMs` (every process). */
+export interface CallBudget {
+  /** "day", "minute" (the provider's window names). */
+  name: string;
+  windowMs: number;
+  limit: number;
+  used: number;
+}
 
 /** fetch's init, plus who calls (the audit rows of token reads) and an idempotency key. */
 export interface ProviderFetchInit extends RequestInit {
@@ -85,13 +98,34 @@ export class ProviderClient {
     return limitSettingsOf(adapter.limits ?? { concurrency: 5, tenantConcurrency: 5, requestsPerMinute: null, requestsPerDay: null }, this.deps.limits?.[adapter.id]);
   }
 
+  /**
+   * The connection's tenant budgets (Xero's day and minute, QuickBooks' minute) as the shared
+   * limits count them now: the calls of every process in each window. Takes no turn, reads no token.
+   */
+  async budgets(ref: ConnectionRef): Promise<CallBudget[]> {
+    const connection = await this.deps.tokens.resolve(ref);
+    const adapter = this.deps.providers.get(connection.provider);
+    const settings = this.settingsFor(adapter);
+    const scope: CallScope = { provider: adapter.id, tenant: connection.externalId ?? connection.companyId };
+    let used: Record<string, number> = {};
+    try {
+      if (this.deps.limiter) used = await this.deps.limiter.usage(scope, settings);
+    } catch (error) {
+      throw new TokenError("VAULT_UNAVAILABLE", "Tokenvault's shared call limits are not answering; the budgets cannot be read. Try again shortly.", { cause: error });
+    }
+    const budgets = settings.tenantRates.map((rate) => ({ name: rate.name, windowMs: rate.windowMs, limit: rate.points, used: Math.min(rate.points, used[rate.name] ?? 0) }));
+    const day = budgets.find((b) => b.name === "day");
+    if (day) this.deps.metrics?.budgetLeft(adapter.id, scope.tenant, (day.limit - day.used) / day.limit);
+    return budgets;
+  }
+
   async fetch(ref: ConnectionRef, pathOrUrl: string, init: ProviderFetchInit = {}): Promise<Response> {
     const { userId = "system", idempotencyKey, timeoutMs, signal, ...request } = init;
     const callerSignal = signal ?? undefined;
     const method = (request.method ?? "GET").toUpperCase();
-    const connection = await this.deps.tokens.resolve(ref);
+    let token = await this.deps.tokens.getToken(ref, userId);
+    const connection = connectionOfToken(token);
     const adapter = this.deps.providers.get(connection.provider);
-    let token = await this.deps.tokens.getToken(connection, userId);
     const target = callTarget(adapter, token.externalId, pathOrUrl, idempotencyKey);
     // A stream can be sent once only: such a call is never repeated.
     const repeatable = !(request.body instanceof ReadableStream);

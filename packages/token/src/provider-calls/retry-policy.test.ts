@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { backoffMs, limitProblem, mayRepeat, rateLimitDelayMs, retryAfterMs } from "./retry-policy";
+import { DEFAULT_CALL_OPTIONS } from "./provider-client";
+import { backoffMs, limitProblem, mayRepeat, rateLimitDelayMs, retryAfterMs, retrySpanMs } from "./retry-policy";
 
 describe("retry policy", () => {
   it("repeats idempotent methods, and others only with an idempotency key", () => {
@@ -32,5 +33,13 @@ describe("retry policy", () => {
     expect(backoffMs(10, 100, 1_000, () => 1)).toBe(1_000);
     expect(backoffMs(2, 100, 1_000, () => 0)).toBe(100);
     expect(backoffMs(10, 100, 1_000, () => 0)).toBe(500);
+  });
+
+  it("by default rides out a 10 s outage (issue 25) and still fits the call's total time", () => {
+    const { maxAttempts, backoffBaseMs, backoffMaxMs, totalTimeoutMs } = DEFAULT_CALL_OPTIONS;
+    const span = retrySpanMs(maxAttempts, backoffBaseMs, backoffMaxMs);
+    expect(span.least).toBeGreaterThanOrEqual(10_000);
+    expect(span.most).toBeLessThan(totalTimeoutMs - 5_000); // room for the attempts themselves
+    expect(retrySpanMs(3, 100, 1_000)).toEqual({ least: 150, most: 300 });
   });
 });

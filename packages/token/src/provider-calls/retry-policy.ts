@@ -46,6 +46,17 @@ export function backoffMs(attempt: number, baseMs: number, maxMs: number, random
   return Math.round(delay / 2 + (random() * delay) / 2);
 }
 
+/**
+ * The shortest and longest time the pauses between `maxAttempts` attempts add up to (backoffMs's
+ * fixed half, and the whole). An outage shorter than `least` is always ridden out by an idempotent
+ * call; `most` must fit the call's total time, or the last attempts are never made.
+ */
+export function retrySpanMs(maxAttempts: number, baseMs: number, maxMs: number): { least: number; most: number } {
+  let most = 0;
+  for (let attempt = 1; attempt < maxAttempts; attempt++) most += Math.min(maxMs, baseMs * 2 ** (attempt - 1));
+  return { least: most / 2, most };
+}
+
 /** Statuses that mean "the provider is not well right now", worth another attempt. */
 export function isTransient(status: number): boolean {
   return status >= 500 && status <= 599;

@@ -91,6 +91,9 @@ class CachedToken {
  * (older) result in: every read takes a ticket first, and `fill` refuses it if its connection
  * was notified, or the listener went down or came back, after the ticket.
  */
+/** companyId/provider → its scope id (md5), remembered: the same few names are asked again and again. */
+const SCOPE_IDS = new Map<string, string>();
+
 export class TokenCache implements ConnectionObserver {
   private readonly entries = new Map<string, CachedToken>();
   /** Per grant, connection or scope id: the keys whose entries a notification of it drops. */
@@ -144,7 +147,14 @@ export class TokenCache implements ConnectionObserver {
    * Connection_scope_notify trigger: md5(companyId || '/' || provider)).
    */
   static scopeId(companyId: string, provider: string): string {
-    return createHash("md5").update(`${companyId}/${provider}`).digest("hex");
+    // Asked on every warm read by company and provider (tokenService.fetch's hot path): an md5 each time showed in its profile.
+    const name = `${companyId}/${provider}`;
+    let id = SCOPE_IDS.get(name);
+    if (id === undefined) {
+      if (SCOPE_IDS.size >= 10_000) SCOPE_IDS.clear(); // bounded: recomputing is cheap
+      SCOPE_IDS.set(name, (id = createHash("md5").update(name).digest("hex")));
+    }
+    return id;
   }
 
   /**

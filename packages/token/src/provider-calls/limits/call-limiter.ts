@@ -61,6 +61,8 @@ export interface CallLimiter {
    * or throws RATE_LIMITED when the queue is full or the turn cannot come before `deadline`.
    */
   acquire(scope: CallScope, settings: CallLimitSettings, deadline: number, signal?: AbortSignal): Promise<CallPermit>;
+  /** What each tenant budget has counted now (budget name → calls), taking nothing. */
+  usage(scope: CallScope, settings: CallLimitSettings): Promise<Record<string, number>>;
   /** The provider answered 429: nobody of this tenant is let through before `untilMs` (this process). */
   pause(scope: CallScope, untilMs: number): void;
   close(): Promise<void>;

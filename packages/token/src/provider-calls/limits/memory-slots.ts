@@ -1,7 +1,7 @@
 // The slot algorithm (slot-store.ts) in process memory: the limits of one process only. The
 // default when the service is given no shared store; tests of the queue use it too.
 import { paddedWindow, POLL_MS, type SlotAnswer, type SlotRequest, type SlotStore } from "./slot-store";
-import type { CallScope } from "./call-limiter";
+import type { CallLimitSettings, CallScope } from "./call-limiter";
 
 interface TenantState {
   holders: Map<string, number>;
@@ -68,6 +68,15 @@ export class MemorySlotStore implements SlotStore {
     }
     this.admitted.delete(id);
     return Promise.resolve();
+  }
+
+  usage(scope: CallScope, settings: CallLimitSettings): Promise<Record<string, number>> {
+    const now = this.now();
+    const used: Record<string, number> = {};
+    for (const rate of settings.tenantRates) {
+      used[rate.name] = (this.logs.get(`${scope.provider}:${scope.tenant}:${rate.name}`) ?? []).filter((at) => at > now - paddedWindow(rate.windowMs)).length;
+    }
+    return Promise.resolve(used);
   }
 
   leave(scope: CallScope, id: string): Promise<void> {

@@ -5,7 +5,7 @@
 // always taken after the tenant's, so two tenants never wait on each other in a circle). Times
 // come from the database's clock, one clock for every process. This module is the table's only writer.
 import type { PrismaClient } from "@tokenvault/db";
-import type { CallScope } from "./call-limiter";
+import type { CallLimitSettings, CallScope } from "./call-limiter";
 import { slotKeys, type SlotAnswer, type SlotRequest, type SlotStore } from "./slot-store";
 
 const NO_RATES = { tenantRates: [], appRates: [] };
@@ -42,6 +42,14 @@ export class PostgresSlotStore implements SlotStore {
       UPDATE "ProviderCallLease" l SET "at" = clock_timestamp(), "expiresAt" = clock_timestamp() + make_interval(secs => b.window_ms / 1000.0)
       FROM unnest(${keys.rates.map((r) => r.key)}::text[], ${keys.rates.map((r) => r.windowMs)}::int[]) AS b(key, window_ms)
       WHERE l."bucket" = b.key AND l."member" = ${id}`;
+  }
+
+  async usage(scope: CallScope, settings: CallLimitSettings): Promise<Record<string, number>> {
+    const rates = slotKeys(scope, { tenantRates: settings.tenantRates, appRates: [] }, this.prefix).rates;
+    const rows = await this.prisma.$queryRaw<{ bucket: string; used: number }[]>`
+      SELECT "bucket", count(*)::int AS used FROM "ProviderCallLease"
+      WHERE "bucket" = ANY(${rates.map((r) => r.key)}::text[]) AND "expiresAt" > clock_timestamp() GROUP BY "bucket"`;
+    return Object.fromEntries(rates.map((r) => [r.name, rows.find((row) => row.bucket === r.key)?.used ?? 0]));
   }
 
   async leave(scope: CallScope, id: string): Promise<void> {

@@ -71,6 +71,10 @@ export class QueuedLimiter implements CallLimiter {
     });
   }
 
+  usage(scope: CallScope, settings: CallLimitSettings): Promise<Record<string, number>> {
+    return this.store.usage(scope, settings);
+  }
+
   pause(scope: CallScope, untilMs: number): void {
     const key = `${scope.provider}\u0000${scope.tenant}`;
     this.pauses.set(key, Math.max(this.pauses.get(key) ?? 0, untilMs));

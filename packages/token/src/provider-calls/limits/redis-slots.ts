@@ -2,11 +2,12 @@
 // server's clock (TIME), so every process sees one clock. Holders and waiters are sorted sets
 // scored by expiry (a crashed holder's slot ends with its lease); each budget is a sliding-window
 // log (a sorted set of admissions scored by time).
+import { createHash } from "node:crypto";
 import type { createClient } from "redis";
 import { slotKeys, POLL_MS, type SlotAnswer, type SlotRequest, type SlotStore } from "./slot-store";
-import type { CallScope } from "./call-limiter";
+import type { CallLimitSettings, CallScope } from "./call-limiter";
 
-type RedisClient = Pick<ReturnType<typeof createClient>, "eval" | "zRem" | "close" | "duplicate">;
+type RedisClient = Pick<ReturnType<typeof createClient>, "eval" | "evalSha" | "zRem" | "close" | "duplicate">;
 
 const TAKE = `
 local t = redis.call('TIME')
@@ -67,6 +68,17 @@ redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1
 `;
 
+/** Entries of each budget inside its window, by the server's clock (as TAKE counts them). */
+const USAGE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local counts = {}
+for i = 1, #KEYS do counts[i] = redis.call('ZCOUNT', KEYS[i], '(' .. (now - tonumber(ARGV[i])), '+inf') end
+return counts
+`;
+
+const SHAS = new Map<string, string>();
+
 export class RedisSlotStore implements SlotStore {
   constructor(
     private readonly redis: RedisClient,
@@ -87,7 +99,7 @@ export class RedisSlotStore implements SlotStore {
     for (const rate of keys.rates) args.push(String(rate.points), String(rate.windowMs));
     // Last: where to say that slots are left after this admission (other processes' waiters ask at once).
     args.push(this.channel, tenantKey(scope));
-    const reply = (await this.redis.eval(TAKE, { keys: [keys.holders, keys.waiters, keys.alive, ...keys.rates.map((r) => r.key)], arguments: args })) as number[];
+    const reply = (await this.run(TAKE, { keys: [keys.holders, keys.waiters, keys.alive, ...keys.rates.map((r) => r.key)], arguments: args })) as number[];
     if (reply[0]! < 1) return { admitted: 0, remaining: {}, retryInMs: Number(reply[1]) };
     const remaining: Record<string, number> = {};
     keys.rates.forEach((rate, i) => {
@@ -98,7 +110,30 @@ export class RedisSlotStore implements SlotStore {
 
   async release({ scope, settings, id }: Omit<SlotRequest, "waiterTtlMs" | "count">): Promise<void> {
     const keys = slotKeys(scope, settings, this.prefix);
-    await this.redis.eval(RELEASE, { keys: [keys.holders, ...keys.rates.map((r) => r.key)], arguments: [id, this.channel, tenantKey(scope)] });
+    await this.run(RELEASE, { keys: [keys.holders, ...keys.rates.map((r) => r.key)], arguments: [id, this.channel, tenantKey(scope)] });
+  }
+
+  async usage(scope: CallScope, settings: CallLimitSettings): Promise<Record<string, number>> {
+    const rates = slotKeys(scope, { tenantRates: settings.tenantRates, appRates: [] }, this.prefix).rates;
+    if (rates.length === 0) return {};
+    const reply = (await this.run(USAGE, { keys: rates.map((r) => r.key), arguments: rates.map((r) => String(r.windowMs)) })) as number[];
+    return Object.fromEntries(rates.map((r, i) => [r.name, Number(reply[i])]));
+  }
+
+  /**
+   * A script by its SHA1 (EVALSHA): every turn sent the whole script text (EVAL) before, which
+   * Redis hashed again each time. Loaded by EVAL the first time, and again after a SCRIPT FLUSH
+   * or a failover (NOSCRIPT).
+   */
+  private async run(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown> {
+    let sha = SHAS.get(script);
+    if (!sha) SHAS.set(script, (sha = createHash("sha1").update(script).digest("hex")));
+    try {
+      return await this.redis.evalSha(sha, options);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
+      return this.redis.eval(script, options);
+    }
   }
 
   async leave(scope: CallScope, id: string): Promise<void> {

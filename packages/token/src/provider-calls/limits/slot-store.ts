@@ -48,6 +48,11 @@ export interface SlotStore {
    * store without it leaves waiters to poll.
    */
   watch?(listener: (tenantKey: string) => void): void;
+  /**
+   * What each tenant budget has counted in its window now (budget name → calls), without taking
+   * anything: what the dashboard shows as "calls used today".
+   */
+  usage(scope: CallScope, settings: CallLimitSettings): Promise<Record<string, number>>;
   /** A waiter gave up: its place goes now rather than when it lapses. */
   leave(scope: CallScope, id: string): Promise<void>;
   close(): Promise<void>;

@@ -1,7 +1,7 @@
 import type { TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
 import { adminProcedure, limitedTo, protectedProcedure } from "../trpc";
-import { authorizationRequest, connectionHistoryDay, connectionView, healthView, historyRange, providerId, tokenStatus } from "./schemas";
+import { authorizationRequest, callBudget, connectionHistoryDay, connectionView, healthView, historyRange, providerId, tokenStatus } from "./schemas";
 
 const byProvider = z.object({ provider: providerId });
 // A company may hold several connections of a provider (Xero organisations, QuickBooks companies):
@@ -20,6 +20,12 @@ export const connectionRouter = {
     .input(byProvider.extend({ days: historyRange }))
     .output(z.array(connectionHistoryDay))
     .query(({ ctx, input }) => ctx.tokenService.connectionHistory(ctx.caller.companyId, input.provider, input.days)),
+
+  // What the connection has used of its provider's call budgets, across every process (members too).
+  budgets: protectedProcedure
+    .input(oneConnection)
+    .output(z.array(callBudget))
+    .query(({ ctx, input }) => ctx.tokenService.callBudgets(target(ctx.caller.companyId, input))),
 
   status: protectedProcedure
     .input(oneConnection)

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { AuditAction } from "@tokenvault/db";
-import { PROVIDER_ALIASES, PROVIDER_ID_PATTERN, type AuditEntry, type AuthorizationRequest, type ConnectionHistoryDay, type ConnectionHealthView, type ConnectionView, type ProviderInfo, type ProviderTenant, type TokenStatus } from "@tokenvault/token";
+import { PROVIDER_ALIASES, PROVIDER_ID_PATTERN, type AuditEntry, type CallBudget, type AuthorizationRequest, type ConnectionHistoryDay, type ConnectionHealthView, type ConnectionView, type ProviderInfo, type ProviderTenant, type TokenStatus } from "@tokenvault/token";
 import type { AuditLogFilters } from "@tokenvault/token/audit";
 import { AUDIT_ACTIONS } from "~/audit-actions";
 import { CONTROL_CHARACTERS } from "../request-checks";
@@ -77,6 +77,8 @@ const latency = z.number().int().min(0).nullable();
 export const connectionHistoryDay = schemaOf<ConnectionHistoryDay>()(
   z.object({ day: z.string(), refreshSuccess: count, refreshFailure: count, checkSuccess: count, checkFailure: count, refreshLatencyMs: latency, checkLatencyMs: latency }),
 );
+export const callBudget = schemaOf<CallBudget>()(z.object({ name: z.string(), windowMs: z.number().int().positive(), limit: z.number().int().positive(), used: z.number().int().nonnegative() }));
+
 export const historyRange = z.union([z.literal(7), z.literal(30)]);
 
 export const authorizationRequest = schemaOf<AuthorizationRequest>()(z.object({ url: z.url(), expiresAt: z.date() }));
