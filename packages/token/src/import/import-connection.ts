@@ -132,7 +132,7 @@ export class ConnectionImport {
     return { ...stored.result, outcome: "imported", providerCalls: calls.count, verifiedBy: verified.via };
   }
 
-  /** A refused record: nothing stored, an IMPORT failure audited (no token in it); returns the error to raise. */
+  /** A refused record: nothing stored, an IMPORT failure audited (no token in it); returns the error to raise, with the provider calls it cost. */
   private async refused(adapter: ProviderAdapter, record: ImportRecord, error: TokenError, at: { status: number; started: number; calls: number; context: RequestContext }): Promise<TokenError> {
     await this.deps.audit.writeNow(
       {
@@ -150,7 +150,7 @@ export class ConnectionImport {
       at.context,
       this.deps.clock.now(),
     );
-    return error;
+    return new TokenError(error.code, error.message, { details: { ...error.details, providerCalls: at.calls } });
   }
 }
 
