@@ -118,7 +118,8 @@ export async function bulkImport(lines: AsyncIterable<string>, options: BulkImpo
       })
       .then(finish);
     pending.add(task);
-    void task.finally(() => pending.delete(task));
+    // Its failure (a report that could not be written) surfaces through Promise.all below, once.
+    void task.finally(() => pending.delete(task)).catch(() => undefined);
     if (pending.size >= MAX_PENDING) await Promise.race(pending);
   }
   await Promise.all(pending);
