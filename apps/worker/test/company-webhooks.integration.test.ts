@@ -64,7 +64,7 @@ describe("company webhook endpoints", () => {
     await worker.stop();
   });
 
-  it("sends refresh_failed from the worker and connection.disconnected from a disconnect to every enabled endpoint", async () => {
+  it("sends connection.created from a connect, refresh_failed from the worker and connection.disconnected from a disconnect to every enabled endpoint", async () => {
     const companyId = "acme-events";
     const other = await startReceiver();
     try {
@@ -82,8 +82,10 @@ describe("company webhook endpoints", () => {
       await h.service.disconnect(companyId, "xero", admin);
 
       const types = () => receiver.verified.filter((d) => d.data.companyId === companyId).map((d) => d.type);
-      await eventually(() => Promise.resolve(types().length >= 2 ? true : undefined), 30_000, "two events");
-      expect(types()).toEqual(["connection.refresh_failed", "connection.disconnected"]);
+      await eventually(() => Promise.resolve(types().length >= 3 ? true : undefined), 30_000, "three events");
+      expect(types()).toEqual(["connection.created", "connection.refresh_failed", "connection.disconnected"]);
+      const created = receiver.verified.find((d) => d.type === "connection.created" && d.data.companyId === companyId)!;
+      expect(created.data).toMatchObject({ connectionId, companyId, provider: "xero", source: "consent" });
       const disconnected = receiver.verified.find((d) => d.type === "connection.disconnected" && d.data.companyId === companyId)!;
       expect(disconnected.data).toMatchObject({ connectionId, companyId, provider: "xero" });
       expect(JSON.stringify(receiver.verified)).not.toMatch(/access_token|refresh_token|ey[A-Za-z0-9_-]{20,}/);
@@ -94,6 +96,7 @@ describe("company webhook endpoints", () => {
       expect(log.map((d) => [d.eventType, d.attempts, d.lastStatus])).toEqual([
         ["connection.disconnected", 1, 204],
         ["connection.refresh_failed", 1, 204],
+        ["connection.created", 1, 204],
       ]);
       await worker.stop();
     } finally {

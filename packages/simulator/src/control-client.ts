@@ -3,6 +3,7 @@ import type { Settings } from "./context";
 import type { ClientView, ClockView, GrantFilter, GrantView, RevokeSelector, SettingsPatch, SimulatorControl, UsageFilter } from "./control";
 import type { Fault, FaultSpec } from "./faults";
 import type { ApiLimits, ApiUsage, LimitsPatch } from "./limits";
+import type { MintedGrant, MintGrantsInput } from "./mint";
 import type { Stats } from "./state";
 
 export class SimulatorControlError extends Error {
@@ -93,6 +94,9 @@ export class HttpSimulatorControl implements SimulatorControl {
   }
   revokeAccessTokens(grantId: string): Promise<GrantView> {
     return this.call("POST", `/__sim/grants/${encodeURIComponent(grantId)}/revoke-access-tokens`);
+  }
+  mintGrants(input: MintGrantsInput): Promise<MintedGrant[]> {
+    return this.call("POST", "/__sim/grants/mint", input);
   }
   getLimits(): Promise<ApiLimits> {
     return this.call("GET", "/__sim/limits");

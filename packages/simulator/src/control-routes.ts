@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { RequestContext } from "./context";
 import type { LocalControl } from "./control";
 import { ENDPOINTS } from "./faults";
+import { MAX_MINTED } from "./mint";
 import { HttpError, json, parseJsonObject, readBody, type SimResponse } from "./http";
 import type { Route } from "./router";
 
@@ -71,6 +72,16 @@ const schemas = {
     .strict(),
   usageFilter: z.object({ provider: z.enum(["intuit", "xero"]).optional(), clientId: z.string().optional(), tenantId: z.string().optional() }).strict(),
   revokeSelector: z.object({ provider: provider.optional(), clientId: z.string().optional(), realmId: z.string().optional(), tenantId: z.string().optional() }).strict(),
+  mint: z
+    .object({
+      provider,
+      count: z.number().int().min(1).max(MAX_MINTED),
+      clientId: z.string().min(1).optional(),
+      tenantsPerGrant: z.number().int().min(1).max(50).optional(),
+      scope: z.array(z.string().min(1).max(200)).max(20).optional(),
+      accessToken: z.boolean().optional(),
+    })
+    .strict(),
   grantFilter: z
     .object({
       provider: provider.optional(),
@@ -121,6 +132,7 @@ export function controlRoutes(control: LocalControl): Route[] {
       return ok(undefined);
     }),
     route(["GET"], "/__sim/grants", async (ctx) => ok(await control.listGrants(parse(schemas.grantFilter, Object.fromEntries(ctx.url.searchParams))))),
+    route(["POST"], "/__sim/grants/mint", async (ctx) => json(201, await control.mintGrants(await body(ctx, schemas.mint)))),
     route(["POST"], "/__sim/grants/revoke", async (ctx) => ok(await control.revokeGrants(await body(ctx, schemas.revokeSelector)))),
     route(["GET"], "/__sim/grants/:id", async (ctx) => {
       const grant = await control.getGrant(ctx.params.id!);

@@ -3,6 +3,7 @@ import { defaultSettings, type Settings, type SimState, type IdTokenFault } from
 import type { Fault, FaultSpec } from "./faults";
 import { HttpError } from "./http";
 import { patchLimits, type ApiLimits, type ApiUsage, type LimitedProvider, type LimitsPatch } from "./limits";
+import { mintGrants, type MintedGrant, type MintGrantsInput } from "./mint";
 import type { Grant, Stats } from "./state";
 
 export interface ClockView {
@@ -95,6 +96,8 @@ export interface SimulatorControl {
   revokeGrants(selector: RevokeSelector): Promise<GrantView[]>;
   /** Ends the grant's access tokens issued so far, keeping the grant and its refresh token: the next API call with one answers 401. */
   revokeAccessTokens(grantId: string): Promise<GrantView>;
+  /** Grants as consents would have made them, with their token values (for import tests and benches; see mint.ts). */
+  mintGrants(input: MintGrantsInput): Promise<MintedGrant[]>;
   /** The API rate limits in force (the providers' real ones unless changed). */
   getLimits(): Promise<ApiLimits>;
   updateLimits(patch: LimitsPatch): Promise<ApiLimits>;
@@ -254,6 +257,10 @@ export class LocalControl implements SimulatorControl {
     const now = this.state.clock.now();
     for (const token of grant.accessTokens) token.revokedAt ??= now;
     return Promise.resolve(grantView(grant, now));
+  }
+
+  mintGrants(input: MintGrantsInput): Promise<MintedGrant[]> {
+    return mintGrants(this.state, input);
   }
 
   getLimits(): Promise<ApiLimits> {

@@ -4,6 +4,7 @@ export type { SimulatorControl, ClockView, ClientView, GrantView, GrantFilter, R
 export { realLimits, LIMIT_PROBLEMS, type ApiLimits, type LimitsPatch, type ProviderLimits, type LimitProblem, type ApiUsage, type TenantUsage, type AppUsage } from "./limits";
 export type { Settings } from "./context";
 export type { Fault, FaultSpec, FaultKind, Endpoint } from "./faults";
+export type { MintGrantsInput, MintedGrant } from "./mint";
 export type { Stats, ProviderStats, GrantCounters, ClientCounters } from "./state";
 export { UPSTASH_PATH, type UpstashOptions, type UpstashCredentials } from "./upstash";
 export {

@@ -200,6 +200,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     revokeGrant: (id) => control.revokeGrant(id),
     revokeGrants: (selector) => control.revokeGrants(selector),
     revokeAccessTokens: (id) => control.revokeAccessTokens(id),
+    mintGrants: (input) => control.mintGrants(input),
     getLimits: () => control.getLimits(),
     updateLimits: (patch) => control.updateLimits(patch),
     apiUsage: (filter) => control.apiUsage(filter),

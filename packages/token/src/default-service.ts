@@ -2,6 +2,7 @@ import { dbEnv, getDatabase, runtimeMode } from "@tokenvault/db";
 import { Vault } from "@tokenvault/vault";
 import { keyRingFromEnv, oauthRedirectUri, providerCallLimitsFromEnv, providerSettingsFromEnv, refreshScheduleFromEnv, webhookMaxEndpointsFromEnv } from "./env";
 import { defaultTokenMetrics } from "./metrics/token-metrics";
+import type { Logger } from "./logger";
 import { pinoLogger } from "./pino-logger";
 import { connectLimitsRedis } from "./provider-calls/limits/redis-connection";
 import { providersFromSettings } from "./providers/from-settings";
@@ -17,7 +18,7 @@ import { TokenService } from "./token-service";
 const globalForService = globalThis as unknown as { tokenvaultService?: Promise<TokenService> };
 
 export function getTokenService(): Promise<TokenService> {
-  globalForService.tokenvaultService ??= buildFromEnvironment().catch((error: unknown) => {
+  globalForService.tokenvaultService ??= buildFromEnvironment({}).catch((error: unknown) => {
     // A failed build is not cached: the next call reports the problem again (or succeeds once fixed).
     globalForService.tokenvaultService = undefined;
     throw error;
@@ -25,7 +26,11 @@ export function getTokenService(): Promise<TokenService> {
   return globalForService.tokenvaultService;
 }
 
-async function buildFromEnvironment(): Promise<TokenService> {
+/**
+ * A token service wired from the environment, as the default one is, but owned by the caller
+ * (who closes it). `logger`: where its logs go instead of stdout (a CLI whose stdout is its output).
+ */
+export async function buildFromEnvironment(overrides: { logger?: Logger } = {}): Promise<TokenService> {
   const vault = new Vault(keyRingFromEnv());
   const settings = providerSettingsFromEnv();
   const callLimits = providerCallLimitsFromEnv();
@@ -38,7 +43,7 @@ async function buildFromEnvironment(): Promise<TokenService> {
     vault,
     providers,
     providerCalls: { limits },
-    logger: pinoLogger(),
+    logger: overrides.logger ?? pinoLogger(),
     metrics: defaultTokenMetrics(),
     // PostgreSQL: one LISTEN connection wakes waiters. The embedded database: waiters poll.
     listenDatabaseUrl: database.kind === "postgres" ? dbEnv().databaseUrl : undefined,

@@ -37,6 +37,8 @@ function readEnvVariables() {
       PROVIDER_CALL_LIMITS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be 1 to 64 letters, digits, _ . or -").default("tokenvault"),
       // JSON per provider id: lower limits than the provider's definition (parsed by providerCallLimitsFromEnv).
       PROVIDER_LIMITS: optionalText,
+      // Set by pnpm to where it was invoked: a CLI run through a package script resolves the user's paths from there.
+      INIT_CWD: optionalText,
     },
     ...envSource("token", KeyConfigError.fromEnv),
   });
@@ -196,4 +198,9 @@ function buildKeyRing(env: TokenEnv): KeyRing {
     { TOKEN_ENCRYPTION_KEY: env.TOKEN_ENCRYPTION_KEY, TOKEN_ENCRYPTION_KEYS_PREVIOUS: env.TOKEN_ENCRYPTION_KEYS_PREVIOUS, aliases: { ENCRYPTION_KEY: env.ENCRYPTION_KEY } },
     { fallback: developmentEncryptionKey, warn: (message) => console.warn(message) },
   );
+}
+
+/** Where relative paths given to a CLI are resolved from: where `pnpm` was invoked (INIT_CWD), else the working directory. */
+export function invocationDirectory(): string {
+  return readEnv().INIT_CWD ?? process.cwd();
 }

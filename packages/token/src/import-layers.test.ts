@@ -20,8 +20,8 @@ const FLOORS: Record<string, number> = {
   "validation.ts": 0, "database-unavailable.ts": 0, "env.ts": 0, "shutdown.ts": 0,
   oauth: 1, providers: 1, secrets: 1, audit: 1,
   connections: 2,
-  refresh: 3, tokens: 3, checks: 3, connect: 3, views: 3, webhooks: 3, "service-parts.ts": 3, "provider-calls": 3, "api-keys": 3,
-  "token-service.ts": 4, "default-service.ts": 4, "key-rotation.ts": 4, "index.ts": 4, cli: 4,
+  refresh: 3, tokens: 3, checks: 3, connect: 3, views: 3, webhooks: 3, import: 3, "service-parts.ts": 3, "provider-calls": 3, "api-keys": 3,
+  "token-service.ts": 4, "service-wiring.ts": 4, "default-service.ts": 4, "key-rotation.ts": 4, "index.ts": 4, cli: 4,
 };
 
 /** "from -> to", paths relative to src. */

@@ -12,6 +12,8 @@ export { DEFAULT_OPTIONS, DEFAULT_REFRESH_SCHEDULE, RECONNECT_NOTICE_DAYS, refre
 export type { StaticSecretKind } from "./secrets/static-secrets";
 export type { ExpiringToken } from "./tokens/token-lifecycle";
 export type { RevocationRetryReport } from "./connect/revocation-queue";
+export type { ImportResult } from "./import/import-connection";
+export { parseImportRecord, type ImportRecord, type ImportRecordInput } from "./import/import-record";
 export type { ConnectionSelector } from "./connections/connection-store";
 export type { ConnectionUpkeepStore, UpkeepConnection, UpkeepIncident, UpkeepSecret } from "./connections/connection-upkeep-store";
 export type { ConnectionRefresh, ConnectionRefreshOptions, ConnectionRefreshOutcome, ConnectionRefreshReason } from "./refresh/connection-refresh";

@@ -10,6 +10,7 @@ import { secretOf } from "./connections/connection";
 import { ConnectionStore } from "./connections/connection-store";
 import { ConnectionUpkeepStore } from "./connections/connection-upkeep-store";
 import { GrantStore } from "./connections/grant-store";
+import { ConnectionImport } from "./import/import-connection";
 import { failClosedMethods } from "./database-unavailable";
 import { consoleLogger, type Logger } from "./logger";
 import type { TokenMetrics } from "./metrics/token-metrics";
@@ -124,6 +125,7 @@ export function wireService(deps: TokenServiceDeps, service: Pick<TokenServicePa
     calls,
     checks: new ConnectionCheck(parts, tokens),
     connectFlow: new ConnectFlow(parts, revocations),
+    connectionImport: new ConnectionImport(parts, revocations),
     staticSecrets: new StaticSecrets(parts),
     webhooks: {
       endpoints: failClosedMethods(endpoints, ["create", "list", "setEnabled", "remove", "require", "target"]),

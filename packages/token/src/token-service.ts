@@ -3,6 +3,8 @@ import type { XeroClient } from "xero-node";
 import type { AuditTrail, SessionsEnded } from "./audit/audit-trail";
 import type { ConnectionCheck } from "./checks/connection-check";
 import type { ConnectFlow } from "./connect/connect-flow";
+import type { ConnectionImport, ImportResult } from "./import/import-connection";
+import type { ImportRecordInput } from "./import/import-record";
 import { disconnect } from "./connect/disconnect";
 import { purgeExpiredOAuthStates } from "./connect/oauth-state-purge";
 import type { RevocationQueue, RevocationRetryReport } from "./connect/revocation-queue";
@@ -57,6 +59,7 @@ export class TokenService {
   private readonly views: ConnectionViews;
   private readonly checks: ConnectionCheck;
   private readonly connectFlow: ConnectFlow;
+  private readonly connectionImport: ConnectionImport;
   private readonly revocations: RevocationQueue;
   private readonly lifecycle: TokenLifecycle;
   private readonly staticSecrets: StaticSecrets;
@@ -73,6 +76,7 @@ export class TokenService {
       views: this.views,
       checks: this.checks,
       connectFlow: this.connectFlow,
+      connectionImport: this.connectionImport,
       revocations: this.revocations,
       lifecycle: this.lifecycle,
       staticSecrets: this.staticSecrets,
@@ -236,6 +240,16 @@ export class TokenService {
   /** `tenantIds`: the organisations an admin chose to connect (Xero; default: every one the consent granted). */
   async handleCallback(input: { provider: string; callbackUrl: string; companyId: string; context: RequestContext; tenantIds?: readonly string[] }): Promise<CallbackResult> {
     return failClosedOnDatabase(() => this.connectFlow.callback(this.parts.providers.get(input.provider), input));
+  }
+
+  /**
+   * Imports tokens issued elsewhere (docs/importing.md): verified at the provider (an identity
+   * call with a live access token, else one refresh), then stored as a consent is (sealed, an
+   * IMPORT audit row, `connection.created` webhooks). The same record again is `already present`
+   * with no provider call; a refused one changes nothing and throws the provider's reason, typed.
+   */
+  async importConnection(input: ImportRecordInput, context: RequestContext): Promise<ImportResult> {
+    return failClosedOnDatabase(() => this.connectionImport.run(input, context));
   }
 
   /** A live API call with a valid token; its outcome becomes the connection's health. */

@@ -15,7 +15,7 @@ import { purgeExpiredOAuthStates } from "./oauth-state-purge";
 import { storeConsent, targetsOf } from "./store-consent";
 import type { RevocationQueue } from "./revocation-queue";
 
-export type ConnectFlowDeps = Pick<ServiceParts, "prisma" | "connections" | "grants" | "secrets" | "audit" | "clock" | "logger" | "options" | "cache">;
+export type ConnectFlowDeps = Pick<ServiceParts, "prisma" | "connections" | "grants" | "secrets" | "audit" | "clock" | "logger" | "options" | "cache" | "webhooks">;
 
 /**
  * Connecting a provider: the consent URL with a one-time state (stored only as a hash, bound

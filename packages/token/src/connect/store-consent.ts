@@ -9,31 +9,49 @@ import { expiresAtFrom, hardExpiresAtFrom, refreshExpiresAtFrom, type ProviderAd
 import { TokenCache } from "../tokens/token-cache";
 import type { CallbackResult, ProviderTenant, RequestContext } from "../types";
 import type { ServiceParts } from "../service-parts";
+import { connectionPayload } from "../webhooks/webhook-events";
 import { planReplacedGrant } from "./replaced-grant";
 import type { RevocationQueue } from "./revocation-queue";
 
-export type StoreConsentDeps = Pick<ServiceParts, "connections" | "grants" | "secrets" | "audit" | "cache">;
+export type StoreConsentDeps = Pick<ServiceParts, "connections" | "grants" | "secrets" | "audit" | "cache" | "webhooks">;
+
+/** An import's token set (import/import-connection.ts): audited as IMPORT, the grant findable by its fingerprint. */
+export interface ImportedTokens {
+  fingerprint: string;
+  /** The provider call that verified it (the refresh, or the identity call). */
+  verifiedBy: { endpoint: string; method: string };
+  metadata: Pick<ConnectionMetadata, "importedMetadata">;
+  details: Record<string, string | number | boolean | null>;
+}
 
 /**
  * Stores a consent as one new grant and the connections it reaches (each realm or chosen
  * organisation: created, or re-pointed from the grant that served it, keeping its id), in one
  * transaction. A grant left serving nothing is removed and its refresh token queued for
- * revocation (a grant that still serves another connection is kept, untouched).
+ * revocation (a grant that still serves another connection is kept, untouched). Each connection
+ * created (not re-pointed) records a `connection.created` webhook in the same transaction.
+ * An import (`imported`) is stored the same way, audited as IMPORT.
  */
 export async function storeConsent(
   deps: StoreConsentDeps,
   revocations: RevocationQueue,
   adapter: ProviderAdapter,
-  input: { companyId: string; context: RequestContext; response: TokenResponse; tenants: ProviderTenant[]; targets: ProviderTenant[]; started: number; sentAt: Date; now: Date },
+  input: { companyId: string; context: RequestContext; response: TokenResponse; tenants: ProviderTenant[]; targets: ProviderTenant[]; started: number; sentAt: Date; now: Date; imported?: ImportedTokens },
 ): Promise<{ result: CallbackResult; pendingRevocations: string[] }> {
-  const { companyId, context, response, tenants, targets, started, sentAt, now } = input;
+  const { companyId, context, response, tenants, targets, started, sentAt, now, imported } = input;
   const { connections, grants } = deps;
   const hardExpiresAt = hardExpiresAtFrom(now, response, undefined);
-  const metadata: ConnectionMetadata = { tenants, scope: response.scope, refreshTokenRotatedAt: now.toISOString(), ...(hardExpiresAt ? { refreshTokenHardExpiresAt: hardExpiresAt } : {}) };
+  const metadata: ConnectionMetadata = {
+    tenants,
+    scope: response.scope,
+    refreshTokenRotatedAt: now.toISOString(),
+    ...(hardExpiresAt ? { refreshTokenHardExpiresAt: hardExpiresAt } : {}),
+    ...imported?.metadata,
+  };
   const grantId = randomUUID();
   const touched = new Set<string>();
   const { attached, pendingRevocations } = await grants.transaction(async (tx) => {
-    await grants.createGrant(tx, { id: grantId, companyId, provider: adapter.id, connectedBy: context.userId, metadata });
+    await grants.createGrant(tx, { id: grantId, companyId, provider: adapter.id, connectedBy: context.userId, metadata, ...(imported ? { importFingerprint: imported.fingerprint } : {}) });
     const location = { companyId, provider: adapter.id, externalId: grantId, grantId };
     await deps.secrets.write(tx, [
       { ...location, kind: "ACCESS_TOKEN", value: response.access_token, expiresAt: expiresAtFrom(sentAt, response, adapter.defaultAccessTokenTtlSec), lastRefreshedAt: now },
@@ -44,20 +62,25 @@ export async function storeConsent(
       const { connection, previousGrantId } = await connections.attach(tx, { companyId, provider: adapter.id, externalId: target.id, displayName: target.name, grantId, connectedBy: context.userId });
       attached.push(connection);
       if (previousGrantId && previousGrantId !== grantId) touched.add(previousGrantId);
+      // A reconnect re-points a connection that exists: only a new one is "created".
+      if (previousGrantId === null) {
+        const event = connectionPayload("connection.created", { id: connection.id, companyId, provider: adapter.id, externalId: connection.externalId }, now, { source: imported ? "import" : "consent" });
+        await deps.webhooks.record(companyId, event, tx);
+      }
     }
     await grants.recordOutcome(tx, {
       health: { status: "HEALTHY", errorMessage: null, of: { grantId } },
       event: {
         companyId,
-        action: "CONNECT",
+        action: imported ? "IMPORT" : "CONNECT",
         outcome: "SUCCESS",
         connectionType: adapter.id,
         connectionId: attached.length === 1 ? attached[0]!.id : null,
-        apiEndpoint: adapter.endpoints.token,
-        requestMethod: "POST",
+        apiEndpoint: imported?.verifiedBy.endpoint ?? adapter.endpoints.token,
+        requestMethod: imported?.verifiedBy.method ?? "POST",
         responseStatus: 200,
         responseTime: Date.now() - started,
-        details: { externalId: targets[0]?.id || null, tenants: tenants.length, connections: attached.length, grantId },
+        details: { externalId: targets[0]?.id || null, tenants: tenants.length, connections: attached.length, grantId, ...imported?.details },
       },
       context,
       at: now,

@@ -18,6 +18,8 @@ export interface ConnectionMetadata {
   refreshTokenRotatedAt?: string;
   /** When the grant ends whatever is refreshed (Intuit's 5-year cap), ISO, when the provider said. */
   refreshTokenHardExpiresAt?: string;
+  /** Imported grants: the non-secret facts the importing system gave (tokenService.importConnection's `metadata`). */
+  importedMetadata?: Record<string, string | number | boolean | null>;
 }
 
 export function metadataOf(grant: Pick<OAuthGrant, "metadata">): ConnectionMetadata {

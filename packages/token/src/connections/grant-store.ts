@@ -1,4 +1,4 @@
-import { Prisma, type PrismaClient, type TokenKind } from "@tokenvault/db";
+import { Prisma, type Connection, type PrismaClient, type TokenKind } from "@tokenvault/db";
 import { TokenError } from "@tokenvault/vault";
 import type { AuditEvent, AuditTrail } from "../audit/audit-trail";
 import type { RequestContext } from "../types";
@@ -54,6 +54,14 @@ export class GrantStore {
     const grant = await this.loadById(grantId);
     if (!grant) throw new TokenError("NO_TOKEN", "This provider is not connected.");
     return grant;
+  }
+
+  /** The grant imported with one of these fingerprints (SecretStore.fingerprints) and the connections it serves, or null. */
+  async findImported(fingerprints: readonly string[]): Promise<{ id: string; companyId: string; provider: string; connections: Connection[] } | null> {
+    return this.prisma.oAuthGrant.findFirst({
+      where: { importFingerprint: { in: [...fingerprints] } },
+      select: { id: true, companyId: true, provider: true, connections: { orderBy: [{ createdAt: "asc" }, { id: "asc" }] } },
+    });
   }
 
   listForCompany(companyId: string): Promise<GrantWithSecrets[]> {
@@ -198,9 +206,17 @@ export class GrantStore {
    * A new grant (a consent's token set), its secrets to be sealed under its own id, so that two
    * grants of one provider in one company never share a vault binding. Returns its id.
    */
-  async createGrant(tx: Tx, grant: { id: string; companyId: string; provider: string; connectedBy: string; metadata: ConnectionMetadata }): Promise<string> {
+  async createGrant(tx: Tx, grant: { id: string; companyId: string; provider: string; connectedBy: string; metadata: ConnectionMetadata; importFingerprint?: string }): Promise<string> {
     const created = await tx.oAuthGrant.create({
-      data: { id: grant.id, companyId: grant.companyId, provider: grant.provider, secretExternalId: grant.id, connectedBy: grant.connectedBy, metadata: grant.metadata as Prisma.InputJsonValue },
+      data: {
+        id: grant.id,
+        companyId: grant.companyId,
+        provider: grant.provider,
+        secretExternalId: grant.id,
+        connectedBy: grant.connectedBy,
+        metadata: grant.metadata as Prisma.InputJsonValue,
+        importFingerprint: grant.importFingerprint ?? null,
+      },
     });
     return created.id;
   }
@@ -242,7 +258,7 @@ export class GrantStore {
   async recordOutcome(tx: Tx, outcome: Outcome): Promise<void> {
     const { event, health, at } = outcome;
     // A new grant has never been checked: the next live check is not coalesced with the old grant's.
-    if (health) await this.connections.recordHealth(tx, health, at, event.action === "CONNECT");
+    if (health) await this.connections.recordHealth(tx, health, at, event.action === "CONNECT" || event.action === "IMPORT");
     await this.audit.write(tx, event, outcome.context, at);
   }
 }

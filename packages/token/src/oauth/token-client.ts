@@ -36,6 +36,8 @@ export class ProviderCallError extends Error {
     /** OAuth `error` code from the body, when there was one. Never the body itself. */
     readonly oauthError: string | null,
     readonly retryAfterMs: number | null,
+    /** The provider's `error_description`, bounded and with anything token-like redacted (providerReason); null when none. */
+    readonly description: string | null = null,
   ) {
     super(`provider call failed: ${kind}${status ? ` (HTTP ${status})` : ""}${oauthError ? ` ${oauthError}` : ""}`);
   }
@@ -62,18 +64,34 @@ function lifetimeSec(value: unknown): number | undefined {
 /** The ProviderCallError an unsuccessful token or revocation response stands for. */
 export async function classify(response: Response): Promise<ProviderCallError> {
   let oauthError: string | null = null;
+  let description: string | null = null;
   try {
-    const body = (await response.json()) as { error?: unknown };
+    const body = (await response.json()) as { error?: unknown; error_description?: unknown };
     if (typeof body.error === "string") oauthError = body.error.slice(0, 64);
+    description = providerReason(body.error_description);
   } catch {
     // Not JSON: the status alone decides.
   }
   const retryAfter = parseRetryAfter(response.headers.get("retry-after"), Date.now());
   if (response.status === 429) return new ProviderCallError("rate_limited", 429, oauthError, retryAfter);
   if (response.status >= 500) return new ProviderCallError("server_error", response.status, oauthError, retryAfter);
-  if (oauthError === "invalid_grant") return new ProviderCallError("invalid_grant", response.status, oauthError, null);
-  if (oauthError === "invalid_client" || response.status === 401) return new ProviderCallError("invalid_client", response.status, oauthError, null);
-  return new ProviderCallError("rejected", response.status, oauthError, null);
+  if (oauthError === "invalid_grant") return new ProviderCallError("invalid_grant", response.status, oauthError, null, description);
+  if (oauthError === "invalid_client" || response.status === 401) return new ProviderCallError("invalid_client", response.status, oauthError, null, description);
+  return new ProviderCallError("rejected", response.status, oauthError, null, description);
+}
+
+/**
+ * A provider's error_description as safe to show and store: printable, at most 200 characters,
+ * and any long opaque run (which could be a token a provider echoed back) replaced by "[redacted]".
+ */
+export function providerReason(value: unknown): string | null {
+  if (typeof value !== "string") return null;
+  const text = value
+    .replace(/[^\x20-\x7E]/g, " ")
+    .replace(/[A-Za-z0-9._~+/=-]{24,}/g, "[redacted]")
+    .trim()
+    .slice(0, 200);
+  return text === "" ? null : text;
 }
 
 /** Runs fetch with a hard timeout and maps transport failures to ProviderCallError. */

@@ -1,5 +1,5 @@
 import { Prisma, type PrismaClient, type TokenKind, type TokenSecret } from "@tokenvault/db";
-import { DecryptionError, type SealedSecret, type Vault, type VaultBinding } from "@tokenvault/vault";
+import { blindIndexes, DecryptionError, type SealedSecret, type Vault, type VaultBinding } from "@tokenvault/vault";
 import type { Logger } from "../logger";
 import type { TokenMetrics } from "../metrics/token-metrics";
 import { encryptionsSql, recordEncryptions, warnNearLimit } from "./key-usage";
@@ -36,6 +36,14 @@ export class SecretStore {
     private readonly logger: Logger,
     private readonly metrics: TokenMetrics | null = null,
   ) {}
+
+  /**
+   * A value's blind index (keyed HMAC) under every key of the ring, the current key's first:
+   * lets a row be found by a token it must never hold (an imported grant by its refresh token).
+   */
+  fingerprints(purpose: string, value: string): string[] {
+    return blindIndexes(this.vault.keyRing, purpose, value);
+  }
 
   /** Every seal goes through here, so the vault metric counts them all. */
   private seal(value: string, binding: VaultBinding): SealedSecret {

@@ -1,5 +1,6 @@
 /** What a company's webhook endpoints hear about. */
 export const WEBHOOK_EVENT_TYPES = [
+  "connection.created",
   "connection.refresh_failed",
   "connection.exhausted",
   "connection.expired",
