@@ -218,12 +218,16 @@ export class TokenService {
     return failClosedOnDatabase(() => this.checks.run(selector, context));
   }
 
-  /** Removes the connection; when it was its grant's last, revokes the grant at the provider first and removes it with its secrets. */
+  /**
+   * Removes the connection; when it was its grant's last, revokes the grant at the provider first and removes it with its secrets.
+   * A Xero organisation whose grant still serves others leaves it at Xero (DELETE /connections/{id}) and the grant stays.
+   */
   async disconnect(companyId: string, provider: string, context: RequestContext): Promise<void>;
   async disconnect(target: ConnectionSelector, context: RequestContext): Promise<void>;
   async disconnect(...args: [string, string, RequestContext] | [ConnectionSelector, RequestContext]): Promise<void> {
     const [selector, context] = args.length === 3 ? [bySeed(args[0], args[1]), args[2]] : args;
-    return failClosedOnDatabase(() => disconnect(this.parts, selector, context));
+    const accessTokenOf = async (connectionId: string) => this.tokens.validToken(await this.tokens.read({ connectionId }, context.userId, { context })).accessToken;
+    return failClosedOnDatabase(() => disconnect(this.parts, selector, context, accessTokenOf));
   }
 
   /**
