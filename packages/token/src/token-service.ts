@@ -184,9 +184,16 @@ export class TokenService {
     return failClosedOnDatabase(() => this.views.list(companyId));
   }
 
-  /** Refreshes and live checks per UTC day (counts by outcome, mean latency) over the last 7 or 30 days, from the audit log. */
-  async connectionHistory(companyId: string, provider: string, days: HistoryRange): Promise<ConnectionHistoryDay[]> {
-    return failClosedOnDatabase(() => this.views.history(companyId, provider, days));
+  /**
+   * Refreshes and live checks per UTC day (counts by outcome, mean latency) over the last 7 or 30 days, from the audit log:
+   * of one connection (its checks and its grant's refreshes; scoped by `companyId` when given: another company's id is NOT_FOUND),
+   * or of a company's connections of a provider.
+   */
+  async connectionHistory(target: { connectionId: string; companyId?: string }, days: HistoryRange): Promise<ConnectionHistoryDay[]>;
+  async connectionHistory(companyId: string, provider: string, days: HistoryRange): Promise<ConnectionHistoryDay[]>;
+  async connectionHistory(...args: [{ connectionId: string; companyId?: string }, HistoryRange] | [string, string, HistoryRange]): Promise<ConnectionHistoryDay[]> {
+    const [target, days] = args.length === 3 ? [{ companyId: args[0], provider: args[1] }, args[2]] : args;
+    return failClosedOnDatabase(() => this.views.history(target, days));
   }
 
   async listConnectionHealth(companyId: string): Promise<(ConnectionHealthView & { connectionType: string; connectionId: string })[]> {

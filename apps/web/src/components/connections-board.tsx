@@ -116,7 +116,7 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
                   {isAdmin ? `Connect ${c.displayName} to let Tokenvault keep its tokens valid.` : `An administrator can connect ${c.displayName}.`}
                 </p>
               )}
-              {c.connected && <ConnectionHistoryChart provider={c.provider} />}
+              {c.connected && <ConnectionHistoryChart provider={c.provider} connectionId={c.connectionId} />}
               {!isAdmin && c.connected && badge.tone === "bad" && <p className="muted">An administrator can reconnect it.</p>}
               {/* Connect, Reconnect and Disconnect are administrators' actions (the API refuses members too). */}
               <div className="actions">

@@ -11,6 +11,8 @@ import { requireName } from "../validation";
 import { connectionHistory, HISTORY_RANGES, type ConnectionHistoryDay, type HistoryRange } from "./connection-history";
 import { nextScheduledRefresh, refreshTokenIdleMs } from "./refresh-schedule";
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** How long before a grant's hard expiry people are asked to reconnect: the worker's first warning. */
 const RECONNECT_NOTICE_MS = Math.max(...RECONNECT_NOTICE_DAYS) * 24 * 3600 * 1000;
 
@@ -79,12 +81,21 @@ export class ConnectionViews {
     }
   }
 
-  /** The connection's refreshes and checks per UTC day over the last `days` days, from the audit log. */
-  async history(companyId: string, provider: string, days: HistoryRange): Promise<ConnectionHistoryDay[]> {
-    requireName("companyId", companyId);
-    const adapter = this.deps.providers.get(provider);
+  /**
+   * Refreshes and checks per UTC day over the last `days` days, from the audit log: of a company's
+   * connections of a provider, or of one connection (by id; another company's is NOT_FOUND).
+   */
+  async history(target: { companyId: string; provider: string } | { connectionId: string; companyId?: string }, days: HistoryRange): Promise<ConnectionHistoryDay[]> {
     if (!HISTORY_RANGES.includes(days)) throw new TokenError("INVALID_INPUT", `days must be one of ${HISTORY_RANGES.join(", ")}.`);
-    return connectionHistory(this.deps.prisma, companyId, adapter.id, days, this.deps.clock.now());
+    if ("provider" in target) {
+      const companyId = requireName("companyId", target.companyId);
+      return connectionHistory(this.deps.prisma, companyId, this.deps.providers.get(target.provider).id, days, this.deps.clock.now());
+    }
+    if (typeof target.connectionId !== "string" || !UUID.test(target.connectionId)) throw new TokenError("INVALID_INPUT", "connectionId must be a connection's id (a UUID).");
+    const { connection } = await this.deps.connections.resolve(target.companyId === undefined ? { connectionId: target.connectionId } : { connectionId: target.connectionId, companyId: requireName("companyId", target.companyId) });
+    const grantConnections = (await this.deps.connections.listForGrant(connection.grantId)).map((c) => c.id);
+    if (!grantConnections.includes(connection.id)) grantConnections.push(connection.id);
+    return connectionHistory(this.deps.prisma, connection.companyId, { connectionId: connection.id, grantConnections }, days, this.deps.clock.now());
   }
 
   /** Health of every connection a company has, as last recorded. */

@@ -15,11 +15,16 @@ const target = (companyId: string, input: OneConnection) => (input.connectionId 
 export const connectionRouter = {
   list: protectedProcedure.output(z.array(connectionView)).query(({ ctx }) => ctx.tokenService.listConnections(ctx.caller.companyId)),
 
-  // Members and administrators alike, of their own company only (the caller's, never an input).
+  // Members and administrators alike, of their own company only (the caller's, never an input):
+  // one connection's (by id, what each dashboard card shows), or a provider's connections together.
   history: protectedProcedure
-    .input(byProvider.extend({ days: historyRange }))
+    .input(z.union([z.object({ connectionId: z.uuid(), days: historyRange }), byProvider.extend({ days: historyRange })]))
     .output(z.array(connectionHistoryDay))
-    .query(({ ctx, input }) => ctx.tokenService.connectionHistory(ctx.caller.companyId, input.provider, input.days)),
+    .query(({ ctx, input }) =>
+      "connectionId" in input
+        ? ctx.tokenService.connectionHistory({ connectionId: input.connectionId, companyId: ctx.caller.companyId }, input.days)
+        : ctx.tokenService.connectionHistory(ctx.caller.companyId, input.provider, input.days),
+    ),
 
   status: protectedProcedure
     .input(oneConnection)
