@@ -21,7 +21,9 @@ import type { TokenReader } from "./tokens/token-reader";
 import type {
   AuthorizationRequest,
   CallbackResult,
+  ConnectionGroup,
   ConnectionHealthView,
+  ConnectionPageQuery,
   ConnectionView,
   GetValidTokenOptions,
   ProviderInfo,
@@ -182,6 +184,15 @@ export class TokenService {
   /** Every connection of the company (with its id), and one not-connected view per provider it has none of. */
   async listConnections(companyId: string): Promise<ConnectionView[]> {
     return failClosedOnDatabase(() => this.views.list(companyId));
+  }
+
+  /**
+   * One page of each provider's connections of the company, searchable by name or external id,
+   * with the counts a pager needs (see ConnectionPageQuery). For companies with many connections;
+   * listConnections still answers every one.
+   */
+  async listConnectionPage(companyId: string, query: ConnectionPageQuery = {}): Promise<ConnectionGroup[]> {
+    return failClosedOnDatabase(() => this.views.page(companyId, query));
   }
 
   /**

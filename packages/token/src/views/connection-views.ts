@@ -6,9 +6,10 @@ import { RECONNECT_NOTICE_DAYS } from "../options";
 import type { ProviderAdapter } from "../providers/types";
 import { providerUnavailable, reauthorizationRequired } from "../refresh/freshness";
 import type { ServiceParts } from "../service-parts";
-import type { ConnectionHealthView, ConnectionView, ProviderInfo, TokenStatus } from "../types";
+import type { ConnectionGroup, ConnectionHealthView, ConnectionPageQuery, ConnectionView, ProviderInfo, TokenStatus } from "../types";
 import { requireName } from "../validation";
 import { connectionHistory, HISTORY_RANGES, type ConnectionHistoryDay, type HistoryRange } from "./connection-history";
+import { pageQueryOf, readConnectionPage } from "./connection-page";
 import { nextScheduledRefresh, refreshTokenIdleMs } from "./refresh-schedule";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -52,6 +53,31 @@ export class ConnectionViews {
       const own = rows.filter((r) => r.provider === adapter.id);
       return (own.length > 0 ? own : [null]).map((row) => this.view(adapter, row, row ? (grants.find((g) => g.id === row.grantId) ?? null) : null, health));
     });
+  }
+
+  /**
+   * A page of each provider's connections (see ConnectionPageQuery): what the dashboard shows of a
+   * company with hundreds or thousands of them. Reads only the page's connections, their grants
+   * and their health, never the whole company's.
+   */
+  async page(companyId: string, query: ConnectionPageQuery): Promise<ConnectionGroup[]> {
+    requireName("companyId", companyId);
+    const { search, offsets, limit } = pageQueryOf(query);
+    const adapters = query.providers ? [...new Set(query.providers.map((id) => this.deps.providers.get(id).id))].map((id) => this.deps.providers.get(id)) : this.deps.providers.list();
+    return Promise.all(
+      adapters.map(async (adapter): Promise<ConnectionGroup> => {
+        const offset = offsets[adapter.id] ?? 0;
+        const { rows, count, total } = await readConnectionPage(this.deps.prisma, { companyId, provider: adapter.id, search, offset, limit });
+        const grantIds = [...new Set(rows.map((r) => r.grantId))];
+        const ids = rows.map((r) => r.id);
+        const [grants, health] = await Promise.all([
+          grantIds.length ? this.deps.prisma.oAuthGrant.findMany({ where: { id: { in: grantIds } }, include: { secrets: true } }) : [],
+          ids.length ? this.deps.prisma.connectionHealth.findMany({ where: { connectionId: { in: ids } }, select: { connectionId: true, connectionType: true, status: true, lastChecked: true, errorMessage: true } }) : [],
+        ]);
+        const connections = count === 0 ? [this.view(adapter, null, null, [])] : rows.map((row) => this.view(adapter, row, grants.find((g) => g.id === row.grantId) ?? null, health));
+        return { provider: adapter.id, displayName: adapter.displayName, count, total, offset, limit, connections };
+      }),
+    );
   }
 
   private view(adapter: ProviderAdapter, row: Connection | null, connection: GrantWithSecrets | null, health: Awaited<ReturnType<ConnectionViewsDeps["connections"]["listHealth"]>>): ConnectionView {
