@@ -113,6 +113,8 @@ export type AuditEntry = AuditLog;
 export interface ConnectionPageQuery {
   /** Only these providers' groups (default: every provider of the deployment). */
   providers?: readonly string[];
+  /** Only these connections (at most 100 ids; ids of another company match nothing). */
+  connectionIds?: readonly string[];
   /** Matches a connection's name or external id (realm, tenant), case-insensitively, as plain text (% and _ are not wildcards). */
   search?: string;
   /** Each provider's first row (default 0). */

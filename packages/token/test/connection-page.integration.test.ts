@@ -54,6 +54,10 @@ describe("a page of each provider's connections", () => {
     expect((await found("%")).connections.map((c) => c.name)).toEqual(["100% Real"]);
     expect((await found("r_s")).connections.map((c) => c.name)).toEqual(["Under_score"]);
     expect((await found("tenant-2")).connections.map((c) => c.connectionId)).toEqual([ids[2]]);
+    // By id (the organisation picker's): only those, and another company's id matches nothing.
+    const [theirs] = await seedOrganisations(`other-${company}`, 1);
+    const chosen = (await service.listConnectionPage(company, { providers: ["xero"], connectionIds: [ids[4]!, ids[1]!, theirs!] }))[0]!;
+    expect(chosen.connections.map((c) => c.connectionId)).toEqual([ids[1], ids[4]]);
     // Nothing matches: an empty page (not the not-connected view: the company has connections).
     expect(await found("nothing like it")).toMatchObject({ count: 6, total: 0, connections: [] });
     // No connection of the provider at all: its one not-connected view, as listConnections gives it.
@@ -78,5 +82,6 @@ describe("a page of each provider's connections", () => {
     expect(await refused({ search: "x".repeat(101) })).toBe("INVALID_INPUT");
     expect(await refused({ search: "a\u0000b" })).toBe("INVALID_INPUT");
     expect(await refused({ providers: ["sage"] })).toBe("UNKNOWN_PROVIDER");
+    expect(await refused({ connectionIds: ["not-a-uuid"] })).toBe("INVALID_INPUT");
   });
 });

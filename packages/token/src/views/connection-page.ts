@@ -5,9 +5,10 @@ import type { ConnectionPageQuery } from "../types";
 export const PAGE_LIMIT_DEFAULT = 20;
 export const PAGE_LIMIT_MAX = 100;
 const SEARCH_MAX = 100;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The paging input checked: a bad one is INVALID_INPUT before any query. */
-export function pageQueryOf(query: ConnectionPageQuery): { search: string; offsets: Readonly<Record<string, number>>; limit: number } {
+export function pageQueryOf(query: ConnectionPageQuery): { search: string; offsets: Readonly<Record<string, number>>; limit: number; ids: string[] | null } {
   const limit = query.limit ?? PAGE_LIMIT_DEFAULT;
   if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_LIMIT_MAX) throw new TokenError("INVALID_INPUT", `limit must be 1 to ${PAGE_LIMIT_MAX}.`);
   const search = (query.search ?? "").trim();
@@ -18,7 +19,9 @@ export function pageQueryOf(query: ConnectionPageQuery): { search: string; offse
   for (const offset of Object.values(offsets)) {
     if (!Number.isInteger(offset) || offset < 0 || offset > 1_000_000) throw new TokenError("INVALID_INPUT", "offsets must be whole numbers from 0.");
   }
-  return { search, offsets, limit };
+  const ids = query.connectionIds ? [...new Set(query.connectionIds)] : null;
+  if (ids && (ids.length > PAGE_LIMIT_MAX || ids.some((id) => typeof id !== "string" || !UUID.test(id)))) throw new TokenError("INVALID_INPUT", `connectionIds names at most ${PAGE_LIMIT_MAX} connections by id (UUIDs).`);
+  return { search, offsets, limit, ids };
 }
 
 /** A LIKE pattern matching `text` anywhere, its own % _ and \ taken literally. */
@@ -34,10 +37,11 @@ function containing(text: string): string {
  */
 export async function readConnectionPage(
   prisma: PrismaClient,
-  at: { companyId: string; provider: string; search: string; offset: number; limit: number },
+  at: { companyId: string; provider: string; search: string; offset: number; limit: number; ids: string[] | null },
 ): Promise<{ rows: Connection[]; count: number; total: number }> {
-  const { companyId, provider, search, offset, limit } = at;
-  const matching = search ? Prisma.sql`AND ("displayName" ILIKE ${containing(search)} ESCAPE '\\' OR "externalId" ILIKE ${containing(search)} ESCAPE '\\')` : Prisma.empty;
+  const { companyId, provider, search, offset, limit, ids: only } = at;
+  const searched = search ? Prisma.sql`AND ("displayName" ILIKE ${containing(search)} ESCAPE '\\' OR "externalId" ILIKE ${containing(search)} ESCAPE '\\')` : Prisma.empty;
+  const matching = only ? Prisma.sql`${searched} AND "id" = ANY(${only}::uuid[])` : searched;
   const [counts, ids] = await Promise.all([
     prisma.$queryRaw<{ count: number; total: number }[]>`
       SELECT count(*)::int AS "count", (count(*) FILTER (WHERE true ${matching}))::int AS "total"

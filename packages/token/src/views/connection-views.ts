@@ -62,19 +62,19 @@ export class ConnectionViews {
    */
   async page(companyId: string, query: ConnectionPageQuery): Promise<ConnectionGroup[]> {
     requireName("companyId", companyId);
-    const { search, offsets, limit } = pageQueryOf(query);
+    const { search, offsets, limit, ids: only } = pageQueryOf(query);
     const adapters = query.providers ? [...new Set(query.providers.map((id) => this.deps.providers.get(id).id))].map((id) => this.deps.providers.get(id)) : this.deps.providers.list();
     return Promise.all(
       adapters.map(async (adapter): Promise<ConnectionGroup> => {
         const offset = offsets[adapter.id] ?? 0;
-        const { rows, count, total } = await readConnectionPage(this.deps.prisma, { companyId, provider: adapter.id, search, offset, limit });
+        const { rows, count, total } = await readConnectionPage(this.deps.prisma, { companyId, provider: adapter.id, search, offset, limit, ids: only });
         const grantIds = [...new Set(rows.map((r) => r.grantId))];
         const ids = rows.map((r) => r.id);
         const [grants, health] = await Promise.all([
           grantIds.length ? this.deps.prisma.oAuthGrant.findMany({ where: { id: { in: grantIds } }, include: { secrets: true } }) : [],
           ids.length ? this.deps.prisma.connectionHealth.findMany({ where: { connectionId: { in: ids } }, select: { connectionId: true, connectionType: true, status: true, lastChecked: true, errorMessage: true } }) : [],
         ]);
-        const connections = count === 0 ? [this.view(adapter, null, null, [])] : rows.map((row) => this.view(adapter, row, grants.find((g) => g.id === row.grantId) ?? null, health));
+        const connections = count === 0 && !only ? [this.view(adapter, null, null, [])] : rows.map((row) => this.view(adapter, row, grants.find((g) => g.id === row.grantId) ?? null, health));
         return { provider: adapter.id, displayName: adapter.displayName, count, total, offset, limit, connections };
       }),
     );
