@@ -41,7 +41,7 @@ export function useSearch(onApply: () => void): Search {
 
 export function SearchBox({ search }: { search: Search }) {
   return (
-    <form className="filters card" role="search" aria-label="Search connections" onSubmit={(e) => e.preventDefault()}>
+    <form className="filters card" role="search" aria-label="Connection search" onSubmit={(e) => e.preventDefault()}>
       <label>
         Search connections
         <input type="search" value={search.text} maxLength={100} placeholder="Organisation, company or id" onChange={(e) => search.setText(e.target.value)} />
@@ -57,7 +57,7 @@ export function GroupHeader({ group, search, children }: { group: Group; search:
     <header className="group-header">
       <h2 id={`group-${group.provider}`}>{group.displayName}</h2>
       <span className="muted" data-testid={`count-${group.provider}`}>
-        {search ? `${group.total.toLocaleString("en")} of ${plural(group.count)} match` : plural(group.count)}
+        {search && group.count > 0 ? `${group.total.toLocaleString("en")} of ${plural(group.count)} match` : plural(group.count)}
       </span>
       {children}
       {search && group.count > 0 && group.total === 0 && <p className="muted">No {group.displayName} connection matches “{search}”.</p>}
