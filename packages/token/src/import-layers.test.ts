@@ -21,7 +21,7 @@ const FLOORS: Record<string, number> = {
   oauth: 1, providers: 1, secrets: 1, audit: 1,
   connections: 2,
   refresh: 3, tokens: 3, checks: 3, connect: 3, views: 3, webhooks: 3, "service-parts.ts": 3, "provider-calls": 3, "api-keys": 3,
-  "token-service.ts": 4, "default-service.ts": 4, "key-rotation.ts": 4, "index.ts": 4, cli: 4,
+  "token-service.ts": 4, "service-wiring.ts": 4, "default-service.ts": 4, "key-rotation.ts": 4, "index.ts": 4, cli: 4,
 };
 
 /** "from -> to", paths relative to src. */
