@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, Prisma, type Database } from "@tokenvault/db";
 import { createTestDatabase, type TestDatabase } from "@tokenvault/db/testing";
@@ -13,6 +13,7 @@ const DAY = 86_400_000;
 const NOW = new Date("2026-12-02T15:00:00.000Z");
 const bob: Caller = { userId: "bob", companyId: "acme", role: "member", name: "Bob" };
 const carol: Caller = { userId: "carol", companyId: "globex", role: "admin", name: "Carol" };
+const erin: Caller = { userId: "erin", companyId: "initech", role: "member", name: "Erin" };
 
 interface PlanNode {
   "Node Type": string;
@@ -109,6 +110,35 @@ describe("the connection health history", () => {
     await expect(service.connectionHistory("acme", "xero", 14 as 7)).rejects.toMatchObject({ code: "INVALID_INPUT" });
   });
 
+  it("per connection (by id): its own checks and its grant's refreshes, whichever of the grant's connections recorded them; another company's id is NOT_FOUND", async () => {
+    // One Xero grant serving two organisations, and a QuickBooks connection on a grant of its own.
+    const [xeroGrant, qboGrant] = [randomUUID(), randomUUID()];
+    await db.prisma.oAuthGrant.createMany({ data: [xeroGrant, qboGrant].map((id, i) => ({ id, companyId: "initech", provider: i === 0 ? "xero" : "quickbooks", connectedBy: "erin" })) });
+    const [x1, x2, q] = [randomUUID(), randomUUID(), randomUUID()];
+    await db.prisma.connection.createMany({
+      data: [
+        { id: x1, companyId: "initech", provider: "xero", grantId: xeroGrant, externalId: "tenant-1", displayName: "One", connectedBy: "erin" },
+        { id: x2, companyId: "initech", provider: "xero", grantId: xeroGrant, externalId: "tenant-2", displayName: "Two", connectedBy: "erin" },
+        { id: q, companyId: "initech", provider: "quickbooks", grantId: qboGrant, externalId: "realm-1", displayName: "", connectedBy: "erin" },
+      ],
+    });
+    const of = (connectionId: string, action: "REFRESH" | "CHECK", outcome: "SUCCESS" | "FAILURE", responseTime: number) => ({ ...row("initech", connectionId === q ? "quickbooks" : "xero", action, outcome, 3_600_000, responseTime), connectionId });
+    await db.prisma.auditLog.createMany({ data: [of(x1, "CHECK", "SUCCESS", 40), of(x2, "CHECK", "FAILURE", 60), of(x2, "REFRESH", "SUCCESS", 300), of(q, "REFRESH", "SUCCESS", 10), of(q, "CHECK", "SUCCESS", 20)] });
+
+    const today = async (connectionId: string) => (await (await api(erin)).connection.history({ connectionId, days: 7 })).at(-1);
+    expect(await today(x1)).toEqual({ day: "2026-12-02", refreshSuccess: 1, refreshFailure: 0, checkSuccess: 1, checkFailure: 0, refreshLatencyMs: 300, checkLatencyMs: 40 });
+    expect(await today(x2)).toEqual({ day: "2026-12-02", refreshSuccess: 1, refreshFailure: 0, checkSuccess: 0, checkFailure: 1, refreshLatencyMs: 300, checkLatencyMs: 60 });
+    expect(await today(q)).toEqual({ day: "2026-12-02", refreshSuccess: 1, refreshFailure: 0, checkSuccess: 1, checkFailure: 0, refreshLatencyMs: 10, checkLatencyMs: 20 });
+    // The provider form still answers the company's connections of the provider together.
+    expect((await (await api(erin)).connection.history({ provider: "xero", days: 7 })).at(-1)).toMatchObject({ refreshSuccess: 1, checkSuccess: 1, checkFailure: 1 });
+    // Scoped to the caller's company; an id that names nothing is NOT_FOUND too, a malformed one bad input.
+    await expect((await api(carol)).connection.history({ connectionId: x1, days: 7 })).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect((await api(erin)).connection.history({ connectionId: randomUUID(), days: 7 })).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect((await api(erin)).connection.history({ connectionId: "x", days: 7 })).rejects.toMatchObject({ code: "BAD_REQUEST" });
+    await expect(service.connectionHistory({ connectionId: x1, companyId: "globex" }, 7)).rejects.toMatchObject({ code: "NOT_FOUND" });
+    expect((await service.connectionHistory({ connectionId: x1 }, 30)).reduce((n, d) => n + d.checkSuccess, 0)).toBe(1);
+  });
+
   it("is one statement served by the (companyId, connectionType, timestamp) index, not a scan of the audit log", async () => {
     await db.prisma.$executeRawUnsafe(`
       INSERT INTO "AuditLog" ("id", "timestamp", "companyId", "userId", "action", "outcome", "connectionType", "apiEndpoint", "requestMethod", "responseStatus", "responseTime")
@@ -121,5 +151,12 @@ describe("the connection health history", () => {
     const nodes = nodesOf(plan!["QUERY PLAN"][0]!.Plan);
     expect(nodes.filter((n) => n["Node Type"] === "Seq Scan").map((n) => n["Relation Name"])).toEqual([]);
     expect(nodes.map((n) => n["Index Name"]).filter(Boolean)).toContain("AuditLog_companyId_connectionType_timestamp_id_idx");
+
+    // One connection's: the (companyId, connectionId, timestamp) index.
+    const one = connectionHistorySql("c42", { connectionId: randomUUID(), grantConnections: [randomUUID(), randomUUID()] }, new Date(NOW.getTime() - 30 * DAY), NOW);
+    const [byId] = await db.prisma.$queryRaw<{ "QUERY PLAN": { Plan: PlanNode }[] }[]>(Prisma.sql`EXPLAIN (FORMAT JSON) ${one}`);
+    const idNodes = nodesOf(byId!["QUERY PLAN"][0]!.Plan);
+    expect(idNodes.filter((n) => n["Node Type"] === "Seq Scan").map((n) => n["Relation Name"])).toEqual([]);
+    expect(idNodes.map((n) => n["Index Name"]).filter(Boolean)).toContain("AuditLog_companyId_connectionId_timestamp_id_idx");
   });
 });

@@ -5,7 +5,7 @@ export { TokenService, type TokenServiceDeps } from "./token-service";
 export { getTokenService, closeTokenService, tokenService, type TokenServiceApi } from "./default-service";
 export { closeOnShutdown } from "./shutdown";
 export { refreshMarginFor } from "./refresh/freshness";
-export { connectionHistorySql, HISTORY_RANGES, type ConnectionHistoryDay, type HistoryRange } from "./views/connection-history";
+export { connectionHistorySql, HISTORY_RANGES, type ConnectionHistoryDay, type HistoryRange, type HistoryScope } from "./views/connection-history";
 export { keepAliveAt, nextScheduledRefresh, refreshTokenIdleMs } from "./views/refresh-schedule";
 export { refreshScheduleFromEnv, resetTokenEnvCacheForTests } from "./env";
 export { DEFAULT_OPTIONS, DEFAULT_REFRESH_SCHEDULE, RECONNECT_NOTICE_DAYS, refreshScheduleOf, type RefreshSchedule, type TokenServiceOptions } from "./options";

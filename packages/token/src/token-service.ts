@@ -24,7 +24,9 @@ import type { TokenReader } from "./tokens/token-reader";
 import type {
   AuthorizationRequest,
   CallbackResult,
+  ConnectionGroup,
   ConnectionHealthView,
+  ConnectionPageQuery,
   ConnectionView,
   GetValidTokenOptions,
   ProviderInfo,
@@ -216,9 +218,25 @@ export class TokenService {
     return failClosedOnDatabase(() => this.views.list(companyId));
   }
 
-  /** Refreshes and live checks per UTC day (counts by outcome, mean latency) over the last 7 or 30 days, from the audit log. */
-  async connectionHistory(companyId: string, provider: string, days: HistoryRange): Promise<ConnectionHistoryDay[]> {
-    return failClosedOnDatabase(() => this.views.history(companyId, provider, days));
+  /**
+   * One page of each provider's connections of the company, searchable by name or external id,
+   * with the counts a pager needs (see ConnectionPageQuery). For companies with many connections;
+   * listConnections still answers every one.
+   */
+  async listConnectionPage(companyId: string, query: ConnectionPageQuery = {}): Promise<ConnectionGroup[]> {
+    return failClosedOnDatabase(() => this.views.page(companyId, query));
+  }
+
+  /**
+   * Refreshes and live checks per UTC day (counts by outcome, mean latency) over the last 7 or 30 days, from the audit log:
+   * of one connection (its checks and its grant's refreshes; scoped by `companyId` when given: another company's id is NOT_FOUND),
+   * or of a company's connections of a provider.
+   */
+  async connectionHistory(target: { connectionId: string; companyId?: string }, days: HistoryRange): Promise<ConnectionHistoryDay[]>;
+  async connectionHistory(companyId: string, provider: string, days: HistoryRange): Promise<ConnectionHistoryDay[]>;
+  async connectionHistory(...args: [{ connectionId: string; companyId?: string }, HistoryRange] | [string, string, HistoryRange]): Promise<ConnectionHistoryDay[]> {
+    const [target, days] = args.length === 3 ? [{ companyId: args[0], provider: args[1] }, args[2]] : args;
+    return failClosedOnDatabase(() => this.views.history(target, days));
   }
 
   async listConnectionHealth(companyId: string): Promise<(ConnectionHealthView & { connectionType: string; connectionId: string })[]> {
@@ -260,12 +278,16 @@ export class TokenService {
     return failClosedOnDatabase(() => this.checks.run(selector, context));
   }
 
-  /** Removes the connection; when it was its grant's last, revokes the grant at the provider first and removes it with its secrets. */
+  /**
+   * Removes the connection; when it was its grant's last, revokes the grant at the provider first and removes it with its secrets.
+   * A Xero organisation whose grant still serves others leaves it at Xero (DELETE /connections/{id}) and the grant stays.
+   */
   async disconnect(companyId: string, provider: string, context: RequestContext): Promise<void>;
   async disconnect(target: ConnectionSelector, context: RequestContext): Promise<void>;
   async disconnect(...args: [string, string, RequestContext] | [ConnectionSelector, RequestContext]): Promise<void> {
     const [selector, context] = args.length === 3 ? [bySeed(args[0], args[1]), args[2]] : args;
-    return failClosedOnDatabase(() => disconnect(this.parts, selector, context));
+    const accessTokenOf = async (connectionId: string) => this.tokens.validToken(await this.tokens.read({ connectionId }, context.userId, { context })).accessToken;
+    return failClosedOnDatabase(() => disconnect(this.parts, selector, context, accessTokenOf));
   }
 
   /**

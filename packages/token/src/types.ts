@@ -108,3 +108,31 @@ export interface CallbackResult {
 
 /** One audit log row as stored: the Prisma model is the single declaration of its shape. */
 export type AuditEntry = AuditLog;
+
+/** What a page of a company's connections asks for (listConnectionPage). */
+export interface ConnectionPageQuery {
+  /** Only these providers' groups (default: every provider of the deployment). */
+  providers?: readonly string[];
+  /** Only these connections (at most 100 ids; ids of another company match nothing). */
+  connectionIds?: readonly string[];
+  /** Matches a connection's name or external id (realm, tenant), case-insensitively, as plain text (% and _ are not wildcards). */
+  search?: string;
+  /** Each provider's first row (default 0). */
+  offsets?: Readonly<Record<string, number>>;
+  /** Rows per provider, 1 to 100 (default 20). */
+  limit?: number;
+}
+
+/** One provider's page of a company's connections, oldest first. */
+export interface ConnectionGroup {
+  provider: ProviderId;
+  displayName: string;
+  /** Every connection the company has of the provider. */
+  count: number;
+  /** Those the search matches (all of them without one). */
+  total: number;
+  offset: number;
+  limit: number;
+  /** The page; with no connection of the provider at all, its one not-connected view. */
+  connections: ConnectionView[];
+}

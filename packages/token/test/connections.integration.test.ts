@@ -80,6 +80,70 @@ describe("one Xero consent, three organisations", () => {
   });
 });
 
+describe("one organisation of a shared Xero grant removed, and organisations added later", () => {
+  it("disconnecting one organisation calls Xero's DELETE /connections/{id} for it alone: the grant keeps serving the others; only the last one's removal revokes it", async () => {
+    const tenants = await h.pinOrganisations(3);
+    await h.connect(service, company, "xero");
+    const views = await connectionsOf("xero");
+    const idOf = (tenant: string) => views.find((v) => v.externalId === tenant)!.connectionId!;
+    const [simGrant] = await h.sim.listGrants({ tenantId: tenants[0]! });
+
+    await service.disconnect({ connectionId: idOf(tenants[0]!), companyId: company }, { userId: "alice" });
+    const after = (await h.sim.getGrant(simGrant!.id))!;
+    expect(after.status).toBe("active");
+    expect(after.tenants.map((t) => t.tenantId).sort()).toEqual([tenants[1]!, tenants[2]!].sort());
+    expect((await connectionsOf("xero")).map((v) => v.externalId).sort()).toEqual([tenants[1]!, tenants[2]!].sort());
+    // The others still work at Xero: a live check names each organisation.
+    for (const tenant of tenants.slice(1)) expect((await service.checkConnection({ connectionId: idOf(tenant) }, { userId: "alice" })).status).toBe("HEALTHY");
+    const revoke = await h.db.prisma.auditLog.findFirst({ where: { companyId: company, action: "REVOKE", connectionId: idOf(tenants[0]!) } });
+    expect(revoke).toMatchObject({ outcome: "SUCCESS", requestMethod: "DELETE" });
+    expect(revoke!.apiEndpoint).toMatch(/\/connections$/);
+
+    // Xero refusing the DELETE keeps the connection (nothing changed), and says so.
+    await h.sim.addFault({ kind: "error", provider: "xero", endpoint: "api", status: 500 });
+    const refused = await codeOf(service.disconnect({ connectionId: idOf(tenants[1]!) }, { userId: "alice" }));
+    expect(refused.code).toBe("PROVIDER_UNAVAILABLE");
+    expect((await h.sim.getGrant(simGrant!.id))!.tenants).toHaveLength(2);
+    expect(await connectionsOf("xero")).toHaveLength(2);
+    await h.sim.clearFaults();
+
+    await service.disconnect({ connectionId: idOf(tenants[1]!) }, { userId: "alice" });
+    expect((await h.sim.getGrant(simGrant!.id))!.tenants.map((t) => t.tenantId)).toEqual([tenants[2]]);
+    expect((await h.sim.getGrant(simGrant!.id))!.status).toBe("active");
+    // The last one revokes the grant itself.
+    await service.disconnect({ connectionId: idOf(tenants[2]!) }, { userId: "alice" });
+    expect((await h.sim.getGrant(simGrant!.id))!.status).toBe("revoked");
+    expect(await connectionsOf("xero")).toHaveLength(0);
+    expect(await h.db.prisma.oAuthGrant.count({ where: { companyId: company } })).toBe(0);
+  });
+
+  it("a later consent adding an organisation adds a connection: the existing one keeps its id and keeps working, and a grant still serving it is not revoked", async () => {
+    const [a] = await h.pinOrganisations(1);
+    await h.connect(service, company, "xero");
+    const [first] = await connectionsOf("xero");
+    const [grantA] = await h.sim.listGrants({ tenantId: a! });
+
+    // The second consent grants only the new organisation: a second grant beside the first, which is kept.
+    const [b] = await h.pinOrganisations(1);
+    await h.connect(service, company, "xero");
+    const two = await connectionsOf("xero");
+    expect(two.map((v) => v.externalId).sort()).toEqual([a!, b!].sort());
+    expect(two.find((v) => v.externalId === a)!.connectionId).toBe(first!.connectionId);
+    expect((await h.sim.getGrant(grantA!.id))!.status).toBe("active");
+    expect(await h.db.prisma.oAuthGrant.count({ where: { companyId: company } })).toBe(2);
+    expect((await service.checkConnection({ connectionId: first!.connectionId! }, { userId: "alice" })).status).toBe("HEALTHY");
+
+    // A consent granting both again: the existing connections keep their ids, a third organisation is added.
+    const c = randomUUID();
+    await h.sim.updateSettings({ xeroTenants: [{ tenantId: a!, tenantName: "A" }, { tenantId: b!, tenantName: "B" }, { tenantId: c, tenantName: "C" }] });
+    await h.connect(service, company, "xero");
+    const three = await connectionsOf("xero");
+    expect(three.map((v) => v.externalId).sort()).toEqual([a!, b!, c].sort());
+    for (const v of two) expect(three.find((t) => t.externalId === v.externalId)!.connectionId).toBe(v.connectionId);
+    for (const v of three) expect((await service.checkConnection({ connectionId: v.connectionId! }, { userId: "alice" })).status).toBe("HEALTHY");
+  });
+});
+
 describe("QuickBooks realms", () => {
   it("two realms in one company are two connections, each serving its own token; the seed signature works with one and is ambiguous with two", async () => {
     const realmA = await h.pinRealm();

@@ -10,14 +10,15 @@ const RANGES = [7, 30] as const;
 /**
  * A connection's health over the last 7 or 30 days, from its audit rows: refreshes and live
  * checks per day by outcome (stacked bars) and their mean provider latency (lines, right axis).
+ * With its id, that connection's own (its checks, its grant's refreshes); without, the provider's.
  */
-export function ConnectionHistoryChart({ provider }: { provider: string }) {
+export function ConnectionHistoryChart({ provider, connectionId }: { provider: string; connectionId?: string | null }) {
   const trpc = useTRPC();
   const [days, setDays] = useState<(typeof RANGES)[number]>(7);
-  const history = useQuery(trpc.connection.history.queryOptions({ provider, days }, { refetchInterval: 60_000 }));
+  const history = useQuery(trpc.connection.history.queryOptions(connectionId ? { connectionId, days } : { provider, days }, { refetchInterval: 60_000 }));
 
   return (
-    <figure className="history" data-testid={`history-${provider}`}>
+    <figure className="history" data-testid={`history-${provider}`} data-connection-id={connectionId ?? undefined}>
       <figcaption>
         <span>Health, last {days} days</span>
         <span className="toggle" role="group" aria-label="History range">

@@ -1,11 +1,15 @@
 "use client";
 
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { useTRPC } from "~/trpc/react";
 import { CallBudgets } from "./call-budgets";
 import { ConnectionHistoryChart } from "./connection-history-chart";
 import { connectionBadge, credentialExpiry, nextRefresh, relative } from "./format";
+import { GroupHeader, Pager, SearchBox, useSearch } from "./connection-groups";
+
+/** Cards per provider and page: a company may hold a thousand connections of one provider. */
+const PAGE_SIZE = 12;
 
 type Notice = { tone: "ok" | "bad"; text: string };
 
@@ -19,8 +23,13 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
   useEffect(() => {
     if (window.location.search) window.history.replaceState(null, "", window.location.pathname);
   }, []);
-  const list = useQuery(trpc.connection.list.queryOptions(undefined, { refetchInterval: 15_000 }));
-  const invalidate = () => queryClient.invalidateQueries({ queryKey: trpc.connection.list.queryKey() });
+  // Each provider's group pages on its own (offsets by provider); the search applies to every group.
+  const [offsets, setOffsets] = useState<Record<string, number>>({});
+  const search = useSearch(() => setOffsets({}));
+  const list = useQuery(
+    trpc.connection.page.queryOptions({ search: search.applied || undefined, offsets, limit: PAGE_SIZE }, { placeholderData: keepPreviousData, refetchInterval: 15_000 }),
+  );
+  const invalidate = () => queryClient.invalidateQueries({ queryKey: trpc.connection.page.queryKey() });
   const onError = (error: { message: string }) => setMessage({ tone: "bad", text: error.message });
 
   const connect = useMutation(trpc.connection.connect.mutationOptions({ onSuccess: ({ url }) => window.location.assign(url), onError }));
@@ -50,8 +59,18 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
           {message.text}
         </p>
       )}
+      <SearchBox search={search} />
+      {list.data.map((group) => (
+        <section key={group.provider} className="provider-group" aria-labelledby={`group-${group.provider}`} data-group={group.provider}>
+          <GroupHeader group={group} search={search.applied}>
+            {isAdmin && group.count > 0 && (
+              <button type="button" disabled={busy({ provider: group.provider, connectionId: null }, connect)} onClick={() => connect.mutate({ provider: group.provider })}>
+                Connect another
+              </button>
+            )}
+          </GroupHeader>
       <div className="cards">
-        {list.data.map((c) => {
+        {group.connections.map((c) => {
           const badge = connectionBadge(c);
           const error = c.health?.errorMessage ?? (c.status === "EXPIRED" || c.status === "ERROR" ? c.message : null);
           return (
@@ -118,7 +137,7 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
                 </p>
               )}
               {c.connected && <CallBudgets provider={c.provider} connectionId={c.connectionId} displayName={c.displayName} />}
-              {c.connected && <ConnectionHistoryChart provider={c.provider} />}
+              {c.connected && <ConnectionHistoryChart provider={c.provider} connectionId={c.connectionId} />}
               {!isAdmin && c.connected && badge.tone === "bad" && <p className="muted">An administrator can reconnect it.</p>}
               {/* Connect, Reconnect and Disconnect are administrators' actions (the API refuses members too). */}
               <div className="actions">
@@ -171,6 +190,9 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
           );
         })}
       </div>
+          <Pager group={group} onPage={(offset) => setOffsets((o) => ({ ...o, [group.provider]: offset }))} />
+        </section>
+      ))}
     </>
   );
 }

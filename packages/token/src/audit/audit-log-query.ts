@@ -110,7 +110,7 @@ export class AuditLogQuery {
   }
 }
 
-const CSV_COLUMNS = ["timestamp", "userId", "action", "outcome", "connectionType", "apiEndpoint", "requestMethod", "responseStatus", "responseTime", "ipAddress", "userAgent", "errorMessage"] as const;
+const CSV_COLUMNS = ["timestamp", "userId", "action", "outcome", "connectionType", "connectionId", "apiEndpoint", "requestMethod", "responseStatus", "responseTime", "ipAddress", "userAgent", "errorMessage"] as const;
 
 /**
  * OWASP's CSV-injection list: a cell a spreadsheet may run as a formula starts with = + - @, a

@@ -3,10 +3,14 @@ import { secretOf } from "../connections/connection";
 import { revokeGrant } from "../oauth/token-calls";
 import { ProviderCallError, toTokenError } from "../oauth/token-client";
 import type { ConnectionSelector } from "../connections/connection-store";
+import type { ProviderAdapter } from "../providers/types";
 import type { ServiceParts } from "../service-parts";
 import { TokenCache } from "../tokens/token-cache";
 import type { RequestContext } from "../types";
 import { connectionPayload } from "../webhooks/webhook-events";
+
+/** A valid access token of the connection's grant (refreshed under the lease when needed): Xero's DELETE /connections/{id} is called with it. */
+export type AccessTokenOf = (connectionId: string) => Promise<string>;
 
 export type DisconnectDeps = Pick<ServiceParts, "providers" | "connections" | "grants" | "secrets" | "audit" | "clock" | "options" | "webhooks" | "cache">;
 
@@ -18,22 +22,25 @@ export type DisconnectDeps = Pick<ServiceParts, "providers" | "connections" | "g
  * consent) is left alone: revoking it would end those too. The `connection.disconnected` webhook is recorded in the
  * removal's transaction (the outbox the worker delivers from): both happen, or neither.
  */
-export async function disconnect(deps: DisconnectDeps, selector: ConnectionSelector, context: RequestContext): Promise<void> {
+export async function disconnect(deps: DisconnectDeps, selector: ConnectionSelector, context: RequestContext, accessTokenOf: AccessTokenOf): Promise<void> {
   const { connections, grants, audit, clock } = deps;
   const { connection, grant } = await connections.resolve(selector);
   const companyId = connection.companyId;
   const adapter = deps.providers.get(connection.provider);
   const shared = (await connections.listForGrant(grant.id)).length > 1;
   const refresh = shared ? undefined : secretOf(grant, "REFRESH_TOKEN");
-  const revocation = shared ? undefined : adapter.endpoints.revocation;
+  // A grant that still serves others stays; at Xero only this organisation leaves it (DELETE /connections/{id}).
+  const tenantOnly = shared && adapter.disconnectTenants && connection.externalId ? adapter.disconnectTenants : undefined;
+  const revocation = shared ? (tenantOnly ? `${adapter.endpoints.api}/connections` : undefined) : adapter.endpoints.revocation;
   const started = Date.now();
-  const revokeEvent = { companyId, action: "REVOKE", connectionType: adapter.id, connectionId: connection.id, apiEndpoint: revocation ?? "none", requestMethod: "POST" } as const;
+  const revokeEvent = { companyId, action: "REVOKE", connectionType: adapter.id, connectionId: connection.id, apiEndpoint: revocation ?? "none", requestMethod: tenantOnly ? "DELETE" : "POST" } as const;
   let revokeStatus = 200;
   // A token marked INVALID (reported compromised) is exactly one to revoke; only one the
   // provider itself already refused (EXPIRED after invalid_grant) has nothing left to revoke.
-  if (revocation && refresh && refresh.state !== "EXPIRED") {
+  if ((revocation && refresh && refresh.state !== "EXPIRED") || tenantOnly) {
     try {
-      await revokeGrant(adapter, deps.secrets.open(refresh), deps.options.providerTimeoutMs);
+      if (tenantOnly) revokeStatus = await disconnectTenant(tenantOnly, () => accessTokenOf(connection.id), connection.externalId, deps.options.providerTimeoutMs);
+      else await revokeGrant(adapter, deps.secrets.open(refresh!), deps.options.providerTimeoutMs);
     } catch (error) {
       if (!(error instanceof ProviderCallError)) throw error;
       const tokenError = toTokenError(error, adapter.displayName);
@@ -46,7 +53,7 @@ export async function disconnect(deps: DisconnectDeps, selector: ConnectionSelec
   }
   const now = clock.now();
   await grants.transaction(async (tx) => {
-    if (!shared) await audit.write(tx, { ...revokeEvent, outcome: "SUCCESS", responseStatus: revokeStatus, responseTime: Date.now() - started }, context, now);
+    if (!shared || tenantOnly) await audit.write(tx, { ...revokeEvent, outcome: "SUCCESS", responseStatus: revokeStatus, responseTime: Date.now() - started }, context, now);
     await connections.remove(tx, connection.id);
     // The last connection of its grant: the grant (revoked above) goes with its secrets.
     if ((await connections.countForGrant(tx, grant.id)) === 0) await grants.remove(tx, grant.id);
@@ -60,4 +67,21 @@ export async function disconnect(deps: DisconnectDeps, selector: ConnectionSelec
     await deps.webhooks.record(companyId, event, tx);
   });
   deps.cache?.forget([connection.id, grant.id, TokenCache.scopeId(companyId, adapter.id)]);
+}
+
+/**
+ * One organisation leaves a grant that keeps serving others. A grant that no longer refreshes
+ * (REAUTH_REQUIRED) holds nothing at Xero to call with: the connection is removed here and the
+ * REVOKE row says 204 (nothing called). Any other failure keeps the connection (the caller's catch).
+ */
+async function disconnectTenant(call: NonNullable<ProviderAdapter["disconnectTenants"]>, accessToken: () => Promise<string>, tenantId: string, timeoutMs: number): Promise<number> {
+  let access: string;
+  try {
+    access = await accessToken();
+  } catch (error) {
+    if (error instanceof TokenError && error.code === "REAUTH_REQUIRED") return 204;
+    throw error;
+  }
+  await call(access, [tenantId], timeoutMs);
+  return 204;
 }

@@ -29,11 +29,24 @@ interface Row {
 }
 
 /**
- * The sql of the history: one statement grouping the company's REFRESH and CHECK rows of one
- * provider by UTC day, over [from, to). It is served by the (companyId, connectionType,
- * timestamp) index; the action is a filter on what that range holds.
+ * Whose history: a provider's (every row of the company's connections of it), or one connection's:
+ * its own checks, and the refreshes of its grant. A grant's refresh serves every connection it
+ * reaches (one Xero consent's organisations) and its row names the connection that asked for it,
+ * so `grantConnections` lists the connections the grant serves now (the connection's own id among them).
  */
-export function connectionHistorySql(companyId: string, provider: string, from: Date, to: Date): Prisma.Sql {
+export type HistoryScope = string | { connectionId: string; grantConnections: readonly string[] };
+
+/**
+ * The sql of the history: one statement grouping the company's REFRESH and CHECK rows of one
+ * provider (or one connection) by UTC day, over [from, to). A provider's is served by the
+ * (companyId, connectionType, timestamp) index, a connection's by the (companyId, connectionId,
+ * timestamp) one; the action is a filter on what that range holds.
+ */
+export function connectionHistorySql(companyId: string, scope: HistoryScope, from: Date, to: Date): Prisma.Sql {
+  const whose =
+    typeof scope === "string"
+      ? Prisma.sql`"connectionType" = ${scope}`
+      : Prisma.sql`"connectionId" = ANY(${[...scope.grantConnections]}::uuid[]) AND ("action" = 'REFRESH' OR "connectionId" = ${scope.connectionId}::uuid)`;
   return Prisma.sql`
     SELECT to_char(("timestamp" AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD') AS "day",
            count(*) FILTER (WHERE "action" = 'REFRESH' AND "outcome" = 'SUCCESS')::int AS "refreshSuccess",
@@ -43,7 +56,7 @@ export function connectionHistorySql(companyId: string, provider: string, from: 
            round(avg("responseTime") FILTER (WHERE "action" = 'REFRESH'))::int AS "refreshLatencyMs",
            round(avg("responseTime") FILTER (WHERE "action" = 'CHECK'))::int AS "checkLatencyMs"
       FROM "AuditLog"
-     WHERE "companyId" = ${companyId} AND "connectionType" = ${provider}
+     WHERE "companyId" = ${companyId} AND ${whose}
        AND "timestamp" >= ${from} AND "timestamp" < ${to}
        AND "action" IN ('REFRESH', 'CHECK')
      GROUP BY 1
@@ -54,11 +67,11 @@ export function connectionHistorySql(companyId: string, provider: string, from: 
  * The last `days` UTC days up to and including today, every day present (zeros where nothing
  * happened), oldest first. Reads the audit log only.
  */
-export async function connectionHistory(prisma: PrismaClient, companyId: string, provider: string, days: HistoryRange, now: Date): Promise<ConnectionHistoryDay[]> {
+export async function connectionHistory(prisma: PrismaClient, companyId: string, scope: HistoryScope, days: HistoryRange, now: Date): Promise<ConnectionHistoryDay[]> {
   const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
   const from = new Date(today - (days - 1) * DAY_MS);
   const to = new Date(today + DAY_MS);
-  const rows = await prisma.$queryRaw<Row[]>(connectionHistorySql(companyId, provider, from, to));
+  const rows = await prisma.$queryRaw<Row[]>(connectionHistorySql(companyId, scope, from, to));
   const byDay = new Map(rows.map((r) => [r.day, r]));
   return Array.from({ length: days }, (_, i) => {
     const day = new Date(from.getTime() + i * DAY_MS).toISOString().slice(0, 10);

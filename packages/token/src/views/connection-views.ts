@@ -6,10 +6,13 @@ import { RECONNECT_NOTICE_DAYS } from "../options";
 import type { ProviderAdapter } from "../providers/types";
 import { providerUnavailable, reauthorizationRequired } from "../refresh/freshness";
 import type { ServiceParts } from "../service-parts";
-import type { ConnectionHealthView, ConnectionView, ProviderInfo, TokenStatus } from "../types";
+import type { ConnectionGroup, ConnectionHealthView, ConnectionPageQuery, ConnectionView, ProviderInfo, TokenStatus } from "../types";
 import { requireName } from "../validation";
 import { connectionHistory, HISTORY_RANGES, type ConnectionHistoryDay, type HistoryRange } from "./connection-history";
+import { pageQueryOf, readConnectionPage } from "./connection-page";
 import { nextScheduledRefresh, refreshTokenIdleMs } from "./refresh-schedule";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** How long before a grant's hard expiry people are asked to reconnect: the worker's first warning. */
 const RECONNECT_NOTICE_MS = Math.max(...RECONNECT_NOTICE_DAYS) * 24 * 3600 * 1000;
@@ -52,6 +55,31 @@ export class ConnectionViews {
     });
   }
 
+  /**
+   * A page of each provider's connections (see ConnectionPageQuery): what the dashboard shows of a
+   * company with hundreds or thousands of them. Reads only the page's connections, their grants
+   * and their health, never the whole company's.
+   */
+  async page(companyId: string, query: ConnectionPageQuery): Promise<ConnectionGroup[]> {
+    requireName("companyId", companyId);
+    const { search, offsets, limit, ids: only } = pageQueryOf(query);
+    const adapters = query.providers ? [...new Set(query.providers.map((id) => this.deps.providers.get(id).id))].map((id) => this.deps.providers.get(id)) : this.deps.providers.list();
+    return Promise.all(
+      adapters.map(async (adapter): Promise<ConnectionGroup> => {
+        const offset = offsets[adapter.id] ?? 0;
+        const { rows, count, total } = await readConnectionPage(this.deps.prisma, { companyId, provider: adapter.id, search, offset, limit, ids: only });
+        const grantIds = [...new Set(rows.map((r) => r.grantId))];
+        const ids = rows.map((r) => r.id);
+        const [grants, health] = await Promise.all([
+          grantIds.length ? this.deps.prisma.oAuthGrant.findMany({ where: { id: { in: grantIds } }, include: { secrets: true } }) : [],
+          ids.length ? this.deps.prisma.connectionHealth.findMany({ where: { connectionId: { in: ids } }, select: { connectionId: true, connectionType: true, status: true, lastChecked: true, errorMessage: true } }) : [],
+        ]);
+        const connections = count === 0 && !only ? [this.view(adapter, null, null, [])] : rows.map((row) => this.view(adapter, row, grants.find((g) => g.id === row.grantId) ?? null, health));
+        return { provider: adapter.id, displayName: adapter.displayName, count, total, offset, limit, connections };
+      }),
+    );
+  }
+
   private view(adapter: ProviderAdapter, row: Connection | null, connection: GrantWithSecrets | null, health: Awaited<ReturnType<ConnectionViewsDeps["connections"]["listHealth"]>>): ConnectionView {
     {
       const h = row ? health.find((r) => r.connectionId === row.id) : undefined;
@@ -79,12 +107,21 @@ export class ConnectionViews {
     }
   }
 
-  /** The connection's refreshes and checks per UTC day over the last `days` days, from the audit log. */
-  async history(companyId: string, provider: string, days: HistoryRange): Promise<ConnectionHistoryDay[]> {
-    requireName("companyId", companyId);
-    const adapter = this.deps.providers.get(provider);
+  /**
+   * Refreshes and checks per UTC day over the last `days` days, from the audit log: of a company's
+   * connections of a provider, or of one connection (by id; another company's is NOT_FOUND).
+   */
+  async history(target: { companyId: string; provider: string } | { connectionId: string; companyId?: string }, days: HistoryRange): Promise<ConnectionHistoryDay[]> {
     if (!HISTORY_RANGES.includes(days)) throw new TokenError("INVALID_INPUT", `days must be one of ${HISTORY_RANGES.join(", ")}.`);
-    return connectionHistory(this.deps.prisma, companyId, adapter.id, days, this.deps.clock.now());
+    if ("provider" in target) {
+      const companyId = requireName("companyId", target.companyId);
+      return connectionHistory(this.deps.prisma, companyId, this.deps.providers.get(target.provider).id, days, this.deps.clock.now());
+    }
+    if (typeof target.connectionId !== "string" || !UUID.test(target.connectionId)) throw new TokenError("INVALID_INPUT", "connectionId must be a connection's id (a UUID).");
+    const { connection } = await this.deps.connections.resolve(target.companyId === undefined ? { connectionId: target.connectionId } : { connectionId: target.connectionId, companyId: requireName("companyId", target.companyId) });
+    const grantConnections = (await this.deps.connections.listForGrant(connection.grantId)).map((c) => c.id);
+    if (!grantConnections.includes(connection.id)) grantConnections.push(connection.id);
+    return connectionHistory(this.deps.prisma, connection.companyId, { connectionId: connection.id, grantConnections }, days, this.deps.clock.now());
   }
 
   /** Health of every connection a company has, as last recorded. */

@@ -6,7 +6,7 @@ import type { ContextDeps } from "./trpc";
 /**
  * The provider redirects to /api/oauth/[provider]/callback after consent. The state is checked,
  * the code exchanged and the tokens stored by the token service; the user goes back to the
- * dashboard with a code in the URL. An alias in the path ("qbo") acts on its provider.
+ * dashboard with a code in the URL, or to the organisation picker when the consent reached several. An alias in the path ("qbo") acts on its provider.
  */
 export async function oauthCallback(deps: ContextDeps, request: Request, providerSegment: string): Promise<Response> {
   const sessionHeaders = new Headers();
@@ -24,6 +24,12 @@ async function answer(deps: ContextDeps, request: Request, providerSegment: stri
       companyId: ctx.caller.companyId,
       context: ctx.requestContext,
     });
+    // Several organisations from one consent: the admin picks which stay (all ticked). The consent
+    // is already stored, so the code is spent and no token leaves the server; the picker removes
+    // the unticked ones (see docs/web-app.md, "The organisation picker").
+    if (result.connections.length > 1) {
+      return redirectTo(`/connections/organisations?${new URLSearchParams({ provider: result.provider, ids: result.connections.map((c) => c.id).join(",") }).toString()}`);
+    }
     return redirectTo(`/connections?${new URLSearchParams({ connected: result.provider }).toString()}`);
   } catch (error) {
     const refused = toTRPCError(error);

@@ -1,7 +1,8 @@
 import type { TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
 import { adminProcedure, limitedTo, protectedProcedure } from "../trpc";
-import { authorizationRequest, callBudget, connectionHistoryDay, connectionView, healthView, historyRange, providerId, tokenStatus } from "./schemas";
+import { TokenError } from "@tokenvault/token";
+import { authorizationRequest, callBudget, connectionGroup, connectionHistoryDay, connectionPageInput, connectionView, healthView, historyRange, providerId, tokenStatus } from "./schemas";
 
 const byProvider = z.object({ provider: providerId });
 // A company may hold several connections of a provider (Xero organisations, QuickBooks companies):
@@ -15,11 +16,43 @@ const target = (companyId: string, input: OneConnection) => (input.connectionId 
 export const connectionRouter = {
   list: protectedProcedure.output(z.array(connectionView)).query(({ ctx }) => ctx.tokenService.listConnections(ctx.caller.companyId)),
 
-  // Members and administrators alike, of their own company only (the caller's, never an input).
+  // The dashboard's: a page of each provider's connections, searched and counted by the database.
+  page: protectedProcedure
+    .input(connectionPageInput)
+    .output(z.array(connectionGroup))
+    .query(({ ctx, input }) => ctx.tokenService.listConnectionPage(ctx.caller.companyId, input)),
+
+  /**
+   * The organisation picker's answer: of the connections one consent made (`offered`), those not
+   * kept are disconnected, each alone (at Xero, DELETE /connections/{id}: the grant keeps serving
+   * the kept ones; keeping none removes them all, the last one revoking the grant). Stops at the
+   * first refusal; what was removed before it stays removed, and the picker shows what is left.
+   */
+  keep: adminProcedure
+    .input(z.object({ offered: z.array(z.uuid()).min(1).max(100), keep: z.array(z.uuid()).max(100) }))
+    .output(z.object({ kept: z.array(z.string()), removed: z.array(z.string()) }))
+    .mutation(async ({ ctx, input }) => {
+      const offered = [...new Set(input.offered)];
+      const foreign = input.keep.filter((id) => !offered.includes(id));
+      if (foreign.length > 0) throw new TokenError("INVALID_INPUT", "Keep only organisations this consent connected.");
+      const removed: string[] = [];
+      for (const connectionId of offered.filter((id) => !input.keep.includes(id))) {
+        await ctx.tokenService.disconnect({ connectionId, companyId: ctx.caller.companyId }, ctx.requestContext);
+        removed.push(connectionId);
+      }
+      return { kept: offered.filter((id) => !removed.includes(id)), removed };
+    }),
+
+  // Members and administrators alike, of their own company only (the caller's, never an input):
+  // one connection's (by id, what each dashboard card shows), or a provider's connections together.
   history: protectedProcedure
-    .input(byProvider.extend({ days: historyRange }))
+    .input(z.union([z.object({ connectionId: z.uuid(), days: historyRange }), byProvider.extend({ days: historyRange })]))
     .output(z.array(connectionHistoryDay))
-    .query(({ ctx, input }) => ctx.tokenService.connectionHistory(ctx.caller.companyId, input.provider, input.days)),
+    .query(({ ctx, input }) =>
+      "connectionId" in input
+        ? ctx.tokenService.connectionHistory({ connectionId: input.connectionId, companyId: ctx.caller.companyId }, input.days)
+        : ctx.tokenService.connectionHistory(ctx.caller.companyId, input.provider, input.days),
+    ),
 
   // What the connection has used of its provider's call budgets, across every process (members too).
   budgets: protectedProcedure

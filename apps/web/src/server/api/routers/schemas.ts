@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { AuditAction } from "@tokenvault/db";
-import { PROVIDER_ALIASES, PROVIDER_ID_PATTERN, type AuditEntry, type CallBudget, type AuthorizationRequest, type ConnectionHistoryDay, type ConnectionHealthView, type ConnectionView, type ProviderInfo, type ProviderTenant, type TokenStatus } from "@tokenvault/token";
+import { PROVIDER_ALIASES, PROVIDER_ID_PATTERN, type AuditEntry, type CallBudget, type AuthorizationRequest, type ConnectionGroup, type ConnectionHistoryDay, type ConnectionHealthView, type ConnectionView, type ProviderInfo, type ProviderTenant, type TokenStatus } from "@tokenvault/token";
 import type { AuditLogFilters } from "@tokenvault/token/audit";
 import { AUDIT_ACTIONS } from "~/audit-actions";
 import { CONTROL_CHARACTERS } from "../request-checks";
@@ -71,6 +71,27 @@ export const connectionView = schemaOf<ConnectionView>()(
     nextRefreshAt: z.date().nullable(),
   }),
 );
+
+export const connectionGroup = schemaOf<ConnectionGroup>()(
+  z.object({
+    provider: z.string(),
+    displayName: z.string(),
+    count: z.number().int().min(0),
+    total: z.number().int().min(0),
+    offset: z.number().int().min(0),
+    limit: z.number().int().min(1),
+    connections: z.array(connectionView),
+  }),
+);
+
+/** A page of each provider's connections: offsets by provider id, a plain-text search, up to 100 a page. */
+export const connectionPageInput = z.object({
+  providers: z.array(providerId).max(20).optional(),
+  connectionIds: z.array(z.uuid()).max(100).optional(),
+  search: plainText.max(100).optional(),
+  offsets: z.record(z.string().regex(PROVIDER_ID_PATTERN), z.number().int().min(0).max(1_000_000)).optional(),
+  limit: z.number().int().min(1).max(100).optional(),
+});
 
 const count = z.number().int().min(0);
 const latency = z.number().int().min(0).nullable();

@@ -24,15 +24,17 @@ export function GET(request: NextRequest) {
     };
     const filters = parseInput(auditFilters, {
       connectionType: query.get("connectionType") || undefined,
+      connectionId: query.get("connectionId") || undefined,
       action: query.get("action") || undefined,
       outcome: query.get("outcome") || undefined,
       userId: query.get("userId") || undefined,
       from: date("from"),
       to: date("to"),
     });
-    const { connectionType, action, outcome, userId, from, to } = filters;
+    const { connectionType, connectionId, action, outcome, userId, from, to } = filters;
     await tokenService.recordAuditExport(caller.companyId, requestContext, {
       connectionType: connectionType ?? null,
+      connectionId: connectionId ?? null,
       action: action ?? null,
       outcome: outcome ?? null,
       userId: userId ?? null,
