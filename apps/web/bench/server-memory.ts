@@ -43,6 +43,8 @@ export function nodeProcess(pid: number): number {
 
 /** Asks the server for a heap snapshot (SIGUSR2) and resolves with its file once written completely. */
 export async function heapSnapshot(pid: number, dir: string): Promise<string> {
+  // Requests still in flight when autocannon stopped would count as growth: let them finish.
+  await new Promise((r) => setTimeout(r, 10_000));
   const before = new Set(readdirSync(dir));
   process.kill(nodeProcess(pid), "SIGUSR2");
   const deadline = Date.now() + 300_000;
