@@ -2,11 +2,13 @@
 // connection pool. On each "go <cycle>" line from the parent it runs CALLERS concurrent
 // getValidToken calls and answers with one JSON line.
 import { createInterface } from "node:readline";
+import pg from "pg";
 import { openDatabase } from "@tokenvault/db";
 import { Registry } from "prom-client";
 import { silentLogger } from "../src/logger";
 import { TokenMetrics } from "../src/metrics/token-metrics";
 import { TokenService } from "../src/token-service";
+import { CONNECTION_CHANNEL } from "../src/refresh/connection-events";
 import { keyRingFromSettings, Vault } from "@tokenvault/vault";
 import { ProviderRegistry } from "../src/providers/registry";
 import { registryFor, simulatorOidcAdapter, TEST_OPTIONS } from "./harness";
@@ -48,12 +50,29 @@ const service = new TokenService({
 // Answers once the write has committed, with the wall clock then (shared by every process).
 const committed = (extra: Record<string, unknown> = {}) => process.stdout.write(JSON.stringify({ committedAt: Date.now(), ...extra }) + "\n");
 
+// HERD_TRACE=1 (the token bench's --herd-trace): each cycle's report carries when things happened
+// here on the wall clock the processes share, the grant's NOTIFY heard on a LISTEN connection of
+// the worker's own (bench/herd-trace.ts).
+const wallNow = () => performance.timeOrigin + performance.now();
+let notifyAt: number | null = null;
+const tracer = env.HERD_TRACE === "1" ? new pg.Client({ connectionString: databaseUrl }) : null;
+if (tracer) {
+  await tracer.connect();
+  // A grant's new version ('<id>:<version>'): the refresh's write, not a lease given back.
+  tracer.on("notification", (message) => void (/:\d+$/.test(message.payload ?? "") && (notifyAt ??= wallNow())));
+  await tracer.query(`LISTEN ${CONNECTION_CHANNEL}`);
+}
+const refreshesHere = async () => (await metrics.refreshes.get()).values.reduce((sum, v) => sum + v.value, 0);
+
 const lines = createInterface({ input: process.stdin });
 process.stdout.write(JSON.stringify({ ready: process.pid }) + "\n");
 for await (const line of lines) {
   const [command, arg] = line.split(" ");
   if (command === "quit") break;
   if (command === "go") {
+    const goAt = wallNow();
+    notifyAt = null;
+    const refreshedBefore = tracer ? await refreshesHere() : 0;
     const started = performance.now();
     const settled = await Promise.allSettled(
       Array.from({ length: callers }, async (_, i) => {
@@ -61,10 +80,17 @@ for await (const line of lines) {
         return { token: token.accessToken, at: performance.now() - started };
       }),
     );
+    const trace = tracer && {
+      goAt,
+      notifyAt,
+      firstAt: goAt + Math.min(...settled.map((s) => (s.status === "fulfilled" ? s.value.at : Infinity))),
+      lastAt: goAt + Math.max(...settled.map((s) => (s.status === "fulfilled" ? s.value.at : 0))),
+      refreshed: (await refreshesHere()) > refreshedBefore,
+    };
     const ok = settled.filter((s) => s.status === "fulfilled").map((s) => s.value);
     const errors = settled.filter((s) => s.status === "rejected").map((s) => String((s.reason as Error).message));
     process.stdout.write(
-      JSON.stringify({ cycle: Number(arg), tokens: [...new Set(ok.map((o) => o.token))], count: ok.length, errors, warnings: warnings.splice(0), lastMs: Math.max(0, ...ok.map((o) => o.at)) }) + "\n",
+      JSON.stringify({ cycle: Number(arg), tokens: [...new Set(ok.map((o) => o.token))], count: ok.length, errors, warnings: warnings.splice(0), lastMs: Math.max(0, ...ok.map((o) => o.at)), ...(trace && { trace: { ...trace, replyAt: wallNow() } }) }) + "\n",
     );
   }
   // The token cache test: writes made by this process, seen by another one's cache.
@@ -110,5 +136,6 @@ for await (const line of lines) {
     process.stdout.write(JSON.stringify({ latencies, totalMs: performance.now() - started }) + "\n");
   }
 }
+await tracer?.end();
 await service.close();
 await db.close();

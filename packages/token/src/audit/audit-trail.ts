@@ -78,7 +78,7 @@ function asRow({ row, reads, lastAt }: QueuedRead): Prisma.AuditLogCreateManyInp
 /**
  * Writes audit rows. Events that change state are written in the caller's transaction, so the
  * row and the change commit together. Token reads, which are hot, are queued and written in
- * batches off the request path; `flush()` runs on an interval (1 s) and at shutdown. Within a
+ * batches off the request path, once an interval (1 s; a full batch at once) and at shutdown (`flush()`). Within a
  * batch, identical reads (same company, user, provider, endpoint, address, agent and outcome) are
  * one row: its time is the first read's, `details.reads` how many, `details.lastReadAt` the
  * last's. Writing a row per read was most of a warm read's cost and kept four processes from
@@ -157,13 +157,13 @@ export class AuditTrail {
     const entry = { key, row: { id: randomUUID(), ...row(event, context, at) }, reads: 1, lastAt: at };
     this.queue.push(entry);
     this.byKey.set(key, entry);
-    if (this.queue.length >= this.options.maxBatch) void this.flush();
+    if (this.queue.length >= this.options.maxBatch) void this.writeQueued(false);
     else this.schedule();
   }
 
   private schedule(): void {
     if (this.timer) return;
-    this.timer = setTimeout(() => void this.flush(), this.options.flushIntervalMs);
+    this.timer = setTimeout(() => void this.writeQueued(false), this.options.flushIntervalMs);
     this.timer.unref();
   }
 
@@ -182,13 +182,26 @@ export class AuditTrail {
 
   /** Writes every queued row. Safe to call concurrently; resolves when the queue is empty. */
   flush(): Promise<void> {
+    return this.writeQueued(true);
+  }
+
+  /**
+   * Writes the queue in batches. `untilEmpty` (flush, shutdown): also what is queued while it
+   * writes. The interval's write takes only what was queued when it started: reads queued during
+   * its INSERT wait for the next interval. Draining those at once as well kept a busy process
+   * writing a batch after every batch, one INSERT per database round trip (0.23 per cold read on
+   * a loaded machine, docs/performance.md), where the interval means at most one a second.
+   */
+  private writeQueued(untilEmpty: boolean): Promise<void> {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
     this.flushing = this.flushing.then(async () => {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.options.maxBatch);
+      let left = untilEmpty ? Infinity : this.queue.length;
+      while (this.queue.length > 0 && left > 0) {
+        const batch = this.queue.splice(0, Math.min(this.options.maxBatch, left));
+        left -= batch.length;
         // From here on a new read starts a new row: this batch's rows are being written.
         for (const entry of batch) if (this.byKey.get(entry.key) === entry) this.byKey.delete(entry.key);
         try {
@@ -203,6 +216,8 @@ export class AuditTrail {
           return;
         }
       }
+      // Reads queued during the write: the next interval writes them.
+      if (this.queue.length > 0) this.schedule();
     });
     return this.flushing;
   }

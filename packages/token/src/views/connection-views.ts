@@ -1,7 +1,7 @@
 import { TokenError } from "@tokenvault/vault";
 import type { Connection } from "@tokenvault/db";
 import { metadataOf, secretOf, type GrantWithSecrets } from "../connections/connection";
-import type { ConnectionSelector } from "../connections/connection-store";
+import type { ConnectionHealthRow, ConnectionSelector } from "../connections/connection-store";
 import { RECONNECT_NOTICE_DAYS } from "../options";
 import type { ProviderAdapter } from "../providers/types";
 import { providerUnavailable, reauthorizationRequired } from "../refresh/freshness";
@@ -44,14 +44,10 @@ export class ConnectionViews {
    */
   async list(companyId: string): Promise<ConnectionView[]> {
     requireName("companyId", companyId);
-    const [rows, grants, health] = await Promise.all([
-      this.deps.connections.listForCompany(companyId),
-      this.deps.grants.listForCompany(companyId),
-      this.deps.connections.listHealth(companyId),
-    ]);
+    const rows = await this.deps.connections.listWithGrants(companyId);
     return this.deps.providers.list().flatMap((adapter) => {
-      const own = rows.filter((r) => r.provider === adapter.id);
-      return (own.length > 0 ? own : [null]).map((row) => this.view(adapter, row, row ? (grants.find((g) => g.id === row.grantId) ?? null) : null, health));
+      const own = rows.filter((r) => r.connection.provider === adapter.id);
+      return own.length > 0 ? own.map((r) => this.view(adapter, r.connection, r.grant, r.health)) : [this.view(adapter, null, null, null)];
     });
   }
 
@@ -74,15 +70,14 @@ export class ConnectionViews {
           grantIds.length ? this.deps.prisma.oAuthGrant.findMany({ where: { id: { in: grantIds } }, include: { secrets: true } }) : [],
           ids.length ? this.deps.prisma.connectionHealth.findMany({ where: { connectionId: { in: ids } }, select: { connectionId: true, connectionType: true, status: true, lastChecked: true, errorMessage: true } }) : [],
         ]);
-        const connections = count === 0 && !only ? [this.view(adapter, null, null, [])] : rows.map((row) => this.view(adapter, row, grants.find((g) => g.id === row.grantId) ?? null, health));
+        const connections = count === 0 && !only ? [this.view(adapter, null, null, null)] : rows.map((row) => this.view(adapter, row, grants.find((g) => g.id === row.grantId) ?? null, health.find((h) => h.connectionId === row.id) ?? null));
         return { provider: adapter.id, displayName: adapter.displayName, count, total, offset, limit, connections };
       }),
     );
   }
 
-  private view(adapter: ProviderAdapter, row: Connection | null, connection: GrantWithSecrets | null, health: Awaited<ReturnType<ConnectionViewsDeps["connections"]["listHealth"]>>): ConnectionView {
+  private view(adapter: ProviderAdapter, row: Connection | null, connection: GrantWithSecrets | null, h: ConnectionHealthRow | null): ConnectionView {
     {
-      const h = row ? health.find((r) => r.connectionId === row.id) : undefined;
       const metadata = connection ? metadataOf(connection) : {};
       const hardExpiresAt = metadata.refreshTokenHardExpiresAt ? new Date(metadata.refreshTokenHardExpiresAt) : null;
       const horizonNear = hardExpiresAt !== null && hardExpiresAt.getTime() - this.deps.clock.now().getTime() <= RECONNECT_NOTICE_MS;
