@@ -19,12 +19,6 @@ ADD COLUMN     "metadata" JSONB NOT NULL DEFAULT '{}',
 ADD COLUMN     "requestedScopes" TEXT[] NOT NULL DEFAULT ARRAY[]::TEXT[],
 ADD COLUMN     "tags" TEXT[] NOT NULL DEFAULT ARRAY[]::TEXT[];
 
--- CreateIndex
-CREATE INDEX "Connection_tags_idx" ON "Connection" USING GIN ("tags");
-
--- CreateIndex
-CREATE INDEX "Connection_metadata_idx" ON "Connection" USING GIN ("metadata");
-
 -- Pausing or resuming changes what a read of the connection answers: it is told on the connection
 -- channel like a re-pointed grant, so every process's token cache drops what it holds for it
 -- (tokens/token-cache.ts) and the next read meets CONNECTION_DISABLED (or the token again).

@@ -1,12 +1,13 @@
 import { TokenError } from "@tokenvault/vault";
 import type { Connection } from "@tokenvault/db";
 import { metadataOf, secretOf, type GrantWithSecrets } from "../connections/connection";
+import { connectionFilterSchema, matchesFilter, parseOrRefuse } from "../connections/connection-settings";
 import type { ConnectionSelector } from "../connections/connection-store";
 import { RECONNECT_NOTICE_DAYS } from "../options";
 import type { ProviderAdapter } from "../providers/types";
 import { providerUnavailable, reauthorizationRequired } from "../refresh/freshness";
 import type { ServiceParts } from "../service-parts";
-import type { ConnectionHealthView, ConnectionView, ProviderInfo, TokenStatus } from "../types";
+import type { ConnectionHealthView, ConnectionUserMetadata, ConnectionView, ProviderInfo, TokenStatus } from "../types";
 import { requireName } from "../validation";
 import { connectionHistory, HISTORY_RANGES, type ConnectionHistoryDay, type HistoryRange } from "./connection-history";
 import { nextScheduledRefresh, refreshTokenIdleMs } from "./refresh-schedule";
@@ -39,20 +40,25 @@ export class ConnectionViews {
    * One view per connection, providers in their configured order and each provider's
    * connections oldest first, and one (not connected) view per provider that has none.
    */
-  async list(companyId: string): Promise<ConnectionView[]> {
+  async list(companyId: string, filter?: unknown): Promise<ConnectionView[]> {
     requireName("companyId", companyId);
+    const wanted = filter === undefined ? undefined : parseOrRefuse(connectionFilterSchema, filter);
     const [rows, grants, health] = await Promise.all([
       this.deps.connections.listForCompany(companyId),
       this.deps.grants.listForCompany(companyId),
       this.deps.connections.listHealth(companyId),
     ]);
+    // Filtered here, not in SQL: whether pausing one lets its grant idle out depends on the grant's other connections, filtered or not.
+    const filtered = wanted !== undefined && (wanted.tags?.length || Object.keys(wanted.metadata ?? {}).length);
     return this.deps.providers.list().flatMap((adapter) => {
-      const own = rows.filter((r) => r.provider === adapter.id);
-      return (own.length > 0 ? own : [null]).map((row) => this.view(adapter, row, row ? (grants.find((g) => g.id === row.grantId) ?? null) : null, health));
+      const own = rows.filter((r) => r.provider === adapter.id && matchesFilter(r, wanted));
+      // A filtered list holds matching connections only (no "not connected" placeholder).
+      const shown: (Connection | null)[] = own.length > 0 || filtered ? own : [null];
+      return shown.map((row) => this.view(adapter, row, row ? (grants.find((g) => g.id === row.grantId) ?? null) : null, health, rows));
     });
   }
 
-  private view(adapter: ProviderAdapter, row: Connection | null, connection: GrantWithSecrets | null, health: Awaited<ReturnType<ConnectionViewsDeps["connections"]["listHealth"]>>): ConnectionView {
+  private view(adapter: ProviderAdapter, row: Connection | null, connection: GrantWithSecrets | null, health: Awaited<ReturnType<ConnectionViewsDeps["connections"]["listHealth"]>>, all: Connection[]): ConnectionView {
     {
       const h = row ? health.find((r) => r.connectionId === row.id) : undefined;
       const metadata = connection ? metadataOf(connection) : {};
@@ -63,7 +69,7 @@ export class ConnectionViews {
         displayName: adapter.displayName,
         connected: connection !== null,
         connectionId: row?.id ?? null,
-        name: row?.displayName || null,
+        name: row?.customName || row?.displayName || null,
         externalId: row?.externalId || null,
         tenants: metadata.tenants ?? [],
         connectedBy: row?.connectedBy ?? null,
@@ -73,7 +79,16 @@ export class ConnectionViews {
         reconnectBefore: horizonNear ? hardExpiresAt : null,
         failureStreakDays: connection?.refreshFailureDays ?? 0,
         exhausted: !!connection?.exhaustedAt,
-        nextRefreshAt: connection ? this.nextRefresh(adapter, connection) : null,
+        nextRefreshAt: connection && !(row && this.paused(row, all)) ? this.nextRefresh(adapter, connection) : null,
+        customName: row?.customName ?? null,
+        tags: row?.tags ?? [],
+        metadata: (row?.metadata ?? {}) as ConnectionUserMetadata,
+        requestedScopes: row?.requestedScopes ?? [],
+        grantedScopes: row?.grantedScopes ?? [],
+        disabled: !!row?.disabledAt,
+        disabledAt: row?.disabledAt ?? null,
+        disabledBy: row?.disabledBy ?? null,
+        idleExpiryIfPaused: row && connection && !all.some((o) => o.grantId === row.grantId && o.id !== row.id && !o.disabledAt) ? this.idleExpiry(adapter, connection) : null,
         ...this.statusOf(adapter, connection),
       };
     }
@@ -90,6 +105,21 @@ export class ConnectionViews {
   /** Health of every connection a company has, as last recorded. */
   health(companyId: string): Promise<(ConnectionHealthView & { connectionType: string; connectionId: string })[]> {
     return this.deps.connections.listHealth(companyId);
+  }
+
+  /** Every connection of the row's grant is paused (this one included): the worker leaves the grant alone. */
+  private paused(row: Connection, all: Connection[]): boolean {
+    return all.filter((o) => o.grantId === row.grantId).every((o) => o.disabledAt);
+  }
+
+  /** When the grant's refresh token idles out at the provider if nothing refreshes it; null: no usable one. */
+  private idleExpiry(adapter: ProviderAdapter, connection: GrantWithSecrets): Date | null {
+    const refresh = secretOf(connection, "REFRESH_TOKEN");
+    if (!refresh || refresh.state !== "VALID") return null;
+    if (refresh.expiresAt) return refresh.expiresAt;
+    if (!refresh.lastRefreshedAt) return null;
+    const providerIdleMs = adapter.refreshToken.idleTtlSec ? adapter.refreshToken.idleTtlSec * 1000 : null;
+    return new Date(refresh.lastRefreshedAt.getTime() + refreshTokenIdleMs(refresh, providerIdleMs, this.deps.options.refreshSchedule));
   }
 
   /** As the worker's scan would decide it (see refresh-schedule.ts). */
