@@ -3,6 +3,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { useTRPC } from "~/trpc/react";
+import { ConnectionControls } from "./connection-controls";
 import { ConnectionHistoryChart } from "./connection-history-chart";
 import { connectionBadge, credentialExpiry, nextRefresh, relative } from "./format";
 
@@ -116,6 +117,7 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
                   {isAdmin ? `Connect ${c.displayName} to let Tokenvault keep its tokens valid.` : `An administrator can connect ${c.displayName}.`}
                 </p>
               )}
+              {c.connected && <ConnectionControls c={c} isAdmin={isAdmin} notify={setMessage} changed={invalidate} />}
               {c.connected && <ConnectionHistoryChart provider={c.provider} />}
               {!isAdmin && c.connected && badge.tone === "bad" && <p className="muted">An administrator can reconnect it.</p>}
               {/* Connect, Reconnect and Disconnect are administrators' actions (the API refuses members too). */}
@@ -130,7 +132,7 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
                     <button type="button" disabled={busy(c, check)} onClick={() => check.mutate(one(c))}>
                       {busy(c, check) ? "Checking…" : "Check"}
                     </button>
-                    {isAdmin && badge.tone !== "bad" && (
+                    {isAdmin && badge.tone !== "bad" && !c.disabled && (
                       <button type="button" disabled={busy(c, refresh)} onClick={() => refresh.mutate(one(c))}>
                         {busy(c, refresh) ? "Refreshing…" : "Refresh now"}
                       </button>
