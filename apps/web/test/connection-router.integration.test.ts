@@ -129,6 +129,8 @@ describe("the connection router: settings, filters and pause", () => {
     expect((await admin.connection.list({ tags: ["eu"] })).map((v) => v.connectionId)).toEqual([connectionId]);
     expect((await admin.connection.list({ metadata: { region: "eu" } })).map((v) => v.connectionId)).toEqual([connectionId]);
     expect(await admin.connection.list({ tags: ["us"] })).toEqual([]);
+    // No input (null from a plain HTTP client): every connection, and the placeholders.
+    expect((await admin.connection.list(null)).map((v) => v.provider).sort()).toEqual(["acme-idp", "quickbooks", "xero"]);
     expect(await codeOf(admin.connection.list({ tags: ["bad tag"] }))).toBe("BAD_REQUEST");
   });
 });

@@ -15,10 +15,11 @@ const target = (companyId: string, input: OneConnection) => (input.connectionId 
 /** Connections of the caller's company. Procedures are thin: validate, scope, call the service. */
 export const connectionRouter = {
   // Optionally filtered by tags and metadata key=value (the service's own schema: one set of rules).
+  // No input arrives as null from a plain HTTP client (as before the filter existed): unfiltered.
   list: protectedProcedure
-    .input(connectionFilterSchema.optional())
+    .input(connectionFilterSchema.nullish())
     .output(z.array(connectionView))
-    .query(({ ctx, input }) => ctx.tokenService.listConnections(ctx.caller.companyId, input)),
+    .query(({ ctx, input }) => ctx.tokenService.listConnections(ctx.caller.companyId, input ?? undefined)),
 
   // Members and administrators alike, of their own company only (the caller's, never an input).
   history: protectedProcedure
