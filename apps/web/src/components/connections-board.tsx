@@ -90,7 +90,7 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
                   <dt>Last refreshed</dt>
                   <dd>{relative(c.lastRefreshedAt)}</dd>
                   <dt>Next scheduled refresh</dt>
-                  <dd data-testid={`next-refresh-${c.provider}`}>{nextRefresh(c.nextRefreshAt, badge.tone === "bad")}</dd>
+                  <dd data-testid={`next-refresh-${c.provider}`}>{c.disabled ? "none while paused" : nextRefresh(c.nextRefreshAt, badge.tone === "bad")}</dd>
                   {(c.failureStreakDays > 0 || c.exhausted) && (
                     <>
                       <dt>Background refresh</dt>
