@@ -135,6 +135,27 @@ describe("dashboard in a real browser", () => {
     await page.getByText("Check passed: the connection works.").waitFor();
   });
 
+  it("pauses QuickBooks after a warning that the grant would idle out, refuses its check while paused, and resumes it", async () => {
+    const quickbooks = card("quickbooks");
+    await quickbooks.getByRole("button", { name: "Pause" }).click();
+    // It asks first, naming when QuickBooks would end the authorization; Cancel changes nothing.
+    await quickbooks.getByRole("alertdialog").getByText(/ends this authorization on \d{4}-\d{2}-\d{2}/).waitFor();
+    await shot("06a-quickbooks-confirm-pause");
+    await quickbooks.getByRole("button", { name: "Cancel" }).click();
+    expect(await page.getByTestId("paused-quickbooks").count()).toBe(0);
+    await quickbooks.getByRole("button", { name: "Pause" }).click();
+    await quickbooks.getByRole("button", { name: "Yes, pause" }).click();
+    await page.getByTestId("paused-quickbooks").waitFor();
+    await page.getByTestId("pause-warning-quickbooks").waitFor();
+    await shot("06b-quickbooks-paused");
+    await quickbooks.getByRole("button", { name: "Check" }).click();
+    await page.getByText(/This connection is paused/).waitFor();
+    await quickbooks.getByRole("button", { name: "Resume" }).click();
+    await expect.poll(() => page.getByTestId("paused-quickbooks").count()).toBe(0);
+    await quickbooks.getByRole("button", { name: "Check" }).click();
+    await page.getByText("Check passed: the connection works.").waitFor();
+  });
+
   it("connects Xero, then disconnects it", async () => {
     await card("xero").getByRole("button", { name: "Connect" }).click();
     await approveOnConsentPage("07-xero-consent");
@@ -240,7 +261,7 @@ describe("dashboard in a real browser", () => {
     await expect.poll(() => status("quickbooks").textContent()).toBe("Healthy");
     // A member checks; connecting, reconnecting and disconnecting are the admins'.
     expect(await card("quickbooks").getByRole("button", { name: "Check" }).isVisible()).toBe(true);
-    expect(await page.getByRole("button", { name: /^(Connect|Reconnect|Disconnect)$/ }).count()).toBe(0);
+    expect(await page.getByRole("button", { name: /^(Connect|Reconnect|Disconnect|Pause|Resume|Rename and tag)$/ }).count()).toBe(0);
     await card("xero").getByText("An administrator can connect Xero.").waitFor();
     for (const procedure of ["connection.connect", "connection.disconnect"]) {
       const refused = await page.request.post(`${server.url}/api/trpc/${procedure}`, { data: { json: { provider: "quickbooks" } } });

@@ -172,6 +172,35 @@ describe("/api/v1 with company API keys, on the production build", () => {
     expect(organisation.body).toContain("Organisations");
   });
 
+  it("filters the list by ?tag= and ?metadata[key]=value, and answers 409 CONNECTION_DISABLED for a paused connection's token and proxy", async () => {
+    const { key } = await createKey("alice", "filters-and-pause", ["connections:read", "tokens:read", "proxy"]);
+    expect((await trpc("alice", "connection.update", { connectionId: acmeConnection.id, settings: { tags: ["Billing"], metadata: { region: "eu", tier: 2 } } })).status).toBe(200);
+    const ids = async (query: string) => json<{ connections: { id: string }[] }>(await get(key, `/api/v1/connections${query}`)).connections.map((c) => c.id);
+    expect(await ids("?tag=billing")).toEqual([acmeConnection.id]);
+    expect(await ids("?tag=billing&metadata%5Bregion%5D=eu&metadata%5Btier%5D=2")).toEqual([acmeConnection.id]);
+    expect(await ids("?tag=other")).toEqual([]);
+    expect(await ids("?metadata%5Bregion%5D=us")).toEqual([]);
+    const malformed = await get(key, "/api/v1/connections?tag=has%20space");
+    expect(malformed.status).toBe(400);
+    expect(json<ApiError>(malformed).error.tokenErrorCode).toBe("INVALID_INPUT");
+
+    expect((await trpc("bob", "connection.disable", { connectionId: acmeConnection.id })).status).toBe(403);
+    expect((await trpc("alice", "connection.disable", { connectionId: acmeConnection.id })).status).toBe(200);
+    try {
+      const [listed] = json<{ connections: { id: string; disabled: boolean; tags: string[]; metadata: object }[] }>(await get(key, "/api/v1/connections")).connections;
+      expect(listed).toMatchObject({ id: acmeConnection.id, disabled: true, tags: ["billing"], metadata: { region: "eu", tier: 2 } });
+      for (const path of [`/api/v1/connections/${acmeConnection.id}/token`, `/api/v1/connections/${acmeConnection.id}/proxy/companyinfo/${acmeConnection.externalId}`]) {
+        const refused = await get(key, path);
+        expect(refused.status, path).toBe(409);
+        expect(refused.headers["tokenvault-source"]).toBe("tokenvault");
+        expect(json<ApiError>(refused).error).toMatchObject({ code: "CONFLICT", tokenErrorCode: "CONNECTION_DISABLED" });
+      }
+    } finally {
+      expect((await trpc("alice", "connection.enable", { connectionId: acmeConnection.id })).status).toBe(200);
+    }
+    expect((await get(key, `/api/v1/connections/${acmeConnection.id}/token`)).status).toBe(200);
+  });
+
   it("refuses a revoked key at once", async () => {
     const { id, key } = await createKey("alice", "to-revoke", ["connections:read"]);
     expect((await get(key, "/api/v1/connections")).status).toBe(200);

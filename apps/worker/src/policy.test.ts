@@ -20,6 +20,7 @@ function connection(overrides: Partial<UpkeepConnection> = {}): UpkeepConnection
     provider: "xero",
     externalId: "t1",
     connections: [{ id: "c1", externalId: "t1" }],
+    paused: false,
     refreshFailureDays: 0,
     lastFailureDay: null,
     exhaustedAt: null,
@@ -64,6 +65,14 @@ describe("decide", () => {
     expect(decide(exhausted, DEFAULT_WORKER_CONFIG, now)).toMatchObject({ refresh: null, recovered: false });
     const renewed = { ...exhausted, access: secret(30 * 60_000, 0) };
     expect(decide(renewed, DEFAULT_WORKER_CONFIG, now)).toMatchObject({ refresh: null, recovered: true });
+  });
+
+  it("neither refreshes ahead nor keeps alive a grant whose connections are all paused", () => {
+    const ahead = connection({ access: secret(5 * 60_000, 25 * 60_000) });
+    const idle = connection({ refresh: secret(30 * DAY, 30 * DAY) });
+    expect([decide(ahead, DEFAULT_WORKER_CONFIG, now).refresh, decide(idle, DEFAULT_WORKER_CONFIG, now).refresh]).toEqual(["refresh-ahead", "keep-alive"]);
+    expect(decide({ ...ahead, paused: true }, DEFAULT_WORKER_CONFIG, now).refresh).toBeNull();
+    expect(decide({ ...idle, paused: true }, DEFAULT_WORKER_CONFIG, now).refresh).toBeNull();
   });
 
   it("reports an expired grant once", () => {

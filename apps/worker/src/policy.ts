@@ -66,7 +66,9 @@ export function decide(connection: UpkeepConnection, config: WorkerConfig, now: 
   const window = access?.expiresAt ? refreshMarginFor({ expiresAt: access.expiresAt, lastRefreshedAt: access.lastRefreshedAt }, config.refreshAheadMs) : 0;
   if (config.refreshAheadMs > 0 && accessLeft !== null && accessLeft > 0 && accessLeft <= window) reason = "refresh-ahead";
   else if (keepAliveDue(connection, config, now)) reason = "keep-alive";
-  return { ...none, refresh: reason, horizonWarning: horizon(connection, config, now) };
+  // Every connection of the grant paused by an admin: neither refreshed nor kept alive (a grant shared
+  // with an enabled connection is not paused). Incidents and warnings are still told.
+  return { ...none, refresh: connection.paused ? null : reason, horizonWarning: horizon(connection, config, now) };
 }
 
 /** The bounds of the scan's query: every connection `decide` could act on at `now` is within them. */

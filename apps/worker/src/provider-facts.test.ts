@@ -46,7 +46,7 @@ describe("provider facts, one definition", () => {
         { access: secret(-DAY, DAY + 1_800_000), refresh: secret(null, DAY) },
         { access: secret(4 * 60_000, 6 * 60_000), refresh: secret(null, 2 * DAY) },
         { access: null, refresh: secret(5 * DAY, 3 * DAY) },
-      ].map((secrets) => ({ id: "c1", grantId: "g1", companyId: "acme", provider: adapter.id, externalId: "t1", connections: [{ id: "c1", externalId: "t1" }], refreshFailureDays: 0, lastFailureDay: null, exhaustedAt: null, incident: null, incidentAt: null, horizonWarning: null, hardExpiresAt: null, ...secrets }));
+      ].map((secrets) => ({ id: "c1", grantId: "g1", companyId: "acme", provider: adapter.id, externalId: "t1", connections: [{ id: "c1", externalId: "t1" }], paused: false, refreshFailureDays: 0, lastFailureDay: null, exhaustedAt: null, incident: null, incidentAt: null, horizonWarning: null, hardExpiresAt: null, ...secrets }));
       expect(idleLifetimeMs(cases[0]!, config), adapter.id).toBe(expectedIdleDays[adapter.id]! * DAY);
       for (const c of cases) {
         expect(idleLifetimeMs(c, config)).toBe(dashboardIdle(c.refresh!));

@@ -178,6 +178,8 @@ function sqlDefault(field: DmmfField, baseType: string): string | null {
   // The DMMF carries BigInt defaults as strings; PostgreSQL stores the bare number.
   if (field.type === "BigInt" && typeof value === "string" && /^-?\d+$/.test(value)) return value;
   if (typeof value === "string") return `'${value.replace(/'/g, "''")}'::${baseType}`;
+  // A list's empty default (`String[] @default([])`), as PostgreSQL prints ARRAY[]::TEXT[].
+  if (Array.isArray(value) && value.length === 0 && field.isList) return `ARRAY[]::${baseType}[]`;
   throw new Error(`schema-shape: unsupported default for ${field.name}`);
 }
 

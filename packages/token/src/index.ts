@@ -15,6 +15,18 @@ export type { RevocationRetryReport } from "./connect/revocation-queue";
 export type { ImportResult } from "./import/import-connection";
 export { parseImportRecord, type ImportRecord, type ImportRecordInput } from "./import/import-record";
 export type { ConnectionSelector } from "./connections/connection-store";
+export {
+  MAX_METADATA_BYTES,
+  MAX_NAME_LENGTH,
+  MAX_TAGS,
+  MAX_TAG_LENGTH,
+  connectionFilterSchema,
+  connectionSettingsSchema,
+  type ConnectionFilter,
+  type ConnectionFilterInput,
+  type ConnectionSettingsInput,
+  type ConnectionSettingsView,
+} from "./connections/connection-settings";
 export type { ConnectionUpkeepStore, UpkeepConnection, UpkeepIncident, UpkeepSecret } from "./connections/connection-upkeep-store";
 export type { ConnectionRefresh, ConnectionRefreshOptions, ConnectionRefreshOutcome, ConnectionRefreshReason } from "./refresh/connection-refresh";
 export { dueConnectionsSql, type DueCriteria } from "./connections/due-connections";

@@ -5,6 +5,7 @@ import { AuditTrail } from "./audit/audit-trail";
 import { ConnectionCheck } from "./checks/connection-check";
 import { systemClock, type Clock } from "./clock";
 import { ConnectFlow } from "./connect/connect-flow";
+import { ConnectionEditor } from "./connect/connection-editor";
 import { RevocationQueue } from "./connect/revocation-queue";
 import { secretOf } from "./connections/connection";
 import { ConnectionStore } from "./connections/connection-store";
@@ -127,6 +128,7 @@ export function wireService(deps: TokenServiceDeps, service: Pick<TokenServicePa
     connectFlow: new ConnectFlow(parts, revocations),
     connectionImport: new ConnectionImport(parts, revocations),
     staticSecrets: new StaticSecrets(parts),
+    editor: new ConnectionEditor(parts),
     webhooks: {
       endpoints: failClosedMethods(endpoints, ["create", "list", "setEnabled", "remove", "require", "target"]),
       deliveries: failClosedMethods(deliveries, ["record", "sendTest", "list", "unqueued", "markQueued", "get", "recordAttempt", "purgeFinished", "cancel"]),

@@ -5,7 +5,9 @@ import type { ConnectionCheck } from "./checks/connection-check";
 import type { ConnectFlow } from "./connect/connect-flow";
 import type { ConnectionImport, ImportResult } from "./import/import-connection";
 import type { ImportRecordInput } from "./import/import-record";
+import type { ConnectionEditor } from "./connect/connection-editor";
 import { disconnect } from "./connect/disconnect";
+import type { ConnectionFilterInput, ConnectionSettingsInput, ConnectionSettingsView } from "./connections/connection-settings";
 import { purgeExpiredOAuthStates } from "./connect/oauth-state-purge";
 import type { RevocationQueue, RevocationRetryReport } from "./connect/revocation-queue";
 import type { ConnectionSelector } from "./connections/connection-store";
@@ -67,6 +69,7 @@ export class TokenService {
   private readonly staticSecrets: StaticSecrets;
   private readonly parts: ServiceParts;
   private readonly calls: ProviderClient;
+  private readonly editor: ConnectionEditor;
 
   constructor(deps: TokenServiceDeps) {
     const wired = wireService(deps, { getValidToken: (target, options) => this.getValidToken(target, options) });
@@ -83,6 +86,7 @@ export class TokenService {
       lifecycle: this.lifecycle,
       staticSecrets: this.staticSecrets,
       calls: this.calls,
+      editor: this.editor,
       webhooks: this.webhooks,
       upkeep: this.upkeep,
       apiKeys: this.apiKeys,
@@ -213,9 +217,13 @@ export class TokenService {
     return failClosedOnDatabase(() => this.views.status(selector));
   }
 
-  /** Every connection of the company (with its id), and one not-connected view per provider it has none of. */
-  async listConnections(companyId: string): Promise<ConnectionView[]> {
-    return failClosedOnDatabase(() => this.views.list(companyId));
+  /**
+   * Every connection of the company (with its id), and one not-connected view per provider it has
+   * none of. `filter`: only connections with every tag named and each metadata key equal to its
+   * value (no placeholders then); a malformed filter is INVALID_INPUT.
+   */
+  async listConnections(companyId: string, filter?: ConnectionFilterInput): Promise<ConnectionView[]> {
+    return failClosedOnDatabase(() => this.views.list(companyId, filter));
   }
 
   /**
@@ -288,6 +296,27 @@ export class TokenService {
     const [selector, context] = args.length === 3 ? [bySeed(args[0], args[1]), args[2]] : args;
     const accessTokenOf = async (connectionId: string) => this.tokens.validToken(await this.tokens.read({ connectionId }, context.userId, { context })).accessToken;
     return failClosedOnDatabase(() => disconnect(this.parts, selector, context, accessTokenOf));
+  }
+
+  /** An admin's name (null or "" clears it), tags and metadata of the connection; bad input is INVALID_INPUT and changes nothing. Audited (UPDATE). */
+  async updateConnection(target: ConnectionSelector, settings: ConnectionSettingsInput, context: RequestContext): Promise<ConnectionSettingsView> {
+    return failClosedOnDatabase(() => this.editor.update(target, settings, context));
+  }
+
+  /**
+   * Pauses the connection without deleting or revoking anything: until enableConnection, reads
+   * (getValidToken, fetch, getOAuthClient, checkConnection, refreshNow) fail with
+   * CONNECTION_DISABLED and the worker neither refreshes nor keeps its grant alive (unless another
+   * enabled connection shares the grant), so a long pause can let the provider end the grant.
+   * Audited (DISABLE); webhook connection.disabled. Pausing a paused connection changes nothing.
+   */
+  async disableConnection(target: ConnectionSelector, context: RequestContext): Promise<ConnectionSettingsView> {
+    return failClosedOnDatabase(() => this.editor.setDisabled(target, true, context));
+  }
+
+  /** Resumes a paused connection: its tokens are served and kept fresh again. Audited (ENABLE); webhook connection.enabled. */
+  async enableConnection(target: ConnectionSelector, context: RequestContext): Promise<ConnectionSettingsView> {
+    return failClosedOnDatabase(() => this.editor.setDisabled(target, false, context));
   }
 
   /**

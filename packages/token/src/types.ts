@@ -1,5 +1,9 @@
 import type { AuditLog, HealthStatus } from "@tokenvault/db";
 
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+/** An admin's own facts about a connection. Never a secret: it is shown to every member and sent over /api/v1. */
+export type ConnectionUserMetadata = Record<string, JsonValue>;
+
 /** "quickbooks", "xero", or the id of a configured generic OAuth 2.0 / OpenID Connect provider. */
 export type ProviderId = string;
 
@@ -90,6 +94,25 @@ export interface ConnectionView extends TokenStatus {
   exhausted: boolean;
   /** When the background worker refreshes it next (refresh-ahead or keep-alive; may be past: the next scan); null: it will not. */
   nextRefreshAt: Date | null;
+  /** The name an admin gave it (then also `name`); null: none. */
+  customName: string | null;
+  /** An admin's labels: lowercase, sorted. */
+  tags: string[];
+  /** An admin's own facts about it (a JSON object, at most 8 KiB). */
+  metadata: ConnectionUserMetadata;
+  /** The scopes the consent asked for, and those the provider granted. */
+  requestedScopes: string[];
+  grantedScopes: string[];
+  /** Paused by an admin: no token is served, the worker neither refreshes nor keeps it alive. */
+  disabled: boolean;
+  disabledAt: Date | null;
+  disabledBy: string | null;
+  /**
+   * When the provider ends the grant if nothing refreshes it (its idle lifetime: Xero 60 days,
+   * QuickBooks 100), should this connection be paused (or while it is): null when pausing does not
+   * risk it (another enabled connection of the same grant keeps it alive, or no usable grant).
+   */
+  idleExpiryIfPaused: Date | null;
 }
 
 export interface AuthorizationRequest {

@@ -21,6 +21,8 @@ export const TOKEN_ERROR_CODES = [
   "CONFIGURATION",
   /** A provider API call answered with an error that retrying will not fix (its status and bounded body ride on the error). */
   "PROVIDER_ERROR",
+  /** The connection is paused by an admin: no token is served until it is resumed (nothing was revoked). */
+  "CONNECTION_DISABLED",
 ] as const;
 export type TokenErrorCode = (typeof TOKEN_ERROR_CODES)[number];
 

@@ -4,6 +4,7 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tansta
 import { useEffect, useState } from "react";
 import { useTRPC } from "~/trpc/react";
 import { CallBudgets } from "./call-budgets";
+import { ConnectionControls } from "./connection-controls";
 import { ConnectionHistoryChart } from "./connection-history-chart";
 import { connectionBadge, credentialExpiry, nextRefresh, relative } from "./format";
 import { GroupHeader, Pager, SearchBox, useSearch } from "./connection-groups";
@@ -109,7 +110,7 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
                   <dt>Last refreshed</dt>
                   <dd>{relative(c.lastRefreshedAt)}</dd>
                   <dt>Next scheduled refresh</dt>
-                  <dd data-testid={`next-refresh-${c.provider}`}>{nextRefresh(c.nextRefreshAt, badge.tone === "bad")}</dd>
+                  <dd data-testid={`next-refresh-${c.provider}`}>{c.disabled ? "none while paused" : nextRefresh(c.nextRefreshAt, badge.tone === "bad")}</dd>
                   {(c.failureStreakDays > 0 || c.exhausted) && (
                     <>
                       <dt>Background refresh</dt>
@@ -136,6 +137,7 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
                   {isAdmin ? `Connect ${c.displayName} to let Tokenvault keep its tokens valid.` : `An administrator can connect ${c.displayName}.`}
                 </p>
               )}
+              {c.connected && <ConnectionControls c={c} isAdmin={isAdmin} notify={setMessage} changed={invalidate} />}
               {c.connected && <CallBudgets provider={c.provider} connectionId={c.connectionId} displayName={c.displayName} />}
               {c.connected && <ConnectionHistoryChart provider={c.provider} connectionId={c.connectionId} />}
               {!isAdmin && c.connected && badge.tone === "bad" && <p className="muted">An administrator can reconnect it.</p>}
@@ -151,7 +153,7 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
                     <button type="button" disabled={busy(c, check)} onClick={() => check.mutate(one(c))}>
                       {busy(c, check) ? "Checking…" : "Check"}
                     </button>
-                    {isAdmin && badge.tone !== "bad" && (
+                    {isAdmin && badge.tone !== "bad" && !c.disabled && (
                       <button type="button" disabled={busy(c, refresh)} onClick={() => refresh.mutate(one(c))}>
                         {busy(c, refresh) ? "Refreshing…" : "Refresh now"}
                       </button>

@@ -3,7 +3,8 @@
 // is), then its token, read by that id.
 import { TokenError } from "@tokenvault/vault";
 import type { ConnectionStore } from "../connections/connection-store";
-import type { ProviderTenant, TokenStatusCode, ValidToken } from "../types";
+import type { ConnectionFilterInput } from "../connections/connection-settings";
+import type { ConnectionUserMetadata, ProviderTenant, TokenStatusCode, ValidToken } from "../types";
 import type { ConnectionViews } from "../views/connection-views";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -19,6 +20,12 @@ export interface CompanyConnection {
   status: TokenStatusCode;
   accessTokenExpiresAt: Date | null;
   connectedAt: Date;
+  tags: string[];
+  metadata: ConnectionUserMetadata;
+  requestedScopes: string[];
+  grantedScopes: string[];
+  /** Paused by an admin: its token is refused (CONNECTION_DISABLED) until resumed. */
+  disabled: boolean;
 }
 
 /** The connection an id names within a company. */
@@ -37,12 +44,29 @@ export interface CompanyConnectionsDeps {
 export class CompanyConnections {
   constructor(private readonly deps: CompanyConnectionsDeps) {}
 
-  async list(companyId: string): Promise<CompanyConnection[]> {
-    const views = await this.deps.views.list(companyId);
+  /** `filter`: as listConnections takes it (every tag, each metadata key=value); malformed: INVALID_INPUT. */
+  async list(companyId: string, filter?: ConnectionFilterInput): Promise<CompanyConnection[]> {
+    const views = await this.deps.views.list(companyId, filter);
     return views
       .flatMap((v) =>
         v.connectionId !== null && v.connectedAt !== null
-          ? [{ id: v.connectionId, provider: v.provider, displayName: v.name ?? v.displayName, externalId: v.externalId, tenants: v.tenants, status: v.status, accessTokenExpiresAt: v.accessTokenExpiresAt, connectedAt: v.connectedAt }]
+          ? [
+              {
+                id: v.connectionId,
+                provider: v.provider,
+                displayName: v.name ?? v.displayName,
+                externalId: v.externalId,
+                tenants: v.tenants,
+                status: v.status,
+                accessTokenExpiresAt: v.accessTokenExpiresAt,
+                connectedAt: v.connectedAt,
+                tags: v.tags,
+                metadata: v.metadata,
+                requestedScopes: v.requestedScopes,
+                grantedScopes: v.grantedScopes,
+                disabled: v.disabled,
+              },
+            ]
           : [],
       )
       .sort((a, b) => a.connectedAt.getTime() - b.connectedAt.getTime() || a.id.localeCompare(b.id));

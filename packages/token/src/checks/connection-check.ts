@@ -1,4 +1,5 @@
 import type { Connection, HealthStatus } from "@tokenvault/db";
+import { connectionDisabled } from "../connections/connection-settings";
 import type { ConnectionSelector } from "../connections/connection-store";
 import { SingleFlight } from "@tokenvault/kit";
 import { TokenError } from "@tokenvault/vault";
@@ -38,6 +39,8 @@ export class ConnectionCheck {
   /** The check of the connection the selector names (resolved first: an unknown or ambiguous one is an error, and nothing is recorded). */
   async run(selector: ConnectionSelector, context: RequestContext): Promise<ConnectionHealthView> {
     const { connection } = await this.deps.connections.resolve(selector);
+    // Paused: no provider call and no health recorded (a pause is not a failure of the connection's).
+    if (connection.disabledAt) throw connectionDisabled(connection);
     const adapter = this.deps.providers.get(connection.provider);
     return this.inFlight.run(connection.id, () => this.gated(adapter, connection, context));
   }

@@ -48,6 +48,9 @@ export async function storeConsent(
     ...(hardExpiresAt ? { refreshTokenHardExpiresAt: hardExpiresAt } : {}),
     ...imported?.metadata,
   };
+  // The scopes the consent asked for, and those granted: the token answer's `scope`, or (RFC 6749 §5.1: omitted when identical) the requested ones.
+  const requestedScopes = [...adapter.scopes];
+  const grantedScopes = response.scope ? response.scope.split(/\s+/).filter(Boolean) : requestedScopes;
   const grantId = randomUUID();
   const touched = new Set<string>();
   const { attached, pendingRevocations } = await grants.transaction(async (tx) => {
@@ -59,7 +62,7 @@ export async function storeConsent(
     ]);
     const attached = [];
     for (const target of targets) {
-      const { connection, previousGrantId } = await connections.attach(tx, { companyId, provider: adapter.id, externalId: target.id, displayName: target.name, grantId, connectedBy: context.userId });
+      const { connection, previousGrantId } = await connections.attach(tx, { companyId, provider: adapter.id, externalId: target.id, displayName: target.name, grantId, connectedBy: context.userId, requestedScopes, grantedScopes });
       attached.push(connection);
       if (previousGrantId && previousGrantId !== grantId) touched.add(previousGrantId);
       // A reconnect re-points a connection that exists: only a new one is "created".

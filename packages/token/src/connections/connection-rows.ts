@@ -18,7 +18,7 @@ type SecretJson = Omit<TokenSecret, "expiresAt" | "lastUsedAt" | "lastRefreshedA
   updatedAt: string;
 };
 
-export type ConnectionJson = Omit<Connection, "createdAt" | "updatedAt"> & { createdAt: string; updatedAt: string };
+export type ConnectionJson = Omit<Connection, "createdAt" | "updatedAt" | "disabledAt"> & { createdAt: string; updatedAt: string; disabledAt: string | null };
 
 const date = (value: string | null) => (value === null ? null : new Date(value));
 
@@ -37,7 +37,7 @@ export function toGrant<R extends { secrets: SecretJson[] }>(row: R): GrantWithS
 
 /** A connection selected as CONNECTION_JSON. */
 export function toConnectionRow(json: ConnectionJson): Connection {
-  return { ...json, createdAt: new Date(json.createdAt), updatedAt: new Date(json.updatedAt) };
+  return { ...json, createdAt: new Date(json.createdAt), updatedAt: new Date(json.updatedAt), disabledAt: date(json.disabledAt) };
 }
 
 export type GrantRow = GrantWithSecrets extends infer C ? Omit<C, "secrets"> & { secrets: SecretJson[] } : never;

@@ -1,6 +1,7 @@
 import { Prisma, type Connection, type HealthStatus, type PrismaClient } from "@tokenvault/db";
 import { TokenError } from "@tokenvault/vault";
 import type { ConnectionWithGrant } from "./connection";
+import type { ConnectionSettings } from "./connection-settings";
 import { CONNECTION_JSON, toConnectionRow, toGrant, WITH_SECRETS, type ConnectionJson, type GrantRow } from "./connection-rows";
 
 type Tx = Prisma.TransactionClient;
@@ -163,7 +164,7 @@ export class ConnectionStore {
    */
   async attach(
     tx: Tx,
-    input: { companyId: string; provider: string; externalId: string; displayName: string; grantId: string; connectedBy: string },
+    input: { companyId: string; provider: string; externalId: string; displayName: string; grantId: string; connectedBy: string; requestedScopes: string[]; grantedScopes: string[] },
   ): Promise<{ connection: Connection; previousGrantId: string | null }> {
     const { companyId, provider, externalId } = input;
     const locked = await tx.$queryRaw<{ grantId: string }[]>`
@@ -172,7 +173,14 @@ export class ConnectionStore {
       where: { companyId_provider_externalId: { companyId, provider, externalId } },
       create: input,
       // A name the provider no longer gives is kept.
-      update: { grantId: input.grantId, connectedBy: input.connectedBy, ...(input.displayName ? { displayName: input.displayName } : {}) },
+      // An admin's name, tags, metadata and pause are kept: a reconnect renews the grant, not those.
+      update: {
+        grantId: input.grantId,
+        connectedBy: input.connectedBy,
+        requestedScopes: input.requestedScopes,
+        grantedScopes: input.grantedScopes,
+        ...(input.displayName ? { displayName: input.displayName } : {}),
+      },
     });
     return { connection, previousGrantId: locked[0]?.grantId ?? null };
   }
@@ -180,6 +188,30 @@ export class ConnectionStore {
   /** How many connections a grant still serves (in the caller's transaction, after its changes). */
   countForGrant(tx: Tx, grantId: string): Promise<number> {
     return tx.connection.count({ where: { grantId } });
+  }
+
+  /** An admin's name, tags and metadata (validated by connection-settings.ts); a field left out is kept. */
+  updateSettings(tx: Tx, connectionId: string, settings: ConnectionSettings): Promise<Connection> {
+    return tx.connection.update({
+      where: { id: connectionId },
+      data: {
+        ...(settings.name !== undefined && { customName: settings.name }),
+        ...(settings.tags !== undefined && { tags: settings.tags }),
+        ...(settings.metadata !== undefined && { metadata: settings.metadata }),
+      },
+    });
+  }
+
+  /**
+   * Pauses (`disabled` given) or resumes the connection, only when that changes it: the row
+   * afterwards, or null when it already was so (one audit row and one event per real change, however many ask).
+   */
+  async setDisabled(tx: Tx, connectionId: string, disabled: { at: Date; by: string } | null): Promise<Connection | null> {
+    const { count } = await tx.connection.updateMany({
+      where: { id: connectionId, disabledAt: disabled ? null : { not: null } },
+      data: disabled ? { disabledAt: disabled.at, disabledBy: disabled.by } : { disabledAt: null, disabledBy: null },
+    });
+    return count === 1 ? tx.connection.findUnique({ where: { id: connectionId } }) : null;
   }
 
   /** Removes a connection and its health. */

@@ -24,6 +24,11 @@ export interface UpkeepConnection {
   externalId: string;
   /** The connections the grant serves: whom an event about it names. */
   connections: { id: string; externalId: string }[];
+  /**
+   * Every connection the grant serves is paused: the worker neither refreshes nor keeps it alive.
+   * A grant shared by several connections (one Xero consent) is kept alive while any is enabled.
+   */
+  paused: boolean;
   refreshFailureDays: number;
   lastFailureDay: string | null;
   exhaustedAt: Date | null;
@@ -43,7 +48,7 @@ const SELECT = {
   companyId: true,
   provider: true,
   metadata: true,
-  connections: { select: { id: true, externalId: true }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] },
+  connections: { select: { id: true, externalId: true, disabledAt: true }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] },
   refreshFailureDays: true,
   lastFailureDay: true,
   exhaustedAt: true,
@@ -69,6 +74,7 @@ export function toUpkeep(row: Row): UpkeepConnection {
     provider: row.provider,
     externalId: row.connections[0]?.externalId ?? "",
     connections: row.connections.map((c) => ({ id: c.id, externalId: c.externalId })),
+    paused: row.connections.length > 0 && row.connections.every((c) => c.disabledAt !== null),
     refreshFailureDays: row.refreshFailureDays,
     lastFailureDay: row.lastFailureDay,
     exhaustedAt: row.exhaustedAt,

@@ -18,7 +18,8 @@ export type ConnectionRefreshReason = "refresh-ahead" | "keep-alive";
  * refreshed: the access token was replaced (by this call, or by anyone since the connection was read).
  * fresh: nothing to do, the token is valid beyond the margin. cooldown: the provider failed a moment
  * ago and is not asked again yet. reauth_required: the grant is over. failed: the refresh failed
- * (`error` says why). skipped: the caller's `around` did not run the refresh.
+ * (`error` says why). skipped: the caller's `around` did not run the refresh, or every
+ * connection the grant serves is paused.
  */
 export type ConnectionRefreshOutcome = "refreshed" | "fresh" | "cooldown" | "reauth_required" | "failed" | "skipped";
 
@@ -75,6 +76,8 @@ export async function refreshConnection(
   if (!before) throw new TokenError("NO_TOKEN", "This connection does not exist (any more).");
   const connection = toUpkeep({ ...before, connections: await deps.connections.listForGrant(before.id) });
   let result: ConnectionRefresh = { outcome: "skipped", expiresAt: expiresAt(before), connection, error: null };
+  // Every connection of the grant is paused: not refreshed, not kept alive (skipped, before any lease).
+  if (connection.paused) return result;
   const refresh = async () => {
     try {
       const adapter = deps.providers.get(before.provider);

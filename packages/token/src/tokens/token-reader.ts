@@ -1,6 +1,7 @@
 import { TokenError, type TokenErrorCode } from "@tokenvault/vault";
 import type { Connection } from "@tokenvault/db";
 import { metadataOf, secretOf, type ConnectionWithGrant, type GrantWithSecrets } from "../connections/connection";
+import { connectionDisabled } from "../connections/connection-settings";
 import { selectedExternalId, type ConnectionSelector } from "../connections/connection-store";
 import type { ProviderAdapter, ProviderTokenSet } from "../providers/types";
 import { Refresher, type RefreshRequest } from "../refresh/refresher";
@@ -31,6 +32,7 @@ const READ_FAILURE_STATUS: Partial<Record<TokenErrorCode, number>> = {
   NO_TOKEN: 404,
   NOT_FOUND: 404,
   AMBIGUOUS_CONNECTION: 409,
+  CONNECTION_DISABLED: 409,
   REAUTH_REQUIRED: 412,
   PROVIDER_UNAVAILABLE: 503,
   VAULT_UNAVAILABLE: 503,
@@ -110,6 +112,8 @@ export class TokenReader {
       });
       const { connection } = read.target;
       about = { companyId: connection.companyId, provider: connection.provider, connectionId: connection.id };
+      // Paused by an admin: no token and no refresh until resumed (audited below as a refused read).
+      if (connection.disabledAt) throw connectionDisabled(connection);
       const adapter = this.deps.providers.get(connection.provider);
       const grant = await this.refresher.ensureFresh(adapter, read.target.grant, { marginMs: margin, force: !!options.forceRefresh, context, connectionId: connection.id, ...(options.rejectedAccessToken !== undefined && { rejectedAccessToken: options.rejectedAccessToken }) });
       this.audited(connection.companyId, adapter.id, connection.id, context);

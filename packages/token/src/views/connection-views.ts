@@ -1,12 +1,13 @@
 import { TokenError } from "@tokenvault/vault";
 import type { Connection } from "@tokenvault/db";
 import { metadataOf, secretOf, type GrantWithSecrets } from "../connections/connection";
+import { connectionFilterSchema, matchesFilter, parseOrRefuse } from "../connections/connection-settings";
 import type { ConnectionHealthRow, ConnectionSelector } from "../connections/connection-store";
 import { RECONNECT_NOTICE_DAYS } from "../options";
 import type { ProviderAdapter } from "../providers/types";
 import { providerUnavailable, reauthorizationRequired } from "../refresh/freshness";
 import type { ServiceParts } from "../service-parts";
-import type { ConnectionGroup, ConnectionHealthView, ConnectionPageQuery, ConnectionView, ProviderInfo, TokenStatus } from "../types";
+import type { ConnectionGroup, ConnectionHealthView, ConnectionPageQuery, ConnectionUserMetadata, ConnectionView, ProviderInfo, TokenStatus } from "../types";
 import { requireName } from "../validation";
 import { connectionHistory, HISTORY_RANGES, type ConnectionHistoryDay, type HistoryRange } from "./connection-history";
 import { pageQueryOf, readConnectionPage } from "./connection-page";
@@ -42,19 +43,25 @@ export class ConnectionViews {
    * One view per connection, providers in their configured order and each provider's
    * connections oldest first, and one (not connected) view per provider that has none.
    */
-  async list(companyId: string): Promise<ConnectionView[]> {
+  async list(companyId: string, filter?: unknown): Promise<ConnectionView[]> {
     requireName("companyId", companyId);
+    const wanted = filter === undefined ? undefined : parseOrRefuse(connectionFilterSchema, filter);
     const rows = await this.deps.connections.listWithGrants(companyId);
+    const all = rows.map((r) => r.connection);
+    // Filtered here, not in SQL: whether pausing one lets its grant idle out depends on the grant's other connections, filtered or not.
+    const filtered = wanted !== undefined && (wanted.tags?.length || Object.keys(wanted.metadata ?? {}).length);
     return this.deps.providers.list().flatMap((adapter) => {
-      const own = rows.filter((r) => r.connection.provider === adapter.id);
-      return own.length > 0 ? own.map((r) => this.view(adapter, r.connection, r.grant, r.health)) : [this.view(adapter, null, null, null)];
+      const own = rows.filter((r) => r.connection.provider === adapter.id && matchesFilter(r.connection, wanted));
+      // A filtered list holds matching connections only (no "not connected" placeholder).
+      if (own.length === 0 && !filtered) return [this.view(adapter, null, null, null, [])];
+      return own.map((r) => this.view(adapter, r.connection, r.grant, r.health, all));
     });
   }
 
   /**
    * A page of each provider's connections (see ConnectionPageQuery): what the dashboard shows of a
-   * company with hundreds or thousands of them. Reads only the page's connections, their grants
-   * and their health, never the whole company's.
+   * company with hundreds or thousands of them. Reads only the page's connections, their grants,
+   * the grants' other connections (whether a grant is paused) and their health, never the whole company's.
    */
   async page(companyId: string, query: ConnectionPageQuery): Promise<ConnectionGroup[]> {
     requireName("companyId", companyId);
@@ -66,17 +73,22 @@ export class ConnectionViews {
         const { rows, count, total } = await readConnectionPage(this.deps.prisma, { companyId, provider: adapter.id, search, offset, limit, ids: only });
         const grantIds = [...new Set(rows.map((r) => r.grantId))];
         const ids = rows.map((r) => r.id);
-        const [grants, health] = await Promise.all([
+        const [grants, siblings, health] = await Promise.all([
           grantIds.length ? this.deps.prisma.oAuthGrant.findMany({ where: { id: { in: grantIds } }, include: { secrets: true } }) : [],
+          grantIds.length ? this.deps.prisma.connection.findMany({ where: { grantId: { in: grantIds } } }) : [],
           ids.length ? this.deps.prisma.connectionHealth.findMany({ where: { connectionId: { in: ids } }, select: { connectionId: true, connectionType: true, status: true, lastChecked: true, errorMessage: true } }) : [],
         ]);
-        const connections = count === 0 && !only ? [this.view(adapter, null, null, null)] : rows.map((row) => this.view(adapter, row, grants.find((g) => g.id === row.grantId) ?? null, health.find((h) => h.connectionId === row.id) ?? null));
+        const connections =
+          count === 0 && !only
+            ? [this.view(adapter, null, null, null, [])]
+            : rows.map((row) => this.view(adapter, row, grants.find((g) => g.id === row.grantId) ?? null, health.find((h) => h.connectionId === row.id) ?? null, siblings));
         return { provider: adapter.id, displayName: adapter.displayName, count, total, offset, limit, connections };
       }),
     );
   }
 
-  private view(adapter: ProviderAdapter, row: Connection | null, connection: GrantWithSecrets | null, h: ConnectionHealthRow | null): ConnectionView {
+  /** `all`: connections sharing the row's grant (and maybe others): a grant is paused only when every one of them is. */
+  private view(adapter: ProviderAdapter, row: Connection | null, connection: GrantWithSecrets | null, h: ConnectionHealthRow | null, all: Connection[]): ConnectionView {
     {
       const metadata = connection ? metadataOf(connection) : {};
       const hardExpiresAt = metadata.refreshTokenHardExpiresAt ? new Date(metadata.refreshTokenHardExpiresAt) : null;
@@ -86,7 +98,7 @@ export class ConnectionViews {
         displayName: adapter.displayName,
         connected: connection !== null,
         connectionId: row?.id ?? null,
-        name: row?.displayName || null,
+        name: row?.customName || row?.displayName || null,
         externalId: row?.externalId || null,
         tenants: metadata.tenants ?? [],
         connectedBy: row?.connectedBy ?? null,
@@ -96,7 +108,16 @@ export class ConnectionViews {
         reconnectBefore: horizonNear ? hardExpiresAt : null,
         failureStreakDays: connection?.refreshFailureDays ?? 0,
         exhausted: !!connection?.exhaustedAt,
-        nextRefreshAt: connection ? this.nextRefresh(adapter, connection) : null,
+        nextRefreshAt: connection && !(row && this.paused(row, all)) ? this.nextRefresh(adapter, connection) : null,
+        customName: row?.customName ?? null,
+        tags: row?.tags ?? [],
+        metadata: (row?.metadata ?? {}) as ConnectionUserMetadata,
+        requestedScopes: row?.requestedScopes ?? [],
+        grantedScopes: row?.grantedScopes ?? [],
+        disabled: !!row?.disabledAt,
+        disabledAt: row?.disabledAt ?? null,
+        disabledBy: row?.disabledBy ?? null,
+        idleExpiryIfPaused: row && connection && !all.some((o) => o.grantId === row.grantId && o.id !== row.id && !o.disabledAt) ? this.idleExpiry(adapter, connection) : null,
         ...this.statusOf(adapter, connection),
       };
     }
@@ -122,6 +143,21 @@ export class ConnectionViews {
   /** Health of every connection a company has, as last recorded. */
   health(companyId: string): Promise<(ConnectionHealthView & { connectionType: string; connectionId: string })[]> {
     return this.deps.connections.listHealth(companyId);
+  }
+
+  /** Every connection of the row's grant is paused (this one included): the worker leaves the grant alone. */
+  private paused(row: Connection, all: Connection[]): boolean {
+    return all.filter((o) => o.grantId === row.grantId).every((o) => o.disabledAt);
+  }
+
+  /** When the grant's refresh token idles out at the provider if nothing refreshes it; null: no usable one. */
+  private idleExpiry(adapter: ProviderAdapter, connection: GrantWithSecrets): Date | null {
+    const refresh = secretOf(connection, "REFRESH_TOKEN");
+    if (!refresh || refresh.state !== "VALID") return null;
+    if (refresh.expiresAt) return refresh.expiresAt;
+    if (!refresh.lastRefreshedAt) return null;
+    const providerIdleMs = adapter.refreshToken.idleTtlSec ? adapter.refreshToken.idleTtlSec * 1000 : null;
+    return new Date(refresh.lastRefreshedAt.getTime() + refreshTokenIdleMs(refresh, providerIdleMs, this.deps.options.refreshSchedule));
   }
 
   /** As the worker's scan would decide it (see refresh-schedule.ts). */

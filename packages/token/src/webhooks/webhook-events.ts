@@ -7,6 +7,8 @@ export const WEBHOOK_EVENT_TYPES = [
   "connection.reauthorization_due",
   "connection.recovered",
   "connection.disconnected",
+  "connection.disabled",
+  "connection.enabled",
   "webhook.test",
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];

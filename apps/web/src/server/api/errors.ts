@@ -30,6 +30,8 @@ const CODE_FOR: Record<TokenErrorCode, TRPCCode> = {
   CONFIGURATION: "INTERNAL_SERVER_ERROR",
   // The provider answered a proxied call with an error of its own (4xx other than 401/429, or a 5xx not retried).
   PROVIDER_ERROR: "BAD_GATEWAY",
+  // Paused by an admin: the connection exists but refuses service in its current state (409), until resumed.
+  CONNECTION_DISABLED: "CONFLICT",
 };
 
 /**

@@ -1,8 +1,9 @@
 import type { TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
+import { connectionFilterSchema, connectionSettingsSchema } from "@tokenvault/token";
 import { adminProcedure, limitedTo, protectedProcedure } from "../trpc";
 import { TokenError } from "@tokenvault/token";
-import { authorizationRequest, callBudget, connectionGroup, connectionHistoryDay, connectionPageInput, connectionView, healthView, historyRange, providerId, tokenStatus } from "./schemas";
+import { authorizationRequest, callBudget, connectionGroup, connectionHistoryDay, connectionPageInput, connectionSettingsView, connectionView, healthView, historyRange, providerId, tokenStatus } from "./schemas";
 
 const byProvider = z.object({ provider: providerId });
 // A company may hold several connections of a provider (Xero organisations, QuickBooks companies):
@@ -14,7 +15,12 @@ const target = (companyId: string, input: OneConnection) => (input.connectionId 
 
 /** Connections of the caller's company. Procedures are thin: validate, scope, call the service. */
 export const connectionRouter = {
-  list: protectedProcedure.output(z.array(connectionView)).query(({ ctx }) => ctx.tokenService.listConnections(ctx.caller.companyId)),
+  // Optionally filtered by tags and metadata key=value (the service's own schema: one set of rules).
+  // No input arrives as null from a plain HTTP client (as before the filter existed): unfiltered.
+  list: protectedProcedure
+    .input(connectionFilterSchema.nullish())
+    .output(z.array(connectionView))
+    .query(({ ctx, input }) => ctx.tokenService.listConnections(ctx.caller.companyId, input ?? undefined)),
 
   // The dashboard's: a page of each provider's connections, searched and counted by the database.
   page: protectedProcedure
@@ -89,6 +95,22 @@ export const connectionRouter = {
     .mutation(({ ctx, input }) =>
       ctx.tokenService.refreshNow(target(ctx.caller.companyId, input), ctx.requestContext),
     ),
+
+  // Name, tags, metadata and pause are administrators' actions; members see them.
+  update: adminProcedure
+    .input(z.object({ connectionId: z.uuid(), settings: connectionSettingsSchema }))
+    .output(connectionSettingsView)
+    .mutation(({ ctx, input }) => ctx.tokenService.updateConnection({ connectionId: input.connectionId, companyId: ctx.caller.companyId }, input.settings, ctx.requestContext)),
+
+  disable: adminProcedure
+    .input(z.object({ connectionId: z.uuid() }))
+    .output(connectionSettingsView)
+    .mutation(({ ctx, input }) => ctx.tokenService.disableConnection({ connectionId: input.connectionId, companyId: ctx.caller.companyId }, ctx.requestContext)),
+
+  enable: adminProcedure
+    .input(z.object({ connectionId: z.uuid() }))
+    .output(connectionSettingsView)
+    .mutation(({ ctx, input }) => ctx.tokenService.enableConnection({ connectionId: input.connectionId, companyId: ctx.caller.companyId }, ctx.requestContext)),
 
   disconnect: adminProcedure
     .input(oneConnection)

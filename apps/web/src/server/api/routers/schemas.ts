@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { AuditAction } from "@tokenvault/db";
-import { PROVIDER_ALIASES, PROVIDER_ID_PATTERN, type AuditEntry, type CallBudget, type AuthorizationRequest, type ConnectionGroup, type ConnectionHistoryDay, type ConnectionHealthView, type ConnectionView, type ProviderInfo, type ProviderTenant, type TokenStatus } from "@tokenvault/token";
+import { PROVIDER_ALIASES, PROVIDER_ID_PATTERN, type AuditEntry, type AuthorizationRequest, type CallBudget, type ConnectionGroup, type ConnectionHistoryDay, type ConnectionHealthView, type ConnectionSettingsView, type ConnectionUserMetadata, type ConnectionView, type ProviderInfo, type ProviderTenant, type TokenStatus } from "@tokenvault/token";
 import type { AuditLogFilters } from "@tokenvault/token/audit";
 import { AUDIT_ACTIONS } from "~/audit-actions";
 import { CONTROL_CHARACTERS } from "../request-checks";
@@ -52,6 +52,9 @@ export const healthView = schemaOf<ConnectionHealthView>()(z.object({ status: he
 
 export const providerTenant = schemaOf<ProviderTenant>()(z.object({ id: z.string(), name: z.string() }));
 
+/** An admin's metadata as the service stored it (validated there: a JSON object of at most 8 KiB). */
+const connectionMetadata = z.custom<ConnectionUserMetadata>((value) => typeof value === "object" && value !== null && !Array.isArray(value));
+
 export const connectionView = schemaOf<ConnectionView>()(
   tokenStatus.extend({
     provider: z.string(),
@@ -69,6 +72,15 @@ export const connectionView = schemaOf<ConnectionView>()(
     failureStreakDays: z.number().int().min(0),
     exhausted: z.boolean(),
     nextRefreshAt: z.date().nullable(),
+    customName: z.string().nullable(),
+    tags: z.array(z.string()),
+    metadata: connectionMetadata,
+    requestedScopes: z.array(z.string()),
+    grantedScopes: z.array(z.string()),
+    disabled: z.boolean(),
+    disabledAt: z.date().nullable(),
+    disabledBy: z.string().nullable(),
+    idleExpiryIfPaused: z.date().nullable(),
   }),
 );
 
@@ -92,6 +104,10 @@ export const connectionPageInput = z.object({
   offsets: z.record(z.string().regex(PROVIDER_ID_PATTERN), z.number().int().min(0).max(1_000_000)).optional(),
   limit: z.number().int().min(1).max(100).optional(),
 });
+
+export const connectionSettingsView = schemaOf<ConnectionSettingsView>()(
+  z.object({ connectionId: z.string(), customName: z.string().nullable(), tags: z.array(z.string()), metadata: connectionMetadata, disabledAt: z.date().nullable(), disabledBy: z.string().nullable() }),
+);
 
 const count = z.number().int().min(0);
 const latency = z.number().int().min(0).nullable();

@@ -16,9 +16,9 @@ export const apiScope = component(z.enum(API_KEY_SCOPES), "Scope", "What an API 
 export const apiError = component(
   z.object({
     error: z.object({
-      code: z.string().describe("UNAUTHORIZED, FORBIDDEN, NOT_FOUND, BAD_REQUEST, PAYLOAD_TOO_LARGE, TOO_MANY_REQUESTS, PRECONDITION_FAILED, BAD_GATEWAY, SERVICE_UNAVAILABLE, INTERNAL_SERVER_ERROR"),
+      code: z.string().describe("UNAUTHORIZED, FORBIDDEN, NOT_FOUND, BAD_REQUEST, CONFLICT, PAYLOAD_TOO_LARGE, TOO_MANY_REQUESTS, PRECONDITION_FAILED, BAD_GATEWAY, SERVICE_UNAVAILABLE, INTERNAL_SERVER_ERROR"),
       message: z.string().describe("Written for people; never carries a token."),
-      tokenErrorCode: z.string().optional().describe("The token service's code (REAUTH_REQUIRED, RATE_LIMITED, PROVIDER_UNAVAILABLE, ...) when it caused the error."),
+      tokenErrorCode: z.string().optional().describe("The token service's code (REAUTH_REQUIRED, CONNECTION_DISABLED, RATE_LIMITED, PROVIDER_UNAVAILABLE, ...) when it caused the error."),
       fieldErrors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
     }),
   }),
@@ -38,6 +38,11 @@ export const apiConnection = component(
     status: z.enum(["VALID", "EXPIRED", "NO_TOKEN", "ERROR"]),
     accessTokenExpiresAt: z.iso.datetime().nullable(),
     connectedAt: z.iso.datetime(),
+    tags: z.array(z.string()).describe("An admin's labels: lowercase, sorted."),
+    metadata: z.record(z.string(), z.unknown()).describe("An admin's own facts about the connection: a JSON object of at most 8 KiB."),
+    requestedScopes: z.array(z.string()).describe("The scopes the consent asked for."),
+    grantedScopes: z.array(z.string()).describe("The scopes the provider granted."),
+    disabled: z.boolean().describe("Paused by an admin: its token is refused (409, tokenErrorCode CONNECTION_DISABLED) until resumed."),
   }),
   "Connection",
   "One connection of the key's company. No secret.",
@@ -60,3 +65,19 @@ export const connectionToken = component(
 );
 
 export const connectionIdParam = z.uuid();
+
+/**
+ * GET /api/v1/connections' filter, from the query string: `tag` (repeatable: every one must be
+ * on the connection) and `metadata[key]=value` (each key equal to its value; a value in the URL is
+ * text, and "42" or "true" also match the number or boolean). The service checks them (INVALID_INPUT).
+ */
+export function connectionFilterOf(url: URL): { tags?: string[]; metadata?: Record<string, string> } | undefined {
+  const tags = url.searchParams.getAll("tag");
+  const metadata: Record<string, string> = {};
+  for (const [name, value] of url.searchParams) {
+    const key = /^metadata\[(.+)\]$/.exec(name)?.[1];
+    if (key !== undefined) metadata[key] = value;
+  }
+  if (tags.length === 0 && Object.keys(metadata).length === 0) return undefined;
+  return { ...(tags.length > 0 && { tags }), ...(Object.keys(metadata).length > 0 && { metadata }) };
+}
