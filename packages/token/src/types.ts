@@ -138,7 +138,7 @@ export interface ConnectionPageQuery {
   providers?: readonly string[];
   /** Only these connections (at most 100 ids; ids of another company match nothing). */
   connectionIds?: readonly string[];
-  /** Matches a connection's name or external id (realm, tenant), case-insensitively, as plain text (% and _ are not wildcards). */
+  /** Matches a connection's name (an admin's or the provider's) or external id (realm, tenant) case-insensitively as plain text (% and _ are not wildcards), or one of its tags whole. */
   search?: string;
   /** Each provider's first row (default 0). */
   offsets?: Readonly<Record<string, number>>;

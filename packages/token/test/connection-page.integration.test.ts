@@ -66,6 +66,18 @@ describe("a page of each provider's connections", () => {
     expect(qbo.connections.map((c) => [c.connected, c.connectionId])).toEqual([[false, null]]);
   });
 
+  it("finds a connection by the name an admin gave it, and by one of its tags (the dashboard's search)", async () => {
+    const ids = await seedOrganisations(company, 3, (i) => ["Acme Ltd", "Globex", "Initech"][i]!);
+    const admin = { userId: "alice" };
+    await service.updateConnection({ connectionId: ids[1]!, companyId: company }, { name: "Payroll books", tags: ["EU", "payroll"] }, admin);
+    await service.updateConnection({ connectionId: ids[2]!, companyId: company }, { tags: ["eu"] }, admin);
+    const found = async (search: string) => (await service.listConnectionPage(company, { providers: ["xero"], search }))[0]!.connections.map((c) => c.connectionId);
+    expect(await found("payroll b")).toEqual([ids[1]]);
+    expect(await found("PAYROLL")).toEqual([ids[1]]); // the name, and the tag
+    expect(await found("eu")).toEqual([ids[1], ids[2]]); // a tag matches whole, whatever the case
+    expect(await found("u")).toEqual([]); // only in the tag "eu": a tag is matched whole, never in part
+  });
+
   it("refuses bad paging input with INVALID_INPUT before any query", async () => {
     const refused = async (query: Parameters<TokenService["listConnectionPage"]>[1]) => {
       const error = await service.listConnectionPage(company, query).then(

@@ -44,7 +44,7 @@ export function SearchBox({ search }: { search: Search }) {
     <form className="filters card" role="search" aria-label="Connection search" onSubmit={(e) => e.preventDefault()}>
       <label>
         Search connections
-        <input type="search" value={search.text} maxLength={100} placeholder="Organisation, company or id" onChange={(e) => search.setText(e.target.value)} />
+        <input type="search" value={search.text} maxLength={100} placeholder="Name, tag or id" onChange={(e) => search.setText(e.target.value)} />
       </label>
     </form>
   );

@@ -40,7 +40,11 @@ export async function readConnectionPage(
   at: { companyId: string; provider: string; search: string; offset: number; limit: number; ids: string[] | null },
 ): Promise<{ rows: Connection[]; count: number; total: number }> {
   const { companyId, provider, search, offset, limit, ids: only } = at;
-  const searched = search ? Prisma.sql`AND ("displayName" ILIKE ${containing(search)} ESCAPE '\\' OR "externalId" ILIKE ${containing(search)} ESCAPE '\\')` : Prisma.empty;
+  // The name shown (an admin's, else the provider's), the external id, or one whole tag (tags are stored lowercased).
+  const like = containing(search);
+  const searched = search
+    ? Prisma.sql`AND ("customName" ILIKE ${like} ESCAPE '\\' OR "displayName" ILIKE ${like} ESCAPE '\\' OR "externalId" ILIKE ${like} ESCAPE '\\' OR ${search.toLowerCase()} = ANY("tags"))`
+    : Prisma.empty;
   const matching = only ? Prisma.sql`${searched} AND "id" = ANY(${only}::uuid[])` : searched;
   const [counts, ids] = await Promise.all([
     prisma.$queryRaw<{ count: number; total: number }[]>`
