@@ -73,8 +73,9 @@ describe("a paused connection", () => {
       ["ENABLE", "bob", connectionId],
     ]);
     const deliveries = await h.db.prisma.webhookDelivery.findMany({ where: { companyId: company }, orderBy: { createdAt: "asc" } });
-    expect(deliveries.map((d) => d.eventType)).toEqual(["connection.disabled", "connection.enabled"]);
-    expect(deliveries[0]!.payload).toMatchObject({ type: "connection.disabled", data: { connectionId, companyId: company, provider: "quickbooks", externalId: realm, actor: "alice" } });
+    // The connect's own event first (connection.created), then the pause and the resume.
+    expect(deliveries.map((d) => d.eventType)).toEqual(["connection.created", "connection.disabled", "connection.enabled"]);
+    expect(deliveries[1]!.payload).toMatchObject({ type: "connection.disabled", data: { connectionId, companyId: company, provider: "quickbooks", externalId: realm, actor: "alice" } });
     // The refused reads are in the audit log with their code (queued rows: flushed first).
     await service.close();
     const refusedReads = await h.db.prisma.auditLog.findMany({ where: { companyId: company, action: "TOKEN_READ", outcome: "FAILURE" } });
