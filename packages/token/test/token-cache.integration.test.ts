@@ -225,6 +225,48 @@ describe("the warm path: a per-process token cache kept by LISTEN/NOTIFY", () =>
     }, (o) => o.error instanceof TokenError && o.error.code === "NO_TOKEN");
   });
 
+  it("after the event loop was held up, a call waits for the loop's next poll instead of the database: the cached token when nothing changed, never the old one when another process refreshed meanwhile", async () => {
+    const company = "held-up-co";
+    await h.connect(service, company, "xero");
+    const hold = (ms: number) => {
+      const until = performance.now() + ms;
+      while (performance.now() < until); // a long synchronous task: a notification may sit unread
+    };
+    // Nothing changed during the stall: answered from memory after one turn, no query (the old rule read the database).
+    const cached = await watcher.getValidToken(company, "xero", "warm-up");
+    await nextTurn();
+    expect((await counted(() => watcher.getValidToken(company, "xero", "bob"))).queries).toBe(0);
+    hold(60);
+    const afterStall = await counted(() => watcher.getValidToken(company, "xero", "bob"));
+    expect(afterStall.value).toEqual(cached);
+    expect(afterStall.queries).toBe(0);
+
+    // Another process marks the token invalid while this one is held up (a write needing no
+    // provider: the simulator runs in this process): its notification waits unread in the
+    // listener's socket, and the call after the stall must not serve the old token.
+    const worker = new LineProcess(WORKER, { HERD_DATABASE_URL: database.url, HERD_SIMULATOR_URL: h.sim.url, HERD_KEY: h.keyHex, HERD_COMPANY: company, HERD_PROVIDER: "xero", HERD_TOKEN_CACHE: "off" }, PACKAGE_ROOT);
+    workers.push(worker);
+    await worker.next(120_000);
+    let proven = 0;
+    for (let round = 0; round < 5 && proven < 2; round++) {
+      const old = await watcher.getValidToken(company, "xero", "warm-up");
+      await nextTurn();
+      expect((await counted(() => watcher.getValidToken(company, "xero", "bob"))).queries).toBe(0);
+      const access = await h.db.prisma.tokenSecret.findFirstOrThrow({ where: { companyId: company, provider: "xero", kind: "ACCESS_TOKEN" } });
+      worker.send(`invalid ${access.id}`);
+      const heldAt = Date.now();
+      hold(1_000); // long enough for the write to commit on an idle machine
+      const askedAt = Date.now();
+      const served = await watcher.getValidToken(company, "xero", "bob");
+      const reply = await worker.next<{ committedAt: number }>(30_000);
+      // Only a round whose commit (and its NOTIFY) came during the stall proves anything.
+      if (reply.committedAt <= heldAt || reply.committedAt + 5 >= askedAt) continue;
+      proven++;
+      expect(served.accessToken).not.toBe(old.accessToken);
+    }
+    expect(proven, "no refresh committed within the stall: the machine is too loaded to show it").toBeGreaterThan(0);
+  });
+
   it("this process's own markTokenInvalid and disconnect are seen by its very next call", async () => {
     const company = "own-writes-co";
     await h.connect(service, company, "xero");

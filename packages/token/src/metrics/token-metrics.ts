@@ -32,6 +32,7 @@ export class TokenMetrics {
   readonly tokenCacheHits: Counter<"provider">;
   readonly tokenCacheMisses: Counter<"provider" | "reason">;
   readonly tokenCacheInvalidations: Counter<"cause">;
+  readonly tokenCachePollWaits: Counter;
   readonly listenerFailures: Counter<"reason">;
   /** tokenService.fetch's calls to provider APIs. */
   readonly providerCalls: ProviderCallMetrics;
@@ -63,6 +64,11 @@ export class TokenMetrics {
       name: "tokenvault_token_cache_misses_total",
       help: "getValidToken calls that read the database while the token cache is configured, by reason: absent, refresh_due, listener_down, stalled.",
       labelNames: ["provider", "reason"],
+      registers,
+    });
+    this.tokenCachePollWaits = new Counter({
+      name: "tokenvault_token_cache_poll_waits_total",
+      help: "getValidToken calls that found the event loop behind (no socket read for tokenCacheStallMs) and waited for its next poll before asking the token cache (each then counted as a hit or a miss).",
       registers,
     });
     this.tokenCacheInvalidations = new Counter({

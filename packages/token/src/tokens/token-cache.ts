@@ -178,6 +178,18 @@ export class TokenCache implements ConnectionObserver {
     return undefined;
   }
 
+  /**
+   * Undefined when `get` may be asked now; else, when the event loop has not read its sockets
+   * lately, a wait for its next poll (IoWatermark.nextPoll): a notification that was waiting
+   * unread is handled first, so the entry may then be served. Waiting costs the caller one turn of
+   * the loop, where going to the database would cost a round trip (read back in a later turn).
+   */
+  caughtUp(): Promise<void> | undefined {
+    if (!this.enabled || !this.listenerAlive() || this.io.recent) return undefined;
+    this.metrics?.tokenCachePollWaits.inc();
+    return this.io.nextPoll();
+  }
+
   /** Taken before the database read an entry would be built from; null while the cache is off. */
   ticket(): CacheTicket | null {
     return this.active ? { seq: this.seq } : null;

@@ -136,6 +136,8 @@ export class TokenReader {
       const name = named(selector, this.deps.providers);
       requireName("userId", userId);
       const margin = options.refreshMarginMs ?? this.deps.options.refreshMarginMs;
+      const behind = cache.caughtUp();
+      if (behind) await behind;
       const hit = cache.get(name.key, name.provider ?? "any", margin, this.deps.clock.now().getTime(), name.companyId ?? undefined);
       if (hit) {
         this.audited(hit.companyId, hit.provider, hit.connectionId, contextOf(userId, options));

@@ -81,25 +81,39 @@ function sessionReadCache(store: TokenStore): StoreReadCache | undefined {
   return cache;
 }
 
-/** `tokenvault_session_cache_reads_total{outcome}` on /api/metrics: hit, miss, down (feed not up), stalled (event loop). */
+/**
+ * `tokenvault_session_cache_reads_total{outcome}` on /api/metrics: hit, miss, down (feed not up);
+ * `tokenvault_session_cache_poll_waits_total`: reads that first waited for the event loop to read its sockets.
+ */
 function countSessionCacheReads(cache: StoreReadCache): void {
   const registry = defaultTokenMetrics().registry;
   const name = "tokenvault_session_cache_reads_total";
-  if (registry.getSingleMetric(name)) registry.removeSingleMetric(name);
-  const reported = { hit: 0, miss: 0, down: 0, stalled: 0 };
+  const waitsName = "tokenvault_session_cache_poll_waits_total";
+  for (const old of [name, waitsName]) if (registry.getSingleMetric(old)) registry.removeSingleMetric(old);
+  const reported = { hit: 0, miss: 0, down: 0 };
   new Counter({
     name,
-    help: "Session reads by the process's session read cache: answered from memory (hit), read and cached (miss), or sent to the store past it (down, stalled).",
+    help: "Session reads by the process's session read cache: answered from memory (hit), read and cached (miss), or sent to the store past it (down: its change feed is not up).",
     labelNames: ["outcome"],
     registers: [registry],
     collect() {
       // The cache keeps plain counts; the counter catches up with them when scraped.
-      const { hits, misses, down, stalled } = cache.counts;
-      const now = { hit: hits, miss: misses, down, stalled };
+      const { hits, misses, down } = cache.counts;
+      const now = { hit: hits, miss: misses, down };
       for (const outcome of Object.keys(now) as (keyof typeof now)[]) {
         this.inc({ outcome }, now[outcome] - reported[outcome]);
         reported[outcome] = now[outcome];
       }
+    },
+  });
+  let waitsReported = 0;
+  new Counter({
+    name: waitsName,
+    help: "Session reads that found the event loop behind on its sockets and waited for its next poll before asking the cache (each also counted in tokenvault_session_cache_reads_total).",
+    registers: [registry],
+    collect() {
+      this.inc(cache.counts.waited - waitsReported);
+      waitsReported = cache.counts.waited;
     },
   });
 }
