@@ -52,6 +52,8 @@ describe("requested scopes per connection", () => {
     expect(view!.grantedScopes).toEqual(asked);
     const row = await h.db.prisma.oAuthState.findFirstOrThrow({ where: { companyId: company } });
     expect(row.requestedScopes).toEqual(asked);
+    const audit = await h.db.prisma.auditLog.findFirstOrThrow({ where: { companyId: company, action: "CONNECT", outcome: "SUCCESS" } });
+    expect(audit.details).toMatchObject({ requestedScopes: asked.join(" "), grantedScopes: asked.join(" ") });
   });
 
   it("records a grant narrower than the request, and a reconnect records the new sets", async () => {

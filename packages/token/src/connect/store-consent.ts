@@ -85,7 +85,8 @@ export async function storeConsent(
         requestMethod: imported?.verifiedBy.method ?? "POST",
         responseStatus: 200,
         responseTime: Date.now() - started,
-        details: { externalId: targets[0]?.id || null, tenants: tenants.length, connections: attached.length, grantId, ...imported?.details },
+        // Which scopes were asked for and granted is part of who-did-what: an admin chooses extras.
+        details: { externalId: targets[0]?.id || null, tenants: tenants.length, connections: attached.length, grantId, requestedScopes: requestedScopes.join(" "), grantedScopes: grantedScopes.join(" "), ...imported?.details },
       },
       context,
       at: now,
