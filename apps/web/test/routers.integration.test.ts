@@ -165,7 +165,7 @@ describe("routers through the server-side caller", () => {
     expect(await codeOf((await api(null)).provider.list())).toBe("UNAUTHORIZED");
     const providers = await (await api(bob)).provider.list();
     expect(providers.map((p) => p.id)).toEqual(["quickbooks", "xero", "acme-idp"]);
-    expect(providers).toContainEqual({ id: "acme-idp", displayName: "Acme Identity" });
+    expect(providers).toContainEqual({ id: "acme-idp", displayName: "Acme Identity", scopes: ["openid", "offline_access"], optionalScopes: [] });
   });
 
   it("takes 'qbo' for QuickBooks in procedures and in the callback path; answers and audit rows say quickbooks", async () => {

@@ -129,7 +129,8 @@ function approve(ctx: RequestContext, config: AuthorizeConfig, request: Authoriz
     provider: request.provider,
     clientId: request.clientId,
     redirectUri: request.redirectUri,
-    scope: request.scope,
+    // What the user granted: what was asked, less any scope the settings withhold.
+    scope: request.scope.filter((s) => !ctx.sim.settings.withheldScopes.includes(s)),
     nonce: request.nonce,
     codeChallenge: request.codeChallenge,
     subject: ctx.sim.users[request.provider].sub,

@@ -26,6 +26,12 @@ export interface Settings {
    * stay the same from one consent to the next (a reconnect of the same company); null: new ones each time.
    */
   intuitRealmIds: string[] | null;
+  /**
+   * Scopes the simulated user does not grant when consenting, as a person unticking a box would:
+   * the code carries the requested scopes less these, and so do the token answers that echo
+   * `scope` (Xero's, the OpenID provider's; Intuit's name none). Empty: everything asked is granted.
+   */
+  withheldScopes: string[];
   /** A broken id_token in the OpenID provider's token responses (code exchanges and refreshes), for clients' refusal tests; null: correct ones. */
   oidcIdTokenFault: IdTokenFault | null;
 }
@@ -41,6 +47,7 @@ export function defaultSettings(strict: boolean): Settings {
     intuitCompaniesPerAuthorization: 1,
     intuitRealmIds: null,
     xeroTenants: null,
+    withheldScopes: [],
   };
 }
 

@@ -43,6 +43,7 @@ const schemas = {
         .nullable()
         .optional(),
       intuitRealmIds: z.array(z.string().regex(/^[A-Za-z0-9-]{1,64}$/)).min(1).max(50).nullable().optional(),
+      withheldScopes: z.array(z.string().min(1).max(200)).max(50).optional(),
     })
     .strict(),
   fault: z

@@ -24,6 +24,8 @@ export interface SettingsPatch {
   /** The realms the Intuit consent offers from now on (null: new ones per consent). */
   intuitRealmIds?: string[] | null;
   oidcIdTokenFault?: IdTokenFault | null;
+  /** Scopes consents grant no more from now on ([]: all that is asked). */
+  withheldScopes?: string[];
 }
 
 export interface GrantFilter {
@@ -206,6 +208,7 @@ export class LocalControl implements SimulatorControl {
     if (patch.intuitCompaniesPerAuthorization !== undefined) settings.intuitCompaniesPerAuthorization = patch.intuitCompaniesPerAuthorization;
     if (patch.xeroTenants !== undefined) settings.xeroTenants = patch.xeroTenants ? patch.xeroTenants.map((t) => ({ ...t })) : null;
     if (patch.intuitRealmIds !== undefined) settings.intuitRealmIds = patch.intuitRealmIds ? [...patch.intuitRealmIds] : null;
+    if (patch.withheldScopes !== undefined) settings.withheldScopes = [...patch.withheldScopes];
     return this.getSettings();
   }
 

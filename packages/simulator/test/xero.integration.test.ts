@@ -53,6 +53,14 @@ describe("Xero with openid-client 6", () => {
     expect(issuer.metadata.revocation_endpoint).toBe(xeroEndpoints(sim.url).revocationEndpoint);
   });
 
+  it("grants the scopes asked for, less those the settings withhold", async () => {
+    expect((await connect()).scope).toBe(SCOPE);
+    await sim.updateSettings({ withheldScopes: ["accounting.transactions", "not.asked"] });
+    expect((await connect()).scope).toBe(SCOPE.replace(" accounting.transactions", ""));
+    const refreshed = await client.refresh((await connect()).refresh_token!);
+    expect(refreshed.scope).toBe(SCOPE.replace(" accounting.transactions", ""));
+  });
+
   it("completes the code flow with a validated RS256 id_token and connects two tenants", async () => {
     const tokens = await connect();
     expect(tokens.token_type).toBe("Bearer");

@@ -33,6 +33,7 @@ export { dueConnectionsSql, type DueCriteria } from "./connections/due-connectio
 export { systemClock, type Clock } from "./clock";
 export { TokenError, DecryptionError, KeyConfigError, TOKEN_ERROR_CODES, type TokenErrorCode, type DecryptionFailureReason } from "@tokenvault/vault";
 export { databaseUnavailable } from "./database-unavailable";
+export { MAX_EXTRA_SCOPES, SCOPE_TOKEN_PATTERN } from "./validation";
 export { consoleLogger, silentLogger, type Logger } from "./logger";
 export { pinoLogger, REDACTED_FIELDS } from "./pino-logger";
 export { TokenMetrics, defaultMetricsText, defaultTokenMetrics, type RefreshOutcome } from "./metrics/token-metrics";

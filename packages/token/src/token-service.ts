@@ -256,8 +256,11 @@ export class TokenService {
   /**
    * A consent URL with a one-time state bound to this user, company and provider (and PKCE
    * where taken). The redirect URI defaults to this deployment's callback for the provider.
+   * `scopes`: extras for this one connection, each among the provider's optional scopes
+   * (listProviders); the configured scopes are always asked for too. The connection records the
+   * requested set and what the provider granted. A bad or undeclared scope is INVALID_INPUT, nothing stored.
    */
-  async getAuthorizationUrl(input: { companyId: string; provider: string; userId: string; redirectUri?: string }): Promise<AuthorizationRequest> {
+  async getAuthorizationUrl(input: { companyId: string; provider: string; userId: string; redirectUri?: string; scopes?: readonly string[] }): Promise<AuthorizationRequest> {
     const adapter = this.parts.providers.get(input.provider);
     return failClosedOnDatabase(() => this.connectFlow.authorizationUrl(adapter, { ...input, redirectUri: input.redirectUri ?? this.options.redirectUriFor(adapter.id) }));
   }

@@ -68,6 +68,10 @@ export interface ConnectionHealthView {
 export interface ProviderInfo {
   id: ProviderId;
   displayName: string;
+  /** Asked for on every connect. */
+  scopes: string[];
+  /** What a connect may add (getAuthorizationUrl's `scopes`); empty: nothing. */
+  optionalScopes: string[];
 }
 
 /** Everything the dashboard shows for one provider of one company. No secret in it. */

@@ -13,3 +13,9 @@ export function requireName(field: string, value: unknown): string {
   }
   return value;
 }
+
+/** RFC 6749 §3.3 scope-token: 1*( %x21 / %x23-5B / %x5D-7E ), bounded here to 128 characters. */
+export const SCOPE_TOKEN_PATTERN = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/;
+
+/** How many scopes one connect may add to a provider's configured ones. */
+export const MAX_EXTRA_SCOPES = 20;

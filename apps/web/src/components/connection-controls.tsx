@@ -26,6 +26,8 @@ export function ConnectionControls({ c, isAdmin, notify, changed }: { c: Connect
   const id = c.connectionId;
   if (!id) return null;
   const day = (d: Date) => d.toISOString().slice(0, 10);
+  // The user (or the provider) may grant less than was asked: said plainly, not only in a tooltip.
+  const notGranted = c.requestedScopes.filter((s) => !c.grantedScopes.includes(s));
   const idleEnd = c.idleExpiryIfPaused;
   const warning = idleEnd && `${c.displayName} ends this authorization on ${day(idleEnd)} if nothing refreshes it: resume before then, or it must be reconnected.`;
 
@@ -44,7 +46,17 @@ export function ConnectionControls({ c, isAdmin, notify, changed }: { c: Connect
               {t}
             </span>
           ))}{" "}
-          {c.grantedScopes.length > 0 && <small title={`Requested: ${c.requestedScopes.join(" ")}`}>Scopes: {c.grantedScopes.join(" ")}</small>}
+          {c.grantedScopes.length > 0 && (
+            <small title={`Requested: ${c.requestedScopes.join(" ")}`} data-testid={`granted-scopes-${id}`}>
+              Scopes: {c.grantedScopes.join(" ")}
+            </small>
+          )}
+          {notGranted.length > 0 && (
+            <small className="error-text" data-testid={`scopes-not-granted-${id}`}>
+              {" "}
+              Requested but not granted: {notGranted.join(" ")}
+            </small>
+          )}
         </p>
       )}
       {c.disabled && warning && <p className="error-text" data-testid={`pause-warning-${c.provider}`}>{warning}</p>}

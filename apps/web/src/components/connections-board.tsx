@@ -6,6 +6,7 @@ import { useTRPC } from "~/trpc/react";
 import { CallBudgets } from "./call-budgets";
 import { ConnectionControls } from "./connection-controls";
 import { ConnectionHistoryChart } from "./connection-history-chart";
+import { ExtraScopes } from "./extra-scopes";
 import { connectionBadge, credentialExpiry, nextRefresh, relative } from "./format";
 import { GroupHeader, Pager, SearchBox, useSearch } from "./connection-groups";
 
@@ -34,6 +35,15 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
   const onError = (error: { message: string }) => setMessage({ tone: "bad", text: error.message });
 
   const connect = useMutation(trpc.connection.connect.mutationOptions({ onSuccess: ({ url }) => window.location.assign(url), onError }));
+  // The extra scopes ticked per connect button (a reconnect starts from the connection's own extras).
+  const providers = useQuery(trpc.provider.list.queryOptions(undefined, { enabled: isAdmin, staleTime: Infinity }));
+  const [ticked, setTicked] = useState<Record<string, string[]>>({});
+  const optionalOf = (provider: string) => providers.data?.find((p) => p.id === provider)?.optionalScopes ?? [];
+  const extrasOf = (key: string, provider: string, requested: readonly string[] = []) => ticked[key] ?? requested.filter((s) => optionalOf(provider).includes(s));
+  const connectWith = (provider: string, scopes: string[]) => connect.mutate({ provider, ...(scopes.length > 0 ? { scopes } : {}) });
+  const scopePicker = (key: string, provider: string, requested?: readonly string[]) => (
+    <ExtraScopes id={key} optional={optionalOf(provider)} chosen={extrasOf(key, provider, requested)} onChange={(next) => setTicked((t) => ({ ...t, [key]: next }))} />
+  );
   const check = useMutation(
     trpc.connection.check.mutationOptions({
       onSuccess: (health) => setMessage(health.status === "HEALTHY" ? { tone: "ok", text: "Check passed: the connection works." } : { tone: "bad", text: health.errorMessage ?? "The check failed." }),
@@ -65,9 +75,12 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
         <section key={group.provider} className="provider-group" aria-labelledby={`group-${group.provider}`} data-group={group.provider}>
           <GroupHeader group={group} search={search.applied}>
             {isAdmin && group.count > 0 && (
-              <button type="button" disabled={busy({ provider: group.provider, connectionId: null }, connect)} onClick={() => connect.mutate({ provider: group.provider })}>
-                Connect another
-              </button>
+              <>
+                <button type="button" disabled={busy({ provider: group.provider, connectionId: null }, connect)} onClick={() => connectWith(group.provider, extrasOf(`new-${group.provider}`, group.provider))}>
+                  Connect another
+                </button>
+                {scopePicker(`new-${group.provider}`, group.provider)}
+              </>
             )}
           </GroupHeader>
       <div className="cards">
@@ -144,9 +157,12 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
               {/* Connect, Reconnect and Disconnect are administrators' actions (the API refuses members too). */}
               <div className="actions">
                 {isAdmin && (!c.connected || badge.tone === "bad") && (
-                  <button type="button" className="primary" disabled={busy(c, connect)} onClick={() => connect.mutate({ provider: c.provider })}>
-                    {busy(c, connect) ? "Redirecting…" : c.connected ? "Reconnect" : "Connect"}
-                  </button>
+                  <>
+                    <button type="button" className="primary" disabled={busy(c, connect)} onClick={() => connectWith(c.provider, extrasOf(c.connectionId ?? c.provider, c.provider, c.requestedScopes))}>
+                      {busy(c, connect) ? "Redirecting…" : c.connected ? "Reconnect" : "Connect"}
+                    </button>
+                    {scopePicker(c.connectionId ?? c.provider, c.provider, c.requestedScopes)}
+                  </>
                 )}
                 {c.connected && (
                   <>

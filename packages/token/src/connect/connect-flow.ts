@@ -12,6 +12,7 @@ import type { AuthorizationRequest, CallbackResult, ProviderTenant, RequestConte
 import { requireName } from "../validation";
 import { checkIdToken, idTokenRefusal, type IdTokenRefusal } from "./id-token-check";
 import { purgeExpiredOAuthStates } from "./oauth-state-purge";
+import { requestedScopesFor } from "./requested-scopes";
 import { storeConsent, targetsOf } from "./store-consent";
 import type { RevocationQueue } from "./revocation-queue";
 
@@ -28,9 +29,10 @@ export class ConnectFlow {
     private readonly revocations: RevocationQueue,
   ) {}
 
-  async authorizationUrl(adapter: ProviderAdapter, input: { companyId: string; userId: string; redirectUri: string }): Promise<AuthorizationRequest> {
+  async authorizationUrl(adapter: ProviderAdapter, input: { companyId: string; userId: string; redirectUri: string; scopes?: readonly string[] }): Promise<AuthorizationRequest> {
     const companyId = requireName("companyId", input.companyId);
     const userId = requireName("userId", input.userId);
+    const requestedScopes = requestedScopesFor(adapter, input.scopes);
     let redirect: URL;
     try {
       redirect = new URL(input.redirectUri);
@@ -55,6 +57,7 @@ export class ConnectFlow {
           userId,
           redirectUri: redirect.toString(),
           nonceHash: nonce ? sha256(nonce) : null,
+          requestedScopes,
           codeVerifierSealed: verifier ? await this.deps.secrets.sealCounted(tx, verifier, { companyId, provider: adapter.id, kind: "PKCE_VERIFIER", externalId: stateHash }) : null,
           createdAt: now,
           expiresAt,
@@ -69,7 +72,7 @@ export class ConnectFlow {
     url.searchParams.set("response_type", "code");
     url.searchParams.set("client_id", adapter.client.clientId);
     url.searchParams.set("redirect_uri", redirect.toString());
-    url.searchParams.set("scope", adapter.scopes.join(" "));
+    url.searchParams.set("scope", requestedScopes.join(" "));
     url.searchParams.set("state", state);
     if (nonce) url.searchParams.set("nonce", nonce);
     if (verifier) {
@@ -175,7 +178,9 @@ export class ConnectFlow {
     let stored: { result: CallbackResult; pendingRevocations: string[] };
     try {
       if (adapter.discoverTenants) tenants = await adapter.discoverTenants(response.access_token, this.deps.options.providerTimeoutMs);
-      stored = await storeConsent(this.deps, this.revocations, adapter, { companyId, context, response, tenants, targets: targetsOf(externalIdFromRedirect, tenants, chosen), started, sentAt, now });
+      // A state issued before states kept their scopes has none: it asked for the configured ones.
+      const requestedScopes = pending.requestedScopes.length > 0 ? pending.requestedScopes : [...adapter.scopes];
+      stored = await storeConsent(this.deps, this.revocations, adapter, { companyId, context, response, requestedScopes, tenants, targets: targetsOf(externalIdFromRedirect, tenants, chosen), started, sentAt, now });
     } catch (error) {
       await this.revokeQuietly(adapter, response.refresh_token);
       if (!(error instanceof ProviderCallError)) throw error;

@@ -30,13 +30,14 @@ export interface ImportedTokens {
  * transaction. A grant left serving nothing is removed and its refresh token queued for
  * revocation (a grant that still serves another connection is kept, untouched). Each connection
  * created (not re-pointed) records a `connection.created` webhook in the same transaction.
- * An import (`imported`) is stored the same way, audited as IMPORT.
+ * An import (`imported`) is stored the same way, audited as IMPORT. Each connection records
+ * `requestedScopes` (default: the provider's configured scopes) and the scopes granted.
  */
 export async function storeConsent(
   deps: StoreConsentDeps,
   revocations: RevocationQueue,
   adapter: ProviderAdapter,
-  input: { companyId: string; context: RequestContext; response: TokenResponse; tenants: ProviderTenant[]; targets: ProviderTenant[]; started: number; sentAt: Date; now: Date; imported?: ImportedTokens },
+  input: { companyId: string; context: RequestContext; response: TokenResponse; requestedScopes?: readonly string[]; tenants: ProviderTenant[]; targets: ProviderTenant[]; started: number; sentAt: Date; now: Date; imported?: ImportedTokens },
 ): Promise<{ result: CallbackResult; pendingRevocations: string[] }> {
   const { companyId, context, response, tenants, targets, started, sentAt, now, imported } = input;
   const { connections, grants } = deps;
@@ -48,8 +49,9 @@ export async function storeConsent(
     ...(hardExpiresAt ? { refreshTokenHardExpiresAt: hardExpiresAt } : {}),
     ...imported?.metadata,
   };
-  // The scopes the consent asked for, and those granted: the token answer's `scope`, or (RFC 6749 §5.1: omitted when identical) the requested ones.
-  const requestedScopes = [...adapter.scopes];
+  // The scopes the consent asked for (its state's; an import: the configured ones), and those granted:
+  // the token answer's `scope`, or (RFC 6749 §5.1: omitted when identical) the requested ones.
+  const requestedScopes = [...(input.requestedScopes ?? adapter.scopes)];
   const grantedScopes = response.scope ? response.scope.split(/\s+/).filter(Boolean) : requestedScopes;
   const grantId = randomUUID();
   const touched = new Set<string>();
@@ -83,7 +85,8 @@ export async function storeConsent(
         requestMethod: imported?.verifiedBy.method ?? "POST",
         responseStatus: 200,
         responseTime: Date.now() - started,
-        details: { externalId: targets[0]?.id || null, tenants: tenants.length, connections: attached.length, grantId, ...imported?.details },
+        // Which scopes were asked for and granted is part of who-did-what: an admin chooses extras.
+        details: { externalId: targets[0]?.id || null, tenants: tenants.length, connections: attached.length, grantId, requestedScopes: requestedScopes.join(" "), grantedScopes: grantedScopes.join(" "), ...imported?.details },
       },
       context,
       at: now,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { BUILT_IN_PROVIDERS, PROVIDER_ID_PATTERN, QUICKBOOKS, XERO } from "./definitions";
 import { simulatedAdapters } from "./simulated";
+import { SCOPE_TOKEN_PATTERN } from "../validation";
 
 describe("provider definitions", () => {
   it("the adapters, simulated ones included, carry their definition's facts", () => {
@@ -10,12 +11,22 @@ describe("provider definitions", () => {
       expect(adapter).toMatchObject({
         displayName: definition.displayName,
         scopes: definition.scopes,
+        optionalScopes: definition.optionalScopes,
         pkce: definition.pkce,
         revocationStyle: definition.revocationStyle,
         defaultAccessTokenTtlSec: definition.lifetimes.accessTtlSec,
         refreshToken: { idleTtlSec: definition.lifetimes.refreshIdleTtlSec, graceSec: definition.lifetimes.refreshGraceSec },
         limits: definition.limits,
       });
+    }
+  });
+
+  it("optional scopes are RFC 6749 scope tokens, none of them already configured", () => {
+    for (const definition of BUILT_IN_PROVIDERS) {
+      for (const scope of definition.optionalScopes ?? []) {
+        expect(scope).toMatch(SCOPE_TOKEN_PATTERN);
+        expect(definition.scopes).not.toContain(scope);
+      }
     }
   });
 

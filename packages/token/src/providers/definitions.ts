@@ -17,7 +17,13 @@ export interface ProviderDefinition {
   displayName: string;
   /** Production endpoints; QuickBooks by environment. */
   endpoints: ProviderEndpoints;
+  /** Asked for on every consent: what the service itself needs (offline access, an identity check). */
   scopes: readonly string[];
+  /**
+   * The scopes one connect may add to those (tokenService.getAuthorizationUrl's `scopes`): the
+   * provider's documented ones. Absent: no extras are accepted.
+   */
+  optionalScopes?: readonly string[];
   pkce: boolean;
   revocationStyle: "form" | "json";
   lifetimes: ProviderLifetimes;
@@ -40,6 +46,37 @@ export const XERO: ProviderDefinition = {
     api: "https://api.xero.com",
   },
   scopes: ["offline_access", "accounting.settings.read"],
+  // developer.xero.com/documentation/guides/oauth2/scopes (the broad scopes; identity scopes are
+  // left out: this adapter does not check Xero id_tokens).
+  optionalScopes: [
+    "accounting.transactions",
+    "accounting.transactions.read",
+    "accounting.reports.read",
+    "accounting.reports.tenninetynine.read",
+    "accounting.journals.read",
+    "accounting.settings",
+    "accounting.contacts",
+    "accounting.contacts.read",
+    "accounting.attachments",
+    "accounting.attachments.read",
+    "accounting.budgets.read",
+    "payroll.employees",
+    "payroll.employees.read",
+    "payroll.payruns",
+    "payroll.payruns.read",
+    "payroll.payslip",
+    "payroll.payslip.read",
+    "payroll.timesheets",
+    "payroll.timesheets.read",
+    "payroll.settings",
+    "payroll.settings.read",
+    "files",
+    "files.read",
+    "assets",
+    "assets.read",
+    "projects",
+    "projects.read",
+  ],
   pkce: true,
   revocationStyle: "form",
   lifetimes: { accessTtlSec: 1800, refreshIdleTtlSec: 60 * DAY_SEC, refreshHardTtlSec: null, refreshRotation: "single-use", refreshGraceSec: 30 * 60 },
@@ -71,6 +108,8 @@ export const QUICKBOOKS: ProviderDefinition = {
   displayName: "QuickBooks Online",
   endpoints: QUICKBOOKS_ENDPOINTS.production,
   scopes: ["com.intuit.quickbooks.accounting", "openid"],
+  // developer.intuit.com, OAuth 2.0 scopes: QuickBooks Payments and the OpenID user claims.
+  optionalScopes: ["com.intuit.quickbooks.payment", "profile", "email", "phone", "address"],
   pkce: false,
   revocationStyle: "json",
   lifetimes: { accessTtlSec: 3600, refreshIdleTtlSec: 100 * DAY_SEC, refreshHardTtlSec: 5 * 365 * DAY_SEC, refreshRotation: "rolling", refreshGraceSec: DAY_SEC },
@@ -111,12 +150,13 @@ export function upkeepFactsOf(adapters: readonly Pick<ProviderAdapter, "id" | "r
 }
 
 /** The adapter fields a definition gives (the rest, credentials, endpoints in use and calls, the adapter adds). */
-export function fromDefinition(definition: ProviderDefinition): Pick<ProviderAdapter, "id" | "displayName" | "scopes" | "pkce" | "revocationStyle" | "defaultAccessTokenTtlSec" | "refreshToken" | "limits" | "apiBase"> {
+export function fromDefinition(definition: ProviderDefinition): Pick<ProviderAdapter, "id" | "displayName" | "scopes" | "optionalScopes" | "pkce" | "revocationStyle" | "defaultAccessTokenTtlSec" | "refreshToken" | "limits" | "apiBase"> {
   const { lifetimes } = definition;
   return {
     id: definition.id,
     displayName: definition.displayName,
     scopes: [...definition.scopes],
+    optionalScopes: [...(definition.optionalScopes ?? [])],
     pkce: definition.pkce,
     revocationStyle: definition.revocationStyle,
     defaultAccessTokenTtlSec: lifetimes.accessTtlSec,

@@ -2,6 +2,7 @@ import { importJWK, type JWK } from "jose";
 import { z } from "zod";
 import { KeyConfigError } from "@tokenvault/vault";
 import type { ProviderSettings } from "../env";
+import { MAX_EXTRA_SCOPES, SCOPE_TOKEN_PATTERN } from "../validation";
 import { PROVIDER_ID_PATTERN } from "./definitions";
 import { genericOidcAdapter } from "./generic-oidc";
 import { TOKEN_ENDPOINT_AUTH_METHODS, type ClientAuthentication } from "./openid-token-client";
@@ -22,6 +23,8 @@ const genericSchema = z.array(
       // private_key_jwt: the client's private key as a JWK (kid used as the assertion's header kid).
       privateKeyJwk: z.object({ kty: z.string(), d: z.string() }).loose().optional(),
       scopes: z.array(z.string().min(1)).min(1),
+      // What one connect may add (connect/requested-scopes.ts); RFC 6749 scope tokens.
+      optionalScopes: z.array(z.string().regex(SCOPE_TOKEN_PATTERN, "is not an RFC 6749 scope token")).max(MAX_EXTRA_SCOPES * 5).optional(),
       issuer: z.url().optional(),
       endpoints: z.object({ authorization: z.url(), token: z.url(), revocation: z.url().optional(), api: z.url().optional() }).optional(),
       checkUrl: z.url().optional(),
@@ -83,9 +86,9 @@ export async function providersFromSettings(settings: ProviderSettings): Promise
     const result = genericSchema.safeParse(parsed);
     if (!result.success) throw new KeyConfigError("OIDC_PROVIDERS", `is invalid: ${result.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}.`);
     for (const [index, entry] of result.data.entries()) {
-      const { id, displayName, clientId, scopes, issuer, endpoints, checkUrl, refreshIdleDays, limits } = entry;
+      const { id, displayName, clientId, scopes, optionalScopes, issuer, endpoints, checkUrl, refreshIdleDays, limits } = entry;
       const declared = { ...(refreshIdleDays ? { refreshIdleTtlSec: refreshIdleDays * 86_400 } : {}), ...(limits ? { limits } : {}) };
-      adapters.push(await genericOidcAdapter({ id, displayName, clientId, scopes, issuer, endpoints, checkUrl, ...declared, clientAuth: await clientAuthOf(entry, index), production: settings.production ?? true, simulatorUrl: settings.simulatorUrl }));
+      adapters.push(await genericOidcAdapter({ id, displayName, clientId, scopes, ...(optionalScopes ? { optionalScopes } : {}), issuer, endpoints, checkUrl, ...declared, clientAuth: await clientAuthOf(entry, index), production: settings.production ?? true, simulatorUrl: settings.simulatorUrl }));
     }
   }
   return new ProviderRegistry(adapters);

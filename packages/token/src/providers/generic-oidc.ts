@@ -12,6 +12,8 @@ export interface GenericProviderConfig {
   /** How the client authenticates at the token and revocation endpoints; default client_secret_basic with clientSecret. */
   clientAuth?: ClientAuthentication;
   scopes: string[];
+  /** The scopes one connect may add (OIDC_PROVIDERS `optionalScopes`); absent: none. */
+  optionalScopes?: string[];
   /** Either an issuer to discover (OpenID Connect Discovery / RFC 8414)... */
   issuer?: string;
   /** ...or the endpoints themselves (plain OAuth 2.0: no id_token is checked). */
@@ -82,6 +84,7 @@ export async function genericOidcAdapter(config: GenericProviderConfig, timeoutM
     endpoints,
     client: { clientId: config.clientId, clientSecret: auth.method === "private_key_jwt" ? "" : auth.clientSecret, auth: auth.method === "client_secret_post" ? "client_secret_post" : "client_secret_basic" },
     scopes: config.scopes,
+    optionalScopes: config.optionalScopes ?? [],
     pkce: true,
     revocationStyle: "form",
     defaultAccessTokenTtlSec: GENERIC_PROVIDER_DEFAULTS.lifetimes.accessTtlSec,

@@ -107,7 +107,10 @@ export interface ProviderAdapter {
   displayName: string;
   endpoints: ProviderEndpoints;
   client: ClientCredentials;
+  /** Asked for on every consent. */
   scopes: string[];
+  /** What one connect may ask for beyond `scopes` (connect/requested-scopes.ts); empty or absent: nothing. */
+  optionalScopes?: string[];
   /** Send a PKCE S256 challenge with the authorization request. */
   pkce: boolean;
   revocationStyle: "form" | "json";

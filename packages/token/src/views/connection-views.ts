@@ -25,7 +25,7 @@ export class ConnectionViews {
   constructor(private readonly deps: ConnectionViewsDeps) {}
 
   listProviders(): ProviderInfo[] {
-    return this.deps.providers.list().map((p) => ({ id: p.id, displayName: p.displayName }));
+    return this.deps.providers.list().map((p) => ({ id: p.id, displayName: p.displayName, scopes: [...p.scopes], optionalScopes: [...(p.optionalScopes ?? [])] }));
   }
 
   /** The status of the connection the selector names; NO_TOKEN status when a company has none of the provider. */

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { connectionFilterSchema, connectionSettingsSchema } from "@tokenvault/token";
 import { adminProcedure, limitedTo, protectedProcedure } from "../trpc";
 import { TokenError } from "@tokenvault/token";
-import { authorizationRequest, callBudget, connectionGroup, connectionHistoryDay, connectionPageInput, connectionSettingsView, connectionView, healthView, historyRange, providerId, tokenStatus } from "./schemas";
+import { authorizationRequest, callBudget, extraScopes, connectionGroup, connectionHistoryDay, connectionPageInput, connectionSettingsView, connectionView, healthView, historyRange, providerId, tokenStatus } from "./schemas";
 
 const byProvider = z.object({ provider: providerId });
 // A company may hold several connections of a provider (Xero organisations, QuickBooks companies):
@@ -75,10 +75,12 @@ export const connectionRouter = {
   // administrators only. Members view and check.
   connect: adminProcedure
     .use(limitedTo("connect"))
-    .input(byProvider.extend({ origin: z.url().optional() }))
+    .input(byProvider.extend({ origin: z.url().optional(), scopes: extraScopes.optional() }))
     .output(authorizationRequest)
     // The service sends the provider back to this deployment's callback for it.
-    .mutation(({ ctx, input }) => ctx.tokenService.getAuthorizationUrl({ companyId: ctx.caller.companyId, provider: input.provider, userId: ctx.caller.userId })),
+    .mutation(({ ctx, input }) =>
+      ctx.tokenService.getAuthorizationUrl({ companyId: ctx.caller.companyId, provider: input.provider, userId: ctx.caller.userId, ...(input.scopes ? { scopes: input.scopes } : {}) }),
+    ),
 
   // Limited per user; the service also coalesces live calls per connection.
   check: protectedProcedure

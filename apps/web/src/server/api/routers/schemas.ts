@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { AuditAction } from "@tokenvault/db";
-import { PROVIDER_ALIASES, PROVIDER_ID_PATTERN, type AuditEntry, type AuthorizationRequest, type CallBudget, type ConnectionGroup, type ConnectionHistoryDay, type ConnectionHealthView, type ConnectionSettingsView, type ConnectionUserMetadata, type ConnectionView, type ProviderInfo, type ProviderTenant, type TokenStatus } from "@tokenvault/token";
+import { MAX_EXTRA_SCOPES, PROVIDER_ALIASES, PROVIDER_ID_PATTERN, SCOPE_TOKEN_PATTERN, type AuditEntry, type AuthorizationRequest, type CallBudget, type ConnectionGroup, type ConnectionHistoryDay, type ConnectionHealthView, type ConnectionSettingsView, type ConnectionUserMetadata, type ConnectionView, type ProviderInfo, type ProviderTenant, type TokenStatus } from "@tokenvault/token";
 import type { AuditLogFilters } from "@tokenvault/token/audit";
 import { AUDIT_ACTIONS } from "~/audit-actions";
 import { CONTROL_CHARACTERS } from "../request-checks";
@@ -33,7 +33,13 @@ export const providerId = z
  */
 export const plainText = z.string().refine((text) => !CONTROL_CHARACTERS.test(text), "Remove control characters.");
 
-export const providerInfo = schemaOf<ProviderInfo>()(z.object({ id: z.string(), displayName: z.string() }));
+export const providerInfo = schemaOf<ProviderInfo>()(z.object({ id: z.string(), displayName: z.string(), scopes: z.array(z.string()), optionalScopes: z.array(z.string()) }));
+
+/**
+ * The extra scopes one connect asks for, beyond the provider's configured ones. The shape is
+ * checked here; which scopes a provider offers, the service checks (INVALID_INPUT naming the scope).
+ */
+export const extraScopes = z.array(z.string().regex(SCOPE_TOKEN_PATTERN, "Not a scope name.")).max(MAX_EXTRA_SCOPES);
 
 export const healthStatus = z.enum(["HEALTHY", "UNHEALTHY", "EXPIRED"]);
 export const tokenStatusCode = z.enum(["VALID", "EXPIRED", "NO_TOKEN", "ERROR"]);
