@@ -1,18 +1,15 @@
-import { join } from "node:path";
-import { mkdirSync } from "node:fs";
-import { type Browser, type Page } from "playwright-core";
+import { type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser, signInAs } from "./browser";
-import { startHttpApp, type HttpApp } from "./http-app";
+import { screenshot, signInAs, startBrowserApp, type BrowserApp } from "./browser";
+import type { HttpApp } from "./http-app";
 
 // The API keys page in Chromium against the production build: an admin creates a key (shown
 // once, then only its prefix), the key works on /api/v1, revoking it from the page refuses it at
 // once; a member gets neither the link nor the page.
-const SHOTS = join(import.meta.dirname, "..", "test-results");
 
 describe("the API keys page in a real browser", () => {
+  let session: BrowserApp | undefined;
   let app: HttpApp;
-  let browser: Browser;
   let page: Page;
 
   const signIn = (userId: string) => signInAs(page, app.url, userId);
@@ -20,17 +17,10 @@ describe("the API keys page in a real browser", () => {
   const listWith = (key: string) => fetch(`${app.url}/api/v1/connections`, { headers: { authorization: `Bearer ${key}` } });
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    app = await startHttpApp("api-keys-e2e");
-    browser = await launchBrowser();
-    page = await (await browser.newContext()).newPage();
-    page.setDefaultTimeout(15_000);
+    session = await startBrowserApp("api-keys-e2e");
+    ({ app, page } = session);
   }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-  });
+  afterAll(() => session?.close());
 
   it("lets an admin create a key with scopes, shows it once, and revoke it", async () => {
     await signIn("alice");
@@ -43,7 +33,7 @@ describe("the API keys page in a real browser", () => {
     await page.getByRole("button", { name: "Create key" }).click();
     const key = (await page.getByTestId("new-api-key").locator("code").textContent()) ?? "";
     expect(key).toMatch(/^tvk_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
-    await page.screenshot({ path: join(SHOTS, "30-api-key-once.png"), fullPage: true });
+    await screenshot(page, "30-api-key-once");
     const row = page.getByTestId("api-key-row");
     await row.getByText("connections:read, tokens:read").waitFor();
     expect(await row.locator("code").textContent()).toBe(`${key.slice(0, 16)}_…`);
@@ -53,7 +43,7 @@ describe("the API keys page in a real browser", () => {
     await page.reload();
     await row.getByText("never").or(row.getByText(/ago|just now|now/)).first().waitFor();
     expect(await page.content()).not.toContain(key.slice(17));
-    await page.screenshot({ path: join(SHOTS, "31-api-keys-page.png"), fullPage: true });
+    await screenshot(page, "31-api-keys-page");
 
     await row.getByRole("button", { name: "Revoke" }).click();
     await row.getByText(/^Revoked/).waitFor();

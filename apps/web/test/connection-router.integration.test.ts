@@ -1,94 +1,30 @@
-import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase, type Database } from "@tokenvault/db";
-import { createTestDatabase, type TestDatabase } from "@tokenvault/db/testing";
-import { startSimulator, type Simulator } from "@tokenvault/simulator";
-import {
-  genericOidcAdapter,
-  ProviderRegistry,
-  quickbooksAdapter,
-  silentLogger,
-  simulatorQuickbooksEndpoints,
-  simulatorXeroEndpoints,
-  SIMULATOR_CLIENTS,
-  TokenService,
-  xeroAdapter,
-} from "@tokenvault/token";
-import { AuditLogQuery } from "@tokenvault/token/audit";
-import { createKeyRing, Vault } from "@tokenvault/vault";
-import { createCaller } from "~/server/api/root";
-import { createContext, type ContextDeps } from "~/server/api/trpc";
 import type { Caller } from "~/server/auth/caller";
+import { alice, bob, carol, CLIENT_ADDRESS, startRouterHarness, type RouterHarness } from "./router-harness";
 import { codeOf } from "./trpc-code";
 
 // connection.update / disable / enable and list's filters through the server-side caller, with a
 // real token service, PostgreSQL and the simulator: admins only, scoped to the caller's company.
-const alice: Caller = { userId: "alice", companyId: "acme", role: "admin", name: "Alice" };
-const bob: Caller = { userId: "bob", companyId: "acme", role: "member", name: "Bob" };
-const carol: Caller = { userId: "carol", companyId: "globex", role: "admin", name: "Carol" };
 
 describe("the connection router: settings, filters and pause", () => {
-  let sim: Simulator;
-  let database: TestDatabase;
-  let db: Database;
-  let service: TokenService;
-  let vault: Vault;
-  const deps = (caller: Caller | null): ContextDeps => ({
-    resolveSession: () => Promise.resolve(caller),
-    services: () => Promise.resolve({ tokenService: service, auditLog: new AuditLogQuery(db.prisma) }),
-    // As behind one proxy (TRUSTED_PROXIES=1): audit rows take the last X-Forwarded-For entry.
-    trustedProxies: { kind: "hops", hops: 1 },
-  });
-  const api = async (caller: Caller | null) =>
-    createCaller(await createContext(deps(caller), { headers: new Headers({ "user-agent": "routers-test", "x-forwarded-for": "198.51.100.7" }) }));
-
+  let h: RouterHarness;
   beforeAll(async () => {
-    sim = await startSimulator({ strict: true });
     // One organisation per Xero consent: one Xero connection per company, which the seed signatures name.
-    await sim.updateSettings({ autoApprove: true, xeroTenantsPerAuthorization: 1 });
-    database = await createTestDatabase("connection_router");
-    db = await openDatabase({ databaseUrl: database.url });
-    vault = new Vault(createKeyRing(randomBytes(32)));
-    const registry = new ProviderRegistry([
-      quickbooksAdapter({ ...SIMULATOR_CLIENTS.quickbooks, environment: "sandbox", endpoints: simulatorQuickbooksEndpoints(sim.url) }),
-      xeroAdapter({ ...SIMULATOR_CLIENTS.xero, endpoints: simulatorXeroEndpoints(sim.url) }),
-      // A generic OpenID Connect provider, as OIDC_PROVIDERS configures one: the simulator's issuer.
-      await genericOidcAdapter({
-        id: "acme-idp",
-        displayName: "Acme Identity",
-        issuer: `${sim.url}/oidc`,
-        clientId: "sim-oidc-client",
-        clientSecret: "sim-oidc-secret",
-        scopes: ["openid", "offline_access"],
-      }),
-    ]);
-    service = new TokenService({
-      prisma: db.prisma,
-      vault,
-      providers: registry,
-      logger: silentLogger,
-      options: { redirectUriFor: (p) => `http://127.0.0.1:3999/api/oauth/${p}/callback` },
-    });
+    h = await startRouterHarness({ database: "connection_router", simulator: { xeroTenantsPerAuthorization: 1 }, oidc: true });
   });
-  afterAll(async () => {
-    await service.close();
-    await sim.close();
-    await db.close();
-    await database.drop();
-  });
-
+  afterAll(() => h.close());
 
   async function connectXero(caller: Caller): Promise<string> {
-    const { url } = await (await api(caller)).connection.connect({ provider: "xero" });
+    const { url } = await (await h.api(caller)).connection.connect({ provider: "xero" });
     const location = (await fetch(url, { redirect: "manual" })).headers.get("location")!;
-    await service.handleCallback({ provider: "xero", callbackUrl: location, companyId: caller.companyId, context: { userId: caller.userId } });
-    return (await db.prisma.connection.findFirstOrThrow({ where: { companyId: caller.companyId, provider: "xero" } })).id;
+    await h.service.handleCallback({ provider: "xero", callbackUrl: location, companyId: caller.companyId, context: { userId: caller.userId } });
+    return (await h.db.prisma.connection.findFirstOrThrow({ where: { companyId: caller.companyId, provider: "xero" } })).id;
   }
 
   it("lets an admin rename, tag, pause and resume; a member reads them and is refused the changes; another company's id is NOT_FOUND", async () => {
     const connectionId = await connectXero(alice);
-    const admin = await api(alice);
-    const member = await api(bob);
+    const admin = await h.api(alice);
+    const member = await h.api(bob);
 
     const saved = await admin.connection.update({ connectionId, settings: { name: "Acme NZ", tags: ["Prod", "nz"], metadata: { owner: "finance" } } });
     expect(saved).toMatchObject({ customName: "Acme NZ", tags: ["nz", "prod"], metadata: { owner: "finance" } });
@@ -97,8 +33,8 @@ describe("the connection router: settings, filters and pause", () => {
 
     expect(await codeOf(member.connection.disable({ connectionId }))).toBe("FORBIDDEN");
     expect(await codeOf(member.connection.update({ connectionId, settings: { name: "Mine" } }))).toBe("FORBIDDEN");
-    expect(await codeOf((await api(carol)).connection.disable({ connectionId }))).toBe("NOT_FOUND");
-    expect(await codeOf((await api(carol)).connection.update({ connectionId, settings: { name: "Mine" } }))).toBe("NOT_FOUND");
+    expect(await codeOf((await h.api(carol)).connection.disable({ connectionId }))).toBe("NOT_FOUND");
+    expect(await codeOf((await h.api(carol)).connection.update({ connectionId, settings: { name: "Mine" } }))).toBe("NOT_FOUND");
 
     const paused = await admin.connection.disable({ connectionId });
     expect(paused.disabledBy).toBe("alice");
@@ -111,11 +47,11 @@ describe("the connection router: settings, filters and pause", () => {
     await admin.connection.enable({ connectionId });
     expect((await member.connection.check({ provider: "xero", connectionId })).status).toBe("HEALTHY");
 
-    const actions = await db.prisma.auditLog.findMany({ where: { companyId: "acme", action: { in: ["UPDATE", "DISABLE", "ENABLE"] } }, orderBy: { timestamp: "asc" } });
+    const actions = await h.db.prisma.auditLog.findMany({ where: { companyId: "acme", action: { in: ["UPDATE", "DISABLE", "ENABLE"] } }, orderBy: { timestamp: "asc" } });
     expect(actions.map((a) => [a.action, a.userId, a.ipAddress])).toEqual([
-      ["UPDATE", "alice", "198.51.100.7"],
-      ["DISABLE", "alice", "198.51.100.7"],
-      ["ENABLE", "alice", "198.51.100.7"],
+      ["UPDATE", "alice", CLIENT_ADDRESS],
+      ["DISABLE", "alice", CLIENT_ADDRESS],
+      ["ENABLE", "alice", CLIENT_ADDRESS],
     ]);
     // Refused changes left nothing behind.
     expect((await member.connection.list()).find((v) => v.connectionId === connectionId)).toMatchObject({ customName: "Acme NZ", disabled: false });
@@ -149,7 +85,7 @@ describe("the connection router: settings, filters and pause", () => {
   it("filters the list by tag and metadata; a malformed filter is BAD_REQUEST", async () => {
     const dan: Caller = { userId: "dan", companyId: "initech", role: "admin", name: "Dan" };
     const connectionId = await connectXero(dan);
-    const admin = await api(dan);
+    const admin = await h.api(dan);
     await admin.connection.update({ connectionId, settings: { tags: ["eu"], metadata: { region: "eu" } } });
     expect((await admin.connection.list({ tags: ["eu"] })).map((v) => v.connectionId)).toEqual([connectionId]);
     expect((await admin.connection.list({ metadata: { region: "eu" } })).map((v) => v.connectionId)).toEqual([connectionId]);

@@ -1,44 +1,28 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { type Browser, type BrowserContext, type Page } from "playwright-core";
+import { type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase, type Database } from "@tokenvault/db";
-import { createTestDatabase, type TestDatabase } from "@tokenvault/db/testing";
-import { startSimulator, type Simulator } from "@tokenvault/simulator";
 import { keyRingFromSettings, Vault } from "@tokenvault/vault";
-import { launchBrowser } from "./browser";
-import { startProductionServer, type RunningServer } from "./next-server";
+import { screenshot, signInAs, startBrowserApp, type BrowserApp } from "./browser";
+import type { HttpApp } from "./http-app";
 
 // The whole dashboard flow in Chromium against the production build and the provider
 // simulator: sign in, connect, provider-side revocation, check, reconnect, Xero, disconnect,
 // the audit log, and what a member may not see. Screenshots land in test-results/.
-const SHOTS = join(import.meta.dirname, "..", "test-results");
 const KEY = randomBytes(32).toString("hex");
 
 describe("dashboard in a real browser", () => {
-  let sim: Simulator;
-  let database: TestDatabase;
-  let db: Database;
-  let server: RunningServer;
-  let browser: Browser;
+  let session: BrowserApp | undefined;
+  let app: HttpApp;
   let context: BrowserContext;
   let page: Page;
 
-  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  const shot = (name: string) => screenshot(page, name);
   const card = (provider: string) => page.locator(`section[data-provider="${provider}"]`);
   const status = (provider: string) => page.getByTestId(`status-${provider}`);
-
-  async function signIn(userId: string) {
-    await page.goto(`${server.url}/sign-in`);
-    await page.getByLabel("User").selectOption(userId);
-    await page.getByLabel("Password").fill("tokenvault");
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.waitForURL(/\/connections/);
-  }
+  const signIn = (userId: string) => signInAs(page, app.url, userId);
 
   async function approveOnConsentPage(name: string) {
-    await page.waitForURL((url) => url.toString().startsWith(sim.url));
+    await page.waitForURL((url) => url.toString().startsWith(app.sim.url));
     await shot(name);
     await page.getByRole("button", { name: "Approve" }).click();
     await page.waitForURL(/\/connections\?(connected|error)=/);
@@ -47,42 +31,26 @@ describe("dashboard in a real browser", () => {
   }
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    sim = await startSimulator({ strict: true });
-    // Alice's company has one QuickBooks company and one Xero organisation: a reconsent reaches
-    // the same realm (its connection keeps its id), a Xero consent grants one organisation.
-    await sim.updateSettings({ xeroTenantsPerAuthorization: 1, intuitRealmIds: ["9341452012345678"] });
-    database = await createTestDatabase("e2e");
-    db = await openDatabase({ databaseUrl: database.url });
-    server = await startProductionServer((url) => ({
-      DATABASE_URL: database.url,
-      TOKEN_ENCRYPTION_KEY: KEY,
-      SESSION_SECRET: randomBytes(32).toString("base64url"),
-      SESSION_COOKIE_SECURE: "0",
-      TOKENVAULT_DEMO_USERS: "1",
-      PROVIDER_SIMULATOR_URL: sim.url,
-      // A generic OpenID Connect provider besides QuickBooks and Xero: the simulator's issuer.
-      OIDC_PROVIDERS: JSON.stringify([
-        { id: "acme-idp", displayName: "Acme Identity", issuer: `${sim.url}/oidc`, clientId: "sim-oidc-client", clientSecret: "sim-oidc-secret", scopes: ["openid", "offline_access"] },
-      ]),
-      APP_URL: url,
-    }));
-    browser = await launchBrowser();
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(15_000);
+    session = await startBrowserApp("e2e", {
+      // The key the test opens stored secrets with.
+      env: (_databaseUrl, simulatorUrl) => ({
+        TOKEN_ENCRYPTION_KEY: KEY,
+        // A generic OpenID Connect provider besides QuickBooks and Xero: the simulator's issuer.
+        OIDC_PROVIDERS: JSON.stringify([
+          { id: "acme-idp", displayName: "Acme Identity", issuer: `${simulatorUrl}/oidc`, clientId: "sim-oidc-client", clientSecret: "sim-oidc-secret", scopes: ["openid", "offline_access"] },
+        ]),
+      }),
+      // Alice's company has one QuickBooks company and one Xero organisation: a reconsent reaches
+      // the same realm (its connection keeps its id), a Xero consent grants one organisation.
+      simulator: { xeroTenantsPerAuthorization: 1, intuitRealmIds: ["9341452012345678"] },
+      viewport: { width: 1280, height: 900 },
+    });
+    ({ app, context, page } = session);
   }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    await sim?.close();
-    await db?.close();
-    await database?.drop();
-  });
+  afterAll(() => session?.close());
 
   it("sends a signed-out visitor to sign-in, and signs in", async () => {
-    await page.goto(`${server.url}/connections`);
+    await page.goto(`${app.url}/connections`);
     await page.waitForURL(/\/sign-in/);
     await shot("01-sign-in");
     await page.getByLabel("Password").fill("wrong");
@@ -90,7 +58,7 @@ describe("dashboard in a real browser", () => {
     await page.getByText("Unknown user or wrong password.").waitFor();
     await signIn("alice");
     // Banners come from codes: a crafted link cannot put its own words on the page.
-    await page.goto(`${server.url}/connections?error=${encodeURIComponent("Your account is locked, call +1 555 0100")}`);
+    await page.goto(`${app.url}/connections?error=${encodeURIComponent("Your account is locked, call +1 555 0100")}`);
     await page.getByText("The connection could not be completed. Try again.").waitFor();
     expect(await page.getByText("call +1 555 0100").count()).toBe(0);
     await expect.poll(() => page.getByTestId("signed-in-as").textContent()).toContain("Alice Admin");
@@ -117,7 +85,7 @@ describe("dashboard in a real browser", () => {
   });
 
   it("after the provider revokes the grant, Check shows expired with a Reconnect button", async () => {
-    await sim.revokeGrants({ provider: "intuit" });
+    await app.sim.revokeGrants({ provider: "intuit" });
     await card("quickbooks").getByRole("button", { name: "Check" }).click();
     await expect.poll(() => status("quickbooks").textContent()).toBe("Expired");
     await expect.poll(() => page.getByTestId("error-quickbooks").textContent()).toMatch(/Reconnect QuickBooks Online/);
@@ -169,24 +137,24 @@ describe("dashboard in a real browser", () => {
     await shot("09a-xero-confirm-disconnect");
     await card("xero").getByRole("button", { name: "Yes, disconnect" }).click();
     await expect.poll(() => status("xero").textContent()).toBe("Not connected");
-    expect((await sim.listGrants({ provider: "xero" })).every((g) => g.status === "revoked")).toBe(true);
+    expect((await app.sim.listGrants({ provider: "xero" })).every((g) => g.status === "revoked")).toBe(true);
     await shot("09-xero-disconnected");
   });
 
   it("never sends a token, a ciphertext or a stack trace over HTTP", async () => {
     const vault = new Vault(keyRingFromSettings({ current: KEY, previous: undefined }));
-    const secrets = await db.prisma.tokenSecret.findMany({ where: { companyId: "acme" } });
+    const secrets = await app.db.prisma.tokenSecret.findMany({ where: { companyId: "acme" } });
     expect(secrets.length).toBeGreaterThan(0);
     const values = secrets.map((s) => vault.open(s.ciphertext, s));
     const responses = await Promise.all([
-      page.request.get(`${server.url}/api/trpc/connection.list`),
-      page.request.get(`${server.url}/api/trpc/connection.status?input=${encodeURIComponent(JSON.stringify({ json: { provider: "quickbooks" } }))}`),
-      page.request.get(`${server.url}/api/trpc/audit.list?input=${encodeURIComponent(JSON.stringify({ json: { limit: 200 } }))}`),
-      page.request.post(`${server.url}/api/trpc/connection.refresh`, { data: { json: { provider: "quickbooks" } } }),
-      page.request.post(`${server.url}/api/trpc/connection.check`, { data: { json: { provider: "nope" } } }),
-      page.request.post(`${server.url}/api/trpc/connection.disconnect`, { data: { json: { provider: "xero" } } }),
-      page.request.get(`${server.url}/api/audit/export`),
-      page.request.post(`${server.url}/api/trpc/connection.connect`, { data: { json: { provider: "xero" } } }),
+      page.request.get(`${app.url}/api/trpc/connection.list`),
+      page.request.get(`${app.url}/api/trpc/connection.status?input=${encodeURIComponent(JSON.stringify({ json: { provider: "quickbooks" } }))}`),
+      page.request.get(`${app.url}/api/trpc/audit.list?input=${encodeURIComponent(JSON.stringify({ json: { limit: 200 } }))}`),
+      page.request.post(`${app.url}/api/trpc/connection.refresh`, { data: { json: { provider: "quickbooks" } } }),
+      page.request.post(`${app.url}/api/trpc/connection.check`, { data: { json: { provider: "nope" } } }),
+      page.request.post(`${app.url}/api/trpc/connection.disconnect`, { data: { json: { provider: "xero" } } }),
+      page.request.get(`${app.url}/api/audit/export`),
+      page.request.post(`${app.url}/api/trpc/connection.connect`, { data: { json: { provider: "xero" } } }),
     ]);
     for (const response of responses) {
       const body = await response.text();
@@ -198,17 +166,17 @@ describe("dashboard in a real browser", () => {
   });
 
   it("answers bad input with a sentence and field errors, and refuses oversized batches", async () => {
-    const bad = await page.request.get(`${server.url}/api/trpc/audit.list?input=${encodeURIComponent(JSON.stringify({ json: { userId: "x".repeat(500) } }))}`);
+    const bad = await page.request.get(`${app.url}/api/trpc/audit.list?input=${encodeURIComponent(JSON.stringify({ json: { userId: "x".repeat(500) } }))}`);
     expect(bad.status()).toBe(400);
     const { error } = (await bad.json()) as { error: { json: { message: string; data: { fieldErrors: { path: string }[] } } } };
     expect(error.json.message).toBe("Invalid input.");
     expect(error.json.data.fieldErrors.map((f) => f.path)).toEqual(["userId"]);
     const calls = (n: number) => Array.from({ length: n }, () => "connection.list").join(",");
     const batchInput = (n: number) => encodeURIComponent(JSON.stringify(Object.fromEntries(Array.from({ length: n }, (_, i) => [i, { json: null }]))));
-    expect((await page.request.get(`${server.url}/api/trpc/${calls(10)}?batch=1&input=${batchInput(10)}`)).status()).toBe(200);
-    expect((await page.request.get(`${server.url}/api/trpc/${calls(11)}?batch=1&input=${batchInput(11)}`)).status()).toBe(400);
+    expect((await page.request.get(`${app.url}/api/trpc/${calls(10)}?batch=1&input=${batchInput(10)}`)).status()).toBe(200);
+    expect((await page.request.get(`${app.url}/api/trpc/${calls(11)}?batch=1&input=${batchInput(11)}`)).status()).toBe(400);
     // No page may be framed by another site.
-    const headers = (await page.request.get(`${server.url}/connections`)).headers();
+    const headers = (await page.request.get(`${app.url}/connections`)).headers();
     expect(headers["x-frame-options"]).toBe("DENY");
     expect(headers["content-security-policy"]).toContain("frame-ancestors 'none'");
   });
@@ -223,7 +191,7 @@ describe("dashboard in a real browser", () => {
     await shot("10-audit-log");
     await page.getByLabel("Action").selectOption("CHECK");
     await expect.poll(async () => new Set(await page.locator("tbody tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-action"))))).toEqual(new Set(["CHECK"]));
-    const csv = await page.request.get(`${server.url}/api/audit/export?action=CONNECT`);
+    const csv = await page.request.get(`${app.url}/api/audit/export?action=CONNECT`);
     expect(csv.headers()["content-type"]).toContain("text/csv");
     const lines = (await csv.text()).trim().split("\r\n");
     expect(lines[0]).toMatch(/^timestamp,userId,action/);
@@ -231,7 +199,7 @@ describe("dashboard in a real browser", () => {
     expect(lines).toHaveLength(4);
     // The export itself is audited: who, and with which filters.
     // (The first is the unfiltered export of the previous test.)
-    const exports = await db.prisma.auditLog.findMany({ where: { companyId: "acme", action: "EXPORT" }, orderBy: { timestamp: "asc" } });
+    const exports = await app.db.prisma.auditLog.findMany({ where: { companyId: "acme", action: "EXPORT" }, orderBy: { timestamp: "asc" } });
     expect(exports.map((e) => [e.userId, (e.details as { action: string | null }).action])).toEqual([
       ["alice", null],
       ["alice", "CONNECT"],
@@ -264,18 +232,18 @@ describe("dashboard in a real browser", () => {
     expect(await page.getByRole("button", { name: /^(Connect|Reconnect|Disconnect|Pause|Resume|Rename and tag)$/ }).count()).toBe(0);
     await card("xero").getByText("An administrator can connect Xero.").waitFor();
     for (const procedure of ["connection.connect", "connection.disconnect"]) {
-      const refused = await page.request.post(`${server.url}/api/trpc/${procedure}`, { data: { json: { provider: "quickbooks" } } });
+      const refused = await page.request.post(`${app.url}/api/trpc/${procedure}`, { data: { json: { provider: "quickbooks" } } });
       expect([procedure, refused.status()]).toEqual([procedure, 403]);
     }
     expect(await page.getByRole("link", { name: "Audit log" }).count()).toBe(0);
-    await page.goto(`${server.url}/audit`);
+    await page.goto(`${app.url}/audit`);
     await page.getByText("Only administrators can read the audit log.").waitFor();
     await shot("11-member-audit-forbidden");
-    const api = await page.request.get(`${server.url}/api/trpc/audit.list?input=${encodeURIComponent(JSON.stringify({ json: {} }))}`);
+    const api = await page.request.get(`${app.url}/api/trpc/audit.list?input=${encodeURIComponent(JSON.stringify({ json: {} }))}`);
     expect(api.status()).toBe(403);
     expect((await api.json()) as unknown).toMatchObject({ error: { json: { data: { code: "FORBIDDEN" } } } });
-    expect((await page.request.get(`${server.url}/api/audit/export`)).status()).toBe(403);
-    const refresh = await page.request.post(`${server.url}/api/trpc/connection.refresh`, { data: { json: { provider: "quickbooks" } } });
+    expect((await page.request.get(`${app.url}/api/audit/export`)).status()).toBe(403);
+    const refresh = await page.request.post(`${app.url}/api/trpc/connection.refresh`, { data: { json: { provider: "quickbooks" } } });
     expect(refresh.status()).toBe(403);
 
     // A tampered session cookie is no session.
@@ -283,8 +251,8 @@ describe("dashboard in a real browser", () => {
     expect(session?.httpOnly).toBe(true);
     expect(session?.sameSite).toBe("Lax");
     await context.addCookies([{ ...session!, value: `${session!.value.slice(0, -4)}AAAA` }]);
-    expect((await page.request.get(`${server.url}/api/trpc/connection.list`)).status()).toBe(401);
+    expect((await page.request.get(`${app.url}/api/trpc/connection.list`)).status()).toBe(401);
     await context.clearCookies();
-    expect((await page.request.get(`${server.url}/api/trpc/connection.list`)).status()).toBe(401);
+    expect((await page.request.get(`${app.url}/api/trpc/connection.list`)).status()).toBe(401);
   });
 });

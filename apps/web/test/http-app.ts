@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import { openDatabase, type Database } from "@tokenvault/db";
 import { createTestDatabase, type TestDatabase } from "@tokenvault/db/testing";
-import { startSimulator, type Simulator } from "@tokenvault/simulator";
+import { startSimulator, type SettingsPatch, type Simulator } from "@tokenvault/simulator";
 import { startProductionServer, type RunningServer } from "./next-server";
 
 /**
@@ -24,14 +24,20 @@ export interface HttpApp {
   close(): Promise<void>;
 }
 
-/** `extraEnv`: added to (and overriding) the server's environment; a function gets the test database's URL. */
+/** The simulator's settings unless a test gives its own: one organisation per Xero consent (one Xero connection per company, which the seed signatures name), consents approved without a click. */
+const DEFAULT_SIMULATOR: SettingsPatch = { autoApprove: true, xeroTenantsPerAuthorization: 1 };
+
+/**
+ * `extraEnv`: added to (and overriding) the server's environment; a function gets the test
+ * database's URL and the simulator's. `simulator`: its settings, in place of the defaults.
+ */
 export async function startHttpApp(
   label: string,
-  extraEnv: Record<string, string | undefined> | ((databaseUrl: string) => Record<string, string | undefined>) = {},
+  extraEnv: Record<string, string | undefined> | ((databaseUrl: string, simulatorUrl: string) => Record<string, string | undefined>) = {},
+  simulator: SettingsPatch = DEFAULT_SIMULATOR,
 ): Promise<HttpApp> {
   const sim = await startSimulator({ strict: true });
-  // One organisation per Xero consent: one Xero connection per company, which the seed signatures name.
-  await sim.updateSettings({ autoApprove: true, xeroTenantsPerAuthorization: 1 });
+  await sim.updateSettings(simulator);
   const database: TestDatabase = await createTestDatabase(label);
   const db = await openDatabase({ databaseUrl: database.url });
   const server = await startProductionServer((url) => ({
@@ -42,7 +48,7 @@ export async function startHttpApp(
     TOKENVAULT_DEMO_USERS: "1",
     PROVIDER_SIMULATOR_URL: sim.url,
     APP_URL: url,
-    ...(typeof extraEnv === "function" ? extraEnv(database.url) : extraEnv),
+    ...(typeof extraEnv === "function" ? extraEnv(database.url, sim.url) : extraEnv),
   }));
   const sessions = new Map<string, Promise<string>>();
   const cookie = (userId: string) => {

@@ -1,73 +1,37 @@
-import { randomBytes, randomUUID } from "node:crypto";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { type Browser, type Page } from "playwright-core";
+import { randomUUID } from "node:crypto";
+import { type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase, type Database } from "@tokenvault/db";
-import { createTestDatabase, type TestDatabase } from "@tokenvault/db/testing";
-import { startSimulator, type Simulator } from "@tokenvault/simulator";
-import { launchBrowser } from "./browser";
-import { startProductionServer, type RunningServer } from "./next-server";
+import { screenshot, signInAs, startBrowserApp, type BrowserApp } from "./browser";
+import type { HttpApp } from "./http-app";
 
 // In Chromium against the production build and the simulator: a Xero consent granting three
 // organisations goes through the organisation picker (one unticked: disconnected at Xero too),
 // each card charts its own connection's history, the CSV export names connections; and a company
 // with 1,000 Xero connections pages and searches them. Screenshots land in test-results/.
-const SHOTS = join(import.meta.dirname, "..", "test-results");
 
 describe("many connections in a real browser", () => {
-  let sim: Simulator;
-  let database: TestDatabase;
-  let db: Database;
-  let server: RunningServer;
-  let browser: Browser;
+  let session: BrowserApp | undefined;
+  let app: HttpApp;
   let page: Page;
 
-  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  const shot = (name: string) => screenshot(page, name);
   // The machine may be loaded (several suites at once): waits are generous, never skipped.
   const poll = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 30_000, interval: 100 });
   const group = (provider: string) => page.locator(`section[data-group="${provider}"]`);
-
-  async function signIn(userId: string) {
-    await page.goto(`${server.url}/sign-in`);
-    await page.getByLabel("User").selectOption(userId);
-    await page.getByLabel("Password").fill("tokenvault");
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.waitForURL(/\/connections/);
-  }
+  const signIn = (userId: string) => signInAs(page, app.url, userId);
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    sim = await startSimulator({ strict: true });
-    await sim.updateSettings({ xeroTenants: ["North Ltd", "South Ltd", "East Ltd"].map((tenantName) => ({ tenantId: randomUUID(), tenantName })) });
-    database = await createTestDatabase("e2e-many");
-    db = await openDatabase({ databaseUrl: database.url });
-    server = await startProductionServer((url) => ({
-      DATABASE_URL: database.url,
-      TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("hex"),
-      SESSION_SECRET: randomBytes(32).toString("base64url"),
-      SESSION_COOKIE_SECURE: "0",
-      TOKENVAULT_DEMO_USERS: "1",
-      PROVIDER_SIMULATOR_URL: sim.url,
-      APP_URL: url,
-    }));
-    browser = await launchBrowser();
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-    page.setDefaultTimeout(30_000);
+    // Consents wait for a click on Approve; each grants these three organisations.
+    const simulator = { xeroTenants: ["North Ltd", "South Ltd", "East Ltd"].map((tenantName) => ({ tenantId: randomUUID(), tenantName })) };
+    session = await startBrowserApp("e2e-many", { simulator, viewport: { width: 1280, height: 900 }, timeoutMs: 30_000 });
+    ({ app, page } = session);
   }, 180_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-    await sim?.close();
-    await db?.close();
-    await database?.drop();
-  });
+  afterAll(() => session?.close());
 
   it("a consent granting three organisations: the picker shows them all ticked; the unticked one is disconnected, here and at Xero", async () => {
     await signIn("alice");
     await page.locator('section[data-provider="xero"]').getByRole("button", { name: "Connect" }).click();
-    await page.waitForURL((url) => url.toString().startsWith(sim.url));
+    await page.waitForURL((url) => url.toString().startsWith(app.sim.url));
     const callback = page.waitForRequest((request) => request.url().includes("/api/oauth/xero/callback"));
     await page.getByRole("button", { name: "Approve" }).click();
     const callbackUrl = (await callback).url();
@@ -82,25 +46,25 @@ describe("many connections in a real browser", () => {
     await page.getByText("Connected. The connection is ready to use. 1 unticked organisation was disconnected.").waitFor();
     await poll(() => page.getByTestId("count-xero").textContent()).toBe("2 connections");
     await poll(() => group("xero").locator("section.card").count()).toBe(2);
-    const [grant] = await sim.listGrants({ provider: "xero" });
+    const [grant] = await app.sim.listGrants({ provider: "xero" });
     expect(grant!.tenants.map((t) => t.tenantName).sort()).toEqual(["East Ltd", "North Ltd"]);
     expect(grant!.status).toBe("active");
     await shot("many-02-two-kept");
 
     // Each card charts its own connection's history.
-    const ids = (await db.prisma.connection.findMany({ where: { companyId: "acme", provider: "xero" }, select: { id: true } })).map((c) => c.id);
+    const ids = (await app.db.prisma.connection.findMany({ where: { companyId: "acme", provider: "xero" }, select: { id: true } })).map((c) => c.id);
     const charted = await group("xero").locator("figure.history").evaluateAll((figures) => figures.map((f) => f.getAttribute("data-connection-id")));
     expect(charted.sort()).toEqual([...ids].sort());
 
     // The callback's code is spent: replaying it changes nothing.
     const replay = await page.request.get(callbackUrl, { maxRedirects: 0 });
     expect([replay.status(), replay.headers()["location"]]).toEqual([303, "/connections?error=INVALID_STATE"]);
-    expect(await db.prisma.connection.count({ where: { companyId: "acme", provider: "xero" } })).toBe(2);
+    expect(await app.db.prisma.connection.count({ where: { companyId: "acme", provider: "xero" } })).toBe(2);
 
     // The CSV export names each row's connection, and filters by it: the unticked one's removal
     // (its token read for Xero's DELETE, the REVOKE at Xero, the DISCONNECT).
-    const removed = (await db.prisma.auditLog.findFirst({ where: { companyId: "acme", action: "DISCONNECT" } }))!.connectionId!;
-    const csv = await page.request.get(`${server.url}/api/audit/export?connectionId=${removed}`);
+    const removed = (await app.db.prisma.auditLog.findFirst({ where: { companyId: "acme", action: "DISCONNECT" } }))!.connectionId!;
+    const csv = await page.request.get(`${app.url}/api/audit/export?connectionId=${removed}`);
     const lines = (await csv.text()).trim().split("\r\n");
     expect(lines[0]).toBe("timestamp,userId,action,outcome,connectionType,connectionId,apiEndpoint,requestMethod,responseStatus,responseTime,ipAddress,userAgent,errorMessage");
     expect(lines.slice(1).map((line) => line.split(",").slice(2, 6)).sort()).toEqual([
@@ -112,9 +76,9 @@ describe("many connections in a real browser", () => {
 
   it("1,000 Xero connections in one company: paged twelve at a time, searchable, each page read from the server", async () => {
     const grantId = randomUUID();
-    await db.prisma.oAuthGrant.create({ data: { id: grantId, companyId: "globex", provider: "xero", connectedBy: "carol" } });
+    await app.db.prisma.oAuthGrant.create({ data: { id: grantId, companyId: "globex", provider: "xero", connectedBy: "carol" } });
     const start = Date.now() - 10_000;
-    await db.prisma.connection.createMany({
+    await app.db.prisma.connection.createMany({
       data: Array.from({ length: 1_000 }, (_, i) => {
         const n = String(i + 1).padStart(4, "0");
         return { companyId: "globex", provider: "xero", grantId, externalId: `org-${n}`, displayName: `Org ${n}`, connectedBy: "carol", createdAt: new Date(start + i) };

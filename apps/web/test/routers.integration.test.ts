@@ -1,91 +1,27 @@
-import { randomBytes } from "node:crypto";
 import type { TRPCError } from "@trpc/server";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { openDatabase, type Database } from "@tokenvault/db";
-import { createTestDatabase, type TestDatabase } from "@tokenvault/db/testing";
-import { startSimulator, type Simulator } from "@tokenvault/simulator";
-import {
-  genericOidcAdapter,
-  ProviderRegistry,
-  quickbooksAdapter,
-  silentLogger,
-  simulatorQuickbooksEndpoints,
-  simulatorXeroEndpoints,
-  SIMULATOR_CLIENTS,
-  TokenError,
-  TokenService,
-  xeroAdapter,
-} from "@tokenvault/token";
-import { AuditLogQuery } from "@tokenvault/token/audit";
-import { createKeyRing, Vault } from "@tokenvault/vault";
+import { TokenError } from "@tokenvault/token";
 import { parseInput } from "~/server/api/errors";
 import { oauthCallback } from "~/server/api/oauth-callback";
-import { createCaller } from "~/server/api/root";
 import { jsonRoute } from "~/server/api/route-handler";
 import { auditFilters } from "~/server/api/routers/schemas";
-import { createContext, type ContextDeps } from "~/server/api/trpc";
 import type { Caller } from "~/server/auth/caller";
+import { alice, bob, carol, CLIENT_ADDRESS, startRouterHarness, type RouterHarness } from "./router-harness";
 import { codeOf } from "./trpc-code";
 
 // Every procedure through the server-side caller, with a real token service, PostgreSQL and
 // the simulator; the session resolver is the pluggable one a host app would provide.
-const alice: Caller = { userId: "alice", companyId: "acme", role: "admin", name: "Alice" };
-const bob: Caller = { userId: "bob", companyId: "acme", role: "member", name: "Bob" };
-const carol: Caller = { userId: "carol", companyId: "globex", role: "admin", name: "Carol" };
 
 describe("routers through the server-side caller", () => {
-  let sim: Simulator;
-  let database: TestDatabase;
-  let db: Database;
-  let service: TokenService;
-  let vault: Vault;
-  const deps = (caller: Caller | null): ContextDeps => ({
-    resolveSession: () => Promise.resolve(caller),
-    services: () => Promise.resolve({ tokenService: service, auditLog: new AuditLogQuery(db.prisma) }),
-    // As behind one proxy (TRUSTED_PROXIES=1): audit rows take the last X-Forwarded-For entry.
-    trustedProxies: { kind: "hops", hops: 1 },
-  });
-  const api = async (caller: Caller | null) =>
-    createCaller(await createContext(deps(caller), { headers: new Headers({ "user-agent": "routers-test", "x-forwarded-for": "198.51.100.7" }) }));
-
+  let h: RouterHarness;
   beforeAll(async () => {
-    sim = await startSimulator({ strict: true });
     // One organisation per Xero consent: one Xero connection per company, which the seed signatures name.
-  await sim.updateSettings({ autoApprove: true, xeroTenantsPerAuthorization: 1 });
-    database = await createTestDatabase("routers");
-    db = await openDatabase({ databaseUrl: database.url });
-    vault = new Vault(createKeyRing(randomBytes(32)));
-    const registry = new ProviderRegistry([
-      quickbooksAdapter({ ...SIMULATOR_CLIENTS.quickbooks, environment: "sandbox", endpoints: simulatorQuickbooksEndpoints(sim.url) }),
-      xeroAdapter({ ...SIMULATOR_CLIENTS.xero, endpoints: simulatorXeroEndpoints(sim.url) }),
-      // A generic OpenID Connect provider, as OIDC_PROVIDERS configures one: the simulator's issuer.
-      await genericOidcAdapter({
-        id: "acme-idp",
-        displayName: "Acme Identity",
-        issuer: `${sim.url}/oidc`,
-        clientId: "sim-oidc-client",
-        clientSecret: "sim-oidc-secret",
-        scopes: ["openid", "offline_access"],
-      }),
-    ]);
-    service = new TokenService({
-      prisma: db.prisma,
-      vault,
-      providers: registry,
-      logger: silentLogger,
-      options: { redirectUriFor: (p) => `http://127.0.0.1:3999/api/oauth/${p}/callback` },
-    });
+    h = await startRouterHarness({ database: "routers", simulator: { xeroTenantsPerAuthorization: 1 }, oidc: true });
   });
-  afterAll(async () => {
-    await service.close();
-    await sim.close();
-    await db.close();
-    await database.drop();
-  });
-
+  afterAll(() => h.close());
 
   it("refuses every procedure without a session", async () => {
-    const anonymous = await api(null);
+    const anonymous = await h.api(null);
     expect(await codeOf(anonymous.connection.list())).toBe("UNAUTHORIZED");
     expect(await codeOf(anonymous.connection.status({ provider: "quickbooks" }))).toBe("UNAUTHORIZED");
     expect(await codeOf(anonymous.connection.connect({ provider: "quickbooks" }))).toBe("UNAUTHORIZED");
@@ -96,10 +32,10 @@ describe("routers through the server-side caller", () => {
   });
 
   it("runs every procedure for an admin; no result carries a token or a ciphertext", async () => {
-    const admin = await api(alice);
+    const admin = await h.api(alice);
     const { url } = await admin.connection.connect({ provider: "quickbooks" });
     const location = (await fetch(url, { redirect: "manual" })).headers.get("location")!;
-    await service.handleCallback({ provider: "quickbooks", callbackUrl: location, companyId: "acme", context: { userId: "alice" } });
+    await h.service.handleCallback({ provider: "quickbooks", callbackUrl: location, companyId: "acme", context: { userId: "alice" } });
 
     const results: unknown[] = [
       await admin.connection.list(),
@@ -108,18 +44,18 @@ describe("routers through the server-side caller", () => {
       await admin.connection.refresh({ provider: "quickbooks" }),
       await admin.audit.list({ limit: 200 }),
     ];
-    const secrets = (await db.prisma.tokenSecret.findMany({ where: { companyId: "acme" } })).map((s) => vault.open(s.ciphertext, s));
+    const secrets = (await h.db.prisma.tokenSecret.findMany({ where: { companyId: "acme" } })).map((s) => h.vault.open(s.ciphertext, s));
     const text = JSON.stringify(results);
     for (const secret of secrets) expect(text).not.toContain(secret);
     expect(text).not.toMatch(/tv1\./);
     expect(results[2]).toMatchObject({ status: "HEALTHY" });
     const audit = results[4] as { items: { action: string; ipAddress: string | null }[] };
-    expect(audit.items.find((i) => i.action === "CHECK")?.ipAddress).toBe("198.51.100.7");
+    expect(audit.items.find((i) => i.action === "CHECK")?.ipAddress).toBe(CLIENT_ADDRESS);
     expect(await admin.connection.disconnect({ provider: "quickbooks" })).toEqual({ disconnected: true });
   });
 
   it("maps token errors to tRPC codes with safe messages", async () => {
-    const admin = await api(alice);
+    const admin = await h.api(alice);
     expect(await codeOf(admin.connection.check({ provider: "quickbooks" }))).toBe("NOT_FOUND"); // disconnected above
     expect(await codeOf(admin.connection.status({ provider: "sage" }))).toBe("NOT_FOUND");
     expect(await codeOf(admin.connection.status({ provider: "../../etc" }))).toBe("BAD_REQUEST");
@@ -129,12 +65,12 @@ describe("routers through the server-side caller", () => {
   });
 
   it("scopes to the caller's company and keeps members out of admin procedures", async () => {
-    const admin = await api(alice);
+    const admin = await h.api(alice);
     const { url } = await admin.connection.connect({ provider: "xero" });
     const location = (await fetch(url, { redirect: "manual" })).headers.get("location")!;
-    await service.handleCallback({ provider: "xero", callbackUrl: location, companyId: "acme", context: { userId: "alice" } });
+    await h.service.handleCallback({ provider: "xero", callbackUrl: location, companyId: "acme", context: { userId: "alice" } });
 
-    const member = await api(bob);
+    const member = await h.api(bob);
     expect((await member.connection.list()).find((c) => c.provider === "xero")?.connected).toBe(true);
     expect(await codeOf(member.audit.list({}))).toBe("FORBIDDEN");
     expect(await codeOf(member.connection.refresh({ provider: "xero" }))).toBe("FORBIDDEN");
@@ -144,7 +80,7 @@ describe("routers through the server-side caller", () => {
     expect(await codeOf(member.connection.disconnect({ provider: "xero" }))).toBe("FORBIDDEN");
     expect(await member.connection.check({ provider: "xero" })).toMatchObject({ status: "HEALTHY" });
 
-    const other = await api(carol);
+    const other = await h.api(carol);
     expect((await other.connection.list()).every((c) => !c.connected)).toBe(true);
     expect(await codeOf(other.connection.disconnect({ provider: "xero" }))).toBe("NOT_FOUND");
     expect((await other.audit.list({})).items).toEqual([]);
@@ -153,7 +89,7 @@ describe("routers through the server-side caller", () => {
   });
 
   it("shows audit rows without details, company or user agent", async () => {
-    const { items } = await (await api(alice)).audit.list({ limit: 200 });
+    const { items } = await (await h.api(alice)).audit.list({ limit: 200 });
     expect(items.length).toBeGreaterThan(0);
     for (const item of items) {
       expect(Object.keys(item).sort()).toEqual(
@@ -162,19 +98,19 @@ describe("routers through the server-side caller", () => {
     }
   });
   it("lists the deployment's providers, a configured OIDC provider included", async () => {
-    expect(await codeOf((await api(null)).provider.list())).toBe("UNAUTHORIZED");
-    const providers = await (await api(bob)).provider.list();
+    expect(await codeOf((await h.api(null)).provider.list())).toBe("UNAUTHORIZED");
+    const providers = await (await h.api(bob)).provider.list();
     expect(providers.map((p) => p.id)).toEqual(["quickbooks", "xero", "acme-idp"]);
     expect(providers).toContainEqual({ id: "acme-idp", displayName: "Acme Identity", scopes: ["openid", "offline_access"], optionalScopes: [] });
   });
 
   it("takes 'qbo' for QuickBooks in procedures and in the callback path; answers and audit rows say quickbooks", async () => {
-    const admin = await api(alice);
+    const admin = await h.api(alice);
     const { url } = await admin.connection.connect({ provider: "qbo" });
     const location = new URL((await fetch(url, { redirect: "manual" })).headers.get("location")!);
     expect(location.pathname).toBe("/api/oauth/quickbooks/callback");
     location.pathname = "/api/oauth/qbo/callback";
-    const back = await oauthCallback(deps(alice), new Request(location), "qbo");
+    const back = await oauthCallback(h.deps(alice), new Request(location), "qbo");
     expect([back.status, back.headers.get("location")]).toEqual([303, "/connections?connected=quickbooks"]);
 
     expect(await admin.connection.status({ provider: "qbo" })).toMatchObject({ status: "VALID" });
@@ -189,19 +125,19 @@ describe("routers through the server-side caller", () => {
 
 
   it("refuses a member's OAuth callback without spending the state; the admin's completes", async () => {
-    const { url } = await (await api(alice)).connection.connect({ provider: "quickbooks" });
+    const { url } = await (await h.api(alice)).connection.connect({ provider: "quickbooks" });
     const location = (await fetch(url, { redirect: "manual" })).headers.get("location")!;
-    const byMember = await oauthCallback(deps(bob), new Request(location), "quickbooks");
+    const byMember = await oauthCallback(h.deps(bob), new Request(location), "quickbooks");
     expect([byMember.status, byMember.headers.get("location")]).toEqual([303, "/connections?error=ADMIN_ONLY"]);
-    expect((await (await api(bob)).connection.list()).find((c) => c.provider === "quickbooks")?.connected).toBe(false);
-    const byAdmin = await oauthCallback(deps(alice), new Request(location), "quickbooks");
+    expect((await (await h.api(bob)).connection.list()).find((c) => c.provider === "quickbooks")?.connected).toBe(false);
+    const byAdmin = await oauthCallback(h.deps(alice), new Request(location), "quickbooks");
     expect(byAdmin.headers.get("location")).toBe("/connections?connected=quickbooks");
-    expect(await (await api(alice)).connection.disconnect({ provider: "quickbooks" })).toEqual({ disconnected: true });
+    expect(await (await h.api(alice)).connection.disconnect({ provider: "quickbooks" })).toEqual({ disconnected: true });
   });
 
   it("sends the callback back with a code, never a message", async () => {
     const callback = (caller: Caller | null, provider: string) =>
-      oauthCallback(deps(caller), new Request(`http://127.0.0.1:3999/api/oauth/${provider}/callback?state=forged&code=x`), provider).then((r) => r.headers.get("location"));
+      oauthCallback(h.deps(caller), new Request(`http://127.0.0.1:3999/api/oauth/${provider}/callback?state=forged&code=x`), provider).then((r) => r.headers.get("location"));
     expect(await callback(null, "quickbooks")).toBe("/sign-in?error=SESSION_ENDED");
     expect(await callback(alice, "quickbooks")).toBe("/connections?error=INVALID_STATE");
     expect(await callback(alice, "sage")).toBe("/connections?error=UNKNOWN_PROVIDER");
@@ -211,7 +147,7 @@ describe("routers through the server-side caller", () => {
   it("answers route handler errors as the procedures do: same codes, statuses and messages", async () => {
     const request = new Request("http://127.0.0.1:3999/api/audit/export");
     const answer = async (caller: Caller | null, handle: () => Promise<Response>) => {
-      const response = await jsonRoute(deps(caller), request, "admin", handle);
+      const response = await jsonRoute(h.deps(caller), request, "admin", handle);
       return { status: response.status, body: (await response.json()) as unknown };
     };
     const ok = () => Promise.resolve(Response.json({ ok: true }));
@@ -219,7 +155,7 @@ describe("routers through the server-side caller", () => {
     expect(await answer(bob, ok)).toEqual({ status: 403, body: { error: { code: "FORBIDDEN", message: "Only administrators can do this." } } });
     expect(await answer(alice, ok)).toEqual({ status: 200, body: { ok: true } });
     // A body declared over the limit (64 KB unless MAX_REQUEST_BODY_BYTES says otherwise) is refused unread.
-    const oversized = await jsonRoute(deps(alice), new Request(request.url, { headers: { "content-length": String(64 * 1024 + 1) } }), "admin", ok);
+    const oversized = await jsonRoute(h.deps(alice), new Request(request.url, { headers: { "content-length": String(64 * 1024 + 1) } }), "admin", ok);
     expect({ status: oversized.status, body: (await oversized.json()) as unknown }).toEqual({
       status: 413,
       body: { error: { code: "PAYLOAD_TOO_LARGE", message: "The request is too large." } },
@@ -233,7 +169,7 @@ describe("routers through the server-side caller", () => {
       body: { error: { code: "NOT_FOUND", message: "This provider is not connected.", tokenErrorCode: "NO_TOKEN" } },
     });
     // The database out of reach, raised by a route's own query (not through the token service): the same 503 as the service's VAULT_UNAVAILABLE.
-    const unreachable = Object.assign(new Error("Can't reach database server at db.internal:5432"), { code: "P1001" });
+    const unreachable = Object.assign(new Error("Can't reach database server at h.db.internal:5432"), { code: "P1001" });
     expect(await answer(alice, () => Promise.reject(unreachable))).toEqual({
       status: 503,
       body: { error: { code: "SERVICE_UNAVAILABLE", message: "The token database is not answering. Try again shortly.", tokenErrorCode: "VAULT_UNAVAILABLE" } },
@@ -248,31 +184,31 @@ describe("routers through the server-side caller", () => {
   });
   it("shows a connection's call budgets as the shared limits count them, to members too, never another company's", async () => {
     const erin: Caller = { userId: "erin", companyId: "hooli", role: "admin", name: "Erin" };
-    const { url } = await (await api(erin)).connection.connect({ provider: "xero" });
+    const { url } = await (await h.api(erin)).connection.connect({ provider: "xero" });
     const location = (await fetch(url, { redirect: "manual" })).headers.get("location")!;
-    await service.handleCallback({ provider: "xero", callbackUrl: location, companyId: "hooli", context: { userId: "erin" } });
-    const member = await api({ ...erin, userId: "frank", role: "member" });
+    await h.service.handleCallback({ provider: "xero", callbackUrl: location, companyId: "hooli", context: { userId: "erin" } });
+    const member = await h.api({ ...erin, userId: "frank", role: "member" });
     expect((await member.connection.budgets({ provider: "xero" })).map((b) => b.used)).toEqual([0, 0]);
-    for (let i = 0; i < 3; i++) await service.fetch({ companyId: "hooli", provider: "xero" }, "Organisation");
+    for (let i = 0; i < 3; i++) await h.service.fetch({ companyId: "hooli", provider: "xero" }, "Organisation");
     expect(await member.connection.budgets({ provider: "xero" })).toEqual([
       { name: "minute", windowMs: 60_000, limit: 60, used: 3 },
       { name: "day", windowMs: 86_400_000, limit: 5_000, used: 3 },
     ]);
     const [hooliXero] = (await member.connection.list()).filter((c) => c.provider === "xero");
-    expect(await codeOf((await api(carol)).connection.budgets({ provider: "xero", connectionId: hooliXero!.connectionId! }))).toBe("NOT_FOUND");
+    expect(await codeOf((await h.api(carol)).connection.budgets({ provider: "xero", connectionId: hooliXero!.connectionId! }))).toBe("NOT_FOUND");
   });
 
   it("names one of several connections of a provider by id; without it an action is refused as ambiguous", async () => {
     const dan: Caller = { userId: "dan", companyId: "initech", role: "admin", name: "Dan" };
-    const admin = await api(dan);
+    const admin = await h.api(dan);
     // One Xero consent granting two organisations: two connections sharing one grant.
-    await sim.updateSettings({ xeroTenantsPerAuthorization: 2 });
+    await h.sim.updateSettings({ xeroTenantsPerAuthorization: 2 });
     try {
       const { url } = await admin.connection.connect({ provider: "xero" });
       const location = (await fetch(url, { redirect: "manual" })).headers.get("location")!;
-      await service.handleCallback({ provider: "xero", callbackUrl: location, companyId: "initech", context: { userId: "dan" } });
+      await h.service.handleCallback({ provider: "xero", callbackUrl: location, companyId: "initech", context: { userId: "dan" } });
     } finally {
-      await sim.updateSettings({ xeroTenantsPerAuthorization: 1 });
+      await h.sim.updateSettings({ xeroTenantsPerAuthorization: 1 });
     }
     const xero = async () => (await admin.connection.list()).filter((v) => v.provider === "xero" && v.connected).map((v) => v.connectionId!);
     const [first, second] = await xero();
@@ -283,8 +219,8 @@ describe("routers through the server-side caller", () => {
     expect((await admin.connection.check({ provider: "xero", connectionId: first! })).status).toBe("HEALTHY");
     expect((await admin.connection.status({ provider: "xero", connectionId: second! })).status).toBe("VALID");
     // Another company's id names nothing for this caller.
-    expect(await codeOf((await api(carol)).connection.check({ provider: "xero", connectionId: first! }))).toBe("NOT_FOUND");
-    expect(await codeOf((await api(carol)).connection.disconnect({ provider: "xero", connectionId: first! }))).toBe("NOT_FOUND");
+    expect(await codeOf((await h.api(carol)).connection.check({ provider: "xero", connectionId: first! }))).toBe("NOT_FOUND");
+    expect(await codeOf((await h.api(carol)).connection.disconnect({ provider: "xero", connectionId: first! }))).toBe("NOT_FOUND");
     expect(await codeOf(admin.connection.check({ provider: "xero", connectionId: "not-a-uuid" }))).toBe("BAD_REQUEST");
 
     // Disconnecting one leaves the other, which the provider alone now names.

@@ -1,34 +1,24 @@
-import { join } from "node:path";
-import { mkdirSync } from "node:fs";
-import { type Browser, type Page } from "playwright-core";
+import { type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser, signInAs } from "./browser";
-import { startHttpApp, type HttpApp } from "./http-app";
+import { screenshot, signInAs, startBrowserApp, type BrowserApp } from "./browser";
+import type { HttpApp } from "./http-app";
 
 // The Webhooks page in Chromium against the production build: an admin adds an endpoint (the
 // secret is shown once), a private address is refused, a test event lands in the delivery log;
 // a member gets neither the link nor the page. Delivery itself is the worker's (apps/worker tests).
-const SHOTS = join(import.meta.dirname, "..", "test-results");
 
 describe("the webhooks page in a real browser", () => {
+  let session: BrowserApp | undefined;
   let app: HttpApp;
-  let browser: Browser;
   let page: Page;
 
   const signIn = (userId: string) => signInAs(page, app.url, userId);
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    app = await startHttpApp("webhooks-e2e");
-    browser = await launchBrowser();
-    page = await (await browser.newContext()).newPage();
-    page.setDefaultTimeout(15_000);
+    session = await startBrowserApp("webhooks-e2e");
+    ({ app, page } = session);
   }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await app?.close();
-  });
+  afterAll(() => session?.close());
 
   it("lets an admin add an endpoint, shows its secret once, refuses a private address and queues a test event", async () => {
     await signIn("alice");
@@ -46,7 +36,7 @@ describe("the webhooks page in a real browser", () => {
     await page.getByRole("button", { name: "Add endpoint" }).click();
     const secret = (await page.getByTestId("new-secret").locator("code").textContent()) ?? "";
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
-    await page.screenshot({ path: join(SHOTS, "20-webhook-secret-once.png"), fullPage: true });
+    await screenshot(page, "20-webhook-secret-once");
     await page.getByTestId("endpoint-row").getByText("Active").waitFor();
 
     await page.getByRole("button", { name: "Send test event" }).click();
@@ -57,7 +47,7 @@ describe("the webhooks page in a real browser", () => {
     await page.reload();
     await page.getByTestId("endpoint-row").waitFor();
     expect(await page.content()).not.toContain(secret.slice(6));
-    await page.screenshot({ path: join(SHOTS, "21-webhooks-page.png"), fullPage: true });
+    await screenshot(page, "21-webhooks-page");
 
     await page.getByRole("button", { name: "Pause" }).click();
     await page.getByTestId("endpoint-row").getByText("Paused").waitFor();

@@ -6,7 +6,7 @@ import type { ConnectFlow } from "./connect/connect-flow";
 import type { ConnectionImport, ImportResult } from "./import/import-connection";
 import type { ImportRecordInput } from "./import/import-record";
 import type { ConnectionEditor } from "./connect/connection-editor";
-import { disconnect } from "./connect/disconnect";
+import { disconnect, keepConnections } from "./connect/disconnect";
 import type { ConnectionFilterInput, ConnectionSettingsInput, ConnectionSettingsView } from "./connections/connection-settings";
 import { purgeExpiredOAuthStates } from "./connect/oauth-state-purge";
 import type { RevocationQueue, RevocationRetryReport } from "./connect/revocation-queue";
@@ -31,6 +31,8 @@ import type {
   ConnectionPageQuery,
   ConnectionView,
   GetValidTokenOptions,
+  KeepConnectionsInput,
+  KeptConnections,
   ProviderInfo,
   RequestContext,
   TokenStatus,
@@ -299,6 +301,15 @@ export class TokenService {
     const [selector, context] = args.length === 3 ? [bySeed(args[0], args[1]), args[2]] : args;
     const accessTokenOf = async (connectionId: string) => this.tokens.validToken(await this.tokens.read({ connectionId }, context.userId, { context })).accessToken;
     return failClosedOnDatabase(() => disconnect(this.parts, selector, context, accessTokenOf));
+  }
+
+  /**
+   * The organisation picker's answer: the offered connections not kept are disconnected one by one
+   * (as disconnect, scoped to `companyId`: another company's id is NOT_FOUND), stopping at the first
+   * failure; a kept id that was not offered is INVALID_INPUT and changes nothing.
+   */
+  async keepConnections(input: KeepConnectionsInput, context: RequestContext): Promise<KeptConnections> {
+    return keepConnections(input, (connectionId) => this.disconnect({ connectionId, companyId: input.companyId }, context));
   }
 
   /** An admin's name (null or "" clears it), tags and metadata of the connection; bad input is INVALID_INPUT and changes nothing. Audited (UPDATE). */

@@ -163,3 +163,16 @@ export interface ConnectionGroup {
   /** The page; with no connection of the provider at all, its one not-connected view. */
   connections: ConnectionView[];
 }
+
+/** The organisation picker's choice: of the connections one consent made, the ones to keep (the rest are disconnected). */
+export interface KeepConnectionsInput {
+  companyId: string;
+  offered: readonly string[];
+  keep: readonly string[];
+}
+
+/** What keepConnections left: the offered connections still there, and those it disconnected. */
+export interface KeptConnections {
+  kept: string[];
+  removed: string[];
+}

@@ -6,7 +6,7 @@ import type { ConnectionSelector } from "../connections/connection-store";
 import type { ProviderAdapter } from "../providers/types";
 import type { ServiceParts } from "../service-parts";
 import { TokenCache } from "../tokens/token-cache";
-import type { RequestContext } from "../types";
+import type { KeepConnectionsInput, KeptConnections, RequestContext } from "../types";
 import { connectionPayload } from "../webhooks/webhook-events";
 
 /** A valid access token of the connection's grant (refreshed under the lease when needed): Xero's DELETE /connections/{id} is called with it. */
@@ -67,6 +67,25 @@ export async function disconnect(deps: DisconnectDeps, selector: ConnectionSelec
     await deps.webhooks.record(companyId, event, tx);
   });
   deps.cache?.forget([connection.id, grant.id, TokenCache.scopeId(companyId, adapter.id)]);
+}
+
+/**
+ * The organisation picker's answer: of the connections one consent made (`offered`), those not
+ * kept are disconnected, each alone through `disconnectOne` (at Xero, DELETE /connections/{id}:
+ * the grant keeps serving the kept ones; keeping none removes them all, the last one revoking the
+ * grant). A kept id the consent did not offer is INVALID_INPUT before anything changes. Stops at
+ * the first refusal (another company's id is NOT_FOUND there): what was removed before it stays
+ * removed, and the picker shows what is left.
+ */
+export async function keepConnections(input: KeepConnectionsInput, disconnectOne: (connectionId: string) => Promise<void>): Promise<KeptConnections> {
+  const offered = [...new Set(input.offered)];
+  if (input.keep.some((id) => !offered.includes(id))) throw new TokenError("INVALID_INPUT", "Keep only organisations this consent connected.");
+  const removed: string[] = [];
+  for (const connectionId of offered.filter((id) => !input.keep.includes(id))) {
+    await disconnectOne(connectionId);
+    removed.push(connectionId);
+  }
+  return { kept: offered.filter((id) => !removed.includes(id)), removed };
 }
 
 /**

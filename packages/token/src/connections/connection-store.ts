@@ -99,7 +99,7 @@ export class ConnectionStore {
 
   /**
    * Every connection of a company with its grant, the grant's secrets and its health row, in one
-   * statement, ordered as listForCompany: what the connections page (connection.list) shows. Three
+   * statement, by provider then age: what the connections page (connection.list) shows. Three
    * Prisma reads (four round trips with the secrets' include) were most of a signed-in request's
    * cost beside an anonymous one (docs/performance.md).
    */
@@ -115,10 +115,6 @@ export class ConnectionStore {
       const { connection, health, ...grant } = toGrant(row);
       return { connection: toConnectionRow(connection), grant, health: health && { ...health, lastChecked: new Date(health.lastChecked) } };
     });
-  }
-
-  listForCompany(companyId: string): Promise<Connection[]> {
-    return this.prisma.connection.findMany({ where: { companyId }, orderBy: [{ provider: "asc" }, { createdAt: "asc" }, { id: "asc" }] });
   }
 
   listForGrant(grantId: string): Promise<Connection[]> {

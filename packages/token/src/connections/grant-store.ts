@@ -64,10 +64,6 @@ export class GrantStore {
     });
   }
 
-  listForCompany(companyId: string): Promise<GrantWithSecrets[]> {
-    return this.prisma.oAuthGrant.findMany({ where: { companyId }, include: { secrets: true } });
-  }
-
   /** Grant secrets still VALID whose expiry falls before `before`. Metadata only. */
   findExpiring(before: Date, provider?: string) {
     return this.prisma.tokenSecret.findMany({

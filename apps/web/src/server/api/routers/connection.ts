@@ -2,7 +2,6 @@ import type { TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
 import { connectionFilterSchema, connectionSettingsSchema } from "@tokenvault/token";
 import { adminProcedure, limitedTo, protectedProcedure } from "../trpc";
-import { TokenError } from "@tokenvault/token";
 import { authorizationRequest, callBudget, extraScopes, connectionGroup, connectionHistoryDay, connectionPageInput, connectionSettingsView, connectionView, healthView, historyRange, providerId, tokenStatus } from "./schemas";
 
 const byProvider = z.object({ provider: providerId });
@@ -28,26 +27,12 @@ export const connectionRouter = {
     .output(z.array(connectionGroup))
     .query(({ ctx, input }) => ctx.tokenService.listConnectionPage(ctx.caller.companyId, input)),
 
-  /**
-   * The organisation picker's answer: of the connections one consent made (`offered`), those not
-   * kept are disconnected, each alone (at Xero, DELETE /connections/{id}: the grant keeps serving
-   * the kept ones; keeping none removes them all, the last one revoking the grant). Stops at the
-   * first refusal; what was removed before it stays removed, and the picker shows what is left.
-   */
+  // The organisation picker's answer: the offered connections not kept are disconnected (the
+  // service's keepConnections: stops at the first refusal, refuses a kept id not offered).
   keep: adminProcedure
     .input(z.object({ offered: z.array(z.uuid()).min(1).max(100), keep: z.array(z.uuid()).max(100) }))
     .output(z.object({ kept: z.array(z.string()), removed: z.array(z.string()) }))
-    .mutation(async ({ ctx, input }) => {
-      const offered = [...new Set(input.offered)];
-      const foreign = input.keep.filter((id) => !offered.includes(id));
-      if (foreign.length > 0) throw new TokenError("INVALID_INPUT", "Keep only organisations this consent connected.");
-      const removed: string[] = [];
-      for (const connectionId of offered.filter((id) => !input.keep.includes(id))) {
-        await ctx.tokenService.disconnect({ connectionId, companyId: ctx.caller.companyId }, ctx.requestContext);
-        removed.push(connectionId);
-      }
-      return { kept: offered.filter((id) => !removed.includes(id)), removed };
-    }),
+    .mutation(({ ctx, input }) => ctx.tokenService.keepConnections({ companyId: ctx.caller.companyId, offered: input.offered, keep: input.keep }, ctx.requestContext)),
 
   // Members and administrators alike, of their own company only (the caller's, never an input):
   // one connection's (by id, what each dashboard card shows), or a provider's connections together.
