@@ -59,24 +59,24 @@ describe("the connection router: settings, filters and pause", () => {
 
   it("connects with extra scopes an admin chose: offered by provider.list, checked (BAD_REQUEST, no state), recorded on the connection", async () => {
     const erin: Caller = { userId: "erin", companyId: "umbrella", role: "admin", name: "Erin" };
-    const admin = await api(erin);
+    const admin = await h.api(erin);
     const xero = (await admin.provider.list()).find((p) => p.id === "xero")!;
     expect(xero.optionalScopes).toContain("accounting.contacts");
 
-    const states = () => db.prisma.oAuthState.count({ where: { companyId: "umbrella" } });
+    const states = () => h.db.prisma.oAuthState.count({ where: { companyId: "umbrella" } });
     expect(await codeOf(admin.connection.connect({ provider: "xero", scopes: ["accounting.everything"] }))).toBe("BAD_REQUEST");
     const named = await admin.connection.connect({ provider: "xero", scopes: ["accounting.everything"] }).then(() => null, (e: unknown) => e as Error);
     expect(named?.message).toContain('"accounting.everything"');
     expect(await codeOf(admin.connection.connect({ provider: "xero", scopes: ["two words"] }))).toBe("BAD_REQUEST");
     expect(await codeOf(admin.connection.connect({ provider: "xero", scopes: Array.from({ length: 21 }, () => "files") }))).toBe("BAD_REQUEST");
     expect(await codeOf(admin.connection.connect({ provider: "acme-idp", scopes: ["email"] }))).toBe("BAD_REQUEST");
-    expect(await codeOf((await api({ ...erin, userId: "frank", role: "member" })).connection.connect({ provider: "xero", scopes: ["files"] }))).toBe("FORBIDDEN");
+    expect(await codeOf((await h.api({ ...erin, userId: "frank", role: "member" })).connection.connect({ provider: "xero", scopes: ["files"] }))).toBe("FORBIDDEN");
     expect(await states()).toBe(0);
 
     const { url } = await admin.connection.connect({ provider: "xero", scopes: ["accounting.contacts"] });
     expect(new URL(url).searchParams.get("scope")).toBe([...xero.scopes, "accounting.contacts"].join(" "));
     const location = (await fetch(url, { redirect: "manual" })).headers.get("location")!;
-    await service.handleCallback({ provider: "xero", callbackUrl: location, companyId: "umbrella", context: { userId: "erin" } });
+    await h.service.handleCallback({ provider: "xero", callbackUrl: location, companyId: "umbrella", context: { userId: "erin" } });
     const view = (await admin.connection.list()).find((v) => v.provider === "xero" && v.connected)!;
     expect(view.requestedScopes).toEqual([...xero.scopes, "accounting.contacts"]);
     expect(view.grantedScopes).toEqual(view.requestedScopes);
