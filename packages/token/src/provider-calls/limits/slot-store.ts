@@ -32,6 +32,8 @@ export interface SlotAnswer {
   retryInMs: number;
 }
 
+export type ReleaseRequest = Omit<SlotRequest, "waiterTtlMs" | "count"> & { unused?: boolean };
+
 export interface SlotStore {
   tryTake(request: SlotRequest): Promise<SlotAnswer>;
   /**
@@ -39,9 +41,10 @@ export interface SlotStore {
    * provider counted the call when the request arrived, which was before its answer came back:
    * counted from now, our window always ends after the provider's, however late the request
    * left (a busy event loop, a slow network), so a call we admit never lands in the provider's
-   * window of the calls before it.
+   * window of the calls before it. `unused`: the call was never sent (its caller gave up, or
+   * reserved more than it spent): its entries leave the budgets instead.
    */
-  release(request: Omit<SlotRequest, "waiterTtlMs" | "count">): Promise<void>;
+  release(request: ReleaseRequest): Promise<void>;
   /**
    * Tells `listener` (tenant key `${provider}\u0000${tenant}`) when a slot of a tenant may have
    * come free in any process, so a waiter asks at once instead of at its next poll. Optional: a
