@@ -1,9 +1,12 @@
 // A JSON-lines file of records imported one by one (`pnpm token:import`): each line answered
-// by one report (imported, already present, refused with the reason), paced per provider, and
-// resumable: a progress file keeps the line through which every line is done, so a rerun after
+// by one report (imported, already present, refused with the reason), paced per provider (the
+// provider call limits' store: shared by every import process when it is), and resumable: a progress file keeps the line through which every line is done, so a rerun after
 // a crash starts after it, and what lies beyond is answered `already present` at no provider cost.
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import { TokenError, type TokenErrorCode } from "@tokenvault/vault";
+import type { CallLimiter } from "../provider-calls/limits/call-limiter";
+import { MemorySlotStore } from "../provider-calls/limits/memory-slots";
+import { QueuedLimiter } from "../provider-calls/limits/queued-limiter";
 import type { ImportResult } from "./import-connection";
 import { Pacer, type Pace } from "./pacer";
 
@@ -36,6 +39,11 @@ export interface BulkImportOptions {
   providerId(name: string): string | null;
   /** How to pace each provider id. */
   paceOf(providerId: string): Pace;
+  /**
+   * Where the pace is counted (under `import:<provider>`). A limiter over a shared store (Redis,
+   * the database) paces every import process together; default: this process's memory, alone.
+   */
+  limiter?: CallLimiter;
   report(report: LineReport): void;
   /** Where progress is kept; null: none (a rerun starts at line 1, safely). */
   progressPath: string | null;
@@ -64,6 +72,8 @@ export async function bulkImport(lines: AsyncIterable<string>, options: BulkImpo
   const tracker = new ProgressTracker(resumeAfter, options.progressPath, options.inputSize, options.signal);
   const pacers = new Map<string, Pacer>();
   const pending = new Set<Promise<void>>();
+  const ownLimiter = options.limiter ? null : new QueuedLimiter(new MemorySlotStore());
+  const limiter = options.limiter ?? ownLimiter!;
 
   const finish = (report: LineReport) => {
     options.report(report);
@@ -99,7 +109,7 @@ export async function bulkImport(lines: AsyncIterable<string>, options: BulkImpo
       continue;
     }
     let pacer = pacers.get(providerId);
-    if (!pacer) pacers.set(providerId, (pacer = new Pacer(options.paceOf(providerId))));
+    if (!pacer) pacers.set(providerId, (pacer = new Pacer(limiter, providerId, options.paceOf(providerId))));
     const task = pacer
       .run(async () => {
         try {
@@ -123,6 +133,7 @@ export async function bulkImport(lines: AsyncIterable<string>, options: BulkImpo
     if (pending.size >= MAX_PENDING) await Promise.race(pending);
   }
   await Promise.all(pending);
+  await ownLimiter?.close();
   await tracker.complete();
   summary.elapsedMs = Date.now() - started;
   return summary;
