@@ -64,6 +64,16 @@ describe("Pacer", () => {
     expect(Math.max(...run.starts.map((s) => s - t0))).toBeLessThan(200);
   });
 
+  it("keeps a record's slot past its lease while the record runs", async () => {
+    const pacer = pacerOf({ concurrency: 1, perMinute: 1_000 });
+    const t0 = Date.now();
+    const run = startRecords(pacer, 2, 1, 30_000);
+    await vi.advanceTimersByTimeAsync(70_000);
+    await run.all;
+    expect(run.most()).toBe(1);
+    expect(Math.max(...run.starts.map((s) => s - t0))).toBeGreaterThanOrEqual(30_000);
+  });
+
   it("charges a call beyond the reservation before the next record starts", async () => {
     const pacer = pacerOf({ concurrency: 10, perMinute: 3 });
     const t0 = Date.now();

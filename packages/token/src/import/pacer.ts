@@ -22,11 +22,12 @@ const UNBOUNDED = 1_000_000_000;
 /** The queue never refuses an import: a record waits for its turn however long (each line's report comes when it is done). */
 const QUEUE = { maxQueue: 1_000_000, maxWaitMs: 7 * 24 * 3_600_000 } as const;
 /**
- * How long a record's slot outlives a process that died holding it. A record takes at most two
- * refresh budgets (20 s each by default) and a transaction; a crashed importer's slots come
- * back after this, a budget's entries when they leave its window.
+ * How long a record's slot outlives a process that died holding it: a rerun after a crash waits
+ * at most this for the slots the dead run held (a budget's entries leave with its window). A
+ * record that runs longer (a slow provider, retried within the refresh budget) renews it.
  */
-const RECORD_LEASE_MS = 2 * MINUTE_MS;
+const RECORD_LEASE_MS = 10_000;
+const RENEW_EVERY_MS = 3_000;
 
 export class Pacer {
   private readonly records: CallLimitSettings;
@@ -48,6 +49,9 @@ export class Pacer {
   /** Runs `fn` in its turn; `fn` answers its result and how many provider calls it made. */
   async run<T>(fn: () => Promise<{ value: T; calls: number }>): Promise<T> {
     const slot = await this.take("records", this.records);
+    // Unreachable meanwhile: the lease runs out and the slot is shared again, at worst.
+    const renewing = setInterval(() => void slot.renew(RECORD_LEASE_MS).catch(() => undefined), RENEW_EVERY_MS);
+    renewing.unref();
     let reserved: CallPermit[] = [];
     let made = RESERVED;
     try {
@@ -65,6 +69,7 @@ export class Pacer {
       return value;
     } finally {
       // The first `made` reserved calls were spent (counted from now); the rest go back to the budget.
+      clearInterval(renewing);
       await Promise.all(reserved.map((permit, i) => permit.release({ unused: i >= made })));
       await slot.release();
     }

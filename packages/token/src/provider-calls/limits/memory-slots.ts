@@ -79,6 +79,12 @@ export class MemorySlotStore implements SlotStore {
     return Promise.resolve(used);
   }
 
+  renew({ scope, id, leaseMs }: { scope: CallScope; id: string; leaseMs: number }): Promise<void> {
+    const holders = this.state(scope).holders;
+    if (holders.has(id)) holders.set(id, this.now() + leaseMs);
+    return Promise.resolve();
+  }
+
   leave(scope: CallScope, id: string): Promise<void> {
     this.state(scope).waiters.delete(id);
     return Promise.resolve();

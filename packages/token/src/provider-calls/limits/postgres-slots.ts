@@ -56,6 +56,12 @@ export class PostgresSlotStore implements SlotStore {
     return Object.fromEntries(rates.map((r) => [r.name, rows.find((row) => row.bucket === r.key)?.used ?? 0]));
   }
 
+  async renew({ scope, id, leaseMs }: { scope: CallScope; id: string; leaseMs: number }): Promise<void> {
+    await this.prisma.$executeRaw`
+      UPDATE "ProviderCallLease" SET "expiresAt" = clock_timestamp() + make_interval(secs => ${leaseMs}::int / 1000.0)
+      WHERE "bucket" = ${slotKeys(scope, NO_RATES, this.prefix).holders} AND "member" = ${id} AND "expiresAt" > clock_timestamp()`;
+  }
+
   async leave(scope: CallScope, id: string): Promise<void> {
     await this.prisma.$executeRaw`DELETE FROM "ProviderCallLease" WHERE "bucket" = ${slotKeys(scope, NO_RATES, this.prefix).waiters} AND "member" = ${id}`;
   }

@@ -166,6 +166,9 @@ export class QueuedLimiter implements CallLimiter {
     return {
       waitedMs: Date.now() - enqueuedAt,
       remaining,
+      renew: async (leaseMs) => {
+        if (!released) await this.store.renew({ scope, id, leaseMs });
+      },
       release: async (options) => {
         if (released) return;
         released = true;

@@ -82,6 +82,19 @@ for i = 1, #KEYS do counts[i] = redis.call('ZCOUNT', KEYS[i], '(' .. (now - tonu
 return counts
 `;
 
+/** A holder's lease from now (by the server's clock), only while it holds (not yet expired). */
+const RENEW = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local expiry = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if expiry and tonumber(expiry) > now then
+  redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), ARGV[1])
+  -- The set itself outlives its longest lease (TAKE sets twice a lease; never shortened here).
+  if redis.call('PTTL', KEYS[1]) < 2 * tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[2])) end
+end
+return 1
+`;
+
 const SHAS = new Map<string, string>();
 
 export class RedisSlotStore implements SlotStore {
@@ -139,6 +152,11 @@ export class RedisSlotStore implements SlotStore {
       if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
       return this.redis.eval(script, options);
     }
+  }
+
+  async renew({ scope, id, leaseMs }: { scope: CallScope; id: string; leaseMs: number }): Promise<void> {
+    const keys = slotKeys(scope, NO_RATES, this.prefix);
+    await this.run(RENEW, { keys: [keys.holders], arguments: [id, String(leaseMs)] });
   }
 
   async leave(scope: CallScope, id: string): Promise<void> {

@@ -56,6 +56,11 @@ export interface SlotStore {
    * anything: what the dashboard shows as "calls used today".
    */
   usage(scope: CallScope, settings: CallLimitSettings): Promise<Record<string, number>>;
+  /**
+   * The holder `id` still runs: its lease ends `leaseMs` from now instead (a no-op once it has
+   * ended). Lets a long holder keep a short lease, so a crashed process's slots come back soon.
+   */
+  renew(request: { scope: CallScope; id: string; leaseMs: number }): Promise<void>;
   /** A waiter gave up: its place goes now rather than when it lapses. */
   leave(scope: CallScope, id: string): Promise<void>;
   close(): Promise<void>;
