@@ -2,6 +2,7 @@
 // real PostgreSQL and the simulator's faults over HTTP: a 503 or a 429 with Retry-After is
 // waited out and the record imported; a permanent refusal is tried once; and a record whose
 // refresh rotated its refresh token before the failure is never tried again with the spent one.
+import { Readable } from "node:stream";
 import type { MintedGrant } from "@tokenvault/simulator";
 import { afterEach, describe, expect, it } from "vitest";
 import { bulkImport, type LineReport } from "../src/import/bulk-import";
@@ -20,10 +21,7 @@ const FAST_RETRY = { attempts: 4, baseDelayMs: 20, maxDelayMs: 100 };
 
 async function importRecords(service: TokenService, records: object[]): Promise<LineReport[]> {
   const reports: LineReport[] = [];
-  async function* lines() {
-    for (const record of records) yield JSON.stringify(record);
-  }
-  await bulkImport(lines(), {
+  await bulkImport(Readable.from(records.map((record) => JSON.stringify(record))) as AsyncIterable<string>, {
     importOne: (record) => service.importConnection(record as never, { userId: "import" }),
     providerId: (name) => PROVIDER_ALIASES.get(name) ?? name,
     paceOf: () => ({ concurrency: 5, perMinute: 1_000 }),
