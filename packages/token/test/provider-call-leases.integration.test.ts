@@ -1,5 +1,6 @@
 // The limits' semaphore survives a crash: a process killed while it holds a call slot (no
-// release ever comes) blocks the tenant only until the slot's lease ends. Redis and PostgreSQL.
+// release ever comes) blocks the tenant only until the slot's lease ends; a live holder keeps
+// its slot past the lease by renewing it. Redis and PostgreSQL.
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { createClient } from "redis";
@@ -57,4 +58,22 @@ describe.each(["redis", "postgres"] as const)("a crashed holder's slot (%s)", (b
     expect(admittedAt - heldAt).toBeGreaterThanOrEqual(LEASE_MS - 500);
     await store.release({ scope, settings, id: "after-crash:1" });
   }, 90_000);
+
+  it("stays held past its first lease while its holder renews it, and can be taken again once it stops", async () => {
+    const tenantScope = { provider: "xero", tenant: `renew-${randomUUID().slice(0, 8)}` };
+    const take = (id: string) => store.tryTake({ scope: tenantScope, settings, id, count: 1, waiterTtlMs: 5_000 });
+    expect((await take("holder")).admitted).toBe(1);
+    for (let i = 0; i < 4; i++) {
+      await new Promise((r) => setTimeout(r, LEASE_MS / 2));
+      await store.renew({ scope: tenantScope, id: "holder:1", leaseMs: LEASE_MS });
+    }
+    // Twice its lease since the take: still held.
+    expect((await take("other")).admitted).toBe(0);
+    await store.leave(tenantScope, "other");
+    await new Promise((r) => setTimeout(r, LEASE_MS + 200));
+    // No renewal since: the lease ended, and a late renewal does not bring it back.
+    await store.renew({ scope: tenantScope, id: "holder:1", leaseMs: LEASE_MS });
+    expect((await take("other")).admitted).toBe(1);
+    await store.release({ scope: tenantScope, settings, id: "other:1" });
+  }, 30_000);
 });

@@ -8,15 +8,18 @@ import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { TokenError } from "@tokenvault/vault";
-import { closeDatabase } from "@tokenvault/db";
+import { closeDatabase, getDatabase } from "@tokenvault/db";
 import pino from "pino";
 import { buildFromEnvironment } from "../default-service";
-import { invocationDirectory } from "../env";
+import { invocationDirectory, providerCallLimitsFromEnv } from "../env";
 import { bulkImport } from "../import/bulk-import";
 import type { Pace } from "../import/pacer";
 import { BUILT_IN_PROVIDERS } from "../providers/definitions";
 import { PROVIDER_ALIASES } from "../providers/registry";
 import { pinoLogger } from "../pino-logger";
+import { slotStoreFor } from "../provider-calls";
+import { QueuedLimiter } from "../provider-calls/limits/queued-limiter";
+import { connectLimitsRedis } from "../provider-calls/limits/redis-connection";
 import { closeOnShutdown } from "../shutdown";
 
 /** Where a provider documents no app-wide budget: provider calls a minute the import allows itself. */
@@ -67,12 +70,18 @@ async function main(): Promise<number> {
   );
   // stdout carries the reports: the service logs to stderr.
   const service = await buildFromEnvironment({ logger: pinoLogger({ destination: pino.destination({ dest: 2, sync: true }), level: "warn" }) });
+  // The pace is kept where tokenService.fetch keeps its limits (Redis, else the database), so
+  // every import process of the deployment shares it (docs/importing.md).
+  const callLimits = providerCallLimitsFromEnv();
+  const backend = callLimits.backend.kind === "redis" ? { kind: "redis" as const, client: await connectLimitsRedis(callLimits.backend.url, (m) => console.error(`token:import: ${m}`)), owned: true, prefix: callLimits.backend.prefix } : { kind: "database" as const };
+  const limiter = new QueuedLimiter(slotStoreFor(backend, (await getDatabase()).prisma));
   // Interrupted: no new line starts and progress stops moving (a line cut short is not "done");
   // each record is its own transaction, so a rerun resumes safely.
   const stop = new AbortController();
   closeOnShutdown(async () => {
     stop.abort();
     await service.close();
+    await limiter.close().catch(() => undefined); // closed once already (shutdown, then the end of the run)
     await closeDatabase();
   });
   const known = new Set((await service.listProviders()).map((p) => p.id));
@@ -81,7 +90,7 @@ async function main(): Promise<number> {
     const appBudget = BUILT_IN_PROVIDERS.find((p) => p.id === id)?.limits.appRequestsPerMinute;
     // Half the app's budget: the running service calls the same provider meanwhile.
     const pace = { concurrency: args.concurrency[id] ?? facts.providerConcurrency[id] ?? 5, perMinute: args.perMinute[id] ?? (appBudget ? Math.floor(appBudget / 2) : DEFAULT_PER_MINUTE) };
-    console.error(`token:import: ${id}: ${pace.concurrency} at once, at most ${pace.perMinute} provider calls a minute`);
+    console.error(`token:import: ${id}: ${pace.concurrency} at once, at most ${pace.perMinute} provider calls a minute (shared by every import process: ${backend.kind === "redis" ? "Redis" : "the database"})`);
     return pace;
   };
   // Written synchronously: a report is out before its line counts as done in the progress file.
@@ -95,6 +104,7 @@ async function main(): Promise<number> {
         return known.has(id) ? id : null;
       },
       paceOf,
+      limiter,
       report: (report) => out.write(`${JSON.stringify(report)}\n`),
       progressPath: args.progress,
       inputSize: size,
@@ -109,6 +119,7 @@ async function main(): Promise<number> {
     return summary.refused > 0 ? 2 : 0;
   } finally {
     await service.close();
+    await limiter.close().catch(() => undefined);
     await closeDatabase();
   }
 }

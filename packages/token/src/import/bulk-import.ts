@@ -1,10 +1,17 @@
 // A JSON-lines file of records imported one by one (`pnpm token:import`): each line answered
-// by one report (imported, already present, refused with the reason), paced per provider, and
-// resumable: a progress file keeps the line through which every line is done, so a rerun after
-// a crash starts after it, and what lies beyond is answered `already present` at no provider cost.
+// by one report (imported, already present, refused with the reason), paced per provider (the
+// provider call limits' store: shared by every import process when it is), a record refused for
+// a transient reason imported again after a backoff (import-retry.ts), and resumable: a progress
+// file keeps the line through which every line is done, so a rerun after a crash starts after
+// it, and what lies beyond is answered `already present` at no provider cost.
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import { TokenError, type TokenErrorCode } from "@tokenvault/vault";
+import type { RetryPolicy } from "../options";
+import type { CallLimiter } from "../provider-calls/limits/call-limiter";
+import { MemorySlotStore } from "../provider-calls/limits/memory-slots";
+import { QueuedLimiter } from "../provider-calls/limits/queued-limiter";
 import type { ImportResult } from "./import-connection";
+import { IMPORT_RETRY, notRetriedWhy, pause, retryDelay, transientRefusal } from "./import-retry";
 import { Pacer, type Pace } from "./pacer";
 
 /** One line's answer. Names connections and reasons, never a token. */
@@ -15,6 +22,8 @@ export interface LineReport {
   provider?: string;
   connections?: { id: string; externalId: string | null }[];
   providerCalls?: number;
+  /** Times the record was tried (more than 1: it was refused for a transient reason before). */
+  attempts?: number;
   code?: TokenErrorCode;
   reason?: string;
 }
@@ -36,6 +45,13 @@ export interface BulkImportOptions {
   providerId(name: string): string | null;
   /** How to pace each provider id. */
   paceOf(providerId: string): Pace;
+  /**
+   * Where the pace is counted (under `import:<provider>`). A limiter over a shared store (Redis,
+   * the database) paces every import process together; default: this process's memory, alone.
+   */
+  limiter?: CallLimiter;
+  /** How a record refused for a transient reason is tried again (default IMPORT_RETRY: 5 attempts). */
+  retry?: RetryPolicy;
   report(report: LineReport): void;
   /** Where progress is kept; null: none (a rerun starts at line 1, safely). */
   progressPath: string | null;
@@ -64,6 +80,9 @@ export async function bulkImport(lines: AsyncIterable<string>, options: BulkImpo
   const tracker = new ProgressTracker(resumeAfter, options.progressPath, options.inputSize, options.signal);
   const pacers = new Map<string, Pacer>();
   const pending = new Set<Promise<void>>();
+  const ownLimiter = options.limiter ? null : new QueuedLimiter(new MemorySlotStore());
+  const limiter = options.limiter ?? ownLimiter!;
+  const policy = options.retry ?? IMPORT_RETRY;
 
   const finish = (report: LineReport) => {
     options.report(report);
@@ -99,33 +118,64 @@ export async function bulkImport(lines: AsyncIterable<string>, options: BulkImpo
       continue;
     }
     let pacer = pacers.get(providerId);
-    if (!pacer) pacers.set(providerId, (pacer = new Pacer(options.paceOf(providerId))));
-    const task = pacer
-      .run(async () => {
-        try {
-          const result = await options.importOne(parsed.record);
-          return { value: reportOf(line, result), calls: result.providerCalls };
-        } catch (error) {
-          // Every failure of one record is that record's: report it and go on (an untyped one by its kind only).
-          const refusal: LineReport =
-            error instanceof TokenError
-              ? { line, outcome: "refused", companyId: parsed.companyId, provider: providerId, code: error.code, reason: error.message }
-              : { line, outcome: "refused", companyId: parsed.companyId, provider: providerId, reason: `Import failed (${error instanceof Error ? error.name : "unknown error"}).` };
-          // A refusal after a refresh spent calls too (the import's error says how many).
-          const calls = error instanceof TokenError && typeof error.details?.providerCalls === "number" ? error.details.providerCalls : 0;
-          return { value: { ...refusal, providerCalls: calls }, calls };
-        }
-      })
-      .then(finish);
+    if (!pacer) pacers.set(providerId, (pacer = new Pacer(limiter, providerId, options.paceOf(providerId))));
+    const task = importLine(line, parsed, providerId, pacer, policy, options).then(finish);
     pending.add(task);
     // Its failure (a report that could not be written) surfaces through Promise.all below, once.
     void task.finally(() => pending.delete(task)).catch(() => undefined);
     if (pending.size >= MAX_PENDING) await Promise.race(pending);
   }
   await Promise.all(pending);
+  await ownLimiter?.close();
   await tracker.complete();
   summary.elapsedMs = Date.now() - started;
   return summary;
+}
+
+/** One attempt's report, and the error that refused it (when one did). */
+interface Attempt {
+  report: LineReport;
+  error?: unknown;
+}
+
+/**
+ * One record, tried until it is imported, found, or refused for good: a transient refusal
+ * (import-retry.ts) is tried again after a backoff, each attempt paced anew, up to the policy's
+ * attempts. Its report counts the provider calls of every attempt.
+ */
+async function importLine(line: number, parsed: ParsedLine, providerId: string, pacer: Pacer, policy: RetryPolicy, options: BulkImportOptions): Promise<LineReport> {
+  let calls = 0;
+  for (let attempt = 1; ; attempt++) {
+    let outcome: Attempt;
+    try {
+      outcome = await pacer.run(async (): Promise<{ value: Attempt; calls: number }> => {
+        try {
+          const result = await options.importOne(parsed.record);
+          return { value: { report: reportOf(line, result) }, calls: result.providerCalls };
+        } catch (error) {
+          // A refusal after a refresh spent calls too (the import's error says how many).
+          const spent = error instanceof TokenError && typeof error.details?.providerCalls === "number" ? error.details.providerCalls : 0;
+          return { value: { report: { ...refusalOf(line, parsed, providerId, error), providerCalls: spent }, error }, calls: spent };
+        }
+      });
+    } catch (error) {
+      // The pace could not be kept (its store did not answer): nothing was sent for this record.
+      outcome = { report: { ...refusalOf(line, parsed, providerId, error), providerCalls: 0 }, error };
+    }
+    calls += outcome.report.providerCalls ?? 0;
+    const transient = "error" in outcome ? transientRefusal(outcome.error) : null;
+    if (transient === null || attempt >= policy.attempts || options.signal?.aborted) return { ...outcome.report, providerCalls: calls, attempts: attempt };
+    await pause(retryDelay(policy, attempt, transient.retryAfterMs), options.signal);
+    if (options.signal?.aborted) return { ...outcome.report, providerCalls: calls, attempts: attempt };
+  }
+}
+
+/** Every failure of one record is that record's: reported (an untyped one by its kind only) and the import goes on. */
+function refusalOf(line: number, parsed: ParsedLine, providerId: string, error: unknown): LineReport {
+  const why = notRetriedWhy(error);
+  return error instanceof TokenError
+    ? { line, outcome: "refused", companyId: parsed.companyId, provider: providerId, code: error.code, reason: why ? `${error.message} ${why}` : error.message }
+    : { line, outcome: "refused", companyId: parsed.companyId, provider: providerId, reason: `Import failed (${error instanceof Error ? error.name : "unknown error"}).` };
 }
 
 function reportOf(line: number, result: ImportResult): LineReport {
@@ -139,8 +189,14 @@ function reportOf(line: number, result: ImportResult): LineReport {
   };
 }
 
+interface ParsedLine {
+  record: unknown;
+  provider: string;
+  companyId: string | undefined;
+}
+
 /** A line as a record (its company and provider read for pacing and reports), or why it is none. */
-function parseLine(text: string): { record: unknown; provider: string; companyId: string | undefined } | { refused: string } {
+function parseLine(text: string): ParsedLine | { refused: string } {
   let record: unknown;
   try {
     record = JSON.parse(text);

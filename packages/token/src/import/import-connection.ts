@@ -82,10 +82,25 @@ export class ConnectionImport {
     };
   }
 
+  /**
+   * Verifies and stores; a typed failure says how many provider calls it cost and whether a
+   * refresh may have rotated the record's refresh token (`refreshMayHaveRotated`): the bulk
+   * import retries a transient failure only when it did not (bulk-import.ts).
+   */
   private async verifyAndStore(adapter: ProviderAdapter, record: ImportRecord, externalId: string, fingerprints: string[], context: RequestContext): Promise<ImportResult> {
+    const calls = new CallCounter();
+    try {
+      return await this.verifyAndStoreCounted(adapter, record, externalId, fingerprints, context, calls);
+    } catch (error) {
+      if (!(error instanceof TokenError)) throw error;
+      const details = { ...error.details, providerCalls: calls.count, refreshMayHaveRotated: calls.mayHaveRotated };
+      throw new TokenError(error.code, error.message, { cause: error.cause, details });
+    }
+  }
+
+  private async verifyAndStoreCounted(adapter: ProviderAdapter, record: ImportRecord, externalId: string, fingerprints: string[], context: RequestContext, calls: CallCounter): Promise<ImportResult> {
     const { clock, options } = this.deps;
     const started = Date.now();
-    const calls = new CallCounter();
     const live = record.accessToken !== undefined && record.expiresAt !== undefined && record.expiresAt.getTime() > clock.now().getTime() + LIVE_MARGIN_MS;
     let verified: Verified;
     try {

@@ -5,7 +5,7 @@
 import { TokenError } from "@tokenvault/vault";
 import { withRetry } from "../oauth/retry";
 import { refreshGrant } from "../oauth/token-calls";
-import { ProviderCallError, providerFetch, toTokenError, type TokenResponse } from "../oauth/token-client";
+import { parseRetryAfter, ProviderCallError, providerFetch, toTokenError, type TokenResponse } from "../oauth/token-client";
 import type { TokenServiceOptions } from "../options";
 import type { ProviderAdapter } from "../providers/types";
 import type { ProviderTenant } from "../types";
@@ -35,6 +35,14 @@ export interface VerifyInput {
 /** Counts HTTP requests to the provider (retries included): the bench reports calls per record. */
 export class CallCounter {
   count = 0;
+  /**
+   * A refresh was sent whose answer may have rotated the record's refresh token: it answered a
+   * new one, or gave no definite answer (a timeout, a 5xx: the provider may have rotated it and
+   * the answer been lost). Such a record is never imported again with the same refresh token by
+   * a retry: where the provider refuses a spent one (or revokes the grant on its reuse), that
+   * would burn the grant. A 4xx answer (429, invalid_grant) rotated nothing.
+   */
+  mayHaveRotated = false;
 }
 
 type Options = Pick<TokenServiceOptions, "retry" | "providerTimeoutMs" | "refreshBudgetMs">;
@@ -60,10 +68,18 @@ export async function verifyAtProvider(adapter: ProviderAdapter, input: VerifyIn
     }
   }
   let sentAt = now();
-  const response = await withRetry(options.retry, Date.now() + options.refreshBudgetMs, options.providerTimeoutMs, () => {
+  const response = await withRetry(options.retry, Date.now() + options.refreshBudgetMs, options.providerTimeoutMs, async () => {
     calls.count++;
     sentAt = now();
-    return refreshGrant(adapter, input.refreshToken, options.providerTimeoutMs);
+    try {
+      const answer = await refreshGrant(adapter, input.refreshToken, options.providerTimeoutMs);
+      calls.mayHaveRotated ||= answer.refresh_token !== undefined && answer.refresh_token !== input.refreshToken;
+      return answer;
+    } catch (error) {
+      const definite = error instanceof ProviderCallError && error.status !== null && error.status >= 400 && error.status < 500;
+      calls.mayHaveRotated ||= !definite;
+      throw error;
+    }
   });
   // A provider that does not rotate may answer without one: the presented value stays the grant's.
   const refreshed: TokenResponse = { ...response, refresh_token: response.refresh_token ?? input.refreshToken, scope: response.scope ?? input.scope };
@@ -86,7 +102,7 @@ async function identityCall(adapter: ProviderAdapter, accessToken: string, exter
     if (!response.ok) {
       await response.body?.cancel();
       const kind = response.status === 429 ? "rate_limited" : response.status >= 500 ? "server_error" : "rejected";
-      throw new ProviderCallError(kind, response.status, null, null);
+      throw new ProviderCallError(kind, response.status, null, parseRetryAfter(response.headers.get("retry-after"), Date.now()));
     }
     const body = (await response.json().catch(() => null)) as { CompanyInfo?: { CompanyName?: unknown } } | null;
     const name = typeof body?.CompanyInfo?.CompanyName === "string" ? body.CompanyInfo.CompanyName.slice(0, 200) : null;
@@ -97,7 +113,8 @@ async function identityCall(adapter: ProviderAdapter, accessToken: string, exter
 /** The typed error a refusal is reported as, with the provider's reason (its OAuth error and description, or the HTTP status). */
 export function refusalOf(adapter: ProviderAdapter, error: ProviderCallError, externalId: string): TokenError {
   const reason = [error.oauthError, error.description ? `(${error.description})` : null].filter((part) => part !== null).join(" ") || (error.status ? `HTTP ${error.status}` : error.kind);
-  const details = { providerError: error.oauthError, providerReason: error.description, status: error.status };
+  // retryAfterMs: a rate limit's Retry-After, which `pnpm token:import` waits out before importing the record again.
+  const details = { providerError: error.oauthError, providerReason: error.description, status: error.status, retryAfterMs: error.retryAfterMs };
   if (error.kind === "invalid_grant") return new TokenError("REAUTH_REQUIRED", `${adapter.displayName} refused the refresh token: ${reason}.`, { details });
   if (error.kind === "rejected" && (error.status === 401 || error.status === 403)) {
     const what = externalId ? `${adapter.externalIdParam ?? "the tenant"} ${externalId}` : "its identity";

@@ -1,5 +1,5 @@
 import { XeroClient } from "xero-node";
-import { ProviderCallError, providerFetch } from "../oauth/token-client";
+import { parseRetryAfter, ProviderCallError, providerFetch } from "../oauth/token-client";
 import type { ProviderTenant } from "../types";
 import type { ProviderAdapter, ProviderEndpoints } from "./types";
 import { isName } from "../validation";
@@ -33,7 +33,9 @@ async function listConnections(api: string, accessToken: string, timeoutMs: numb
   const response = await providerFetch(`${api}/connections`, { headers: { authorization: `Bearer ${accessToken}`, accept: "application/json" } }, timeoutMs);
   if (!response.ok) {
     await response.body?.cancel();
-    throw new ProviderCallError(response.status >= 500 ? "server_error" : "rejected", response.status, null, null);
+    // A 429 is transient (retried, its Retry-After honoured), not a refusal of the tokens.
+    const kind = response.status === 429 ? "rate_limited" : response.status >= 500 ? "server_error" : "rejected";
+    throw new ProviderCallError(kind, response.status, null, parseRetryAfter(response.headers.get("retry-after"), Date.now()));
   }
   const connections = parseConnections(await response.json().catch(() => null));
   if (!connections) throw new ProviderCallError("server_error", response.status, null, null);

@@ -52,7 +52,10 @@ export interface CallPermit {
   waitedMs: number;
   /** What is left of each tenant budget after this call (budget name → fraction 0..1), for the metrics. */
   remaining: Record<string, number>;
-  release(): Promise<void>;
+  /** The call still runs: its slot's lease ends `leaseMs` from now (a crashed holder's slot comes back by its lease). */
+  renew(leaseMs: number): Promise<void>;
+  /** `unused`: the call was never sent, so it leaves the budgets (it counts otherwise, from now). */
+  release(options?: { unused?: boolean }): Promise<void>;
 }
 
 export interface CallLimiter {

@@ -1,6 +1,6 @@
 // The slot algorithm (slot-store.ts) in process memory: the limits of one process only. The
 // default when the service is given no shared store; tests of the queue use it too.
-import { paddedWindow, POLL_MS, type SlotAnswer, type SlotRequest, type SlotStore } from "./slot-store";
+import { paddedWindow, POLL_MS, type ReleaseRequest, type SlotAnswer, type SlotRequest, type SlotStore } from "./slot-store";
 import type { CallLimitSettings, CallScope } from "./call-limiter";
 
 interface TenantState {
@@ -54,7 +54,7 @@ export class MemorySlotStore implements SlotStore {
     return Promise.resolve({ admitted: k, remaining, retryInMs: 0 });
   }
 
-  release({ scope, settings, id }: Omit<SlotRequest, "waiterTtlMs" | "count">): Promise<void> {
+  release({ scope, settings, id, unused }: ReleaseRequest): Promise<void> {
     this.state(scope).holders.delete(id);
     // Moved to now (see SlotStore.release): the log stays in time order.
     const now = this.now();
@@ -63,7 +63,7 @@ export class MemorySlotStore implements SlotStore {
       const at = log?.indexOf(this.admitted.get(id) ?? -1) ?? -1;
       if (log && at >= 0) {
         log.splice(at, 1);
-        log.push(now);
+        if (!unused) log.push(now);
       }
     }
     this.admitted.delete(id);
@@ -77,6 +77,12 @@ export class MemorySlotStore implements SlotStore {
       used[rate.name] = (this.logs.get(`${scope.provider}:${scope.tenant}:${rate.name}`) ?? []).filter((at) => at > now - paddedWindow(rate.windowMs)).length;
     }
     return Promise.resolve(used);
+  }
+
+  renew({ scope, id, leaseMs }: { scope: CallScope; id: string; leaseMs: number }): Promise<void> {
+    const holders = this.state(scope).holders;
+    if (holders.has(id)) holders.set(id, this.now() + leaseMs);
+    return Promise.resolve();
   }
 
   leave(scope: CallScope, id: string): Promise<void> {

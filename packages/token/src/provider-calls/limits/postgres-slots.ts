@@ -6,7 +6,7 @@
 // come from the database's clock, one clock for every process. This module is the table's only writer.
 import type { PrismaClient } from "@tokenvault/db";
 import type { CallLimitSettings, CallScope } from "./call-limiter";
-import { slotKeys, type SlotAnswer, type SlotRequest, type SlotStore } from "./slot-store";
+import { slotKeys, type ReleaseRequest, type SlotAnswer, type SlotRequest, type SlotStore } from "./slot-store";
 
 const NO_RATES = { tenantRates: [], appRates: [] };
 /** A take here costs a transaction of several statements: waiters ask less often than on Redis. */
@@ -35,8 +35,12 @@ export class PostgresSlotStore implements SlotStore {
     return { admitted: reply[0]!, remaining, retryInMs: 0 };
   }
 
-  async release({ scope, settings, id }: Omit<SlotRequest, "waiterTtlMs" | "count">): Promise<void> {
+  async release({ scope, settings, id, unused }: ReleaseRequest): Promise<void> {
     const keys = slotKeys(scope, settings, this.prefix);
+    if (unused) {
+      await this.prisma.$executeRaw`DELETE FROM "ProviderCallLease" WHERE "bucket" = ANY(${[keys.holders, ...keys.rates.map((r) => r.key)]}::text[]) AND "member" = ${id}`;
+      return;
+    }
     await this.prisma.$executeRaw`
       WITH freed AS (DELETE FROM "ProviderCallLease" WHERE "bucket" = ${keys.holders} AND "member" = ${id})
       UPDATE "ProviderCallLease" l SET "at" = clock_timestamp(), "expiresAt" = clock_timestamp() + make_interval(secs => b.window_ms / 1000.0)
@@ -50,6 +54,12 @@ export class PostgresSlotStore implements SlotStore {
       SELECT "bucket", count(*)::int AS used FROM "ProviderCallLease"
       WHERE "bucket" = ANY(${rates.map((r) => r.key)}::text[]) AND "expiresAt" > clock_timestamp() GROUP BY "bucket"`;
     return Object.fromEntries(rates.map((r) => [r.name, rows.find((row) => row.bucket === r.key)?.used ?? 0]));
+  }
+
+  async renew({ scope, id, leaseMs }: { scope: CallScope; id: string; leaseMs: number }): Promise<void> {
+    await this.prisma.$executeRaw`
+      UPDATE "ProviderCallLease" SET "expiresAt" = clock_timestamp() + make_interval(secs => ${leaseMs}::int / 1000.0)
+      WHERE "bucket" = ${slotKeys(scope, NO_RATES, this.prefix).holders} AND "member" = ${id} AND "expiresAt" > clock_timestamp()`;
   }
 
   async leave(scope: CallScope, id: string): Promise<void> {

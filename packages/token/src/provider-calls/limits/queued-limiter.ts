@@ -134,7 +134,7 @@ export class QueuedLimiter implements CallLimiter {
               queue.waiters.shift();
               waiter.resolve(this.permit(queue, scope, settings, id, waiter.enqueuedAt, answer.remaining));
             } else {
-              await this.store.release({ scope, settings, id }).catch(() => undefined);
+              await this.store.release({ scope, settings, id, unused: true }).catch(() => undefined);
             }
           }
           continue;
@@ -166,10 +166,13 @@ export class QueuedLimiter implements CallLimiter {
     return {
       waitedMs: Date.now() - enqueuedAt,
       remaining,
-      release: async () => {
+      renew: async (leaseMs) => {
+        if (!released) await this.store.renew({ scope, id, leaseMs });
+      },
+      release: async (options) => {
         if (released) return;
         released = true;
-        await this.store.release({ scope, settings, id }).catch(() => undefined); // unreachable: the lease ends it
+        await this.store.release({ scope, settings, id, unused: options?.unused }).catch(() => undefined); // unreachable: the lease ends it
         queue.wake?.();
       },
     };

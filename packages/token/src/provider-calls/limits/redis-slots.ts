@@ -4,7 +4,7 @@
 // log (a sorted set of admissions scored by time).
 import { createHash } from "node:crypto";
 import type { createClient } from "redis";
-import { slotKeys, POLL_MS, type SlotAnswer, type SlotRequest, type SlotStore } from "./slot-store";
+import { slotKeys, POLL_MS, type ReleaseRequest, type SlotAnswer, type SlotRequest, type SlotStore } from "./slot-store";
 import type { CallLimitSettings, CallScope } from "./call-limiter";
 
 type RedisClient = Pick<ReturnType<typeof createClient>, "eval" | "evalSha" | "zRem" | "close" | "duplicate">;
@@ -58,12 +58,17 @@ return {0, wait}
 const NO_RATES = { tenantRates: [], appRates: [] };
 const tenantKey = (scope: CallScope) => `${scope.provider}\u0000${scope.tenant}`;
 
-/** Frees the slot; moves the call's budget entries (only where it still has one: XX) to now; tells the waiters of every process. */
+/**
+ * Frees the slot; moves the call's budget entries (only where it still has one: XX) to now, or
+ * removes them when the call was never sent (ARGV[4] "1"); tells the waiters of every process.
+ */
 const RELEASE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREM', KEYS[1], ARGV[1])
-for i = 2, #KEYS do redis.call('ZADD', KEYS[i], 'XX', now, ARGV[1]) end
+for i = 2, #KEYS do
+  if ARGV[4] == '1' then redis.call('ZREM', KEYS[i], ARGV[1]) else redis.call('ZADD', KEYS[i], 'XX', now, ARGV[1]) end
+end
 redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1
 `;
@@ -75,6 +80,19 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local counts = {}
 for i = 1, #KEYS do counts[i] = redis.call('ZCOUNT', KEYS[i], '(' .. (now - tonumber(ARGV[i])), '+inf') end
 return counts
+`;
+
+/** A holder's lease from now (by the server's clock), only while it holds (not yet expired). */
+const RENEW = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local expiry = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if expiry and tonumber(expiry) > now then
+  redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), ARGV[1])
+  -- The set itself outlives its longest lease (TAKE sets twice a lease; never shortened here).
+  if redis.call('PTTL', KEYS[1]) < 2 * tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[2])) end
+end
+return 1
 `;
 
 const SHAS = new Map<string, string>();
@@ -108,9 +126,9 @@ export class RedisSlotStore implements SlotStore {
     return { admitted: Number(reply[0]), remaining, retryInMs: 0 };
   }
 
-  async release({ scope, settings, id }: Omit<SlotRequest, "waiterTtlMs" | "count">): Promise<void> {
+  async release({ scope, settings, id, unused }: ReleaseRequest): Promise<void> {
     const keys = slotKeys(scope, settings, this.prefix);
-    await this.run(RELEASE, { keys: [keys.holders, ...keys.rates.map((r) => r.key)], arguments: [id, this.channel, tenantKey(scope)] });
+    await this.run(RELEASE, { keys: [keys.holders, ...keys.rates.map((r) => r.key)], arguments: [id, this.channel, tenantKey(scope), unused ? "1" : "0"] });
   }
 
   async usage(scope: CallScope, settings: CallLimitSettings): Promise<Record<string, number>> {
@@ -134,6 +152,11 @@ export class RedisSlotStore implements SlotStore {
       if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
       return this.redis.eval(script, options);
     }
+  }
+
+  async renew({ scope, id, leaseMs }: { scope: CallScope; id: string; leaseMs: number }): Promise<void> {
+    const keys = slotKeys(scope, NO_RATES, this.prefix);
+    await this.run(RENEW, { keys: [keys.holders], arguments: [id, String(leaseMs)] });
   }
 
   async leave(scope: CallScope, id: string): Promise<void> {

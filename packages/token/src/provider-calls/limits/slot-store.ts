@@ -32,6 +32,8 @@ export interface SlotAnswer {
   retryInMs: number;
 }
 
+export type ReleaseRequest = Omit<SlotRequest, "waiterTtlMs" | "count"> & { unused?: boolean };
+
 export interface SlotStore {
   tryTake(request: SlotRequest): Promise<SlotAnswer>;
   /**
@@ -39,9 +41,10 @@ export interface SlotStore {
    * provider counted the call when the request arrived, which was before its answer came back:
    * counted from now, our window always ends after the provider's, however late the request
    * left (a busy event loop, a slow network), so a call we admit never lands in the provider's
-   * window of the calls before it.
+   * window of the calls before it. `unused`: the call was never sent (its caller gave up, or
+   * reserved more than it spent): its entries leave the budgets instead.
    */
-  release(request: Omit<SlotRequest, "waiterTtlMs" | "count">): Promise<void>;
+  release(request: ReleaseRequest): Promise<void>;
   /**
    * Tells `listener` (tenant key `${provider}\u0000${tenant}`) when a slot of a tenant may have
    * come free in any process, so a waiter asks at once instead of at its next poll. Optional: a
@@ -53,6 +56,11 @@ export interface SlotStore {
    * anything: what the dashboard shows as "calls used today".
    */
   usage(scope: CallScope, settings: CallLimitSettings): Promise<Record<string, number>>;
+  /**
+   * The holder `id` still runs: its lease ends `leaseMs` from now instead (a no-op once it has
+   * ended). Lets a long holder keep a short lease, so a crashed process's slots come back soon.
+   */
+  renew(request: { scope: CallScope; id: string; leaseMs: number }): Promise<void>;
   /** A waiter gave up: its place goes now rather than when it lapses. */
   leave(scope: CallScope, id: string): Promise<void>;
   close(): Promise<void>;
