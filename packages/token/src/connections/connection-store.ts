@@ -88,13 +88,18 @@ export class ConnectionStore {
       where = Prisma.sql`k."companyId" = ${selector.companyId} AND k."provider" = ${selector.provider}`;
       if (externalId !== undefined) where = Prisma.sql`${where} AND k."externalId" = ${externalId}`;
     }
+    // Ordered here, not by the statement: an ORDER BY made every read (almost always one row) a
+    // sort node, +0.1 ms of a 0.9 ms cold read. Beyond 50 matches only the ambiguity error lists
+    // them, and any 50 serve it.
     const rows = await this.prisma.$queryRaw<(GrantRow & { connection: ConnectionJson })[]>`
       SELECT ${WITH_SECRETS}, ${CONNECTION_JSON} FROM "Connection" k JOIN "OAuthGrant" c ON c."id" = k."grantId"
-       WHERE ${where} ORDER BY k."createdAt", k."id" LIMIT 50`;
-    return rows.map((row) => {
+       WHERE ${where} LIMIT 50`;
+    const found = rows.map((row) => {
       const { connection, ...grant } = toGrant(row);
       return { connection: toConnectionRow(connection), grant };
     });
+    if (found.length > 1) found.sort((a, b) => a.connection.createdAt.getTime() - b.connection.createdAt.getTime() || (a.connection.id < b.connection.id ? -1 : 1));
+    return found;
   }
 
   /**
