@@ -1,3 +1,6 @@
+// The warm path's cache and the invariants that keep it exact (notification tickets, own writes,
+// listener loss, event-loop stalls) in one class of a little over 300 lines, on purpose: each
+// rule guards the same entries and sequence numbers, and split apart they would share that state.
 import { createHash } from "node:crypto";
 import { inspect } from "node:util";
 import type { CacheMissReason, TokenMetrics } from "../metrics/token-metrics";
