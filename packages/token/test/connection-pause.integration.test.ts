@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { TokenError } from "@tokenvault/vault";
 import type { TokenService } from "../src/token-service";
-import { useHarness, type Harness } from "./harness";
+import { refusal, useHarness, type Harness } from "./harness";
 
 // Pausing a connection without deleting it (issue 24 item 6): reads refused with
 // CONNECTION_DISABLED, the worker's refresh skipped unless another enabled connection shares the
@@ -11,15 +10,6 @@ let h: Harness;
 let service: TokenService;
 let company: string;
 useHarness((context) => ({ h, service, company } = context));
-
-async function refusal(promise: Promise<unknown>): Promise<TokenError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TokenError);
-  return error as TokenError;
-}
 
 const alice = { userId: "alice" };
 const viewsOf = async (provider: string) => (await service.listConnections(company)).filter((v) => v.provider === provider && v.connected);

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { TokenError } from "@tokenvault/vault";
 import type { TokenService } from "../src/token-service";
-import { useHarness, type Harness } from "./harness";
+import { refusal, useHarness, type Harness } from "./harness";
 
 // An admin's name, tags and metadata per connection (issue 24 item 5): validated (INVALID_INPUT,
 // nothing changed), normalised, audited, kept across a reconnect, and listConnections' filters.
@@ -13,15 +12,6 @@ useHarness((context) => ({ h, service, company } = context));
 
 const alice = { userId: "alice" };
 const connected = async (filter?: Parameters<TokenService["listConnections"]>[1]) => (await service.listConnections(company, filter)).filter((v) => v.connected);
-
-async function refusal(promise: Promise<unknown>): Promise<TokenError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TokenError);
-  return error as TokenError;
-}
 
 describe("connection settings", () => {
   it("renames, tags and describes a connection (normalised, audited), and a reconnect keeps them while renewing the scopes", async () => {

@@ -10,7 +10,8 @@ import { simulatedAdapters } from "../src/providers/simulated";
 import type { TokenServiceOptions } from "../src/options";
 import { TokenService } from "../src/token-service";
 import { createKeyRing, Vault } from "@tokenvault/vault";
-import { afterAll, beforeAll, beforeEach, inject } from "vitest";
+import { afterAll, beforeAll, beforeEach, expect, inject } from "vitest";
+import { TokenError } from "@tokenvault/vault";
 import { randomUUID } from "node:crypto";
 
 export const REDIRECT = (provider: string) => `http://127.0.0.1:3999/api/oauth/${provider}/callback`;
@@ -155,4 +156,14 @@ export function useHarness(ready: (context: HarnessContext) => void): void {
     await h.sim.updateSettings({ intuitRealmIds: null, xeroTenants: null });
     ready({ h, service, company: `co-${randomUUID().slice(0, 8)}` });
   });
+}
+
+/** The typed error a call is refused with (the test fails if it resolves or throws anything else). */
+export async function refusal(promise: Promise<unknown>): Promise<TokenError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(TokenError);
+  return error as TokenError;
 }

@@ -1,37 +1,23 @@
 // `pnpm token:import FILE.jsonl` end to end: the CLI in its own process, wired from the
 // environment to real PostgreSQL and the simulator over HTTP, reading records the simulator minted.
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { LineReport } from "../src/import/bulk-import";
-import { createHarness, type Harness } from "./harness";
+import { useImportCli } from "./import-cli-process";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await createHarness(inject("databaseUrl"));
-});
-afterAll(() => h.close());
-const started: ChildProcess[] = [];
-afterEach(async () => {
-  for (const child of started.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  await h.sim.clearFaults();
-});
+const cli = useImportCli();
 
-/** Runs the CLI as `pnpm token:import` would (in packages/token, the user's directory in INIT_CWD); its reports arrive as they are printed. */
+/** One CLI run; its reports arrive as they are printed. */
 function runCli(dir: string, args: string[]) {
-  const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "../src/cli/import-tokens.ts"), ...args], {
-    cwd: join(import.meta.dirname, ".."),
-    env: { ...process.env, NODE_ENV: "test", DATABASE_URL: inject("databaseUrl"), PROVIDER_SIMULATOR_URL: h.sim.url, TOKEN_ENCRYPTION_KEY: h.keyHex, INIT_CWD: dir },
-  });
-  started.push(child);
+  const child = cli.spawn(dir, args);
   const reports: LineReport[] = [];
   let stdout = "";
   let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  createInterface({ input: child.stdout }).on("line", (line) => {
+  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  createInterface({ input: child.stdout! }).on("line", (line) => {
     stdout += `${line}\n`;
     reports.push(JSON.parse(line) as LineReport);
   });
@@ -46,10 +32,10 @@ describe("pnpm token:import", () => {
   it("imports a mixed file, reporting each line by number, and never prints a token", async () => {
     const dir = mkdtempSync(join(tmpdir(), "token-import-"));
     const company = `cli-${Date.now().toString(36)}`;
-    const [xero] = await h.sim.mintGrants({ provider: "xero", count: 1 });
-    const [qbo, revoked] = await h.sim.mintGrants({ provider: "intuit", count: 2, accessToken: false });
-    const [orgs] = await h.sim.mintGrants({ provider: "xero", count: 1, tenantsPerGrant: 2 });
-    await h.sim.revokeGrant(revoked!.grantId);
+    const [xero] = await cli.h.sim.mintGrants({ provider: "xero", count: 1 });
+    const [qbo, revoked] = await cli.h.sim.mintGrants({ provider: "intuit", count: 2, accessToken: false });
+    const [orgs] = await cli.h.sim.mintGrants({ provider: "xero", count: 1, tenantsPerGrant: 2 });
+    await cli.h.sim.revokeGrant(revoked!.grantId);
     const xeroLine = JSON.stringify({ companyId: company, provider: "xero", accessToken: xero!.accessToken, refreshToken: xero!.refreshToken, expiresAt: xero!.accessTokenExpiresAt });
     const lines = [
       xeroLine,
@@ -82,30 +68,30 @@ describe("pnpm token:import", () => {
     expect(reports[9]).toMatchObject({ outcome: "refused", code: "UNKNOWN_PROVIDER" });
     expect(run.output()).toContain("9 lines: 3 imported, 1 already present, 4 refused");
     for (const token of tokens) expect(run.output()).not.toContain(token);
-    const audit = JSON.stringify(await h.db.prisma.auditLog.findMany({ where: { companyId: company } }));
+    const audit = JSON.stringify(await cli.h.db.prisma.auditLog.findMany({ where: { companyId: company } }));
     for (const token of tokens) expect(audit).not.toContain(token);
-    expect(await h.db.prisma.connection.count({ where: { companyId: company } })).toBe(4);
+    expect(await cli.h.db.prisma.connection.count({ where: { companyId: company } })).toBe(4);
     expect(existsSync(join(dir, "mixed.jsonl.progress"))).toBe(false); // done: a rerun reads the whole file
 
     // Again: the imported lines are already present, at no provider cost; the refused one is tried again.
-    const calls = (await h.sim.stats()).totals.tokenEndpointCalls;
+    const calls = (await cli.h.sim.stats()).totals.tokenEndpointCalls;
     const again = runCli(dir, ["mixed.jsonl"]);
     expect(await again.exited).toBe(2);
     const second = byLine(again.reports);
     for (const line of [1, 2, 6, 8]) expect(second[line]).toMatchObject({ outcome: "already present", providerCalls: 0 });
     expect(second[3]).toMatchObject({ outcome: "refused", code: "REAUTH_REQUIRED" });
-    expect((await h.sim.stats()).totals.tokenEndpointCalls).toBe(calls + 1);
-    expect((await h.sim.getGrant(qbo!.grantId))!.counters.refreshSuccess).toBe(1);
-    expect(await h.db.prisma.connection.count({ where: { companyId: company } })).toBe(4);
+    expect((await cli.h.sim.stats()).totals.tokenEndpointCalls).toBe(calls + 1);
+    expect((await cli.h.sim.getGrant(qbo!.grantId))!.counters.refreshSuccess).toBe(1);
+    expect(await cli.h.db.prisma.connection.count({ where: { companyId: company } })).toBe(4);
   }, 180_000);
 
   it("resumes after being killed midway: every record ends imported once", async () => {
     const dir = mkdtempSync(join(tmpdir(), "token-import-"));
     const company = `resume-${Date.now().toString(36)}`;
-    const grants = await h.sim.mintGrants({ provider: "intuit", count: 40, accessToken: false });
+    const grants = await cli.h.sim.mintGrants({ provider: "intuit", count: 40, accessToken: false });
     writeFileSync(join(dir, "many.jsonl"), grants.map((g) => JSON.stringify({ companyId: company, provider: "quickbooks", refreshToken: g.refreshToken, realmId: g.realmId })).join("\n") + "\n");
     // Slow refreshes, few at once: the kill lands mid-file.
-    await h.sim.addFault({ kind: "latency", provider: "intuit", endpoint: "token", latencyMs: 150 });
+    await cli.h.sim.addFault({ kind: "latency", provider: "intuit", endpoint: "token", latencyMs: 150 });
 
     const first = runCli(dir, ["many.jsonl", "--concurrency", "quickbooks=3"]);
     await waitFor(() => first.reports.length >= 12, first.exited);
@@ -118,7 +104,7 @@ describe("pnpm token:import", () => {
     // Everything the progress file counts as done was reported done.
     for (let line = 1; line <= progress.through; line++) expect(importedFirst.has(line)).toBe(true);
 
-    await h.sim.clearFaults();
+    await cli.h.sim.clearFaults();
     const second = runCli(dir, ["many.jsonl", "--concurrency", "quickbooks=3"]);
     expect(await second.exited).toBe(0);
     // The rerun starts after the progress file's line; what the first run did beyond it is already present, for free.
@@ -130,10 +116,10 @@ describe("pnpm token:import", () => {
     }
     const covered = new Set([...importedFirst, ...second.reports.map((r) => r.line)]);
     expect(covered.size).toBe(40);
-    expect(await h.db.prisma.connection.count({ where: { companyId: company } })).toBe(40);
-    expect(await h.db.prisma.oAuthGrant.count({ where: { companyId: company } })).toBe(40);
+    expect(await cli.h.db.prisma.connection.count({ where: { companyId: company } })).toBe(40);
+    expect(await cli.h.db.prisma.oAuthGrant.count({ where: { companyId: company } })).toBe(40);
     // A record imported before the kill was not refreshed again.
-    for (const line of importedFirst) expect((await h.sim.getGrant(grants[line - 1]!.grantId))!.counters.refreshSuccess).toBe(1);
+    for (const line of importedFirst) expect((await cli.h.sim.getGrant(grants[line - 1]!.grantId))!.counters.refreshSuccess).toBe(1);
     expect(existsSync(join(dir, "many.jsonl.progress"))).toBe(false);
   }, 180_000);
 });

@@ -2,54 +2,29 @@
 // together they stay within one per-minute budget (5) and one concurrency (1), as the simulator
 // counts the calls; each alone would have spent its own 5. Each record is a QuickBooks one with a live access token: one CompanyInfo call,
 // slowed by a latency fault so that records in flight at once would overlap.
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
-import { createHarness, type Harness } from "./harness";
+import { describe, expect, it } from "vitest";
+import { useImportCli } from "./import-cli-process";
 
-let h: Harness;
-beforeAll(async () => {
-  h = await createHarness(inject("databaseUrl"));
-});
-afterAll(() => h.close());
-const started: ChildProcess[] = [];
-afterEach(async () => {
-  for (const child of started.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  await h.sim.clearFaults();
-});
-
+const cli = useImportCli();
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const LATENCY_MS = 300;
 
 /** One CLI process; `arrivals` holds when (test clock) each of its reports was read. */
 function runCli(dir: string, file: string, prefix: string) {
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", join(import.meta.dirname, "../src/cli/import-tokens.ts"), file, "--no-progress", "--concurrency", "quickbooks=1", "--per-minute", "quickbooks=5"],
-    {
-      cwd: join(import.meta.dirname, ".."),
-      env: {
-        ...process.env,
-        NODE_ENV: "test",
-        DATABASE_URL: inject("databaseUrl"),
-        PROVIDER_SIMULATOR_URL: h.sim.url,
-        TOKEN_ENCRYPTION_KEY: h.keyHex,
-        INIT_CWD: dir,
-        REDIS_URL,
-        PROVIDER_CALL_LIMITS: "redis",
-        PROVIDER_CALL_LIMITS_PREFIX: prefix,
-      },
-    },
-  );
-  started.push(child);
+  const child = cli.spawn(dir, [file, "--no-progress", "--concurrency", "quickbooks=1", "--per-minute", "quickbooks=5"], {
+    REDIS_URL,
+    PROVIDER_CALL_LIMITS: "redis",
+    PROVIDER_CALL_LIMITS_PREFIX: prefix,
+  });
   const arrivals: number[] = [];
-  createInterface({ input: child.stdout }).on("line", () => arrivals.push(Date.now()));
+  createInterface({ input: child.stdout! }).on("line", () => arrivals.push(Date.now()));
   let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   return Object.assign(arrivals, { stderr: () => stderr });
 }
 
@@ -57,11 +32,11 @@ describe("pnpm token:import in two processes", () => {
   it("shares one per-minute budget and one concurrency through the Redis limits", async () => {
     const dir = mkdtempSync(join(tmpdir(), "token-import-pace-"));
     const company = `pace-${randomUUID().slice(0, 8)}`;
-    const grants = await h.sim.mintGrants({ provider: "intuit", count: 8 });
+    const grants = await cli.h.sim.mintGrants({ provider: "intuit", count: 8 });
     const line = (g: (typeof grants)[number]) => JSON.stringify({ companyId: company, provider: "qbo", accessToken: g.accessToken, refreshToken: g.refreshToken, expiresAt: g.accessTokenExpiresAt, realmId: g.realmId });
     writeFileSync(join(dir, "a.jsonl"), grants.slice(0, 4).map(line).join("\n") + "\n");
     writeFileSync(join(dir, "b.jsonl"), grants.slice(4).map(line).join("\n") + "\n");
-    await h.sim.addFault({ kind: "latency", latencyMs: LATENCY_MS, provider: "intuit", endpoint: "api" });
+    await cli.h.sim.addFault({ kind: "latency", latencyMs: LATENCY_MS, provider: "intuit", endpoint: "api" });
 
     const prefix = `test-${randomUUID().slice(0, 8)}`;
     const runs = [runCli(dir, "a.jsonl", prefix), runCli(dir, "b.jsonl", prefix)];
@@ -73,7 +48,7 @@ describe("pnpm token:import in two processes", () => {
     await new Promise((resolve) => setTimeout(resolve, 2_000));
 
     const realms = new Set(grants.map((g) => g.realmId));
-    const usage = await h.sim.apiUsage({ provider: "intuit" });
+    const usage = await cli.h.sim.apiUsage({ provider: "intuit" });
     const served = usage.tenants.filter((t) => realms.has(t.tenantId)).reduce((sum, t) => sum + t.served, 0);
     expect(total(), runs.map((r) => r.stderr()).join("\n")).toBeGreaterThanOrEqual(4);
     expect(served).toBe(4);

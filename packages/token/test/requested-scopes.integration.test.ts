@@ -1,11 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { TokenError } from "@tokenvault/vault";
 import { providersFromSettings } from "../src/providers/from-settings";
 import { ProviderRegistry } from "../src/providers/registry";
 import { silentLogger } from "../src/logger";
 import { TokenService } from "../src/token-service";
 import type { ProviderSettings } from "../src/env";
-import { REDIRECT, TEST_OPTIONS, useHarness, type Harness } from "./harness";
+import { REDIRECT, refusal, TEST_OPTIONS, useHarness, type Harness } from "./harness";
 
 // Per-connection requested scopes (issue 24 item 5): extras an admin chooses at connect, checked
 // against the provider's optional scopes, kept with the one-time state, recorded per connection
@@ -28,15 +27,6 @@ async function connectWith(on: TokenService, provider: string, scopes?: string[]
   if (consent.status !== 302 || !location) throw new Error(`consent did not redirect: ${consent.status}`);
   await on.handleCallback({ provider, callbackUrl: location, companyId: company, context: { userId: "alice" }, ...(tenantIds ? { tenantIds } : {}) });
   return asked;
-}
-
-async function refusal(promise: Promise<unknown>): Promise<TokenError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(TokenError);
-  return error as TokenError;
 }
 
 const states = () => h.db.prisma.oAuthState.count({ where: { companyId: company } });
