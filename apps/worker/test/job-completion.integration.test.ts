@@ -62,7 +62,7 @@ describe("a job whose end cannot be written", () => {
         const access = await h.db.prisma.tokenSecret.findFirstOrThrow({ where: { grantId, kind: "ACCESS_TOKEN" } });
         return access.expiresAt!.getTime() > Date.now() + 20 * 60_000 ? true : undefined;
       }, 10_000, "the renewed token");
-      await eventually(async () => (logger.lines.some((l) => l.startsWith("error database unreachable")) ? true : undefined), 10_000, "the lost database logged");
+      await eventually(() => Promise.resolve(logger.lines.some((l) => l.startsWith("error database unreachable")) ? true : undefined), 10_000, "the lost database logged");
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(unhandled).toEqual([]);
       expect((await refreshJobsOf(h, connectionId)).map((j) => j.state)).toEqual(["active"]);
