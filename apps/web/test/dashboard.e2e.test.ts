@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { simulatorOidcProvider } from "@tokenvault/token";
 import { keyRingFromSettings, Vault } from "@tokenvault/vault";
 import { screenshot, signInAs, startBrowserApp, type BrowserApp } from "./browser";
 import type { HttpApp } from "./http-app";
@@ -36,9 +37,7 @@ describe("dashboard in a real browser", () => {
       env: (_databaseUrl, simulatorUrl) => ({
         TOKEN_ENCRYPTION_KEY: KEY,
         // A generic OpenID Connect provider besides QuickBooks and Xero: the simulator's issuer.
-        OIDC_PROVIDERS: JSON.stringify([
-          { id: "acme-idp", displayName: "Acme Identity", issuer: `${simulatorUrl}/oidc`, clientId: "sim-oidc-client", clientSecret: "sim-oidc-secret", scopes: ["openid", "offline_access"] },
-        ]),
+        OIDC_PROVIDERS: JSON.stringify([simulatorOidcProvider(simulatorUrl)]),
       }),
       // Alice's company has one QuickBooks company and one Xero organisation: a reconsent reaches
       // the same realm (its connection keeps its id), a Xero consent grants one organisation.

@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { openDatabase, type Database } from "@tokenvault/db";
 import { createTestDatabase } from "@tokenvault/db/testing";
 import { startSimulator, type SettingsPatch, type Simulator } from "@tokenvault/simulator";
-import { genericOidcAdapter, ProviderRegistry, silentLogger, simulatedAdapters, TokenService, type ProviderAdapter } from "@tokenvault/token";
+import { genericOidcAdapter, ProviderRegistry, silentLogger, simulatedAdapters, simulatorOidcProvider, TokenService, type ProviderAdapter } from "@tokenvault/token";
 import { AuditLogQuery } from "@tokenvault/token/audit";
 import { createKeyRing, Vault } from "@tokenvault/vault";
 import { createCaller } from "~/server/api/root";
@@ -83,13 +83,6 @@ export async function startRouterHarness(options: RouterHarnessOptions): Promise
 /** QuickBooks and Xero at the simulator, and with `oidc` its OpenID Connect issuer as a generic provider. */
 async function simulatorProviders(simulatorUrl: string, oidc: boolean): Promise<ProviderAdapter[]> {
   if (!oidc) return simulatedAdapters(simulatorUrl);
-  const idp = await genericOidcAdapter({
-    id: "acme-idp",
-    displayName: "Acme Identity",
-    issuer: `${simulatorUrl}/oidc`,
-    clientId: "sim-oidc-client",
-    clientSecret: "sim-oidc-secret",
-    scopes: ["openid", "offline_access"],
-  });
+  const idp = await genericOidcAdapter(simulatorOidcProvider(simulatorUrl));
   return [...simulatedAdapters(simulatorUrl), idp];
 }

@@ -54,7 +54,7 @@ export {
 } from "./providers/definitions";
 export { quickbooksAdapter } from "./providers/quickbooks";
 export { xeroAdapter } from "./providers/xero";
-export { SIMULATOR_CLIENTS, simulatedAdapters, simulatorQuickbooksEndpoints, simulatorXeroEndpoints } from "./providers/simulated";
+export { SIMULATOR_CLIENTS, simulatedAdapters, simulatorOidcProvider, simulatorQuickbooksEndpoints, simulatorXeroEndpoints } from "./providers/simulated";
 export { genericOidcAdapter, type GenericProviderConfig } from "./providers/generic-oidc";
 export type { GenericOAuthClient, ProviderAdapter, SdkClient } from "./providers/types";
 export type * from "./types";

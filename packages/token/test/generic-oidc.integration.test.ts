@@ -3,12 +3,11 @@ import { openDatabase, type Database } from "@tokenvault/db";
 import { startSimulator, type Simulator } from "@tokenvault/simulator";
 import { randomBytes } from "node:crypto";
 import { silentLogger } from "../src/logger";
-import { genericOidcAdapter } from "../src/providers/generic-oidc";
 import { providersFromSettings } from "../src/providers/from-settings";
 import { ProviderRegistry } from "../src/providers/registry";
 import { TokenService } from "../src/token-service";
 import { createKeyRing, Vault } from "@tokenvault/vault";
-import { REDIRECT, TEST_OPTIONS } from "./harness";
+import { REDIRECT, simulatorOidcAdapter, TEST_OPTIONS } from "./harness";
 
 describe("generic OAuth 2.0 / OpenID Connect provider (issuer discovery)", () => {
   let db: Database;
@@ -18,14 +17,7 @@ describe("generic OAuth 2.0 / OpenID Connect provider (issuer discovery)", () =>
     db = await openDatabase({ databaseUrl: inject("databaseUrl") });
     sim = await startSimulator({ strict: true });
     await sim.updateSettings({ autoApprove: true });
-    const adapter = await genericOidcAdapter({
-      id: "acme-idp",
-      displayName: "Acme Identity",
-      issuer: `${sim.url}/oidc`,
-      clientId: "sim-oidc-client",
-      clientSecret: "sim-oidc-secret",
-      scopes: ["openid", "offline_access"],
-    });
+    const adapter = await simulatorOidcAdapter(sim.url);
     const vault = new Vault(createKeyRing(randomBytes(32)));
     service = new TokenService({
       prisma: db.prisma,

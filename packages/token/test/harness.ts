@@ -6,7 +6,7 @@ import { silentLogger, type Logger } from "../src/logger";
 import { genericOidcAdapter } from "../src/providers/generic-oidc";
 import { ProviderRegistry } from "../src/providers/registry";
 import type { ProviderAdapter } from "../src/providers/types";
-import { simulatedAdapters } from "../src/providers/simulated";
+import { simulatedAdapters, simulatorOidcProvider } from "../src/providers/simulated";
 import type { TokenServiceOptions } from "../src/options";
 import { TokenService } from "../src/token-service";
 import { createKeyRing, Vault } from "@tokenvault/vault";
@@ -22,14 +22,7 @@ export function registryFor(simulatorUrl: string): ProviderRegistry {
 
 /** The simulator's OpenID Connect provider (strict refresh-token rotation, no grace), found by discovery. */
 export function simulatorOidcAdapter(simulatorUrl: string): Promise<ProviderAdapter> {
-  return genericOidcAdapter({
-    id: "acme-idp",
-    displayName: "Acme Identity",
-    issuer: `${simulatorUrl}/oidc`,
-    clientId: "sim-oidc-client",
-    clientSecret: "sim-oidc-secret",
-    scopes: ["openid", "offline_access"],
-  });
+  return genericOidcAdapter(simulatorOidcProvider(simulatorUrl));
 }
 
 /**

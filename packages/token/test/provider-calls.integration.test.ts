@@ -4,46 +4,28 @@
 import { randomUUID } from "node:crypto";
 import { trace } from "@opentelemetry/api";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
-import { Registry } from "prom-client";
 import { createClient } from "redis";
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
-import { silentLogger } from "../src/logger";
-import { TokenMetrics } from "../src/metrics/token-metrics";
+import { describe, expect, it } from "vitest";
+import { type TokenMetrics } from "../src/metrics/token-metrics";
 import { type ProviderCallError, type ProviderCallsConfig } from "../src/provider-calls";
 import { ProviderRegistry } from "../src/providers/registry";
-import { TokenService } from "../src/token-service";
-import { createHarness, registryFor, simulatorOidcAdapter, TEST_OPTIONS, type Harness } from "./harness";
+import { type TokenService } from "../src/token-service";
+import { simulatorOidcAdapter, type Harness } from "./harness";
+import { useProviderCallServices } from "./provider-call-services";
 
 let h: Harness;
 let metrics: TokenMetrics;
 let company: string;
 const FAST: ProviderCallsConfig = { limits: { kind: "database" }, options: { backoffBaseMs: 200, backoffMaxMs: 1_000, maxAttempts: 10, totalTimeoutMs: 15_000 } };
 
-function serviceWith(config: ProviderCallsConfig, providers?: ProviderRegistry): TokenService {
-  return new TokenService({ prisma: h.db.prisma, vault: h.vault, providers: providers ?? registryFor(h.sim.url), logger: silentLogger, metrics, options: TEST_OPTIONS, listenDatabaseUrl: inject("databaseUrl"), providerCalls: config });
-}
-const services: TokenService[] = [];
-const track = (s: TokenService) => (services.push(s), s);
-
-beforeAll(async () => {
-  h = await createHarness(inject("databaseUrl"));
-  metrics = new TokenMetrics(new Registry());
-});
-afterAll(async () => {
-  for (const s of services) await s.close();
-  await h.close();
-});
-beforeEach(async () => {
-  await h.sim.clearFaults();
-  company = `co-${randomUUID().slice(0, 8)}`;
-});
+const serviceWith = useProviderCallServices((context) => ({ h, metrics, company } = context));
 
 const caught = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e as ProviderCallError);
 const grantOf = async (service: TokenService, provider: string) => (await h.sim.listGrants({ token: (await service.getValidToken(company, provider, "alice")).accessToken }))[0]!;
 
 describe("tokenService.fetch", () => {
   it("calls the Xero organisation (xero-tenant-id) and the QuickBooks realm with the current token, by connection id too", async () => {
-    const service = track(serviceWith(FAST));
+    const service = serviceWith(FAST);
     await h.connect(service, company, "xero");
     await h.connect(service, company, "quickbooks");
     const xero = await service.getValidToken(company, "xero", "alice");
@@ -60,7 +42,7 @@ describe("tokenService.fetch", () => {
   });
 
   it("a token revoked mid-run: exactly one refresh across two services, then every caller succeeds", async () => {
-    const [a, b] = [track(serviceWith(FAST)), track(serviceWith(FAST))];
+    const [a, b] = [serviceWith(FAST), serviceWith(FAST)];
     await h.connect(a, company, "xero");
     const grant = await grantOf(a, "xero");
     await h.sim.revokeAccessTokens(grant.id);
@@ -71,7 +53,7 @@ describe("tokenService.fetch", () => {
   });
 
   it("a provider 503 for 10 s with the default retry bounds: GETs and keyed POSTs (QuickBooks requestid) are retried and succeed; a POST without a key reaches the provider once", { timeout: 45_000 }, async () => {
-    const service = track(serviceWith({ limits: { kind: "database" } }));
+    const service = serviceWith({ limits: { kind: "database" } });
     await h.connect(service, company, "xero");
     await h.connect(service, company, "quickbooks");
     const qbo = { companyId: company, provider: "quickbooks" } as const;
@@ -105,7 +87,7 @@ describe("tokenService.fetch", () => {
 
   it("a generic provider's POST: sent once on a 503 without a key, retried with one", async () => {
     // A generic OpenID Connect provider's userinfo takes POST.
-    const oidc = track(serviceWith(FAST, new ProviderRegistry([await simulatorOidcAdapter(h.sim.url)])));
+    const oidc = serviceWith(FAST, new ProviderRegistry([await simulatorOidcAdapter(h.sim.url)]));
     await h.connect(oidc, company, "acme-idp");
     const userinfo = `${h.sim.url}/oidc/userinfo`;
     const down = await h.sim.addFault({ kind: "error", provider: "oidc", endpoint: "userinfo", status: 503 });
@@ -120,7 +102,7 @@ describe("tokenService.fetch", () => {
   });
 
   it("honours a 429's Retry-After, and refuses at once (RATE_LIMITED, retryAt) when it is longer than the call may wait", async () => {
-    const service = track(serviceWith(FAST));
+    const service = serviceWith(FAST);
     await h.connect(service, company, "xero");
     await h.sim.addFault({ kind: "rate_limit", provider: "xero", endpoint: "api", retryAfterSeconds: 1, count: 1 });
     const started = Date.now();
@@ -142,7 +124,7 @@ describe("tokenService.fetch", () => {
   });
 
   it("another error status is PROVIDER_ERROR with the status and the provider's body, bounded, no token in it", async () => {
-    const service = track(serviceWith(FAST));
+    const service = serviceWith(FAST);
     await h.connect(service, company, "quickbooks");
     const token = await service.getValidToken(company, "quickbooks", "alice");
     const error = await caught(service.fetch({ companyId: company, provider: "quickbooks" }, "companyinfo/0000"));
@@ -160,7 +142,7 @@ describe("tokenService.fetch", () => {
       await h.sim.revokeAccessTokens(grantId);
       return fetch(input, init);
     };
-    const service = track(serviceWith({ ...FAST, fetch: revoking }));
+    const service = serviceWith({ ...FAST, fetch: revoking });
     await h.connect(service, company, "xero");
     grantId = (await grantOf(service, "xero")).id;
     const error = await caught(service.fetch({ companyId: company, provider: "xero" }, "Organisation"));
@@ -175,7 +157,7 @@ describe("tokenService.fetch", () => {
     const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
     trace.setGlobalTracerProvider(provider);
     try {
-      const service = track(serviceWith(FAST));
+      const service = serviceWith(FAST);
       await h.connect(service, company, "xero");
       await h.connect(service, company, "quickbooks");
       const token = await service.getValidToken(company, "quickbooks", "alice");
@@ -205,7 +187,7 @@ describe("tokenService.fetch", () => {
     try {
       for (const limits of [{ kind: "database" }, { kind: "redis", client: redis, prefix: `budget-${randomUUID().slice(0, 8)}` }] as const) {
         company = `co-${randomUUID().slice(0, 8)}`;
-        const service = track(serviceWith({ limits, limitOverrides: { xero: { tenantRates: [{ name: "minute", points: 60, windowMs: 60_000 }, { name: "day", points: 10, windowMs: 86_400_000 }] } } }));
+        const service = serviceWith({ limits, limitOverrides: { xero: { tenantRates: [{ name: "minute", points: 60, windowMs: 60_000 }, { name: "day", points: 10, windowMs: 86_400_000 }] } } });
         await h.connect(service, company, "xero");
         const ref = { companyId: company, provider: "xero" } as const;
         expect(await service.callBudgets(ref)).toEqual([
@@ -225,7 +207,7 @@ describe("tokenService.fetch", () => {
   });
 
   it("refuses a URL outside the provider's API before sending anything", async () => {
-    const service = track(serviceWith(FAST));
+    const service = serviceWith(FAST);
     await h.connect(service, company, "xero");
     await expect(service.fetch({ companyId: company, provider: "xero" }, "http://192.0.2.10/steal")).rejects.toMatchObject({ code: "INVALID_INPUT" });
   });

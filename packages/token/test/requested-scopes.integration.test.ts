@@ -4,6 +4,7 @@ import { ProviderRegistry } from "../src/providers/registry";
 import { silentLogger } from "../src/logger";
 import { TokenService } from "../src/token-service";
 import type { ProviderSettings } from "../src/env";
+import { simulatorOidcProvider } from "../src/providers/simulated";
 import { REDIRECT, refusal, TEST_OPTIONS, useHarness, type Harness } from "./harness";
 
 // Per-connection requested scopes (issue 24 item 5): extras an admin chooses at connect, checked
@@ -101,7 +102,7 @@ describe("requested scopes per connection", () => {
 
   it("an OIDC_PROVIDERS entry declares its optional scopes; one declaring none refuses every extra, saying so", async () => {
     const settings: ProviderSettings = { production: false, quickbooks: null, xero: null, simulatorUrl: null, appUrl: "http://localhost:3000", refreshMarginMs: 300_000, checkCoalesceMs: 0, tokenCache: false, oidcProvidersJson: undefined };
-    const base = { issuer: `${h.sim.url}/oidc`, clientId: "sim-oidc-client", clientSecret: "sim-oidc-secret", scopes: ["openid", "offline_access"] };
+    const base = simulatorOidcProvider(h.sim.url);
     const generic = await providersFromSettings({
       ...settings,
       oidcProvidersJson: JSON.stringify([

@@ -2,26 +2,20 @@
 // calls sent through tokenService.fetch, against the simulator over HTTP with the limits in this
 // test's PostgreSQL database. Each test makes the SDK's own token stale first (revoked at the
 // provider): only the provider-call path (a 401, one refresh, the call again) can answer 200.
-import { randomUUID } from "node:crypto";
 import * as oidc from "openid-client";
-import { Registry } from "prom-client";
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
-import { silentLogger } from "../src/logger";
-import { TokenMetrics } from "../src/metrics/token-metrics";
+import { describe, expect, it } from "vitest";
+import { type TokenMetrics } from "../src/metrics/token-metrics";
 import { ProviderRegistry } from "../src/providers/registry";
 import type { GenericOAuthClient } from "../src/providers/types";
-import { TokenService } from "../src/token-service";
-import { createHarness, registryFor, simulatorOidcAdapter, TEST_OPTIONS, type Harness } from "./harness";
+import { type TokenService } from "../src/token-service";
+import { simulatorOidcAdapter, type Harness } from "./harness";
+import { useProviderCallServices } from "./provider-call-services";
 
 let h: Harness;
 let metrics: TokenMetrics;
 let company: string;
-const services: TokenService[] = [];
-const serviceWith = (providers?: ProviderRegistry) => {
-  const service = new TokenService({ prisma: h.db.prisma, vault: h.vault, providers: providers ?? registryFor(h.sim.url), logger: silentLogger, metrics, options: TEST_OPTIONS, listenDatabaseUrl: inject("databaseUrl"), providerCalls: { limits: { kind: "database" } } });
-  services.push(service);
-  return service;
-};
+const build = useProviderCallServices((context) => ({ h, metrics, company } = context));
+const serviceWith = (providers?: ProviderRegistry) => build({ limits: { kind: "database" } }, providers);
 const calls = async (provider: string) => {
   const sample = await metrics.registry.getSingleMetricAsString("tokenvault_provider_calls_total");
   return [...sample.matchAll(new RegExp(`provider="${provider}",outcome="success",status_class="2xx"} (\\d+)`, "g"))].reduce((n, m) => n + Number(m[1]), 0);
@@ -33,19 +27,6 @@ async function revokeAccess(service: TokenService, provider: string) {
   await h.sim.revokeAccessTokens(grant.id);
   return { grant, token };
 }
-
-beforeAll(async () => {
-  h = await createHarness(inject("databaseUrl"));
-  metrics = new TokenMetrics(new Registry());
-});
-afterAll(async () => {
-  for (const s of services) await s.close();
-  await h.close();
-});
-beforeEach(async () => {
-  await h.sim.clearFaults();
-  company = `co-${randomUUID().slice(0, 8)}`;
-});
 
 describe("getApiClient", () => {
   it("xero-node: AccountingApi calls go through fetch (401 → one refresh, 503 retried); an error answer reaches the SDK as the provider's", async () => {

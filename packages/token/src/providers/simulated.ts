@@ -1,3 +1,4 @@
+import type { GenericProviderConfig } from "./generic-oidc";
 import { quickbooksAdapter } from "./quickbooks";
 import type { ProviderAdapter, ProviderEndpoints } from "./types";
 import { xeroAdapter } from "./xero";
@@ -12,6 +13,7 @@ import { xeroAdapter } from "./xero";
 export const SIMULATOR_CLIENTS = {
   quickbooks: { clientId: "sim-intuit-client", clientSecret: "sim-intuit-secret" },
   xero: { clientId: "sim-xero-client", clientSecret: "sim-xero-secret" },
+  oidc: { clientId: "sim-oidc-client", clientSecret: "sim-oidc-secret" },
 } as const;
 
 export function simulatorQuickbooksEndpoints(simulatorUrl: string): ProviderEndpoints {
@@ -44,4 +46,12 @@ export function simulatedXero(simulatorUrl: string): ProviderAdapter {
 /** QuickBooks and Xero, both simulated at `simulatorUrl`. */
 export function simulatedAdapters(simulatorUrl: string): ProviderAdapter[] {
   return [simulatedQuickbooks(simulatorUrl), simulatedXero(simulatorUrl)];
+}
+
+/**
+ * The simulator's OpenID Connect issuer as a generic provider ("acme-idp"), declared as the data an
+ * OIDC_PROVIDERS entry holds (strict refresh-token rotation, no grace; found by discovery).
+ */
+export function simulatorOidcProvider(simulatorUrl: string): GenericProviderConfig {
+  return { id: "acme-idp", displayName: "Acme Identity", issuer: `${simulatorUrl}/oidc`, ...SIMULATOR_CLIENTS.oidc, scopes: ["openid", "offline_access"] };
 }

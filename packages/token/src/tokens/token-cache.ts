@@ -187,7 +187,7 @@ export class TokenCache implements ConnectionObserver {
    * unread is handled first, so the entry may then be served. Waiting costs the caller one turn of
    * the loop, where going to the database would cost a round trip (read back in a later turn).
    */
-  caughtUp(): Promise<void> | undefined {
+  waitIfBehind(): Promise<void> | undefined {
     if (!this.enabled || !this.listenerAlive() || this.io.recent) return undefined;
     this.metrics?.tokenCachePollWaits.inc();
     return this.io.nextPoll();

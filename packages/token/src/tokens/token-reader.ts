@@ -136,7 +136,7 @@ export class TokenReader {
       const name = named(selector, this.deps.providers);
       requireName("userId", userId);
       const margin = options.refreshMarginMs ?? this.deps.options.refreshMarginMs;
-      const behind = cache.caughtUp();
+      const behind = cache.waitIfBehind();
       if (behind) await behind;
       const hit = cache.get(name.key, name.provider ?? "any", margin, this.deps.clock.now().getTime(), name.companyId ?? undefined);
       if (hit) {
