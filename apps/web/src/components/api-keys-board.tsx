@@ -3,7 +3,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useTRPC } from "~/trpc/react";
-import { LoadingOrFailed, NoticeBanner, ShownOnce, type Notice } from "./board-parts";
+import { LoadingOrFailed, NoticeBanner, ShownOnce, useNotice } from "./board-parts";
 import { relative } from "./format";
 
 type Scope = "connections:read" | "tokens:read" | "proxy";
@@ -18,27 +18,26 @@ const SCOPES: { scope: Scope; label: string }[] = [
 export function ApiKeysBoard() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const [message, setMessage] = useState<Notice | null>(null);
+  const { notice, setNotice, onError, said } = useNotice();
   // The key just created: shown once, never fetched again.
   const [created, setCreated] = useState<{ name: string; key: string } | null>(null);
   const [name, setName] = useState("");
   const [scopes, setScopes] = useState<Scope[]>(["connections:read"]);
   const keys = useQuery(trpc.apiKey.list.queryOptions());
   const invalidate = () => queryClient.invalidateQueries({ queryKey: trpc.apiKey.pathKey() });
-  const onError = (error: { message: string }) => setMessage({ tone: "bad", text: error.message });
 
   const create = useMutation(
     trpc.apiKey.create.mutationOptions({
       onSuccess: (result) => {
         setCreated({ name: result.apiKey.name, key: result.key });
-        setMessage(null);
+        setNotice(null);
         setName("");
       },
       onError,
       onSettled: invalidate,
     }),
   );
-  const revoke = useMutation(trpc.apiKey.revoke.mutationOptions({ onSuccess: () => setMessage({ tone: "ok", text: "Key revoked: it is refused from its next request on." }), onError, onSettled: invalidate }));
+  const revoke = useMutation(trpc.apiKey.revoke.mutationOptions({ onSuccess: said("Key revoked: it is refused from its next request on."), onError, onSettled: invalidate }));
 
   function submit(event: FormEvent) {
     event.preventDefault();
@@ -50,7 +49,7 @@ export function ApiKeysBoard() {
 
   return (
     <>
-      <NoticeBanner notice={message} />
+      <NoticeBanner notice={notice} />
       {created && (
         <ShownOnce testId="new-api-key" value={created.key} onDone={() => setCreated(null)}>
           Key “{created.name}” created. It is shown this once: copy it into your service&apos;s secrets now.

@@ -1,7 +1,18 @@
-import type { ReactNode } from "react";
+import { useState, type ReactNode } from "react";
 
 /** A board's answer to the last action: a status line, or an alert when it failed. */
 export type Notice = { tone: "ok" | "bad"; text: string };
+
+/**
+ * A board's notice and what its mutations hand it: `onError` shows the error's message as an
+ * alert, `said(text)` is an onSuccess that shows a status line.
+ */
+export function useNotice(initial: Notice | null = null) {
+  const [notice, setNotice] = useState<Notice | null>(initial);
+  const onError = (error: { message: string }) => setNotice({ tone: "bad", text: error.message });
+  const said = (text: string) => () => setNotice({ tone: "ok", text });
+  return { notice, setNotice, onError, said };
+}
 
 export function NoticeBanner({ notice }: { notice: Notice | null }) {
   if (!notice) return null;

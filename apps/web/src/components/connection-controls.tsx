@@ -4,8 +4,7 @@ import { useMutation } from "@tanstack/react-query";
 import { useState } from "react";
 import type { ConnectionView } from "@tokenvault/token";
 import { useTRPC } from "~/trpc/react";
-
-type Notice = { tone: "ok" | "bad"; text: string };
+import type { Notice } from "./board-parts";
 
 /**
  * Inside a connection's card: its name, tags and pause state for everyone; rename, tags and

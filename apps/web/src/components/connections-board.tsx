@@ -3,6 +3,7 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { useTRPC } from "~/trpc/react";
+import { NoticeBanner, useNotice, type Notice } from "./board-parts";
 import { CallBudgets } from "./call-budgets";
 import { ConnectionControls } from "./connection-controls";
 import { ConnectionHistoryChart } from "./connection-history-chart";
@@ -13,13 +14,11 @@ import { GroupHeader, Pager, SearchBox, useSearch } from "./connection-groups";
 /** Cards per provider and page: a company may hold a thousand connections of one provider. */
 const PAGE_SIZE = 12;
 
-type Notice = { tone: "ok" | "bad"; text: string };
-
 export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean; initialNotice: Notice | null }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   // The outcome of a connect arrives in the URL; it shows once, then the next action replaces it.
-  const [message, setMessage] = useState<Notice | null>(initialNotice);
+  const { notice, setNotice, onError, said } = useNotice(initialNotice);
   // Disconnecting revokes at the provider and takes consent to undo: it asks first.
   const [confirmingDisconnect, setConfirmingDisconnect] = useState<string | null>(null);
   useEffect(() => {
@@ -32,7 +31,6 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
     trpc.connection.page.queryOptions({ search: search.applied || undefined, offsets, limit: PAGE_SIZE }, { placeholderData: keepPreviousData, refetchInterval: 15_000 }),
   );
   const invalidate = () => queryClient.invalidateQueries({ queryKey: trpc.connection.page.queryKey() });
-  const onError = (error: { message: string }) => setMessage({ tone: "bad", text: error.message });
 
   const connect = useMutation(trpc.connection.connect.mutationOptions({ onSuccess: ({ url }) => window.location.assign(url), onError }));
   // The extra scopes ticked per connect button (a reconnect starts from the connection's own extras).
@@ -46,13 +44,13 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
   );
   const check = useMutation(
     trpc.connection.check.mutationOptions({
-      onSuccess: (health) => setMessage(health.status === "HEALTHY" ? { tone: "ok", text: "Check passed: the connection works." } : { tone: "bad", text: health.errorMessage ?? "The check failed." }),
+      onSuccess: (health) => setNotice(health.status === "HEALTHY" ? { tone: "ok", text: "Check passed: the connection works." } : { tone: "bad", text: health.errorMessage ?? "The check failed." }),
       onError,
       onSettled: invalidate,
     }),
   );
-  const refresh = useMutation(trpc.connection.refresh.mutationOptions({ onSuccess: () => setMessage({ tone: "ok", text: "Token refreshed." }), onError, onSettled: invalidate }));
-  const disconnect = useMutation(trpc.connection.disconnect.mutationOptions({ onSuccess: () => setMessage({ tone: "ok", text: "Disconnected." }), onError, onSettled: invalidate }));
+  const refresh = useMutation(trpc.connection.refresh.mutationOptions({ onSuccess: said("Token refreshed."), onError, onSettled: invalidate }));
+  const disconnect = useMutation(trpc.connection.disconnect.mutationOptions({ onSuccess: said("Disconnected."), onError, onSettled: invalidate }));
 
   if (list.isPending) return <p aria-busy="true" className="card muted">Loading connections…</p>;
   if (list.isError) return <p role="alert" className="banner bad">Connections could not be loaded: {list.error.message}</p>;
@@ -65,11 +63,7 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
 
   return (
     <>
-      {message && (
-        <p role={message.tone === "bad" ? "alert" : "status"} className={`banner ${message.tone}`}>
-          {message.text}
-        </p>
-      )}
+      <NoticeBanner notice={notice} />
       <SearchBox search={search} />
       {list.data.map((group) => (
         <section key={group.provider} className="provider-group" aria-labelledby={`group-${group.provider}`} data-group={group.provider}>
@@ -150,7 +144,7 @@ export function ConnectionsBoard({ isAdmin, initialNotice }: { isAdmin: boolean;
                   {isAdmin ? `Connect ${c.displayName} to let Tokenvault keep its tokens valid.` : `An administrator can connect ${c.displayName}.`}
                 </p>
               )}
-              {c.connected && <ConnectionControls c={c} isAdmin={isAdmin} notify={setMessage} changed={invalidate} />}
+              {c.connected && <ConnectionControls c={c} isAdmin={isAdmin} notify={setNotice} changed={invalidate} />}
               {c.connected && <CallBudgets provider={c.provider} connectionId={c.connectionId} displayName={c.displayName} />}
               {c.connected && <ConnectionHistoryChart provider={c.provider} connectionId={c.connectionId} />}
               {!isAdmin && c.connected && badge.tone === "bad" && <p className="muted">An administrator can reconnect it.</p>}

@@ -1,9 +1,8 @@
 "use client";
 
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
 import { useTRPC } from "~/trpc/react";
-import { LoadingOrFailed, NoticeBanner, type Notice } from "./board-parts";
+import { LoadingOrFailed, NoticeBanner, useNotice } from "./board-parts";
 import { relative } from "./format";
 
 
@@ -11,16 +10,15 @@ import { relative } from "./format";
 export function SessionsBoard({ isAdmin, companyId }: { isAdmin: boolean; companyId: string }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const [message, setMessage] = useState<Notice | null>(null);
+  const { notice, setNotice, onError } = useNotice();
   const list = useQuery(trpc.session.list.queryOptions());
   const members = useQuery(trpc.session.members.queryOptions(undefined, { enabled: isAdmin }));
   const invalidate = () => queryClient.invalidateQueries({ queryKey: trpc.session.pathKey() });
-  const onError = (error: { message: string }) => setMessage({ tone: "bad", text: error.message });
   const toSignIn = () => window.location.assign("/sign-in");
 
   const end = useMutation(
     trpc.session.end.mutationOptions({
-      onSuccess: ({ signedOut }) => (signedOut ? toSignIn() : setMessage({ tone: "ok", text: "Session ended." })),
+      onSuccess: ({ signedOut }) => (signedOut ? toSignIn() : setNotice({ tone: "ok", text: "Session ended." })),
       onError,
       onSettled: invalidate,
     }),
@@ -28,7 +26,7 @@ export function SessionsBoard({ isAdmin, companyId }: { isAdmin: boolean; compan
   const endAll = useMutation(trpc.session.endAll.mutationOptions({ onSuccess: toSignIn, onError }));
   const endMember = useMutation(
     trpc.session.endMember.mutationOptions({
-      onSuccess: ({ ended }, { userId }) => setMessage({ tone: "ok", text: `Ended ${ended} session${ended === 1 ? "" : "s"} of ${userId}.` }),
+      onSuccess: ({ ended }, { userId }) => setNotice({ tone: "ok", text: `Ended ${ended} session${ended === 1 ? "" : "s"} of ${userId}.` }),
       onError,
       onSettled: invalidate,
     }),
@@ -38,7 +36,7 @@ export function SessionsBoard({ isAdmin, companyId }: { isAdmin: boolean; compan
 
   return (
     <>
-      <NoticeBanner notice={message} />
+      <NoticeBanner notice={notice} />
       <section className="card" aria-labelledby="own-sessions">
         <h2 id="own-sessions">Your sessions</h2>
         <table>

@@ -3,9 +3,8 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useTRPC } from "~/trpc/react";
-import { LoadingOrFailed, NoticeBanner, ShownOnce, type Notice } from "./board-parts";
+import { LoadingOrFailed, NoticeBanner, ShownOnce, useNotice } from "./board-parts";
 import { relative } from "./format";
-
 
 /** A delivery's state in words: delivered, waiting for its next attempt, or given up. */
 function deliveryState(d: { deliveredAt: Date | null; nextAttemptAt: Date | null; attempts: number; lastError: string | null }): string {
@@ -18,7 +17,7 @@ function deliveryState(d: { deliveredAt: Date | null; nextAttemptAt: Date | null
 export function WebhooksBoard() {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const [message, setMessage] = useState<Notice | null>(null);
+  const { notice, setNotice, onError, said } = useNotice();
   // The secret of the endpoint just created: shown once, never fetched again.
   const [created, setCreated] = useState<{ url: string; secret: string } | null>(null);
   const [url, setUrl] = useState("");
@@ -26,13 +25,12 @@ export function WebhooksBoard() {
   const endpoints = useQuery(trpc.webhook.list.queryOptions());
   const deliveries = useQuery(trpc.webhook.deliveries.queryOptions(undefined, { refetchInterval: 5_000 }));
   const invalidate = () => queryClient.invalidateQueries({ queryKey: trpc.webhook.pathKey() });
-  const onError = (error: { message: string }) => setMessage({ tone: "bad", text: error.message });
 
   const create = useMutation(
     trpc.webhook.create.mutationOptions({
       onSuccess: (result) => {
         setCreated({ url: result.endpoint.url, secret: result.secret });
-        setMessage(null);
+        setNotice(null);
         setUrl("");
         setSecret("");
       },
@@ -41,9 +39,9 @@ export function WebhooksBoard() {
     }),
   );
   const setEnabled = useMutation(trpc.webhook.setEnabled.mutationOptions({ onError, onSettled: invalidate }));
-  const remove = useMutation(trpc.webhook.remove.mutationOptions({ onSuccess: () => setMessage({ tone: "ok", text: "Endpoint removed." }), onError, onSettled: invalidate }));
+  const remove = useMutation(trpc.webhook.remove.mutationOptions({ onSuccess: said("Endpoint removed."), onError, onSettled: invalidate }));
   const sendTest = useMutation(
-    trpc.webhook.sendTest.mutationOptions({ onSuccess: () => setMessage({ tone: "ok", text: "Test event queued: it appears in the delivery log below." }), onError, onSettled: invalidate }),
+    trpc.webhook.sendTest.mutationOptions({ onSuccess: said("Test event queued: it appears in the delivery log below."), onError, onSettled: invalidate }),
   );
 
   function submit(event: FormEvent) {
@@ -56,7 +54,7 @@ export function WebhooksBoard() {
 
   return (
     <>
-      <NoticeBanner notice={message} />
+      <NoticeBanner notice={notice} />
       {created && (
         <ShownOnce testId="new-secret" value={created.secret} onDone={() => setCreated(null)}>
           Endpoint {created.url} added. Its signing secret is shown this once: copy it into your receiver now.
