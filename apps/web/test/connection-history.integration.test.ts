@@ -8,6 +8,7 @@ import { createKeyRing, Vault } from "@tokenvault/vault";
 import { createCaller } from "~/server/api/root";
 import { createContext } from "~/server/api/trpc";
 import type { Caller } from "~/server/auth/caller";
+import { PickerOffers } from "~/server/api/picker-offers";
 
 const DAY = 86_400_000;
 const NOW = new Date("2026-12-02T15:00:00.000Z");
@@ -31,7 +32,7 @@ describe("the connection health history", () => {
   const api = async (caller: Caller | null) =>
     createCaller(
       await createContext(
-        { resolveSession: () => Promise.resolve(caller), services: () => Promise.resolve({ tokenService: service, auditLog: new AuditLogQuery(db.prisma) }) },
+        { resolveSession: () => Promise.resolve(caller), services: () => Promise.resolve({ tokenService: service, auditLog: new AuditLogQuery(db.prisma), pickerOffers: new PickerOffers("unused here") }) },
         { headers: new Headers() },
       ),
     );

@@ -40,6 +40,15 @@ describe("many connections in a real browser", () => {
     await poll(() => boxes.count()).toBe(3);
     for (const box of await boxes.all()) expect(await box.isChecked()).toBe(true);
     await shot("many-01-picker");
+    // The same link with another signature names no consent completed here: nothing to choose.
+    const pickerUrl = page.url();
+    const forged = new URL(pickerUrl);
+    forged.searchParams.set("offer", `${Date.now() + 3_600_000}.${"A".repeat(43)}`);
+    await page.goto(forged.toString());
+    await page.getByText("This link does not come from a consent completed here").waitFor();
+    expect(await page.getByRole("checkbox").count()).toBe(0);
+    await page.goto(pickerUrl);
+    await poll(() => boxes.count()).toBe(3);
 
     await page.getByLabel(/South Ltd/).uncheck();
     await page.getByRole("button", { name: "Keep 2 of 3" }).click();

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { oauthCallback } from "~/server/api/oauth-callback";
+import { PickerOffers, type PickerOffer } from "~/server/api/picker-offers";
 import type { Caller } from "~/server/auth/caller";
 import { alice, bob, carol, startRouterHarness, type RouterHarness } from "./router-harness";
 import { codeOf } from "./trpc-code";
@@ -17,6 +18,12 @@ describe("the organisation picker and the paged connection list", () => {
   afterAll(() => h.close());
 
   const xeroIds = async (caller: Caller) => (await (await h.api(caller)).connection.page({ providers: ["xero"] }))[0]!.connections.filter((c) => c.connected).map((c) => c.connectionId!);
+
+  /** The signed offer a picker URL carries: the ids the consent connected and their signature. */
+  const offerIn = (location: string): PickerOffer => {
+    const params = new URL(location, "http://x").searchParams;
+    return { ids: params.get("ids")!.split(","), signature: params.get("offer")! };
+  };
 
   /** Alice's consent granting these organisations; answers the callback's Location and the callback URL. */
   async function consent(tenants: { tenantId: string; tenantName: string }[]): Promise<{ location: string; callback: string }> {
@@ -36,7 +43,7 @@ describe("the organisation picker and the paged connection list", () => {
     expect(target.searchParams.get("provider")).toBe("xero");
     const ids = target.searchParams.get("ids")!.split(",");
     expect(ids.sort()).toEqual((await xeroIds(alice)).sort());
-    expect([...target.searchParams.keys()].sort()).toEqual(["ids", "provider"]);
+    expect([...target.searchParams.keys()].sort()).toEqual(["ids", "offer", "provider"]);
     // The page reads them by id, names and tenant ids as the consent gave them.
     const [group] = await (await h.api(alice)).connection.page({ providers: ["xero"], connectionIds: ids, limit: 100 });
     expect(group!.connections.map((c) => c.name).sort()).toEqual(["East", "North", "South"]);
@@ -46,7 +53,7 @@ describe("the organisation picker and the paged connection list", () => {
     expect((await xeroIds(alice)).sort()).toEqual(ids.sort());
 
     // A consent of one organisation goes straight back to the dashboard.
-    await (await h.api(alice)).connection.keep({ offered: ids, keep: [] });
+    await (await h.api(alice)).connection.keep({ offer: offerIn(location), offered: ids, keep: [] });
     const single = await consent([{ tenantId: randomUUID(), tenantName: "Solo" }]);
     expect(single.location).toBe("/connections?connected=xero");
     await (await h.api(alice)).connection.disconnect({ provider: "xero" });
@@ -54,7 +61,8 @@ describe("the organisation picker and the paged connection list", () => {
 
   it("keep: the unticked organisations are disconnected at Xero and here, the grant serves the kept ones; members, other companies and foreign ids change nothing", async () => {
     const tenants = ["North", "South", "East"].map((name) => ({ tenantId: randomUUID(), tenantName: name }));
-    const ids = new URL((await consent(tenants)).location, "http://x").searchParams.get("ids")!.split(",");
+    const offer = offerIn((await consent(tenants)).location);
+    const ids = offer.ids;
     const views = (await (await h.api(alice)).connection.page({ providers: ["xero"], connectionIds: ids }))[0]!.connections;
     const idOf = (name: string) => views.find((v) => v.name === name)!.connectionId!;
     const [grant] = await h.sim.listGrants({ tenantId: tenants[0]!.tenantId });
@@ -63,15 +71,30 @@ describe("the organisation picker and the paged connection list", () => {
       expect((await h.sim.getGrant(grant!.id))!.tenants).toHaveLength(3);
     };
 
-    expect(await codeOf((await h.api(bob)).connection.keep({ offered: ids, keep: [idOf("North")] }))).toBe("FORBIDDEN");
+    expect(await codeOf((await h.api(bob)).connection.keep({ offer, offered: ids, keep: [idOf("North")] }))).toBe("FORBIDDEN");
     await untouched();
-    expect(await codeOf((await h.api(carol)).connection.keep({ offered: ids, keep: [idOf("North")] }))).toBe("NOT_FOUND");
+    expect(await codeOf((await h.api(carol)).connection.keep({ offer, offered: ids, keep: [idOf("North")] }))).toBe("FORBIDDEN");
     await untouched();
-    expect(await codeOf((await h.api(alice)).connection.keep({ offered: ids, keep: [randomUUID()] }))).toBe("BAD_REQUEST");
-    expect(await codeOf((await h.api(alice)).connection.keep({ offered: ["nope"], keep: [] }))).toBe("BAD_REQUEST");
+    expect(await codeOf((await h.api(alice)).connection.keep({ offer, offered: ids, keep: [randomUUID()] }))).toBe("BAD_REQUEST");
+    expect(await codeOf((await h.api(alice)).connection.keep({ offer, offered: ["nope"], keep: [] }))).toBe("BAD_REQUEST");
+    expect(await codeOf((await h.api(alice)).connection.keep({ offered: ids, keep: [] } as never))).toBe("BAD_REQUEST");
+    await untouched();
+    // A choice no consent here offered: another signature, ids beyond the signed set, an hour old.
+    const forged = { ids, signature: new PickerOffers("another secret").sign("acme", ids) };
+    const earlier = { ids, signature: new PickerOffers(h.pickerOfferSecret, () => Date.now() - 61 * 60_000).sign("acme", ids) };
+    const another = offerIn((await consent([{ tenantId: randomUUID(), tenantName: "West" }, { tenantId: randomUUID(), tenantName: "Far West" }])).location);
+    for (const refused of [
+      { offer: forged, offered: ids, keep: [] },
+      { offer: earlier, offered: ids, keep: [] },
+      { offer: { ids: another.ids, signature: offer.signature }, offered: another.ids, keep: [] },
+      { offer: another, offered: [...another.ids, idOf("South")], keep: another.ids },
+    ]) {
+      expect(await codeOf((await h.api(alice)).connection.keep(refused))).toBe("FORBIDDEN");
+    }
+    await (await h.api(alice)).connection.keep({ offer: another, offered: another.ids, keep: [] });
     await untouched();
 
-    const answer = await (await h.api(alice)).connection.keep({ offered: ids, keep: [idOf("North"), idOf("East")] });
+    const answer = await (await h.api(alice)).connection.keep({ offer, offered: ids, keep: [idOf("North"), idOf("East")] });
     expect(answer).toEqual({ kept: expect.arrayContaining([idOf("North"), idOf("East")]) as unknown, removed: [idOf("South")] });
     expect((await xeroIds(alice)).sort()).toEqual([idOf("North"), idOf("East")].sort());
     const atXero = (await h.sim.getGrant(grant!.id))!;
@@ -80,7 +103,8 @@ describe("the organisation picker and the paged connection list", () => {
     for (const name of ["North", "East"]) expect((await (await h.api(alice)).connection.check({ provider: "xero", connectionId: idOf(name) })).status).toBe("HEALTHY");
 
     // Keeping none removes the rest; the last one revokes the grant.
-    await (await h.api(alice)).connection.keep({ offered: [idOf("North"), idOf("East")], keep: [] });
+    // The same offer, for what is left of it.
+    await (await h.api(alice)).connection.keep({ offer, offered: [idOf("North"), idOf("East")], keep: [] });
     expect(await xeroIds(alice)).toEqual([]);
     expect((await h.sim.getGrant(grant!.id))!.status).toBe("revoked");
   });

@@ -7,6 +7,7 @@ import { startSimulator, type SettingsPatch, type Simulator } from "@tokenvault/
 import { genericOidcAdapter, ProviderRegistry, silentLogger, simulatedAdapters, simulatorOidcProvider, TokenService, type ProviderAdapter } from "@tokenvault/token";
 import { AuditLogQuery } from "@tokenvault/token/audit";
 import { createKeyRing, Vault } from "@tokenvault/vault";
+import { PickerOffers } from "~/server/api/picker-offers";
 import { createCaller } from "~/server/api/root";
 import { createContext, type ContextDeps } from "~/server/api/trpc";
 import type { Caller } from "~/server/auth/caller";
@@ -32,6 +33,8 @@ export interface RouterHarness {
   db: Database;
   vault: Vault;
   service: TokenService;
+  /** The secret the context's organisation picker offers are signed with (SESSION_SECRET in the app). */
+  pickerOfferSecret: string;
   /** The simulator; throws when the options did not ask for one. */
   readonly sim: Simulator;
   /** The context's dependencies for this caller (null: no session), as the route handlers take them. */
@@ -54,9 +57,11 @@ export async function startRouterHarness(options: RouterHarnessOptions): Promise
     logger: silentLogger,
     options: { redirectUriFor: (p) => `http://127.0.0.1:3999/api/oauth/${p}/callback` },
   });
+  const pickerOfferSecret = randomBytes(32).toString("base64url");
+  const pickerOffers = new PickerOffers(pickerOfferSecret);
   const deps = (caller: Caller | null): ContextDeps => ({
     resolveSession: () => Promise.resolve(caller),
-    services: () => Promise.resolve({ tokenService: service, auditLog: new AuditLogQuery(db.prisma) }),
+    services: () => Promise.resolve({ tokenService: service, auditLog: new AuditLogQuery(db.prisma), pickerOffers }),
     // As behind one proxy (TRUSTED_PROXIES=1): audit rows take the last X-Forwarded-For entry.
     trustedProxies: { kind: "hops", hops: 1 },
   });
@@ -65,6 +70,7 @@ export async function startRouterHarness(options: RouterHarnessOptions): Promise
     db,
     vault,
     service,
+    pickerOfferSecret,
     get sim() {
       if (!sim) throw new Error("this router harness started no simulator");
       return sim;

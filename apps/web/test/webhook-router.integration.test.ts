@@ -7,6 +7,7 @@ import type { Caller } from "~/server/auth/caller";
 import { RequestLimits } from "~/server/limits/request-limits";
 import { alice, bob, carol, startRouterHarness, type RouterHarness } from "./router-harness";
 import { codeOf } from "./trpc-code";
+import { PickerOffers } from "~/server/api/picker-offers";
 
 // The webhook router through the server-side caller, on a real token service and PostgreSQL,
 // with production's URL rules (private targets refused).
@@ -120,7 +121,7 @@ describe("webhook router", () => {
   it("limits an admin's webhook changes per minute, like checks and connects", async () => {
     const limits = await RequestLimits.create({ checksPerMinute: 30, connectsPerMinute: 10, webhookChangesPerMinute: 3 }, "test-limit-key-secret", { kind: "memory" });
     const dan: Caller = { userId: "dan", companyId: "umbrella", role: "admin", name: "Dan" };
-    const limitedDeps: ContextDeps = { resolveSession: () => Promise.resolve(dan), services: () => Promise.resolve({ tokenService: h.service, auditLog: new AuditLogQuery(h.db.prisma), limits }) };
+    const limitedDeps: ContextDeps = { resolveSession: () => Promise.resolve(dan), services: () => Promise.resolve({ tokenService: h.service, auditLog: new AuditLogQuery(h.db.prisma), pickerOffers: new PickerOffers("unused here"), limits }) };
     const admin = createCaller(await createContext(limitedDeps, { headers: new Headers() }));
     const { endpoint } = await admin.webhook.create({ url: `${PUBLIC_URL}/limited` });
     await admin.webhook.setEnabled({ id: endpoint.id, enabled: false });

@@ -2,6 +2,7 @@
 
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
+import type { PickerOffer } from "~/server/api/picker-offers";
 import { useTRPC } from "~/trpc/react";
 
 /**
@@ -9,9 +10,9 @@ import { useTRPC } from "~/trpc/react";
  * stay, and "Keep selected" disconnects them (at Xero, that organisation alone leaves the grant).
  * Leaving the page keeps them all, as the consent granted.
  */
-export function OrganisationPicker({ provider, connectionIds }: { provider: string; connectionIds: string[] }) {
+export function OrganisationPicker({ provider, offer }: { provider: string; offer: PickerOffer }) {
   const trpc = useTRPC();
-  const offered = useQuery(trpc.connection.page.queryOptions({ providers: [provider], connectionIds, limit: 100 }));
+  const offered = useQuery(trpc.connection.page.queryOptions({ providers: [provider], connectionIds: offer.ids, limit: 100 }));
   const [unticked, setUnticked] = useState<Set<string>>(new Set());
   const done = (kept: number, removed: number) =>
     window.location.assign(`/connections?${new URLSearchParams({ ...(kept > 0 ? { connected: provider } : {}), ...(removed > 0 ? { removed: String(removed) } : {}) }).toString()}`);
@@ -38,7 +39,7 @@ export function OrganisationPicker({ provider, connectionIds }: { provider: stri
       aria-label={`${group.displayName} organisations`}
       onSubmit={(e) => {
         e.preventDefault();
-        keep.mutate({ offered: ids, keep: kept });
+        keep.mutate({ offer, offered: ids, keep: kept });
       }}
     >
       <p className="lead">

@@ -26,9 +26,12 @@ async function answer(deps: ContextDeps, request: Request, providerSegment: stri
     });
     // Several organisations from one consent: the admin picks which stay (all ticked). The consent
     // is already stored, so the code is spent and no token leaves the server; the picker removes
-    // the unticked ones (see docs/web-app.md, "The organisation picker").
+    // the unticked ones (see docs/web-app.md, "The organisation picker"). The ids are signed for
+    // this company: the picker accepts no set this callback did not offer (picker-offers.ts).
     if (result.connections.length > 1) {
-      return redirectTo(`/connections/organisations?${new URLSearchParams({ provider: result.provider, ids: result.connections.map((c) => c.id).join(",") }).toString()}`);
+      const ids = result.connections.map((c) => c.id);
+      const offer = ctx.pickerOffers.sign(ctx.caller.companyId, ids);
+      return redirectTo(`/connections/organisations?${new URLSearchParams({ provider: result.provider, ids: ids.join(","), offer }).toString()}`);
     }
     return redirectTo(`/connections?${new URLSearchParams({ connected: result.provider }).toString()}`);
   } catch (error) {

@@ -6,6 +6,7 @@ import { getTokenService } from "@tokenvault/token";
 import { AuditLogQuery } from "@tokenvault/token/audit";
 import type { Caller } from "../auth/caller";
 import { RequestLimits } from "../limits/request-limits";
+import { PickerOffers } from "./picker-offers";
 import { cookieSessionResolver, serverSessions, SessionRefreshNeeded } from "../auth/session";
 import { localMembers } from "../auth/local-users";
 import { PAGE_PATH_HEADER, refreshPath } from "../auth/return-path";
@@ -13,6 +14,7 @@ import type { ContextDeps, Services } from "./trpc";
 
 let auditLog: AuditLogQuery | undefined;
 let limits: Promise<RequestLimits> | undefined;
+let pickerOffers: PickerOffers | undefined;
 
 /** The process-wide services, built on the first request that needs them. */
 async function processServices(): Promise<Services> {
@@ -23,7 +25,8 @@ async function processServices(): Promise<Services> {
   }
   const [tokenService, database, requestLimits] = await Promise.all([getTokenService(), getDatabase(), limits]);
   auditLog ??= new AuditLogQuery(database.prisma);
-  return { tokenService, auditLog, limits: requestLimits, sessionAdmin: { sessions: serverSessions(), members: (companyId) => (webEnv().demoUsers ? localMembers(companyId) : []) } };
+  pickerOffers ??= new PickerOffers(webEnv().sessionSecret);
+  return { tokenService, auditLog, pickerOffers, limits: requestLimits, sessionAdmin: { sessions: serverSessions(), members: (companyId) => (webEnv().demoUsers ? localMembers(companyId) : []) } };
 }
 
 /** Wiring only: the process-wide services, the default (cookie) session resolver and the request settings of env.ts. */
@@ -54,5 +57,17 @@ export async function currentCaller(): Promise<Caller | null> {
   }
 }
 
-/** The deps of a server component's calls: the caller as currentCaller resolves it. */
-export const pageContextDeps: ContextDeps = { ...defaultContextDeps, resolveSession: () => currentCaller() };
+/**
+ * The deps of a server component's calls: the caller as currentCaller resolves it. Not a spread of
+ * defaultContextDeps: a spread reads its getters, so the settings, on import (during the build).
+ */
+export const pageContextDeps: ContextDeps = {
+  resolveSession: () => currentCaller(),
+  services: processServices,
+  get trustedProxies() {
+    return defaultContextDeps.trustedProxies;
+  },
+  get maxRequestBodyBytes() {
+    return defaultContextDeps.maxRequestBodyBytes;
+  },
+};

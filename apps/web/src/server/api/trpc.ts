@@ -7,12 +7,14 @@ import { RetryAfterCause, type LimitedAction, type RequestLimits } from "../limi
 import type { SessionAdmin } from "../auth/session-admin";
 import type { TrustedProxies } from "~/settings";
 import { clientAddress } from "./client-address";
+import type { PickerOffers } from "./picker-offers";
 import { errorDetails, TokenCodeCause, toTRPCError } from "./errors";
 
 export interface Context {
   caller: Caller | null;
   tokenService: TokenService;
   auditLog: AuditLogQuery;
+  pickerOffers: PickerOffers;
   /** Tokenvault's own sign-in sessions; absent when a host app brings its own auth. */
   sessionAdmin?: SessionAdmin;
   ipAddress: string | null;
@@ -25,6 +27,8 @@ export interface Context {
 export interface Services {
   tokenService: TokenService;
   auditLog: AuditLogQuery;
+  /** Signs and checks the organisation picker's offers (keyed from SESSION_SECRET). */
+  pickerOffers: PickerOffers;
   limits?: RequestLimits;
   sessionAdmin?: SessionAdmin;
 }
@@ -44,13 +48,14 @@ export interface ContextDeps {
  */
 export async function createContext(deps: ContextDeps, request: { headers: Headers }, responseHeaders?: Headers): Promise<Context> {
   // An error here (a session store that cannot be reached) leaves through the one mapping too.
-  const [caller, { tokenService, auditLog, limits, sessionAdmin }] = await Promise.all([deps.resolveSession({ headers: request.headers, responseHeaders }), deps.services()]).catch((error: unknown) => {
+  const [caller, { tokenService, auditLog, pickerOffers, limits, sessionAdmin }] = await Promise.all([deps.resolveSession({ headers: request.headers, responseHeaders }), deps.services()]).catch((error: unknown) => {
     throw toTRPCError(error);
   });
   return {
     caller,
     tokenService,
     auditLog,
+    pickerOffers,
     limits: limits ?? null,
     sessionAdmin,
     ipAddress: clientAddress(request.headers, deps.trustedProxies ?? { kind: "none" }),

@@ -1,8 +1,8 @@
-import type { TRPCRouterRecord } from "@trpc/server";
+import { TRPCError, type TRPCRouterRecord } from "@trpc/server";
 import { z } from "zod";
 import { connectionFilterSchema, connectionSettingsSchema } from "@tokenvault/token";
 import { adminProcedure, limitedTo, protectedProcedure } from "../trpc";
-import { authorizationRequest, callBudget, extraScopes, connectionGroup, connectionHistoryDay, connectionPageInput, connectionSettingsView, connectionView, healthView, historyRange, providerId, tokenStatus } from "./schemas";
+import { authorizationRequest, callBudget, pickerOffer, extraScopes, connectionGroup, connectionHistoryDay, connectionPageInput, connectionSettingsView, connectionView, healthView, historyRange, providerId, tokenStatus } from "./schemas";
 
 const byProvider = z.object({ provider: providerId });
 // A company may hold several connections of a provider (Xero organisations, QuickBooks companies):
@@ -28,11 +28,18 @@ export const connectionRouter = {
     .query(({ ctx, input }) => ctx.tokenService.listConnectionPage(ctx.caller.companyId, input)),
 
   // The organisation picker's answer: the offered connections not kept are disconnected (the
-  // service's keepConnections: stops at the first refusal, refuses a kept id not offered).
+  // service's keepConnections: stops at the first refusal, refuses a kept id not offered). Only
+  // what the callback signed for this company, within the hour, may be offered: `offered` is the
+  // part of it still connected.
   keep: adminProcedure
-    .input(z.object({ offered: z.array(z.uuid()).min(1).max(100), keep: z.array(z.uuid()).max(100) }))
+    .input(z.object({ offer: pickerOffer, offered: z.array(z.uuid()).min(1).max(100), keep: z.array(z.uuid()).max(100) }))
     .output(z.object({ kept: z.array(z.string()), removed: z.array(z.string()) }))
-    .mutation(({ ctx, input }) => ctx.tokenService.keepConnections({ companyId: ctx.caller.companyId, offered: input.offered, keep: input.keep }, ctx.requestContext)),
+    .mutation(({ ctx, input }) => {
+      if (!ctx.pickerOffers.verify(input.offer, ctx.caller.companyId) || input.offered.some((id) => !input.offer.ids.includes(id))) {
+        throw new TRPCError({ code: "FORBIDDEN", message: "This choice of organisations does not come from a consent completed here in the last hour: connect again to choose." });
+      }
+      return ctx.tokenService.keepConnections({ companyId: ctx.caller.companyId, offered: input.offered, keep: input.keep }, ctx.requestContext);
+    }),
 
   // Members and administrators alike, of their own company only (the caller's, never an input):
   // one connection's (by id, what each dashboard card shows), or a provider's connections together.

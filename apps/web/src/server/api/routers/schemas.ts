@@ -102,6 +102,9 @@ export const connectionGroup = schemaOf<ConnectionGroup>()(
   }),
 );
 
+/** What the OAuth callback offered the organisation picker: the connections it made and their signature (picker-offers.ts). */
+export const pickerOffer = z.object({ ids: z.array(z.uuid()).min(1).max(100), signature: z.string().max(64) });
+
 /** A page of each provider's connections: offsets by provider id, a plain-text search, up to 100 a page. */
 export const connectionPageInput = z.object({
   providers: z.array(providerId).max(20).optional(),
